@@ -1,0 +1,376 @@
+"""The data contract: the canonical tables the app reads, declared once.
+
+The DuckDB DDL (`ddl`), row validation (`check_frame`) and `docs/data-contract.md`
+(`markdown`) are all derived from the records below, so they cannot drift apart.
+Column names are English snake_case; labels are given in Chinese and English.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# contract type -> DuckDB type
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "bool": "BOOLEAN",
+    "text_list": "VARCHAR[]",
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One allowed value of an enumerated column, with its labels."""
+
+    value: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str
+    zh: str
+    en: str
+    description: str
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    pattern: str | None = None  # a regular expression the whole text value must match
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return tuple(c.value for c in self.choices)
+
+
+@dataclass(frozen=True)
+class Reference:
+    column: str
+    table: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    zh: str
+    en: str
+    grain: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    references: tuple[Reference, ...] = ()
+    uploadable: bool = True
+    checks: tuple[str, ...] = field(default=())  # row rules in words, enforced by validation
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def _choices(*triples: tuple[str, str, str]) -> tuple[Choice, ...]:
+    return tuple(Choice(*t) for t in triples)
+
+
+REGION_CODE_PATTERN = r"[1-9][0-9]{5}"
+PERIOD_PATTERN = r"[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?"
+
+LEVELS = _choices(("country", "全国", "national"), ("province", "省级", "province"),
+                  ("city", "市级", "city"), ("county", "县级", "county"))
+POLICY_TYPES = _choices(("economic", "经济", "economic"), ("social", "社会", "social"),
+                        ("cultural", "文化", "cultural"), ("ecological", "生态", "ecological"))
+PRIORITIES = _choices(("normal", "一般", "normal"), ("key", "重点", "key"), ("urgent", "紧急", "urgent"))
+PROJECT_STATUSES = _choices(("not_started", "未启动", "not started"), ("in_progress", "推进中", "in progress"),
+                            ("completed", "已完成", "completed"), ("terminated", "已终止", "terminated"))
+RAGS = _choices(("green", "绿", "green"), ("amber_green", "黄绿", "amber/green"), ("amber", "黄", "amber"),
+                ("amber_red", "橙", "amber/red"), ("red", "红", "red"))
+DIRECTIONS = _choices(("higher_is_better", "越高越好", "higher is better"),
+                      ("lower_is_better", "越低越好", "lower is better"))
+CHANNELS = _choices(("hotline_12345", "12345热线", "12345 hotline"), ("rating", "好差评", "service rating"),
+                    ("survey", "满意度调查", "survey"), ("third_party", "第三方评估", "third-party evaluation"),
+                    ("enterprise", "企业反映", "enterprise feedback"))
+RECT_SOURCES = _choices(("inspection", "督查检查", "inspection"), ("audit", "审计发现", "audit"),
+                        ("public_feedback", "群众反映", "public feedback"), ("warning", "预警触发", "warning"),
+                        ("other", "其他", "other"))
+RECT_STATUSES = _choices(("open", "待整改", "open"), ("in_progress", "整改中", "in progress"),
+                         ("awaiting_acceptance", "待验收", "awaiting acceptance"), ("closed", "已销号", "closed"))
+
+C = Column
+
+REGIONS = Table(
+    "regions", "行政区划", "administrative regions",
+    grain="one row per region (GB/T 2260 code)",
+    columns=(
+        C("region_code", "text", "区划代码", "region code", "6-digit GB/T 2260 code; 100000 is the nation",
+          required=True, pattern=REGION_CODE_PATTERN),
+        C("name", "text", "名称", "name", "official name", required=True),
+        C("level", "text", "层级", "level", "country, province, city or county", required=True, choices=LEVELS),
+        C("parent_code", "text", "上级代码", "parent code",
+          "code of the parent region; municipalities' and province-administered counties' parent is the province",
+          pattern=REGION_CODE_PATTERN),
+        C("lon", "float", "经度", "longitude", "centroid longitude, WGS84 degrees", min_value=-180, max_value=180),
+        C("lat", "float", "纬度", "latitude", "centroid latitude, WGS84 degrees", min_value=-90, max_value=90),
+    ),
+    key=("region_code",),
+    references=(Reference("parent_code", "regions", "region_code"),),
+    uploadable=False,
+)
+
+POLICIES = Table(
+    "policies", "政策", "policies",
+    grain="one row per policy",
+    columns=(
+        C("policy_id", "text", "政策编号", "policy ID", "unique identifier", required=True),
+        C("name", "text", "政策名称", "policy name", "title of the policy document", required=True),
+        C("domain", "text", "领域", "domain", "policy domain, e.g. 乡村振兴, 营商环境", required=True),
+        C("policy_type", "text", "政策类型", "policy type", "economic, social, cultural or ecological",
+          choices=POLICY_TYPES),
+        C("issued_date", "date", "发布日期", "issued date", "date the policy was issued"),
+        C("end_date", "date", "截止日期", "end date", "date the policy's period ends"),
+    ),
+    key=("policy_id",),
+    checks=("issued_date <= end_date",),
+)
+
+PROJECTS = Table(
+    "projects", "督办事项", "supervised items",
+    grain="one row per supervised item",
+    columns=(
+        C("project_id", "text", "事项编号", "item ID", "unique identifier", required=True),
+        C("name", "text", "事项名称", "item name", "short title", required=True),
+        C("policy_id", "text", "所属政策", "policy ID", "the policy the item implements"),
+        C("domain", "text", "领域", "domain", "policy domain", required=True),
+        C("category", "text", "督办类别", "category", "e.g. 重大决策部署落实, 民生实事, 营商环境优化, 应急督办"),
+        C("region_code", "text", "区划代码", "region code", "region responsible; any level, 100000 for national",
+          required=True, pattern=REGION_CODE_PATTERN),
+        C("lead_dept", "text", "主责单位", "lead department", "department accountable for delivery", required=True),
+        C("co_depts", "text_list", "协同单位", "co-departments", "other departments that must contribute"),
+        C("supervising_unit", "text", "监督单位", "supervising unit", "office that supervises the item"),
+        C("priority", "text", "优先级", "priority", "normal, key or urgent", choices=PRIORITIES),
+        C("source", "text", "事项来源", "source", "e.g. 领导交办, 会议议定, 群众诉求, 审计发现"),
+        C("start_date", "date", "开始日期", "start date", "planned start", required=True),
+        C("planned_end_date", "date", "计划完成日期", "planned end date", "deadline", required=True),
+        C("actual_end_date", "date", "实际完成日期", "actual end date", "set when the item is completed"),
+        C("budget_wan_yuan", "float", "预算（万元）", "budget (10k yuan)", "approved budget in 万元",
+          min_value=0),
+        C("status", "text", "状态", "status", "not_started, in_progress, completed or terminated",
+          choices=PROJECT_STATUSES),
+        C("description", "text", "事项描述", "description", "free text"),
+    ),
+    key=("project_id",),
+    references=(Reference("policy_id", "policies", "policy_id"), Reference("region_code", "regions", "region_code")),
+    checks=("start_date <= planned_end_date", "start_date <= actual_end_date",
+            "actual_end_date is set when status is completed"),
+)
+
+PROGRESS_REPORTS = Table(
+    "progress_reports", "进度填报", "progress reports",
+    grain="one row per item per report date",
+    columns=(
+        C("project_id", "text", "事项编号", "item ID", "the item reported on", required=True),
+        C("report_date", "date", "填报日期", "report date", "date the report describes", required=True),
+        C("planned_progress_pct", "float", "计划进度（%）", "planned progress (%)",
+          "share of the work planned to be done by the report date", min_value=0, max_value=100),
+        C("actual_progress_pct", "float", "实际进度（%）", "actual progress (%)",
+          "share of the work reported done", min_value=0, max_value=100),
+        C("forecast_end_date", "date", "预计完成日期", "forecast end date", "the reporter's forecast of completion"),
+        C("budget_spent_wan_yuan", "float", "累计支出（万元）", "budget spent (10k yuan)",
+          "cumulative spending in 万元", min_value=0),
+        C("rag", "text", "红黄绿评级", "RAG rating", "delivery confidence reported: green … red", choices=RAGS),
+        C("note", "text", "备注", "note", "free text"),
+    ),
+    key=("project_id", "report_date"),
+    references=(Reference("project_id", "projects", "project_id"),),
+    checks=("every signal but the key is optional",),
+)
+
+MILESTONES = Table(
+    "milestones", "关键节点", "milestones",
+    grain="one row per milestone",
+    columns=(
+        C("project_id", "text", "事项编号", "item ID", "the item the milestone belongs to", required=True),
+        C("milestone_id", "text", "节点编号", "milestone ID", "unique identifier", required=True),
+        C("name", "text", "节点名称", "milestone name", "what must be done", required=True),
+        C("planned_date", "date", "计划日期", "planned date", "when it is due", required=True),
+        C("actual_date", "date", "实际日期", "actual date", "when it was achieved"),
+        C("weight", "float", "权重", "weight", "share of the item's work, 0–1", min_value=0, max_value=1),
+    ),
+    key=("milestone_id",),
+    references=(Reference("project_id", "projects", "project_id"),),
+)
+
+INDICATORS = Table(
+    "indicators", "指标", "indicators",
+    grain="one row per indicator (three-level indicator tree per policy)",
+    columns=(
+        C("indicator_id", "text", "指标编号", "indicator ID", "unique identifier", required=True),
+        C("name", "text", "指标名称", "indicator name", "what is measured", required=True),
+        C("policy_id", "text", "所属政策", "policy ID", "the policy the indicator measures"),
+        C("parent_indicator_id", "text", "上级指标", "parent indicator", "the indicator one level up the tree"),
+        C("unit", "text", "单位", "unit", "e.g. %, 万元, 个"),
+        C("direction", "text", "方向", "direction", "higher_is_better or lower_is_better", required=True,
+          choices=DIRECTIONS),
+    ),
+    key=("indicator_id",),
+    references=(Reference("policy_id", "policies", "policy_id"),
+                Reference("parent_indicator_id", "indicators", "indicator_id")),
+)
+
+INDICATOR_VALUES = Table(
+    "indicator_values", "指标值", "indicator values",
+    grain="one row per indicator per region per period",
+    columns=(
+        C("indicator_id", "text", "指标编号", "indicator ID", "the indicator", required=True),
+        C("region_code", "text", "区划代码", "region code", "region the value is for", required=True,
+          pattern=REGION_CODE_PATTERN),
+        C("period", "text", "期间", "period", "YYYY-MM, YYYY-Qn or YYYY", required=True, pattern=PERIOD_PATTERN),
+        C("target_value", "float", "目标值", "target value", "target for the period"),
+        C("actual_value", "float", "实际值", "actual value", "value achieved"),
+    ),
+    key=("indicator_id", "region_code", "period"),
+    references=(Reference("indicator_id", "indicators", "indicator_id"),
+                Reference("region_code", "regions", "region_code")),
+)
+
+FEEDBACK = Table(
+    "feedback", "反馈评价", "feedback",
+    grain="one row per piece of feedback",
+    columns=(
+        C("feedback_id", "text", "反馈编号", "feedback ID", "unique identifier", required=True),
+        C("received_at", "timestamp", "接收时间", "received at", "when it arrived", required=True),
+        C("channel", "text", "渠道", "channel", "hotline_12345, rating, survey, third_party or enterprise",
+          required=True, choices=CHANNELS),
+        C("region_code", "text", "区划代码", "region code", "region it concerns", required=True,
+          pattern=REGION_CODE_PATTERN),
+        C("project_id", "text", "事项编号", "item ID", "the item it concerns, when known"),
+        C("domain", "text", "领域", "domain", "policy domain it concerns"),
+        C("satisfaction", "int", "满意度", "satisfaction", "1 (very dissatisfied) to 5 (very satisfied)",
+          min_value=1, max_value=5),
+        C("is_complaint", "bool", "是否投诉", "is complaint", "true for a complaint"),
+        C("category", "text", "问题类别", "category", "what it is about, e.g. 供暖, 物业, 审批"),
+        C("responded_at", "timestamp", "答复时间", "responded at", "when it was first answered"),
+        C("is_resolved", "bool", "是否解决", "is resolved", "true when the issue was resolved"),
+        C("text", "text", "反馈内容", "text", "what was said (may hold personal data)"),
+    ),
+    key=("feedback_id",),
+    references=(Reference("project_id", "projects", "project_id"), Reference("region_code", "regions", "region_code")),
+    checks=("received_at <= responded_at",),
+)
+
+RECTIFICATIONS = Table(
+    "rectifications", "整改台账", "rectifications",
+    grain="one row per rectification item",
+    columns=(
+        C("rectification_id", "text", "整改编号", "rectification ID", "unique identifier", required=True),
+        C("project_id", "text", "事项编号", "item ID", "the item it concerns, when any"),
+        C("region_code", "text", "区划代码", "region code", "region responsible", required=True,
+          pattern=REGION_CODE_PATTERN),
+        C("source", "text", "问题来源", "source", "inspection, audit, public_feedback, warning or other",
+          required=True, choices=RECT_SOURCES),
+        C("found_date", "date", "发现日期", "found date", "when the problem was found", required=True),
+        C("description", "text", "问题描述", "description", "the problem", required=True),
+        C("responsible_dept", "text", "整改责任单位", "responsible department", "who must fix it", required=True),
+        C("deadline", "date", "整改时限", "deadline", "date it must be fixed by", required=True),
+        C("closed_date", "date", "销号日期", "closed date", "date it was accepted and closed"),
+        C("status", "text", "整改状态", "status", "open, in_progress, awaiting_acceptance or closed", required=True,
+          choices=RECT_STATUSES),
+        C("is_relapse", "bool", "是否反弹", "is relapse", "the problem came back after an earlier closure"),
+    ),
+    key=("rectification_id",),
+    references=(Reference("project_id", "projects", "project_id"), Reference("region_code", "regions", "region_code")),
+    checks=("found_date <= deadline", "found_date <= closed_date", "closed_date is set when status is closed"),
+)
+
+TABLES: tuple[Table, ...] = (REGIONS, POLICIES, PROJECTS, PROGRESS_REPORTS, MILESTONES, INDICATORS,
+                             INDICATOR_VALUES, FEEDBACK, RECTIFICATIONS)
+BY_NAME = {t.name: t for t in TABLES}
+
+
+def table(name: str) -> Table:
+    """The table called `name`; only names from the contract are accepted (never user text as SQL)."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; expected one of {', '.join(BY_NAME)}") from None
+
+
+def column_ddl(c: Column) -> str:
+    parts = [c.name, SQL_TYPES[c.dtype]]
+    if c.required:
+        parts.append("NOT NULL")
+    checks = []
+    if c.choices:
+        checks.append(f"{c.name} IN ({', '.join(repr(v) for v in c.allowed)})")
+    if c.min_value is not None:
+        checks.append(f"{c.name} >= {c.min_value:g}")
+    if c.max_value is not None:
+        checks.append(f"{c.name} <= {c.max_value:g}")
+    if c.pattern:
+        checks.append(f"regexp_full_match({c.name}, '{c.pattern}')")
+    if checks:
+        parts.append(f"CHECK ({' AND '.join(checks)})")
+    return " ".join(parts)
+
+
+def ddl(t: Table) -> str:
+    """CREATE TABLE statement for `t`. Keys are checked by validation, not by an index:
+    DuckDB's ART indexes slow bulk loads of millions of report rows and cannot be bulk-replaced."""
+    cols = ",\n    ".join(column_ddl(c) for c in t.columns)
+    return f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols}\n)"
+
+
+def _fmt_range(c: Column) -> str:
+    bits = []
+    if c.choices:
+        bits.append(" \\| ".join(f"`{ch.value}` ({ch.zh})" for ch in c.choices))
+    if c.min_value is not None or c.max_value is not None:
+        lo = "" if c.min_value is None else f"{c.min_value:g}"
+        hi = "" if c.max_value is None else f"{c.max_value:g}"
+        bits.append(f"{lo}–{hi}")
+    if c.pattern:
+        bits.append(f"matches `{c.pattern}`")
+    return "; ".join(bits)
+
+
+def markdown() -> str:
+    """docs/data-contract.md, generated (`python -m analytics contract > docs/data-contract.md`)."""
+    out = [
+        "# Data contract",
+        "",
+        "Generated from `analytics/contract.py` by `python -m analytics contract`; do not edit by hand "
+        "(a test fails when this file and the module disagree).",
+        "",
+        "Column names are English snake_case. `*` marks a required column. Types: text, int, float, "
+        "date (YYYY-MM-DD), timestamp, bool, text_list (a list of texts). Keys are unique; references "
+        "must resolve when set. Region codes may name any level: a province item uses `340000`, a city "
+        "item `340100`, a county item `340102`, a national item `100000`.",
+        "",
+    ]
+    for t in TABLES:
+        out += [f"## `{t.name}` — {t.zh} / {t.en}", "",
+                f"Grain: {t.grain}. Key: {', '.join(f'`{k}`' for k in t.key)}."
+                + ("" if t.uploadable else " Built in; not uploaded."), ""]
+        if t.references:
+            out += ["References: " + "; ".join(f"`{r.column}` → `{r.table}.{r.target}`" for r in t.references)
+                    + ".", ""]
+        if t.checks:
+            out += ["Row rules: " + "; ".join(t.checks) + ".", ""]
+        out += ["| column | type | 中文 | English | allowed | description |", "|---|---|---|---|---|---|"]
+        for c in t.columns:
+            star = "*" if c.required else ""
+            out.append(f"| `{c.name}`{star} | {c.dtype} | {c.zh} | {c.en} | {_fmt_range(c)} | {c.description} |")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,56 @@
+"""Every setting, declared once: name, default, help. Read from the environment.
+
+`docs/configuration.md` is generated from this list (`python -m analytics settings`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT / "data"
+REGIONS_CSV = DATA_DIR / "regions.csv"
+GEO_DIR = DATA_DIR / "geo"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    kind: type = str
+
+    def get(self):
+        raw = os.environ.get(self.name, self.default)
+        try:
+            return self.kind(raw)
+        except ValueError:
+            raise ValueError(f"setting {self.name}={raw!r}: expected a {self.kind.__name__}") from None
+
+
+SETTINGS = (
+    Setting("COCKPIT_DB", str(DATA_DIR / "cockpit.duckdb"),
+            "Path of the DuckDB file the app reads. Created with demo data on first start if missing."),
+    Setting("COCKPIT_DEMO_SCALE", "1", "Scale of the demo data created on first start (1 ≈ 20,000 items).",
+            float),
+    Setting("COCKPIT_DEMO_SEED", "20261122", "Random seed of the demo data created on first start.", int),
+    Setting("COCKPIT_DEMO_AS_OF", "", "As-of date (YYYY-MM-DD) of the demo data; empty means today."),
+    Setting("COCKPIT_CACHE_TTL_SECONDS", "3600", "How long query results stay cached (they are also keyed "
+            "on the data version, so a new upload shows at once).", int),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str):
+    return BY_NAME[name].get()
+
+
+def markdown() -> str:
+    lines = ["# Configuration", "", "Generated from `analytics/settings.py` by `python -m analytics settings`.",
+             "Each setting is an environment variable; Streamlit's own options live in "
+             "`.streamlit/config.toml`.", "", "| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = s.default.replace(str(ROOT) + "/", "") or "(empty)"
+        lines.append(f"| `{s.name}` | `{default}` | {s.help} |")
+    return "\n".join(lines) + "\n"
