@@ -55,6 +55,29 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Order:
+    """`earlier` must not be after `later` when both are set."""
+
+    earlier: str
+    later: str
+
+    def __str__(self) -> str:
+        return f"{self.earlier} ≤ {self.later}"
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """`column` must be set when `status_column` equals `value`."""
+
+    column: str
+    status_column: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.column} is set when {self.status_column} = {self.value}"
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     zh: str
@@ -64,7 +87,7 @@ class Table:
     key: tuple[str, ...]
     references: tuple[Reference, ...] = ()
     uploadable: bool = True
-    checks: tuple[str, ...] = field(default=())  # row rules in words, enforced by validation
+    rules: tuple[Order | RequiredWhen, ...] = field(default=())  # row rules, enforced by validation
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -142,7 +165,7 @@ POLICIES = Table(
         C("end_date", "date", "截止日期", "end date", "date the policy's period ends"),
     ),
     key=("policy_id",),
-    checks=("issued_date <= end_date",),
+    rules=(Order("issued_date", "end_date"),),
 )
 
 PROJECTS = Table(
@@ -172,8 +195,8 @@ PROJECTS = Table(
     ),
     key=("project_id",),
     references=(Reference("policy_id", "policies", "policy_id"), Reference("region_code", "regions", "region_code")),
-    checks=("start_date <= planned_end_date", "start_date <= actual_end_date",
-            "actual_end_date is set when status is completed"),
+    rules=(Order("start_date", "planned_end_date"), Order("start_date", "actual_end_date"),
+           RequiredWhen("actual_end_date", "status", "completed")),
 )
 
 PROGRESS_REPORTS = Table(
@@ -194,7 +217,6 @@ PROGRESS_REPORTS = Table(
     ),
     key=("project_id", "report_date"),
     references=(Reference("project_id", "projects", "project_id"),),
-    checks=("every signal but the key is optional",),
 )
 
 MILESTONES = Table(
@@ -267,7 +289,7 @@ FEEDBACK = Table(
     ),
     key=("feedback_id",),
     references=(Reference("project_id", "projects", "project_id"), Reference("region_code", "regions", "region_code")),
-    checks=("received_at <= responded_at",),
+    rules=(Order("received_at", "responded_at"),),
 )
 
 RECTIFICATIONS = Table(
@@ -291,7 +313,8 @@ RECTIFICATIONS = Table(
     ),
     key=("rectification_id",),
     references=(Reference("project_id", "projects", "project_id"), Reference("region_code", "regions", "region_code")),
-    checks=("found_date <= deadline", "found_date <= closed_date", "closed_date is set when status is closed"),
+    rules=(Order("found_date", "deadline"), Order("found_date", "closed_date"),
+           RequiredWhen("closed_date", "status", "closed")),
 )
 
 TABLES: tuple[Table, ...] = (REGIONS, POLICIES, PROJECTS, PROGRESS_REPORTS, MILESTONES, INDICATORS,
@@ -332,7 +355,8 @@ def ddl(t: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols}\n)"
 
 
-def _fmt_range(c: Column) -> str:
+def allowed_text(c: Column) -> str:
+    """Allowed values or range of a column, as Markdown."""
     bits = []
     if c.choices:
         bits.append(" \\| ".join(f"`{ch.value}` ({ch.zh})" for ch in c.choices))
@@ -366,11 +390,11 @@ def markdown() -> str:
         if t.references:
             out += ["References: " + "; ".join(f"`{r.column}` → `{r.table}.{r.target}`" for r in t.references)
                     + ".", ""]
-        if t.checks:
-            out += ["Row rules: " + "; ".join(t.checks) + ".", ""]
+        if t.rules:
+            out += ["Row rules: " + "; ".join(str(r) for r in t.rules) + ".", ""]
         out += ["| column | type | 中文 | English | allowed | description |", "|---|---|---|---|---|---|"]
         for c in t.columns:
             star = "*" if c.required else ""
-            out.append(f"| `{c.name}`{star} | {c.dtype} | {c.zh} | {c.en} | {_fmt_range(c)} | {c.description} |")
+            out.append(f"| `{c.name}`{star} | {c.dtype} | {c.zh} | {c.en} | {allowed_text(c)} | {c.description} |")
         out.append("")
     return "\n".join(out)

@@ -121,7 +121,7 @@ def install_regions(con: duckdb.DuckDBPyConnection, regions: pl.DataFrame | None
 
 
 def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str, as_of, description: str = "") -> int:
-    version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM data_versions").fetchone()[0]
+    version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM data_versions").fetchall()[0][0]
     con.execute(
         "INSERT INTO data_versions VALUES (?, ?, ?, ?, ?, ?)",
         [version, datetime.now(), created_by, source, description, as_of],
@@ -131,8 +131,8 @@ def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str,
 
 def current_version(con: duckdb.DuckDBPyConnection) -> tuple[int, object] | None:
     """(version, as_of) of the newest data version, or None for an empty database."""
-    row = con.execute("SELECT version, as_of FROM data_versions ORDER BY version DESC LIMIT 1").fetchone()
-    return None if row is None else (row[0], row[1])
+    rows = con.execute("SELECT version, as_of FROM data_versions ORDER BY version DESC LIMIT 1").fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 class Database:

@@ -1,0 +1,112 @@
+"""Text a user reads, in Simplified Chinese (default) and English, and formatting by language.
+
+Strings live in `analytics/locales/{zh,en}.toml`; a test checks both files have the same keys and
+placeholders. Enumerated data values take their labels from the contract.
+"""
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from . import contract
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LOCALE_DIR = Path(__file__).with_name("locales")
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out |= _flatten(v, key + ".")
+        else:
+            out[key] = v
+    return out
+
+
+@lru_cache(maxsize=None)
+def catalog(lang: str) -> dict[str, str]:
+    if lang not in LANGS:
+        raise ValueError(f"language {lang!r}: expected one of {LANGS}")
+    with (LOCALE_DIR / f"{lang}.toml").open("rb") as f:
+        return _flatten(tomllib.load(f))
+
+
+def normalise_lang(value: str | None) -> str:
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str, **values) -> str:
+    """The text for `key` in `lang`, with `{placeholders}` filled in."""
+    text = catalog(lang)[key]
+    return text.format(**values) if values else text
+
+
+def has(key: str, lang: str) -> bool:
+    return key in catalog(lang)
+
+
+def glossary(kind: str, value: str | None, lang: str) -> str:
+    """Label of a data value with a known translation (domains, departments, provinces), else the value."""
+    if value is None:
+        return "—"
+    if lang == "zh":
+        return value
+    return catalog(lang).get(f"{kind}.{value}", value)
+
+
+def choice_label(table: str, column: str, value: str | None, lang: str) -> str:
+    """Label of an enumerated value from the contract, e.g. priority 'key' → 重点 / key."""
+    if value is None:
+        return "—"
+    for c in contract.table(table).column(column).choices:
+        if c.value == value:
+            return c.zh if lang == "zh" else c.en
+    return value
+
+
+def fmt_int(n: int | float | None, lang: str) -> str:
+    return "—" if n is None else f"{int(round(n)):,}"
+
+
+def fmt_pct(x: float | None, lang: str, digits: int = 1) -> str:
+    """A share given as 0–1, shown as a percentage."""
+    return "—" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def fmt_amount_wan(x: float | None, lang: str) -> str:
+    """An amount held in 万元 (10,000 yuan): 万元/亿元 in Chinese, thousand/million/billion yuan in English."""
+    if x is None:
+        return "—"
+    if lang == "zh":
+        return f"{x / 10_000:,.2f} 亿元" if abs(x) >= 10_000 else f"{x:,.1f} 万元"
+    yuan = x * 10_000
+    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+        if abs(yuan) >= size:
+            return f"{yuan / size:,.2f} {word} yuan"
+    return f"{yuan:,.0f} yuan"
+
+
+def fmt_date(d: date | datetime | None, lang: str) -> str:
+    if d is None:
+        return "—"
+    if lang == "zh":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return d.strftime("%d %b %Y").lstrip("0")
+
+
+def fmt_period(period: str, lang: str) -> str:
+    """'all', 'YYYY', 'YYYY-Qn' or 'YYYY-MM' for display."""
+    if period == "all":
+        return t("period.all", lang)
+    if "-Q" in period:
+        y, q = period.split("-Q")
+        return t("period.quarter", lang, year=y, quarter=q)
+    if "-" in period:
+        y, m = period.split("-")
+        return t("period.month", lang, year=y, month=int(m))
+    return t("period.year", lang, year=period)

@@ -1,0 +1,31 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import fixture_db  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fixture_path(tmp_path_factory) -> Path:
+    return fixture_db.build(tmp_path_factory.mktemp("fixture") / "fixture.duckdb")
+
+
+@pytest.fixture()
+def fixture_con(fixture_path):
+    from analytics import store
+
+    con = store.connect(fixture_path, read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture()
+def app_env(fixture_path, monkeypatch):
+    """Point the app at the fixture database."""
+    monkeypatch.setenv("COCKPIT_DB", str(fixture_path))
+    return fixture_path
