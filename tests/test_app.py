@@ -1,0 +1,88 @@
+"""Every page renders under AppTest in both languages; filters drive the URL and the numbers."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ["views/cockpit.py", "views/data.py"]
+
+
+def start(lang=None, **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if lang:
+        at.query_params["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def metric_values(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_in_both_languages(app_env, lang, page):
+    at = start(lang)
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title, "page has no title"
+    assert ("数据截至" in at.caption[0].value) == (lang == "zh")
+
+
+def test_cockpit_shows_hand_counted_numbers(app_env):
+    at = start("zh")
+    values = metric_values(at)
+    assert values["督办事项"] == "5 项"  # every item but C1, which has not started
+    assert values["预算合计"] == "3.25 亿元"  # 500 + 1200 + 30000 + 800 万元
+    at = start("en")
+    assert metric_values(at)["Supervised items"] == "5 items"
+
+
+def test_choosing_a_province_narrows_numbers_shows_cities_and_goes_into_the_url(app_env):
+    at = start("zh")
+    at.selectbox(key="f_province").select("340000").run()
+    assert not at.exception
+    assert metric_values(at)["督办事项"] == "3 项"
+    assert at.query_params["region"] == "340000"
+    assert at.selectbox(key="f_city").options  # the city box appears for a province with cities
+    at.selectbox(key="f_city").select("340100").run()
+    assert at.query_params["region"] == "340100"
+    assert metric_values(at)["督办事项"] == "2 项"
+    at.selectbox(key="f_province").select("110000").run()  # a new province resets the city…
+    assert at.query_params["region"] == "110000"
+    assert not [s for s in at.selectbox if s.key == "f_city"]  # …and a municipality has none
+    assert at.selectbox(key="f_county").options
+
+
+def test_a_link_reproduces_the_view(app_env):
+    at = start("en", region="340100", priority="normal")
+    assert metric_values(at)["Supervised items"] == "1 items"  # A2
+    assert at.selectbox(key="f_province").value == "340000"
+    assert at.selectbox(key="f_city").value == "340100"
+
+
+def test_a_bad_link_parameter_is_reported_not_obeyed(app_env):
+    at = start("zh", region="999999", domain="<b>x</b>")
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "999999" in warnings and "domain" in warnings
+    assert metric_values(at)["督办事项"] == "5 项"
+
+
+def test_an_empty_selection_says_so_and_offers_a_reset(app_env):
+    at = start("en", region="410000")  # 河南: only C1, which has not started
+    assert "No supervised items match" in at.info[0].value
+    at.button(key="empty_reset").click().run()
+    assert metric_values(at)["Supervised items"] == "5 items"
+    assert "region" not in at.query_params
+
+
+def test_language_switch_keeps_the_filters(app_env):
+    at = start("zh", region="340000")
+    at.button_group(key="f_lang").set_value("en").run()
+    assert at.query_params["lang"] == "en"
+    assert at.query_params["region"] == "340000"
+    assert "Supervised items" in metric_values(at)

@@ -1,0 +1,48 @@
+"""Per-run page context: language, filters, scope, data version, and cached access to queries."""
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from analytics import i18n, queries, settings
+from analytics.filters import Filters
+from analytics.queries import Scope
+from analytics.store import Database
+
+
+@dataclass(frozen=True)
+class Context:
+    lang: str
+    filters: Filters
+    scope: Scope
+    version: int
+    as_of: date
+    db_path: str
+
+    def t(self, key: str, **values) -> str:
+        return i18n.t(key, self.lang, **values)
+
+    def query(self, name: str, **extra) -> pl.DataFrame:
+        """The named query for this context, cached on the data version (so a new load shows at once)."""
+        return _cached_query(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
+                             self.as_of, tuple(sorted(extra.items())))
+
+
+@st.cache_resource(show_spinner=False)
+def database(path: str) -> Database:
+    """One DuckDB connection per file for all sessions; each thread queries through its own cursor."""
+    return Database(path, read_only=True)
+
+
+@st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=512, show_spinner=False)
+def _cached_query(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
+                  extra: tuple) -> pl.DataFrame:
+    return queries.run(database(db_path).cursor(), name, Filters(*filters), Scope(*scope), as_of, **dict(extra))
+
+
+def current() -> Context:
+    """The context app.py built for this run."""
+    return st.session_state["_context"]

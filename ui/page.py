@@ -1,0 +1,32 @@
+"""What every page shows the same way: header with as-of date and version, empty states, escaping."""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from analytics import i18n
+
+from . import filterbar
+from .context import Context
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """Text from data shown through Markdown: no formatting, links or HTML can come from it."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def header(ctx: Context, title_key: str) -> None:
+    """Page title, then when the numbers were true and which filters produced them."""
+    st.title(ctx.t(title_key))
+    tree = st.session_state["_tree"]
+    st.caption(md_escape(ctx.t("app.as_of", date=i18n.fmt_date(ctx.as_of, ctx.lang), version=ctx.version))
+               + "  \n" + md_escape(filterbar.summary(ctx.filters, tree, ctx.lang)))
+
+
+def empty_state(ctx: Context, message_key: str) -> None:
+    """An empty selection is a state, not an error: say so and offer the way out."""
+    st.info(ctx.t(message_key) + " " + ctx.t("cockpit.empty_hint"), icon=":material/filter_alt_off:")
+    st.button(ctx.t("filters.reset"), on_click=filterbar.reset, key="empty_reset")

@@ -1,0 +1,52 @@
+"""数据与口径 / Data & definitions: the data contract, table sizes and data versions."""
+import polars as pl
+import streamlit as st
+
+from analytics import contract, i18n
+from ui import context, page
+
+ctx = context.current()
+page.header(ctx, "data.title")
+st.write(ctx.t("data.intro"))
+
+st.subheader(ctx.t("data.tables"))
+sizes = dict(ctx.query("table_sizes").iter_rows())
+st.dataframe(
+    pl.DataFrame({
+        ctx.t("data.table"): [f"{tb.name} · {tb.zh if ctx.lang == 'zh' else tb.en}" for tb in contract.TABLES],
+        ctx.t("data.rows"): [i18n.fmt_int(sizes.get(tb.name), ctx.lang) for tb in contract.TABLES],
+        ctx.t("data.grain"): [tb.grain for tb in contract.TABLES],
+    }),
+    hide_index=True, width="stretch",
+)
+
+st.subheader(ctx.t("data.versions"))
+versions = ctx.query("versions").select(
+    pl.col("version").alias(ctx.t("data.version")),
+    pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M").alias(ctx.t("data.created_at")),
+    pl.col("created_by").alias(ctx.t("data.created_by")),
+    pl.col("source").alias(ctx.t("data.source")),
+    pl.col("as_of").map_elements(lambda d: i18n.fmt_date(d, ctx.lang), return_dtype=pl.Utf8).alias(ctx.t("data.as_of")),
+)
+st.dataframe(versions, hide_index=True, width="stretch")
+
+st.subheader(ctx.t("data.contract"))
+names = [tb.name for tb in contract.TABLES]
+chosen = st.selectbox(ctx.t("data.choose_table"), names,
+                      format_func=lambda n: f"{n} · {contract.table(n).zh if ctx.lang == 'zh' else contract.table(n).en}")
+tb = contract.table(chosen)
+st.caption(f"{ctx.t('data.grain')}: {page.md_escape(tb.grain)}")
+yes, no = ctx.t("data.yes"), ctx.t("data.no")
+st.dataframe(
+    pl.DataFrame({
+        ctx.t("data.column"): [c.name for c in tb.columns],
+        ctx.t("data.label"): [c.zh if ctx.lang == "zh" else c.en for c in tb.columns],
+        ctx.t("data.type"): [c.dtype for c in tb.columns],
+        ctx.t("data.required"): [yes if c.required else no for c in tb.columns],
+        ctx.t("data.allowed"): [contract.allowed_text(c).replace("\\|", "|").replace("`", "") for c in tb.columns],
+        ctx.t("data.description"): [c.description for c in tb.columns],
+    }),
+    hide_index=True, width="stretch",
+)
+st.download_button(ctx.t("data.download_contract"), contract.markdown(), file_name="data-contract.md",
+                   mime="text/markdown")
