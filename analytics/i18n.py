@@ -46,6 +46,13 @@ def t(key: str, lang: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def tn(key: str, lang: str, n: int | float | None) -> str:
+    """`key` with a count: `key_one` when there is exactly one and the language has such a form."""
+    one = f"{key}_one"
+    chosen = one if n == 1 and one in catalog(lang) else key
+    return t(chosen, lang, n=fmt_int(n, lang))
+
+
 def has(key: str, lang: str) -> bool:
     return key in catalog(lang)
 
@@ -79,16 +86,17 @@ def fmt_pct(x: float | None, lang: str, digits: int = 1) -> str:
 
 
 def fmt_amount_wan(x: float | None, lang: str) -> str:
-    """An amount held in 万元 (10,000 yuan): 万元/亿元 in Chinese, thousand/million/billion yuan in English."""
+    """An amount held in 万元 (10,000 yuan): 万元/亿元 in Chinese; ¥ with k/mn/bn in English
+    (the compact form fits a KPI card; 亿 = 100 mn)."""
     if x is None:
         return "—"
     if lang == "zh":
         return f"{x / 10_000:,.2f} 亿元" if abs(x) >= 10_000 else f"{x:,.1f} 万元"
     yuan = x * 10_000
-    for size, word in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
+    for size, word, digits in ((1e9, "bn", 2), (1e6, "mn", 1), (1e3, "k", 0)):
         if abs(yuan) >= size:
-            return f"{yuan / size:,.2f} {word} yuan"
-    return f"{yuan:,.0f} yuan"
+            return f"¥{yuan / size:,.{digits}f} {word}"
+    return f"¥{yuan:,.0f}"
 
 
 def fmt_date(d: date | datetime | None, lang: str) -> str:

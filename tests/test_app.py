@@ -59,7 +59,7 @@ def test_choosing_a_province_narrows_numbers_shows_cities_and_goes_into_the_url(
 
 def test_a_link_reproduces_the_view(app_env):
     at = start("en", region="340100", priority="normal")
-    assert metric_values(at)["Supervised items"] == "1 items"  # A2
+    assert metric_values(at)["Supervised items"] == "1 item"  # A2
     assert at.selectbox(key="f_province").value == "340000"
     assert at.selectbox(key="f_city").value == "340100"
 

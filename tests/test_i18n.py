@@ -33,7 +33,7 @@ def test_every_translation_key_used_in_code_exists():
 
 @pytest.mark.parametrize("lang,amount,text", [
     ("zh", 532.0, "532.0 万元"), ("zh", 123_456.0, "12.35 亿元"),
-    ("en", 532.0, "5.32 million yuan"), ("en", 123_456.0, "1.23 billion yuan"), ("en", 0.05, "500 yuan"),
+    ("en", 532.0, "¥5.3 mn"), ("en", 123_456.0, "¥1.23 bn"), ("en", 0.05, "¥500"), ("en", 12.5, "¥125 k"),
 ])
 def test_amounts(lang, amount, text):
     assert i18n.fmt_amount_wan(amount, lang) == text
@@ -47,3 +47,14 @@ def test_dates_periods_and_labels():
     assert i18n.choice_label("projects", "priority", "key", "zh") == "重点"
     assert i18n.glossary("province", "安徽省", "en") == "Anhui" and i18n.glossary("province", "安徽省", "zh") == "安徽省"
     assert i18n.normalise_lang("fr") == "zh"
+
+
+def test_every_domain_and_department_of_the_demo_vocabulary_has_an_english_name():
+    from analytics import demo_vocab
+
+    en = i18n.catalog("en")
+    domains = set(demo_vocab.DOMAINS)
+    depts = set(demo_vocab.DEPARTMENTS)
+    assert domains and depts, "demo_vocab no longer exposes DOMAINS and DEPARTMENTS"
+    assert not {d for d in domains if f"domain.{d}" not in en}
+    assert not {d for d in depts if f"dept.{d}" not in en}

@@ -133,9 +133,13 @@ def summary(filters: Filters, tree: RegionTree, lang: str) -> str:
         parts.append(i18n.fmt_period(filters.period, lang))
     if filters.region_code:
         parts.append(" / ".join(i18n.glossary("province", tree.name[c], lang) for c in tree.path(filters.region_code)))
-    parts += [i18n.glossary("domain", d, lang) for d in filters.domains]
-    parts += [i18n.glossary("dept", d, lang) for d in filters.lead_depts]
-    parts += [i18n.choice_label("projects", "priority", p, lang) for p in filters.priorities]
+    sep = "、" if lang == "zh" else ", "
+    for key, values in (("filters.domain", [i18n.glossary("domain", d, lang) for d in filters.domains]),
+                        ("filters.dept", [i18n.glossary("dept", d, lang) for d in filters.lead_depts]),
+                        ("filters.priority", [i18n.choice_label("projects", "priority", p, lang)
+                                              for p in filters.priorities])):
+        if values:
+            parts.append(f"{i18n.t(key, lang)}{'：' if lang == 'zh' else ': '}{sep.join(values)}")
     if not parts:
         return i18n.t("filters.none_active", lang)
     return i18n.t("filters.active", lang, summary=" · ".join(parts))

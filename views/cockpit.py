@@ -16,18 +16,18 @@ if counts["n_items"] == 0:
 
 by_status = ctx.query("items_by_status")
 budget = by_status["budget_wan_yuan"].sum()
-cols = st.columns(3)
 cards = [
-    ("cockpit.items", ctx.t("cockpit.unit_items", n=i18n.fmt_int(counts["n_items"], ctx.lang)), "cockpit.items_help"),
-    ("cockpit.reports", ctx.t("cockpit.unit_rows", n=i18n.fmt_int(counts["n_reports"], ctx.lang)), None),
-    ("cockpit.feedback", ctx.t("cockpit.unit_rows", n=i18n.fmt_int(counts["n_feedback"], ctx.lang)), None),
-    ("cockpit.rectifications", ctx.t("cockpit.unit_items", n=i18n.fmt_int(counts["n_rectifications"], ctx.lang)),
+    ("cockpit.items", i18n.tn("cockpit.unit_items", ctx.lang, counts["n_items"]), "cockpit.items_help"),
+    ("cockpit.reports", i18n.tn("cockpit.unit_rows", ctx.lang, counts["n_reports"]), None),
+    ("cockpit.feedback", i18n.tn("cockpit.unit_rows", ctx.lang, counts["n_feedback"]), None),
+    ("cockpit.rectifications", i18n.tn("cockpit.unit_items", ctx.lang, counts["n_rectifications"]),
      None),
     ("cockpit.policies", i18n.fmt_int(counts["n_policies"], ctx.lang), None),
     ("cockpit.budget", i18n.fmt_amount_wan(budget, ctx.lang), None),
 ]
-for i, (label, value, help_key) in enumerate(cards):
-    cols[i % 3].metric(ctx.t(label), value, help=ctx.t(help_key) if help_key else None, border=True)
+for start in range(0, len(cards), 3):  # row by row, so a phone stacks them in reading order
+    for col, (label, value, help_key) in zip(st.columns(3), cards[start:start + 3]):
+        col.metric(ctx.t(label), value, help=ctx.t(help_key) if help_key else None, border=True)
 st.caption(ctx.t("cockpit.since", date=i18n.fmt_date(counts["first_start_date"], ctx.lang)))
 
 st.subheader(ctx.t("cockpit.by_status"))

@@ -1,0 +1,32 @@
+# Two commands for a newcomer (Python 3.11+):
+#   make run    start the app; the first start creates the demo database (about a minute)
+#   make test   run the whole test suite
+# Both create .venv and install the pinned requirements when they change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test demo clean
+
+run: $(VENV)/.app-installed
+	$(BIN)/streamlit run app.py
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+demo: $(VENV)/.app-installed
+	$(BIN)/python -m analytics demo
+
+$(VENV)/.app-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.app-installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache
