@@ -1,7 +1,7 @@
 """All SQL the app runs, by name, with `$name` parameters, scoped to the user's regions.
 
 Every query that touches supervised items, feedback or rectifications reads them through the
-`scoped_*` fragments below, which apply the user's scope and the global filters. The scope is
+`scoped_*` fragments of `scope.py`, which apply the user's scope and the global filters. The scope is
 ANDed with the filter, so a filter (for example a hand-edited URL) can only narrow what a user
 sees, never widen it. `run` passes each query only the parameters it names.
 """
@@ -14,7 +14,9 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from .filters import Filters, period_bounds
+from ..filters import Filters, period_bounds
+from .metrics_sql import METRIC_QUERIES
+from .scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS, SCOPED_REGIONS, region_predicate
 
 
 @dataclass(frozen=True)
@@ -26,54 +28,6 @@ class Scope:
 
 
 NATIONAL = Scope()
-
-# --- fragments (constants; values only ever arrive as parameters) --------------------------
-
-_IN_SCOPE = """(len($scope_regions::VARCHAR[]) = 0 OR {col} IN (
-        SELECT region_code FROM region_closure WHERE list_contains($scope_regions::VARCHAR[], ancestor_code)))
-    AND ($region::VARCHAR IS NULL OR {col} IN (
-        SELECT region_code FROM region_closure WHERE ancestor_code = $region::VARCHAR))"""
-
-
-def _region_predicate(column: str) -> str:
-    # `column` is one of the fixed names below, never input
-    return _IN_SCOPE.replace("{col}", column)
-
-
-SCOPED_ITEMS = """scoped_items AS (
-    SELECT p.* FROM projects p
-    WHERE """ + _region_predicate("p.region_code") + """
-      AND (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], p.domain))
-      AND (len($domains::VARCHAR[]) = 0 OR list_contains($domains::VARCHAR[], p.domain))
-      AND (len($depts::VARCHAR[]) = 0 OR list_contains($depts::VARCHAR[], p.lead_dept))
-      AND (len($priorities::VARCHAR[]) = 0 OR list_contains($priorities::VARCHAR[], p.priority))
-      AND p.start_date <= $period_end::DATE
-      AND ($period_start::DATE IS NULL OR coalesce(p.actual_end_date, $period_end::DATE) >= $period_start::DATE)
-)"""
-
-SCOPED_FEEDBACK = """scoped_feedback AS (
-    SELECT f.* FROM feedback f
-    WHERE """ + _region_predicate("f.region_code") + """
-      AND (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], f.domain))
-      AND (len($domains::VARCHAR[]) = 0 OR list_contains($domains::VARCHAR[], f.domain))
-      AND f.received_at < $period_end::DATE + INTERVAL 1 DAY
-      AND ($period_start::DATE IS NULL OR f.received_at >= $period_start::DATE)
-)"""
-
-SCOPED_RECTIFICATIONS = """scoped_rectifications AS (
-    SELECT r.* FROM rectifications r
-    WHERE """ + _region_predicate("r.region_code") + """
-      AND (len($scope_domains::VARCHAR[]) = 0 OR r.project_id IS NULL OR r.project_id IN (
-            SELECT project_id FROM projects WHERE list_contains($scope_domains::VARCHAR[], domain)))
-      AND r.found_date <= $period_end::DATE
-      AND ($period_start::DATE IS NULL OR coalesce(r.closed_date, $period_end::DATE) >= $period_start::DATE)
-)"""
-
-SCOPED_REGIONS = """scoped_regions AS (
-    SELECT g.* FROM regions g
-    WHERE len($scope_regions::VARCHAR[]) = 0
-       OR g.region_code IN (SELECT region_code FROM region_closure WHERE list_contains($scope_regions::VARCHAR[], ancestor_code))
-)"""
 
 QUERIES: dict[str, str] = {
     # data version and as-of date of the newest load
@@ -89,11 +43,11 @@ QUERIES: dict[str, str] = {
     # distinct values offered by the domain and department filters, with item counts, in scope
     "domain_options": """SELECT domain, count(*) AS n_items FROM projects p
         WHERE (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], p.domain))
-          AND """ + _region_predicate("p.region_code") + """
+          AND """ + region_predicate("p.region_code") + """
         GROUP BY domain ORDER BY n_items DESC, domain""",
     "dept_options": """SELECT lead_dept, count(*) AS n_items FROM projects p
         WHERE (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], p.domain))
-          AND """ + _region_predicate("p.region_code") + """
+          AND """ + region_predicate("p.region_code") + """
         GROUP BY lead_dept ORDER BY n_items DESC, lead_dept""",
     # grain: one row per item status, for the items active in the period under the filters
     "items_by_status": "WITH " + SCOPED_ITEMS + """
@@ -116,6 +70,8 @@ QUERIES: dict[str, str] = {
         WHERE schema_name = 'main' ORDER BY table_name""",
     "versions": "SELECT version, created_at, created_by, source, description, as_of FROM data_versions ORDER BY version DESC",
 }
+
+QUERIES |= METRIC_QUERIES
 
 _PARAM_RE = re.compile(r"\$([a-z_]+)")
 

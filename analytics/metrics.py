@@ -1,0 +1,233 @@
+"""Execution metrics: declared records, editable thresholds and weights, and the per-region table.
+
+Every metric is a `Metric` record (labels, unit, direction, formula, seed source, target) whose
+value comes from the grouped queries in `queries/metrics_sql.py`. Rates carry their n. The composite
+index uses rates shrunk toward the overall rate, and regions with fewer than `min_n` items in
+flight are not ranked at all (listed after the ranked ones, marked), so that a county with two
+items cannot top the league by luck.
+See docs/metrics.md (generated from these records).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from . import queries
+from .filters import ALL, Filters, period_bounds
+from .queries import Scope
+
+LEVELS = ("country", "province", "city", "county")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Warning thresholds, in percentage points of an item's work (defaults from the seeds)."""
+
+    blue_pp: float = 5.0  # 000 §4.4: blue 5–10
+    yellow_pp: float = 10.0  # 000 §1.1, §3.2: deviation > 10% triggers tracking; yellow light
+    orange_pp: float = 15.0  # 000 §4.4: orange 15–20
+    red_pp: float = 20.0  # 000 §2.3, §3.3: red when key-node lag > 20%
+    response_hours: int = 48  # time limit for answering feedback
+    min_n: int = 10  # rates on fewer cases are marked and shrunk for ranking
+
+    def __post_init__(self):
+        levels = (self.blue_pp, self.yellow_pp, self.orange_pp, self.red_pp)
+        if not all(0 <= v <= 100 for v in levels) or list(levels) != sorted(levels):
+            raise ValueError(f"thresholds must rise within 0–100 pp: blue {self.blue_pp} ≤ yellow {self.yellow_pp}"
+                             f" ≤ orange {self.orange_pp} ≤ red {self.red_pp}")
+        if self.response_hours <= 0 or self.min_n < 1:
+            raise ValueError("response_hours must be above 0 and min_n at least 1")
+
+    def params(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "min_n"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    zh: str
+    en: str
+    unit: str  # share (0–1, shown as %), count, pp, days, rating (1–5), score (0–100)
+    direction: str  # higher_is_better | lower_is_better
+    formula_zh: str
+    formula_en: str
+    seed: str
+    numerator: str | None = None  # rate = numerator / denominator, n = denominator
+    denominator: str | None = None
+    column: str | None = None  # a value computed directly, n in `n_column`
+    n_column: str | None = None
+    target: float | None = None
+
+    @property
+    def n_col(self) -> str:
+        return self.denominator or self.n_column or self.column
+
+
+M = Metric
+METRICS: tuple[Metric, ...] = (
+    M("in_flight", "在办事项", "items in flight", "count", "higher_is_better",
+      "截至日已开始、未完成、未终止的事项数", "items started, not completed and not terminated at the as-of date",
+      "000 §3.2", column="n_in_flight", n_column="n_in_flight"),
+    M("red_share", "红灯占比", "red share", "share", "lower_is_better",
+      "红灯事项 ÷ 有灯色的在办事项", "red items ÷ items in flight with a light", "000 §2.3, §3.3",
+      numerator="n_red", denominator="n_lit"),
+    M("overdue", "逾期事项", "overdue items", "count", "lower_is_better",
+      "已过计划完成日期仍未完成的事项数", "items past their planned end date and not completed", "000 §3.2",
+      column="n_overdue", n_column="n_in_flight"),
+    M("avg_lag_pp", "平均进度偏差", "average progress lag", "pp", "lower_is_better",
+      "计划进度 − 实际进度（百分点），在办且有进度数据的事项平均",
+      "planned − actual progress (percentage points), mean over items in flight reporting progress",
+      "000 §1.1", column="avg_lag_pp", n_column="n_with_progress", target=10.0),
+    M("on_time_rate", "按期完成率", "on-time completion rate", "share", "higher_is_better",
+      "期内完成且不晚于计划完成日期的事项 ÷ 期内完成的事项", "items completed in the period by their planned end ÷ items completed in the period",
+      "000 §2.3", numerator="n_on_time", denominator="n_completed", target=0.9),
+    M("landing_rate", "指标落地率", "indicator landing rate", "share", "higher_is_better",
+      "达到目标的指标值 ÷ 有目标和实际值的指标值（按指标方向判断）",
+      "indicator values meeting target ÷ values with target and actual (respecting direction)", "004 §8.2",
+      numerator="n_indicators_met", denominator="n_indicator_values", target=0.9),
+    M("rect_completion_rate", "整改完成率", "rectification completion rate", "share", "higher_is_better",
+      "到期整改事项中已销号的 ÷ 到期整改事项", "due rectifications closed ÷ due rectifications", "000 §2.3",
+      numerator="n_rect_closed", denominator="n_rect_due", target=0.95),
+    M("rect_overdue", "逾期整改", "overdue rectifications", "count", "lower_is_better",
+      "已过整改时限仍未销号的整改事项数", "rectifications past their deadline and not closed", "000 §3.2",
+      column="n_rect_overdue", n_column="n_rect_overdue"),
+    M("avg_days_to_close", "平均整改用时", "average days to close", "days", "lower_is_better",
+      "期内销号的整改事项从发现到销号的平均天数", "mean days from found to closed, rectifications closed in the period",
+      "001 §8.2", column="avg_days_to_close", n_column="n_rect_closed_in_window", target=7.0),
+    M("relapse_rate", "整改反弹率", "relapse rate", "share", "lower_is_better",
+      "期内发现的反弹问题 ÷ 期内发现的整改问题", "relapses found in the period ÷ problems found in the period",
+      "000 §2.1", numerator="n_relapse", denominator="n_rect_found"),
+    M("avg_satisfaction", "平均满意度", "mean satisfaction", "rating", "higher_is_better",
+      "期内反馈满意度评分（1–5）的平均值", "mean satisfaction score (1–5) of feedback received in the period",
+      "000 §2.4", column="avg_satisfaction", n_column="n_rated"),
+    M("satisfied_share", "满意率", "share satisfied", "share", "higher_is_better",
+      "满意度 4–5 分的反馈 ÷ 有评分的反馈", "feedback scored 4–5 ÷ feedback with a score", "000 §2.4, 001 §3.1",
+      numerator="n_satisfied", denominator="n_rated", target=0.9),
+    M("complaint_rate", "投诉占比", "complaint share", "share", "lower_is_better",
+      "投诉 ÷ 全部反馈", "complaints ÷ all feedback", "000 §2.1",
+      numerator="n_complaints", denominator="n_feedback"),
+    M("answered_in_time", "按时答复率", "answered in time", "share", "higher_is_better",
+      "时限内答复的 ÷ 须答复的反馈（12345热线、企业诉求和所有投诉；时限可设置）",
+      "answered within the time limit ÷ feedback needing an answer (12345 hotline, enterprise, every complaint; "
+      "limit configurable)", "000 §2.1", numerator="n_answered_in_time", denominator="n_need_response", target=0.9),
+    M("resolution_rate", "投诉解决率", "complaint resolution rate", "share", "higher_is_better",
+      "已解决的投诉 ÷ 投诉", "complaints resolved ÷ complaints", "000 §2.3",
+      numerator="n_complaints_resolved", denominator="n_complaints"),
+    M("budget_execution", "预算执行率", "budget execution rate", "share", "higher_is_better",
+      "在办事项累计支出 ÷ 其预算", "spent ÷ budget of items in flight", "003 §2.3.2",
+      numerator="spent_wan_yuan", denominator="budgeted_wan_yuan", n_column="n_budget_gap"),
+    M("budget_gap_pp", "资金进度偏差", "budget-vs-progress gap", "pp", "lower_is_better",
+      "支出占预算比例 − 实际进度（百分点）的平均值；正值表示花钱快于干活",
+      "mean of spent share of budget − actual progress (pp); positive means money ahead of work", "003 §2.3.2",
+      column="avg_budget_gap_pp", n_column="n_budget_gap"),
+    M("index", "执行综合指数", "execution index", "score", "higher_is_better",
+      "加权平均：指标落地率、按期完成率、满意率、资金匹配度（1 − |资金进度偏差|/100），权重可调；无法度量的创新分项不计，权重按可得分项重新归一",
+      "weighted mean of landing rate, on-time rate, share satisfied and budget alignment (1 − |gap|/100); "
+      "weights editable; the unmeasurable innovation part is left out and weights renormalised",
+      "004 §8.2", column="index", n_column="n_in_flight"),
+)
+BY_KEY = {m.key: m for m in METRICS}
+
+# seed 004 §8.2: landing 30%, coordination efficiency 25%, public satisfaction 20%, cost saving 15%,
+# innovation 10% (not measurable from these data). Coordination → on-time rate; cost → budget alignment.
+DEFAULT_WEIGHTS: dict[str, float] = {"landing_rate": 0.30, "on_time_rate": 0.25, "satisfied_share": 0.20,
+                                     "budget_alignment": 0.15}
+INDEX_COMPONENTS = {  # component -> (numerator, denominator) for shrinkage, or a direct column
+    "landing_rate": ("n_indicators_met", "n_indicator_values"),
+    "on_time_rate": ("n_on_time", "n_completed"),
+    "satisfied_share": ("n_satisfied", "n_rated"),
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a metrics table is computed for: filters, scope, as-of date and grouping level."""
+
+    filters: Filters = Filters()
+    scope: Scope = Scope()
+    as_of: date = field(default_factory=date.today)
+    thresholds: Thresholds = Thresholds()
+
+
+def group_level_of(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> str:
+    if region_code is None:
+        return "country"
+    rows = cur.execute("SELECT level FROM regions WHERE region_code = ?", [region_code]).fetchall()
+    if not rows:
+        raise ValueError(f"unknown region code {region_code!r}")
+    return rows[0][0]
+
+
+def region_table(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str,
+                 weights: dict[str, float] | None = None) -> pl.DataFrame:
+    """One row per region at `level` within the selection: counts, every metric, index and rank."""
+    if level not in LEVELS:
+        raise ValueError(f"level {level!r}: expected one of {LEVELS}")
+    extra = sel.thresholds.params() | {"group_level": level}
+    run = lambda name: queries.run(cur, name, sel.filters, sel.scope, sel.as_of, **extra)  # noqa: E731
+    frame = run("region_items")
+    for name in ("region_rectifications", "region_feedback", "region_indicators"):
+        frame = frame.join(run(name), on="region_code", how="left")
+    frame = frame.with_columns(pl.col(c).fill_null(0) for c in frame.columns
+                               if c.startswith("n_") and frame.schema[c].is_integer())
+    return _add_metrics(frame, sel.thresholds, weights or DEFAULT_WEIGHTS)
+
+
+def totals(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None) -> dict:
+    """The metrics of the whole selection (the chosen region, or the nation), as one record."""
+    level = group_level_of(cur, sel.filters.region_code)
+    table = region_table(cur, sel, level, weights)
+    if table.is_empty():
+        return {}
+    return table.row(0, named=True)
+
+
+def _rate(num: str, den: str) -> pl.Expr:
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+
+
+def _add_metrics(frame: pl.DataFrame, th: Thresholds, weights: dict[str, float]) -> pl.DataFrame:
+    frame = frame.with_columns(
+        [_rate(m.numerator, m.denominator).alias(m.key) for m in METRICS if m.numerator]
+        + [pl.col(m.column).alias(m.key) for m in METRICS if m.column and m.key != "index"]
+    )
+    # shrink small samples toward the overall rate before they enter the index
+    comps = []
+    for comp, (num, den) in INDEX_COMPONENTS.items():
+        total_den = frame[den].sum()
+        p0 = frame[num].sum() / total_den if total_den else None
+        shrunk = ((pl.col(num) + th.min_n * p0) / (pl.col(den) + th.min_n)) if p0 is not None else pl.lit(None)
+        comps.append(pl.when(pl.col(den) > 0).then(shrunk).otherwise(None).alias(f"{comp}_adj"))
+    comps.append((1 - (pl.col("avg_budget_gap_pp").abs() / 100).clip(0, 1)).alias("budget_alignment_adj"))
+    frame = frame.with_columns(comps)
+    used = [(f"{c}_adj", w) for c, w in weights.items() if w > 0]
+    num = pl.sum_horizontal([pl.col(c).fill_null(0) * w for c, w in used])
+    den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * w for c, w in used])
+    frame = frame.with_columns(pl.when(den > 0).then(100 * num / den).otherwise(None).alias("index"))
+    # regions on fewer than min_n items get no rank: they are listed after the ranked ones, marked
+    frame = frame.with_columns((pl.col("n_in_flight") < th.min_n).alias("is_small"))
+    frame = frame.with_columns(
+        pl.when(~pl.col("is_small") & pl.col("index").is_not_null())
+        .then(pl.col("index").rank("ordinal", descending=True).over(pl.col("is_small") | pl.col("index").is_null()))
+        .otherwise(None).cast(pl.UInt32).alias("rank"))
+    return frame.sort(["rank", "index"], descending=[False, True], nulls_last=True)
+
+
+def previous(filters: Filters, as_of: date) -> tuple[Filters, date]:
+    """The comparison point: the period before the chosen one, or four weeks earlier for all time."""
+    if filters.period == ALL:
+        return filters, as_of - timedelta(days=28)
+    start, _ = period_bounds(filters.period, as_of)
+    p = filters.period
+    if "-Q" in p:
+        y, q = int(p[:4]), int(p[-1])
+        prev = f"{y - 1}-Q4" if q == 1 else f"{y}-Q{q - 1}"
+    elif "-" in p:
+        y, m = int(p[:4]), int(p[5:])
+        prev = f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
+    else:
+        prev = str(int(p) - 1)
+    return replace(filters, period=prev), start - timedelta(days=1)
