@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import i18n, queries, settings
 from analytics.filters import Filters, Options, recent_periods
 from analytics.region_tree import RegionTree
-from ui import context, filterbar, setup
+from ui import context, filterbar, metric_settings, setup
 
 st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit", page_icon="📊", layout="wide")
 
@@ -32,7 +32,8 @@ dept_counts = dict(base.query("dept_options").iter_rows())
 options = Options(region_codes=frozenset(regions["region_code"]), domains=tuple(domain_counts),
                   lead_depts=tuple(dept_counts), periods=recent_periods(as_of))
 filters, problems = filterbar.resolve_filters(options)
-st.session_state["_context"] = context.Context(lang, filters, scope, version, as_of, str(db_path))
+thresholds, weights = metric_settings.current()
+st.session_state["_context"] = context.Context(lang, filters, scope, version, as_of, str(db_path), thresholds, weights)
 st.session_state["_tree"] = tree
 
 pages = {

@@ -1,4 +1,4 @@
-"""Command line: python -m analytics demo | check | contract | settings."""
+"""Command line: python -m analytics demo | check | metrics | metrics-doc | contract | settings."""
 from __future__ import annotations
 
 import argparse
@@ -56,6 +56,50 @@ def cmd_check(args) -> int:
     return 1
 
 
+def _region(text: str) -> str:
+    if not (len(text) == 6 and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a 6-digit region code such as 340000")
+    return text
+
+
+def cmd_metrics(args) -> int:
+    import polars as pl
+
+    from . import metrics, store
+    from .filters import Filters
+
+    con = store.connect(args.db, read_only=True)
+    version = store.current_version(con)
+    if version is None:
+        print(f"{args.db}: no data version", file=sys.stderr)
+        return 2
+    as_of = args.as_of or version[1]
+    if args.region and not con.execute("SELECT 1 FROM regions WHERE region_code = ?", [args.region]).fetchall():
+        print(f"--region {args.region}: no such region code", file=sys.stderr)
+        return 2
+    filters = Filters(region_code=args.region, domains=tuple(args.domain or ()))
+    sel = metrics.Selection(filters=filters, as_of=as_of)
+    table = metrics.region_table(con, sel, args.level)
+    columns = ["region_code", "name", "rank", "is_small"] + [m.key for m in metrics.METRICS] + [
+        c for m in metrics.METRICS for c in (m.n_col,) if c]
+    table = table.select(list(dict.fromkeys(c for c in columns if c in table.columns)))
+    if args.json:
+        print(json.dumps({"as_of": str(as_of), "data_version": version[0], "level": args.level,
+                          "region": args.region, "rows": table.to_dicts()}, ensure_ascii=False, default=str))
+    else:
+        print(f"as of {as_of}, data version {version[0]}, {table.height} regions at {args.level} level",
+              file=sys.stderr)
+        print(table.with_columns(pl.selectors.float().round(4)).write_csv(), end="")
+    return 0
+
+
+def cmd_metrics_doc(args) -> int:
+    from . import metrics
+
+    print(metrics.markdown(), end="")
+    return 0
+
+
 def cmd_contract(args) -> int:
     from . import contract
 
@@ -84,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
     p.set_defaults(func=cmd_check)
 
+    p = sub.add_parser("metrics", help="the cockpit's metrics, one row per region at a level")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
+    p.add_argument("--level", choices=("province", "city", "county"), required=True)
+    p.add_argument("--region", type=_region, help="only regions within this one")
+    p.add_argument("--domain", action="append", help="only this domain (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_metrics)
+
+    sub.add_parser("metrics-doc", help="print docs/metrics.md").set_defaults(func=cmd_metrics_doc)
     sub.add_parser("contract", help="print docs/data-contract.md").set_defaults(func=cmd_contract)
     sub.add_parser("settings", help="print docs/configuration.md").set_defaults(func=cmd_settings)
 

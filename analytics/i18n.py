@@ -118,3 +118,33 @@ def fmt_period(period: str, lang: str) -> str:
         y, m = period.split("-")
         return t("period.month", lang, year=y, month=int(m))
     return t("period.year", lang, year=period)
+
+
+def fmt_metric(unit: str, value: float | None, lang: str) -> str:
+    """A metric value in its unit: share → %, pp → 个百分点 / pp, days, rating out of 5, score, count."""
+    if value is None:
+        return "—"
+    if unit == "share":
+        return fmt_pct(value, lang)
+    if unit == "count":
+        return fmt_int(value, lang)
+    if unit == "pp":
+        return f"{value:.1f} 个百分点" if lang == "zh" else f"{value:.1f} pp"
+    if unit == "days":
+        return f"{value:.1f} 天" if lang == "zh" else f"{value:.1f} days"
+    if unit == "rating":
+        return f"{value:.2f} / 5"
+    return f"{value:.1f}"
+
+
+def fmt_change(unit: str, change: float | None, lang: str) -> str | None:
+    """A change between periods, signed; shares change in percentage points."""
+    if change is None:
+        return None
+    if unit == "share":
+        pp = 100 * change
+        return f"{pp:+.1f} 个百分点" if lang == "zh" else f"{pp:+.1f} pp"
+    if unit == "count":
+        return f"{int(round(change)):+,}"
+    return fmt_metric(unit, change, lang).replace(f"{change:.1f}", f"{change:+.1f}", 1).replace(
+        f"{change:.2f}", f"{change:+.2f}", 1)

@@ -59,7 +59,7 @@ class Metric:
     denominator: str | None = None
     column: str | None = None  # a value computed directly, n in `n_column`
     n_column: str | None = None
-    target: float | None = None
+    target: float | None = None  # only where the seeds give one (DOMAIN.md thresholds table)
 
     @property
     def n_col(self) -> str:
@@ -80,14 +80,14 @@ METRICS: tuple[Metric, ...] = (
     M("avg_lag_pp", "平均进度偏差", "average progress lag", "pp", "lower_is_better",
       "计划进度 − 实际进度（百分点），在办且有进度数据的事项平均",
       "planned − actual progress (percentage points), mean over items in flight reporting progress",
-      "000 §1.1", column="avg_lag_pp", n_column="n_with_progress", target=10.0),
+      "000 §1.1", column="avg_lag_pp", n_column="n_with_progress"),
     M("on_time_rate", "按期完成率", "on-time completion rate", "share", "higher_is_better",
       "期内完成且不晚于计划完成日期的事项 ÷ 期内完成的事项", "items completed in the period by their planned end ÷ items completed in the period",
-      "000 §2.3", numerator="n_on_time", denominator="n_completed", target=0.9),
+      "000 §2.3", numerator="n_on_time", denominator="n_completed"),
     M("landing_rate", "指标落地率", "indicator landing rate", "share", "higher_is_better",
       "达到目标的指标值 ÷ 有目标和实际值的指标值（按指标方向判断）",
       "indicator values meeting target ÷ values with target and actual (respecting direction)", "004 §8.2",
-      numerator="n_indicators_met", denominator="n_indicator_values", target=0.9),
+      numerator="n_indicators_met", denominator="n_indicator_values"),
     M("rect_completion_rate", "整改完成率", "rectification completion rate", "share", "higher_is_better",
       "到期整改事项中已销号的 ÷ 到期整改事项", "due rectifications closed ÷ due rectifications", "000 §2.3",
       numerator="n_rect_closed", denominator="n_rect_due", target=0.95),
@@ -112,7 +112,7 @@ METRICS: tuple[Metric, ...] = (
     M("answered_in_time", "按时答复率", "answered in time", "share", "higher_is_better",
       "时限内答复的 ÷ 须答复的反馈（12345热线、企业诉求和所有投诉；时限可设置）",
       "answered within the time limit ÷ feedback needing an answer (12345 hotline, enterprise, every complaint; "
-      "limit configurable)", "000 §2.1", numerator="n_answered_in_time", denominator="n_need_response", target=0.9),
+      "limit configurable)", "000 §2.1", numerator="n_answered_in_time", denominator="n_need_response"),
     M("resolution_rate", "投诉解决率", "complaint resolution rate", "share", "higher_is_better",
       "已解决的投诉 ÷ 投诉", "complaints resolved ÷ complaints", "000 §2.3",
       numerator="n_complaints_resolved", denominator="n_complaints"),
@@ -161,28 +161,38 @@ def group_level_of(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> s
     return rows[0][0]
 
 
-def region_table(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str,
-                 weights: dict[str, float] | None = None) -> pl.DataFrame:
-    """One row per region at `level` within the selection: counts, every metric, index and rank."""
+def summarise(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str | None,
+              weights: dict[str, float] | None = None) -> tuple[dict, pl.DataFrame]:
+    """The selection's own metrics (one record; {} when nothing matches) and one row per region at
+    `level` below it, with every metric, the index and the rank; both from one pass per source."""
+    total_code = sel.filters.region_code or "100000"
+    total_level = group_level_of(cur, sel.filters.region_code)
+    level = level or total_level
     if level not in LEVELS:
         raise ValueError(f"level {level!r}: expected one of {LEVELS}")
-    extra = sel.thresholds.params() | {"group_level": level}
+    extra = sel.thresholds.params() | {"group_level": level, "total_code": total_code}
     run = lambda name: queries.run(cur, name, sel.filters, sel.scope, sel.as_of, **extra)  # noqa: E731
     frame = run("region_items")
     for name in ("region_rectifications", "region_feedback", "region_indicators"):
         frame = frame.join(run(name), on="region_code", how="left")
     frame = frame.with_columns(pl.col(c).fill_null(0) for c in frame.columns
                                if c.startswith("n_") and frame.schema[c].is_integer())
-    return _add_metrics(frame, sel.thresholds, weights or DEFAULT_WEIGHTS)
+    weights = weights or DEFAULT_WEIGHTS
+    total = frame.filter(pl.col("region_code") == total_code)
+    children = frame.filter(pl.col("level") == level)
+    total_row = _add_metrics(total, sel.thresholds, weights).row(0, named=True) if total.height else {}
+    return total_row, _add_metrics(children, sel.thresholds, weights)
+
+
+def region_table(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str,
+                 weights: dict[str, float] | None = None) -> pl.DataFrame:
+    """One row per region at `level` within the selection: counts, every metric, index and rank."""
+    return summarise(cur, sel, level, weights)[1]
 
 
 def totals(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None) -> dict:
     """The metrics of the whole selection (the chosen region, or the nation), as one record."""
-    level = group_level_of(cur, sel.filters.region_code)
-    table = region_table(cur, sel, level, weights)
-    if table.is_empty():
-        return {}
-    return table.row(0, named=True)
+    return summarise(cur, sel, None, weights)[0]
 
 
 def _rate(num: str, den: str) -> pl.Expr:
@@ -231,3 +241,52 @@ def previous(filters: Filters, as_of: date) -> tuple[Filters, date]:
     else:
         prev = str(int(p) - 1)
     return replace(filters, period=prev), start - timedelta(days=1)
+
+
+def markdown() -> str:
+    """docs/metrics.md, generated (`python -m analytics metrics-doc > docs/metrics.md`)."""
+    th = Thresholds()
+    out = ["# Metrics", "", "Generated from `analytics/metrics.py` by `python -m analytics metrics-doc`; a test fails "
+           "when this file and the module disagree.", "",
+           "Every metric is computed by the grouped queries in `analytics/queries/metrics_sql.py` for the current "
+           "filters and scope, as of the end of the chosen period (clipped to the data's as-of date). Rates are "
+           "shown with their n.", "",
+           "## Traffic light and four-level warning of an item in flight", "",
+           "The evidence used, in order: **overdue** (past the planned end date: red) > **progress** (planned − "
+           "actual progress of the latest report) > **milestones** (weight of milestones due and not achieved, as "
+           "a share of all milestones' weight) > **forecast** (forecast delay beyond the planned end, as a share of "
+           "the planned duration) > **reported RAG** > no data. All lags are in percentage points (pp) of the "
+           "item's work, so one set of thresholds serves every rule; the rule that fired is shown with each item.",
+           "", "| setting | default | meaning |", "|---|---|---|",
+           f"| blue_pp | {th.blue_pp:g} | blue warning from this lag (seed 000 §4.4) |",
+           f"| yellow_pp | {th.yellow_pp:g} | yellow light and warning above this lag (000 §1.1, §3.2) |",
+           f"| orange_pp | {th.orange_pp:g} | orange warning above this lag (000 §4.4) |",
+           f"| red_pp | {th.red_pp:g} | red light and warning above this lag (000 §2.3, §3.3) |",
+           f"| response_hours | {th.response_hours} | time limit for answering feedback |",
+           f"| min_n | {th.min_n} | regions with fewer items in flight are marked and not ranked |", "",
+           "Reported RAG maps to lights as red/amber-red → red, amber → yellow, amber-green/green → green, and to "
+           "warnings as red → red, amber-red → orange, amber → yellow, amber-green → blue.", "",
+           "## Metrics", "", "| key | 中文 | English | unit | better | formula | seed | target |",
+           "|---|---|---|---|---|---|---|---|"]
+    for m in METRICS:
+        better = "higher" if m.direction == "higher_is_better" else "lower"
+        target = "" if m.target is None else f"{m.target:g}"
+        out.append(f"| `{m.key}` | {m.zh} | {m.en} | {m.unit} | {better} | {m.formula_en} | {m.seed} | {target} |")
+    w = ", ".join(f"{k} {v:.0%}" for k, v in DEFAULT_WEIGHTS.items())
+    out += ["", "## Execution index", "",
+            f"Default weights: {w} (seed 004 §8.2: landing rate 30%, coordination efficiency 25%, public "
+            "satisfaction 20%, cost saving 15%, innovation 10%; innovation cannot be measured from these data and "
+            "is left out, the other weights renormalised over the components a region has). Coordination "
+            "efficiency is measured by the on-time completion rate, cost by budget alignment "
+            "= 1 − |budget-vs-progress gap| / 100.", "",
+            "Before they enter the index, the landing, on-time and satisfaction rates are shrunk toward the "
+            "overall rate of the regions compared: (successes + min_n · overall) / (cases + min_n). Regions with "
+            "fewer than min_n items in flight are not ranked at all. Items recorded at a coarser level than the "
+            "one compared (a province-level item in a city ranking) count in their own region's totals only.", "",
+            "The trend beside a region compares its index with the previous period (the period before the chosen "
+            "one; for all time, four weeks earlier): up or down when it moved by more than one point.", "",
+            "## Weekly light counts", "",
+            "The weekly chart judges each week by that week's latest report (progress gap, else reported RAG) and by "
+            "being overdue; milestones and forecast dates only enter the current light, so the last week can differ "
+            "slightly from the KPI cards.", ""]
+    return "\n".join(out)

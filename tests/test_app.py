@@ -86,3 +86,15 @@ def test_language_switch_keeps_the_filters(app_env):
     assert at.query_params["lang"] == "en"
     assert at.query_params["region"] == "340000"
     assert "Supervised items" in metric_values(at)
+
+
+def test_cockpit_kpis_and_needs_attention_from_the_fixture(app_env):
+    # in flight at 2026-11-22: A1 yellow (90 planned vs 75 actual), A3 no data, B1 red (overdue since 2026-09-30)
+    at = start("zh")
+    values = metric_values(at)
+    assert values["红灯占比"] == "50.0%" and values["逾期事项"] == "1"
+    attention = at.dataframe[0].value
+    assert list(attention["督办事项"]) == ["老旧小区改造"]
+    assert list(attention["原因"]) == ["已逾期 53 天"]
+    at = start("en", region="340000")  # Anhui: no red items
+    assert any("No red items" in s.value for s in at.success)

@@ -81,6 +81,10 @@ def test_generated_docs_are_up_to_date():
         "run: python -m analytics contract > docs/data-contract.md"
     assert (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8") == settings.markdown(), \
         "run: python -m analytics settings > docs/configuration.md"
+    from analytics import metrics
+
+    assert (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8") == metrics.markdown(), \
+        "run: python -m analytics metrics-doc > docs/metrics.md"
 
 
 def test_every_column_has_labels_in_both_languages_and_a_description():

@@ -7,10 +7,18 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from analytics import i18n, queries, settings
+from analytics import cockpit, i18n, metrics, queries, settings
 from analytics.filters import Filters
+from analytics.metrics import Selection, Thresholds
 from analytics.queries import Scope
 from analytics.store import Database
+
+# what a page may compute through `Context.block`: a fixed list, so the cache key names a known function
+BLOCKS = {
+    "summary": cockpit.summary,
+    "needs_attention": cockpit.needs_attention,
+    "weekly_lights": cockpit.weekly_lights,
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,8 @@ class Context:
     version: int
     as_of: date
     db_path: str
+    thresholds: Thresholds = Thresholds()
+    weights: tuple[tuple[str, float], ...] = tuple(metrics.DEFAULT_WEIGHTS.items())
 
     def t(self, key: str, **values) -> str:
         return i18n.t(key, self.lang, **values)
@@ -29,6 +39,15 @@ class Context:
         """The named query for this context, cached on the data version (so a new load shows at once)."""
         return _cached_query(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
                              self.as_of, tuple(sorted(extra.items())))
+
+
+    def selection(self) -> Selection:
+        return Selection(self.filters, self.scope, self.as_of, self.thresholds)
+
+    def block(self, name: str):
+        """A block of `analytics.cockpit` for this context, cached on the data version and every input."""
+        return _cached_block(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
+                             self.as_of, astuple(self.thresholds), self.weights)
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,6 +60,15 @@ def database(path: str) -> Database:
 def _cached_query(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
                   extra: tuple) -> pl.DataFrame:
     return queries.run(database(db_path).cursor(), name, Filters(*filters), Scope(*scope), as_of, **dict(extra))
+
+
+@st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
+def _cached_block(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
+                  thresholds: tuple, weights: tuple):
+    sel = Selection(Filters(*filters), Scope(*scope), as_of, Thresholds(*thresholds))
+    fn = BLOCKS[name]
+    cur = database(db_path).cursor()
+    return fn(cur, sel, dict(weights)) if name == "summary" else fn(cur, sel)
 
 
 def current() -> Context:

@@ -1,44 +1,48 @@
-"""驾驶舱 / Cockpit: what the current filters cover (the leadership view builds on this)."""
+"""驾驶舱 / Cockpit: where execution stands, what is red, where, and whose."""
 import polars as pl
 import streamlit as st
 
 from analytics import i18n
-from ui import context, page
+from ui import cockpit_blocks as blocks
+from ui import context, metric_settings, page
 
 ctx = context.current()
 page.header(ctx, "cockpit.title")
-st.write(ctx.t("cockpit.intro"))
 
-counts = ctx.query("overview_counts").row(0, named=True)
-if counts["n_items"] == 0:
+summary = ctx.block("summary")
+if not summary.kpis:
     page.empty_state(ctx, "cockpit.empty")
     st.stop()
 
-by_status = ctx.query("items_by_status")
-budget = by_status["budget_wan_yuan"].sum()
-cards = [
-    ("cockpit.items", i18n.tn("cockpit.unit_items", ctx.lang, counts["n_items"]), "cockpit.items_help"),
-    ("cockpit.reports", i18n.tn("cockpit.unit_rows", ctx.lang, counts["n_reports"]), None),
-    ("cockpit.feedback", i18n.tn("cockpit.unit_rows", ctx.lang, counts["n_feedback"]), None),
-    ("cockpit.rectifications", i18n.tn("cockpit.unit_items", ctx.lang, counts["n_rectifications"]),
-     None),
-    ("cockpit.policies", i18n.fmt_int(counts["n_policies"], ctx.lang), None),
-    ("cockpit.budget", i18n.fmt_amount_wan(budget, ctx.lang), None),
-]
-for start in range(0, len(cards), 3):  # row by row, so a phone stacks them in reading order
-    for col, (label, value, help_key) in zip(st.columns(3), cards[start:start + 3]):
-        col.metric(ctx.t(label), value, help=ctx.t(help_key) if help_key else None, border=True)
-st.caption(ctx.t("cockpit.since", date=i18n.fmt_date(counts["first_start_date"], ctx.lang)))
+blocks.kpi_cards(ctx, summary.kpis)
+blocks.attention(ctx, ctx.block("needs_attention"))
+blocks.league(ctx, summary.league)
+blocks.lights(ctx, ctx.block("weekly_lights"))
+metric_settings.render(ctx)
 
-st.subheader(ctx.t("cockpit.by_status"))
-total = by_status["n_items"].sum()
-table = by_status.select(
-    pl.col("status").map_elements(lambda s: i18n.choice_label("projects", "status", s, ctx.lang),
-                                  return_dtype=pl.Utf8).alias(ctx.t("cockpit.status")),
-    pl.col("n_items").alias(ctx.t("cockpit.n_items")),
-    (pl.col("n_items") / total).map_elements(lambda x: i18n.fmt_pct(x, ctx.lang), return_dtype=pl.Utf8)
-    .alias(ctx.t("cockpit.share")),
-    pl.col("budget_wan_yuan").map_elements(lambda x: i18n.fmt_amount_wan(x, ctx.lang), return_dtype=pl.Utf8)
-    .alias(ctx.t("cockpit.budget_col")),
-)
-st.dataframe(table, hide_index=True, width="stretch")
+with st.expander(ctx.t("thresholds.coverage")):
+    counts = ctx.query("overview_counts").row(0, named=True)
+    by_status = ctx.query("items_by_status")
+    cards = [
+        ("cockpit.items", i18n.tn("cockpit.unit_items", ctx.lang, counts["n_items"])),
+        ("cockpit.reports", i18n.tn("cockpit.unit_rows", ctx.lang, counts["n_reports"])),
+        ("cockpit.feedback", i18n.tn("cockpit.unit_rows", ctx.lang, counts["n_feedback"])),
+        ("cockpit.rectifications", i18n.tn("cockpit.unit_items", ctx.lang, counts["n_rectifications"])),
+        ("cockpit.policies", i18n.fmt_int(counts["n_policies"], ctx.lang)),
+        ("cockpit.budget", i18n.fmt_amount_wan(by_status["budget_wan_yuan"].sum(), ctx.lang)),
+    ]
+    for start in range(0, len(cards), 3):
+        for col, (label, value) in zip(st.columns(3), cards[start:start + 3]):
+            col.metric(ctx.t(label), value)
+    st.caption(ctx.t("cockpit.items_help") + " " +
+               ctx.t("cockpit.since", date=i18n.fmt_date(counts["first_start_date"], ctx.lang)))
+    total = by_status["n_items"].sum()
+    st.dataframe(by_status.select(
+        pl.col("status").map_elements(lambda s: i18n.choice_label("projects", "status", s, ctx.lang),
+                                      return_dtype=pl.Utf8).alias(ctx.t("cockpit.status")),
+        pl.col("n_items").alias(ctx.t("cockpit.n_items")),
+        (pl.col("n_items") / total).map_elements(lambda x: i18n.fmt_pct(x, ctx.lang), return_dtype=pl.Utf8)
+        .alias(ctx.t("cockpit.share")),
+        pl.col("budget_wan_yuan").map_elements(lambda x: i18n.fmt_amount_wan(x, ctx.lang), return_dtype=pl.Utf8)
+        .alias(ctx.t("cockpit.budget_col")),
+    ), hide_index=True, width="stretch")

@@ -96,9 +96,11 @@ ITEM_MART = "WITH " + SCOPED_ITEMS + ", " + LATEST_REPORT + ", " + MILESTONE_STA
 
 
 def _grouped(alias: str) -> str:
-    """Join a fact alias to its region at $group_level (identifier from this module only)."""
+    """Join a fact alias to its region at $group_level and to the $total_code region (the selection
+    itself), so that one pass yields the children's rows and the selection's total row."""
     return ("JOIN region_closure gc ON gc.region_code = " + alias + """.region_code
-    JOIN regions g ON g.region_code = gc.ancestor_code AND g.level = $group_level::VARCHAR""")
+    JOIN regions g ON g.region_code = gc.ancestor_code
+     AND (g.level = $group_level::VARCHAR OR g.region_code = $total_code::VARCHAR)""")
 
 
 # hotline calls, enterprise requests and every complaint must be answered; ratings and surveys need not be
@@ -215,7 +217,9 @@ METRIC_QUERIES: dict[str, str] = {
         reports AS (
             SELECT r.project_id, r.report_date, r.planned_progress_pct - r.actual_progress_pct AS lag_pp, r.rag
             FROM progress_reports r SEMI JOIN scoped_items i ON i.project_id = r.project_id
+            -- a report more than a year before the first week no longer describes the item
             WHERE r.report_date <= $period_end::DATE
+              AND r.report_date > $period_end::DATE - to_weeks($weeks::BIGINT) - INTERVAL 365 DAY
         ),
         judged AS (
             SELECT f.week_end,

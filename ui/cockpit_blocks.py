@@ -1,0 +1,113 @@
+"""Drawing the cockpit's blocks from the plain data of `analytics.cockpit`."""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import figures, i18n
+from analytics.cockpit import Kpi
+
+from .context import Context
+
+
+def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
+    """Cards with change against the previous period (coloured by direction) and against target."""
+    for start in range(0, len(kpis), per_row):
+        for col, k in zip(st.columns(per_row), kpis[start:start + per_row]):
+            m = k.metric
+            with col.container(border=True):
+                st.metric(
+                    m.zh if ctx.lang == "zh" else m.en,
+                    i18n.fmt_metric(m.unit, k.value, ctx.lang),
+                    delta=i18n.fmt_change(m.unit, k.change, ctx.lang),
+                    delta_color="normal" if m.direction == "higher_is_better" else "inverse",
+                    help=ctx.t("kpi.help", formula=m.formula_zh if ctx.lang == "zh" else m.formula_en, seed=m.seed),
+                )
+                notes = [ctx.t("kpi.n", n=i18n.fmt_int(k.n, ctx.lang))]
+                notes.append(ctx.t("kpi.vs_previous") if k.change is not None else ctx.t("kpi.no_previous"))
+                if m.target is not None:
+                    op = "≥" if m.direction == "higher_is_better" else "≤"
+                    target = ctx.t("kpi.target", op=op, target=i18n.fmt_metric(m.unit, m.target, ctx.lang))
+                    verdict = {True: "✓ " + ctx.t("kpi.met"), False: "✗ " + ctx.t("kpi.missed"), None: ""}
+                    notes.append(f"{target} {verdict[k.meets_target]}".strip())
+                st.caption(" · ".join(notes))
+
+
+def _reason(ctx: Context, row: dict) -> str:
+    rule = row["rule"]
+    if rule == "overdue":
+        return ctx.t("attention.overdue", days=row["days_late"])
+    if rule == "progress":
+        return ctx.t("attention.progress", lag=f"{row['lag_pp']:.0f}")
+    if rule == "milestones":
+        return ctx.t("attention.milestones", missed=row["n_missed"])
+    if rule == "forecast":
+        return ctx.t("attention.forecast", lag=f"{row['lag_pp']:.0f}")
+    return ctx.t("attention.rag", rag=i18n.choice_label("progress_reports", "rag", row["rag"], ctx.lang))
+
+
+def attention_table(ctx: Context, items: pl.DataFrame) -> pl.DataFrame:
+    """The needs-attention list as shown and downloaded, with headers in the reader's language."""
+    rows = list(items.iter_rows(named=True))
+    return pl.DataFrame({
+        ctx.t("attention.item"): [r["name"] for r in rows],
+        ctx.t("attention.region"): [i18n.glossary("province", r["region_name"], ctx.lang) for r in rows],
+        ctx.t("attention.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        ctx.t("attention.days_late"): [r["days_late"] for r in rows],
+        ctx.t("attention.lag"): [None if r["lag_pp"] is None else round(r["lag_pp"], 1) for r in rows],
+        ctx.t("attention.co_depts"): [r["n_co_depts"] for r in rows],
+        ctx.t("attention.reason"): [_reason(ctx, r) for r in rows],
+    }, schema_overrides={ctx.t("attention.days_late"): pl.Int64, ctx.t("attention.lag"): pl.Float64,
+                         ctx.t("attention.co_depts"): pl.Int64})
+
+
+def attention(ctx: Context, items: pl.DataFrame) -> None:
+    st.subheader(ctx.t("attention.title"))
+    if items.is_empty():
+        st.success(ctx.t("attention.none"), icon=":material/check_circle:")
+        return
+    st.caption(ctx.t("attention.intro", n=i18n.fmt_int(items.height, ctx.lang)))
+    table = attention_table(ctx, items)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * table.height, 400))
+    st.download_button(ctx.t("attention.download"), table.write_csv().encode("utf-8-sig"),
+                       file_name=f"needs-attention-{ctx.as_of}.csv", mime="text/csv")
+
+
+def league(ctx: Context, table: pl.DataFrame) -> None:
+    st.subheader(ctx.t("league.title"))
+    if table.is_empty():
+        st.info(ctx.t("league.none"))
+        return
+    ranked = table.filter(pl.col("rank").is_not_null())
+    trend = {"up": ctx.t("league.up"), "down": ctx.t("league.down"), "flat": ctx.t("league.flat"), None: "—"}
+
+    def show(frame: pl.DataFrame) -> None:
+        rows = list(frame.iter_rows(named=True))
+        st.dataframe(pl.DataFrame({
+            "#": [r["rank"] for r in rows],
+            ctx.t("league.region"): [i18n.glossary("province", r["name"], ctx.lang) for r in rows],
+            ctx.t("league.index"): [round(r["index"], 1) for r in rows],
+            ctx.t("league.trend"): [trend[r["trend"]] for r in rows],
+            ctx.t("league.n_items"): [r["n_in_flight"] for r in rows],
+            ctx.t("league.red_share"): [i18n.fmt_pct(r["red_share"], ctx.lang) for r in rows],
+        }), hide_index=True, width="stretch")
+
+    best, worst = st.columns(2)
+    with best:
+        st.markdown(f"**{ctx.t('league.best')}**")
+        show(ranked.head(5))
+    with worst:
+        st.markdown(f"**{ctx.t('league.worst')}**")
+        show(ranked.tail(5).reverse())
+    small = table.filter(pl.col("is_small")).height
+    if small:
+        st.caption(ctx.t("league.small", min_n=ctx.thresholds.min_n) + f" · {small}")
+
+
+def lights(ctx: Context, weekly: pl.DataFrame) -> None:
+    if weekly.is_empty():
+        return
+    labels = {k: ctx.t(f"lights.{k}") for k in ("red", "yellow", "green", "none")}
+    st.plotly_chart(figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y")),
+                    width="stretch", config={"displaylogo": False})
+    st.caption(ctx.t("lights.note"))

@@ -1,0 +1,71 @@
+"""Thresholds and index weights for this session: seed defaults, editable, validated."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import polars as pl
+import streamlit as st
+
+from analytics import metrics
+from analytics.metrics import Thresholds
+
+from .context import Context
+from .page import md_escape
+
+WEIGHT_LABELS = {"landing_rate": "thresholds.weight_landing_rate", "on_time_rate": "thresholds.weight_on_time_rate",
+                 "satisfied_share": "thresholds.weight_satisfied_share",
+                 "budget_alignment": "thresholds.weight_budget_alignment"}
+_FIELDS = (("blue_pp", "thresholds.blue"), ("yellow_pp", "thresholds.yellow"), ("orange_pp", "thresholds.orange"),
+           ("red_pp", "thresholds.red"), ("response_hours", "thresholds.response_hours"),
+           ("min_n", "thresholds.min_n"))
+
+
+def current() -> tuple[Thresholds, tuple[tuple[str, float], ...]]:
+    return (st.session_state.get("_thresholds", Thresholds()),
+            st.session_state.get("_weights", tuple(metrics.DEFAULT_WEIGHTS.items())))
+
+
+def _apply() -> None:
+    s = st.session_state
+    values = {name: s[f"th_{name}"] for name, _ in _FIELDS}
+    try:
+        s["_thresholds"] = Thresholds(**{k: (int(v) if k in ("response_hours", "min_n") else float(v))
+                                         for k, v in values.items()})
+        s.pop("_thresholds_error", None)
+    except ValueError as exc:
+        s["_thresholds"] = Thresholds()
+        s["_thresholds_error"] = str(exc)
+    s["_weights"] = tuple((k, float(s[f"w_{k}"])) for k in metrics.DEFAULT_WEIGHTS)
+
+
+def render(ctx: Context) -> None:
+    """The expander under the cockpit: thresholds, weights, the metric definitions, with the formula."""
+    with st.expander(ctx.t("thresholds.title")):
+        st.caption(ctx.t("thresholds.intro"))
+        if "_thresholds_error" in st.session_state:
+            st.error(ctx.t("thresholds.invalid", error=st.session_state["_thresholds_error"]))
+        current_th = asdict(ctx.thresholds)
+        cols = st.columns(3)
+        for i, (name, label) in enumerate(_FIELDS):
+            st.session_state.setdefault(f"th_{name}", current_th[name])
+            integer = name in ("response_hours", "min_n")
+            cols[i % 3].number_input(ctx.t(label), key=f"th_{name}", on_change=_apply,
+                                     min_value=1 if integer else 0.0, max_value=10_000 if integer else 100.0,
+                                     step=1 if integer else 1.0)
+        st.markdown(f"**{ctx.t('thresholds.weights')}**")
+        cols = st.columns(len(metrics.DEFAULT_WEIGHTS))
+        for col, (key, weight) in zip(cols, dict(ctx.weights).items()):
+            st.session_state.setdefault(f"w_{key}", weight)
+            col.number_input(ctx.t(WEIGHT_LABELS[key]), key=f"w_{key}", min_value=0.0, max_value=1.0,
+                             step=0.05, on_change=_apply)
+        st.markdown(f"**{ctx.t('thresholds.metrics_table')}**")
+        zh = ctx.lang == "zh"
+        st.dataframe(pl.DataFrame({
+            ctx.t("thresholds.metric"): [m.zh if zh else m.en for m in metrics.METRICS],
+            ctx.t("thresholds.formula"): [m.formula_zh if zh else m.formula_en for m in metrics.METRICS],
+            ctx.t("thresholds.seed"): [m.seed for m in metrics.METRICS],
+        }), hide_index=True, width="stretch")
+        st.caption(md_escape(ctx.t("league.formula", formula=metrics.BY_KEY["index"].formula_zh if zh
+                                   else metrics.BY_KEY["index"].formula_en,
+                                   weights=", ".join(f"{ctx.t(WEIGHT_LABELS[k])} {w:.0%}"
+                                                     for k, w in ctx.weights))))
