@@ -142,15 +142,15 @@ def test_cockpit_filters_language_and_no_request_leaves_the_machine(server, brow
     v.page.get_by_role("link", name="驾驶舱").click()
     v.idle()
     main = v.page.locator('[data-testid="stMain"]')
-    assert "3 项" in main.inner_text()  # A1, A2, A3 in 安徽
+    assert "红灯占比" in main.inner_text() and "当前筛选范围内没有红灯事项" in main.inner_text()  # 安徽: none red
     assert v.page.get_by_text("城市", exact=True).first.is_visible()  # the cascade offers cities
     v.page.locator('[data-testid="stButtonGroup"] button', has_text="English").click()
     v.idle()
-    assert "Supervised items" in main.inner_text() and "3 items" in main.inner_text()
+    assert "Red share" in main.inner_text() and "No red items" in main.inner_text()
     assert v.query().get("lang") == ["en"] and v.query().get("region") == ["340000"]
     v.page.get_by_role("button", name="Reset filters").click()
     v.idle()
-    assert "5 items" in main.inner_text()
+    assert "50.0%" in main.inner_text()  # nationally: B1 red (overdue), A1 yellow
     assert "region" not in v.query()
     assert v.exceptions() == []
     assert v.external == [] and v.failed == [], (v.external, v.failed)
@@ -161,5 +161,6 @@ def test_phone_width_renders_without_exception(server, browser):
     v = Visit(browser, server, width=390)
     v.open("/?lang=en")
     assert v.exceptions() == []
-    assert v.page.get_by_text("Supervised items").first.is_visible()
+    assert v.page.get_by_text("Red share").first.is_visible()
+    assert v.page.get_by_text("Needs attention").first.is_visible()
     v.close()

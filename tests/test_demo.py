@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from analytics import contract, demo
+from analytics import marts, contract, demo
 
 AS_OF = dt.date(2026, 11, 22)
 SCALE = 0.05
@@ -263,7 +263,7 @@ def test_no_planted_labels_in_db(built):
     bad = [f"{t}.{c}" for t, c in cols.iter_rows() if pattern.search(c) or pattern.search(t)]
     assert not bad, bad
     tables = set(q(con, "SELECT table_name FROM information_schema.tables")["table_name"].to_list())
-    assert tables == {t.name for t in contract.TABLES} | {"data_versions", "region_closure"}
+    assert tables == {t.name for t in contract.TABLES} | {"data_versions", "region_closure"} | set(marts.TABLES)
 
 
 def test_truth_sidecar(built):

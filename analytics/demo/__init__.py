@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from .. import store
+from .. import marts, store
 from .common import HISTORY_DAYS, Calendar, day_number
 from .events import make_milestones, make_rectifications
 from .feedback import make_feedback
@@ -89,10 +89,12 @@ def generate(db_path, scale: float = 1.0, seed: int = 20261122, as_of: dt.date |
     try:
         counts = _write_reference_tables(con, say, regions, policies, indicators, ind_values)
         counts.update(_write_item_tables(con, run, items, proj))
-        say(0.95, "Recording the data version")
-        store.record_version(con, "demo", f"demo scale={scale} seed={seed}", as_of,
-                             f"synthetic demo data: {counts['projects']} items, "
-                             f"{counts['progress_reports']} progress reports, as of {as_of.isoformat()}")
+        say(0.93, "Recording the data version")
+        version = store.record_version(con, "demo", f"demo scale={scale} seed={seed}", as_of,
+                                       f"synthetic demo data: {counts['projects']} items, "
+                                       f"{counts['progress_reports']} progress reports, as of {as_of.isoformat()}")
+        say(0.95, "Building the item snapshot mart")
+        marts.refresh(con, as_of, version)
         con.execute("CHECKPOINT")
     finally:
         con.close()

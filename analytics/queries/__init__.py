@@ -14,6 +14,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from .. import marts
 from ..filters import Filters, period_bounds
 from .metrics_sql import METRIC_QUERIES
 from .scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS, SCOPED_REGIONS, region_predicate
@@ -91,10 +92,14 @@ def params_for(filters: Filters, scope: Scope, as_of: date) -> dict[str, object]
 
 
 def run(cur: duckdb.DuckDBPyConnection, name: str, filters: Filters = Filters(), scope: Scope = NATIONAL,
-        as_of: date | None = None, **extra) -> pl.DataFrame:
+        as_of: date | None = None, use_marts: bool = True, **extra) -> pl.DataFrame:
     """Run the named query for a filter set and scope; `extra` supplies query-specific parameters."""
-    sql = QUERIES[name]
     available = params_for(filters, scope, as_of or date.today()) | extra
+    snapshot = f"{name}@snapshot"
+    if (use_marts and snapshot in QUERIES and all(p in available for p in _PARAM_RE.findall(QUERIES[snapshot]))
+            and marts.has_snapshots(cur, extra.get("week_dates") or [available["period_end"]])):
+        name = snapshot  # the same rows from the pre-computed mart
+    sql = QUERIES[name]
     wanted = dict.fromkeys(_PARAM_RE.findall(sql))
     missing = [p for p in wanted if p not in available]
     if missing:

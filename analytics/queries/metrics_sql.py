@@ -40,34 +40,35 @@ MILESTONE_STATE = """ms AS (
     GROUP BY m.project_id
 )"""
 
-# grain: one row per item in scope and filter, as of $period_end. `rule` says which evidence set
-# the light: overdue > progress > milestones > forecast > rag > no_data. `lag_pp` is in
-# percentage points of the item's work (progress gap, weight of missed milestones, or forecast
-# delay as a share of the planned duration), so one set of thresholds serves every rule.
-ITEM_STATE = """item_state AS (
+# grain: one row per item in scope and filter per as-of date. `rule` says which evidence set the
+# light: overdue > progress > milestones > forecast > rag > no_data. `lag_pp` is in percentage
+# points of the item's work (progress gap, weight of missed milestones, or forecast delay as a share
+# of the planned duration), so one set of thresholds serves every rule. The signal columns come
+# unqualified from `latest`/`ms` (live) or from `item_snapshots` (the mart), whichever is joined.
+def _item_state(date_expr: str, source: str) -> str:
+    """The item state and light SQL for items joined to their signals in `source`, as of `date_expr`
+    (both constants of this module)."""
+    return ("""item_state AS (
     SELECT i.project_id, i.name, i.region_code, i.domain, i.lead_dept, i.co_depts, i.priority, i.start_date,
-        i.planned_end_date, i.actual_end_date, i.budget_wan_yuan,
+        i.planned_end_date, i.actual_end_date, i.budget_wan_yuan, {d} AS as_of_date,
         CASE WHEN i.status = 'terminated' THEN 'terminated'
-             WHEN i.actual_end_date IS NOT NULL AND i.actual_end_date <= $period_end::DATE THEN 'completed'
-             WHEN i.start_date > $period_end::DATE THEN 'not_started'
+             WHEN i.actual_end_date IS NOT NULL AND i.actual_end_date <= {d} THEN 'completed'
+             WHEN i.start_date > {d} THEN 'not_started'
              ELSE 'in_flight' END AS state,
-        l.last_report_date, l.planned_pct, l.actual_pct, l.forecast_end_date, l.spent_wan_yuan, l.rag,
-        ms.n_due, ms.n_missed,
-        CASE WHEN i.planned_end_date < $period_end::DATE THEN 'overdue'
-             WHEN l.planned_pct IS NOT NULL THEN 'progress'
-             WHEN ms.n_due > 0 THEN 'milestones'
-             WHEN l.forecast_end_date IS NOT NULL THEN 'forecast'
-             WHEN l.rag IS NOT NULL THEN 'rag'
+        last_report_date, planned_pct, actual_pct, forecast_end_date, spent_wan_yuan, rag, n_due, n_missed,
+        CASE WHEN i.planned_end_date < {d} THEN 'overdue'
+             WHEN planned_pct IS NOT NULL THEN 'progress'
+             WHEN n_due > 0 THEN 'milestones'
+             WHEN forecast_end_date IS NOT NULL THEN 'forecast'
+             WHEN rag IS NOT NULL THEN 'rag'
              ELSE 'no_data' END AS rule,
-        CASE WHEN l.planned_pct IS NOT NULL THEN l.planned_pct - l.actual_pct
-             WHEN ms.n_due > 0 THEN 100.0 * ms.weight_missed / ms.weight_total
-             WHEN l.forecast_end_date IS NOT NULL THEN 100.0 * greatest(date_diff('day', i.planned_end_date,
-                  l.forecast_end_date), 0) / greatest(date_diff('day', i.start_date, i.planned_end_date), 1)
+        CASE WHEN planned_pct IS NOT NULL THEN planned_pct - actual_pct
+             WHEN n_due > 0 THEN 100.0 * weight_missed / weight_total
+             WHEN forecast_end_date IS NOT NULL THEN 100.0 * greatest(date_diff('day', i.planned_end_date,
+                  forecast_end_date), 0) / greatest(date_diff('day', i.start_date, i.planned_end_date), 1)
         END AS lag_pp,
-        greatest(date_diff('day', i.planned_end_date, $period_end::DATE), 0) AS days_late
-    FROM scoped_items i
-    LEFT JOIN latest l USING (project_id)
-    LEFT JOIN ms USING (project_id)
+        greatest(date_diff('day', i.planned_end_date, {d}), 0) AS days_late
+    """.replace("{d}", date_expr) + source + """
 ),
 item_light AS (
     SELECT s.*,
@@ -90,9 +91,20 @@ item_light AS (
              WHEN s.lag_pp >= $blue_pp THEN 'blue'
              ELSE 'none' END AS warning
     FROM item_state s
-)"""
+)""")
 
-ITEM_MART = "WITH " + SCOPED_ITEMS + ", " + LATEST_REPORT + ", " + MILESTONE_STATE + ", " + ITEM_STATE
+
+LIVE_SOURCE = """FROM scoped_items i
+    LEFT JOIN latest l USING (project_id)
+    LEFT JOIN ms USING (project_id)"""
+SNAPSHOT_SOURCE = """FROM scoped_items i
+    LEFT JOIN item_snapshots l ON l.project_id = i.project_id AND l.snapshot_date = $period_end::DATE"""
+
+ITEM_MART = ("WITH " + SCOPED_ITEMS + ", " + LATEST_REPORT + ", " + MILESTONE_STATE + ", "
+             + _item_state("$period_end::DATE", LIVE_SOURCE))
+SNAPSHOT_MART = "WITH " + SCOPED_ITEMS + ", " + _item_state("$period_end::DATE", SNAPSHOT_SOURCE)
+WEEKLY_MART = "WITH " + SCOPED_ITEMS + ", " + _item_state("l.snapshot_date", """FROM scoped_items i
+    JOIN item_snapshots l ON l.project_id = i.project_id AND list_contains($week_dates::DATE[], l.snapshot_date)""")
 
 
 def _grouped(alias: str) -> str:
@@ -113,13 +125,15 @@ def _window(column: str) -> str:
     return IN_WINDOW.replace("{col}", column)
 
 
-METRIC_QUERIES: dict[str, str] = {
-    # grain: one row per item in flight at the as-of date, with its light, rule and lag
-    "item_lights": ITEM_MART + """
+_ITEM_LIGHTS = """
         SELECT project_id, name, region_code, domain, lead_dept, co_depts, priority, planned_end_date,
                last_report_date, planned_pct, actual_pct, forecast_end_date, rag, n_due, n_missed,
                rule, lag_pp, days_late, light, warning
-        FROM item_light WHERE state = 'in_flight'""",
+        FROM item_light WHERE state = 'in_flight'"""
+
+METRIC_QUERIES: dict[str, str] = {
+    # grain: one row per item in flight at the as-of date, with its light, rule and lag
+    "item_lights": ITEM_MART + _ITEM_LIGHTS,
     # grain: one row per region at $group_level: execution of items
     "region_items": ITEM_MART + """
         SELECT g.region_code, g.name, g.level,
@@ -236,3 +250,11 @@ METRIC_QUERIES: dict[str, str] = {
         )
         SELECT week_end, light, count(*) AS n_items FROM judged GROUP BY ALL ORDER BY week_end, light""",
 }
+
+# the same item queries read from the snapshot mart when the as-of date is one of its dates
+METRIC_QUERIES["item_lights@snapshot"] = SNAPSHOT_MART + _ITEM_LIGHTS
+METRIC_QUERIES["region_items@snapshot"] = METRIC_QUERIES["region_items"].replace(ITEM_MART, SNAPSHOT_MART)
+# grain: one row per week end and light, with the full rule, from the snapshot mart
+METRIC_QUERIES["weekly_lights@snapshot"] = WEEKLY_MART + """
+        SELECT as_of_date AS week_end, light, count(*) AS n_items FROM item_light
+        WHERE state = 'in_flight' GROUP BY ALL ORDER BY week_end, light"""

@@ -1,0 +1,77 @@
+"""The snapshot mart gives exactly what the live queries compute, and a stale mart is never read."""
+from datetime import date
+
+import polars as pl
+import pytest
+
+from analytics import demo, marts, metrics, queries, store
+from analytics.filters import Filters
+
+AS_OF = date(2026, 11, 22)  # a Sunday
+DATES = [AS_OF, date(2026, 10, 25), date(2026, 9, 30), date(2026, 6, 30), date(2025, 12, 31)]
+TH = metrics.Thresholds().params()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("marts") / "demo.duckdb"
+    demo.generate(path, scale=0.05, seed=3, as_of=AS_OF)
+    return path
+
+
+def _sorted(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    return frame.sort(key).with_columns(pl.selectors.float().round(9))
+
+
+@pytest.mark.parametrize("as_of", DATES)
+def test_item_lights_from_the_mart_equal_the_live_computation(db, as_of):
+    con = store.connect(db, read_only=True)
+    assert marts.has_snapshots(con, [as_of])
+    live = queries.run(con, "item_lights", Filters(), as_of=as_of, use_marts=False, **TH)
+    mart = queries.run(con, "item_lights", Filters(), as_of=as_of, **TH)
+    con.close()
+    assert live.height > 20 and set(live["rule"]) >= {"progress", "overdue", "forecast"}
+    assert _sorted(mart, ["project_id"]).equals(_sorted(live, ["project_id"]))
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(period="2026-Q3"), Filters(region_code="440000")])
+def test_region_aggregates_equal(db, filters):
+    con = store.connect(db, read_only=True)
+    extra = TH | {"group_level": "province", "total_code": "100000"}
+    live = queries.run(con, "region_items", filters, as_of=AS_OF, use_marts=False, **extra)
+    mart = queries.run(con, "region_items", filters, as_of=AS_OF, **extra)
+    con.close()
+    assert _sorted(mart, ["region_code"]).equals(_sorted(live, ["region_code"]))
+
+
+def test_weekly_chart_ends_on_the_current_lights(db):
+    con = store.connect(db, read_only=True)
+    sel = metrics.Selection(as_of=AS_OF)
+    from analytics import cockpit
+
+    weekly = cockpit.weekly_lights(con, sel)
+    lights = queries.run(con, "item_lights", Filters(), as_of=AS_OF, **TH)["light"].value_counts()
+    con.close()
+    last = weekly.filter(pl.col("week_end") == AS_OF).row(0, named=True)
+    assert {k: last[k] for k in ("red", "yellow", "green", "none")} == {
+        r["light"]: r["count"] for r in lights.iter_rows(named=True)} | {
+        k: 0 for k in ("red", "yellow", "green", "none") if k not in set(lights["light"])}
+    assert weekly.height == 26
+
+
+def test_a_stale_mart_is_not_read(db, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db, copy)
+    con = store.connect(copy)
+    store.record_version(con, "test", "a load without a mart refresh", AS_OF)
+    assert not marts.has_snapshots(con, [AS_OF])
+    marts.refresh(con, AS_OF, 2)
+    assert marts.has_snapshots(con, [AS_OF])
+    assert not marts.has_snapshots(con, [date(2026, 11, 23)])  # not a snapshot date
+    con.close()
+
+
+def test_sundays():
+    assert marts.sundays(date(2026, 11, 25), 3) == [date(2026, 11, 8), date(2026, 11, 15), date(2026, 11, 22)]
