@@ -4,6 +4,7 @@ One function per block; the page draws them, the CLI and the tests read the same
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import duckdb
@@ -61,12 +62,15 @@ class Summary:
 
 def summary(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None) -> Summary:
     level = child_level(cur, sel.filters.region_code)
-    now, children = metrics.summarise(cur, sel, level, weights)
+    prev_filters, prev_as_of = metrics.previous(sel.filters, sel.as_of)
+    prev_sel = replace(sel, filters=prev_filters, as_of=prev_as_of)
+    # the two periods are independent: each on its own cursor, in parallel (DuckDB releases the GIL)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        later = pool.submit(metrics.summarise, cur.cursor(), prev_sel, level, weights)
+        now, children = metrics.summarise(cur, sel, level, weights)
+        before, before_children = later.result()
     if not now:
         return Summary([], pl.DataFrame())
-    prev_filters, prev_as_of = metrics.previous(sel.filters, sel.as_of)
-    before, before_children = metrics.summarise(cur, replace(sel, filters=prev_filters, as_of=prev_as_of),
-                                                level, weights)
     kpis = [Kpi(metrics.BY_KEY[k], now.get(k), before.get(k) if before else None,
                 now.get(metrics.BY_KEY[k].n_col)) for k in KPI_KEYS]
     return Summary(kpis, _with_trend(children, before_children) if level else pl.DataFrame())

@@ -161,37 +161,54 @@ METRIC_QUERIES: dict[str, str] = {
                                AND s.actual_pct IS NOT NULL) AS n_budget_gap
         FROM item_light s """ + _grouped("s") + """
         GROUP BY ALL""",
-    # grain: one row per region at $group_level: rectifications (整改)
-    "region_rectifications": "WITH " + SCOPED_RECTIFICATIONS + """
-        SELECT g.region_code,
-            count(*) FILTER (WHERE r.deadline <= $period_end::DATE AND """ + _window("r.found_date") + """) AS n_rect_due,
-            count(*) FILTER (WHERE r.deadline <= $period_end::DATE AND """ + _window("r.found_date") + """
-                               AND r.closed_date <= $period_end::DATE) AS n_rect_closed,
-            count(*) FILTER (WHERE r.deadline < $period_end::DATE
-                               AND (r.closed_date IS NULL OR r.closed_date > $period_end::DATE)) AS n_rect_overdue,
-            avg(date_diff('day', r.found_date, r.closed_date)) FILTER (WHERE """ + _window("r.closed_date") + """)
-                AS avg_days_to_close,
-            count(*) FILTER (WHERE """ + _window("r.closed_date") + """) AS n_rect_closed_in_window,
-            count(*) FILTER (WHERE """ + _window("r.found_date") + """ AND r.is_relapse) AS n_relapse,
-            count(*) FILTER (WHERE """ + _window("r.found_date") + """) AS n_rect_found
-        FROM scoped_rectifications r """ + _grouped("r") + """
-        WHERE r.found_date <= $period_end::DATE
+    # grain: one row per region at $group_level: rectifications (整改). Facts are summed per region
+    # code first, then the few thousand partial sums are rolled up the region tree.
+    "region_rectifications": "WITH " + SCOPED_RECTIFICATIONS + """, per_code AS (
+            SELECT r.region_code,
+                count(*) FILTER (WHERE r.deadline <= $period_end::DATE AND """ + _window("r.found_date") + """) AS n_rect_due,
+                count(*) FILTER (WHERE r.deadline <= $period_end::DATE AND """ + _window("r.found_date") + """
+                                   AND r.closed_date <= $period_end::DATE) AS n_rect_closed,
+                count(*) FILTER (WHERE r.deadline < $period_end::DATE
+                                   AND (r.closed_date IS NULL OR r.closed_date > $period_end::DATE)) AS n_rect_overdue,
+                sum(date_diff('day', r.found_date, r.closed_date)) FILTER (WHERE """ + _window("r.closed_date") + """)
+                    AS days_to_close,
+                count(*) FILTER (WHERE """ + _window("r.closed_date") + """) AS n_rect_closed_in_window,
+                count(*) FILTER (WHERE """ + _window("r.found_date") + """ AND r.is_relapse) AS n_relapse,
+                count(*) FILTER (WHERE """ + _window("r.found_date") + """) AS n_rect_found
+            FROM scoped_rectifications r
+            WHERE r.found_date <= $period_end::DATE
+            GROUP BY r.region_code
+        )
+        SELECT g.region_code, sum(n_rect_due)::BIGINT AS n_rect_due, sum(n_rect_closed)::BIGINT AS n_rect_closed,
+            sum(n_rect_overdue)::BIGINT AS n_rect_overdue,
+            sum(days_to_close)::DOUBLE / nullif(sum(n_rect_closed_in_window), 0) AS avg_days_to_close,
+            sum(n_rect_closed_in_window)::BIGINT AS n_rect_closed_in_window, sum(n_relapse)::BIGINT AS n_relapse,
+            sum(n_rect_found)::BIGINT AS n_rect_found
+        FROM per_code r """ + _grouped("r") + """
         GROUP BY ALL""",
     # grain: one row per region at $group_level: public feedback (反馈评价) received in the window
-    "region_feedback": "WITH " + SCOPED_FEEDBACK + """
-        SELECT g.region_code,
-            count(*) AS n_feedback,
-            avg(f.satisfaction) AS avg_satisfaction,
-            count(f.satisfaction) AS n_rated,
-            count(*) FILTER (WHERE f.satisfaction >= 4) AS n_satisfied,
-            count(*) FILTER (WHERE f.is_complaint) AS n_complaints,
-            count(*) FILTER (WHERE """ + NEEDS_RESPONSE + """) AS n_need_response,
-            count(*) FILTER (WHERE """ + NEEDS_RESPONSE + """ AND f.responded_at IS NOT NULL
-                               AND f.responded_at < $period_end::DATE + INTERVAL 1 DAY
-                               AND f.responded_at <= f.received_at + to_hours($response_hours::BIGINT))
-                AS n_answered_in_time,
-            count(*) FILTER (WHERE f.is_complaint AND f.is_resolved) AS n_complaints_resolved
-        FROM scoped_feedback f """ + _grouped("f") + """
+    "region_feedback": "WITH " + SCOPED_FEEDBACK + """, per_code AS (
+            SELECT f.region_code,
+                count(*) AS n_feedback,
+                sum(f.satisfaction) AS satisfaction_sum,
+                count(f.satisfaction) AS n_rated,
+                count(*) FILTER (WHERE f.satisfaction >= 4) AS n_satisfied,
+                count(*) FILTER (WHERE f.is_complaint) AS n_complaints,
+                count(*) FILTER (WHERE """ + NEEDS_RESPONSE + """) AS n_need_response,
+                count(*) FILTER (WHERE """ + NEEDS_RESPONSE + """ AND f.responded_at IS NOT NULL
+                                   AND f.responded_at < $period_end::DATE + INTERVAL 1 DAY
+                                   AND f.responded_at <= f.received_at + to_hours($response_hours::BIGINT))
+                    AS n_answered_in_time,
+                count(*) FILTER (WHERE f.is_complaint AND f.is_resolved) AS n_complaints_resolved
+            FROM scoped_feedback f
+            GROUP BY f.region_code
+        )
+        SELECT g.region_code, sum(n_feedback)::BIGINT AS n_feedback,
+            sum(satisfaction_sum)::DOUBLE / nullif(sum(n_rated), 0) AS avg_satisfaction,
+            sum(n_rated)::BIGINT AS n_rated, sum(n_satisfied)::BIGINT AS n_satisfied, sum(n_complaints)::BIGINT AS n_complaints,
+            sum(n_need_response)::BIGINT AS n_need_response, sum(n_answered_in_time)::BIGINT AS n_answered_in_time,
+            sum(n_complaints_resolved)::BIGINT AS n_complaints_resolved
+        FROM per_code f """ + _grouped("f") + """
         GROUP BY ALL""",
     # grain: one row per region at $group_level: indicator values whose period ends in the window
     "region_indicators": """WITH vals AS (
@@ -207,13 +224,16 @@ METRIC_QUERIES: dict[str, str] = {
               AND """ + region_predicate("v.region_code") + """
               AND (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], p.domain))
               AND (len($domains::VARCHAR[]) = 0 OR list_contains($domains::VARCHAR[], p.domain))
+        ), per_code AS (
+            SELECT v.region_code, count(*) AS n_indicator_values,
+                count(*) FILTER (WHERE CASE v.direction WHEN 'lower_is_better' THEN v.actual_value <= v.target_value
+                                                        ELSE v.actual_value >= v.target_value END) AS n_indicators_met
+            FROM vals v
+            WHERE """ + _window("v.period_end_date") + """
+            GROUP BY v.region_code
         )
-        SELECT g.region_code,
-            count(*) AS n_indicator_values,
-            count(*) FILTER (WHERE CASE v.direction WHEN 'lower_is_better' THEN v.actual_value <= v.target_value
-                                                    ELSE v.actual_value >= v.target_value END) AS n_indicators_met
-        FROM vals v """ + _grouped("v") + """
-        WHERE """ + _window("v.period_end_date") + """
+        SELECT g.region_code, sum(n_indicator_values)::BIGINT AS n_indicator_values, sum(n_indicators_met)::BIGINT AS n_indicators_met
+        FROM per_code v """ + _grouped("v") + """
         GROUP BY ALL""",
     # grain: one row per week: lights of the items in flight at each week's end (last $weeks weeks)
     "weekly_lights": "WITH " + SCOPED_ITEMS + """,
