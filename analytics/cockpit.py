@@ -76,7 +76,7 @@ def summary(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, f
     return Summary(kpis, _with_trend(children, before_children) if level else pl.DataFrame())
 
 
-def needs_attention(cur: duckdb.DuckDBPyConnection, sel: Selection, limit: int = 200) -> pl.DataFrame:
+def needs_attention(cur: duckdb.DuckDBPyConnection, sel: Selection) -> pl.DataFrame:
     """Red items, worst first: overdue by days late, then by lag; with region and reason fields."""
     items = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
     red = items.filter(pl.col("light") == "red")
@@ -86,8 +86,7 @@ def needs_attention(cur: duckdb.DuckDBPyConnection, sel: Selection, limit: int =
     return (red.join(names, on="region_code", how="left")
             .with_columns((pl.col("rule") == "overdue").alias("is_overdue"),
                           pl.col("co_depts").list.len().fill_null(0).alias("n_co_depts"))
-            .sort(["is_overdue", "days_late", "lag_pp"], descending=True, nulls_last=True)
-            .head(limit))
+            .sort(["is_overdue", "days_late", "lag_pp"], descending=True, nulls_last=True))
 
 
 def weekly_lights(cur: duckdb.DuckDBPyConnection, sel: Selection, weeks: int = 26) -> pl.DataFrame:

@@ -286,7 +286,8 @@ def markdown() -> str:
             "The trend beside a region compares its index with the previous period (the period before the chosen "
             "one; for all time, four weeks earlier): up or down when it moved by more than one point.", "",
             "## Weekly light counts", "",
-            "The weekly chart judges each week by that week's latest report (progress gap, else reported RAG) and by "
-            "being overdue; milestones and forecast dates only enter the current light, so the last week can differ "
-            "slightly from the KPI cards.", ""]
+            "The weekly chart judges each week as of its Sunday with the same rules as the current light, read from the "
+            "item snapshot mart (`analytics/marts.py`), so its last week equals the KPI cards. A database without a "
+            "current mart falls back to judging each week on its latest report (progress gap, else reported RAG) "
+            "and on being overdue only.", ""]
     return "\n".join(out)

@@ -96,5 +96,7 @@ def test_cockpit_kpis_and_needs_attention_from_the_fixture(app_env):
     attention = at.dataframe[0].value
     assert list(attention["督办事项"]) == ["老旧小区改造"]
     assert list(attention["原因"]) == ["已逾期 53 天"]
+    assert any("样本不足，不作排名" in i.value for i in at.info)  # 安徽 and 北京 both under 10 items: unranked
+    assert "样本少" in " ".join(c.value for c in at.caption)  # rates on 2 items say so
     at = start("en", region="340000")  # Anhui: no red items
     assert any("No red items" in s.value for s in at.success)

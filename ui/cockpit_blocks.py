@@ -24,6 +24,8 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
                     help=ctx.t("kpi.help", formula=m.formula_zh if ctx.lang == "zh" else m.formula_en, seed=m.seed),
                 )
                 notes = [ctx.t("kpi.n", n=i18n.fmt_int(k.n, ctx.lang))]
+                if k.n is not None and k.n < ctx.thresholds.min_n and m.unit in ("share", "pp", "days", "rating"):
+                    notes.append("⚠ " + ctx.t("kpi.small"))
                 notes.append(ctx.t("kpi.vs_previous") if k.change is not None else ctx.t("kpi.no_previous"))
                 if m.target is not None:
                     op = "≥" if m.direction == "higher_is_better" else "≤"
@@ -61,14 +63,18 @@ def attention_table(ctx: Context, items: pl.DataFrame) -> pl.DataFrame:
                          ctx.t("attention.co_depts"): pl.Int64})
 
 
+SHOWN = 200  # rows on screen; the download has them all
+
+
 def attention(ctx: Context, items: pl.DataFrame) -> None:
     st.subheader(ctx.t("attention.title"))
     if items.is_empty():
         st.success(ctx.t("attention.none"), icon=":material/check_circle:")
         return
-    st.caption(ctx.t("attention.intro", n=i18n.fmt_int(items.height, ctx.lang)))
+    shown = "" if items.height <= SHOWN else " " + ctx.t("attention.shown", n=i18n.fmt_int(SHOWN, ctx.lang))
+    st.caption(ctx.t("attention.intro", n=i18n.fmt_int(items.height, ctx.lang)) + shown)
     table = attention_table(ctx, items)
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * table.height, 400))
+    st.dataframe(table.head(SHOWN), hide_index=True, width="stretch", height=min(38 + 35 * min(table.height, SHOWN), 400))
     st.download_button(ctx.t("attention.download"), table.write_csv().encode("utf-8-sig"),
                        file_name=f"needs-attention-{ctx.as_of}.csv", mime="text/csv")
 
@@ -79,19 +85,24 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
         st.info(ctx.t("league.none"))
         return
     ranked = table.filter(pl.col("rank").is_not_null())
+    small = table.filter(pl.col("is_small"))
     trend = {"up": ctx.t("league.up"), "down": ctx.t("league.down"), "flat": ctx.t("league.flat"), None: "—"}
 
     def show(frame: pl.DataFrame) -> None:
         rows = list(frame.iter_rows(named=True))
         st.dataframe(pl.DataFrame({
-            "#": [r["rank"] for r in rows],
+            "#": pl.Series([r["rank"] for r in rows], dtype=pl.UInt32),
             ctx.t("league.region"): [i18n.glossary("province", r["name"], ctx.lang) for r in rows],
-            ctx.t("league.index"): [round(r["index"], 1) for r in rows],
+            ctx.t("league.index"): [None if r["index"] is None else round(r["index"], 1) for r in rows],
             ctx.t("league.trend"): [trend[r["trend"]] for r in rows],
             ctx.t("league.n_items"): [r["n_in_flight"] for r in rows],
             ctx.t("league.red_share"): [i18n.fmt_pct(r["red_share"], ctx.lang) for r in rows],
         }), hide_index=True, width="stretch")
 
+    if ranked.is_empty():  # every region is too small to rank: list them, marked, rather than show nothing
+        st.info(ctx.t("league.all_small", min_n=ctx.thresholds.min_n))
+        show(small.sort("index", descending=True, nulls_last=True))
+        return
     best, worst = st.columns(2)
     with best:
         st.markdown(f"**{ctx.t('league.best')}**")
@@ -99,9 +110,8 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
     with worst:
         st.markdown(f"**{ctx.t('league.worst')}**")
         show(ranked.tail(5).reverse())
-    small = table.filter(pl.col("is_small")).height
-    if small:
-        st.caption(ctx.t("league.small", min_n=ctx.thresholds.min_n) + f" · {small}")
+    if small.height:
+        st.caption(ctx.t("league.small", min_n=ctx.thresholds.min_n, n=small.height))
 
 
 def lights(ctx: Context, weekly: pl.DataFrame) -> None:
