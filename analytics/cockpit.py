@@ -58,6 +58,7 @@ class Summary:
 
     kpis: list[Kpi]
     league: pl.DataFrame
+    level: str | None = None  # the level of the league's regions
 
 
 def summary(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None) -> Summary:
@@ -70,10 +71,10 @@ def summary(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, f
         now, children = metrics.summarise(cur, sel, level, weights)
         before, before_children = later.result()
     if not now:
-        return Summary([], pl.DataFrame())
+        return Summary([], pl.DataFrame(), level)
     kpis = [Kpi(metrics.BY_KEY[k], now.get(k), before.get(k) if before else None,
                 now.get(metrics.BY_KEY[k].n_col)) for k in KPI_KEYS]
-    return Summary(kpis, _with_trend(children, before_children) if level else pl.DataFrame())
+    return Summary(kpis, _with_trend(children, before_children) if level else pl.DataFrame(), level)
 
 
 def needs_attention(cur: duckdb.DuckDBPyConnection, sel: Selection) -> pl.DataFrame:

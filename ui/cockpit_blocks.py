@@ -4,9 +4,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import figures, i18n
+import html
+
+from analytics import figures, i18n, maps
 from analytics.cockpit import Kpi
 
+from . import filterbar
 from .context import Context
 
 
@@ -103,11 +106,11 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
         st.info(ctx.t("league.all_small", min_n=ctx.thresholds.min_n))
         show(small.sort("index", descending=True, nulls_last=True))
         return
-    best, worst = st.columns(2)
-    with best:
+    if ranked.height <= 10:  # best five and worst five would overlap: one table
+        show(ranked)
+    else:
         st.markdown(f"**{ctx.t('league.best')}**")
         show(ranked.head(5))
-    with worst:
         st.markdown(f"**{ctx.t('league.worst')}**")
         show(ranked.tail(5).reverse())
     if small.height:
@@ -121,3 +124,32 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
     st.plotly_chart(figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y")),
                     width="stretch", config={"displaylogo": False})
     st.caption(ctx.t("lights.note"))
+
+
+MAP_METRICS = ("index", "red_share")
+
+
+def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
+    """The regions one level down coloured by the index or red share; a click drills into a region."""
+    if table.is_empty() or level is None:
+        return
+    metric = st.segmented_control(ctx.t("map.colour_by"), MAP_METRICS, default="index", key="map_metric",
+                                  format_func=lambda k: ctx.t(f"map.{k}"))
+    metric = metric or "index"
+    is_share = metric == "red_share"
+    values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
+    fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
+    spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt,
+                           tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+    event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=480,
+                            key=f"map_{ctx.filters.region_code}_{metric}")
+    legend = " ".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'
+                      f'background:{color};border:1px solid #777;vertical-align:middle"></span> {html.escape(label)}'
+                      f'</span>' for label, color in spec.legend(fmt))
+    st.markdown(f"<div style='font-size:0.85rem;line-height:1.8'>{html.escape(ctx.t(f'map.{metric}'))}: "
+                f"{legend}</div>", unsafe_allow_html=True)
+    st.caption(ctx.t("map.hint"))
+    code = maps.selected_region_code(event)
+    if code and code != ctx.filters.region_code and code in table["region_code"].to_list():
+        filterbar.set_region(code)
+        st.rerun()

@@ -63,6 +63,11 @@ def _from_widgets(tree: RegionTree, changed: str) -> None:
                    lead_depts=tuple(s["f_dept"]), priorities=tuple(s["f_priority"])))
 
 
+def set_region(code: str | None) -> None:
+    """Drill to a region (from a map click): the same path as choosing it in the cascade."""
+    _store(replace(st.session_state["_filters"], region_code=code))
+
+
 def reset() -> None:
     _store(Filters())
 

@@ -16,7 +16,11 @@ if not summary.kpis:
 
 blocks.kpi_cards(ctx, summary.kpis)
 blocks.attention(ctx, ctx.block("needs_attention"))
-blocks.league(ctx, summary.league)
+map_col, league_col = st.columns([3, 2])
+with map_col:
+    blocks.region_map(ctx, summary.league, summary.level)
+with league_col:
+    blocks.league(ctx, summary.league)
 blocks.lights(ctx, ctx.block("weekly_lights"))
 metric_settings.render(ctx)
 
