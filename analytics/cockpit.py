@@ -120,3 +120,21 @@ def _with_trend(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("index_previous").is_not_null()).then(pl.lit("flat"))
         .otherwise(None).alias("trend"),
     )
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything the cockpit draws for one selection."""
+
+    summary: Summary
+    attention: pl.DataFrame
+    weekly: pl.DataFrame
+
+
+def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None) -> Page:
+    """The cockpit's blocks, computed at once on separate cursors (they are independent)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        attention = pool.submit(needs_attention, cur.cursor(), sel)
+        weekly = pool.submit(weekly_lights, cur.cursor(), sel)
+        main = summary(cur, sel, weights)
+        return Page(main, attention.result(), weekly.result())

@@ -30,9 +30,7 @@ STATES = {
 
 def page_work(con: duckdb.DuckDBPyConnection, sel: metrics.Selection) -> None:
     """Everything the cockpit page computes for one filter state."""
-    cockpit.summary(con, sel)
-    cockpit.needs_attention(con, sel)
-    cockpit.weekly_lights(con, sel)
+    cockpit.page(con, sel)
     for name in ("region_options", "domain_options", "dept_options", "overview_counts", "items_by_status",
                  "data_version"):
         queries.run(con, name, sel.filters, sel.scope, sel.as_of)

@@ -15,9 +15,7 @@ from analytics.store import Database
 
 # what a page may compute through `Context.block`: a fixed list, so the cache key names a known function
 BLOCKS = {
-    "summary": cockpit.summary,
-    "needs_attention": cockpit.needs_attention,
-    "weekly_lights": cockpit.weekly_lights,
+    "cockpit": cockpit.page,
 }
 
 
@@ -68,7 +66,7 @@ def _cached_block(db_path: str, version: int, name: str, filters: tuple, scope: 
     sel = Selection(Filters(*filters), Scope(*scope), as_of, Thresholds(*thresholds))
     fn = BLOCKS[name]
     cur = database(db_path).cursor()
-    return fn(cur, sel, dict(weights)) if name == "summary" else fn(cur, sel)
+    return fn(cur, sel, dict(weights))
 
 
 def current() -> Context:

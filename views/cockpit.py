@@ -9,19 +9,20 @@ from ui import context, metric_settings, page
 ctx = context.current()
 page.header(ctx, "cockpit.title")
 
-summary = ctx.block("summary")
+data = ctx.block("cockpit")
+summary = data.summary
 if not summary.kpis:
     page.empty_state(ctx, "cockpit.empty")
     st.stop()
 
 blocks.kpi_cards(ctx, summary.kpis)
-blocks.attention(ctx, ctx.block("needs_attention"))
+blocks.attention(ctx, data.attention)
 map_col, league_col = st.columns([3, 2])
 with map_col:
     blocks.region_map(ctx, summary.league, summary.level)
 with league_col:
     blocks.league(ctx, summary.league)
-blocks.lights(ctx, ctx.block("weekly_lights"))
+blocks.lights(ctx, data.weekly)
 metric_settings.render(ctx)
 
 with st.expander(ctx.t("thresholds.coverage")):
