@@ -139,8 +139,12 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     is_share = metric == "red_share"
     values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
     fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
-    spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt,
-                           tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+    try:
+        spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt,
+                               tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+    except ValueError:  # no boundaries below this region (e.g. 东莞 has no counties)
+        st.info(ctx.t("map.no_boundaries"))
+        return
     event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=480,
                             key=f"map_{ctx.filters.region_code}_{metric}")
     legend = " ".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'

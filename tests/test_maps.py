@@ -1,0 +1,154 @@
+"""analytics.maps: choropleth decks for st.pydeck_chart (no browser here; see the report)."""
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import pytest
+
+from analytics import geo, maps
+
+
+def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"region_code": pl.Utf8, "value": pl.Float64, "n": pl.Int64},
+                        orient="row")
+
+
+def _features(spec: maps.MapSpec) -> dict[str, dict]:
+    layer = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID)
+    return {f["properties"]["region_code"]: f["properties"] for f in layer.data["features"]}
+
+
+@pytest.fixture(scope="module")
+def beijing() -> maps.MapSpec:
+    codes = [f["properties"]["region_code"] for f in geo.children_of("110000")["features"]]
+    rows = [(c, float(i + 1), 10 * (i + 1)) for i, c in enumerate(sorted(codes)[:10])]
+    return maps.choropleth("county", _frame(rows), parent_code="110000")
+
+
+def test_deck_json_has_no_external_url_and_no_basemap(beijing):
+    spec = maps.choropleth("province", _frame([("110000", 1.0, 1)]))
+    for deck in (spec.deck, beijing.deck):
+        text = deck.to_json()
+        assert "http" not in text and "mapbox" not in text and "carto" not in text
+        doc = json.loads(text)
+        # the sentinel Streamlit drops without falling back to Carto; no mapProvider at all
+        assert doc["mapStyle"] == "__MAP_STYLE__" and "mapProvider" not in doc
+        assert "\n" not in text  # compact, not pydeck's indent=2
+        assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
+        assert doc["layers"][0]["getFillColor"] == "@@=properties.fill"
+        assert doc["layers"][1]["lineWidthUnits"] == "pixels"
+
+
+def test_quantile_breaks_hand_computed():
+    # values 1..10, 5 classes; type-7 quantiles: q(.2)=2.8, q(.4)=4.6, q(.6)=6.4, q(.8)=8.2
+    assert maps.quantile_breaks([float(v) for v in range(10, 0, -1)], 5) == pytest.approx(
+        [2.8, 4.6, 6.4, 8.2])
+    # ties merge; no threshold at the minimum (the lowest class is never empty)
+    # [1,1,1,1,5]: 2 distinct values → 2 classes; q(.5) = 1 = the minimum → dropped
+    assert maps.quantile_breaks([1, 1, 1, 1, 5], 4) == []
+    # [1,1,1,2,3,3], 3 classes: q(1/3) = 1 (dropped), q(2/3) at position 3⅓ = 2 + ⅓·(3-2)
+    assert maps.quantile_breaks([1, 1, 1, 2, 3, 3], 3) == pytest.approx([7 / 3])
+    assert maps.quantile_breaks([], 5) == [] and maps.quantile_breaks([4.0], 5) == []
+    assert [maps.class_of(v, [2.8, 4.6]) for v in (1, 2.8, 3, 4.6, 9)] == [0, 1, 1, 2, 2]
+
+
+def test_classes_and_colours_on_a_hand_made_frame():
+    provinces = sorted(f["properties"]["region_code"] for f in geo.load_boundaries("province")["features"])
+    rows = [(c, float(i + 1), i) for i, c in enumerate(provinces[:10])]  # values 1..10
+    spec = maps.choropleth("province", _frame(rows), classes=5)
+    assert spec.breaks == pytest.approx((2.8, 4.6, 6.4, 8.2))
+    assert len(spec.colors) == 5 and len(set(spec.colors)) == 5
+    assert spec.colors[0] == (0xfd, 0xe7, 0x25, 255) and spec.colors[-1] == (0x44, 0x01, 0x54, 255)
+    props = _features(spec)
+    expected = {1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 3, 8: 3, 9: 4, 10: 4}
+    for code, value, _ in rows:
+        assert tuple(props[code]["fill"]) == spec.colors[expected[int(value)]], code
+        assert props[code]["value_str"] == f"{value:,.2f}"
+    # given breaks win; k breaks → k+1 colours
+    spec2 = maps.choropleth("province", _frame(rows), legend_breaks=[5, 8])
+    assert spec2.breaks == (5.0, 8.0) and len(spec2.colors) == 3
+    props2 = _features(spec2)
+    assert tuple(props2[rows[3][0]]["fill"]) == spec2.colors[0]   # 4 < 5
+    assert tuple(props2[rows[4][0]]["fill"]) == spec2.colors[1]   # 5 ≥ 5
+    assert tuple(props2[rows[9][0]]["fill"]) == spec2.colors[2]   # 10 ≥ 8
+    with pytest.raises(ValueError):
+        maps.choropleth("province", _frame(rows), legend_breaks=[5, 5])
+    legend = spec2.legend("{:.0f}")
+    assert [label for label, _ in legend] == ["< 5", "5 – 8", "≥ 8", "无数据"]
+    assert legend[-1][1] == "#d6d6d6"
+
+
+def test_no_data_regions_get_the_no_data_colour():
+    spec = maps.choropleth("province", _frame([("110000", 3.0, 5), ("120000", None, 7)]),
+                           no_data_color=(200, 0, 200), lang="en")
+    props = _features(spec)
+    assert len(props) == 34
+    nd = [200, 0, 200, 255]
+    assert props["120000"]["fill"] == nd and props["120000"]["value_str"] == "No data"
+    assert props["120000"]["n_str"] == "7"
+    assert props["440000"]["fill"] == nd and props["440000"]["n_str"] == "—"  # no row at all
+    assert props["110000"]["fill"] != nd and props["110000"]["value_str"] == "3.00"
+    assert spec.legend()[-1] == ("No data", "#c800c8")
+
+
+def test_children_filtering():
+    anhui = maps.choropleth("city", _frame([]), parent_code="340000")
+    codes = set(anhui.region_codes)
+    regions = geo.regions_frame()
+    anhui_cities = set(regions.filter((pl.col("parent_code") == "340000") & (pl.col("level") == "city"))
+                       ["region_code"].to_list())
+    assert codes == anhui_cities and len(codes) == 16
+
+    assert len(maps.choropleth("county", _frame([]), parent_code="110000").region_codes) == 16
+    bj = set(maps.choropleth("county", _frame([]), parent_code="110000").region_codes)
+    assert all(re.fullmatch(r"1101\d\d", c) for c in bj)
+
+    # counties of a province: all descendants, through the cities
+    anhui_counties = maps.choropleth("county", _frame([]), parent_code="340000").region_codes
+    assert len(anhui_counties) > 100 and all(c.startswith("34") for c in anhui_counties)
+    assert len(maps.choropleth("province", _frame([])).region_codes) == 34
+
+    # the maritime line is always there, on top
+    assert anhui.deck.layers[-1].id == maps.MARITIME_LAYER_ID
+    # the shared cached boundaries are not touched
+    assert set(geo.load_boundaries("city")["features"][0]["properties"]) == {
+        "region_code", "name", "level", "parent_code"}
+    with pytest.raises(ValueError):
+        maps.choropleth("town", _frame([]))
+
+
+def test_view_is_fitted():
+    bj = maps.choropleth("county", _frame([]), parent_code="110000").deck.initial_view_state
+    assert 115.4 < bj.longitude < 117.5 and 39.4 < bj.latitude < 41.1 and 6.5 < bj.zoom < 8.5
+    cn = maps.choropleth("province", _frame([])).deck.initial_view_state
+    assert 1.5 < cn.zoom < 3.5 and 95 < cn.longitude < 115
+
+
+def test_tooltip_shows_names_as_plain_text():
+    spec = maps.choropleth("county", _frame([("110101", 1.0, 2)]), parent_code="110000",
+                           tooltip_labels={"value": "执行率", "n": "事项数"})
+    tip = spec.deck._tooltip
+    # text tooltip: deck.gl sets innerText, so a name is never parsed as HTML
+    assert "html" not in tip and tip["text"] == "{name}\n执行率: {value_str}\n事项数: {n_str}"
+    layer = spec.deck.layers[0]
+    evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    layer.data["features"][0]["properties"]["name"] = evil  # the deck's own copy
+    doc = json.loads(spec.deck.to_json())
+    assert doc["layers"][0]["data"]["features"][0]["properties"]["name"] == evil
+    assert "<script>" not in json.dumps(spec.deck._tooltip)
+    # and geo's cached feature still has its real name
+    assert "<" not in geo.children_of("110000")["features"][0]["properties"]["name"]
+
+
+def test_selected_region_code():
+    class Event:
+        selection = {"indices": {"regions": [3]},
+                     "objects": {"regions": [{"type": "Feature",
+                                              "properties": {"region_code": "510000"}}]}}
+
+    assert maps.selected_region_code(Event()) == "510000"
+    Event.selection = {"indices": {}, "objects": {}}
+    assert maps.selected_region_code(Event()) is None
+    assert maps.selected_region_code(None) is None
