@@ -256,7 +256,8 @@ def markdown() -> str:
            "actual progress of the latest report) > **milestones** (weight of milestones due and not achieved, as "
            "a share of all milestones' weight) > **forecast** (forecast delay beyond the planned end, as a share of "
            "the planned duration) > **reported RAG** > no data. All lags are in percentage points (pp) of the "
-           "item's work, so one set of thresholds serves every rule; the rule that fired is shown with each item.",
+           "item's work, so one set of thresholds serves every rule; the rule that fired is shown with each item. "
+           "Where progress figures exist the relative lag, (planned − actual) ÷ planned, is shown beside it.",
            "", "| setting | default | meaning |", "|---|---|---|",
            f"| blue_pp | {th.blue_pp:g} | blue warning from this lag (seed 000 §4.4) |",
            f"| yellow_pp | {th.yellow_pp:g} | yellow light and warning above this lag (000 §1.1, §3.2) |",

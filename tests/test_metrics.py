@@ -131,6 +131,10 @@ def test_lags_and_days_late(con):
     assert rows["P4"]["lag_pp"] == pytest.approx(25.0)
     assert rows["P5"]["lag_pp"] == pytest.approx(31 / 364 * 100)
     assert rows["P3"]["days_late"] == 30
+    # relative lag = (planned − actual) / planned, only where progress figures exist
+    assert rows["P1"]["rel_lag"] == pytest.approx(20 / 60) and rows["P2"]["rel_lag"] == pytest.approx(5 / 50)
+    assert rows["P3"]["rel_lag"] == pytest.approx(20 / 100) and rows["P10"]["rel_lag"] == 0
+    assert rows["P4"]["rel_lag"] is None and rows["P5"]["rel_lag"] is None
 
 
 def test_national_totals(con):

@@ -60,6 +60,7 @@ def attention_table(ctx: Context, items: pl.DataFrame) -> pl.DataFrame:
         ctx.t("attention.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
         ctx.t("attention.days_late"): [r["days_late"] for r in rows],
         ctx.t("attention.lag"): [None if r["lag_pp"] is None else round(r["lag_pp"], 1) for r in rows],
+        ctx.t("attention.rel_lag"): [i18n.fmt_pct(r["rel_lag"], ctx.lang) for r in rows],
         ctx.t("attention.co_depts"): [r["n_co_depts"] for r in rows],
         ctx.t("attention.reason"): [_reason(ctx, r) for r in rows],
     }, schema_overrides={ctx.t("attention.days_late"): pl.Int64, ctx.t("attention.lag"): pl.Float64,

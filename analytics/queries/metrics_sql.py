@@ -67,6 +67,7 @@ def _item_state(date_expr: str, source: str) -> str:
              WHEN forecast_end_date IS NOT NULL THEN 100.0 * greatest(date_diff('day', i.planned_end_date,
                   forecast_end_date), 0) / greatest(date_diff('day', i.start_date, i.planned_end_date), 1)
         END AS lag_pp,
+        (planned_pct - actual_pct) / nullif(planned_pct, 0) AS rel_lag,
         greatest(date_diff('day', i.planned_end_date, {d}), 0) AS days_late
     """.replace("{d}", date_expr) + source + """
 ),
@@ -128,7 +129,7 @@ def _window(column: str) -> str:
 _ITEM_LIGHTS = """
         SELECT project_id, name, region_code, domain, lead_dept, co_depts, priority, planned_end_date,
                last_report_date, planned_pct, actual_pct, forecast_end_date, rag, n_due, n_missed,
-               rule, lag_pp, days_late, light, warning
+               rule, lag_pp, rel_lag, days_late, light, warning
         FROM item_light WHERE state = 'in_flight'"""
 
 METRIC_QUERIES: dict[str, str] = {
