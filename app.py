@@ -40,6 +40,7 @@ pages = {
     i18n.t("nav.section_overview", lang): [
         st.Page("views/cockpit.py", title=i18n.t("nav.cockpit", lang), icon=":material/dashboard:",
                 url_path="cockpit", default=True),
+        st.Page("views/risk.py", title=i18n.t("nav.risk", lang), icon=":material/warning:", url_path="risk"),
     ],
     i18n.t("nav.section_manage", lang): [
         st.Page("views/data.py", title=i18n.t("nav.data", lang), icon=":material/table_view:", url_path="data"),

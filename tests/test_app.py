@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["views/cockpit.py", "views/data.py"]
+PAGES = ["views/cockpit.py", "views/risk.py", "views/data.py"]
 
 
 def start(lang=None, **params) -> AppTest:
@@ -100,3 +100,43 @@ def test_cockpit_kpis_and_needs_attention_from_the_fixture(app_env):
     assert "样本少" in " ".join(c.value for c in at.caption)  # rates on 2 items say so
     at = start("en", region="340000")  # Anhui: no red items
     assert any("No red items" in s.value for s in at.success)
+
+
+def test_risk_page_without_a_model_offers_training(app_env):
+    at = start("en")
+    at.switch_page("views/risk.py").run()
+    assert not at.exception
+    assert "No slip-risk model" in at.info[0].value
+    assert "Train the model" in [b.label for b in at.button]
+
+
+@pytest.fixture(scope="module")
+def scored_db(tmp_path_factory):
+    """A small demo database with a trained model's scores saved beside it."""
+    from datetime import date
+
+    from analytics import demo, store
+    from analytics.risk import model, scores
+
+    path = tmp_path_factory.mktemp("risk") / "demo.duckdb"
+    demo.generate(path, scale=0.05, seed=3, as_of=date(2026, 11, 22))
+    con = store.connect(path, read_only=True)
+    scores.refresh(con, path, model.train(con))
+    con.close()
+    return path
+
+
+def test_risk_page_ranks_scored_items_in_scope(scored_db, monkeypatch):
+    from analytics.risk import scores
+
+    monkeypatch.setenv("COCKPIT_DB", str(scored_db))
+    at = start("zh", region="440000")
+    at.switch_page("views/risk.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    probs = [float(p.rstrip("%")) for p in table["延误概率"]]
+    assert probs == sorted(probs, reverse=True) and len(probs) > 0
+    saved = scores.load(scored_db, 1)
+    assert len(probs) <= saved.height  # only Guangdong's items in flight, not all scored items
+    flagged = table[table["风险等级"].isin(["高", "中"])]
+    assert len(flagged) > 0 and all(r for r in flagged["主要原因"])  # every flagged item says why

@@ -158,3 +158,27 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     if code and code != ctx.filters.region_code and code in table["region_code"].to_list():
         filterbar.set_region(code)
         st.rerun()
+
+
+def model_flags(ctx: Context, limit: int = 10) -> None:
+    """The risk model's high-risk items that are not red yet: the early warnings."""
+    from analytics.risk import scores
+
+    scored = scores.load(ctx.db_path, ctx.version)
+    if scored is None:
+        return
+    items = ctx.query("item_lights", **ctx.thresholds.params())
+    early = (items.filter(pl.col("light") != "red").join(scored.filter(pl.col("band") == "high"), on="project_id")
+             .sort("probability", descending=True))
+    st.markdown(f"**{ctx.t('risk.cockpit_title')}**")
+    if early.is_empty():
+        st.caption(ctx.t("risk.cockpit_none"))
+        return
+    rows = list(early.head(limit).iter_rows(named=True))
+    st.dataframe(pl.DataFrame({
+        ctx.t("risk.item"): [r["name"] for r in rows],
+        ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
+        ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        ctx.t("risk.reasons"): [("；" if ctx.lang == "zh" else "; ").join(
+            scores.reason_text(x["feature"], x["value"], ctx.lang) for x in r["top_reasons"]) for r in rows],
+    }), hide_index=True, width="stretch")

@@ -17,6 +17,7 @@ if not summary.kpis:
 
 blocks.kpi_cards(ctx, summary.kpis)
 blocks.attention(ctx, data.attention)
+blocks.model_flags(ctx)
 map_col, league_col = st.columns([3, 2])
 with map_col:
     blocks.region_map(ctx, summary.league, summary.level)

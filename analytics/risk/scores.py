@@ -1,0 +1,78 @@
+"""Scores of the items in flight, computed once per trained model and kept beside it.
+
+Scoring every open item with its reasons takes seconds (3 s at scale 1), too slow for a page
+view; it runs when a model is trained and the page reads the saved frame, joined to the user's
+scoped and filtered items. Reasons are phrased from locale templates (`risk_reason.*`).
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .. import i18n
+from .model import TrainedModel, score
+
+RAG_BY_ORDINAL = ("green", "amber_green", "amber", "amber_red", "red")
+
+
+def path_for(db_path: str | Path, data_version: int) -> Path:
+    return Path(str(db_path) + ".models") / f"scores-v{data_version}.parquet"
+
+
+def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedModel) -> Path:
+    """Score every item in flight at the model's data as-of date and save the frame (atomically)."""
+    frame = score(con, model, model.data_as_of).with_columns(
+        pl.lit(model.data_version).alias("data_version"), pl.lit(model.data_as_of).alias("as_of"))
+    out = path_for(db_path, model.data_version)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    frame.write_parquet(tmp)
+    tmp.replace(out)
+    out.with_suffix(".json").write_text(json.dumps({
+        "trained_at": datetime.now().isoformat(timespec="seconds"), "data_version": model.data_version,
+        "data_as_of": model.data_as_of.isoformat(), "n_rows": model.n_rows, "fit_seconds": round(model.fit_seconds, 1),
+        "horizon_days": model.horizon_days, "tolerance_days": model.tolerance_days,
+        "train_from": model.train_from.isoformat(), "train_to": model.train_to.isoformat()}, indent=2))
+    return out
+
+
+def load_meta(db_path: str | Path, data_version: int) -> dict | None:
+    path = path_for(db_path, data_version).with_suffix(".json")
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load(db_path: str | Path, data_version: int) -> pl.DataFrame | None:
+    path = path_for(db_path, data_version)
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def reason_text(feature: str, value: str | None, lang: str) -> str:
+    """One reason in words, e.g. progress_gap 18.0 → 进度落后计划 18 个百分点."""
+    key = f"risk_reason.{feature}"
+    if not i18n.has(key, lang):
+        return f"{feature} = {value}"
+    x = _number(value)
+    if feature == "rag_ord" and x is not None:
+        return i18n.t(key, lang, value=i18n.choice_label("progress_reports", "rag", RAG_BY_ORDINAL[int(x)], lang))
+    if x is None:
+        return i18n.t(key, lang, value=value if value is not None else "—")
+    if feature.endswith(("_share", "_rate")):
+        shown = i18n.fmt_pct(x, lang)
+    elif feature in ("progress_gap", "progress_gap_change", "progress_velocity", "spend_minus_progress"):
+        shown = f"{x:+.0f}" if feature.endswith("change") else f"{x:.0f}"
+    else:
+        shown = i18n.fmt_int(x, lang)
+    return i18n.t(key, lang, value=shown)
