@@ -219,6 +219,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, cutoff: date, horizon_days: int = F
         "cutoff": cutoff, "horizon_days": horizon_days, "tolerance_days": tolerance_days,
         "train_dates": (train_dates[0], train_dates[-1]), "test_dates": (test_dates[0], test_dates[-1]),
         "n_train": model.n_rows, "n_test": len(y), "test_slip_rate": float(y.mean()),
+        "train_slip_rate": model.base_rate, "features": model.feature_names, "data_version": version,
+        "data_as_of": data_as_of,
         "roc_auc": float(roc_auc_score(y, p)) if two_classes else float("nan"),
         "pr_auc": float(average_precision_score(y, p)) if two_classes else float("nan"),
         "brier": float(brier_score_loss(y, p)),

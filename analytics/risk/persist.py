@@ -1,0 +1,150 @@
+"""Trained slip-risk models on disk, with skops (never pickle).
+
+Models live beside the database in `<db_path>.models/`: one `risk-v{data_version}-{YYYYmmddHHMMSS}.skops`
+per trained model (the calibrated pipeline only) plus a `.json` sidecar of the same name holding
+everything else a `TrainedModel` carries (feature lists, training medians, window, horizon, tolerance)
+and the sha256 of the `.skops` file. Loading checks the sha256 first, then asks skops which types in
+the file it would not trust by default and loads only if every one of them is in `ALLOWED_TYPES`;
+those, and only those, are then passed as `trusted`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import sklearn
+import skops
+import skops.io as sio
+from sklearn.calibration import CalibratedClassifierCV
+
+from .model import TrainedModel
+
+# Types our own pipeline (CalibratedClassifierCV over ColumnTransformer + OrdinalEncoder +
+# HistGradientBoostingClassifier) makes skops report as untrusted. `functools.partial` is needed
+# because the ColumnTransformer keeps `partial(check_array, ...)`; the function it wraps is reported
+# (and checked) separately, so trusting the wrapper trusts no arbitrary callable.
+ALLOWED_TYPES = frozenset({
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "numpy.dtype",
+    "numpy.ndarray",
+})
+
+PREFIX = "risk-v"
+
+
+class ModelFileError(ValueError):
+    """A stored model that must not be loaded (changed bytes, unexpected types, broken sidecar)."""
+
+
+def models_dir(db_path: str | Path) -> Path:
+    return Path(str(db_path) + ".models")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _meta(model: TrainedModel) -> dict:
+    return {
+        "data_version": model.data_version,
+        "data_as_of": model.data_as_of.isoformat(),
+        "train_from": model.train_from.isoformat(),
+        "train_to": model.train_to.isoformat(),
+        "horizon_days": model.horizon_days,
+        "tolerance_days": model.tolerance_days,
+        "feature_names": model.feature_names,
+        "numeric": model.numeric,
+        "categorical": model.categorical,
+        "reference": model.reference,
+        "n_rows": model.n_rows,
+        "base_rate": model.base_rate,
+        "fit_seconds": model.fit_seconds,
+        "extra": model.extra,
+    }
+
+
+def save(model: TrainedModel, db_path) -> Path:
+    """Write `model` to `<db_path>.models/` and return the path of the `.skops` file."""
+    folder = models_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now()
+    stem = f"{PREFIX}{model.data_version if model.data_version is not None else 0}-{now:%Y%m%d%H%M%S}"
+    path, n = folder / f"{stem}.skops", 1
+    while path.exists() or path.with_suffix(".json").exists():  # two saves within one second
+        n += 1
+        path = folder / f"{stem}-{n}.skops"
+    tmp = path.with_name(path.name + ".tmp")
+    sio.dump(model.pipeline, tmp)
+    os.replace(tmp, path)
+    meta = {"file": path.name, "sha256": _sha256(path), "saved_at": now.isoformat(timespec="microseconds"),
+            "skops_version": skops.__version__, "sklearn_version": sklearn.__version__,
+            "untrusted_types": sorted(sio.get_untrusted_types(file=path)), **_meta(model)}
+    side = path.with_suffix(".json")
+    tmp = side.with_name(side.name + ".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, side)
+    return path
+
+
+def list_models(db_path, data_version: int | None = None) -> list[dict]:
+    """Sidecars of stored models (newest first), each with its `path`; for `data_version` if given."""
+    folder = models_dir(db_path)
+    out = []
+    for side in folder.glob(f"{PREFIX}*.json") if folder.is_dir() else ():
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ModelFileError(f"{side}: unreadable sidecar ({e})") from None
+        if data_version is not None and meta.get("data_version") != data_version:
+            continue
+        meta["path"] = side.with_suffix(".skops")
+        out.append(meta)
+    out.sort(key=lambda m: (m.get("saved_at", ""), m["path"].name), reverse=True)
+    return out
+
+
+def _load_pipeline(path: Path, expected_sha: str) -> CalibratedClassifierCV:
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file missing")
+    if _sha256(path) != expected_sha:
+        raise ModelFileError(f"{path}: sha256 does not match its sidecar; the file was changed, refusing to load")
+    untrusted = sio.get_untrusted_types(file=path)
+    foreign = sorted(set(untrusted) - ALLOWED_TYPES)
+    if foreign:
+        raise ModelFileError(f"{path}: holds types outside the allow-list, refusing to load: {', '.join(foreign)}")
+    pipeline = sio.load(path, trusted=list(untrusted))
+    if not isinstance(pipeline, CalibratedClassifierCV):
+        raise ModelFileError(f"{path}: holds a {type(pipeline).__name__}, not a calibrated classifier")
+    return pipeline
+
+
+def load_latest(db_path, data_version: int | None = None) -> TrainedModel | None:
+    """The newest stored model (for `data_version` if given), or None when there is none.
+    Raises ModelFileError when the newest file fails the sha256 or the type allow-list."""
+    found = list_models(db_path, data_version)
+    if not found:
+        return None
+    m = found[0]
+    pipeline = _load_pipeline(m["path"], m["sha256"])
+    return TrainedModel(
+        pipeline=pipeline, numeric=list(m["numeric"]), categorical=list(m["categorical"]),
+        reference=dict(m["reference"]), horizon_days=int(m["horizon_days"]),
+        tolerance_days=int(m["tolerance_days"]), train_from=date.fromisoformat(m["train_from"]),
+        train_to=date.fromisoformat(m["train_to"]), data_version=m["data_version"],
+        data_as_of=date.fromisoformat(m["data_as_of"]), n_rows=int(m["n_rows"]),
+        base_rate=float(m["base_rate"]), fit_seconds=float(m["fit_seconds"]),
+        extra={**m.get("extra", {}), "path": str(m["path"]), "saved_at": m.get("saved_at")})
