@@ -120,31 +120,28 @@ def fmt_period(period: str, lang: str) -> str:
     return t("period.year", lang, year=period)
 
 
-def fmt_metric(unit: str, value: float | None, lang: str) -> str:
-    """A metric value in its unit: share → %, pp → 个百分点 / pp, days, rating out of 5, score, count."""
+def fmt_metric(unit: str, value: float | None, lang: str, signed: bool = False) -> str:
+    """A metric value in its unit: share → %, pp → 个百分点 / pp, days, rating out of 5, score, count.
+    `signed` puts a + before positive values (for changes)."""
     if value is None:
         return "—"
+    sign = "+" if signed else ""
     if unit == "share":
-        return fmt_pct(value, lang)
+        return f"{100 * value:{sign}.1f}%"
     if unit == "count":
-        return fmt_int(value, lang)
+        return f"{int(round(value)):{sign},}"
     if unit == "pp":
-        return f"{value:.1f} 个百分点" if lang == "zh" else f"{value:.1f} pp"
+        return f"{value:{sign}.1f} 个百分点" if lang == "zh" else f"{value:{sign}.1f} pp"
     if unit == "days":
-        return f"{value:.1f} 天" if lang == "zh" else f"{value:.1f} days"
+        return f"{value:{sign}.1f} 天" if lang == "zh" else f"{value:{sign}.1f} days"
     if unit == "rating":
-        return f"{value:.2f} / 5"
-    return f"{value:.1f}"
+        return f"{value:{sign}.2f} / 5"
+    return f"{value:{sign}.1f}"
 
 
 def fmt_change(unit: str, change: float | None, lang: str) -> str | None:
     """A change between periods, signed; shares change in percentage points."""
     if change is None:
         return None
-    if unit == "share":
-        pp = 100 * change
-        return f"{pp:+.1f} 个百分点" if lang == "zh" else f"{pp:+.1f} pp"
-    if unit == "count":
-        return f"{int(round(change)):+,}"
-    return fmt_metric(unit, change, lang).replace(f"{change:.1f}", f"{change:+.1f}", 1).replace(
-        f"{change:.2f}", f"{change:+.2f}", 1)
+    return fmt_metric("pp" if unit == "share" else unit, 100 * change if unit == "share" else change, lang,
+                      signed=True)

@@ -58,3 +58,12 @@ def test_every_domain_and_department_of_the_demo_vocabulary_has_an_english_name(
     assert domains and depts, "demo_vocab no longer exposes DOMAINS and DEPARTMENTS"
     assert not {d for d in domains if f"domain.{d}" not in en}
     assert not {d for d in depts if f"dept.{d}" not in en}
+
+
+@pytest.mark.parametrize("unit,change,lang,text", [
+    ("share", 0.012, "zh", "+1.2 个百分点"), ("share", -0.003, "en", "-0.3 pp"), ("count", -5, "en", "-5"),
+    ("count", 23, "zh", "+23"), ("score", -2.34, "en", "-2.3"), ("days", 1.5, "zh", "+1.5 天"),
+    ("rating", 0.05, "en", "+0.05 / 5"), ("share", None, "zh", None),
+])
+def test_changes_between_periods_are_signed_in_their_unit(unit, change, lang, text):
+    assert i18n.fmt_change(unit, change, lang) == text

@@ -179,6 +179,5 @@ def model_flags(ctx: Context, limit: int = 10) -> None:
         ctx.t("risk.item"): [r["name"] for r in rows],
         ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
         ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
-        ctx.t("risk.reasons"): [("；" if ctx.lang == "zh" else "; ").join(
-            scores.reason_text(x["feature"], x["value"], ctx.lang) for x in r["top_reasons"]) for r in rows],
+        ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
     }), hide_index=True, width="stretch")

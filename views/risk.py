@@ -58,9 +58,7 @@ table = pl.DataFrame({
                            for r in rows],
     ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
     ctx.t("risk.planned_end"): [i18n.fmt_date(r["planned_end_date"], ctx.lang) for r in rows],
-    ctx.t("risk.reasons"): ["；".join(scores.reason_text(x["feature"], x["value"], ctx.lang) for x in r["top_reasons"])
-                            if ctx.lang == "zh" else "; ".join(scores.reason_text(x["feature"], x["value"], ctx.lang)
-                                                               for x in r["top_reasons"]) for r in rows],
+    ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
 })
 st.dataframe(table, hide_index=True, width="stretch", height=460)
 st.download_button(ctx.t("risk.download"), table.write_csv().encode("utf-8-sig"),

@@ -76,3 +76,8 @@ def reason_text(feature: str, value: str | None, lang: str) -> str:
     else:
         shown = i18n.fmt_int(x, lang)
     return i18n.t(key, lang, value=shown)
+
+
+def reasons_text(reasons, lang: str) -> str:
+    """An item's top reasons as one line, in the reader's language."""
+    return ("；" if lang == "zh" else "; ").join(reason_text(r["feature"], r["value"], lang) for r in reasons)
