@@ -42,6 +42,9 @@ pages = {
                 url_path="cockpit", default=True),
         st.Page("views/risk.py", title=i18n.t("nav.risk", lang), icon=":material/warning:", url_path="risk"),
     ],
+    i18n.t("nav.section_analysis", lang): [
+        st.Page("views/item.py", title=i18n.t("nav.item", lang), icon=":material/description:", url_path="item"),
+    ],
     i18n.t("nav.section_manage", lang): [
         st.Page("views/data.py", title=i18n.t("nav.data", lang), icon=":material/table_view:", url_path="data"),
     ],

@@ -156,7 +156,7 @@ def _jsonable(value):
 
 def cmd_risk_train(args) -> int:
     from .risk import model as M
-    from .risk import persist
+    from .risk import persist, scores
 
     opened, error = _risk_open(args.db)
     if error:
@@ -169,12 +169,13 @@ def cmd_risk_train(args) -> int:
     started = time.perf_counter()
     try:
         m = M.train(con, args.as_of, args.horizon_days, args.tolerance_days)
+        path = persist.save(m, args.db)
+        scores.refresh(con, args.db, m)  # what the app's risk page and item pages read
     except ValueError as e:
         print(f"cannot train: {e}", file=sys.stderr)
         return 2
     finally:
         con.close()
-    path = persist.save(m, args.db)
     print(json.dumps(_jsonable({
         "path": str(path), "data_version": m.data_version, "data_as_of": m.data_as_of,
         "train_from": m.train_from, "train_to": m.train_to, "horizon_days": m.horizon_days,

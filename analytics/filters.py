@@ -14,6 +14,8 @@ from . import contract
 
 PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$")
 ALL = "all"
+# the URL parameters of the global filters; every other parameter but `lang` belongs to the page shown
+FILTER_PARAMS = ("period", "region", "domain", "dept", "priority")
 MAX_MULTI = 50  # a URL naming more values than this is not a view anyone built by hand
 
 

@@ -30,10 +30,18 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def catalog(lang: str) -> dict[str, str]:
+    """`locales/{lang}.toml` plus one `locales/<page>.{lang}.toml` per page; a key defined twice is an error."""
     if lang not in LANGS:
         raise ValueError(f"language {lang!r}: expected one of {LANGS}")
-    with (LOCALE_DIR / f"{lang}.toml").open("rb") as f:
-        return _flatten(tomllib.load(f))
+    out: dict[str, str] = {}
+    for path in [LOCALE_DIR / f"{lang}.toml", *sorted(LOCALE_DIR.glob(f"*.{lang}.toml"))]:
+        with path.open("rb") as f:
+            part = _flatten(tomllib.load(f))
+        twice = sorted(set(part) & set(out))
+        if twice:
+            raise ValueError(f"{path.name}: keys already defined in another locale file: {twice[:5]}")
+        out |= part
+    return out
 
 
 def normalise_lang(value: str | None) -> str:

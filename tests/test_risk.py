@@ -163,3 +163,45 @@ def test_evaluate_beats_the_red_light(trained):
     assert rule["n_alerts"] <= e["alert_budget"] and rag["n_alerts"] <= e["alert_budget"]
     assert model["precision"] > rule["precision"] and model["recall"] > rule["recall"]
     assert model["precision"] > rag["precision"]
+
+
+# ---- one item: its risk now, its history, what-ifs ----------------------------------------------
+
+def test_one_items_features_and_score_equal_the_whole_runs(trained):
+    from analytics.risk import item as risk_item
+
+    con, m = trained
+    every = M.score(con, m, AS_OF)
+    for pid in every["project_id"].head(5):
+        one = risk_item.current(con, m, pid, AS_OF)
+        assert one["probability"] == pytest.approx(every.filter(pl.col("project_id") == pid)["probability"][0])
+    assert F.features(con, AS_OF, project_id=every["project_id"][0]).height == 1
+
+
+def test_risk_history_is_four_weekly_and_ends_at_the_as_of_date(trained):
+    from analytics.risk import item as risk_item
+
+    con, m = trained
+    pid = M.score(con, m, AS_OF)["project_id"][0]
+    h = risk_item.history(con, m, pid, AS_OF)
+    assert h["snapshot_date"][-1] == AS_OF and h.height <= 14
+    assert h["snapshot_date"].diff().drop_nulls().dt.total_days().unique().to_list() == [28]
+    assert h["probability"][-1] == pytest.approx(risk_item.current(con, m, pid, AS_OF)["probability"])
+
+
+def test_what_if_offers_only_actions_that_apply_and_rescores_them(trained):
+    from analytics.risk import item as risk_item
+
+    con, m = trained
+    feats = F.features(con, AS_OF)
+    row = feats.filter((pl.col("rect_open") > 0) & (pl.col("progress_gap") > 5)).row(0, named=True)
+    wi = risk_item.what_if(m, row)
+    assert {"catch_up", "rect_closed"} <= set(wi["scenario"])
+    closed = row | {"rect_open": 0.0, "rect_overdue": 0.0}
+    expected = float(M.predict(m, pl.DataFrame([closed]))[0])
+    assert wi.filter(pl.col("scenario") == "rect_closed")["probability"][0] == pytest.approx(expected)
+    calm = feats.filter((pl.col("rect_open") == 0) & (pl.col("progress_gap").fill_null(0) <= 0)
+                        & (pl.col("forecast_delay_days").fill_null(0) <= 0) & (pl.col("ms_missed").fill_null(0) == 0)
+                        & (pl.col("weeks_since_report").fill_null(0) <= 2))
+    if calm.height:
+        assert risk_item.what_if(m, calm.row(0, named=True)).is_empty()

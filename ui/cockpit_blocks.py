@@ -9,7 +9,7 @@ import html
 from analytics import figures, i18n, maps
 from analytics.cockpit import Kpi
 
-from . import filterbar
+from . import filterbar, tables
 from .context import Context
 
 
@@ -38,7 +38,8 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
                 st.caption(" · ".join(notes))
 
 
-def _reason(ctx: Context, row: dict) -> str:
+def light_reason(ctx: Context, row: dict) -> str:
+    """Why an item has its light, in words (the rule that fired and its number)."""
     rule = row["rule"]
     if rule == "overdue":
         return ctx.t("attention.overdue", days=row["days_late"])
@@ -56,13 +57,14 @@ def attention_table(ctx: Context, items: pl.DataFrame) -> pl.DataFrame:
     rows = list(items.iter_rows(named=True))
     return pl.DataFrame({
         ctx.t("attention.item"): [r["name"] for r in rows],
+        ctx.t("item.id"): [r["project_id"] for r in rows],
         ctx.t("attention.region"): [i18n.glossary("province", r["region_name"], ctx.lang) for r in rows],
         ctx.t("attention.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
         ctx.t("attention.days_late"): [r["days_late"] for r in rows],
         ctx.t("attention.lag"): [None if r["lag_pp"] is None else round(r["lag_pp"], 1) for r in rows],
         ctx.t("attention.rel_lag"): [i18n.fmt_pct(r["rel_lag"], ctx.lang) for r in rows],
         ctx.t("attention.co_depts"): [r["n_co_depts"] for r in rows],
-        ctx.t("attention.reason"): [_reason(ctx, r) for r in rows],
+        ctx.t("attention.reason"): [light_reason(ctx, r) for r in rows],
     }, schema_overrides={ctx.t("attention.days_late"): pl.Int64, ctx.t("attention.lag"): pl.Float64,
                          ctx.t("attention.co_depts"): pl.Int64})
 
@@ -78,9 +80,8 @@ def attention(ctx: Context, items: pl.DataFrame) -> None:
     shown = "" if items.height <= SHOWN else " " + ctx.t("attention.shown", n=i18n.fmt_int(SHOWN, ctx.lang))
     st.caption(ctx.t("attention.intro", n=i18n.fmt_int(items.height, ctx.lang)) + shown)
     table = attention_table(ctx, items)
-    st.dataframe(table.head(SHOWN), hide_index=True, width="stretch", height=min(38 + 35 * min(table.height, SHOWN), 400))
-    st.download_button(ctx.t("attention.download"), table.write_csv().encode("utf-8-sig"),
-                       file_name=f"needs-attention-{ctx.as_of}.csv", mime="text/csv")
+    tables.show(ctx, table, key="attention", title=ctx.t("attention.title"), stem="needs-attention",
+                item_column=ctx.t("item.id"), shown=SHOWN, height=min(38 + 35 * min(table.height, SHOWN), 400))
 
 
 def league(ctx: Context, table: pl.DataFrame) -> None:

@@ -1,22 +1,33 @@
 """Per-run page context: language, filters, scope, data version, and cached access to queries."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import astuple, dataclass
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
-from analytics import cockpit, i18n, metrics, queries, settings
+from analytics import i18n, metrics, queries, settings
 from analytics.filters import Filters
 from analytics.metrics import Selection, Thresholds
 from analytics.queries import Scope
 from analytics.store import Database
 
-# what a page may compute through `Context.block`: a fixed list, so the cache key names a known function
+# what a page may compute through `Context.block`: a fixed list, so the cache key names a known function.
+# Each is `fn(cur, selection, weights, **extra)` returning plain data; imported when first used.
 BLOCKS = {
-    "cockpit": cockpit.page,
+    "cockpit": "analytics.cockpit:page",
+    "regions": "analytics.regions:page",
+    "domains": "analytics.domains:page",
+    "trends": "analytics.trends:page",
+    "item": "analytics.item:page",
 }
+
+
+def _block_function(name: str):
+    module, _, fn = BLOCKS[name].partition(":")
+    return getattr(importlib.import_module(module), fn)
 
 
 @dataclass(frozen=True)
@@ -42,10 +53,11 @@ class Context:
     def selection(self) -> Selection:
         return Selection(self.filters, self.scope, self.as_of, self.thresholds)
 
-    def block(self, name: str):
-        """A block of `analytics.cockpit` for this context, cached on the data version and every input."""
+    def block(self, name: str, **extra):
+        """A named block (see BLOCKS) for this context, cached on the data version and every input;
+        `extra` are the page's own hashable parameters (a metric key, a grain, a tuple of regions)."""
         return _cached_block(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
-                             self.as_of, astuple(self.thresholds), self.weights)
+                             self.as_of, astuple(self.thresholds), self.weights, tuple(sorted(extra.items())))
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,13 +74,42 @@ def _cached_query(db_path: str, version: int, name: str, filters: tuple, scope: 
 
 @st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
 def _cached_block(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
-                  thresholds: tuple, weights: tuple):
+                  thresholds: tuple, weights: tuple, extra: tuple = ()):
     sel = Selection(Filters(*filters), Scope(*scope), as_of, Thresholds(*thresholds))
-    fn = BLOCKS[name]
     cur = database(db_path).cursor()
-    return fn(cur, sel, dict(weights))
+    return _block_function(name)(cur, sel, dict(weights), **dict(extra))
 
 
 def current() -> Context:
     """The context app.py built for this run."""
     return st.session_state["_context"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def risk_model(db_path: str, version: int):
+    """The newest slip-risk model trained on this data version (None when there is none); shared by sessions."""
+    from analytics.risk import persist
+
+    return persist.load_latest(db_path, version)
+
+
+@st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
+def item_risk(db_path: str, version: int, project_id: str, as_of: date) -> dict | None:
+    """One item's risk now, over the last year and under what-ifs; the caller has checked the item is in scope."""
+    from analytics.risk import item as risk_item
+
+    model = risk_model(db_path, version)
+    if model is None:
+        return None
+    cur = database(db_path).cursor()
+    now = risk_item.current(cur, model, project_id, as_of)
+    if now is None:
+        return {"model": _model_info(model), "current": None}
+    return {"model": _model_info(model), "current": now,
+            "history": risk_item.history(cur, model, project_id, as_of),
+            "what_if": risk_item.what_if(model, now["features"])}
+
+
+def _model_info(model) -> dict:
+    return {"data_version": model.data_version, "trained_to": model.train_to, "horizon_days": model.horizon_days,
+            "tolerance_days": model.tolerance_days, "saved_at": model.extra.get("saved_at")}

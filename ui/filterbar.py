@@ -29,7 +29,7 @@ def resolve_language() -> str:
 
 
 def resolve_filters(options: Options) -> tuple[Filters, list[flt.Problem]]:
-    query = {k: v for k, v in st.query_params.to_dict().items() if k != "lang"}
+    query = {k: v for k, v in st.query_params.to_dict().items() if k in flt.FILTER_PARAMS}
     last = st.session_state.get("_last_query")
     if "_filters" not in st.session_state or (query and query != last):
         filters, problems = flt.from_query(query, options)
@@ -43,9 +43,32 @@ def _store(filters: Filters) -> None:
     st.session_state["_filters"] = filters
     query = flt.to_query(filters)
     st.session_state["_last_query"] = query
-    wanted = query | {"lang": st.session_state.get("_lang", i18n.DEFAULT_LANG)}
-    if st.query_params.to_dict() != wanted:
+    current = st.query_params.to_dict()
+    own = {k: v for k, v in current.items() if k not in flt.FILTER_PARAMS and k != "lang"}  # the page's state
+    wanted = query | {"lang": st.session_state.get("_lang", i18n.DEFAULT_LANG)} | own
+    if current != wanted:
         st.query_params.from_dict(wanted)
+
+
+def page_param(name: str) -> str | None:
+    """A page's own URL parameter (an item id, a chosen metric): untrusted text, the page validates it."""
+    value = st.query_params.get(name)
+    return value[:200] if isinstance(value, str) and value else None
+
+
+def set_page_param(name: str, value: str | None) -> None:
+    """Keep a page's own state in the URL beside the filters, so a copied link reproduces it."""
+    if name in flt.FILTER_PARAMS or name == "lang":
+        raise ValueError(f"{name!r} is a global parameter")
+    if value is None:
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = value
+
+
+def link_params(filters: Filters, **page: str) -> dict[str, str]:
+    """Query parameters of a link to another page that keeps the filters and the language."""
+    return flt.to_query(filters) | {"lang": st.session_state.get("_lang", i18n.DEFAULT_LANG)} | page
 
 
 def _from_widgets(tree: RegionTree, changed: str) -> None:
@@ -66,6 +89,11 @@ def _from_widgets(tree: RegionTree, changed: str) -> None:
 def set_region(code: str | None) -> None:
     """Drill to a region (from a map click): the same path as choosing it in the cascade."""
     _store(replace(st.session_state["_filters"], region_code=code))
+
+
+def set_filters(**changes) -> None:
+    """Narrow to a heatmap cell or a table row: change some filter fields (names of `Filters`), keep the rest."""
+    _store(replace(st.session_state["_filters"], **changes))
 
 
 def reset() -> None:

@@ -5,7 +5,7 @@ import streamlit as st
 from analytics import i18n
 from analytics.risk import model as risk_model
 from analytics.risk import scores
-from ui import context, page
+from ui import context, page, tables
 
 ctx = context.current()
 page.header(ctx, "risk.title")
@@ -48,9 +48,10 @@ st.markdown(ctx.t("risk.flagged", high=i18n.fmt_int(bands.get("high", 0), ctx.la
                   n=i18n.fmt_int(flagged.height, ctx.lang)))
 light_word = {"red": ctx.t("lights.red"), "yellow": ctx.t("lights.yellow"), "green": ctx.t("lights.green"),
               "none": ctx.t("lights.none")}
-rows = list(flagged.head(300).iter_rows(named=True))
+rows = list(flagged.iter_rows(named=True))
 table = pl.DataFrame({
     ctx.t("risk.item"): [r["name"] for r in rows],
+    ctx.t("item.id"): [r["project_id"] for r in rows],
     ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
     ctx.t("risk.band"): [ctx.t(f"risk.{r['band']}") for r in rows],
     ctx.t("risk.light"): [light_word.get(r["light"], "—") for r in rows],
@@ -60,9 +61,8 @@ table = pl.DataFrame({
     ctx.t("risk.planned_end"): [i18n.fmt_date(r["planned_end_date"], ctx.lang) for r in rows],
     ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
 })
-st.dataframe(table, hide_index=True, width="stretch", height=460)
-st.download_button(ctx.t("risk.download"), table.write_csv().encode("utf-8-sig"),
-                   file_name=f"slip-risk-{ctx.as_of}.csv", mime="text/csv")
+tables.show(ctx, table, key="risk", title=ctx.t("risk.title"), stem="slip-risk", item_column=ctx.t("item.id"),
+            shown=300, height=460)
 with st.expander(ctx.t("risk.train")):
     if st.button(ctx.t("risk.train"), key="retrain"):
         train_and_score()

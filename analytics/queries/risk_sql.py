@@ -11,7 +11,9 @@ from __future__ import annotations
 RAG_ORDINAL = "CASE {c} WHEN 'green' THEN 0 WHEN 'amber_green' THEN 1 WHEN 'amber' THEN 2 " \
               "WHEN 'amber_red' THEN 3 WHEN 'red' THEN 4 END"
 
-# grain: one row per item in flight at $as_of (not terminated); every signal may be NULL.
+# grain: one row per item in flight at $as_of (not terminated), or only $project_id's when that is set
+# (the track records and regional complaint counts still read every item, so the row is the same);
+# every signal may be NULL.
 # $tolerance (days) defines a past slip for the department and region track records, counted only
 # over items whose outcome was known by $as_of: completed by then (late by more than the tolerance
 # or not), or still open more than the tolerance past the planned end.
@@ -22,6 +24,7 @@ RISK_FEATURES = """WITH items AS (
     WHERE p.start_date <= $as_of::DATE
       AND (p.actual_end_date IS NULL OR p.actual_end_date > $as_of::DATE)
       AND coalesce(p.status, '') <> 'terminated'
+      AND ($project_id::VARCHAR IS NULL OR p.project_id = $project_id::VARCHAR)  -- one item (its detail page)
 ),
 rep AS (
     SELECT r.* FROM progress_reports r SEMI JOIN items i ON i.project_id = r.project_id

@@ -25,9 +25,10 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> tuple[date, int | None]:
     return as_of, version
 
 
-def features(con: duckdb.DuckDBPyConnection, as_of: date, tolerance_days: int = TOLERANCE_DAYS) -> pl.DataFrame:
-    """One row per item in flight at `as_of`, from data dated on or before `as_of` only."""
-    return con.sql(RISK_FEATURES, params={"as_of": as_of, "tolerance": tolerance_days}).pl()
+def features(con: duckdb.DuckDBPyConnection, as_of: date, tolerance_days: int = TOLERANCE_DAYS,
+             project_id: str | None = None) -> pl.DataFrame:
+    """One row per item in flight at `as_of` (or only `project_id`'s), from data dated on or before `as_of` only."""
+    return con.sql(RISK_FEATURES, params={"as_of": as_of, "tolerance": tolerance_days, "project_id": project_id}).pl()
 
 
 def features_many(con: duckdb.DuckDBPyConnection, dates: list[date],

@@ -1,0 +1,83 @@
+"""Figures of one item's detail page (plotly), built from `analytics.item.ItemDetail` frames.
+
+Colours are Okabe–Ito (safe for colour-blind readers) and every series also differs by line style or
+marker, so the charts read in greyscale. Texts arrive already translated; values from data are only
+ever plotted or shown as plain hover text.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+import polars as pl
+
+BLUE, ORANGE, GREEN, VERMILLION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#666666"
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified",
+              legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
+
+
+def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | None) -> go.Figure:
+    """Planned and actual progress, and spending as a share of budget, over report dates (all in %)."""
+    fig = go.Figure()
+    series = (("planned_progress_pct", labels["planned"], BLUE, "dash", "circle-open"),
+              ("actual_progress_pct", labels["actual"], ORANGE, "solid", "circle"),
+              ("spent_share_pct", labels["spent"], GREEN, "dot", "diamond"))
+    for col, name, colour, dash, symbol in series:
+        rows = reports.filter(pl.col(col).is_not_null())
+        if rows.height:
+            fig.add_trace(go.Scatter(x=rows["report_date"].to_list(), y=rows[col].round(1).to_list(), name=name,
+                                     mode="lines+markers", line=dict(color=colour, dash=dash, width=2),
+                                     marker=dict(symbol=symbol, size=5), hovertemplate="%{y:.1f}%"))
+    if planned_end is not None:
+        fig.add_vline(x=planned_end, line=dict(color=VERMILLION, dash="dot"))
+        fig.add_annotation(x=planned_end, y=1, yref="paper", text=labels["planned_end"], showarrow=False,
+                           xanchor="right", font=dict(color=VERMILLION))
+    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 105], ticksuffix="%"), **LAYOUT)
+    return fig
+
+
+def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date) -> go.Figure:
+    """The forecast end date as reported over time, against the planned end date."""
+    rows = reports.filter(pl.col("forecast_end_date").is_not_null())
+    fig = go.Figure(go.Scatter(x=rows["report_date"].to_list(), y=rows["forecast_end_date"].to_list(),
+                               name=labels["forecast"], mode="lines+markers", line=dict(color=ORANGE, shape="hv"),
+                               marker=dict(size=4)))
+    if rows.height:  # the planned end as a dashed line across the reports (add_hline cannot annotate dates)
+        span = [rows["report_date"][0], rows["report_date"][-1]]
+        fig.add_trace(go.Scatter(x=span, y=[planned_end, planned_end], name=labels["planned_end"], mode="lines",
+                                 line=dict(color=BLUE, dash="dash"), hoverinfo="skip"))
+    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"]), **LAYOUT)
+    return fig
+
+
+def milestones(ms: pl.DataFrame, labels: dict[str, str], as_of: date) -> go.Figure:
+    """Each milestone on its own row: planned date (open circle) joined to the actual one (filled)."""
+    fig = go.Figure()
+    names = [f"{i + 1}. {n}" for i, n in enumerate(ms["name"].to_list())]
+    planned, actual = ms["planned_date"].to_list(), ms["actual_date"].to_list()
+    for y, p, a in zip(names, planned, actual):
+        if a is not None:
+            fig.add_trace(go.Scatter(x=[p, a], y=[y, y], mode="lines", line=dict(color=GREY, width=2),
+                                     showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=planned, y=names, mode="markers", name=labels["planned"],
+                             marker=dict(symbol="circle-open", size=11, color=BLUE, line=dict(width=2))))
+    done = [(a, y) for a, y in zip(actual, names) if a is not None]
+    if done:
+        fig.add_trace(go.Scatter(x=[a for a, _ in done], y=[y for _, y in done], mode="markers", name=labels["actual"],
+                                 marker=dict(symbol="diamond", size=11, color=ORANGE)))
+    fig.add_vline(x=as_of, line=dict(color=GREY, dash="dot"))
+    fig.update_layout(title=labels["title"], yaxis=dict(autorange="reversed"),
+                      **(LAYOUT | {"height": max(220, 60 + 36 * len(names)), "hovermode": "closest"}))
+    return fig
+
+
+def risk_history(history: pl.DataFrame, labels: dict[str, str], bands: tuple[tuple[str, float], ...]) -> go.Figure:
+    """The slip probability at each past snapshot, with the band thresholds."""
+    fig = go.Figure(go.Scatter(x=history["snapshot_date"].to_list(), y=(history["probability"] * 100).round(1).to_list(),
+                               name=labels["probability"], mode="lines+markers", line=dict(color=VERMILLION, width=2),
+                               hovertemplate="%{y:.1f}%"))
+    for name, threshold in bands:
+        fig.add_hline(y=threshold * 100, line=dict(color=GREY, dash="dot"), annotation_text=labels[name],
+                      annotation_position="top left")
+    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 100], ticksuffix="%"), **LAYOUT)
+    return fig

@@ -1,0 +1,4 @@
+"""SQL of the domains page, by name, with `$name` parameters; every fact read through the scoped fragments."""
+from __future__ import annotations
+
+QUERIES: dict[str, str] = {}

@@ -1,0 +1,92 @@
+"""Every table the same way: sortable (click a header), searchable, exported as CSV and XLSX with its
+context, and, where rows are items, a selected row opens the item's detail page."""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import export, i18n
+
+from . import filterbar
+from .context import Context
+
+ITEM_PAGE = "views/item.py"
+
+
+def search(frame: pl.DataFrame, text: str) -> pl.DataFrame:
+    """Rows where any text column contains `text` (literally, case-insensitive)."""
+    text = text.strip()
+    cols = [c for c, t in frame.schema.items() if t == pl.Utf8]
+    if not text or not cols:
+        return frame
+    needle = text.lower()
+    return frame.filter(pl.any_horizontal(pl.col(c).str.to_lowercase().str.contains(needle, literal=True)
+                                          for c in cols))
+
+
+def meta(ctx: Context, title: str, searched: str = "") -> export.Meta:
+    extra = ((ctx.t("tables.searched"), searched),) if searched else ()
+    return export.meta_for(title, filterbar.summary(ctx.filters, st.session_state["_tree"], ctx.lang),
+                           ctx.as_of, ctx.version, ctx.lang, extra)
+
+
+def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
+         item_column: str | None = None, column_config: dict | None = None, height: int | str = "auto",
+         shown: int | None = None, searchable: bool = True) -> None:
+    """Draw `frame` (headers already in the reader's language) with search and both downloads.
+
+    `item_column` names the column holding `project_id`: selecting a row opens that item. `shown`
+    limits the rows drawn on screen (the downloads always have every matching row).
+    """
+    searched = st.text_input(ctx.t("tables.search"), key=f"{key}_search", placeholder=ctx.t("tables.search_hint"),
+                             max_chars=100, label_visibility="collapsed") if searchable else ""
+    rows = search(frame, searched)
+    if searched and rows.is_empty():
+        st.info(ctx.t("tables.no_match", text=searched))
+    on_screen = rows if shown is None else rows.head(shown)
+    event = st.dataframe(on_screen, hide_index=True, width="stretch", height=height, key=f"{key}_table",
+                         column_config=_date_columns(frame) | (column_config or {}),
+                         on_select="rerun" if item_column else "ignore", selection_mode="single-row")
+    notes = [ctx.t("tables.rows", n=i18n.fmt_int(rows.height, ctx.lang))]
+    if shown is not None and rows.height > shown:
+        notes.append(ctx.t("tables.shown", n=i18n.fmt_int(shown, ctx.lang)))
+    if item_column:
+        notes.append(ctx.t("tables.select_hint"))
+    st.caption(" · ".join(notes))
+    if item_column:
+        picked = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+        if picked and picked[0] < on_screen.height:
+            open_item(ctx, on_screen[item_column][picked[0]])
+    downloads(ctx, rows, key=key, title=title, stem=stem, searched=searched)
+
+
+def _date_columns(frame: pl.DataFrame) -> dict:
+    """Dates as dates (st.dataframe would show midnight times), timestamps to the minute."""
+    out = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            out[name] = st.column_config.DateColumn(name, format="YYYY-MM-DD")
+        elif isinstance(dtype, pl.Datetime):
+            out[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
+    return out
+
+
+def downloads(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str, searched: str = "") -> None:
+    """CSV and XLSX of `frame`, each with the filters, as-of date and data version written in."""
+    info = meta(ctx, title, searched)
+    left, right, _ = st.columns([1, 1, 4])
+    # built only when asked (a workbook of many rows takes a moment); a download does not rerun the page
+    left.download_button(ctx.t("tables.csv"), lambda: export.to_csv(frame, info), key=f"{key}_csv", on_click="ignore",
+                         file_name=export.filename(stem, ctx.as_of, ctx.version, "csv"), mime="text/csv",
+                         icon=":material/download:")
+    if frame.height <= export.MAX_XLSX_ROWS:
+        right.download_button(ctx.t("tables.xlsx"), lambda: export.to_xlsx(frame, info), key=f"{key}_xlsx",
+                              on_click="ignore",
+                              file_name=export.filename(stem, ctx.as_of, ctx.version, "xlsx"),
+                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                              icon=":material/table:")
+
+
+def open_item(ctx: Context, project_id: str) -> None:
+    """Go to the item's detail page, keeping the filters and the language."""
+    st.switch_page(ITEM_PAGE, query_params=filterbar.link_params(ctx.filters, item=project_id))
