@@ -1,0 +1,31 @@
+"""In Chromium: selecting a row of a list of items opens its detail page, filters and language kept."""
+from __future__ import annotations
+
+from tests.test_browser import Visit, browser, server  # noqa: F401  (pytest fixtures)
+
+
+def test_selecting_a_needs_attention_row_opens_the_item(server, browser):  # noqa: F811
+    v = Visit(browser, server)
+    v.open("/?lang=en&priority=key")
+    grid = v.page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    v.page.wait_for_timeout(800)
+    box = grid.bounding_box()
+    # the grid is drawn on a canvas: the first row's selection box sits left of the first column, below the header
+    v.page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    v.page.wait_for_timeout(500)
+    v.idle()
+    assert v.page.locator("h1").first.inner_text() == "Item detail"
+    q = v.query()
+    assert q.get("item") == ["B1"] and q.get("priority") == ["key"] and q.get("lang") == ["en"]
+    main = v.page.locator('[data-testid="stMain"]').inner_text()
+    assert "老旧小区改造" in main and "overdue by 53 days" in main
+    v.page.get_by_role("tab", name="Rectifications (1)").click()
+    v.page.wait_for_timeout(500)
+    assert "R1" in v.page.locator('[data-testid="stMain"]').inner_text() or v.page.locator(
+        '[data-testid="stDataFrame"]').count() > 0
+    v.page.get_by_role("button", name="Back to search").click()
+    v.idle()
+    assert "item" not in v.query() and v.page.get_by_text("Find an item").first.is_visible()
+    assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
