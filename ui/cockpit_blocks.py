@@ -93,20 +93,25 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
     small = table.filter(pl.col("is_small"))
     trend = {"up": ctx.t("league.up"), "down": ctx.t("league.down"), "flat": ctx.t("league.flat"), None: "—"}
 
-    def show(frame: pl.DataFrame) -> None:
+    def frame_of(frame: pl.DataFrame) -> pl.DataFrame:
         rows = list(frame.iter_rows(named=True))
-        st.dataframe(pl.DataFrame({
+        return pl.DataFrame({
             "#": pl.Series([r["rank"] for r in rows], dtype=pl.UInt32),
             ctx.t("league.region"): [i18n.glossary("province", r["name"], ctx.lang) for r in rows],
             ctx.t("league.index"): [None if r["index"] is None else round(r["index"], 1) for r in rows],
             ctx.t("league.trend"): [trend[r["trend"]] for r in rows],
             ctx.t("league.n_items"): [r["n_in_flight"] for r in rows],
             ctx.t("league.red_share"): [i18n.fmt_pct(r["red_share"], ctx.lang) for r in rows],
-        }), hide_index=True, width="stretch")
+        })
+
+    def show(frame: pl.DataFrame) -> None:
+        st.dataframe(frame_of(frame), hide_index=True, width="stretch")
 
     if ranked.is_empty():  # every region is too small to rank: list them, marked, rather than show nothing
         st.info(ctx.t("league.all_small", min_n=ctx.thresholds.min_n))
         show(small.sort("index", descending=True, nulls_last=True))
+        tables.downloads(ctx, frame_of(small.sort("index", descending=True, nulls_last=True)), key="league",
+                         title=ctx.t("league.title"), stem="league")
         return
     if ranked.height <= 10:  # best five and worst five would overlap: one table
         show(ranked)
@@ -117,6 +122,9 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
         show(ranked.tail(5).reverse())
     if small.height:
         st.caption(ctx.t("league.small", min_n=ctx.thresholds.min_n, n=small.height))
+    # the whole league, ranked regions first, the small ones after them
+    tables.downloads(ctx, frame_of(pl.concat([ranked, small.sort("index", descending=True, nulls_last=True)])),
+                     key="league", title=ctx.t("league.title"), stem="league")
 
 
 def lights(ctx: Context, weekly: pl.DataFrame) -> None:
