@@ -11,10 +11,14 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 from datetime import date
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python scripts/<name>.py
 
 from analytics import cockpit, metrics, queries, store
 from analytics.filters import Filters
