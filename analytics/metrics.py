@@ -180,8 +180,8 @@ def summarise(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str | None,
     weights = weights or DEFAULT_WEIGHTS
     total = frame.filter(pl.col("region_code") == total_code)
     children = frame.filter(pl.col("level") == level)
-    total_row = _add_metrics(total, sel.thresholds, weights).row(0, named=True) if total.height else {}
-    return total_row, _add_metrics(children, sel.thresholds, weights)
+    total_row = add_metrics(total, sel.thresholds, weights).row(0, named=True) if total.height else {}
+    return total_row, add_metrics(children, sel.thresholds, weights)
 
 
 def region_table(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str,
@@ -195,13 +195,15 @@ def totals(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, fl
     return summarise(cur, sel, None, weights)[0]
 
 
-def _rate(num: str, den: str) -> pl.Expr:
+def rate(num: str, den: str) -> pl.Expr:
+    """numerator / denominator, None where there is no case."""
     return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
 
 
-def _add_metrics(frame: pl.DataFrame, th: Thresholds, weights: dict[str, float]) -> pl.DataFrame:
+def add_metrics(frame: pl.DataFrame, th: Thresholds, weights: dict[str, float]) -> pl.DataFrame:
+    """Every metric, the index (rates shrunk toward the rows' overall rate) and the rank, from the counts."""
     frame = frame.with_columns(
-        [_rate(m.numerator, m.denominator).alias(m.key) for m in METRICS if m.numerator]
+        [rate(m.numerator, m.denominator).alias(m.key) for m in METRICS if m.numerator]
         + [pl.col(m.column).alias(m.key) for m in METRICS if m.column and m.key != "index"]
     )
     # shrink small samples toward the overall rate before they enter the index

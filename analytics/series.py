@@ -171,11 +171,11 @@ def panel(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, metric_keys: t
 def _with_metrics(frame: pl.DataFrame, keys, th: metrics.Thresholds, weights: dict, by: str | None) -> pl.DataFrame:
     plain = [metrics.BY_KEY[k] for k in keys if k != "index"]
     frame = frame.with_columns(
-        [metrics._rate(m.numerator, m.denominator).alias(m.key) for m in plain if m.numerator]
+        [metrics.rate(m.numerator, m.denominator).alias(m.key) for m in plain if m.numerator]
         + [pl.col(m.column).alias(m.key) for m in plain if m.column])
     if "index" not in keys:
         return frame
-    # as metrics._add_metrics: rates shrunk toward the overall rate of the rows compared. For regions
+    # as metrics.add_metrics: rates shrunk toward the overall rate of the rows compared. For regions
     # that is every region of the level in the same window (the league); a total, or a domain / dept
     # (the cockpit filtered to it), is a table of one row, so its own rate.
     part = (pl.col("w_period"), pl.col("is_total") | pl.lit(by != "region"),

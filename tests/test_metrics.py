@@ -195,7 +195,7 @@ def test_a_tiny_region_is_shrunk_and_not_ranked():
                                + [pl.lit(0).alias(c) for c in sorted({c for m in metrics.METRICS
                                                                        for c in (m.numerator, m.denominator)
                                                                        if c and c not in frame.columns})])
-    out = metrics._add_metrics(frame, Thresholds(min_n=10), {"on_time_rate": 1.0})
+    out = metrics.add_metrics(frame, Thresholds(min_n=10), {"on_time_rate": 1.0})
     p0 = 91 / 112  # overall on-time rate
     got = {r["region_code"]: r for r in out.iter_rows(named=True)}
     assert got["A"]["index"] == pytest.approx(100 * (2 + 10 * p0) / 12)  # 100% pulled toward 81%
