@@ -43,6 +43,7 @@ pages = {
         st.Page("views/risk.py", title=i18n.t("nav.risk", lang), icon=":material/warning:", url_path="risk"),
     ],
     i18n.t("nav.section_analysis", lang): [
+        st.Page("views/regions.py", title=i18n.t("nav.regions", lang), icon=":material/map:", url_path="regions"),
         st.Page("views/domains.py", title=i18n.t("nav.domains", lang), icon=":material/grid_view:",
                 url_path="domains"),
         st.Page("views/trends.py", title=i18n.t("nav.trends", lang), icon=":material/show_chart:", url_path="trends"),

@@ -152,3 +152,41 @@ def test_selected_region_code():
     Event.selection = {"indices": {}, "objects": {}}
     assert maps.selected_region_code(Event()) is None
     assert maps.selected_region_code(None) is None
+
+
+# --- additions for the regions page: ticks, inset geometry, thinning ---------------------------
+
+def test_nice_ticks_hand_computed():
+    assert maps.nice_ticks(0.0, 1.0) == [0.0, 0.5, 1.0]
+    assert maps.nice_ticks(12.3, 87.9) == [12.3, 20, 40, 60, 80, 87.9]  # step 20; none crowding an end
+    assert maps.nice_ticks(3.0, 3.0) == [3.0]
+
+
+def test_inset_transform_maps_the_source_box_onto_the_target_box():
+    w, s, e, n = maps.SCS_SOURCE
+    tw, ts, te, tn = maps.SCS_TARGET
+    assert maps.to_inset(w, s) == pytest.approx((tw, ts), abs=1e-3)
+    assert maps.to_inset(e, n) == pytest.approx((te, tn), abs=1e-3)
+    assert maps.in_inset_only(112.3, 16.8) and not maps.in_inset_only(110.3, 20.0)  # 西沙 yes, 海口 no
+
+
+def test_clip_ring_to_a_box():
+    square = [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]
+    clipped = maps._clip_ring(square, (1, 1, 2, 5))
+    assert sorted(map(tuple, clipped[:-1])) == [(1, 1), (1, 4), (2, 1), (2, 4)] and clipped[0] == clipped[-1]
+    assert maps._clip_ring(square, (10, 10, 11, 11)) == []
+
+
+def test_thinning_keeps_shared_borders_identical():
+    thin = maps._geometries("county", 3, None, 3)
+    full = maps._geometries("county", 3)
+
+    def vertices(g):
+        return {tuple(p) for poly in maps._polygons(g) for ring in poly for p in ring}
+
+    # 东城区 and 西城区 share a border: the vertices both had in common, each keeps the same ones
+    a, b = "110101", "110102"
+    shared = vertices(full[a]) & vertices(full[b])
+    assert len(shared) >= 5
+    assert vertices(thin[a]) & shared == vertices(thin[b]) & shared
+    assert sum(len(vertices(g)) for g in thin.values()) < 0.5 * sum(len(vertices(g)) for g in full.values())

@@ -74,7 +74,8 @@ def _date_columns(frame: pl.DataFrame) -> dict:
 def downloads(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str, searched: str = "") -> None:
     """CSV and XLSX of `frame`, each with the filters, as-of date and data version written in."""
     info = meta(ctx, title, searched)
-    left, right, _ = st.columns([1, 1, 4])
+    row = st.container(horizontal=True, gap="small")  # side by side, each as wide as its label
+    left = right = row
     # built only when asked (a workbook of many rows takes a moment); a download does not rerun the page
     left.download_button(ctx.t("tables.csv"), lambda: export.to_csv(frame, info), key=f"{key}_csv", on_click="ignore",
                          file_name=export.filename(stem, ctx.as_of, ctx.version, "csv"), mime="text/csv",

@@ -1,0 +1,108 @@
+"""The regions page in headless Chromium: drill province → city → county on the map, back by the path.
+
+Starts at a province URL: on the national map, software-rendered picking in headless Chromium takes
+~1.9 s, past deck.gl's click window, so a click there is lost (not on real GPUs; see test_browser.py).
+"""
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from tests.test_browser import Visit, _pixel, browser, server  # noqa: F401  (fixtures)
+
+from analytics import metrics
+from analytics import regions as rg
+from analytics.filters import Filters
+from analytics.store import read_regions_csv
+from tests import fixture_db
+
+CHART = '[data-testid="stDeckGlJsonChart"]'
+
+
+def _view(con, region: str):
+    """The view the page fits for `region` (the same call the page makes)."""
+    data = rg.page(con, metrics.Selection(Filters(region_code=region), as_of=fixture_db.AS_OF))
+    labels = {k: k for k in ("value", "n", "rank", "items", "unit", *rg.LIGHTS)}
+    return rg.map_deck(data, region, lang="zh", labels=labels).deck.initial_view_state
+
+
+def _click_region(v: Visit, code: str, view, tries: int = 3) -> None:
+    """Hover until deck.gl shows the region's tooltip (picking works), then click; a click that the
+    slow software picking lost is tried again."""
+    point = read_regions_csv().filter(pl.col("region_code") == code).row(0, named=True)
+    chart = v.page.locator(CHART)
+    chart.scroll_into_view_if_needed()
+    v.page.wait_for_timeout(1500)  # deck.gl draws after the page is idle
+    start = v.query().get("region")
+    for _ in range(tries):
+        x, y = _pixel(point["lon"], point["lat"], view, chart.bounding_box())
+        v.page.mouse.move(x - 5, y - 5)
+        v.page.mouse.move(x, y)
+        try:
+            v.page.wait_for_selector(".deck-tooltip", state="visible", timeout=10000)
+        except sync_api.TimeoutError:
+            pass
+        # deck.gl's gesture recogniser ignores an instantaneous click: press, hold briefly, release
+        v.page.mouse.down()
+        v.page.wait_for_timeout(80)
+        v.page.mouse.up()
+        v.page.wait_for_timeout(1000)
+        v.idle()
+        if v.query().get("region") != start:
+            return
+
+
+def _path(v: Visit) -> list[str]:
+    return [b.inner_text().strip() for b in v.page.locator('[class*="st-key-regions_path"] button').all()]
+
+
+def _watch_console(v: Visit) -> list[str]:
+    """deck.gl reports a layer it cannot build only on the console (the page itself shows nothing)."""
+    errors: list[str] = []
+    v.page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "deck" in msg.text else None)
+    return errors
+
+
+def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_con):  # noqa: F811
+    v = Visit(browser, server)
+    console = _watch_console(v)
+    v.open("/regions?region=340000")
+    assert v.exceptions() == []
+    assert v.page.locator("h1").first.inner_text() == "区域分析"
+    assert _path(v) == ["全国", "安徽省"]
+
+    _click_region(v, "340100", _view(fixture_con, "340000"))  # 合肥 on the map of Anhui's cities
+    assert v.query().get("region") == ["340100"]
+    assert _path(v) == ["全国", "安徽省", "合肥市"]
+
+    _click_region(v, "340102", _view(fixture_con, "340100"))  # 瑶海区 on the map of Hefei's districts
+    assert v.query().get("region") == ["340102"]
+    main = v.page.locator('[data-testid="stMain"]')
+    assert "已到区县一级" in main.inner_text()
+
+    v.page.get_by_role("button", name="安徽省").click()  # back up two levels by the path
+    v.idle()
+    assert v.query().get("region") == ["340000"]
+    assert v.page.locator(CHART).count() == 1
+    v.page.get_by_role("button", name="全国").click()
+    v.idle()
+    assert "region" not in v.query()
+    assert "南海诸岛" in main.inner_text()  # the national map's inset note
+    assert v.exceptions() == [] and console == []
+    assert v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
+
+
+@pytest.mark.parametrize("path", ["/regions?lang=en&level=county", "/regions?layer=points&region=340000",
+                                  "/regions?layer=hexagon&lang=en"])
+def test_other_views_render_without_requests_leaving(server, browser, path):  # noqa: F811
+    v = Visit(browser, server)
+    console = _watch_console(v)
+    v.open(path)
+    v.page.wait_for_timeout(1500)
+    assert v.exceptions() == [] and console == []
+    assert v.page.locator(CHART).count() == 1
+    assert v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()

@@ -1,0 +1,248 @@
+"""The regions page (区域分析): map values, legend, inset, points, drill-down and the path back up.
+
+Fixture (tests/fixture_db.py), in flight at 2026-11-22: A1 瑶海区 340102 yellow (90 planned vs 75
+actual), A3 安徽省 340000 no light data, B1 朝阳区 110105 red (overdue). So nationally by province:
+安徽 red share 0 / 1 lit, 北京 1 / 1; both under min_n = 10 items: no rank.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import i18n, maps, metrics, queries
+from analytics import regions as rg
+from analytics.filters import Filters
+from analytics.metrics import Selection
+from tests import fixture_db
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = {"value": "红灯占比", "n": "样本数", "rank": "排名", "items": "在办事项", "unit": "{n} 项",
+          "red": "红灯", "yellow": "黄灯", "green": "绿灯", "none": "无数据"}
+
+
+def sel(region: str | None = None, **kw) -> Selection:
+    return Selection(Filters(region_code=region, **kw), as_of=fixture_db.AS_OF)
+
+
+def features(spec: maps.MapSpec) -> dict[str, dict]:
+    layer = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID)
+    return {f["properties"]["region_code"]: f for f in layer.data["features"]}
+
+
+@pytest.mark.parametrize("region,level", [(None, "province"), (None, "city"), (None, "county"),
+                                          ("340000", "city"), ("340000", "county"), ("110000", "county")])
+@pytest.mark.parametrize("metric", ["index", "red_share", "overdue", "budget_execution"])
+def test_map_values_equal_the_metrics_table(fixture_con, region, level, metric):
+    data = rg.page(fixture_con, sel(region), metric=metric, level=level)
+    table = metrics.region_table(fixture_con, sel(region), level)
+    m = metrics.BY_KEY[metric]
+    assert data.level == level
+    assert dict(zip(data.values["region_code"], data.values["value"])) == dict(
+        zip(table["region_code"], table[metric].cast(pl.Float64)))
+    n_col = m.n_column or m.denominator or m.column
+    assert dict(zip(data.values["region_code"], data.values["n"])) == dict(
+        zip(table["region_code"], table[n_col].cast(pl.Float64)))
+    spec = rg.map_deck(data, region, lang="zh", labels=LABELS)
+    expected = dict(zip(table["region_code"], table[metric]))
+    for code, f in features(spec).items():
+        assert f["properties"]["value"] == expected.get(code), code
+
+
+def test_hand_counted_red_share_by_province(fixture_con):
+    data = rg.page(fixture_con, sel(), metric="red_share")
+    assert data.levels == ("province", "city", "county") and data.level == "province"
+    got = {c: (v, n, r) for c, _, v, n, r in data.values.filter(pl.col("value").is_not_null()).iter_rows()}
+    assert got == {"340000": (0.0, 1.0, None), "110000": (1.0, 1.0, None)}
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS, value_format=lambda v: i18n.fmt_pct(v, "zh"))
+    props = {c: f["properties"] for c, f in features(spec).items()}
+    assert props["110000"]["tip"] == "红灯占比: 100.0%\n样本数: 1\n排名: —"  # too few items: not ranked
+    assert props["440000"]["value_str"] == "无数据" and props["440000"]["fill"] == list(maps.NO_DATA_COLOR)
+    assert spec.deck._tooltip["text"] == "{name}\n{tip}"
+
+
+def test_legend_breaks_and_colour_direction(fixture_con):
+    # two values 0 and 1: two quantile classes, the threshold at the median 0.5
+    red = rg.map_deck(rg.page(fixture_con, sel(), metric="red_share"), None, lang="zh", labels=LABELS)
+    assert red.breaks == (0.5,)
+    # lower is better for the red share: the ramp is reversed, so the better 安徽 is the dark end
+    assert red.colors == tuple(maps.palette(2)[::-1]) and red.reverse
+    props = {c: f["properties"] for c, f in features(red).items()}
+    assert tuple(props["340000"]["fill"]) == (0x44, 0x01, 0x54, 255)  # viridis purple: best
+    assert tuple(props["110000"]["fill"]) == (0xfd, 0xe7, 0x25, 255)  # viridis yellow: worst
+    assert [label for label, _ in red.legend("{:.1f}")] == ["< 0.5", "≥ 0.5", "无数据"]
+    # continuous: the same ends, the ramp from the minimum to the maximum with round ticks between
+    cont = rg.map_deck(rg.page(fixture_con, sel(), metric="red_share"), None, lang="zh", labels=LABELS,
+                       scale="continuous")
+    props = {c: f["properties"] for c, f in features(cont).items()}
+    assert tuple(props["340000"]["fill"]) == (0x44, 0x01, 0x54, 255)
+    assert tuple(props["110000"]["fill"]) == (0xfd, 0xe7, 0x25, 255)
+    assert (cont.vmin, cont.vmax) == (0.0, 1.0) and cont.ticks() == [0.0, 0.5, 1.0]
+    assert cont.gradient()[0] == "#440154" and cont.gradient()[-1] == "#fde725"  # dark = low = better
+    # higher is better (on-time rate): not reversed, dark = high
+    on_time = rg.map_deck(rg.page(fixture_con, sel(), metric="on_time_rate"), None, lang="zh", labels=LABELS,
+                          scale="continuous")
+    assert not on_time.reverse and on_time.gradient()[-1] == "#440154"
+
+
+def test_metric_rank_puts_the_best_first_and_leaves_small_regions_out():
+    table = pl.DataFrame({"region_code": ["a", "b", "c", "d", "e"], "red_share": [0.3, 0.1, None, 0.1, 0.0],
+                          "is_small": [False, False, False, False, True], "rank": [1, 2, 3, 4, None]})
+    ranks = rg.metric_rank(table, metrics.BY_KEY["red_share"]).to_list()
+    assert ranks == [3, 1, None, 1, None]  # lower is better; ties share a rank; e has too few items
+    table = table.rename({"red_share": "on_time_rate"})
+    assert rg.metric_rank(table, metrics.BY_KEY["on_time_rate"]).to_list() == [1, 2, None, 2, None]
+
+
+def test_levels_offered_and_empty_states(fixture_con):
+    assert rg.levels_below(fixture_con, "340000") == ("city", "county")
+    assert rg.levels_below(fixture_con, "110000") == ("county",)  # a municipality: its districts
+    assert rg.levels_below(fixture_con, "340100") == ("county",)
+    assert rg.levels_below(fixture_con, "340102") == ()
+    county = rg.page(fixture_con, sel("340102"))
+    assert county.level is None and county.total["n_in_flight"] == 1
+    dongguan = rg.page(fixture_con, sel("441900"))  # a prefecture city without counties: nothing to draw
+    assert dongguan.level == "county" and not dongguan.has_boundaries
+    # a level not offered falls back to the default
+    assert rg.page(fixture_con, sel("340000"), level="province").level == "city"
+
+
+def test_inset_at_national_level_only(fixture_con):
+    spec = rg.map_deck(rg.page(fixture_con, sel()), None, lang="zh", labels=LABELS)
+    ids = [layer.id for layer in spec.deck.layers]
+    assert ids == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
+                   maps.INSET_LABEL_LAYER_ID]
+    w, s, e, n = maps.SCS_TARGET
+    label = spec.deck.layers[-1]
+    assert label.data[0]["text"] == "南海诸岛" and w < label.data[0]["position"][0] < e
+
+    def inside(p):
+        return w <= p[0] <= e and s <= p[1] <= n
+
+    hainan = features(spec)["460000"]["geometry"]["coordinates"]
+    in_box = [poly for poly in hainan if all(inside(p) for p in poly[0])]
+    # the islands (西沙, 南沙 …) and Hainan island are drawn again in the inset, and nothing of the
+    # main map lies south of Hainan any more
+    assert len(in_box) > 10
+    assert all(min(p[1] for p in poly[0]) > maps.MAIN_SOUTH - 0.5 for poly in hainan if poly not in in_box)
+    line = spec.deck.layers[1].data["features"][0]["geometry"]["coordinates"]
+    assert sum(all(inside(p) for p in dash) for dash in line) == 10  # all ten dashes in the inset
+    assert sum(not any(inside(p) for p in dash) for dash in line) == 3  # three north of 17.6°N on the main map
+    # the map stops around Hainan: the view's south edge is above the Spratlys
+    assert 100 < spec.deck.initial_view_state.longitude < 110
+    text = spec.deck.to_json()
+    assert "http" not in text and json.loads(text)["mapStyle"] == "__MAP_STYLE__"
+
+    province = rg.map_deck(rg.page(fixture_con, sel("460000")), "460000", lang="en", labels=LABELS)
+    assert [layer.id for layer in province.deck.layers] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
+
+
+def test_points_count_the_items_of_item_lights_per_region_and_light(fixture_con):
+    th = metrics.Thresholds()
+    for region in (None, "340000"):
+        data = rg.page(fixture_con, sel(region), with_lights=True)
+        items = queries.run(fixture_con, "item_lights", Filters(region_code=region), as_of=fixture_db.AS_OF,
+                            **th.params())
+        expected = items.group_by("region_code", "light").agg(pl.len().alias("n_items")).sort("region_code", "light")
+        assert data.lights.select("region_code", "light", "n_items").sort("region_code", "light").to_dicts() == \
+            expected.with_columns(pl.col("n_items").cast(pl.Int64)).to_dicts()
+    data = rg.page(fixture_con, sel(), with_lights=True)
+    assert {(r["region_code"], r["light"], r["n_items"]) for r in data.lights.to_dicts()} == {
+        ("340102", "yellow", 1), ("340000", "none", 1), ("110105", "red", 1)}
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS, layer="points")
+    points = next(layer for layer in spec.deck.layers if layer.id == maps.POINTS_LAYER_ID)
+    assert sorted((p["region_code"], p["light"], p["n"]) for p in points.data) == [
+        ("110105", "red", 1), ("340000", "none", 1), ("340102", "yellow", 1)]
+    chaoyang = next(p for p in points.data if p["region_code"] == "110105")
+    assert chaoyang["tip"] == "红灯: 1 项\n红灯 1" and chaoyang["name"] == "朝阳区"
+    assert chaoyang["color"] == list(maps.LIGHT_COLORS["red"])
+    hexes = rg.map_deck(data, None, lang="zh", labels=LABELS, layer="hexagon", light="red")
+    hex_layer = next(layer for layer in hexes.deck.layers if layer.id == maps.HEXAGON_LAYER_ID)
+    assert [p["n"] for p in hex_layer.data] == [1]  # only the red item
+
+
+def test_national_county_deck_stays_small(fixture_con):
+    data = rg.page(fixture_con, sel(), level="county")
+    text = rg.map_deck(data, None, lang="zh", labels=LABELS).deck.to_json()
+    assert len(features(rg.map_deck(data, None, lang="zh", labels=LABELS))) > 2800
+    assert len(text.encode()) < 3_500_000  # vertices thinned alike on both sides of a border
+    # thousands of outlines are slow to stroke in software WebGL: the province borders go on top instead
+    doc = json.loads(text)
+    assert [layer["id"] for layer in doc["layers"]][:2] == [maps.REGION_LAYER_ID, maps.BORDER_LAYER_ID]
+    assert doc["layers"][0]["stroked"] is False and len(doc["layers"][1]["data"]) > 34
+
+
+# --- the page under AppTest ---------------------------------------------------------------------
+
+def start(lang="zh", **params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lang"] = lang
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("views/regions.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def headline(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**") and "n = " in m.value or "样本数" in m.value)
+
+
+@pytest.mark.parametrize("lang,title", [("zh", "区域分析"), ("en", "Regions")])
+def test_page_renders_in_both_languages(app_env, lang, title):
+    at = start(lang)
+    assert at.title[0].value == title
+    assert len(at.get("deck_gl_json_chart")) == 1
+    table = at.dataframe[0].value
+    rank_col, region_col = ("排名", "地区") if lang == "zh" else ("Rank", "Region")
+    assert set(table[region_col]) >= ({"安徽省", "北京市"} if lang == "zh" else {"Anhui", "Beijing"})
+    captions = " ".join(c.value for c in at.caption)
+    assert ("南海诸岛" in captions) == (lang == "zh") and ("South China Sea" in captions) == (lang == "en")
+
+
+def test_a_filter_change_changes_the_numbers_and_the_map_level(app_env):
+    at = start("zh", metric="red_share")
+    assert "全国：红灯占比 50.0%（样本数 2" in headline(at).replace("\\", "")
+    at.selectbox(key="f_province").select("340000").run()
+    assert not at.exception
+    assert "安徽省：红灯占比 0.0%（样本数 1" in headline(at).replace("\\", "")
+    assert at.segmented_control(key="regions_level").value == "city"
+    assert at.query_params["metric"] == "red_share" and at.query_params["region"] == "340000"
+    table = at.dataframe[0].value
+    assert "合肥市" in set(table["地区"])
+
+
+def test_page_state_goes_into_the_url_and_bad_values_are_reported(app_env):
+    at = start("en", metric="bogus", layer="points")
+    assert any("metric=bogus" in w.value for w in at.warning)
+    assert at.selectbox(key="regions_metric").value == "index"
+    at.selectbox(key="regions_metric").select("overdue").run()
+    assert at.query_params["metric"] == "overdue"
+    at.segmented_control(key="regions_level").set_value("county").run()
+    assert at.query_params["level"] == "county"
+    assert at.query_params["layer"] == "points"
+
+
+def test_breadcrumb_goes_back_up(app_env):
+    at = start("zh", region="340102")
+    assert any("已到区县一级" in i.value for i in at.info)
+    labels = [b.label for b in at.button if b.key and b.key.startswith("regions_path_")]
+    assert labels == ["全国", "安徽省", "合肥市", "瑶海区"]
+    at.button(key="regions_path_340100").click().run()
+    assert at.query_params["region"] == "340100"
+    assert at.segmented_control(key="regions_level").value == "county"
+    at.button(key="regions_path_340000").click().run()
+    assert at.query_params["region"] == "340000" and "level" not in at.query_params
+    at.button(key="regions_path_country").click().run()
+    assert "region" not in at.query_params
+    assert "全国" in headline(at)
+
+
+def test_a_selection_without_items_says_so(app_env):
+    at = start("en", region="410000")  # 河南: only C1, not started
+    assert "No supervised items in flight match" in at.info[0].value
+    assert at.button(key="empty_reset")

@@ -1,0 +1,211 @@
+"""区域分析 / Regions: a metric by region on the map and in a ranking; click to drill, path to go back up."""
+import html
+
+import polars as pl
+import streamlit as st
+
+from analytics import i18n, maps, metrics
+from analytics import regions as rg
+from ui import context, filterbar, page, tables
+
+ctx = context.current()
+tree = st.session_state["_tree"]
+page.header(ctx, "nav.regions")
+region = ctx.filters.region_code
+
+
+def _param(name: str, allowed, default):
+    """A page parameter from the URL, validated (untrusted text); a bad one is reported, not obeyed."""
+    value = filterbar.page_param(name)
+    if value is None or value in allowed:
+        return value or default
+    st.warning(ctx.t("regions.bad_param", param=name, value=value[:40]))
+    return default
+
+
+def _control(name: str, key: str, default) -> None:
+    """Callback: the widget's value into the URL (the default leaves the URL short)."""
+    value = st.session_state.get(key)
+    filterbar.set_page_param(name, None if value in (None, default) else value)
+
+
+def _go(code: str | None) -> None:
+    """Callback of the path buttons and the map: the global region filter, back to the default level."""
+    filterbar.set_region(code)
+    filterbar.set_page_param("level", None)
+
+
+def _label(m: metrics.Metric) -> str:
+    return m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:]
+
+
+def _unit(m: metrics.Metric) -> str:
+    return ctx.t(f"regions.unit_{m.unit}")
+
+
+# --- the page's own state, from the URL -------------------------------------------------------
+metric_key = _param("metric", metrics.BY_KEY, rg.DEFAULT_METRIC)
+layer = _param("layer", rg.LAYERS, "choropleth")
+scale = _param("scale", rg.SCALES, "quantile")
+light = _param("light", rg.LIGHTS, None)
+wanted_level = _param("level", metrics.LEVELS[1:], None)
+
+data = ctx.block("regions", metric=metric_key, level=wanted_level or "", with_lights=layer != "choropleth")
+m = data.metric
+
+# --- path (breadcrumb): 全国 › 安徽省 › 合肥市 ------------------------------------------------
+with st.container(horizontal=True, vertical_alignment="center", gap="small", key="regions_path"):
+    path = [None, *tree.path(region)]
+    for i, code in enumerate(path):
+        if i:
+            st.markdown("›")
+        name = ctx.t("regions.country") if code is None else i18n.glossary("province", tree.name[code], ctx.lang)
+        st.button(page.md_escape(name), key=f"regions_path_{code or 'country'}", on_click=_go, args=(code,),
+                  disabled=code == region, type="tertiary" if code != region else "secondary")
+
+if not data.total:
+    page.empty_state(ctx, "regions.empty")
+    st.stop()
+
+# --- controls ----------------------------------------------------------------------------------
+c1, c2, c3, c4 = st.columns([5, 6, 7, 6])
+st.session_state["regions_metric"] = metric_key
+c1.selectbox(ctx.t("regions.metric"), [k.key for k in metrics.METRICS], key="regions_metric",
+             format_func=lambda k: _label(metrics.BY_KEY[k]), on_change=_control,
+             args=("metric", "regions_metric", rg.DEFAULT_METRIC))
+if data.levels:
+    st.session_state["regions_level"] = data.level
+    c2.segmented_control(ctx.t("regions.level"), list(data.levels), key="regions_level",
+                         format_func=lambda lv: ctx.t(f"regions.level_{lv}"), on_change=_control,
+                         args=("level", "regions_level", data.levels[0]))
+st.session_state["regions_layer"] = layer
+c3.segmented_control(ctx.t("regions.layer"), list(rg.LAYERS), key="regions_layer",
+                     format_func=lambda v: ctx.t(f"regions.layer_{v}"), on_change=_control,
+                     args=("layer", "regions_layer", "choropleth"))
+if layer == "choropleth":
+    st.session_state["regions_scale"] = scale
+    c4.segmented_control(ctx.t("regions.scale"), list(rg.SCALES), key="regions_scale",
+                         format_func=lambda v: ctx.t(f"regions.scale_{v}"), on_change=_control,
+                         args=("scale", "regions_scale", "quantile"))
+elif layer == "hexagon":
+    st.session_state["regions_light"] = light or "all"
+    c4.segmented_control(ctx.t("regions.light"), ["all", *rg.LIGHTS], key="regions_light",
+                         format_func=lambda v: ctx.t(f"regions.light_{v}"),
+                         on_change=_control, args=("light", "regions_light", "all"))
+
+here = ctx.t("regions.country") if region is None else i18n.glossary("province", tree.name[region], ctx.lang)
+st.markdown("**" + page.md_escape(ctx.t(
+    "regions.total", region=here, metric=_label(m), value=i18n.fmt_metric(m.unit, data.total.get(m.key), ctx.lang),
+    n=i18n.fmt_int(data.total.get(rg.n_column(m)), ctx.lang), date=i18n.fmt_date(ctx.as_of, ctx.lang))) + "**")
+
+if data.level is None:
+    st.info(ctx.t("regions.no_level_below"), icon=":material/location_on:")
+    st.stop()
+
+
+# --- map and legend ---------------------------------------------------------------------------
+def fmt(v: float) -> str:
+    return i18n.fmt_metric(m.unit, v, ctx.lang)
+
+
+def swatch(color: str, label: str, shape: str = "0.15em") -> str:
+    return (f'<span style="white-space:nowrap;margin-right:0.8em"><span style="display:inline-block;width:0.9em;'
+            f'height:0.9em;background:{color};border:1px solid #777;border-radius:{shape};vertical-align:middle">'
+            f'</span> {html.escape(label)}</span>')
+
+
+def gradient(stops: list[str], left: str, right: str, ticks: list[tuple[float, str]] = ()) -> str:
+    marks = "".join(f'<span style="position:absolute;left:{100 * p:.1f}%;transform:translateX(-50%);top:0">'
+                    f'{html.escape(t)}</span>' for p, t in ticks)
+    bar = (f'<div style="height:0.8em;width:20em;background:linear-gradient(to right,{",".join(stops)});'
+           f'border:1px solid #777"></div>')
+    scale_row = (f'<div style="position:relative;width:20em;height:1.3em;font-size:0.75rem">{marks}</div>'
+                 if ticks else f'<div style="display:flex;justify-content:space-between;width:20em;font-size:0.75rem">'
+                               f'<span>{html.escape(left)}</span><span>{html.escape(right)}</span></div>')
+    return f'<div style="display:inline-block;vertical-align:top;margin:0.2em 1em 0 0">{bar}{scale_row}</div>'
+
+
+def legend_html(spec: maps.MapSpec) -> str:
+    direction = ctx.t("regions.higher_better" if m.direction == "higher_is_better" else "regions.lower_better")
+    note = html.escape(ctx.t("regions.better_dark", direction=direction))
+    no_data = swatch(maps._hex(spec.no_data_color), spec.no_data_label)
+    if layer == "points":
+        counts = data.lights.group_by("light").agg(pl.col("n_items").sum()) if data.lights.height else None
+        total = int(counts["n_items"].sum()) if counts is not None else 0
+        items = "".join(swatch(maps._hex(maps.LIGHT_COLORS[k]), ctx.t(f"lights.{k}"), "50%")
+                        for k in rg.LIGHTS)
+        return f"{html.escape(ctx.t('regions.points_legend', n=i18n.fmt_int(total, ctx.lang)))} {items}"
+    if layer == "hexagon":
+        which = ctx.t("regions.light_all") if light is None else ctx.t(f"lights.{light}")
+        return (f"{html.escape(ctx.t('regions.hex_legend', light=which))}<br>"
+                + gradient([maps._hex(c) for c in maps.palette(6)], ctx.t("regions.fewer"), ctx.t("regions.more")))
+    if spec.scale == "continuous" and spec.vmin is not None:
+        span = (spec.vmax - spec.vmin) or 1
+        ticks = [((t - spec.vmin) / span, fmt(t)) for t in spec.ticks()]
+        return f"{gradient(spec.gradient(), fmt(spec.vmin), fmt(spec.vmax), ticks)} {no_data}<br>{note}"
+    classes = "".join(swatch(c, label) for label, c in spec.legend(fmt)[:-1])
+    return f"{classes}{no_data}<br>{note}"
+
+
+map_col, table_col = st.columns([11, 9])
+with map_col:
+    if not data.has_boundaries:
+        st.info(ctx.t("regions.no_boundaries"), icon=":material/map:")
+    else:
+        labels = {"value": _label(m), "n": ctx.t("regions.n"), "rank": ctx.t("regions.rank"),
+                  "items": ctx.t("regions.items"), "unit": ctx.t("regions.unit_items"),
+                  **{k: ctx.t(f"lights.{k}") for k in rg.LIGHTS}}
+        spec = rg.map_deck(data, region, lang=ctx.lang, layer=layer, scale=scale, value_format=fmt,
+                           labels=labels, light=light)
+        event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=560,
+                                key=f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}")
+        st.markdown(f"<div style='font-size:0.85rem;line-height:1.9'>{legend_html(spec)}</div>",
+                    unsafe_allow_html=True)
+        drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())
+        with_data = drawn.height if layer == "choropleth" else data.values.filter(pl.col("value").is_not_null()).height
+        notes = [ctx.t("regions.caption", metric=_label(m), level=ctx.t(f"regions.level_{data.level}"),
+                       regions=i18n.fmt_int(len(spec.region_codes), ctx.lang),
+                       with_data=i18n.fmt_int(with_data, ctx.lang), unit=_unit(m),
+                       date=i18n.fmt_date(ctx.as_of, ctx.lang))] if layer == "choropleth" else [
+            ctx.t("regions.caption_items", level=ctx.t(f"regions.level_{data.level}"),
+                  date=i18n.fmt_date(ctx.as_of, ctx.lang))]
+        if layer == "points":
+            notes.append(ctx.t("regions.hint_points"))
+        elif layer == "hexagon":
+            shown = data.lights if light is None else data.lights.filter(pl.col("light") == light)
+            n_items = shown["n_items"].sum() if shown.height else 0
+            notes.append(ctx.t("regions.hint_hexagon", n=i18n.fmt_int(n_items, ctx.lang)))
+        else:
+            notes.append(ctx.t("regions.hint"))
+        if region is None:
+            notes.append(ctx.t("regions.inset"))
+        st.caption(" ".join(notes))
+        code = maps.selected_code(event)
+        if code and code != region and code in tree and tree.level[code] != "country":
+            _go(code)
+            st.rerun()
+
+# --- ranking -----------------------------------------------------------------------------------
+with table_col:
+    st.subheader(ctx.t("regions.table_title"))
+    if data.table.is_empty():
+        st.info(ctx.t("regions.no_regions"))
+    else:
+        factor = 100 if m.unit == "share" else 1
+        digits = {"count": 0, "rating": 2}.get(m.unit, 1)
+        rows = data.table.sort("metric_rank", nulls_last=True)
+        frame = pl.DataFrame({
+            ctx.t("regions.col_rank"): rows["metric_rank"],
+            ctx.t("regions.col_region"): [i18n.glossary("province", n, ctx.lang) for n in rows["name"]],
+            ctx.t("regions.col_value", metric=_label(m), unit=_unit(m)):
+                (rows[m.key].cast(pl.Float64) * factor).round(digits),
+            ctx.t("regions.col_n"): rows[rg.n_column(m)].cast(pl.Float64).round(0).cast(pl.Int64),
+            ctx.t("regions.col_in_flight"): rows["n_in_flight"],
+            ctx.t("regions.col_note"): [ctx.t("regions.note_small") if s else "" for s in rows["is_small"]],
+            ctx.t("regions.col_code"): rows["region_code"],
+        })
+        tables.show(ctx, frame, key="regions_rank", title=ctx.t("regions.table_title"), stem="regions-ranking",
+                    height=470)
+        small = int(rows["is_small"].sum())
+        if small:
+            st.caption(ctx.t("regions.small", n=i18n.fmt_int(small, ctx.lang), min_n=ctx.thresholds.min_n))
