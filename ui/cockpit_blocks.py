@@ -150,7 +150,7 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
     fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
     try:
-        spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt,
+        spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt, inset=True,
                                tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
     except ValueError:  # no boundaries below this region (e.g. 东莞 has no counties)
         st.info(ctx.t("map.no_boundaries"))
