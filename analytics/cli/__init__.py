@@ -1,0 +1,23 @@
+"""Command line: `python -m analytics <command>`. One module per command group, each adding its own
+subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
+
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import data, risk
+
+GROUPS = (data, risk)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analytics", description="Policy execution cockpit tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.add_commands(sub)
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args.func(args)

@@ -1,0 +1,116 @@
+"""Data commands: demo, check, metrics, metrics-doc, contract, settings."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from .. import settings
+from .common import _date, _positive, _region
+
+
+
+def cmd_demo(args) -> int:
+    from .. import demo
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"\r{fraction:6.1%}  {message:<60}", end="", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    counts = demo.generate(args.db, scale=args.scale, seed=args.seed, as_of=args.as_of,
+                           progress=None if args.quiet else progress)
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        print(file=sys.stderr)
+    print(json.dumps({"db": str(args.db), "seconds": round(elapsed, 1), "rows": counts}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .. import checks, store
+
+    con = store.connect(args.db, read_only=True)
+    found = checks.violations(con)
+    if found.is_empty():
+        print("every contract rule holds")
+        return 0
+    print(found)
+    return 1
+
+
+def cmd_metrics(args) -> int:
+    import polars as pl
+
+    from .. import metrics, store
+    from ..filters import Filters
+
+    con = store.connect(args.db, read_only=True)
+    version = store.current_version(con)
+    if version is None:
+        print(f"{args.db}: no data version", file=sys.stderr)
+        return 2
+    as_of = args.as_of or version[1]
+    if args.region and not con.execute("SELECT 1 FROM regions WHERE region_code = ?", [args.region]).fetchall():
+        print(f"--region {args.region}: no such region code", file=sys.stderr)
+        return 2
+    filters = Filters(region_code=args.region, domains=tuple(args.domain or ()))
+    sel = metrics.Selection(filters=filters, as_of=as_of)
+    table = metrics.region_table(con, sel, args.level)
+    columns = ["region_code", "name", "rank", "is_small"] + [m.key for m in metrics.METRICS] + [
+        c for m in metrics.METRICS for c in (m.n_col,) if c]
+    table = table.select(list(dict.fromkeys(c for c in columns if c in table.columns)))
+    if args.json:
+        print(json.dumps({"as_of": str(as_of), "data_version": version[0], "level": args.level,
+                          "region": args.region, "rows": table.to_dicts()}, ensure_ascii=False, default=str))
+    else:
+        print(f"as of {as_of}, data version {version[0]}, {table.height} regions at {args.level} level",
+              file=sys.stderr)
+        print(table.with_columns(pl.selectors.float().round(4)).write_csv(), end="")
+    return 0
+
+
+def cmd_metrics_doc(args) -> int:
+    from .. import metrics
+
+    print(metrics.markdown(), end="")
+    return 0
+
+
+def cmd_contract(args) -> int:
+    from .. import contract
+
+    print(contract.markdown(), end="")
+    return 0
+
+
+def cmd_settings(args) -> int:
+    print(settings.markdown(), end="")
+    return 0
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("demo", help="write a DuckDB file of realistic demo data")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--scale", type=_positive, default=1.0, help="1 ≈ 20,000 items and 1M progress reports")
+    p.add_argument("--seed", type=int, default=settings.get("COCKPIT_DEMO_SEED"))
+    p.add_argument("--as-of", type=_date, default=None, help="last day of history (default today)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("check", help="check a database against every contract rule")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("metrics", help="the cockpit's metrics, one row per region at a level")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
+    p.add_argument("--level", choices=("province", "city", "county"), required=True)
+    p.add_argument("--region", type=_region, help="only regions within this one")
+    p.add_argument("--domain", action="append", help="only this domain (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_metrics)
+
+    sub.add_parser("metrics-doc", help="print docs/metrics.md").set_defaults(func=cmd_metrics_doc)
+    sub.add_parser("contract", help="print docs/data-contract.md").set_defaults(func=cmd_contract)
+    sub.add_parser("settings", help="print docs/configuration.md").set_defaults(func=cmd_settings)

@@ -1,0 +1,177 @@
+"""The slip-risk model: risk train | score | evaluate."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from .. import settings
+from .common import _date, _jsonable, _positive_int
+
+
+
+def _risk_open(db: Path):
+    """(read-only connection, data as-of, data version, first start) or an error message."""
+    from .. import store
+    from ..risk import features as F
+
+    if not Path(db).is_file():
+        return None, f"{db}: no such database file"
+    con = store.connect(db, read_only=True)
+    as_of, version = F.data_as_of(con)
+    first = F.first_start(con)
+    if as_of is None or first is None:
+        con.close()
+        return None, f"{db}: no data to model (no projects or no data version)"
+    return (con, as_of, version, first), None
+
+
+def cmd_risk_train(args) -> int:
+    from ..risk import model as M
+    from ..risk import persist, scores
+
+    opened, error = _risk_open(args.db)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
+    con, data_as_of, version, first = opened
+    if args.as_of is not None and not first <= args.as_of <= data_as_of:
+        print(f"--as-of {args.as_of}: outside the data's history ({first} to {data_as_of})", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        m = M.train(con, args.as_of, args.horizon_days, args.tolerance_days)
+        path = persist.save(m, args.db)
+        scores.refresh(con, args.db, m)  # what the app's risk page and item pages read
+    except ValueError as e:
+        print(f"cannot train: {e}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    print(json.dumps(_jsonable({
+        "path": str(path), "data_version": m.data_version, "data_as_of": m.data_as_of,
+        "train_from": m.train_from, "train_to": m.train_to, "horizon_days": m.horizon_days,
+        "tolerance_days": m.tolerance_days, "n_rows": m.n_rows, "slip_share": round(m.base_rate, 4),
+        "n_features": len(m.feature_names), "fit_seconds": round(m.fit_seconds, 2),
+        "seconds": round(time.perf_counter() - started, 2)}), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _reasons_text(reasons) -> str:
+    return "; ".join(f"{r['feature']}={r['value']} (+{r['effect']:.3f})" for r in reasons or [])
+
+
+def cmd_risk_score(args) -> int:
+    import polars as pl
+
+    from ..risk import model as M
+    from ..risk import persist
+
+    opened, error = _risk_open(args.db)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
+    con, data_as_of, version, first = opened
+    as_of = args.as_of or data_as_of
+    if not first <= as_of <= data_as_of:
+        con.close()
+        print(f"--as-of {as_of}: outside the data's history ({first} to {data_as_of})", file=sys.stderr)
+        return 2
+    try:
+        m = persist.load_latest(args.db, version)
+        if m is None:
+            print(f"no stored model for data version {version}; training one", file=sys.stderr)
+            m = M.train(con)
+            path = persist.save(m, args.db)
+        else:
+            path = m.extra.get("path")
+        scored = M.score(con, m, as_of)
+    except ValueError as e:  # includes persist.ModelFileError
+        print(f"cannot score: {e}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(_jsonable({"as_of": as_of, "data_version": version, "model": str(path),
+                                    "horizon_days": m.horizon_days, "tolerance_days": m.tolerance_days,
+                                    "rows": scored.to_dicts()}), ensure_ascii=False))
+    else:
+        print(f"as of {as_of}, data version {version}, model {path}, {scored.height} open items",
+              file=sys.stderr)
+        out = scored.with_columns(
+            pl.col("probability").round(4),
+            pl.Series("top_reasons", [_reasons_text(r) for r in scored["top_reasons"].to_list()], dtype=pl.Utf8))
+        print(out.write_csv(), end="")
+    return 0
+
+
+def cmd_risk_evaluate(args) -> int:
+    from ..risk import model as M
+
+    opened, error = _risk_open(args.db)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
+    con, data_as_of, version, first = opened
+    if not first < args.cutoff < data_as_of:
+        con.close()
+        print(f"--cutoff {args.cutoff}: outside the data's history ({first} to {data_as_of})", file=sys.stderr)
+        return 2
+    try:
+        e = M.evaluate(con, args.cutoff, args.horizon_days, args.tolerance_days)
+        rows = con.execute("SELECT source, created_by, description FROM data_versions "
+                           "ORDER BY version DESC LIMIT 1").fetchall()
+    except ValueError as err:
+        print(f"cannot evaluate --cutoff {args.cutoff}: {err}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    result = _jsonable(e)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for k, v in result.items():
+            if k in ("reliability", "features"):
+                continue
+            print(f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}")
+        print("reliability (mean predicted -> observed):")
+        for r in result["reliability"]:
+            print(f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f}")
+    if args.card:
+        from ..risk import card
+
+        source = rows[0] if rows else (None, None, None)
+        meta = {"db": Path(args.db).name, "source": source[0], "created_by": source[1],
+                "description": source[2], "data_version": version, "data_as_of": data_as_of,
+                "command": "python -m analytics " + " ".join(args.argv)}
+        Path(args.card).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.card).write_text(card.markdown(e, meta), encoding="utf-8")
+        print(f"wrote {args.card}", file=sys.stderr)
+    return 0
+
+
+def add_commands(sub) -> None:
+    risk = sub.add_parser("risk", help="the slip-risk model: train, score, evaluate")
+    rsub = risk.add_subparsers(dest="risk_command", required=True)
+    p = rsub.add_parser("train", help="train a model and store it beside the database")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--as-of", type=_date, default=None, help="train on windows ending by this date "
+                   "(default: the data's as-of date)")
+    p.add_argument("--horizon-days", type=_positive_int, default=90, help="slip horizon H (default 90)")
+    p.add_argument("--tolerance-days", type=_positive_int, default=30, help="slip tolerance T (default 30)")
+    p.set_defaults(func=cmd_risk_train)
+    p = rsub.add_parser("score", help="slip probability of every open item (the newest stored model, "
+                        "trained first when there is none for the current data version)")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_risk_score)
+    p = rsub.add_parser("evaluate", help="train before a cutoff, test after it; every metric")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--cutoff", type=_date, required=True)
+    p.add_argument("--horizon-days", type=_positive_int, default=90, help="slip horizon H (default 90)")
+    p.add_argument("--tolerance-days", type=_positive_int, default=30, help="slip tolerance T (default 30)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--card", type=Path, default=None, help="also write the model card here (Markdown)")
+    p.set_defaults(func=cmd_risk_evaluate)
