@@ -51,6 +51,7 @@ pages = {
     ],
     i18n.t("nav.section_manage", lang): [
         st.Page("views/data.py", title=i18n.t("nav.data", lang), icon=":material/table_view:", url_path="data"),
+        st.Page("views/upload.py", title=i18n.t("nav.upload", lang), icon=":material/upload_file:", url_path="upload"),
     ],
 }
 page = st.navigation(pages)

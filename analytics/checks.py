@@ -33,10 +33,12 @@ def _rule_sql(t: contract.Table) -> list[tuple[str, str]]:
     return out
 
 
-def violations(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """One row per contract rule broken: table, rule, how many rows, one example key."""
+def violations(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """One row per contract rule broken: table, rule, how many rows, one example key (`tables`: only these)."""
     rows = []
     for t in contract.TABLES:
+        if tables is not None and t.name not in tables:
+            continue
         for rule, sql in _rule_sql(t):
             n, example = con.execute(sql).fetchall()[0]
             if n:

@@ -348,11 +348,12 @@ def column_ddl(c: Column) -> str:
     return " ".join(parts)
 
 
-def ddl(t: Table) -> str:
-    """CREATE TABLE statement for `t`. Keys are checked by validation, not by an index:
-    DuckDB's ART indexes slow bulk loads of millions of report rows and cannot be bulk-replaced."""
+def ddl(t: Table, name: str | None = None) -> str:
+    """CREATE TABLE statement for `t` (under `name`, e.g. an upload's staging table). Keys are checked by
+    validation, not by an index: DuckDB's ART indexes slow bulk loads of millions of report rows and
+    cannot be bulk-replaced."""
     cols = ",\n    ".join(column_ddl(c) for c in t.columns)
-    return f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols}\n)"
+    return f"CREATE TABLE IF NOT EXISTS {name or t.name} (\n    {cols}\n)"
 
 
 def allowed_text(c: Column) -> str:
@@ -398,3 +399,81 @@ def markdown() -> str:
             out.append(f"| `{c.name}`{star} | {c.dtype} | {c.zh} | {c.en} | {allowed_text(c)} | {c.description} |")
         out.append("")
     return "\n".join(out)
+
+
+# ---- upload vocabulary: how stewards' files name tables, columns and values ---------------------------
+# Headers are matched after normalisation (NFKC, lower case, no spaces, no required-field marks), to the
+# column's name, its zh and en labels and these synonyms. A synonym names a column in whichever table has
+# it (责任单位 is `lead_dept` in projects and `responsible_dept` in rectifications).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "project_id": ("项目编号", "督办事项编号", "事项编码", "督办编号", "督办事项编码", "项目代码", "项目ID", "事项ID",
+                   "project id", "project code", "item code"),
+    "policy_id": ("政策ID", "政策文件编号", "policy"),
+    "domain": ("政策领域", "所属领域", "policy domain"),
+    "category": ("事项类别", "类别", "督办类型"),
+    "region_code": ("行政区划代码", "地区代码", "区划", "行政区划", "地区", "所属地区", "所在地区", "区域", "属地",
+                    "region", "area"),
+    "lead_dept": ("责任单位", "牵头单位", "主办单位", "牵头部门", "责任部门", "主责部门", "lead unit",
+                  "responsible unit"),
+    "co_depts": ("配合单位", "协办单位", "参与单位", "协同部门", "co-departments", "supporting units"),
+    "supervising_unit": ("督办单位", "督查单位"),
+    "priority": ("重要程度", "督办等级", "紧急程度"),
+    "source": ("来源",),
+    "start_date": ("开始时间", "启动时间", "启动日期", "计划开始时间", "计划开始日期", "start"),
+    "planned_end_date": ("计划完成时间", "完成时限", "办结时限", "计划结束日期", "计划办结时间", "deadline",
+                         "due date"),
+    "actual_end_date": ("实际完成时间", "办结日期", "办结时间", "completed on"),
+    "budget_wan_yuan": ("预算", "预算金额", "计划投资", "总投资", "budget"),
+    "status": ("进展状态", "办理状态", "事项状态"),
+    "report_date": ("填报时间", "报告日期", "统计日期", "date"),
+    "planned_progress_pct": ("计划进度", "应完成进度", "计划完成进度", "planned progress", "planned %"),
+    "actual_progress_pct": ("实际进度", "完成进度", "完成比例", "形象进度", "实际完成进度", "actual progress",
+                            "progress", "actual %"),
+    "forecast_end_date": ("预计完成时间", "预计办结时间", "forecast"),
+    "budget_spent_wan_yuan": ("累计支出", "已完成投资", "累计完成投资", "支出", "spent"),
+    "rag": ("评级", "红黄绿灯", "亮灯情况", "灯色", "rag", "light"),
+    "note": ("说明", "notes", "remark"),
+    "milestone_id": ("里程碑编号",),
+    "planned_date": ("计划时间", "计划完成时间"),
+    "actual_date": ("实际时间", "实际完成时间"),
+    "feedback_id": ("工单编号", "工单号"),
+    "received_at": ("来电时间", "受理时间", "接收日期"),
+    "channel": ("来源渠道",),
+    "satisfaction": ("评分", "满意度评分"),
+    "responded_at": ("回复时间", "答复日期"),
+    "text": ("诉求内容", "内容"),
+    "rectification_id": ("问题编号",),
+    "found_date": ("发现时间",),
+    "responsible_dept": ("责任单位", "整改单位", "责任部门"),
+    "deadline": ("整改期限", "完成时限"),
+    "closed_date": ("销号时间",),
+}
+# synonyms of a column that means different things in different tables
+TABLE_SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("projects", "name"): ("项目名称", "督办事项名称", "督办事项", "事项", "项目", "title", "project name"),
+    ("projects", "description"): ("描述", "事项内容", "主要内容"),
+    ("milestones", "name"): ("里程碑", "里程碑名称", "节点"),
+    ("policies", "name"): ("文件名称", "政策文件", "title"),
+    ("indicators", "name"): ("指标",),
+    ("rectifications", "description"): ("问题", "问题内容", "问题描述"),
+    ("feedback", "category"): ("问题类型",),
+}
+# names a sheet or file may carry for a table, beside its name and labels
+TABLE_NAMES: dict[str, tuple[str, ...]] = {
+    "projects": ("项目", "事项", "督办事项清单", "事项清单", "items"),
+    "progress_reports": ("进度", "进展", "进度报告", "月报", "progress", "reports"),
+    "milestones": ("节点", "里程碑"),
+    "feedback": ("反馈", "评价", "工单"),
+    "rectifications": ("整改", "整改清单", "问题清单"),
+}
+# values of enumerated columns beyond their value and labels (compared case-insensitively)
+CHOICE_SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
+    ("projects", "priority"): {"普通": "normal", "重要": "key", "特急": "urgent", "加急": "urgent"},
+    ("projects", "status"): {"未开工": "not_started", "未开始": "not_started", "进行中": "in_progress",
+                             "在建": "in_progress", "办理中": "in_progress", "已办结": "completed", "办结": "completed",
+                             "完成": "completed", "终止": "terminated", "已取消": "terminated"},
+    ("progress_reports", "rag"): {"绿灯": "green", "黄灯": "amber", "红灯": "red", "橙灯": "amber_red",
+                                  "黄绿灯": "amber_green", "amber/green": "amber_green", "amber/red": "amber_red",
+                                  "amber-green": "amber_green", "amber-red": "amber_red"},
+    ("rectifications", "status"): {"未整改": "open", "正在整改": "in_progress", "销号": "closed", "已关闭": "closed"},
+}

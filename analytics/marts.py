@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import duckdb
 
 TABLES = ("item_snapshots", "mart_dates", "mart_stamp")  # derived; rebuilt by refresh(), never uploaded
+SOURCES = ("projects", "progress_reports", "milestones")  # what the snapshots are computed from
 
 # Built in steps, each a temp table: inlined as CTEs, DuckDB 2.0 plans the ASOF join very badly
 # (over ten minutes at scale 1 instead of about one second).
@@ -69,19 +70,30 @@ def refresh(con: duckdb.DuckDBPyConnection, as_of: date, version: int) -> int:
     """Rebuild the marts for the data as of `as_of` (in one transaction); returns snapshot rows."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for name, sql in SNAPSHOT_STEPS:  # names and SQL are constants of this module
-            params = {"as_of": as_of} if "$as_of" in sql else None
-            con.execute("CREATE OR REPLACE TEMP TABLE " + name + " AS " + sql, params)
-        con.execute(SNAPSHOT_FINAL)
-        for name, _ in SNAPSHOT_STEPS:
-            con.execute("DROP TABLE " + name)
-        con.execute("CREATE OR REPLACE TABLE mart_dates AS SELECT DISTINCT snapshot_date FROM item_snapshots")
-        con.execute(STAMP_DDL, {"version": version, "as_of": as_of})
+        rebuild(con, as_of, version)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return con.execute("SELECT count(*) FROM item_snapshots").fetchall()[0][0]
+
+
+def restamp(con: duckdb.DuckDBPyConnection, as_of: date, version: int) -> None:
+    """Mark the marts current for `version` without rebuilding them: for a load that changed none of
+    SOURCES and not the as-of date (the snapshots would come out the same)."""
+    con.execute(STAMP_DDL, {"version": version, "as_of": as_of})
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, as_of: date, version: int) -> None:
+    """The marts' statements, inside the caller's transaction (an upload commits them with its data)."""
+    for name, sql in SNAPSHOT_STEPS:  # names and SQL are constants of this module
+        params = {"as_of": as_of} if "$as_of" in sql else None
+        con.execute("CREATE OR REPLACE TEMP TABLE " + name + " AS " + sql, params)
+    con.execute(SNAPSHOT_FINAL)
+    for name, _ in SNAPSHOT_STEPS:
+        con.execute("DROP TABLE " + name)
+    con.execute("CREATE OR REPLACE TABLE mart_dates AS SELECT DISTINCT snapshot_date FROM item_snapshots")
+    con.execute(STAMP_DDL, {"version": version, "as_of": as_of})
 
 
 def has_snapshots(con: duckdb.DuckDBPyConnection, dates: list[date]) -> bool:

@@ -38,6 +38,19 @@ SETTINGS = (
     Setting("COCKPIT_DEMO_AS_OF", "", "As-of date (YYYY-MM-DD) of the demo data; empty means today."),
     Setting("COCKPIT_CACHE_TTL_SECONDS", "3600", "How long query results stay cached (they are also keyed "
             "on the data version, so a new upload shows at once).", int),
+    # uploads (analytics/ingest, docs/uploads.md)
+    Setting("COCKPIT_DB_WRITABLE", "1", "1: the app opens the database for writing, so stewards can upload "
+            "through it (DuckDB then lets no other process open the file); 0: read-only, uploads only with "
+            "`python -m analytics ingest` while the app is stopped.", int),
+    Setting("COCKPIT_STEWARD", "steward", "Who an upload or rollback is recorded as (until sign-in exists)."),
+    Setting("COCKPIT_UPLOAD_MAX_MB", "200", "Largest file accepted for upload, in MB (also the largest a zip "
+            "or workbook may unpack to).", int),
+    Setting("COCKPIT_UPLOAD_MAX_ROWS", "3000000", "Most data rows one upload may hold.", int),
+    Setting("COCKPIT_UPLOAD_MAX_TEXT", "10000", "Most characters a text cell may hold.", int),
+    Setting("COCKPIT_KEEP_VERSIONS", "10", "How many of the newest data versions stay restorable; older "
+            "stored table states are dropped at the next commit (their audit rows stay).", int),
+    Setting("COCKPIT_UPLOAD_WAIT_SECONDS", "30", "How long a commit waits for another steward's commit to "
+            "finish before it is told to retry.", int),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

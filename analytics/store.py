@@ -45,12 +45,68 @@ META_DDL = (
 )
 
 
+# Added by the first upload (analytics/ingest/versions.py), not at creation, so a database that was only
+# ever generated keeps its original shape. Every data version records who, when, from which file, what it
+# did to which tables, and the version it was based on; `data_version_tables` says which stored state of
+# every uploadable table each version reads (the state is named for the version that wrote it), which is
+# what makes a rollback exact.
+UPLOAD_DDL = (
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS kind VARCHAR",  # demo, upload, rollback
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS file_name VARCHAR",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS sha256 VARCHAR",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS table_names VARCHAR",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS mode VARCHAR",  # upsert, replace
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_new BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_changed BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_unchanged BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_removed BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_rejected BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS based_on BIGINT",  # the version it changed
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS restores BIGINT",  # a rollback's target
+    """CREATE TABLE IF NOT EXISTS data_version_tables (
+    version BIGINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    state BIGINT NOT NULL,
+    mode VARCHAR,
+    rows_new BIGINT,
+    rows_changed BIGINT,
+    rows_unchanged BIGINT,
+    rows_removed BIGINT,
+    rows_rejected BIGINT,
+    rows_total BIGINT
+)""",
+    """CREATE TABLE IF NOT EXISTS upload_mappings (
+    name VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    header VARCHAR NOT NULL,
+    column_name VARCHAR,
+    saved_at TIMESTAMP NOT NULL,
+    saved_by VARCHAR NOT NULL
+)""",
+)
+
+
+def has_upload_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+                       "AND table_name = 'data_version_tables'").fetchall()
+    return rows[0][0] > 0
+
+
 def polars_schema(t: contract.Table) -> dict[str, pl.DataType]:
     return {c.name: _POLARS_TYPES[c.dtype] for c in t.columns}
 
 
+# read-write connections this process holds (the app's, see Database): DuckDB refuses a second
+# connection to the same file with another configuration in one process, so a read-only open of such a
+# file is served by a cursor of the writer (closing it closes only the cursor).
+_WRITERS: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
+    writer = _WRITERS.get(str(path.resolve()))
+    if writer is not None:
+        return writer.cursor()
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(path), read_only=read_only)
@@ -123,7 +179,8 @@ def install_regions(con: duckdb.DuckDBPyConnection, regions: pl.DataFrame | None
 def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str, as_of, description: str = "") -> int:
     version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM data_versions").fetchall()[0][0]
     con.execute(
-        "INSERT INTO data_versions VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO data_versions (version, created_at, created_by, source, description, as_of) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         [version, datetime.now(), created_by, source, description, as_of],
     )
     return version
@@ -136,11 +193,27 @@ def current_version(con: duckdb.DuckDBPyConnection) -> tuple[int, object] | None
 
 
 class Database:
-    """A DuckDB file shared by all sessions of the app: one connection, a cursor per thread."""
+    """A DuckDB file shared by all sessions of the app: one connection, a cursor per thread.
+
+    Opened for writing (uploads go through the app process), it falls back to read-only when another
+    process holds the file or this process already reads it read-only; `writable` and `read_only_reason`
+    say so, and the upload page explains it. Readers keep working during a commit: each cursor reads
+    the last committed state.
+    """
 
     def __init__(self, path: str | Path, read_only: bool = True):
         self.path = Path(path)
-        self._con = connect(self.path, read_only=read_only)
+        self.read_only_reason = ""
+        if read_only:
+            self._con = connect(self.path, read_only=True)
+        else:
+            try:
+                self._con = duckdb.connect(str(self.path), read_only=False)
+                _WRITERS[str(self.path.resolve())] = self._con
+            except (duckdb.IOException, duckdb.ConnectionException) as e:
+                self.read_only_reason = str(e).splitlines()[0]
+                self._con = connect(self.path, read_only=True)
+        self.writable = not read_only and not self.read_only_reason
         self._local = threading.local()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -149,5 +222,13 @@ class Database:
             cur = self._local.cursor = self._con.cursor()
         return cur
 
+    def writer(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor for one commit (its transaction is its own); only on a writable database."""
+        if not self.writable:
+            raise PermissionError(f"{self.path} is open read-only: {self.read_only_reason or 'by configuration'}")
+        return self._con.cursor()
+
     def close(self) -> None:
+        if _WRITERS.get(str(self.path.resolve())) is self._con:
+            del _WRITERS[str(self.path.resolve())]
         self._con.close()

@@ -26,6 +26,9 @@ def fixture_con(fixture_path):
 
 @pytest.fixture()
 def app_env(fixture_path, monkeypatch):
-    """Point the app at the fixture database."""
+    """Point the app at the fixture database, read-only: the session shares it with other processes (the
+    CLI tests), and a read-write app would hold it exclusively. Upload tests use their own copy."""
     monkeypatch.setenv("COCKPIT_DB", str(fixture_path))
+    monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
     return fixture_path
+

@@ -62,8 +62,10 @@ class Context:
 
 @st.cache_resource(show_spinner=False)
 def database(path: str) -> Database:
-    """One DuckDB connection per file for all sessions; each thread queries through its own cursor."""
-    return Database(path, read_only=True)
+    """One DuckDB connection per file for all sessions; each thread queries through its own cursor.
+    Read-write (uploads commit through it) unless COCKPIT_DB_WRITABLE=0; read-only when another process
+    holds the file (the upload page then says why)."""
+    return Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
 
 
 @st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=512, show_spinner=False)

@@ -1,16 +1,16 @@
 """Command line: `python -m analytics <command>`. One module per command group, each adding its own
 subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
 
-Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate).
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import data, risk
+from . import data, ingest, risk
 
-GROUPS = (data, risk)
+GROUPS = (data, risk, ingest)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,213 @@
+"""Uploads from the command line: ingest, versions, rollback."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from .. import settings
+from .common import _date, _jsonable
+
+
+
+def _open_for_writing(db: Path, lang: str):
+    """(connection, None) or (None, message): a file another process holds gets a clear message."""
+    import duckdb
+
+    from .. import i18n, store
+
+    if not Path(db).is_file():
+        return None, f"{db}: no such database file"
+    try:
+        return store.connect(db), None
+    except duckdb.IOException as e:
+        return None, i18n.t("upload.err_locked", lang, detail=str(e).splitlines()[0][:300])
+
+
+def _who(args) -> str:
+    return args.who or settings.get("COCKPIT_STEWARD")
+
+
+def cmd_ingest(args) -> int:
+    from .. import i18n
+    from ..ingest import mapping, pipeline, report, versions
+    from ..ingest.problems import UploadError
+
+    lang = args.lang
+    data = Path(args.file).read_bytes() if Path(args.file).is_file() else None
+    if data is None:
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    con, error = _open_for_writing(args.db, lang)
+    if error:
+        print(error, file=sys.stderr)
+        return 3
+    result = {"file": Path(args.file).name, "db": str(args.db), "mode": args.mode, "dry_run": args.dry_run}
+    try:
+        saved = None
+        if args.mapping:
+            found = mapping.load(con, args.mapping)
+            if found is None:
+                print(f"--mapping {args.mapping!r}: no saved mapping by that name "
+                      f"(saved: {', '.join(mapping.saved_names(con)) or 'none'})", file=sys.stderr)
+                return 2
+            if args.table and found[0] != args.table:
+                print(f"--mapping {args.mapping!r} is for table {found[0]}, not {args.table}", file=sys.stderr)
+                return 2
+            saved = found[1]
+        started = time.perf_counter()
+        upload = pipeline.read(data, Path(args.file).name, table=args.table, saved=saved)
+        only = {p.sheet.name: (args.table or p.table) for p in upload.parts}
+        if args.table:  # a workbook of several tables: the sheet that holds this one
+            fits = [p for p in upload.parts if p.table == args.table and p.header_index >= 0]
+            keep = fits[0].sheet.name if fits else None
+            only = {name: (args.table if name == keep else None) for name in only}
+        mappings = {name: saved for name in only} if saved else None
+        modes = {t: args.mode for t in only.values() if t}
+        checked = pipeline.check(con, upload, only, mappings, modes)
+        problems = pipeline.problems(checked)
+        version = _current_or_today(con)
+        result |= {"sha256": upload.sha256, "tables": [c.table for c in checked],
+                   "rows": {c.table: c.frame.height for c in checked},
+                   "errors": int((problems["severity"] == "error").sum()),
+                   "warnings": int((problems["severity"] == "warning").sum())}
+        if problems.height:
+            path = Path(args.report) if args.report else Path(args.file).with_name(Path(args.file).stem +
+                                                                                   ".problems.xlsx")
+            writer = report.to_csv if path.suffix.lower() == ".csv" else report.to_xlsx
+            path.write_bytes(writer(problems, Path(args.file).name, lang, version[1], version[0]))
+            result["report"] = str(path)
+        try:
+            changes = pipeline.to_changes(checked, args.mode, args.valid_rows_only)
+        except UploadError as e:
+            result |= {"status": "rejected", "message": e.message(lang)}
+            return _ingest_out(args, result, problems, 1)
+        previews = pipeline.preview(con, changes)
+        result["preview"] = {t: {"new": p.rows_new, "changed": p.rows_changed, "unchanged": p.rows_unchanged,
+                                 "missing": p.rows_missing, "removed": p.rows_removed}
+                             for t, p in previews.items()}
+        if args.dry_run:
+            result |= {"status": "dry_run", "message": i18n.t("upload.cli_dry_run", lang)}
+            return _ingest_out(args, result, problems, 0)
+        out = versions.commit(con, changes, who=_who(args), file_name=Path(args.file).name, sha256=upload.sha256,
+                              as_of=args.as_of, db_path=str(Path(args.db).resolve()))
+        result |= {"status": out.status, "version": out.version, "based_on": out.based_on,
+                   "seconds": round(time.perf_counter() - started, 2),
+                   "message": i18n.t(f"upload.cli_{out.status}", lang, version=out.version, based_on=out.based_on)}
+        return _ingest_out(args, result, problems, 0)
+    except UploadError as e:
+        result |= {"status": "error", "code": e.code, "message": e.message(lang)}
+        return _ingest_out(args, result, None, 3 if e.code in ("busy", "stale") else 2)
+    finally:
+        con.close()
+
+
+def _current_or_today(con):
+    from .. import store
+
+    return store.current_version(con) or (0, date.today())
+
+
+def _ingest_out(args, result: dict, problems, code: int) -> int:
+    if args.json:
+        print(json.dumps(_jsonable(result), ensure_ascii=False, indent=2))
+        return code
+    print(result.get("message", ""), file=sys.stderr if code else sys.stdout)
+    for t, p in result.get("preview", {}).items():
+        print(f"  {t}: new {p['new']}, changed {p['changed']}, unchanged {p['unchanged']}, "
+              f"missing from the file {p['missing']}, removed {p['removed']}")
+    if problems is not None and problems.height:
+        from ..ingest import report
+
+        print(report.summary(problems, args.lang).write_csv(), end="", file=sys.stderr)
+    if result.get("report"):
+        print(f"problem report: {result['report']}", file=sys.stderr)
+    return code
+
+
+def cmd_versions(args) -> int:
+    import polars as pl
+
+    from .. import store
+    from ..ingest import versions
+
+    if not Path(args.db).is_file():
+        print(f"{args.db}: no such database file", file=sys.stderr)
+        return 2
+    try:
+        con = store.connect(args.db, read_only=True)
+    except Exception as e:  # noqa: BLE001 - the app holds the file: say so
+        print(f"{args.db}: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 3
+    try:
+        frame = versions.history(con)
+    finally:
+        con.close()
+    if args.json:
+        print(json.dumps(_jsonable(frame.to_dicts()), ensure_ascii=False, default=str, indent=2))
+    else:
+        cols = ["version", "created_at", "created_by", "kind", "file_name", "sha256", "table_names", "mode",
+                "rows_new", "rows_changed", "rows_unchanged", "rows_removed", "rows_rejected", "based_on",
+                "as_of", "restorable", "current"]
+        out = frame.select(cols).with_columns(pl.col("sha256").str.slice(0, 12),
+                                              pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M:%S"))
+        print(out.write_csv(), end="")
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from .. import i18n
+    from ..ingest import versions
+    from ..ingest.problems import UploadError
+
+    con, error = _open_for_writing(args.db, args.lang)
+    if error:
+        print(error, file=sys.stderr)
+        return 3
+    try:
+        out = versions.restore(con, args.version, who=_who(args), db_path=str(Path(args.db).resolve()))
+    except UploadError as e:
+        print(e.message(args.lang), file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    print(i18n.t(f"upload.cli_{out.status}", args.lang, version=out.version, based_on=out.based_on))
+    return 0
+
+
+def _add_upload_commands(sub) -> None:
+    p = sub.add_parser("ingest", help="validate an extract and commit it as a new data version")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--table", default=None, help="the contract table the file holds (default: recognised "
+                   "from sheet names and headers; a workbook or zip may hold several)")
+    p.add_argument("file", help="CSV, XLSX, Parquet or zip")
+    p.add_argument("--mapping", default=None, help="a saved named mapping of headers to columns")
+    p.add_argument("--mode", choices=("upsert", "replace"), default="upsert")
+    p.add_argument("--valid-rows-only", action="store_true", help="load the valid rows, list the rejected")
+    p.add_argument("--dry-run", action="store_true", help="validate and preview; write nothing")
+    p.add_argument("--report", default=None, help="where to write the problem report (.xlsx or .csv; default "
+                   "beside the file)")
+    p.add_argument("--as-of", type=_date, default=None, help="the data's as-of date after the commit "
+                   "(default: unchanged)")
+    p.add_argument("--who", default=None, help="recorded as the steward (default COCKPIT_STEWARD)")
+    p.add_argument("--lang", choices=("zh", "en"), default="en")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("versions", help="list the data versions")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_versions)
+
+    p = sub.add_parser("rollback", help="make the data what an earlier (or later) version read, as a new version")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("version", type=int)
+    p.add_argument("--who", default=None)
+    p.add_argument("--lang", choices=("zh", "en"), default="en")
+    p.set_defaults(func=cmd_rollback)
+
+
+def add_commands(sub) -> None:
+    _add_upload_commands(sub)

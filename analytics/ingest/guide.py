@@ -1,0 +1,137 @@
+"""docs/uploads.md, the stewards' guide, generated from the contract, the upload vocabulary, the settings
+and the messages, so what it says is what the code does:
+
+    .venv/bin/python -c "from analytics.ingest import guide; print(guide.markdown(), end='')" > docs/uploads.md
+"""
+from __future__ import annotations
+
+from .. import contract, i18n, settings
+from . import mapping, normalise
+
+RULES = ("required", "date", "timestamp", "number", "percent", "integer", "bool", "choice", "period", "range",
+         "pattern", "order", "required_when", "duplicate_key", "reference", "region_unknown", "region_ambiguous",
+         "control_chars", "too_long", "extra_cells", "duplicate_header", "missing_column", "column_ignored",
+         "no_header", "html", "formula_text", "percent_fraction")
+FILE_ERRORS = ("empty", "not_what_name_says", "extension", "xls", "too_large", "zip_bomb", "macros", "external_links",
+               "encrypted", "damaged", "encoding", "header_only", "no_header", "too_many_rows", "rejected", "busy",
+               "stale", "contract", "pruned", "locked")
+
+INTRO = """# Uploading data (for data stewards)
+
+Generated from `analytics/contract.py`, `analytics/ingest/` and `analytics/settings.py`; do not edit by hand
+(a test fails when this file and the code disagree). The data contract itself is in
+[data-contract.md](data-contract.md).
+
+An upload goes through six steps, on the 数据上传 / Data upload page or with `python -m analytics ingest`:
+
+1. **File.** CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, UTF-16 with BOM; comma, tab, semicolon or bar
+   separated), Excel `.xlsx`, Parquet, or a `.zip` holding several of them. A workbook may hold several
+   tables, one per sheet. The file's contents decide what it is, not its name: a CSV renamed `.xlsx` is
+   refused. Excel formulas are never calculated: the value Excel saved with the file is read.
+2. **Sheets and tables.** Each sheet (or file in a zip) is matched to a table by its name (e.g. 督办事项,
+   进度) or by its headers; the header row is found among the first 30 rows, under any title rows. Choose
+   the mode per table: **upsert** adds new rows and updates existing ones (matched on the table's key;
+   columns the file does not have keep their values, an empty cell in a column it has empties the value),
+   **replace** makes the table exactly the file.
+3. **Mapping.** Headers are matched to the contract's columns by name, Chinese and English label and the
+   synonyms below (after full-width → half-width, case, spaces and `*` marks are ignored). Anything not
+   recognised is listed; map it by hand and save the mapping under a name to reuse next week.
+4. **Checks.** Every contract rule on every row, before anything is written. Each problem gives the row
+   number in your file (Excel's row; a CSV's line, unless a cell spans lines), the column as you headed it,
+   the value, and what was expected. Download the report as XLSX, summarised by rule.
+5. **Preview.** Rows new, changed (with before and after), unchanged, and missing from the file, against
+   the current data. A file with errors is rejected, unless you choose to load only its valid rows (the
+   rejected rows are in the report and counted in the version).
+6. **Commit.** One transaction: all of it or none of it is visible, even if the machine dies halfway.
+   It creates a data version (who, when, file name and SHA-256, tables, mode, row counts, the version it was
+   based on), re-checks the contract on the result and refreshes the summaries, so every page shows the new
+   version at once. The same file committed twice changes nothing and says so. Two stewards committing at
+   once go one after the other; one who waits longer than the setting below is asked to retry.
+
+## Versions and rollback
+
+Every commit and every rollback is a new data version; nothing is overwritten. The tables the app reads hold
+the current state; the states of earlier versions are kept beside them (`projects__v7`), so restoring a
+version (rolling back, or forward again) is a rename inside one transaction: exact, and quick. The newest
+`COCKPIT_KEEP_VERSIONS` versions stay restorable; older states are dropped at the next commit, their audit
+rows stay. The page lists every version with its counts and offers restore; so does the command line:
+
+```bash
+python -m analytics ingest --db data/cockpit.duckdb --table progress_reports 进度.csv \\
+    [--mapping NAME] [--mode upsert|replace] [--valid-rows-only] [--dry-run] [--json] [--report PATH]
+python -m analytics versions --db data/cockpit.duckdb [--json]
+python -m analytics rollback --db data/cockpit.duckdb 5
+```
+
+`ingest` exits 0 after a commit (or when nothing changed), 1 when the file is rejected (the problem report
+is written beside the file, or to `--report`), 2 for a file that cannot be used, and 3 when the database is
+busy: while the app runs it holds the database for writing, so upload through its page instead.
+"""
+
+
+def _settings() -> list[str]:
+    names = ("COCKPIT_UPLOAD_MAX_MB", "COCKPIT_UPLOAD_MAX_ROWS", "COCKPIT_UPLOAD_MAX_TEXT", "COCKPIT_KEEP_VERSIONS",
+             "COCKPIT_UPLOAD_WAIT_SECONDS", "COCKPIT_STEWARD", "COCKPIT_DB_WRITABLE")
+    out = ["## Settings", "", "| variable | default | meaning |", "|---|---|---|"]
+    for n in names:
+        s = settings.BY_NAME[n]
+        out.append(f"| `{n}` | `{s.default}` | {s.help} |")
+    return out + [""]
+
+
+def _headers() -> list[str]:
+    out = ["## Headers each table accepts", "",
+           "Besides these, a saved named mapping can map any header. `*` marks a required column.", ""]
+    for t in mapping.uploadable():
+        out += [f"### `{t.name}` — {t.zh} / {t.en}", "", "| column | 中文 | English | also accepted |", "|---|---|---|---|"]
+        for c in t.columns:
+            also = (*contract.SYNONYMS.get(c.name, ()), *contract.TABLE_SYNONYMS.get((t.name, c.name), ()))
+            star = "*" if c.required else ""
+            out.append(f"| `{c.name}`{star} | {c.zh} | {c.en} | {'、'.join(also)} |")
+        out.append("")
+    return out
+
+
+def _values() -> list[str]:
+    out = ["## Values", "",
+           "- **Dates**: 2024-03-01, 2024/3/1, 2024.3.1, 2024年3月1日, 20240301, an Excel date or date serial "
+           f"({normalise.SERIAL_MIN}–{normalise.SERIAL_MAX}), full-width digits. Not 3/1/2024: day or month first "
+           "cannot be told.",
+           "- **Date-times**: a date as above followed by 9:30, 09:30:00 or 9时30分.",
+           "- **Numbers**: thousands separators only in groups of three (1,234.5; never 1,5). Amounts in 万元 "
+           "columns may carry 万/万元, 亿/亿元 (×10,000) or 元 (÷10,000); a header saying （元） or （亿元） scales "
+           "the whole column. Percentages may carry %.",
+           "- **Yes/no**: " + " / ".join(normalise.TRUE) + " — " + " / ".join(normalise.FALSE) + ".",
+           "- **Regions**: a 6-digit code, or a name: 合肥市, 安徽省合肥市, 肥东县, 合肥市肥东县, 安徽. A name several "
+           "regions share (朝阳区 is in 北京 and 长春) is reported with every candidate, never guessed.",
+           "- **Lists** (co-departments): separated by 、 , ， ; ； / or a line break.",
+           "- **Periods**: 2026-03, 2026年3月, 2026-Q1, 2026Q1, 2026年第1季度, 2026.",
+           "", "Enumerations accept the value, its Chinese and English label (any case) and these spellings:", "",
+           "| table.column | accepted → value |", "|---|---|"]
+    for t in mapping.uploadable():
+        for c in t.columns:
+            if c.choices:
+                words = normalise.choice_words(t.name, c)
+                shown = "; ".join(f"{w} → `{v}`" for w, v in words.items() if w != v)
+                out.append(f"| `{t.name}.{c.name}` | {shown} |")
+    return out + [""]
+
+
+def _messages() -> list[str]:
+    out = ["## What is checked, and what the report says", "", "| rule | 中文 | English |", "|---|---|---|"]
+    for r in RULES:
+        zh = i18n.t(f"upload.rule_{r}", "zh", detail="…").replace("|", "\\|")
+        en = i18n.t(f"upload.rule_{r}", "en", detail="…").replace("|", "\\|")
+        out.append(f"| {i18n.t(f'upload.rulename_{r}', 'en')} | {zh} | {en} |")
+    out += ["", "## Files refused as a whole (nothing changes)", "", "| problem | 中文 | English |", "|---|---|---|"]
+    for e in FILE_ERRORS:
+        values = {k: "…" for k in ("name", "claimed", "found", "size", "limit", "member", "tried", "rows", "errors",
+                                   "seconds", "based_on", "current", "detail", "version", "keep", "error", "table")}
+        zh = i18n.t(f"upload.err_{e}", "zh", **values).replace("|", "\\|")
+        en = i18n.t(f"upload.err_{e}", "en", **values).replace("|", "\\|")
+        out.append(f"| `{e}` | {zh} | {en} |")
+    return out + [""]
+
+
+def markdown() -> str:
+    return "\n".join([INTRO, *_settings(), *_headers(), *_values(), *_messages()])

@@ -1,0 +1,31 @@
+"""Named queries of the upload page and the ingest CLI (data versions, mappings, regions).
+
+Uploads act on whole tables, not on a user's view of them, so none of these reads items through the
+scoped fragments: they read version metadata and the region list, never item rows. The SQL that
+compares and writes table states is generated from the contract in `analytics/ingest/` (identifiers
+from the contract only, values always as parameters).
+"""
+
+QUERIES = {
+    # every region with its parent, to resolve names given instead of codes
+    "ingest_regions": "SELECT region_code, name, level, parent_code FROM regions",
+    # grain: one row per data version, newest first (after the first upload added the audit columns)
+    "ingest_versions": """SELECT version, created_at, created_by, coalesce(kind, 'load') AS kind, source, description,
+            as_of, file_name, sha256, table_names, mode, rows_new, rows_changed, rows_unchanged, rows_removed,
+            rows_rejected, based_on, restores
+        FROM data_versions ORDER BY version DESC""",
+    # the same before any upload: the columns every database has
+    "ingest_versions_plain": """SELECT version, created_at, created_by, 'load' AS kind, source, description, as_of,
+            NULL::VARCHAR AS file_name, NULL::VARCHAR AS sha256, NULL::VARCHAR AS table_names, NULL::VARCHAR AS mode,
+            NULL::BIGINT AS rows_new, NULL::BIGINT AS rows_changed, NULL::BIGINT AS rows_unchanged,
+            NULL::BIGINT AS rows_removed, NULL::BIGINT AS rows_rejected, NULL::BIGINT AS based_on,
+            NULL::BIGINT AS restores
+        FROM data_versions ORDER BY version DESC""",
+    # grain: one row per table per version: which stored state it reads and what the version did to it
+    "ingest_version_tables": """SELECT version, table_name, state, mode, rows_new, rows_changed, rows_unchanged,
+            rows_removed, rows_rejected, rows_total
+        FROM data_version_tables ORDER BY version DESC, table_name""",
+    # stored table states (name__vN), to say which versions can still be restored
+    "ingest_stored_states": """SELECT table_name FROM duckdb_tables()
+        WHERE schema_name = 'main' AND regexp_matches(table_name, '__v[0-9]+$')""",
+}

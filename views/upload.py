@@ -1,0 +1,33 @@
+"""数据上传 / Data upload: file → sheets and tables → mapping → problems → preview → commit; versions."""
+import streamlit as st
+
+from ui import context, page
+from ui import upload_blocks as blocks
+
+ctx = context.current()
+page.header(ctx, "nav.upload")
+st.write(ctx.t("upload.intro"))
+blocks.flash(ctx)
+db = context.database(ctx.db_path)
+
+if not blocks.may_upload(ctx):
+    st.info(ctx.t("upload.not_allowed"), icon=":material/lock:")
+elif not db.writable:
+    st.warning(page.md_escape(ctx.t("upload.err_read_only", reason=db.read_only_reason or "COCKPIT_DB_WRITABLE=0")),
+               icon=":material/lock:")
+else:
+    picked = blocks.choose_file(ctx)
+    upload = blocks.read_file(ctx, *picked) if picked else None
+    if upload is not None:
+        chosen, modes, header_rows = blocks.choose_tables(ctx, upload)
+        if not any(chosen.values()):
+            st.info(ctx.t("upload.choose_a_table"))
+        else:
+            mappings = blocks.mapping_screen(ctx, upload, chosen, header_rows)
+            checked = blocks.validation(ctx, upload, chosen, mappings, modes, header_rows)
+            plan = blocks.preview(ctx, upload, checked, modes) if checked else None
+            if plan is not None:
+                blocks.commit(ctx, upload, plan)
+
+st.divider()
+blocks.version_list(ctx)
