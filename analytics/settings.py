@@ -38,6 +38,14 @@ SETTINGS = (
     Setting("COCKPIT_DEMO_AS_OF", "", "As-of date (YYYY-MM-DD) of the demo data; empty means today."),
     Setting("COCKPIT_CACHE_TTL_SECONDS", "3600", "How long query results stay cached (they are also keyed "
             "on the data version, so a new upload shows at once).", int),
+    Setting("COCKPIT_RISK_HIGH", "0.5", "Slip probability at or above which an item is in the high risk band.",
+            float),
+    Setting("COCKPIT_RISK_MEDIUM", "0.2", "Slip probability at or above which an item is in the medium risk band "
+            "(below the high band's).", float),
+    Setting("COCKPIT_RISK_ALERT_SHARE", "0.1", "Share of open items the slip-risk model may alert (the alert "
+            "budget its precision and recall are measured at, against the red-light rule).", float),
+    Setting("COCKPIT_RISK_THREADS", "1", "Threads the slip-risk model may use to train and score (OpenMP); keep "
+            "low on a shared machine, where more threads than free cores make it many times slower.", int),
     # uploads (analytics/ingest, docs/uploads.md)
     Setting("COCKPIT_DB_WRITABLE", "1", "1: the app opens the database for writing, so stewards can upload "
             "through it (DuckDB then lets no other process open the file); 0: read-only, uploads only with "

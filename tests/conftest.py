@@ -32,3 +32,16 @@ def app_env(fixture_path, monkeypatch):
     monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
     return fixture_path
 
+
+@pytest.fixture(scope="session")
+def demo_small_path(tmp_path_factory) -> Path:
+    """The small demo database (scale 0.05, seed 3, as of 2026-11-22), generated once per session for the
+    tests that need a realistic history (the risk model). Read it only: copy it before writing, and save
+    models beside copies (a `.models` folder beside it would be seen by every test using it)."""
+    from datetime import date
+
+    from analytics import demo
+
+    path = tmp_path_factory.mktemp("demo_small") / "demo.duckdb"
+    demo.generate(path, scale=0.05, seed=3, as_of=date(2026, 11, 22))
+    return path

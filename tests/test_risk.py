@@ -3,10 +3,11 @@ import math
 import shutil
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
-from analytics import demo, store
+from analytics import store
 from analytics.risk import features as F
 from analytics.risk import model as M
 
@@ -15,10 +16,8 @@ CUT = date(2026, 3, 1)
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("risk") / "demo.duckdb"
-    demo.generate(path, scale=0.05, seed=3, as_of=AS_OF)
-    return path
+def db(demo_small_path):
+    return demo_small_path
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +69,10 @@ def test_labels_by_hand(tmp_path):
     lab = F.labels(con, A, horizon_days=90, tolerance_days=30)
     got = dict(zip(lab["project_id"], lab["slipped"]))
     assert got == {"LATE": 1, "OK": 0, "OPEN": 1, "MOVED": 1, "FCAST": 0, "TERM": 0}
+    # the day each slip became known: the day after expected end + 30 while open, or the moving report
+    when = {r["project_id"]: r["slip_date"] for r in lab.iter_rows(named=True)}
+    assert when == {"LATE": date(2026, 3, 4), "OPEN": date(2026, 3, 18), "MOVED": date(2026, 2, 1),
+                    "OK": None, "FCAST": None, "TERM": None}
     ends = dict(zip(lab["project_id"], lab["expected_end"]))
     assert ends["FCAST"] == date(2026, 4, 1) and ends["OPEN"] == date(2026, 2, 15)
     # a longer tolerance forgives the 42-, 48- and 59-day slips
@@ -205,3 +208,116 @@ def test_what_if_offers_only_actions_that_apply_and_rescores_them(trained):
                         & (pl.col("weeks_since_report").fill_null(0) <= 2))
     if calm.height:
         assert risk_item.what_if(m, calm.row(0, named=True)).is_empty()
+
+
+# ---- features on hand-made reports ------------------------------------------------------------------
+
+def _wobbly(path):
+    """One item whose forecast end wobbles by a few days and moves twice by more than a week."""
+    con = store.connect(path)
+    store.create_schema(con)
+    d = date.fromisoformat
+    store.write_table(con, "projects", pl.DataFrame([
+        {"project_id": "W", "name": "W", "domain": "教育", "region_code": "110101", "lead_dept": "教育局",
+         "start_date": d("2025-01-01"), "planned_end_date": d("2026-06-30"), "status": "in_progress"}]))
+    reports = [  # report date, forecast end, rag; moves: +3, -2, +10, +1, -8, +7 days
+        ("2025-03-01", "2026-06-30", "green"), ("2025-04-01", "2026-07-03", "green"),
+        ("2025-05-01", "2026-07-01", "amber_green"), ("2025-06-01", "2026-07-11", "amber"),
+        ("2025-07-01", "2026-07-12", "amber"), ("2025-08-01", "2026-07-04", "red"),
+        ("2025-09-01", "2026-07-11", "amber")]
+    store.write_table(con, "progress_reports", pl.DataFrame(
+        [{"project_id": "W", "report_date": d(r), "forecast_end_date": d(f), "rag": g} for r, f, g in reports]))
+    store.record_version(con, "test", "wobbly", date(2025, 12, 31))
+    return con
+
+
+def test_forecast_revisions_count_only_moves_beyond_a_week(tmp_path):
+    con = _wobbly(tmp_path / "w.duckdb")
+    row = F.features(con, date(2025, 9, 15)).row(0, named=True)
+    assert row["n_forecast_revisions"] == 2  # +10 and -8; the +3, -2, +1 and +7 wobbles are not counted
+    assert F.features(con, date(2025, 9, 15), revision_days=0)["n_forecast_revisions"][0] == 6
+    assert row["forecast_slip_days"] == 11  # latest forecast 2026-07-11 minus the first, 2026-06-30
+    assert row["forecast_move_last"] == 7  # since the previous report
+    assert row["forecast_delay_days"] == 11
+    assert row["days_to_expected_end"] == (date(2026, 7, 11) - date(2025, 9, 15)).days
+    assert row["rag_ord"] == 2 and row["rag_change_last"] == -2  # red → amber
+    assert row["rag_scale"] == 3  # no report on 2025-09-01 uses amber_green / amber_red
+    assert row["n_reports"] == 7
+    # before the latest report: as of 2025-08-15 the previous-report change is the move to red
+    early = F.features(con, date(2025, 8, 15)).row(0, named=True)
+    assert early["rag_change_last"] == 2 and early["forecast_move_last"] == -8 and early["n_forecast_revisions"] == 2
+    assert F.features(con, date(2025, 5, 15))["rag_scale"][0] == 5  # that day's report used amber_green
+    con.close()
+
+
+def test_snapshots_follow_batched_report_dates(tmp_path):
+    con = _wobbly(tmp_path / "w.duckdb")
+    # seven report dates against a 28-day grid of ten: reporting is batched, so the report dates are used
+    dates, kind = F.snapshot_plan(con, date(2025, 12, 31), 28)
+    assert kind == "report_dates" and dates == sorted(F.report_dates(con, date(2025, 12, 31))) and len(dates) == 7
+    dates, kind = F.snapshot_plan(con, date(2025, 12, 31), 7)  # a weekly grid: still more dates than reports
+    assert kind == "report_dates"
+    con.execute("INSERT INTO progress_reports (project_id, report_date, forecast_end_date) "
+                "SELECT 'W', DATE '2025-03-01' + i::INTEGER, DATE '2026-07-11' FROM range(10, 300, 3) t(i)")
+    dates, kind = F.snapshot_plan(con, date(2025, 12, 31), 28)  # reports on most days now: the grid
+    assert kind == "grid" and dates[-1] == date(2025, 12, 31) and dates[0] >= date(2025, 3, 1)
+    assert {(b - a).days for a, b in zip(dates, dates[1:])} == {28}
+    con.close()
+
+
+# ---- lead time --------------------------------------------------------------------------------------
+
+def test_lead_time_from_first_alert_to_slip_by_hand():
+    d = date.fromisoformat
+    test = pl.DataFrame({  # four snapshots of three items; alerted rows marked below
+        "project_id": ["X", "X", "X", "Y", "Y", "Z", "Z"],
+        "snapshot_date": [d("2026-01-01"), d("2026-01-29"), d("2026-02-26"), d("2026-01-01"), d("2026-01-29"),
+                          d("2026-01-01"), d("2026-01-29")],
+        "slipped": [1, 1, 1, 1, 0, 0, 0],
+        "slip_date": [d("2026-03-20"), d("2026-03-15"), d("2026-03-15"), d("2026-02-10"), None, None, None],
+    })
+    # X: alerted on 01-29 and 02-26; its slip is the earliest slip_date, 03-15: lead 45 days.
+    # Y: slipped 02-10, never alerted: missed. Z: alerted, never slipped: no lead time.
+    lead = M.lead_time(test, np.array([1, 2, 5]), horizon_days=90)
+    assert lead == {"n_slipped_items": 2, "n_warned": 1, "median_lead_days": 45.0}
+    # an alert more than the horizon before the slip does not count as warning it
+    assert M.lead_time(test, np.array([0]), horizon_days=30)["n_warned"] == 0
+    assert M.lead_time(test, np.array([0]), horizon_days=90)["median_lead_days"] == 73.0
+    both = M.lead_time(test, np.array([0, 3]), horizon_days=90)  # X 73 days, Y 40 days
+    assert both["n_warned"] == 2 and both["median_lead_days"] == pytest.approx(56.5)
+
+
+def test_threads_are_capped(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.setenv("COCKPIT_RISK_THREADS", "1")
+    with M.limited_threads():
+        openmp = [i for i in threadpool_info() if i["user_api"] == "openmp"]
+        assert openmp and all(i["num_threads"] == 1 for i in openmp)
+
+
+def test_bands_and_alert_share_are_declared_settings(monkeypatch):
+    from analytics import settings
+
+    assert {"COCKPIT_RISK_HIGH", "COCKPIT_RISK_MEDIUM", "COCKPIT_RISK_ALERT_SHARE", "COCKPIT_RISK_THREADS"} \
+        <= set(settings.BY_NAME)
+    assert M.BANDS == (("high", 0.5), ("medium", 0.2)) and M.ALERT_SHARE == 0.1
+    monkeypatch.setenv("COCKPIT_RISK_HIGH", "0.6")
+    monkeypatch.setenv("COCKPIT_RISK_MEDIUM", "0.3")
+    assert M._bands() == (("high", 0.6), ("medium", 0.3))
+    assert M.band(0.55, M._bands()) == "medium" and M.band(0.55) == "high"
+    monkeypatch.setenv("COCKPIT_RISK_MEDIUM", "0.7")  # above high: refused
+    with pytest.raises(ValueError, match="COCKPIT_RISK_MEDIUM"):
+        M._bands()
+    monkeypatch.setenv("COCKPIT_RISK_ALERT_SHARE", "1.5")
+    with pytest.raises(ValueError, match="ALERT_SHARE"):
+        M._alert_share()
+
+
+def test_a_missing_signal_is_named_as_missing_not_as_a_number():
+    from analytics.risk import scores
+
+    assert scores.reason_text("progress_gap", None, "zh") == "没有填报计划和实际进度"
+    assert scores.reason_text("rag_ord", None, "en") == "no delivery rating reported"
+    assert scores.reason_text("n_co_depts", None, "en") == "no data for n_co_depts"
+    assert scores.reason_text("progress_gap", "18.2", "zh") == "进度落后计划 18 个百分点"

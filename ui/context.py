@@ -22,6 +22,7 @@ BLOCKS = {
     "domains": "analytics.domains:page",
     "trends": "analytics.trends:page",
     "item": "analytics.item:page",
+    "risk": "analytics.risk.page:page",
 }
 
 

@@ -28,8 +28,7 @@ def _risk_open(db: Path):
 
 
 def cmd_risk_train(args) -> int:
-    from ..risk import model as M
-    from ..risk import persist, scores
+    from ..risk import jobs, persist
 
     opened, error = _risk_open(args.db)
     if error:
@@ -40,20 +39,24 @@ def cmd_risk_train(args) -> int:
         print(f"--as-of {args.as_of}: outside the data's history ({first} to {data_as_of})", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    try:
-        m = M.train(con, args.as_of, args.horizon_days, args.tolerance_days)
-        path = persist.save(m, args.db)
-        scores.refresh(con, args.db, m)  # what the app's risk page and item pages read
-    except ValueError as e:
+    try:  # trains (with the model card's evaluation), saves, and scores what the app's pages read
+        meta = jobs.publish(con, args.db, None, as_of=args.as_of, horizon_days=args.horizon_days,
+                            tolerance_days=args.tolerance_days)
+        m = persist.load_latest(args.db, version)
+    except (ValueError, jobs.Busy) as e:
         print(f"cannot train: {e}", file=sys.stderr)
         return 2
     finally:
         con.close()
+    card = meta.get("evaluation") or {}
     print(json.dumps(_jsonable({
-        "path": str(path), "data_version": m.data_version, "data_as_of": m.data_as_of,
+        "path": m.extra.get("path"), "data_version": m.data_version, "data_as_of": m.data_as_of,
         "train_from": m.train_from, "train_to": m.train_to, "horizon_days": m.horizon_days,
         "tolerance_days": m.tolerance_days, "n_rows": m.n_rows, "slip_share": round(m.base_rate, 4),
-        "n_features": len(m.feature_names), "fit_seconds": round(m.fit_seconds, 2),
+        "n_features": len(m.feature_names), "snapshots": meta.get("snapshots"),
+        "fit_seconds": round(m.fit_seconds, 2), "train_seconds": meta.get("train_seconds"),
+        "score_seconds": meta.get("score_seconds"), "n_scored": meta.get("n_scored"),
+        "card": {k: card.get(k) for k in ("cutoff", "roc_auc", "pr_auc", "brier", "lead_time")} if card else None,
         "seconds": round(time.perf_counter() - started, 2)}), ensure_ascii=False, indent=2))
     return 0
 
@@ -82,11 +85,13 @@ def cmd_risk_score(args) -> int:
         m = persist.load_latest(args.db, version)
         if m is None:
             print(f"no stored model for data version {version}; training one", file=sys.stderr)
-            m = M.train(con)
+            with M.limited_threads():
+                m = M.train(con, with_card=False)
             path = persist.save(m, args.db)
         else:
             path = m.extra.get("path")
-        scored = M.score(con, m, as_of)
+        with M.limited_threads():
+            scored = M.score(con, m, as_of)
     except ValueError as e:  # includes persist.ModelFileError
         print(f"cannot score: {e}", file=sys.stderr)
         return 2
@@ -119,7 +124,8 @@ def cmd_risk_evaluate(args) -> int:
         print(f"--cutoff {args.cutoff}: outside the data's history ({first} to {data_as_of})", file=sys.stderr)
         return 2
     try:
-        e = M.evaluate(con, args.cutoff, args.horizon_days, args.tolerance_days)
+        with M.limited_threads():
+            e = M.evaluate(con, args.cutoff, args.horizon_days, args.tolerance_days)
         rows = con.execute("SELECT source, created_by, description FROM data_versions "
                            "ORDER BY version DESC LIMIT 1").fetchall()
     except ValueError as err:
@@ -132,12 +138,16 @@ def cmd_risk_evaluate(args) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         for k, v in result.items():
-            if k in ("reliability", "features"):
+            if k in ("reliability", "features", "lead_time"):
                 continue
             print(f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}")
-        print("reliability (mean predicted -> observed):")
+        print("median lead time, first alert to slip (alerts at the budget):")
+        for name, lead in result["lead_time"].items():
+            days = "n/a" if lead["median_lead_days"] is None else f"{lead['median_lead_days']:g} days"
+            print(f"  {name}: {days} ({lead['n_warned']} of {lead['n_slipped_items']} slipped items warned)")
+        print("reliability (mean predicted -> observed, n):")
         for r in result["reliability"]:
-            print(f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f}")
+            print(f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f} (n = {r['n']})")
     if args.card:
         from ..risk import card
 
@@ -145,6 +155,10 @@ def cmd_risk_evaluate(args) -> int:
         meta = {"db": Path(args.db).name, "source": source[0], "created_by": source[1],
                 "description": source[2], "data_version": version, "data_as_of": data_as_of,
                 "command": "python -m analytics " + " ".join(args.argv)}
+        from ..risk import scores
+
+        trained = scores.load_meta(args.db, version) or {}  # timings of the last `risk train`, if any
+        meta |= {k: trained[k] for k in ("train_seconds", "score_seconds", "n_scored") if k in trained}
         Path(args.card).parent.mkdir(parents=True, exist_ok=True)
         Path(args.card).write_text(card.markdown(e, meta), encoding="utf-8")
         print(f"wrote {args.card}", file=sys.stderr)

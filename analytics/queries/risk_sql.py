@@ -30,7 +30,8 @@ rep AS (
     SELECT r.* FROM progress_reports r SEMI JOIN items i ON i.project_id = r.project_id
     WHERE r.report_date <= $as_of::DATE
 ),
-last_rep AS (SELECT project_id, max(report_date) AS last_report_date FROM rep GROUP BY project_id),
+last_rep AS (SELECT project_id, max(report_date) AS last_report_date, count(*) AS n_reports
+              FROM rep GROUP BY project_id),
 pa AS (  -- reports carrying both planned and actual progress, newest first
     SELECT project_id, report_date, planned_progress_pct - actual_progress_pct AS gap,
         actual_progress_pct AS actual,
@@ -47,24 +48,35 @@ pa_agg AS (
         arg_max(report_date, k) FILTER (WHERE k <= 4) AS d_then
     FROM pa WHERE k <= 4 GROUP BY project_id
 ),
-fc AS (  -- forecast end dates in report order, flagging each change
+fc AS (  -- forecast end dates in report order, with the previous one
     SELECT project_id, report_date, forecast_end_date,
-        lag(forecast_end_date) OVER (PARTITION BY project_id ORDER BY report_date) AS prev_fc
+        lag(forecast_end_date) OVER (PARTITION BY project_id ORDER BY report_date) AS prev_fc,
+        row_number() OVER (PARTITION BY project_id ORDER BY report_date DESC) AS k
     FROM rep WHERE forecast_end_date IS NOT NULL
 ),
-fc_agg AS (
-    SELECT project_id, arg_max(forecast_end_date, report_date) AS forecast_end_date,
-        count(*) FILTER (WHERE prev_fc IS NOT NULL AND forecast_end_date <> prev_fc) AS n_forecast_revisions
+fc_agg AS (  -- a revision is a move of more than $revision_days either way (small wobbles are not counted)
+    SELECT project_id, max(forecast_end_date) FILTER (WHERE k = 1) AS forecast_end_date,
+        max(date_diff('day', prev_fc, forecast_end_date)) FILTER (WHERE k = 1) AS forecast_move_last,
+        arg_min(forecast_end_date, report_date) AS first_forecast,
+        count(*) FILTER (WHERE abs(date_diff('day', prev_fc, forecast_end_date)) > $revision_days::INTEGER)
+            AS n_forecast_revisions
     FROM fc GROUP BY project_id
 ),
 rg AS (
-    SELECT project_id, """ + RAG_ORDINAL.format(c="rag") + """ AS rag_ord,
+    SELECT project_id, report_date, """ + RAG_ORDINAL.format(c="rag") + """ AS rag_ord,
         row_number() OVER (PARTITION BY project_id ORDER BY report_date DESC) AS k
     FROM rep WHERE rag IS NOT NULL
 ),
 rg_agg AS (
-    SELECT project_id, max(rag_ord) FILTER (WHERE k = 1) AS rag_ord, arg_max(rag_ord, k) AS rag_ord_then
+    SELECT project_id, max(rag_ord) FILTER (WHERE k = 1) AS rag_ord,
+        max(report_date) FILTER (WHERE k = 1) AS rag_date,
+        arg_max(rag_ord, k) AS rag_ord_then, max(rag_ord) FILTER (WHERE k = 2) AS rag_ord_prev
     FROM rg WHERE k <= 4 GROUP BY project_id
+),
+scale AS (  -- the rating ladder in use on a report date: 5 points when any report that day uses an in-between step
+    SELECT r.report_date, CASE WHEN bool_or(r.rag IN ('amber_green', 'amber_red')) THEN 5 ELSE 3 END AS rag_scale
+    FROM progress_reports r WHERE r.report_date <= $as_of::DATE AND r.rag IS NOT NULL
+    GROUP BY r.report_date
 ),
 sp AS (
     SELECT project_id, arg_max(budget_spent_wan_yuan, report_date) AS spent
@@ -116,10 +128,17 @@ SELECT i.project_id, $as_of::DATE AS snapshot_date,
     CASE WHEN pa.d1 > pa.d_then THEN (pa.actual - pa.actual_then) * 7.0 / date_diff('day', pa.d_then, pa.d1)
          END AS progress_velocity,
     date_diff('day', lr.last_report_date, $as_of::DATE) / 7.0 AS weeks_since_report,
+    coalesce(lr.n_reports, 0)::DOUBLE AS n_reports,
     fc.n_forecast_revisions::DOUBLE AS n_forecast_revisions,
     date_diff('day', i.planned_end_date, fc.forecast_end_date)::DOUBLE AS forecast_delay_days,
+    date_diff('day', fc.first_forecast, fc.forecast_end_date)::DOUBLE AS forecast_slip_days,
+    fc.forecast_move_last::DOUBLE AS forecast_move_last,
+    date_diff('day', $as_of::DATE, coalesce(fc.forecast_end_date, i.planned_end_date))::DOUBLE
+        AS days_to_expected_end,
     rg.rag_ord::DOUBLE AS rag_ord,
     (rg.rag_ord > rg.rag_ord_then)::DOUBLE AS rag_worsened,
+    (rg.rag_ord - rg.rag_ord_prev)::DOUBLE AS rag_change_last,
+    sc.rag_scale::DOUBLE AS rag_scale,
     ms.ms_due::DOUBLE AS ms_due,
     ms.ms_missed::DOUBLE AS ms_missed,
     CASE WHEN i.budget_wan_yuan > 0 AND sp.spent IS NOT NULL AND pa.actual IS NOT NULL
@@ -136,6 +155,7 @@ LEFT JOIN last_rep lr USING (project_id)
 LEFT JOIN pa_agg pa USING (project_id)
 LEFT JOIN fc_agg fc USING (project_id)
 LEFT JOIN rg_agg rg USING (project_id)
+LEFT JOIN scale sc ON sc.report_date = rg.rag_date
 LEFT JOIN sp USING (project_id)
 LEFT JOIN ms USING (project_id)
 LEFT JOIN rect USING (project_id)
@@ -148,7 +168,8 @@ ORDER BY i.project_id"""
 # included, never a slip). expected_end: the latest forecast reported on or before $as_of, else the
 # planned end. slipped: completed more than $tolerance days after it within the horizon, or still
 # open at $as_of + $horizon and that is more than $tolerance days past it, or a report in
-# ($as_of, $as_of + $horizon] forecasting an end more than $tolerance days past it.
+# ($as_of, $as_of + $horizon] forecasting an end more than $tolerance days past it. slip_date: when a
+# slip became known (for the lead time of a warning).
 RISK_LABELS = """WITH items AS (
     SELECT p.project_id, p.status, p.planned_end_date, p.actual_end_date FROM projects p
     WHERE p.start_date <= $as_of::DATE AND (p.actual_end_date IS NULL OR p.actual_end_date > $as_of::DATE)
@@ -169,18 +190,51 @@ e AS (
     SELECT i.*, coalesce(fc.forecast_end_date, i.planned_end_date) AS expected_end, later.max_forecast,
         $as_of::DATE + $horizon::INTEGER AS window_end
     FROM items i LEFT JOIN fc USING (project_id) LEFT JOIN later USING (project_id)
+),
+moved AS (  -- the first report in the window forecasting an end more than $tolerance days past expected_end
+    SELECT r.project_id, min(r.report_date) AS first_moved
+    FROM progress_reports r JOIN e USING (project_id)
+    WHERE r.report_date > $as_of::DATE AND r.report_date <= e.window_end
+      AND date_diff('day', e.expected_end, r.forecast_end_date) > $tolerance::INTEGER
+    GROUP BY r.project_id
+),
+lab AS (
+    SELECT e.*, moved.first_moved,
+        CASE WHEN coalesce(status = 'terminated', FALSE) THEN 0
+             WHEN actual_end_date <= window_end AND date_diff('day', expected_end, actual_end_date) > $tolerance::INTEGER THEN 1
+             WHEN (actual_end_date IS NULL OR actual_end_date > window_end)
+                  AND date_diff('day', expected_end, window_end) > $tolerance::INTEGER THEN 1
+             WHEN date_diff('day', expected_end, max_forecast) > $tolerance::INTEGER THEN 1
+             ELSE 0 END AS slipped
+    FROM e LEFT JOIN moved USING (project_id)
 )
+-- slip_date: the first day the slip is known: the day after expected_end + $tolerance while still open, or
+-- the report that moved the forecast, whichever is first; never before $as_of (already late: lead time 0)
 SELECT project_id, $as_of::DATE AS snapshot_date, expected_end,
-    coalesce(status = 'terminated', FALSE) AS terminated,
-    CASE WHEN coalesce(status = 'terminated', FALSE) THEN 0
-         WHEN actual_end_date <= window_end AND date_diff('day', expected_end, actual_end_date) > $tolerance::INTEGER THEN 1
-         WHEN (actual_end_date IS NULL OR actual_end_date > window_end)
-              AND date_diff('day', expected_end, window_end) > $tolerance::INTEGER THEN 1
-         WHEN date_diff('day', expected_end, max_forecast) > $tolerance::INTEGER THEN 1
-         ELSE 0 END AS slipped
-FROM e ORDER BY project_id"""
+    coalesce(status = 'terminated', FALSE) AS terminated, slipped,
+    CASE WHEN slipped = 1 THEN greatest($as_of::DATE, least(
+        CASE WHEN actual_end_date IS NULL OR date_diff('day', expected_end, actual_end_date) > $tolerance::INTEGER
+             THEN expected_end + $tolerance::INTEGER + 1 END,
+        first_moved)) END AS slip_date
+FROM lab ORDER BY project_id"""
 
 # the newest data's as-of date (falls back to the newest report when no version is recorded)
 RISK_DATA_AS_OF = """SELECT coalesce((SELECT as_of FROM data_versions ORDER BY version DESC LIMIT 1),
                                      (SELECT max(report_date) FROM progress_reports)),
                             (SELECT max(version) FROM data_versions)"""
+
+# grain: one row per distinct report date on or before $end (the snapshot plan of batched reporting)
+RISK_REPORT_DATES = """SELECT DISTINCT report_date FROM progress_reports WHERE report_date <= $end::DATE
+ORDER BY report_date"""
+
+# Named queries of the risk page (merged into `analytics.queries.QUERIES`).
+QUERIES: dict[str, str] = {
+    # grain: one row per region code below $total_code, with its ancestor at $group_level (the region one
+    # level below the selection that its items are counted in). Regions only: the items themselves come
+    # from the scoped `item_lights`, so the user's scope applies there.
+    "risk_child_regions": """
+        SELECT c.region_code, g.region_code AS child_code, g.name AS child_name
+        FROM region_closure c
+        JOIN regions g ON g.region_code = c.ancestor_code AND g.level = $group_level::VARCHAR
+        JOIN region_closure t ON t.region_code = g.region_code AND t.ancestor_code = $total_code::VARCHAR""",
+}

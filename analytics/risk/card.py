@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from . import features as F
 from . import model as M
 
 # One line per feature the SQL in `queries/risk_sql.py` can produce; the card lists the ones the model used.
@@ -16,10 +17,18 @@ FEATURE_MEANINGS = {
     "progress_gap_change": "change of that gap over the last four reports",
     "progress_velocity": "actual progress gained per week over the last four reports",
     "weeks_since_report": "weeks since the latest progress report",
-    "n_forecast_revisions": "how often the reported forecast end date changed",
+    "n_reports": "progress reports received so far",
+    "n_forecast_revisions": "how often the reported forecast end date moved by more than "
+                            f"{F.REVISION_DAYS} days (smaller wobbles are not counted)",
     "forecast_delay_days": "latest forecast end minus planned end, in days",
+    "forecast_slip_days": "forecast slip so far: latest forecast end minus the first forecast end, in days",
+    "forecast_move_last": "move of the forecast end since the previous report, in days",
+    "days_to_expected_end": "days from the snapshot to the expected end (latest forecast, else planned end)",
     "rag_ord": "latest reported RAG status as 0 (green) … 4 (red)",
     "rag_worsened": "RAG worse now than three reports ago (1/0)",
+    "rag_change_last": "change of the RAG status since the previous report (steps; + is worse)",
+    "rag_scale": "rating ladder in use on the latest rating's report date: 5 when any report that day uses "
+                 "amber_green/amber_red, else 3 (a 3-point 'amber' covers more than a 5-point one)",
     "ms_due": "milestones planned on or before the snapshot",
     "ms_missed": "of those, milestones not achieved by the snapshot",
     "spend_minus_progress": "budget spent (% of budget) minus actual progress (%)",
@@ -83,8 +92,11 @@ def markdown(evaluation: dict, meta: dict) -> str:
         + (f", data version {meta.get('data_version')} ({meta.get('source')}"
            + (f", {meta.get('description')}" if meta.get("description") else "") + ")"),
         f"- Data as of: {meta.get('data_as_of', e.get('data_as_of', 'n/a'))}",
-        f"- Snapshots every {M.STEP_DAYS} days back from the as-of date; a snapshot is used only when its "
-        f"{h}-day window is fully observed. Features use only facts dated on or before the snapshot.",
+        (f"- Snapshots every {M.STEP_DAYS} days back from the as-of date, from the first report on"
+         if e.get("snapshots", "grid") == "grid" else
+         "- Snapshots at the report dates (reporting is batched on a few shared days)")
+        + f"; a snapshot is used only when its {h}-day window is fully observed. Features use only facts "
+        "dated on or before the snapshot.",
         f"- Training: snapshots {e['train_dates'][0]} to {e['train_dates'][1]} (windows end by the cutoff "
         f"{e['cutoff']}), {e['n_train']:,} item-snapshot rows, slip share {_pct(e.get('train_slip_rate'))}.",
         f"- Test: snapshots {e['test_dates'][0]} to {e['test_dates'][1]}, {e['n_test']:,} rows, "
@@ -104,13 +116,20 @@ def markdown(evaluation: dict, meta: dict) -> str:
         "## Model",
         "",
         "- Pipeline: ordinal encoding of the categorical features (unknown categories → missing) → "
-        "`HistGradientBoostingClassifier` (native categorical support, default hyper-parameters).",
-        "- Calibration: `CalibratedClassifierCV`, isotonic, 3-fold.",
+        "`HistGradientBoostingClassifier` (native categorical support; default hyper-parameters from "
+        f"{M.SMALL_DATA_ROWS:,} training rows, below that shallow trees: "
+        + ", ".join(f"{k} = {v}" for k, v in M.SMALL_DATA_TREES.items()) + ").",
+        f"- Calibration: `CalibratedClassifierCV`, 3-fold; isotonic from {M.SMALL_DATA_ROWS:,} training rows, "
+        "sigmoid below (isotonic overfits small calibration sets).",
+        f"- Threads: at most `COCKPIT_RISK_THREADS` (default 1) OpenMP threads, set with threadpoolctl.",
         f"- `random_state` = {M.RANDOM_STATE}.",
         "- Reasons: per item, the three features whose value, replaced by the training median (mode for "
         "categories), lowers the probability the most.",
-        f"- Training time on this data: {e['train_seconds']:.1f} s; scoring the test rows: "
-        f"{e['predict_seconds']:.2f} s.",
+        f"- Training time of this evaluation's model: {e['train_seconds']:.1f} s; scoring the test rows: "
+        f"{e['predict_seconds']:.2f} s"
+        + (f". Full training at the as-of date (features, the card's evaluation, the final fit, saving): "
+           f"{meta['train_seconds']:.1f} s; scoring all {meta['n_scored']:,} items in flight with reasons: "
+           f"{meta['score_seconds']:.2f} s" if meta.get("train_seconds") else "") + ".",
         "",
         "## Metrics (test snapshots, after the cutoff)",
         "",
@@ -123,17 +142,17 @@ def markdown(evaluation: dict, meta: dict) -> str:
         "",
         "Reliability (test rows in ten equal-size bins by predicted probability):",
         "",
-        "| mean predicted | observed slip rate |",
-        "|---|---|",
+        "| mean predicted | observed slip rate | rows |",
+        "|---|---|---|",
     ]
     for r in e["reliability"]:
-        lines.append(f"| {_num(r['mean_predicted'])} | {_num(r['observed_rate'])} |")
+        lines.append(f"| {_num(r['mean_predicted'])} | {_num(r['observed_rate'])} | {r.get('n', 0):,} |")
     lines += [
         "",
-        f"At the alert budget — the top {M.ALERT_SHARE:.0%} of test rows, {k:,} alerts — the model is compared "
+        f"At the alert budget — the top {e.get('alert_share', M.ALERT_SHARE):.0%} of test rows, {k:,} alerts — the model is compared "
         "with the current red-light rule (past planned end, progress gap over 20 points, or RAG amber_red/red) "
-        "and with reported RAG amber_red/red alone; each rule's flagged rows are ranked by progress gap and "
-        "cut at the budget.",
+        "and with reported RAG amber_red/red alone; each rule's flagged rows are ranked by progress gap (then "
+        "RAG, then days past the planned end) and cut at the budget.",
         "",
         "| ranking | alerts | precision | recall |",
         "|---|---|---|---|",
@@ -149,7 +168,29 @@ def markdown(evaluation: dict, meta: dict) -> str:
     fewer = [name for name, r in (("red-light rule", rule), ("reported RAG", rag)) if r["n_alerts"] < k]
     if fewer:
         lines += ["", f"Note: the {' and the '.join(fewer)} flagged fewer rows than the budget, so "
-                  "the comparison is at unequal alert volume (see the limits below)."]
+                  "the comparison above is at unequal alert volume; the next table is at equal volume."]
+    lines += ["", "At each rule's own volume (the model alerts exactly as many rows as the rule flags):", "",
+              "| rule | rows the rule flags | rule precision | model precision | rule recall | model recall |",
+              "|---|---|---|---|---|---|"]
+    for name, key in (("red-light rule", "red_light_at_its_volume"), ("reported RAG", "rag_red_at_its_volume")):
+        v = e.get(key)
+        if v:
+            lines.append(f"| {name} | {v['n_alerts']:,} | {_pct(v['rule']['precision'])} | "
+                         f"{_pct(v['model']['precision'])} | {_pct(v['rule']['recall'])} | "
+                         f"{_pct(v['model']['recall'])} |")
+    lt = e.get("lead_time")
+    if lt:
+        lines += ["", "Lead time: for each item that slipped in the test period, the days from its first alert "
+                  f"(within the {h} days before the slip, alerts at the budget) to the day the slip became known "
+                  f"(the day after expected end + {t} days while still open, or the report that moved the "
+                  "forecast). Items never alerted in time are counted as not warned.", "",
+                  "| ranking | slipped items warned | median lead time |", "|---|---|---|"]
+        for name, key in (("model", "model"), ("red-light rule", "red_light"), ("reported RAG", "rag_red")):
+            v = lt[key]
+            days = "n/a" if v["median_lead_days"] is None or (isinstance(v["median_lead_days"], float)
+                                                               and math.isnan(v["median_lead_days"])) \
+                else f"{v['median_lead_days']:g} days"
+            lines.append(f"| {name} | {v['n_warned']:,} of {v['n_slipped_items']:,} | {days} |")
     lines += [
         "",
         "## Limits: when not to trust it",
@@ -162,6 +203,12 @@ def markdown(evaluation: dict, meta: dict) -> str:
         "- **Little history.** Department and region slip rates are unreliable where few outcomes are known "
         "(`dept_n_known`, `region_n_known` small); new regions, departments or categories fall back to "
         "missing values.",
+        "- **Coarse lead times.** Snapshots are 28 days apart and reports mostly weekly, so lead times take few "
+        "values and the medians of different rankings often tie; how many slipped items each ranking warned in "
+        "time is the sharper comparison.",
+        "- **Real data.** On the real UK GMPP extract (yearly ratings and end dates only) the model beats the rating "
+        "rule at equal alert volume by a few rows, within sampling noise (`docs/reference-uk-gmpp.md`): on a thin "
+        "yearly extract expect a modest gain, not the one above.",
         "- **Unequal alert volume.** When a rule flags fewer rows than the budget, its precision is measured on "
         "fewer alerts than the model's and its recall is capped; compare precision at equal volume with care.",
         "- **Shift.** The model learns from past snapshots; a change in reporting practice or policy can "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import duckdb
 import polars as pl
 
 from .. import i18n
-from .model import TrainedModel, score
+from .model import ALERT_SHARE, BANDS, TrainedModel, score
 
 RAG_BY_ORDINAL = ("green", "amber_green", "amber", "amber_red", "red")
 
@@ -24,26 +25,37 @@ def path_for(db_path: str | Path, data_version: int) -> Path:
     return Path(str(db_path) + ".models") / f"scores-v{data_version}.parquet"
 
 
-def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedModel) -> Path:
-    """Score every item in flight at the model's data as-of date and save the frame (atomically)."""
+def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedModel,
+            model_path: str | Path | None = None, timings: dict | None = None) -> Path:
+    """Score every item in flight at the model's data as-of date and save the frame (atomically), with a
+    sidecar naming the model file and carrying its evaluation (the page's model card) and timings."""
+    t0 = time.perf_counter()
     frame = score(con, model, model.data_as_of).with_columns(
         pl.lit(model.data_version).alias("data_version"), pl.lit(model.data_as_of).alias("as_of"))
+    score_seconds = time.perf_counter() - t0
     out = path_for(db_path, model.data_version)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     frame.write_parquet(tmp)
-    tmp.replace(out)
-    out.with_suffix(".json").write_text(json.dumps({
+    meta = {
         "trained_at": datetime.now().isoformat(timespec="seconds"), "data_version": model.data_version,
         "data_as_of": model.data_as_of.isoformat(), "n_rows": model.n_rows, "fit_seconds": round(model.fit_seconds, 1),
         "horizon_days": model.horizon_days, "tolerance_days": model.tolerance_days,
-        "train_from": model.train_from.isoformat(), "train_to": model.train_to.isoformat()}, indent=2))
+        "train_from": model.train_from.isoformat(), "train_to": model.train_to.isoformat(),
+        "model_file": Path(model_path).name if model_path else None, "snapshots": model.extra.get("snapshots"),
+        "bands": {name: threshold for name, threshold in BANDS}, "alert_share": ALERT_SHARE,
+        "n_scored": frame.height, **(timings or {}), "score_seconds": round(score_seconds, 2),
+        "evaluation": model.extra.get("evaluation")}
+    side_tmp = out.with_name(out.name + ".json.tmp")
+    side_tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(out)
+    side_tmp.replace(out.with_suffix(".json"))
     return out
 
 
 def load_meta(db_path: str | Path, data_version: int) -> dict | None:
     path = path_for(db_path, data_version).with_suffix(".json")
-    return json.loads(path.read_text()) if path.exists() else None
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def load(db_path: str | Path, data_version: int) -> pl.DataFrame | None:
@@ -67,12 +79,17 @@ def reason_text(feature: str, value: str | None, lang: str) -> str:
     x = _number(value)
     if feature == "rag_ord" and x is not None:
         return i18n.t(key, lang, value=i18n.choice_label("progress_reports", "rag", RAG_BY_ORDINAL[int(x)], lang))
+    if value is None:  # the signal is absent, and its absence raised the risk: say that, not "— pp"
+        missing = f"risk_missing.{feature}"
+        return i18n.t(missing, lang) if i18n.has(missing, lang) else i18n.t("risk_missing.other", lang, feature=feature)
     if x is None:
-        return i18n.t(key, lang, value=value if value is not None else "—")
+        return i18n.t(key, lang, value=value)
     if feature.endswith(("_share", "_rate")):
         shown = i18n.fmt_pct(x, lang)
     elif feature in ("progress_gap", "progress_gap_change", "progress_velocity", "spend_minus_progress"):
         shown = f"{x:+.0f}" if feature.endswith("change") else f"{x:.0f}"
+    elif feature in ("forecast_move_last", "rag_change_last"):
+        shown = f"{x:+,.0f}"
     else:
         shown = i18n.fmt_int(x, lang)
     return i18n.t(key, lang, value=shown)

@@ -1,0 +1,115 @@
+"""Training a slip-risk model in the background, one run at a time per database, with progress.
+
+`publish` trains (with the evaluation for the model card), saves the model with skops and scores every
+item in flight: what `python -m analytics risk train` and the risk page's button both run. `start`
+runs it in a daemon thread and returns a `Job` whose `share` and `stage` the page polls; a second
+`start` for the same database while one runs returns the running job instead. An exclusive lock file
+in the models folder also keeps a CLI run and the app from training the same database at once.
+"""
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from . import model as M
+from . import persist, scores
+
+STAGES = ("features", "evaluate", "fit", "score", "done")
+
+
+class Busy(RuntimeError):
+    """Another training of this database is running."""
+
+
+def _lock(db_path) -> object:
+    folder = persist.models_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / "train.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise Busy(f"{db_path}: another slip-risk training is running") from None
+    return handle
+
+
+def publish(con: duckdb.DuckDBPyConnection, db_path, progress: Callable[[float, str], None] | None = None,
+            **train_args) -> dict:
+    """Train, save and score under the database's training lock; returns the scores' sidecar
+    (model file, evaluation, timings). Raises Busy when another training holds the lock."""
+    say = progress or (lambda share, stage: None)
+    handle = _lock(db_path)
+    try:
+        started = time.perf_counter()
+        with M.limited_threads():
+            model = M.train(con, progress=lambda share, stage: say(0.9 * share, stage), **train_args)
+            path = persist.save(model, db_path)
+            say(0.9, "score")
+            t0 = time.perf_counter()
+            scores.refresh(con, db_path, model, model_path=path,
+                           timings={"train_seconds": round(t0 - started, 1)})
+        say(1.0, "done")
+        return scores.load_meta(db_path, model.data_version)
+    finally:
+        handle.close()
+
+
+@dataclass
+class Job:
+    db_path: str
+    started_at: datetime = field(default_factory=datetime.now)
+    share: float = 0.0
+    stage: str = "features"
+    done: bool = False
+    error: str | None = None
+    meta: dict | None = None
+    seconds: float | None = None
+    finished_at: datetime | None = None
+
+    def _progress(self, share: float, stage: str) -> None:
+        self.share, self.stage = max(self.share, min(share, 1.0)), stage
+
+
+_JOBS: dict[str, Job] = {}
+_GUARD = threading.Lock()
+
+
+def _key(db_path) -> str:
+    return str(Path(db_path).resolve())
+
+
+def current(db_path) -> Job | None:
+    """The running or last finished job of this database in this process (None when there was none)."""
+    return _JOBS.get(_key(db_path))
+
+
+def start(db_path, connect: Callable[[], duckdb.DuckDBPyConnection], **train_args) -> tuple[Job, bool]:
+    """Start training in a background thread unless one is already running for this database.
+    `connect()` gives the thread its own cursor. Returns (the job, whether this call started it)."""
+    with _GUARD:
+        job = _JOBS.get(_key(db_path))
+        if job is not None and not job.done:
+            return job, False
+        job = Job(str(db_path))
+        _JOBS[_key(db_path)] = job
+
+    def run() -> None:
+        t0 = time.perf_counter()
+        try:
+            job.meta = publish(connect(), db_path, job._progress, **train_args)
+        except Exception as exc:  # reported on the page, never lost in the thread
+            job.error = str(exc) or type(exc).__name__
+        finally:
+            job.seconds = time.perf_counter() - t0
+            job.finished_at = datetime.now()
+            job.done = True
+
+    threading.Thread(target=run, name="risk-train", daemon=True).start()
+    return job, True

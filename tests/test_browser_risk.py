@@ -1,0 +1,74 @@
+"""The risk page in headless Chromium: training from the button runs in the background with progress,
+the page stays usable meanwhile, and the new model's card (numbers and reliability chart) appears."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import ROOT, Visit, _free_port, browser  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_small_path, tmp_path_factory):
+    """The app on a copy of the small demo database with no model trained yet."""
+    db = tmp_path_factory.mktemp("browser_risk") / "demo.duckdb"
+    shutil.copy(demo_small_path, db)
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("log") / "app.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, env=os.environ | {"COCKPIT_DB": str(db), "COCKPIT_DB_WRITABLE": "0"}, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the app did not start: " + Path(log.name).read_text()[-2000:])
+    yield base, db
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=15)
+
+
+def test_training_runs_in_the_background_and_the_card_appears(demo_server, browser):  # noqa: F811
+    base, db = demo_server
+    v = Visit(browser, base)
+    v.open("/risk?lang=en")
+    main = v.page.locator('[data-testid="stMain"]')
+    v.page.get_by_text("No slip-risk model").first.wait_for(timeout=60_000)
+    v.page.get_by_role("button", name="Train the model").click()
+    v.page.get_by_text("Training the slip-risk model in the background").first.wait_for(timeout=30_000)
+    v.page.locator('[data-testid="stProgress"], [role="progressbar"]').first.wait_for(timeout=30_000)
+    assert v.page.get_by_role("button", name="Train the model").is_disabled()  # one training at a time
+    # the page stays usable meanwhile: switching the language reruns it, and the progress is still shown
+    v.page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    v.page.get_by_text("正在后台训练延误风险模型").first.wait_for(timeout=30_000)
+    v.page.get_by_text("新模型已就绪").first.wait_for(timeout=180_000)
+    v.idle()
+    assert list(Path(str(db) + ".models").glob("risk-v1-*.skops"))
+    v.page.get_by_role("tab", name="模型说明（供分析人员）").click()
+    v.page.wait_for_timeout(500)
+    text = main.inner_text()
+    assert "在预警名额内，模型精确率为" in text and "提前量中位数" in text  # the verdict (tables are canvas)
+    panel = v.page.locator('[role="tabpanel"]:visible')
+    assert panel.locator('[data-testid="stDataFrame"]').count() == 2  # metrics and the rule comparison
+    chart = v.page.locator('[data-testid="stPlotlyChart"]')
+    chart.first.scroll_into_view_if_needed()
+    assert chart.count() == 1 and chart.first.is_visible()
+    assert v.exceptions() == []
+    assert v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
