@@ -41,6 +41,7 @@ pages = {
         st.Page("views/cockpit.py", title=i18n.t("nav.cockpit", lang), icon=":material/dashboard:",
                 url_path="cockpit", default=True),
         st.Page("views/risk.py", title=i18n.t("nav.risk", lang), icon=":material/warning:", url_path="risk"),
+        st.Page("views/meeting.py", title=i18n.t("nav.meeting", lang), icon=":material/co_present:", url_path="meeting"),
     ],
     i18n.t("nav.section_analysis", lang): [
         st.Page("views/regions.py", title=i18n.t("nav.regions", lang), icon=":material/map:", url_path="regions"),

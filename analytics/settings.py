@@ -51,6 +51,7 @@ SETTINGS = (
             "through it (DuckDB then lets no other process open the file); 0: read-only, uploads only with "
             "`python -m analytics ingest` while the app is stopped.", int),
     Setting("COCKPIT_STEWARD", "steward", "Who an upload or rollback is recorded as (until sign-in exists)."),
+    Setting("COCKPIT_PRESENTER", "presenter", "Who a review meeting's notes are recorded as (until sign-in exists)."),
     Setting("COCKPIT_UPLOAD_MAX_MB", "200", "Largest file accepted for upload, in MB (also the largest a zip "
             "or workbook may unpack to).", int),
     Setting("COCKPIT_UPLOAD_MAX_ROWS", "3000000", "Most data rows one upload may hold.", int),

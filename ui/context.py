@@ -23,6 +23,7 @@ BLOCKS = {
     "trends": "analytics.trends:page",
     "item": "analytics.item:page",
     "risk": "analytics.risk.page:page",
+    "meeting": "analytics.meeting:page",
 }
 
 

@@ -1,16 +1,16 @@
 """Command line: `python -m analytics <command>`. One module per command group, each adding its own
 subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
 
-Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback).
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import data, ingest, risk
+from . import data, ingest, meeting, risk
 
-GROUPS = (data, risk, ingest)
+GROUPS = (data, risk, ingest, meeting)
 
 
 def main(argv: list[str] | None = None) -> int:

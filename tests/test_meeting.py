@@ -1,0 +1,179 @@
+"""Review-meeting deck on the hand-made fixture: comparisons, narratives, chart data, risk flags, notes store.
+
+Fixture as of 2026-11-22 (Sunday). Items in flight: A1 (瑶海区; latest report 11-20: planned 90, actual 75
+→ lag 15 pp → yellow; on 11-15 and earlier its latest was 09-30: 70 vs 60 → lag 10 → green), A3 (安徽省; no
+reports → no data), B1 (朝阳区; planned end 09-30 → overdue, red since 10-01; on 08-23 its latest report
+06-30: 80 vs 70 → green). Rectifications: R1 (B1, deadline 08-15, open → overdue 99 days at 11-22), R2
+(closed 2025-11-20). Feedback: F1 2026-08-01, F2 2026-10-03 (rating 5), F3 2025-11-02.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+
+from analytics import i18n, meeting, metrics, series
+from analytics.filters import Filters
+from analytics.meeting import deck as D
+from analytics.meeting import facts as F
+from analytics.meeting import notes
+from analytics.risk import scores
+from tests import fixture_db
+
+AS_OF = fixture_db.AS_OF
+
+
+def sel(**kw) -> metrics.Selection:
+    th = kw.pop("thresholds", metrics.Thresholds())
+    return metrics.Selection(Filters(**kw), as_of=AS_OF, thresholds=th)
+
+
+@pytest.mark.parametrize("preset,period,expected", [
+    ("week", "all", ("all", date(2026, 11, 15))),
+    ("month", "all", ("all", date(2026, 10, 25))),       # four weeks: still a Sunday
+    ("quarter", "all", ("all", date(2026, 8, 23))),      # thirteen weeks
+    ("week", "2026-11", ("2026-11", date(2026, 11, 15))),
+    ("month", "2026-10", ("2026-09", date(2026, 9, 30))),  # the period before (metrics.previous)
+    ("quarter", "2026-Q3", ("2026-Q2", date(2026, 6, 30))),
+])
+def test_comparison_follows_the_preset(preset, period, expected):
+    filters, as_of = F.comparison(preset, Filters(period=period), AS_OF)
+    assert (filters.period, as_of) == expected
+
+
+def test_an_unknown_preset_is_refused():
+    with pytest.raises(ValueError, match="preset"):
+        F.comparison("year", Filters(), AS_OF)
+
+
+def test_weekly_narratives_match_the_hand_counted_numbers(fixture_con):
+    f = F.build(fixture_con, sel(), "week")
+    zh = D.build(f, "zh", "当前筛选：全部数据", 1)
+    assert zh.slide("attention").narrative == \
+        "本周红灯事项 1 项，与上周持平；其中新转红 0 项，由绿转黄 1 项，主要集中在北京市（1 项）。"
+    assert zh.slide("rectification").narrative == (
+        "整改完成率 50.0%（目标 ≥ 95.0%，未达标）；逾期未销号 1 项，与上周持平；"
+        "自上次会议（2026年11月15日）以来新发现 0 项、销号 0 项。")
+    assert zh.slide("feedback").narrative == (
+        "自上次会议（2026年11月15日）以来没有收到新的反馈；满意率 33.3%（目标 ≥ 90.0%），按时答复率 100.0%。")
+    overview = zh.slide("overview").narrative
+    assert overview.startswith("截至2026年11月22日，在办事项 3 项；红灯占比 50.0%（较上周 +0.0 个百分点）")
+    assert f"执行综合指数 {f.total['index']:.1f}" in overview
+    en = D.build(f, "en", "Filters: all data", 1)
+    assert en.slide("attention").narrative == ("This week, red items: 1, the same as last week; newly red: 0; "
+                                                "turned from green to yellow: 1; most are in Beijing (1).")
+    # the rows: B1 red (red last week too), then A1 green → yellow
+    table = zh.slide("attention").tables[0]
+    assert table.item_ids == ("B1", "A1")
+    assert [r[3:5] for r in table.rows] == [("● 红灯", "● 红灯"), ("◐ 黄灯", "○ 绿灯")]
+    assert zh.slide("rectification").tables[0].rows == (
+        ("R1", "施工进度滞后于计划", "住房和城乡建设局", "朝阳区", "2026-08-15", "99", ""),)
+
+
+def test_quarterly_narratives_compare_with_thirteen_weeks_back(fixture_con):
+    f = F.build(fixture_con, sel(), "quarter")
+    zh = D.build(f, "zh", "", 1)
+    assert zh.slide("attention").narrative == \
+        "本季度红灯事项 1 项，较上季度增加 1 项；其中新转红 1 项，由绿转黄 1 项，主要集中在北京市（1 项）。"
+    assert zh.slide("feedback").narrative == (
+        "自上次会议（2026年8月23日）以来收到反馈 1 条，其中投诉 0 条；满意率 33.3%（目标 ≥ 90.0%），按时答复率 100.0%。")
+    assert zh.slide("attention").tables[0].rows[0][-1] == "新转红"
+    assert zh.slide("feedback").tables[0].rows == (("服务评价", "1", "0", "5.00 / 5"),)
+
+
+def test_cards_say_better_or_worse_in_words_not_colour_alone(fixture_con):
+    f = F.build(fixture_con, sel(), "quarter")
+    cards = {c.label: c for c in D.build(f, "zh", "", 1).slide("overview").cards}
+    assert cards["红灯占比"].change == "▲ +50.0 个百分点 变差" and cards["红灯占比"].tone == "worse"
+    assert cards["满意率"].change == "▲ +33.3 个百分点 好转"  # 0 of 2 rated satisfied on 08-23, 1 of 3 now
+    assert "× 未达标" in cards["满意率"].note and "n = 3" in cards["满意率"].note
+
+
+def test_kpis_and_charts_equal_the_metrics_functions(fixture_con):
+    s = sel(thresholds=metrics.Thresholds(min_n=1))  # both provinces with items in flight get ranked
+    f = F.build(fixture_con, s, "week")
+    total, children = metrics.summarise(fixture_con, s, "province")
+    assert f.total == total
+    for k in f.kpis:
+        assert k.value == total[k.metric.key]
+    d = D.build(f, "en", "", 1, min_n=1)
+    ranked = metrics.region_table(fixture_con, s, "province").filter(pl.col("rank").is_not_null()).sort("rank")
+    chart = d.slide("regions").charts[0]
+    assert ranked.height == 2
+    assert chart.categories == tuple(i18n.glossary("province", n, "en") for n in ranked["name"])
+    assert list(chart.series[0][1]) == ranked["index"].to_list()
+    red = d.slide("attention").charts[0]
+    assert red.categories == ("Beijing",) and red.series[0][1] == (1.0,)
+    trend = series.metric_series(fixture_con, s, "red_share", "week", F.SERIES_PERIODS)
+    overview = d.slide("overview").charts[0]
+    assert overview.categories == tuple(trend["period"]) and list(overview.series[0][1]) == trend["value"].to_list()
+    rect = d.slide("rectification").charts[0]
+    assert dict(zip(rect.categories, rect.series[0][1]))["overdue"] == total["rect_overdue"] == 1
+
+
+def test_an_empty_selection_says_so(fixture_con):
+    f = F.build(fixture_con, sel(region_code="410000"), "week")  # 河南: only C1, not started
+    d = D.build(f, "zh", "", 1)
+    assert f.is_empty and len(d.slides) == 1 and d.slides[0].empty
+
+
+def _scores(path, version: int, as_of: date, high: dict[str, str]) -> None:
+    out = scores.path_for(path, version)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame({"project_id": list(high), "probability": [0.8 if b == "high" else 0.1 for b in high.values()],
+                  "band": list(high.values()),
+                  "top_reasons": [[{"feature": "progress_gap", "value": "15.0", "effect": 0.1}]] * len(high),
+                  "data_version": [version] * len(high), "as_of": [as_of] * len(high)}).write_parquet(out)
+
+
+def test_risk_flags_new_since_the_last_meeting(fixture_con, tmp_path):
+    db = tmp_path / "x.duckdb"
+    _scores(db, 2, AS_OF, {"A1": "high", "B1": "high", "A3": "low"})
+    lights = F.queries.run(fixture_con, "item_lights", Filters(), as_of=AS_OF, **metrics.Thresholds().params())
+    r = F.risk_facts(fixture_con, sel(), lights, "province", str(db), 2, date(2026, 11, 15), AS_OF)
+    assert r.new_ids is None and set(r.high["project_id"]) == {"A1", "B1"}  # no earlier scores: say so
+    f = replace(F.build(fixture_con, sel(), "week"), risk=r)
+    assert "无法区分哪些是上次会议以来新增的" in D.build(f, "zh", "", 1).slide("risk").narrative
+    _scores(db, 1, date(2026, 11, 1), {"A1": "low", "B1": "high"})
+    r = F.risk_facts(fixture_con, sel(), lights, "province", str(db), 2, date(2026, 11, 15), AS_OF)
+    assert r.new_ids == frozenset({"A1"}) and r.earlier_as_of == date(2026, 11, 1)
+    assert dict(r.by_region.select("name", "n_high").iter_rows()) == {"安徽省": 1, "北京市": 1}
+    slide = D.build(replace(f, risk=r), "zh", "", 1).slide("risk")
+    assert slide.narrative == ("模型判为高风险的在办事项 2 项，其中自上次会议（2026年11月15日）以来新增 1 项"
+                               "（与 2026年11月1日 的评分相比）；1 项目前尚未亮红灯。")
+    assert slide.tables[0].item_ids == ("A1", "B1")  # the new one first
+    # scores made on data newer than the meeting are not shown as if known then
+    assert F.risk_facts(fixture_con, sel(), lights, None, str(db), 2, date(2026, 10, 1), date(2026, 10, 8)) \
+        == "scores_after"
+
+
+def test_notes_are_saved_with_who_and_when_and_shown_at_the_next_meeting(tmp_path):
+    db = tmp_path / "x.duckdb"
+    f = Filters(region_code="340000")
+    first = date(2026, 11, 15)
+    notes.save_note(db, "week", f, first, 1, "overview", "  请农业农村局下周报进度  ", "王科长",
+                    now=datetime(2026, 11, 16, 9, 30))
+    notes.save_note(db, "week", f, first, 1, "risk", "x", "王科长")
+    notes.save_note(db, "week", f, first, 1, "risk", "", "王科长")  # emptied: removed
+    saved = notes.meeting(db, "week", f, first)
+    assert saved.notes["overview"].text == "请农业农村局下周报进度"
+    assert (saved.notes["overview"].saved_by, saved.notes["overview"].saved_at) == ("王科长", "2026-11-16T09:30:00")
+    assert "risk" not in saved.notes
+    later = notes.previous_meeting(db, "week", replace(f, period="2026-11"), date(2026, 11, 22))  # period ignored
+    assert later.as_of == first and later.notes["overview"].text == "请农业农村局下周报进度"
+    assert notes.previous_meeting(db, "month", f, date(2026, 11, 22)) is None  # another series
+    assert notes.previous_meeting(db, "week", Filters(), date(2026, 11, 22)) is None
+    assert notes.previous_meeting(db, "week", f, first) is None  # not earlier than itself
+
+
+def test_the_deck_carries_the_notes_of_this_and_the_last_meeting(fixture_con, tmp_path):
+    db = tmp_path / "x.duckdb"
+    notes.save_note(db, "week", Filters(), date(2026, 11, 15), 1, "attention", "B1 限期两周", "presenter")
+    frozen = meeting.page(fixture_con, sel(), metrics.DEFAULT_WEIGHTS, "week", str(db), 1)
+    d = frozen.deck("zh", str(db), 10)
+    assert d.slide("attention").previous_note.text == "B1 限期两周" and d.previous_meeting == date(2026, 11, 15)
+    decisions = d.slide("decisions")
+    assert decisions.tables[0].rows[0][:3] == ("红灯与变差事项", "B1 限期两周", "presenter")
+    assert decisions.narrative.startswith("上次会议（2026年11月15日）记录了 1 条备注")
