@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import i18n, queries, settings
+from analytics import pages as app_pages
 from analytics.filters import Filters, Options, recent_periods
 from analytics.region_tree import RegionTree
 from ui import context, filterbar, metric_settings, setup
@@ -36,26 +37,11 @@ thresholds, weights = metric_settings.current()
 st.session_state["_context"] = context.Context(lang, filters, scope, version, as_of, str(db_path), thresholds, weights)
 st.session_state["_tree"] = tree
 
-pages = {
-    i18n.t("nav.section_overview", lang): [
-        st.Page("views/cockpit.py", title=i18n.t("nav.cockpit", lang), icon=":material/dashboard:",
-                url_path="cockpit", default=True),
-        st.Page("views/risk.py", title=i18n.t("nav.risk", lang), icon=":material/warning:", url_path="risk"),
-        st.Page("views/meeting.py", title=i18n.t("nav.meeting", lang), icon=":material/co_present:", url_path="meeting"),
-    ],
-    i18n.t("nav.section_analysis", lang): [
-        st.Page("views/regions.py", title=i18n.t("nav.regions", lang), icon=":material/map:", url_path="regions"),
-        st.Page("views/domains.py", title=i18n.t("nav.domains", lang), icon=":material/grid_view:",
-                url_path="domains"),
-        st.Page("views/trends.py", title=i18n.t("nav.trends", lang), icon=":material/show_chart:", url_path="trends"),
-        st.Page("views/item.py", title=i18n.t("nav.item", lang), icon=":material/description:", url_path="item"),
-    ],
-    i18n.t("nav.section_manage", lang): [
-        st.Page("views/data.py", title=i18n.t("nav.data", lang), icon=":material/table_view:", url_path="data"),
-        st.Page("views/upload.py", title=i18n.t("nav.upload", lang), icon=":material/upload_file:", url_path="upload"),
-    ],
-}
-page = st.navigation(pages)
+menu: dict[str, list] = {}
+for p in app_pages.PAGES:
+    menu.setdefault(i18n.t(f"nav.section_{p.section}", lang), []).append(
+        st.Page(p.file, title=i18n.t(f"nav.{p.key}", lang), icon=p.icon, url_path=p.key, default=p.default))
+page = st.navigation(menu)
 
 with st.sidebar:
     st.markdown(f"**{i18n.t('app.title', lang)}**  \n{i18n.t('app.subtitle', lang)}")

@@ -140,3 +140,16 @@ def test_risk_page_ranks_scored_items_in_scope(scored_db, monkeypatch):
     assert len(probs) <= saved.height  # only Guangdong's items in flight, not all scored items
     flagged = table[table["风险等级"].isin(["高", "中"])]
     assert len(flagged) > 0 and all(r for r in flagged["主要原因"])  # every flagged item says why
+
+
+def test_every_view_is_a_declared_page_and_every_page_has_a_view_and_a_title():
+    from analytics import i18n
+    from analytics.pages import PAGES, SECTIONS
+
+    views = {p.stem for p in (ROOT / "views").glob("*.py")}
+    assert views == {p.key for p in PAGES}
+    assert [p.key for p in PAGES if p.default] == ["cockpit"]
+    for p in PAGES:
+        assert p.section in SECTIONS
+        for lang in i18n.LANGS:
+            assert i18n.has(f"nav.{p.key}", lang) and i18n.has(f"nav.section_{p.section}", lang)
