@@ -66,8 +66,27 @@ class Context:
 def database(path: str) -> Database:
     """One DuckDB connection per file for all sessions; each thread queries through its own cursor.
     Read-write (uploads commit through it) unless COCKPIT_DB_WRITABLE=0; read-only when another process
-    holds the file (the upload page then says why)."""
-    return Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
+    holds the file (the upload page then says why). A writable one retrains the slip-risk model in the
+    background after every commit or rollback (the new data version has no model yet)."""
+    db = Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
+    if db.writable:
+        from analytics.ingest import versions
+
+        versions.AFTER_COMMIT.append(lambda db_path, version: retrain_after_commit(db, path, db_path))
+    return db
+
+
+def retrain_after_commit(db: Database, own_path: str, committed_path: str) -> bool:
+    """Start a background training on the new data of `own_path` (the hook list is shared by every database
+    this process opened: only the committed one retrains). A training already running is left to finish."""
+    from pathlib import Path
+
+    from analytics.risk import jobs
+
+    if not committed_path or Path(committed_path).resolve() != Path(own_path).resolve():
+        return False
+    jobs.start(own_path, db.cursor)  # db.cursor runs in the job's thread: a cursor of its own
+    return True
 
 
 @st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=512, show_spinner=False)
@@ -90,19 +109,20 @@ def current() -> Context:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def risk_model(db_path: str, version: int):
-    """The newest slip-risk model trained on this data version (None when there is none); shared by sessions."""
+def risk_model(db_path: str, version: int, stamp: str = ""):
+    """The newest slip-risk model trained on this data version (None when there is none); shared by sessions.
+    `stamp` (when its scores were written) keys the cache, so a model trained since is picked up at once."""
     from analytics.risk import persist
 
     return persist.load_latest(db_path, version)
 
 
 @st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
-def item_risk(db_path: str, version: int, project_id: str, as_of: date) -> dict | None:
+def item_risk(db_path: str, version: int, project_id: str, as_of: date, stamp: str = "") -> dict | None:
     """One item's risk now, over the last year and under what-ifs; the caller has checked the item is in scope."""
     from analytics.risk import item as risk_item
 
-    model = risk_model(db_path, version)
+    model = risk_model(db_path, version, stamp)
     if model is None:
         return None
     cur = database(db_path).cursor()

@@ -208,7 +208,8 @@ def risk(ctx: Context, d: ItemDetail) -> None:
     """Probability of slipping now, its reasons, the last year of it, and what would move it."""
     with st.spinner(ctx.t("item.risk_computing")):
         try:
-            found = context.item_risk(ctx.db_path, ctx.version, d.head["project_id"], ctx.as_of)
+            stamp = (scores.load_meta(ctx.db_path, ctx.version) or {}).get("trained_at", "")
+            found = context.item_risk(ctx.db_path, ctx.version, d.head["project_id"], ctx.as_of, stamp)
         except Exception as exc:  # a model file that fails its checks: said, not hidden
             st.error(ctx.t("item.risk_error", error=str(exc)))
             return

@@ -364,7 +364,10 @@ def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
     finally:
         cur.close()
     kind = "success" if out.status == "committed" else "info"
-    st.session_state["up_flash"] = (kind, ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on))
+    message = ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on)
+    if out.status == "committed" and database(ctx.db_path).writable:
+        message += " " + ctx.t("upload.retraining")
+    st.session_state["up_flash"] = (kind, message)
     _reset()
     st.rerun()
 
