@@ -1,99 +1,19 @@
-"""Benchmark of uploads: validate and commit 1,000,000 progress reports from CSV, and 20,000 items from XLSX.
+"""Benchmark of uploads (now part of `python -m analytics bench`; kept as a shortcut for this one part).
 
     .venv/bin/python scripts/bench_ingest.py [--db data/cockpit.duckdb] [--runs 3]
 
-Works on a copy of the database (the original is never written). The CSV is the database's own progress
-reports re-spelled as a steward's extract (Chinese headers, 2026/3/1 dates, GB18030) with one report in
-fifty changed; the XLSX is every item with Chinese headers and region names instead of codes. Each run
-times reading, checking, previewing and the commit (which includes the contract gate and the mart
-rebuild), on a fresh copy, and prints the median.
+See analytics/bench/ingest.py for what is uploaded and timed.
 """
 from __future__ import annotations
 
 import argparse
-import io
-import shutil
-import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
-
-import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics import store  # noqa: E402
-from analytics.ingest import pipeline, readers, versions  # noqa: E402
-
-LIMITS = readers.Limits(max_bytes=500 * 1024 * 1024, max_rows=3_000_000, max_text=10_000)
-
-
-def progress_csv(con) -> bytes:
-    frame = con.sql("SELECT project_id, report_date, planned_progress_pct, actual_progress_pct, rag, note "
-                    "FROM progress_reports ORDER BY project_id, report_date LIMIT 1000000").pl()
-    if frame.height < 1_000_000:  # scale 1 has about 890,000: the rest are new reports a day after existing ones
-        extra = frame.with_columns(pl.col("report_date") + pl.duration(days=1)).join(
-            frame.select("project_id", "report_date"), on=["project_id", "report_date"], how="anti")
-        frame = pl.concat([frame, extra.head(1_000_000 - frame.height)])
-    frame = frame.with_row_index("i").with_columns(
-        pl.when(pl.col("i") % 50 == 0).then((pl.col("actual_progress_pct") + 0.5).clip(0, 100))
-        .otherwise(pl.col("actual_progress_pct")).alias("actual_progress_pct"),
-        pl.col("report_date").dt.strftime("%Y/%-m/%-d"),
-        pl.col("rag").replace({"green": "绿", "amber": "黄", "red": "红", "amber_green": "黄绿", "amber_red": "橙"}),
-    ).drop("i")
-    frame.columns = ["项目编号", "填报日期", "计划进度", "实际进度", "红黄绿评级", "备注"]
-    buf = io.BytesIO()
-    frame.write_csv(buf)
-    return buf.getvalue().decode("utf-8").encode("gb18030")
-
-
-def projects_xlsx(con) -> bytes:
-    frame = con.sql("""SELECT p.project_id, p.name, p.domain, g.name AS region, p.lead_dept, p.start_date,
-                              p.planned_end_date, p.priority, p.status, p.actual_end_date, p.budget_wan_yuan
-                       FROM projects p JOIN regions g USING (region_code) ORDER BY project_id LIMIT 20000""").pl()
-    # a county's bare name can be ambiguous (several 朝阳区): a steward's extract names it in full, or by code
-    names = con.sql("SELECT name, count(*) AS n FROM regions GROUP BY name").pl()
-    dup = set(names.filter(pl.col("n") > 1)["name"])
-    codes = con.sql("SELECT project_id, region_code FROM projects").pl()
-    frame = frame.join(codes, on="project_id").with_columns(
-        pl.when(pl.col("region").is_in(list(dup))).then(pl.col("region_code")).otherwise(pl.col("region"))
-        .alias("region")).drop("region_code")
-    frame = frame.with_row_index("i").with_columns(  # one item in twenty renamed
-        pl.when(pl.col("i") % 20 == 0).then(pl.col("name") + "（调整）").otherwise(pl.col("name")).alias("name")).drop("i")
-    frame.columns = ["督办事项编号", "事项名称", "领域", "所属地区", "牵头单位", "开始日期", "计划完成时间", "优先级",
-                     "状态", "实际完成日期", "预算（万元）"]
-    buf = io.BytesIO()
-    frame.write_excel(buf, worksheet="督办事项")
-    return buf.getvalue()
-
-
-def run_once(db: Path, data: bytes, name: str, table: str) -> dict[str, float]:
-    work = Path(tempfile.mkdtemp()) / "bench.duckdb"
-    shutil.copy(db, work)
-    con = store.connect(work)
-    t = {}
-    start = time.perf_counter()
-    up = pipeline.read(data, name, LIMITS, table=table)
-    t["read"] = time.perf_counter() - start
-    s = time.perf_counter()
-    checked = pipeline.check(con, up, limits=LIMITS)
-    t["check"] = time.perf_counter() - s
-    s = time.perf_counter()
-    changes = pipeline.to_changes(checked, "upsert", valid_only=True)
-    previews = pipeline.preview(con, changes)
-    t["preview"] = time.perf_counter() - s
-    s = time.perf_counter()
-    out = versions.commit(con, changes, who="bench", file_name=name, sha256=up.sha256)
-    t["commit"] = time.perf_counter() - s
-    t["total"] = time.perf_counter() - start
-    p = previews[table]
-    t["rows"] = sum(c.frame.height for c in checked)
-    t["counts"] = f"new {p.rows_new}, changed {p.rows_changed}, unchanged {p.rows_unchanged}, version {out.version}"
-    con.close()
-    shutil.rmtree(work.parent)
-    return t
+from analytics.bench import ingest  # noqa: E402
 
 
 def main() -> int:
@@ -101,17 +21,9 @@ def main() -> int:
     ap.add_argument("--db", type=Path, default=ROOT / "data" / "cockpit.duckdb")
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
-    source = Path(tempfile.mkdtemp()) / "source.duckdb"
-    shutil.copy(a.db, source)  # the app may hold the original open for writing
-    con = store.connect(source, read_only=True)
-    cases = [("progress.csv", "progress_reports", progress_csv(con)), ("items.xlsx", "projects", projects_xlsx(con))]
-    con.close()
-    for name, table, data in cases:
-        runs = [run_once(source, data, name, table) for _ in range(a.runs)]
-        med = {k: statistics.median(r[k] for r in runs) for k in ("read", "check", "preview", "commit", "total")}
-        print(f"{name}: {runs[0]['rows']:,} rows, {len(data) / 1048576:.1f} MB; {runs[0]['counts']}")
-        print("  median of %d: " % a.runs + ", ".join(f"{k} {v:.2f} s" for k, v in med.items()))
-    shutil.rmtree(source.parent)
+    for r in ingest.times(a.db, a.runs):
+        print(f"{r['file']}: {r['rows']:,} rows, {r['mb']:.1f} MB; {r['changes']}")
+        print(f"  median of {a.runs}: " + ", ".join(f"{k} {r[k + '_s']:.2f} s" for k in ("read", "check", "preview", "commit", "total")))
     return 0
 
 

@@ -1,16 +1,16 @@
 """Command line: `python -m analytics <command>`. One module per command group, each adding its own
 subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
 
-Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting).
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import data, ingest, meeting, risk
+from . import bench, data, ingest, meeting, risk
 
-GROUPS = (data, risk, ingest, meeting)
+GROUPS = (data, risk, ingest, meeting, bench)
 
 
 def main(argv: list[str] | None = None) -> int:
