@@ -1,0 +1,130 @@
+"""Time each page in headless Chromium: until fully drawn, and until redrawn after a filter change.
+
+Run: python scripts/bench_browser.py --db data/cockpit.duckdb [--runs 5] [--pages /,/regions,...]
+
+Starts the app on a free loopback port (its own process, reading --db), then for every page and run
+opens a fresh browser context (no cache shared with the previous run; the server's caches are warm
+after the first run, as for the second viewer of a meeting) and measures:
+- drawn: from navigation until Streamlit is idle (no running indicator, no skeleton) and every chart
+  is present (plotly SVGs, deck.gl canvases with something painted);
+- redraw: after choosing 安徽省 in the sidebar's province box, until idle and drawn again (a filter
+  change the server has not seen in that run's context, though an earlier run may have cached it).
+Prints Markdown: median, min, max of each, and any request that left the machine (there must be none).
+Needs Debian's chromium and the playwright package (no browser download).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = ("/", "/risk", "/regions", "/regions?level=county", "/domains", "/trends", "/data")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_drawn(page, timeout: float = 120.0) -> None:
+    """Idle for 0.5 s with every chart on the page drawn."""
+    deadline, quiet = time.time() + timeout, None
+    while time.time() < deadline:
+        busy = page.query_selector('[data-testid="stStatusWidget"]') or page.query_selector('[data-testid="stSkeleton"]')
+        charts_ready = page.evaluate("""() => {
+            const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+            const decks = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')];
+            return plots.every(p => p.querySelector('svg.main-svg')) && decks.every(d => d.querySelector('canvas'));
+        }""")
+        drawn_at_all = page.query_selector('[data-testid="stMain"] h1') and page.locator(
+            '[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() >= 2  # the script has run
+        ready = not busy and charts_ready and drawn_at_all
+        quiet = (quiet or time.time()) if ready else None
+        if quiet and time.time() - quiet > 0.5:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{page.url}: did not finish drawing in {timeout:.0f} s (busy={bool(busy)}, "
+                       f"charts ready={charts_ready}, script ran={bool(drawn_at_all)})")
+
+
+def _choose_province(page, name: str = "安徽省") -> None:
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').nth(1)
+    box.click()
+    page.keyboard.type(name)  # the option list is virtualised: type to bring the option up
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pages", default=",".join(PAGES))
+    a = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    # a private copy: a running app holds the file (DuckDB allows one writing process)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-browser-"))
+    db = tmp / Path(a.db).name
+    shutil.copy(a.db, db)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT,
+                            env=os.environ | {"COCKPIT_DB": str(db)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        print(f"{a.db}; {os.cpu_count()} cores; medians of {a.runs} runs, each in a fresh browser context")
+        print("| page | drawn median s | min | max | redraw after filter median s | min | max |")
+        print("|---|---|---|---|---|---|---|")
+        external: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                                        args=CHROMIUM_ARGS)
+            for path in a.pages.split(","):
+                drawn, redrawn = [], []
+                for _ in range(a.runs):
+                    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+                    page = ctx.new_page()
+                    page.on("request", lambda r: external.append(r.url) if r.url.startswith(("http", "ws"))
+                            and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
+                    started = time.perf_counter()
+                    page.goto(base + path)
+                    _wait_drawn(page)
+                    drawn.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    _choose_province(page)
+                    _wait_drawn(page)
+                    redrawn.append(time.perf_counter() - started)
+                    ctx.close()
+                print(f"| `{path}` | {statistics.median(drawn):.1f} | {min(drawn):.1f} | {max(drawn):.1f} | "
+                      f"{statistics.median(redrawn):.1f} | {min(redrawn):.1f} | {max(redrawn):.1f} |", flush=True)
+            browser.close()
+        print(f"\nrequests that left the machine: {len(external)}" + (f" ({external[:3]})" if external else ""))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

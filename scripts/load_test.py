@@ -1,0 +1,223 @@
+"""The Monday meeting: many people click through the cockpit at once while a steward commits an upload.
+
+Run: python scripts/load_test.py --db data/cockpit.duckdb [--sessions 30] [--seconds 120] [--no-upload]
+
+Loopback only, and it stops by itself. The app runs in its own process on a private copy of --db (read-
+write, as in production). Each simulated user is a real Streamlit session driven over the app's websocket
+(`/_stcore/stream`, the browser's own protocol): it asks for a page (cockpit, regions or risk, with one of
+a few filter states and a language), waits for the server to finish the script run, then asks for the next,
+for `--seconds`. That measures the server's page-ready time under load, not a browser's drawing. Meanwhile,
+after a quarter of the time, one steward uploads and commits 2,000 changed progress reports through the
+upload page in headless Chromium (Debian's chromium), so the data version changes mid-run.
+Reports p50/p95 page-ready time per page, errors (exceptions on a page, failed runs, dropped connections:
+there must be none), the server's peak memory, and the upload's commit time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAGES = ("", "regions", "risk")  # "" is the default page: the cockpit
+STATES = ("", "region=340000", "region=440000&period=2026", "region=110000", "region=510100", "domain=教育")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process and its children, in MB (from /proc)."""
+    def one(p: int) -> tuple[int, int]:
+        try:
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{p}/status").read_text().splitlines())
+            return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+        except (OSError, KeyError, ValueError):
+            return 0, 0
+    now, peak = one(pid)
+    return now / 1024, peak / 1024
+
+
+async def _session(port: int, until: float, results: list, errors: list, rng: random.Random) -> None:
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                                      max_size=None, open_timeout=60, ping_timeout=None) as ws:
+            while time.time() < until:
+                page, state = rng.choice(PAGES), rng.choice(STATES)
+                query = "&".join(q for q in (state, "lang=" + rng.choice(("zh", "en"))) if q)
+                msg = BackMsg()
+                msg.rerun_script.query_string = query
+                msg.rerun_script.page_name = page
+                started = time.perf_counter()
+                await ws.send(msg.SerializeToString())
+                size, failed = 0, None
+                while True:
+                    data = await asyncio.wait_for(ws.recv(), timeout=180)
+                    size += len(data)
+                    f = ForwardMsg()
+                    f.ParseFromString(data)
+                    kind = f.WhichOneof("type")
+                    if kind == "delta" and f.delta.WhichOneof("type") == "new_element" \
+                            and f.delta.new_element.WhichOneof("type") == "exception":
+                        failed = f.delta.new_element.exception.message[:200]
+                    if kind == "script_finished":
+                        break
+                seconds = time.perf_counter() - started
+                if failed:
+                    errors.append(f"{page or 'cockpit'}?{query}: {failed}")
+                results.append((page or "cockpit", seconds, size))
+                await asyncio.sleep(rng.uniform(0.5, 2.0))  # a person reads before the next click
+    except Exception as exc:  # a dropped connection or a timeout is an error of the run
+        errors.append(f"session: {type(exc).__name__}: {exc}"[:300])
+
+
+def _progress_csv(db: Path, rows: int = 2000) -> bytes:
+    import polars as pl
+
+    from analytics import store
+
+    con = store.connect(db, read_only=True)
+    frame = con.sql("SELECT project_id, report_date, planned_progress_pct, actual_progress_pct FROM progress_reports "
+                    "WHERE actual_progress_pct IS NOT NULL ORDER BY report_date DESC, project_id LIMIT ?",
+                    params=[rows]).pl()
+    con.close()
+    frame = frame.with_columns((pl.col("actual_progress_pct") + 1).clip(0, 100))
+    frame.columns = ["项目编号", "填报日期", "计划进度", "实际进度"]
+    buf = io.BytesIO()
+    frame.write_csv(buf)
+    return buf.getvalue()
+
+
+def _steward(base: str, csv_path: Path, delay: float, outcome: dict) -> None:
+    from playwright.sync_api import sync_playwright
+
+    time.sleep(delay)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS)
+            page = b.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(base + "/upload?lang=en")
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_path), timeout=120000)
+            page.get_by_role("button", name="Commit", exact=True).click(timeout=180000)
+            started = time.perf_counter()
+            page.get_by_text("Committed as data version").first.wait_for(timeout=180000)
+            outcome["commit_s"] = time.perf_counter() - started
+            outcome["message"] = page.get_by_text("Committed as data version").first.inner_text()[:120]
+            b.close()
+    except Exception as exc:
+        outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--no-upload", action="store_true")
+    a = ap.parse_args()
+    if not 1 <= a.sessions <= 200 or not 5 <= a.seconds <= 1800:
+        print("--sessions 1..200 and --seconds 5..1800", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="load-test-"))
+    db = tmp / "cockpit.duckdb"
+    shutil.copy(a.db, db)
+    models = Path(str(a.db) + ".models")
+    if models.is_dir():
+        shutil.copytree(models, Path(str(db) + ".models"))
+    csv_path = tmp / "进度更新.csv"
+    csv_path.write_bytes(_progress_csv(db))
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT,
+                            env=os.environ | {"COCKPIT_DB": str(db), "COCKPIT_DB_WRITABLE": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    results: list = []
+    errors: list = []
+    upload: dict = {}
+    memory: list[float] = []
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        rest_mb = _rss_mb(proc.pid)[0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                memory.append(_rss_mb(proc.pid)[0])
+                stop.wait(1.0)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        steward = None
+        if not a.no_upload:
+            steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
+            steward.start()
+        until = time.time() + a.seconds
+
+        async def everyone() -> None:
+            rng = random.Random(20261201)
+            await asyncio.gather(*[_session(port, until, results, errors, random.Random(rng.random()))
+                                   for _ in range(a.sessions)])
+
+        started = time.time()
+        asyncio.run(everyone())
+        elapsed = time.time() - started
+        if steward is not None:
+            steward.join(timeout=300)
+        stop.set()
+        peak = _rss_mb(proc.pid)[1]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{a.sessions} sessions for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), {os.cpu_count()} cores; "
+          f"{len(results)} page runs")
+    print("| page | runs | p50 s | p95 s | max s | median MB sent |")
+    print("|---|---|---|---|---|---|")
+    for page in ("cockpit", "regions", "risk"):
+        times = sorted(s for p, s, _ in results if p == page)
+        sizes = [b for p, _, b in results if p == page]
+        if times:
+            p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+            print(f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {times[-1]:.2f} | "
+                  f"{statistics.median(sizes) / 1048576:.2f} |")
+    print(f"\nerrors: {len(errors)}" + "".join(f"\n- {e}" for e in errors[:10]))
+    print(f"server memory: {rest_mb:.0f} MB at rest, {max(memory, default=0):.0f} MB at most while sampled, "
+          f"peak (VmHWM) {peak:.0f} MB")
+    if not a.no_upload:
+        print("upload: " + (f"committed in {upload['commit_s']:.1f} s ({upload.get('message', '')})"
+                            if "commit_s" in upload else f"FAILED {upload.get('error', 'did not finish')}"))
+    return 1 if errors or (not a.no_upload and "commit_s" not in upload) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
