@@ -153,3 +153,22 @@ def fmt_change(unit: str, change: float | None, lang: str) -> str | None:
         return None
     return fmt_metric("pp" if unit == "share" else unit, 100 * change if unit == "share" else change, lang,
                       signed=True)
+
+
+def describe_filters(filters, region_names: list[str], lang: str) -> str:
+    """One line naming the active filters, for page headers, exports and meeting decks. `region_names` is the
+    chosen region's path from its province down (empty for none); the caller looks it up where it can."""
+    parts = []
+    if filters.period != "all":
+        parts.append(fmt_period(filters.period, lang))
+    if region_names:
+        parts.append(" / ".join(glossary("province", n, lang) for n in region_names))
+    sep = "、" if lang == "zh" else ", "
+    for key, values in (("filters.domain", [glossary("domain", d, lang) for d in filters.domains]),
+                        ("filters.dept", [glossary("dept", d, lang) for d in filters.lead_depts]),
+                        ("filters.priority", [choice_label("projects", "priority", p, lang) for p in filters.priorities])):
+        if values:
+            parts.append(f"{t(key, lang)}{'：' if lang == 'zh' else ': '}{sep.join(values)}")
+    if not parts:
+        return t("filters.none_active", lang)
+    return t("filters.active", lang, summary=" · ".join(parts))

@@ -9,7 +9,8 @@ after the first run, as for the second viewer of a meeting) and measures:
   is present (plotly SVGs, deck.gl canvases with something painted);
 - redraw: after choosing 安徽省 in the sidebar's province box, until idle and drawn again (a filter
   change the server has not seen in that run's context, though an earlier run may have cached it).
-Prints Markdown: median, min, max of each, and any request that left the machine (there must be none).
+Prints Markdown: median, min, max of each, any request that left the machine (there must be none), and the
+app server's peak memory.
 Needs Debian's chromium and the playwright package (no browser download).
 """
 from __future__ import annotations
@@ -17,27 +18,21 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analytics.bench.server import app_server, rss_mb  # noqa: E402
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ("/", "/risk", "/regions", "/regions?level=county", "/domains", "/trends", "/data")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_drawn(page, timeout: float = 120.0) -> None:
@@ -80,49 +75,37 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-browser-"))
     db = tmp / Path(a.db).name
     shutil.copy(a.db, db)
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT,
-                            env=os.environ | {"COCKPIT_DB": str(db)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
-        print(f"{a.db}; {os.cpu_count()} cores; medians of {a.runs} runs, each in a fresh browser context")
-        print("| page | drawn median s | min | max | redraw after filter median s | min | max |")
-        print("|---|---|---|---|---|---|---|")
-        external: list[str] = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                        args=CHROMIUM_ARGS)
-            for path in a.pages.split(","):
-                drawn, redrawn = [], []
-                for _ in range(a.runs):
-                    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
-                    page = ctx.new_page()
-                    page.on("request", lambda r: external.append(r.url) if r.url.startswith(("http", "ws"))
-                            and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
-                    started = time.perf_counter()
-                    page.goto(base + path)
-                    _wait_drawn(page)
-                    drawn.append(time.perf_counter() - started)
-                    started = time.perf_counter()
-                    _choose_province(page)
-                    _wait_drawn(page)
-                    redrawn.append(time.perf_counter() - started)
-                    ctx.close()
-                print(f"| `{path}` | {statistics.median(drawn):.1f} | {min(drawn):.1f} | {max(drawn):.1f} | "
-                      f"{statistics.median(redrawn):.1f} | {min(redrawn):.1f} | {max(redrawn):.1f} |", flush=True)
-            browser.close()
-        print(f"\nrequests that left the machine: {len(external)}" + (f" ({external[:3]})" if external else ""))
+        with app_server(db) as (base, _proc):
+            print(f"{a.db}; {os.cpu_count()} cores; medians of {a.runs} runs, each in a fresh browser context")
+            print("| page | drawn median s | min | max | redraw after filter median s | min | max |")
+            print("|---|---|---|---|---|---|---|")
+            external: list[str] = []
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                                            args=CHROMIUM_ARGS)
+                for path in a.pages.split(","):
+                    drawn, redrawn = [], []
+                    for _ in range(a.runs):
+                        ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+                        page = ctx.new_page()
+                        page.on("request", lambda r: external.append(r.url) if r.url.startswith(("http", "ws"))
+                                and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
+                        started = time.perf_counter()
+                        page.goto(base + path)
+                        _wait_drawn(page)
+                        drawn.append(time.perf_counter() - started)
+                        started = time.perf_counter()
+                        _choose_province(page)
+                        _wait_drawn(page)
+                        redrawn.append(time.perf_counter() - started)
+                        ctx.close()
+                    print(f"| `{path}` | {statistics.median(drawn):.1f} | {min(drawn):.1f} | {max(drawn):.1f} | "
+                          f"{statistics.median(redrawn):.1f} | {min(redrawn):.1f} | {max(redrawn):.1f} |", flush=True)
+                browser.close()
+            print(f"\nrequests that left the machine: {len(external)}" + (f" ({external[:3]})" if external else ""))
+            print(f"app server peak memory (VmHWM): {rss_mb(_proc.pid)[1]:.0f} MB")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

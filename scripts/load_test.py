@@ -20,42 +20,22 @@ import io
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytics.bench.server import app_server, rss_mb  # noqa: E402
+
 PAGES = ("", "regions", "risk")  # "" is the default page: the cockpit
 STATES = ("", "region=340000", "region=440000&period=2026", "region=110000", "region=510100", "domain=教育")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> tuple[float, float]:
-    """(current, peak) resident memory of a process and its children, in MB (from /proc)."""
-    def one(p: int) -> tuple[int, int]:
-        try:
-            fields = dict(line.split(":", 1) for line in Path(f"/proc/{p}/status").read_text().splitlines())
-            return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-        except (OSError, KeyError, ValueError):
-            return 0, 0
-    now, peak = one(pid)
-    return now / 1024, peak / 1024
 
 
 async def _session(port: int, until: float, results: list, errors: list, rng: random.Random) -> None:
@@ -150,54 +130,42 @@ def main() -> int:
         shutil.copytree(models, Path(str(db) + ".models"))
     csv_path = tmp / "进度更新.csv"
     csv_path.write_bytes(_progress_csv(db))
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT,
-                            env=os.environ | {"COCKPIT_DB": str(db), "COCKPIT_DB_WRITABLE": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     results: list = []
     errors: list = []
     upload: dict = {}
     memory: list[float] = []
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
-        rest_mb = _rss_mb(proc.pid)[0]
-        stop = threading.Event()
+        with app_server(tmp / "cockpit.duckdb", env={"COCKPIT_DB_WRITABLE": "1"}) as (base, proc):
+            port = int(base.rsplit(":", 1)[1])
+            rest_mb = rss_mb(proc.pid)[0]
+            stop = threading.Event()
 
-        def sample() -> None:
-            while not stop.is_set():
-                memory.append(_rss_mb(proc.pid)[0])
-                stop.wait(1.0)
+            def sample() -> None:
+                while not stop.is_set():
+                    memory.append(rss_mb(proc.pid)[0])
+                    stop.wait(1.0)
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        steward = None
-        if not a.no_upload:
-            steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
-            steward.start()
-        until = time.time() + a.seconds
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            steward = None
+            if not a.no_upload:
+                steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
+                steward.start()
+            until = time.time() + a.seconds
 
-        async def everyone() -> None:
-            rng = random.Random(20261201)
-            await asyncio.gather(*[_session(port, until, results, errors, random.Random(rng.random()))
-                                   for _ in range(a.sessions)])
+            async def everyone() -> None:
+                rng = random.Random(20261201)
+                await asyncio.gather(*[_session(port, until, results, errors, random.Random(rng.random()))
+                                       for _ in range(a.sessions)])
 
-        started = time.time()
-        asyncio.run(everyone())
-        elapsed = time.time() - started
-        if steward is not None:
-            steward.join(timeout=300)
-        stop.set()
-        peak = _rss_mb(proc.pid)[1]
+            started = time.time()
+            asyncio.run(everyone())
+            elapsed = time.time() - started
+            if steward is not None:
+                steward.join(timeout=300)
+            stop.set()
+            peak = rss_mb(proc.pid)[1]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{a.sessions} sessions for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), {os.cpu_count()} cores; "
           f"{len(results)} page runs")

@@ -5,12 +5,7 @@ Skipped when Chromium is missing on a developer machine; on CI (CI=true) a missi
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -29,38 +24,17 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    from analytics.bench.server import app_server
     from tests import fixture_db
 
     db = fixture_db.build(tmp_path_factory.mktemp("browser") / "fixture.duckdb")
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=os.environ | {"COCKPIT_DB": str(db)}, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("the app did not start: " + Path(log.name).read_text()[-2000:])
-    yield base
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=15)
+    try:
+        with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
+            yield base
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")

@@ -2,18 +2,12 @@
 the page stays usable meanwhile, and the new model's card (numbers and reliability chart) appears."""
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ROOT, Visit, _free_port, browser  # noqa: F401  (fixtures)
+from tests.test_browser import Visit, browser  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -21,27 +15,13 @@ def demo_server(demo_small_path, tmp_path_factory):
     """The app on a copy of the small demo database with no model trained yet."""
     db = tmp_path_factory.mktemp("browser_risk") / "demo.duckdb"
     shutil.copy(demo_small_path, db)
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
-        cwd=ROOT, env=os.environ | {"COCKPIT_DB": str(db), "COCKPIT_DB_WRITABLE": "0"}, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("the app did not start: " + Path(log.name).read_text()[-2000:])
-    yield base, db
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=15)
+    from analytics.bench.server import app_server
+
+    try:
+        with app_server(db, env={"COCKPIT_DB_WRITABLE": "0"}, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
+            yield base, db
+    except RuntimeError as e:
+        pytest.fail(str(e))
 
 
 def test_training_runs_in_the_background_and_the_card_appears(demo_server, browser):  # noqa: F811
@@ -51,12 +31,12 @@ def test_training_runs_in_the_background_and_the_card_appears(demo_server, brows
     main = v.page.locator('[data-testid="stMain"]')
     v.page.get_by_text("No slip-risk model").first.wait_for(timeout=60_000)
     v.page.get_by_role("button", name="Train the model").click()
-    v.page.get_by_text("Training the slip-risk model in the background").first.wait_for(timeout=30_000)
-    v.page.locator('[data-testid="stProgress"], [role="progressbar"]').first.wait_for(timeout=30_000)
+    v.page.get_by_text("Training the slip-risk model in the background").first.wait_for(timeout=90_000)
+    v.page.locator('[data-testid="stProgress"], [role="progressbar"]').first.wait_for(timeout=90_000)
     assert v.page.get_by_role("button", name="Train the model").is_disabled()  # one training at a time
     # the page stays usable meanwhile: switching the language reruns it, and the progress is still shown
     v.page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
-    v.page.get_by_text("正在后台训练延误风险模型").first.wait_for(timeout=30_000)
+    v.page.get_by_text("正在后台训练延误风险模型").first.wait_for(timeout=90_000)
     v.page.get_by_text("新模型已就绪").first.wait_for(timeout=180_000)
     v.idle()
     assert list(Path(str(db) + ".models").glob("risk-v1-*.skops"))

@@ -161,18 +161,5 @@ def language_switch(lang: str) -> None:
 
 def summary(filters: Filters, tree: RegionTree, lang: str) -> str:
     """One line naming the active filters, for page headers, exports and printed screens."""
-    parts = []
-    if filters.period != flt.ALL:
-        parts.append(i18n.fmt_period(filters.period, lang))
-    if filters.region_code:
-        parts.append(" / ".join(i18n.glossary("province", tree.name[c], lang) for c in tree.path(filters.region_code)))
-    sep = "、" if lang == "zh" else ", "
-    for key, values in (("filters.domain", [i18n.glossary("domain", d, lang) for d in filters.domains]),
-                        ("filters.dept", [i18n.glossary("dept", d, lang) for d in filters.lead_depts]),
-                        ("filters.priority", [i18n.choice_label("projects", "priority", p, lang)
-                                              for p in filters.priorities])):
-        if values:
-            parts.append(f"{i18n.t(key, lang)}{'：' if lang == 'zh' else ': '}{sep.join(values)}")
-    if not parts:
-        return i18n.t("filters.none_active", lang)
-    return i18n.t("filters.active", lang, summary=" · ".join(parts))
+    names = [tree.name[c] for c in tree.path(filters.region_code)] if filters.region_code else []
+    return i18n.describe_filters(filters, names, lang)

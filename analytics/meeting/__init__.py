@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .. import i18n, queries
-from ..filters import ALL, Filters
+from ..filters import Filters
 from ..metrics import Selection
 from . import deck as deck_module
 from . import notes as notes_store
@@ -42,23 +42,11 @@ class Frozen:
 
 def describe_filters(cur: duckdb.DuckDBPyConnection, filters: Filters, lang: str) -> str:
     """One line naming the active filters (as the page headers word it), without the Streamlit edge."""
-    parts = []
-    if filters.period != ALL:
-        parts.append(i18n.fmt_period(filters.period, lang))
+    names = []
     if filters.region_code:
         path = queries.run(cur, "region_path", code=filters.region_code)
-        parts.append(" / ".join(i18n.glossary("province", r["name"], lang) for r in path.iter_rows(named=True)
-                                if r["level"] != "country"))
-    sep = "、" if lang == "zh" else ", "
-    for key, values in (("filters.domain", [i18n.glossary("domain", d, lang) for d in filters.domains]),
-                        ("filters.dept", [i18n.glossary("dept", d, lang) for d in filters.lead_depts]),
-                        ("filters.priority", [i18n.choice_label("projects", "priority", p, lang)
-                                              for p in filters.priorities])):
-        if values:
-            parts.append(f"{i18n.t(key, lang)}{'：' if lang == 'zh' else ': '}{sep.join(values)}")
-    if not parts:
-        return i18n.t("filters.none_active", lang)
-    return i18n.t("filters.active", lang, summary=" · ".join(parts))
+        names = [r["name"] for r in path.iter_rows(named=True) if r["level"] != "country"]
+    return i18n.describe_filters(filters, names, lang)
 
 
 def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict, preset: str = "week", db_path: str = "",
