@@ -29,6 +29,8 @@ PAGES: tuple[PageDef, ...] = (
     PageDef("regions", "analysis", ":material/map:"),
     PageDef("domains", "analysis", ":material/grid_view:"),
     PageDef("trends", "analysis", ":material/show_chart:"),
+    PageDef("rectifications", "analysis", ":material/task_alt:"),
+    PageDef("feedback", "analysis", ":material/forum:"),
     PageDef("item", "analysis", ":material/description:"),
     PageDef("data", "manage", ":material/table_view:"),
     PageDef("upload", "manage", ":material/upload_file:"),

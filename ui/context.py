@@ -24,6 +24,8 @@ BLOCKS = {
     "item": "analytics.item:page",
     "risk": "analytics.risk.page:page",
     "meeting": "analytics.meeting:page",
+    "rectifications": "analytics.ledger:page",
+    "feedback": "analytics.public_feedback:page",
 }
 
 

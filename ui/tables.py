@@ -55,7 +55,7 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     st.caption(" · ".join(notes))
     if item_column:
         picked = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-        if picked and picked[0] < on_screen.height:
+        if picked and picked[0] < on_screen.height and on_screen[item_column][picked[0]]:  # a row may concern no item
             open_item(ctx, on_screen[item_column][picked[0]])
     downloads(ctx, rows, key=key, title=title, stem=stem, searched=searched)
 

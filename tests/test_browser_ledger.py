@@ -1,0 +1,32 @@
+"""In Chromium: a row of the rectification ledger opens the item it concerns, filters and language kept."""
+from __future__ import annotations
+
+from tests.test_browser import Visit, browser, server  # noqa: F401  (pytest fixtures)
+
+
+def test_selecting_an_overdue_rectification_opens_its_item(server, browser):  # noqa: F811
+    v = Visit(browser, server)
+    v.open("/rectifications?lang=en&region=110000")
+    assert v.page.locator("h1").first.inner_text() == "Rectification ledger"
+    grid = v.page.locator('[data-testid="stDataFrame"]').first  # the overdue tab, shown first
+    grid.scroll_into_view_if_needed()
+    v.page.wait_for_timeout(800)
+    box = grid.bounding_box()
+    v.page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box (a canvas grid)
+    v.page.wait_for_timeout(500)
+    v.idle()
+    assert v.page.locator("h1").first.inner_text() == "Item detail"
+    q = v.query()
+    assert q.get("item") == ["B1"] and q.get("region") == ["110000"] and q.get("lang") == ["en"]
+    assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
+
+
+def test_the_feedback_page_draws_offline(server, browser):  # noqa: F811
+    v = Visit(browser, server)
+    v.open("/feedback?lang=en")
+    assert v.page.locator("h1").first.inner_text() == "Public feedback"
+    main = v.page.locator('[data-testid="stMain"]').inner_text()
+    assert "Feedback disagreeing with reported progress" in main and "Most frequent phrases" in main
+    assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
