@@ -31,6 +31,8 @@ PAGES: tuple[PageDef, ...] = (
     PageDef("trends", "analysis", ":material/show_chart:"),
     PageDef("rectifications", "analysis", ":material/task_alt:"),
     PageDef("feedback", "analysis", ":material/forum:"),
+    PageDef("duplicates", "analysis", ":material/content_copy:"),
+    PageDef("authenticity", "analysis", ":material/fact_check:"),
     PageDef("item", "analysis", ":material/description:"),
     PageDef("data", "manage", ":material/table_view:"),
     PageDef("upload", "manage", ":material/upload_file:"),

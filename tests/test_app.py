@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["views/cockpit.py", "views/risk.py", "views/regions.py", "views/domains.py", "views/trends.py", "views/rectifications.py", "views/feedback.py", "views/item.py", "views/data.py"]
+PAGES = ["views/cockpit.py", "views/risk.py", "views/regions.py", "views/domains.py", "views/trends.py", "views/rectifications.py", "views/feedback.py", "views/duplicates.py", "views/authenticity.py", "views/item.py", "views/data.py"]
 
 
 def start(lang=None, **params) -> AppTest:

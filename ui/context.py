@@ -26,6 +26,9 @@ BLOCKS = {
     "meeting": "analytics.meeting:page",
     "rectifications": "analytics.ledger:page",
     "feedback": "analytics.public_feedback:page",
+    "duplicates": "analytics.duplicates:page",
+    "authenticity": "analytics.authenticity:page",
+    "credibility": "analytics.authenticity:item_credibility",
 }
 
 

@@ -12,6 +12,7 @@ from analytics.risk import scores
 from . import context, filterbar, tables
 from .cockpit_blocks import light_reason
 from .context import Context
+from .quality_blocks import item_credibility
 from .page import md_escape
 
 LIGHT_SYMBOL = {"red": "●", "yellow": "▲", "green": "■", "none": "○"}
@@ -89,6 +90,7 @@ def summary(ctx: Context, d: ItemDetail) -> None:
     if h["description"]:
         with st.expander(ctx.t("item.description")):
             st.text(h["description"])
+    item_credibility(ctx, h["project_id"])  # the credibility of its reports (数据真实性)
 
 
 def progress(ctx: Context, d: ItemDetail) -> None:

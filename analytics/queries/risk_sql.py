@@ -78,6 +78,17 @@ scale AS (  -- the rating ladder in use on a report date: 5 points when any repo
     FROM progress_reports r WHERE r.report_date <= $as_of::DATE AND r.rag IS NOT NULL
     GROUP BY r.report_date
 ),
+cred AS (  -- credibility (数据真实性, analytics/authenticity.py): reports repeating the last progress value
+           -- (5–99 %) while spending rose, the "flat while spending" pattern; reports up to $as_of only
+    SELECT project_id,
+        count(*) FILTER (WHERE actual_progress_pct = prev_actual AND actual_progress_pct >= 5
+                           AND actual_progress_pct < 100 AND budget_spent_wan_yuan > prev_spent) AS n_flat_spend
+    FROM (SELECT project_id, actual_progress_pct, budget_spent_wan_yuan,
+              lag(actual_progress_pct) OVER (PARTITION BY project_id ORDER BY report_date) AS prev_actual,
+              lag(budget_spent_wan_yuan) OVER (PARTITION BY project_id ORDER BY report_date) AS prev_spent
+          FROM rep WHERE actual_progress_pct IS NOT NULL)
+    GROUP BY project_id
+),
 sp AS (
     SELECT project_id, arg_max(budget_spent_wan_yuan, report_date) AS spent
     FROM rep WHERE budget_spent_wan_yuan IS NOT NULL GROUP BY project_id
@@ -143,6 +154,7 @@ SELECT i.project_id, $as_of::DATE AS snapshot_date,
     ms.ms_missed::DOUBLE AS ms_missed,
     CASE WHEN i.budget_wan_yuan > 0 AND sp.spent IS NOT NULL AND pa.actual IS NOT NULL
          THEN 100.0 * sp.spent / i.budget_wan_yuan - pa.actual END AS spend_minus_progress,
+    cred.n_flat_spend::DOUBLE AS flat_spend_reports,
     i.n_co_depts::DOUBLE AS n_co_depts,
     coalesce(rect.rect_open, 0)::DOUBLE AS rect_open,
     coalesce(rect.rect_overdue, 0)::DOUBLE AS rect_overdue,
@@ -157,6 +169,7 @@ LEFT JOIN fc_agg fc USING (project_id)
 LEFT JOIN rg_agg rg USING (project_id)
 LEFT JOIN scale sc ON sc.report_date = rg.rag_date
 LEFT JOIN sp USING (project_id)
+LEFT JOIN cred USING (project_id)
 LEFT JOIN ms USING (project_id)
 LEFT JOIN rect USING (project_id)
 LEFT JOIN compl ON compl.region_code = i.region_code

@@ -32,6 +32,7 @@ FEATURE_MEANINGS = {
     "ms_due": "milestones planned on or before the snapshot",
     "ms_missed": "of those, milestones not achieved by the snapshot",
     "spend_minus_progress": "budget spent (% of budget) minus actual progress (%)",
+    "flat_spend_reports": "reports repeating the previous progress value (5–99 %) while spending rose (credibility, docs/quality.md)",
     "n_co_depts": "number of co-operating departments",
     "rect_open": "rectification issues open at the snapshot",
     "rect_overdue": "of those, issues past their deadline",

@@ -1,0 +1,174 @@
+"""What the two data-quality analyses share: a small cache on the data version, the analysts' marks in a
+sidecar SQLite file, and measuring the findings against the demo generator's planted truth.
+
+The duplicate finder and the authenticity checks look at every item the user's scope allows, which takes a
+few seconds at scale 1; the result depends only on the data (version), the scope and the as-of date, so it is
+kept per (database file, version, scope, as-of) and a filter change only narrows it. A new load or rollback
+is a new version and is computed afresh.
+
+Marks ("these are not duplicates") are app state, not data: they live in `<db>.quality.sqlite` (standard
+library, parameterised SQL), like the meeting notes, so a read-only DuckDB file can still take them.
+
+The truth sidecar `<db>.truth/` is read only by `truth_*` functions, to report precision and recall; the
+findings never depend on it.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from . import queries
+from .queries import Scope
+
+MAX_CACHED = 6  # analyses kept per process (each a few MB at scale 1)
+_CACHE: OrderedDict[tuple, object] = OrderedDict()
+_LOCK = threading.Lock()
+_KEY_LOCKS: dict[tuple, threading.Lock] = {}
+
+
+def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The file behind `cur` (None for an in-memory database)."""
+    rows = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+def data_version(cur: duckdb.DuckDBPyConnection) -> int | None:
+    return queries.run(cur, "quality_data_version")["version"][0]
+
+
+def cached(kind: str, cur: duckdb.DuckDBPyConnection, scope: Scope, as_of: date, compute: Callable[[], object]):
+    """`compute()` once per (kind, file, data version, scope, as-of); in-memory databases are not cached.
+    Concurrent callers for the same key wait for the first instead of computing it twice."""
+    path = database_path(cur)
+    if path is None:
+        return compute()
+    key = (kind, str(Path(path).resolve()), data_version(cur), scope, as_of)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        with _LOCK:
+            if key in _CACHE:
+                return _CACHE[key]
+        value = compute()
+        with _LOCK:
+            _CACHE[key] = value
+            while len(_CACHE) > MAX_CACHED:
+                _CACHE.popitem(last=False)
+            _KEY_LOCKS.pop(key, None)
+        return value
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+# ---- analysts' marks: clusters judged "not duplicates"
+MARKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS not_duplicates (
+    project_a TEXT NOT NULL,        -- the smaller id of the pair
+    project_b TEXT NOT NULL,
+    cluster_key TEXT NOT NULL,      -- the cluster the analyst looked at
+    marked_at TEXT NOT NULL,
+    marked_by TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (project_a, project_b)
+);
+"""
+MAX_NOTE = 500
+
+
+def marks_path(db_path: str | Path) -> Path:
+    return Path(str(db_path) + ".quality.sqlite")
+
+
+def _connect(db_path: str | Path) -> sqlite3.Connection:
+    con = sqlite3.connect(marks_path(db_path), timeout=10)
+    con.executescript(MARKS_SCHEMA)
+    return con
+
+
+def mark_not_duplicates(db_path: str | Path, members: Iterable[str], cluster_key: str, who: str,
+                        note: str = "", now: datetime | None = None) -> int:
+    """Remember that the items of a cluster are not duplicates of each other (every pair of them, so the
+    mark holds when a new item later joins the cluster); returns the number of pairs stored."""
+    ids = sorted(set(members))
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+    stamp = (now or datetime.now()).isoformat(timespec="seconds")
+    with closing(_connect(db_path)) as con, con:
+        con.executemany("""INSERT INTO not_duplicates (project_a, project_b, cluster_key, marked_at, marked_by, note)
+                           VALUES (?, ?, ?, ?, ?, ?)
+                           ON CONFLICT (project_a, project_b) DO UPDATE SET cluster_key = excluded.cluster_key,
+                               marked_at = excluded.marked_at, marked_by = excluded.marked_by, note = excluded.note""",
+                        [(a, b, cluster_key, stamp, who, note[:MAX_NOTE]) for a, b in pairs])
+    return len(pairs)
+
+
+def unmark(db_path: str | Path, cluster_key: str) -> int:
+    """Forget the marks made on one cluster; returns the pairs removed."""
+    with closing(_connect(db_path)) as con, con:
+        return con.execute("DELETE FROM not_duplicates WHERE cluster_key = ?", (cluster_key,)).rowcount
+
+
+def not_duplicate_pairs(db_path: str | Path | None) -> tuple[tuple[str, str], ...]:
+    """Every pair marked "not duplicates", (smaller id, larger id), sorted; () when nothing was marked."""
+    if db_path is None or not marks_path(db_path).exists():
+        return ()
+    with closing(_connect(db_path)) as con:
+        return tuple(con.execute("SELECT project_a, project_b FROM not_duplicates ORDER BY 1, 2").fetchall())
+
+
+def marks(db_path: str | Path | None) -> pl.DataFrame:
+    """One row per marked cluster: key, pairs, when, who, note (newest first)."""
+    schema = {"cluster_key": pl.Utf8, "n_pairs": pl.Int64, "marked_at": pl.Utf8, "marked_by": pl.Utf8, "note": pl.Utf8}
+    if db_path is None or not marks_path(db_path).exists():
+        return pl.DataFrame(schema=schema)
+    with closing(_connect(db_path)) as con:
+        rows = con.execute("""SELECT cluster_key, count(*), max(marked_at), max(marked_by), max(note)
+                              FROM not_duplicates GROUP BY cluster_key ORDER BY 3 DESC""").fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+# ---- the demo's planted truth (evaluation only)
+def truth_dir(db_path: str | Path | None) -> Path | None:
+    if db_path is None:
+        return None
+    path = Path(str(db_path) + ".truth")
+    return path if path.is_dir() else None
+
+
+def precision_recall(found: set, true: set) -> dict:
+    tp = len(found & true)
+    return {"n_found": len(found), "n_true": len(true), "n_correct": tp,
+            "precision": tp / len(found) if found else None, "recall": tp / len(true) if true else None}
+
+
+def truth_duplicates(db_path: str | Path | None, universe: set[str], found_pairs: Iterable[tuple[str, str]]) -> dict | None:
+    """Precision and recall of the found pairs against the planted duplicate pairs whose two items are both
+    in `universe` (the items the analysis looked at); None without a truth sidecar."""
+    folder = truth_dir(db_path)
+    if folder is None or not (folder / "duplicates.parquet").exists():
+        return None
+    planted = pl.read_parquet(folder / "duplicates.parquet")
+    true = {tuple(sorted(p)) for p in planted.iter_rows() if p[0] in universe and p[1] in universe}
+    return precision_recall({tuple(sorted(p)) for p in found_pairs}, true) | {"unit": "pairs"}
+
+
+def truth_beautified(db_path: str | Path | None, universe: set[str], flagged: Iterable[str]) -> dict | None:
+    """Precision and recall of the flagged items against the planted beautified items in `universe`."""
+    folder = truth_dir(db_path)
+    if folder is None or not (folder / "beautified.parquet").exists():
+        return None
+    true = set(pl.read_parquet(folder / "beautified.parquet")["project_id"]) & universe
+    return precision_recall(set(flagged) & universe, true) | {"unit": "items"}
