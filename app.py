@@ -6,15 +6,18 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import i18n, queries, settings
+from analytics.auth import scoping
 from analytics import pages as app_pages
 from analytics.filters import Filters, Options, recent_periods
 from analytics.region_tree import RegionTree
+from ui import auth as auth_ui
 from ui import context, filterbar, metric_settings, setup
 
 st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit", page_icon="📊", layout="wide")
 
 lang = filterbar.resolve_language()
 db_path = Path(settings.get("COCKPIT_DB"))
+user = auth_ui.gate(lang, str(db_path))  # sign-in before anything (the form and a stop); demo mode: nobody
 setup.ensure_database(db_path, lang)
 
 db = context.database(str(db_path))
@@ -24,31 +27,39 @@ if version_rows.is_empty():
     st.stop()
 version, as_of = version_rows["version"][0], version_rows["as_of"][0]
 
-scope = queries.NATIONAL  # access control replaces this with the signed-in user's scope
-base = context.Context(lang, Filters(), scope, version, as_of, str(db_path))
+scope = user.scope  # applied in SQL to every query; the filters below can only narrow it
+base = context.Context(lang, Filters(), scope, version, as_of, str(db_path), user=user)
 regions = base.query("region_options")
-tree = RegionTree(regions)
+tree = RegionTree(base.query("auth_region_tree") if scope.region_codes else regions)  # with the scope's ancestors
 domain_counts = dict(base.query("domain_options").iter_rows())
 dept_counts = dict(base.query("dept_options").iter_rows())
 options = Options(region_codes=frozenset(regions["region_code"]), domains=tuple(domain_counts),
                   lead_depts=tuple(dept_counts), periods=recent_periods(as_of))
 filters, problems = filterbar.resolve_filters(options)
+if (clamped := scoping.clamp_filters(filters, scope, options.region_codes)) != filters:
+    filterbar.set_region(clamped.region_code)  # a scoped user's view opens on (and stays within) the scope
+    filters = clamped
 thresholds, weights = metric_settings.current()
-st.session_state["_context"] = context.Context(lang, filters, scope, version, as_of, str(db_path), thresholds, weights)
+st.session_state["_context"] = context.Context(lang, filters, scope, version, as_of, str(db_path), thresholds, weights,
+                                                 user)
 st.session_state["_tree"] = tree
 
 menu: dict[str, list] = {}
 for p in app_pages.PAGES:
+    if not user.may(p.permission):  # a page a role may not open is not in the navigation at all
+        continue
     menu.setdefault(i18n.t(f"nav.section_{p.section}", lang), []).append(
         st.Page(p.file, title=i18n.t(f"nav.{p.key}", lang), icon=p.icon, url_path=p.key, default=p.default))
-page = st.navigation(menu)
+page = st.navigation(menu, expanded=True)  # every page listed: more than twelve would hide some
 
 with st.sidebar:
     st.markdown(f"**{i18n.t('app.title', lang)}**  \n{i18n.t('app.subtitle', lang)}")
     filterbar.language_switch(lang)
+    auth_ui.sidebar(user, tree.name, lang, str(db_path))
     filterbar.render(filters, tree, options, domain_counts, dept_counts, lang)
 
 for p in problems:
     st.warning(i18n.t("filters.dropped", lang, param=p.param, value=p.value, expected=p.expected))
 
+auth_ui.banner(user, lang)
 page.run()

@@ -16,6 +16,7 @@ class PageDef:
     section: str
     icon: str
     default: bool = False
+    permission: str = "view"  # what a role needs to see it in the menu and open it (analytics/auth/roles.py)
 
     @property
     def file(self) -> str:
@@ -35,6 +36,7 @@ PAGES: tuple[PageDef, ...] = (
     PageDef("authenticity", "analysis", ":material/fact_check:"),
     PageDef("item", "analysis", ":material/description:"),
     PageDef("data", "manage", ":material/table_view:"),
-    PageDef("upload", "manage", ":material/upload_file:"),
+    PageDef("upload", "manage", ":material/upload_file:", permission="upload"),
+    PageDef("admin", "manage", ":material/admin_panel_settings:", permission="view_audit"),
 )
 BY_KEY = {p.key: p for p in PAGES}

@@ -50,8 +50,8 @@ SETTINGS = (
     Setting("COCKPIT_DB_WRITABLE", "1", "1: the app opens the database for writing, so stewards can upload "
             "through it (DuckDB then lets no other process open the file); 0: read-only, uploads only with "
             "`python -m analytics ingest` while the app is stopped.", int),
-    Setting("COCKPIT_STEWARD", "steward", "Who an upload or rollback is recorded as (until sign-in exists)."),
-    Setting("COCKPIT_PRESENTER", "presenter", "Who a review meeting's notes are recorded as (until sign-in exists)."),
+    Setting("COCKPIT_STEWARD", "steward", "Who an upload or rollback is recorded as in demo mode (signed in: the account)."),
+    Setting("COCKPIT_PRESENTER", "presenter", "Who a review meeting's notes are recorded as in demo mode (signed in: the account)."),
     Setting("COCKPIT_UPLOAD_MAX_MB", "200", "Largest file accepted for upload, in MB (also the largest a zip "
             "or workbook may unpack to).", int),
     Setting("COCKPIT_UPLOAD_MAX_ROWS", "3000000", "Most data rows one upload may hold.", int),
@@ -60,6 +60,17 @@ SETTINGS = (
             "stored table states are dropped at the next commit (their audit rows stay).", int),
     Setting("COCKPIT_UPLOAD_WAIT_SECONDS", "30", "How long a commit waits for another steward's commit to "
             "finish before it is told to retry.", int),
+    # access control (analytics/auth, docs/security.md)
+    Setting("COCKPIT_AUTH_DB", "", "Path of the accounts and audit-log file (SQLite); empty means "
+            "`<COCKPIT_DB>.auth.sqlite`. No account in it: demo mode, where anyone can see everything."),
+    Setting("COCKPIT_AUTH_MAX_FAILURES", "5", "Failed sign-ins in a row after which a user name is locked.", int),
+    Setting("COCKPIT_AUTH_LOCKOUT_MINUTES", "15", "How long a locked user name stays locked, in minutes.", int),
+    Setting("COCKPIT_AUTH_IDLE_MINUTES", "30", "Minutes without any action after which a session is signed out.",
+            int),
+    Setting("COCKPIT_AUTH_MIN_PASSWORD", "10", "Fewest characters a password may have (it also needs a letter "
+            "and a digit, and may not contain the user name).", int),
+    Setting("COCKPIT_SSO_PROVIDER", "", "Single sign-on: the provider's name in `[auth.<name>]` of "
+            "`.streamlit/secrets.toml`; empty uses `[auth]` itself. SSO is offered only when `[auth]` is configured."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

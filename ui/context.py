@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from analytics import i18n, metrics, queries, settings
+from analytics import auth, i18n, metrics, queries, settings
 from analytics.filters import Filters
 from analytics.metrics import Selection, Thresholds
 from analytics.queries import Scope
@@ -24,11 +24,11 @@ BLOCKS = {
     "item": "analytics.item:page",
     "risk": "analytics.risk.page:page",
     "meeting": "analytics.meeting:page",
-    "rectifications": "analytics.ledger:page",
-    "feedback": "analytics.public_feedback:page",
     "duplicates": "analytics.duplicates:page",
     "authenticity": "analytics.authenticity:page",
     "credibility": "analytics.authenticity:item_credibility",
+    "rectifications": "analytics.ledger:page",
+    "feedback": "analytics.public_feedback:page",
 }
 
 
@@ -47,6 +47,7 @@ class Context:
     db_path: str
     thresholds: Thresholds = Thresholds()
     weights: tuple[tuple[str, float], ...] = tuple(metrics.DEFAULT_WEIGHTS.items())
+    user: auth.User = auth.DEMO  # who is signed in (demo mode: nobody, and anyone sees everything)
 
     def t(self, key: str, **values) -> str:
         return i18n.t(key, self.lang, **values)
@@ -56,6 +57,10 @@ class Context:
         return _cached_query(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
                              self.as_of, tuple(sorted(extra.items())))
 
+
+    def may(self, permission: str) -> bool:
+        """Whether the signed-in user's role holds `permission` (analytics/auth/roles.py)."""
+        return self.user.may(permission)
 
     def selection(self) -> Selection:
         return Selection(self.filters, self.scope, self.as_of, self.thresholds)

@@ -4,16 +4,17 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analytics import figures_item, i18n, item, privacy
+from analytics import figures_item, i18n, item
 from analytics.item import ItemDetail
 from analytics.risk import model as risk_model
 from analytics.risk import scores
 
+from . import auth as auth_ui
 from . import context, filterbar, tables
 from .cockpit_blocks import light_reason
 from .context import Context
-from .quality_blocks import item_credibility
 from .page import md_escape
+from .quality_blocks import item_credibility
 
 LIGHT_SYMBOL = {"red": "●", "yellow": "▲", "green": "■", "none": "○"}
 
@@ -174,11 +175,12 @@ def feedback(ctx: Context, d: ItemDetail) -> None:
                                              for h in fb["hours_to_answer"]],
         ctx.t("item.fb_resolved"): [None if r is None else (ctx.t("item.yes") if r else ctx.t("item.no"))
                                     for r in fb["is_resolved"]],
-        ctx.t("item.fb_text"): [privacy.mask(t) for t in fb["text"]],
+        ctx.t("item.fb_text"): [auth_ui.feedback_text(ctx, t) for t in fb["text"]],  # masked by role
     })
     tables.show(ctx, table, key="item_fb", title=f"{d.head['project_id']} {ctx.t('item.tab_feedback', n=fb.height)}",
                 stem=f"feedback-{d.head['project_id']}")
-    st.caption(ctx.t("item.masked"))
+    if not ctx.may("personal_data"):
+        st.caption(ctx.t("item.masked") + " " + ctx.t("auth.masked_names"))
 
 
 def rectifications(ctx: Context, d: ItemDetail) -> None:

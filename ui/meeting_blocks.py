@@ -16,6 +16,7 @@ from analytics import meeting as mt
 from analytics.meeting import figures, fonts, notes, pdf_writer, pptx_writer
 from analytics.meeting.model import Card, Deck, Slide, Table
 
+from . import auth as auth_ui
 from . import filterbar, tables
 from .context import Context
 
@@ -72,12 +73,13 @@ CONTRAST_CSS = """<style>
 
 
 def may_present(ctx: Context) -> bool:
-    """Whether this user may record meeting notes; everyone until sign-in and roles exist."""
-    return True
+    """Whether this user's role may record meeting notes (the `present` permission)."""
+    return ctx.may("present")
 
 
-def presenter() -> str:
-    return settings.get("COCKPIT_PRESENTER")
+def presenter(ctx: Context | None = None) -> str:
+    """Who a note is recorded as: the signed-in account (demo mode: COCKPIT_PRESENTER)."""
+    return auth_ui.who(ctx, "COCKPIT_PRESENTER") if ctx is not None else settings.get("COCKPIT_PRESENTER")
 
 
 def frozen(ctx: Context, preset: str, as_of, rebuild: bool = False) -> mt.Frozen:
@@ -221,7 +223,7 @@ def navigation(ctx: Context, deck: Deck, index: int) -> None:
 
 def _save(ctx: Context, f: mt.Frozen, slide_key: str, widget: str) -> None:
     notes.save_note(ctx.db_path, f.facts.preset, f.filters, f.facts.as_of, f.version, slide_key,
-                    st.session_state.get(widget) or "", presenter())
+                    st.session_state.get(widget) or "", presenter(ctx), scope=f.scope)
 
 
 def notes_box(ctx: Context, f: mt.Frozen, deck: Deck, s: Slide) -> None:
@@ -247,9 +249,16 @@ def notes_box(ctx: Context, f: mt.Frozen, deck: Deck, s: Slide) -> None:
 def downloads(ctx: Context, deck: Deck) -> None:
     """The same deck as PPTX, PDF and a one-page PDF brief; each built only when asked."""
     st.subheader(ctx.t("meeting.exports"))
+    if not ctx.may("export"):
+        st.caption(ctx.t("auth.no_deck_export"))
+        return
     stem = f"meeting-{deck.preset}"
+    names = {kind: export.filename(stem + ("-brief" if kind == "brief" else ""), deck.as_of, deck.version,
+                                   "pptx" if kind == "pptx" else "pdf") for kind in ("pptx", "pdf", "brief")}
+    logged = lambda build, kind: auth_ui.logged_download(ctx, build, target=names[kind], fmt=kind,  # noqa: E731
+                                                         rows=len(deck.slides))
     cols = st.columns(3)
-    cols[0].download_button(ctx.t("meeting.pptx"), lambda: pptx_writer.write(deck), key="meeting_pptx",
+    cols[0].download_button(ctx.t("meeting.pptx"), logged(lambda: pptx_writer.write(deck), "pptx"), key="meeting_pptx",
                             on_click="ignore", icon=":material/slideshow:",
                             file_name=export.filename(stem, deck.as_of, deck.version, "pptx"),
                             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")
@@ -258,10 +267,11 @@ def downloads(ctx: Context, deck: Deck) -> None:
     except fonts.FontMissing as e:
         cols[1].warning(ctx.t("meeting.no_fonts", detail=str(e)))
         return
-    cols[1].download_button(ctx.t("meeting.pdf"), lambda: pdf_writer.write_deck(deck), key="meeting_pdf",
+    cols[1].download_button(ctx.t("meeting.pdf"), logged(lambda: pdf_writer.write_deck(deck), "pdf"), key="meeting_pdf",
                             on_click="ignore", icon=":material/picture_as_pdf:", mime="application/pdf",
                             file_name=export.filename(stem, deck.as_of, deck.version, "pdf"))
-    cols[2].download_button(ctx.t("meeting.brief"), lambda: pdf_writer.write_brief(deck), key="meeting_brief",
+    cols[2].download_button(ctx.t("meeting.brief"), logged(lambda: pdf_writer.write_brief(deck), "brief"),
+                            key="meeting_brief",
                             on_click="ignore", icon=":material/description:", mime="application/pdf",
                             file_name=export.filename(stem + "-brief", deck.as_of, deck.version, "pdf"))
     st.caption(ctx.t("meeting.export_hint"))

@@ -15,6 +15,7 @@ from analytics.risk import jobs, scores
 from analytics.risk import model as risk_model
 from analytics.risk import page as risk_page
 
+from . import auth as auth_ui
 from . import context, tables
 from .context import Context
 
@@ -28,6 +29,8 @@ _CLEARED: set = set()  # finished jobs whose new model has replaced the cached o
 def start_training(ctx: Context) -> None:
     cur = context.database(ctx.db_path).cursor()  # made here, in the script's thread; used by the job's
     _, started = jobs.start(ctx.db_path, lambda: cur)
+    if started:
+        auth_ui.log(ctx.db_path, ctx.user, "retrain", "slip-risk model", data_version=ctx.version)
     st.session_state[_SEEN] = None  # announce this job's end in this session
     st.toast(ctx.t("risk_model.started") if started else ctx.t("risk_model.busy"))
 
@@ -67,6 +70,9 @@ def _progress(ctx: Context) -> None:
 
 
 def retrain_button(ctx: Context, *, primary: bool = False, key: str = "risk_retrain") -> None:
+    if not ctx.may("retrain"):  # analysts and administrators (analytics/auth/roles.py)
+        st.caption(ctx.t("auth.no_retrain"))
+        return
     running = (job := jobs.current(ctx.db_path)) is not None and not job.done
     if st.button(ctx.t("risk.train") if primary else ctx.t("risk_model.retrain"), key=key,
                  type="primary" if primary else "secondary", disabled=running, help=ctx.t("risk_model.retrain_help")):

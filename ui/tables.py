@@ -7,6 +7,7 @@ import streamlit as st
 
 from analytics import export, i18n
 
+from . import auth as auth_ui
 from . import filterbar
 from .context import Context
 
@@ -72,18 +73,26 @@ def _date_columns(frame: pl.DataFrame) -> dict:
 
 
 def downloads(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str, searched: str = "") -> None:
-    """CSV and XLSX of `frame`, each with the filters, as-of date and data version written in."""
+    """CSV and XLSX of `frame`, each with the filters, as-of date and data version written in; only for a role
+    with the `export` permission, and each download is written to the audit log when it is made."""
+    if not ctx.may("export"):
+        st.caption(ctx.t("auth.no_export"))
+        return
     info = meta(ctx, title, searched)
     row = st.container(horizontal=True, gap="small")  # side by side, each as wide as its label
     left = right = row
     # built only when asked (a workbook of many rows takes a moment); a download does not rerun the page
-    left.download_button(ctx.t("tables.csv"), lambda: export.to_csv(frame, info), key=f"{key}_csv", on_click="ignore",
-                         file_name=export.filename(stem, ctx.as_of, ctx.version, "csv"), mime="text/csv",
+    csv_name = export.filename(stem, ctx.as_of, ctx.version, "csv")
+    left.download_button(ctx.t("tables.csv"), auth_ui.logged_download(ctx, lambda: export.to_csv(frame, info),
+                                                                      target=csv_name, fmt="csv", rows=frame.height),
+                         key=f"{key}_csv", on_click="ignore", file_name=csv_name, mime="text/csv",
                          icon=":material/download:")
     if frame.height <= export.MAX_XLSX_ROWS:
-        right.download_button(ctx.t("tables.xlsx"), lambda: export.to_xlsx(frame, info), key=f"{key}_xlsx",
-                              on_click="ignore",
-                              file_name=export.filename(stem, ctx.as_of, ctx.version, "xlsx"),
+        xlsx_name = export.filename(stem, ctx.as_of, ctx.version, "xlsx")
+        right.download_button(ctx.t("tables.xlsx"),
+                              auth_ui.logged_download(ctx, lambda: export.to_xlsx(frame, info), target=xlsx_name,
+                                                      fmt="xlsx", rows=frame.height),
+                              key=f"{key}_xlsx", on_click="ignore", file_name=xlsx_name,
                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                               icon=":material/table:")
 

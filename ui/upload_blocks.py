@@ -18,6 +18,7 @@ from analytics.ingest import mapping as M
 from analytics.ingest import pipeline, report, versions
 from analytics.ingest.problems import UploadError
 
+from . import auth as auth_ui
 from . import page, tables
 from .context import Context, database
 
@@ -27,12 +28,13 @@ STATE = "up_state"  # this session's upload: {"sha": …, "upload": …, "checke
 
 
 def may_upload(ctx: Context) -> bool:
-    """Whether this user may upload and roll back. Access control (a later issue) hooks in here."""
-    return True
+    """Whether this user's role may upload (analytics/auth/roles.py); rolling back is `auth_ui.may_roll_back`."""
+    return ctx.may("upload")
 
 
 def who(ctx: Context) -> str:
-    return settings.get("COCKPIT_STEWARD")
+    """Who an upload or rollback is recorded as: the signed-in account (demo mode: COCKPIT_STEWARD)."""
+    return auth_ui.who(ctx, "COCKPIT_STEWARD")
 
 
 def _esc(text: str) -> str:
@@ -80,6 +82,8 @@ def read_file(ctx: Context, name: str, data: bytes) -> pipeline.Upload | None:
                 state["upload"] = pipeline.read(data, name, strict=False)
         except UploadError as e:
             state["error"] = e
+        auth_ui.log(ctx.db_path, ctx.user, "upload", name, sha256=sha, bytes=len(data),
+                    error=state["error"].code if "error" in state else None)
     if "error" in state:
         st.error(_esc(state["error"].message(ctx.lang)), icon=":material/block:")
         st.caption(ctx.t("upload.nothing_changed"))
@@ -305,6 +309,8 @@ def preview(ctx: Context, up: pipeline.Upload, checked: list, modes: dict[str, s
     except UploadError as e:
         st.error(_esc(e.message(ctx.lang)))
         return None
+    if auth_ui.upload_refused(ctx, database(ctx.db_path).cursor(), changes):  # a scoped steward's rows only
+        return None
     previews = pipeline.preview(database(ctx.db_path).cursor(), changes)
     n = lambda x: i18n.fmt_int(x, ctx.lang)  # noqa: E731
     for ch in changes:
@@ -363,6 +369,9 @@ def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
         return
     finally:
         cur.close()
+    auth_ui.log(ctx.db_path, ctx.user, "commit", up.file_name, status=out.status, version=out.version,
+                based_on=out.based_on, sha256=up.sha256, tables=[ch.table for ch in plan.changes],
+                modes=[ch.mode for ch in plan.changes], rows=sum(ch.frame.height for ch in plan.changes))
     kind = "success" if out.status == "committed" else "info"
     message = ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on)
     if out.status == "committed" and database(ctx.db_path).writable:
@@ -405,6 +414,9 @@ def version_list(ctx: Context) -> None:
     if not targets or not may_upload(ctx):
         st.caption(ctx.t("upload.no_restorable"))
         return
+    if not auth_ui.may_roll_back(ctx):
+        st.caption(ctx.t("auth.no_rollback"))
+        return
     labels = dict(zip(h["version"], shown[ctx.t("upload.v_file")]))
     current = h.filter(pl.col("current"))["version"][0]
     cols = st.columns([3, 2, 2])
@@ -422,6 +434,8 @@ def version_list(ctx: Context) -> None:
             return
         finally:
             cur.close()
+        auth_ui.log(ctx.db_path, ctx.user, "rollback", f"v{target}", status=out.status, version=out.version,
+                    based_on=out.based_on)
         st.session_state["up_flash"] = ("success" if out.status == "restored" else "info",
                                         ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on))
         for k in ("up_restore_sure", "up_restore_to"):  # a second restore needs a second decision

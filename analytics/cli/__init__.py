@@ -1,16 +1,18 @@
 """Command line: `python -m analytics <command>`. One module per command group, each adding its own
 subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
 
-Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench, quality (duplicates, authenticity).
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench, users (add, change, disable, enable, reset, unlock, list), audit (verify, show).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import bench, data, ingest, meeting, quality, risk
+from . import bench, data, ingest, meeting, risk
+from . import audit, users
+from . import quality
 
-GROUPS = (data, risk, ingest, meeting, bench, quality)
+GROUPS = (data, risk, ingest, meeting, bench, users, audit, quality)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,12 +29,13 @@ class Frozen:
     filters: Filters
     version: int
     filters_text: dict[str, str]  # by language
+    scope: tuple = ((), ())  # the user's scope (regions, domains): keys the notes of a scoped user's meetings
 
     def deck(self, lang: str, db_path: str, min_n: int) -> Deck:
         """The deck in `lang` with the notes saved so far for this meeting and the last one of its series."""
         f = self.facts
-        now = notes_store.meeting(db_path, f.preset, self.filters, f.as_of) if db_path else None
-        before = notes_store.previous_meeting(db_path, f.preset, self.filters, f.as_of) if db_path else None
+        now = notes_store.meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
+        before = notes_store.previous_meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
         return deck_module.build(f, lang, self.filters_text[lang], self.version, min_n,
                                  now.notes if now else {}, before.notes if before else {},
                                  before.as_of if before else None)
@@ -53,7 +54,8 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict, preset: 
          version: int = 0) -> Frozen:
     """The meeting's numbers for one selection and preset (the block cached on the data version)."""
     facts = build_facts(cur, sel, preset, weights, db_path, version)
-    return Frozen(facts, sel.filters, version, {lang: describe_filters(cur, sel.filters, lang) for lang in i18n.LANGS})
+    return Frozen(facts, sel.filters, version, {lang: describe_filters(cur, sel.filters, lang) for lang in i18n.LANGS},
+                  (tuple(sel.scope.region_codes), tuple(sel.scope.domains)))
 
 
 def make_deck(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, lang: str, db_path: str,

@@ -46,10 +46,14 @@ def path_for(db_path: str | Path) -> Path:
     return Path(str(db_path) + ".meetings.sqlite")
 
 
-def series_key(preset: str, filters: Filters) -> str:
-    return json.dumps({"preset": preset, "region": filters.region_code, "domains": sorted(filters.domains),
-                       "depts": sorted(filters.lead_depts), "priorities": sorted(filters.priorities)},
-                      ensure_ascii=False, sort_keys=True)
+def series_key(preset: str, filters: Filters, scope: tuple = ((), ())) -> str:
+    """`scope` (regions, domains) of a user with a limited scope keys the series too, so such a user never reads
+    notes written on the national view with the same filters (the national key is unchanged)."""
+    key = {"preset": preset, "region": filters.region_code, "domains": sorted(filters.domains),
+           "depts": sorted(filters.lead_depts), "priorities": sorted(filters.priorities)}
+    if any(scope):
+        key["scope"] = [sorted(scope[0]), sorted(scope[1])]
+    return json.dumps(key, ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,11 @@ def _connect(db_path: str | Path) -> sqlite3.Connection:
 
 
 def save_note(db_path: str | Path, preset: str, filters: Filters, as_of: date, data_version: int, slide_key: str,
-              text: str, who: str, now: datetime | None = None) -> Note | None:
+              text: str, who: str, now: datetime | None = None, scope: tuple = ((), ())) -> Note | None:
     """Record the note for one slide of the meeting (creating the meeting); empty text removes it."""
     text = text.strip()[:MAX_NOTE]
     stamp = (now or datetime.now()).isoformat(timespec="seconds")
-    key = series_key(preset, filters)
+    key = series_key(preset, filters, scope)
     with closing(_connect(db_path)) as con, con:  # one transaction: both rows or neither
         con.execute("INSERT INTO meetings (series_key, preset, region_code, as_of, data_version, created_at, created_by)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_key, as_of) DO NOTHING",
@@ -95,17 +99,18 @@ def _meeting(con: sqlite3.Connection, row) -> Meeting:
     return Meeting(meeting_id, date.fromisoformat(as_of), version, notes)
 
 
-def meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date) -> Meeting | None:
+def meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date, scope: tuple = ((), ())) -> Meeting | None:
     """This meeting (series and as-of date), if anything was saved for it."""
     if not path_for(db_path).exists():
         return None
     with closing(_connect(db_path)) as con:
         row = con.execute("SELECT meeting_id, as_of, data_version FROM meetings WHERE series_key = ? AND as_of = ?",
-                          (series_key(preset, filters), as_of.isoformat())).fetchone()
+                          (series_key(preset, filters, scope), as_of.isoformat())).fetchone()
         return _meeting(con, row) if row else None
 
 
-def previous_meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date) -> Meeting | None:
+def previous_meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date,
+                     scope: tuple = ((), ())) -> Meeting | None:
     """The newest earlier meeting of the same series that recorded at least one note."""
     if not path_for(db_path).exists():
         return None
@@ -113,5 +118,5 @@ def previous_meeting(db_path: str | Path, preset: str, filters: Filters, as_of: 
         row = con.execute("SELECT m.meeting_id, m.as_of, m.data_version FROM meetings m WHERE m.series_key = ?"
                           " AND m.as_of < ? AND EXISTS (SELECT 1 FROM notes n WHERE n.meeting_id = m.meeting_id)"
                           " ORDER BY m.as_of DESC LIMIT 1",
-                          (series_key(preset, filters), as_of.isoformat())).fetchone()
+                          (series_key(preset, filters, scope), as_of.isoformat())).fetchone()
         return _meeting(con, row) if row else None

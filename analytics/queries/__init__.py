@@ -18,7 +18,9 @@ from .. import marts
 from ..filters import Filters, period_bounds
 from . import domains_sql, ingest_sql, item_sql, regions_sql, risk_sql, trends_sql
 from . import meeting_sql
-from . import feedback_sql, ledger_sql, quality_sql
+from . import auth_sql
+from . import quality_sql
+from . import feedback_sql, ledger_sql
 from .metrics_sql import METRIC_QUERIES
 from .scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS, SCOPED_REGIONS, region_predicate
 
@@ -76,7 +78,7 @@ QUERIES: dict[str, str] = {
 }
 
 QUERIES |= METRIC_QUERIES
-for _module in (regions_sql, domains_sql, trends_sql, item_sql, ingest_sql, risk_sql, meeting_sql, ledger_sql, feedback_sql, quality_sql):  # one module per page; names must not clash
+for _module in (regions_sql, domains_sql, trends_sql, item_sql, ingest_sql, risk_sql, meeting_sql, quality_sql, ledger_sql, feedback_sql, auth_sql):  # one module per page; names must not clash
     assert not set(_module.QUERIES) & set(QUERIES), f"{_module.__name__} redefines a query"
     QUERIES |= _module.QUERIES
 

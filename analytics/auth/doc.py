@@ -1,0 +1,145 @@
+"""docs/security.md, generated (`python -m analytics security-doc > docs/security.md`); a test keeps it current."""
+from __future__ import annotations
+
+from .. import settings
+from . import audit, roles, scoping
+
+INTRO = """# Security: sign-in, roles, region scope, masking, audit
+
+Generated from `analytics/auth/` by `python -m analytics security-doc`; `tests/test_auth.py` fails when
+this file and the declarations differ.
+
+## Turning sign-in on
+
+With no account, the app runs in **demo mode**: every page shows a banner saying that anyone can see
+everything (演示模式：任何人都能看到全部数据). Creating the first account turns sign-in on at the next page view:
+
+```bash
+python -m analytics users add admin --role admin --db data/cockpit.duckdb          # asks for the password twice
+python -m analytics users add wang --role analyst --region 340000 --name 王分析    # a province-scoped analyst
+python -m analytics users add li --role leader --region 340102 --region 340103     # a set of counties
+python -m analytics users add zhao --role steward --region 340100 --domain 营商环境  # a city and one domain
+python -m analytics users list | disable NAME | enable NAME | reset NAME | unlock NAME | change NAME --role ...
+python -m analytics audit verify                                                    # exit 1 if the log was changed
+```
+
+Accounts and the audit log live in a small SQLite file beside the database, `<db>.auth.sqlite`
+(`COCKPIT_AUTH_DB` moves it). Not in DuckDB: the running app holds the DuckDB file open for writing and
+DuckDB then lets no other process open it, so accounts kept there could not be managed from the command
+line while the app runs. Accounts are never deleted (the audit log names them): they are disabled. Once an
+account exists the app never returns to demo mode by itself, even if every account is disabled; deleting the
+file does that. Passwords are passed to the CLI on the terminal (or one line of standard input with
+`--password-stdin`), never as an argument.
+
+**Single sign-on** (optional): when `.streamlit/secrets.toml` has an `[auth]` section (OpenID Connect, see
+Streamlit's `st.login`; needs `pip install Authlib`), the sign-in page offers it. The identity's e-mail (or
+subject) must match an account's `--sso` identity, which gives the role and the scope; an identity without an
+active account is refused.
+
+## Sign-in rules
+
+| rule | value | setting |
+|---|---|---|
+"""
+
+BODY = """
+- Passwords are stored as argon2id hashes (argon2-cffi's recommended parameters, rehashed on sign-in when
+  those change). No password or hash is ever logged, shown, exported or returned by the CLI.
+- Each failed attempt makes the next one wait (1, 2, 4 … seconds, at most 60); after the number of failures
+  above the user name is locked. This is counted by the name typed, whether or not an account has it, and
+  the message is the same for an unknown name, a wrong password and a disabled account, so the answers tell
+  nothing about which names exist. An administrator lifts a lockout (`users unlock`, or on the admin page).
+- A session ends after the idle time above without any action, when its account is disabled, and on sign-out.
+  A session belongs to one browser tab: reloading the page asks to sign in again.
+- Changes to an account's role or scope apply at its sessions' next page view.
+
+## Region scope (row-level security)
+
+Each account has a region scope: national (no region), or one or more provinces, cities or counties
+(each with everything below it), and optionally a set of domains. The scope is applied **in SQL**, in every
+named query (`analytics/queries/scope.py`): items, feedback and rectifications are read only through the
+`scoped_*` fragments, which AND the scope with the filters, so a filter, including a hand-edited URL, can
+only narrow what a user sees. A URL naming a region outside the scope is reported and ignored. Aggregates
+(KPIs, rankings, maps, trends, heatmaps, the meeting deck, the risk list) are computed on the scoped rows
+only, because they are computed from those queries. A user with one scope region opens every page on it.
+
+`tests/test_scope_everywhere.py` runs every name in `analytics.queries.QUERIES` and every block of
+`ui/context.BLOCKS` with a county scope on the test database and compares the result with the same call on
+a copy from which every row outside the county was deleted: any difference is a leak. A new query that is
+not scoped fails that test unless it is listed below with the reason it cannot show a row outside the scope.
+
+| unscoped query | why it shows no row outside the scope |
+|---|---|
+"""
+
+UPLOADS = """
+### Uploads by a scoped steward
+
+A steward with national scope may upload anything. A steward with a limited scope may only add or update
+rows of the scope, and the whole upload is refused, with the rule, the table, the number of rows and the
+first keys, before anything is compared or written, when
+
+- any row's region (or, for progress reports and milestones, its item's region) is outside the scope, or its
+  domain outside the scope's domains;
+- a stored row with the same key belongs to another region or domain (it would be overwritten);
+- the mode is `replace` (it would delete every other region's rows);
+- the table is national reference data (`policies`, `indicators`).
+
+Restoring a data version changes every region's data: only a national steward or administrator may do it.
+
+## Masking of personal data
+
+Everyone reads phone and ID numbers in feedback text masked (138****1234; `analytics/privacy.py`). Roles
+without `personal_data` (leader, analyst, presenter, and demo mode) also read complainants' names masked
+(张先生 → 某先生, 联系人：王建国 → 联系人：***) and e-mail addresses hidden; data stewards and administrators,
+who correct the raw rows, read the text as uploaded. Masking is applied where the text is drawn and in its
+downloads (the item page's feedback table). Free text can hold a name no rule recognises: the rules catch
+names before an honorific or after a label, not every name.
+
+## Audit trail
+
+These actions are appended to the audit log with who (account and role), when (local time with offset),
+what (action, object, detail) and from where (the client's IP address as Streamlit sees it, with
+`X-Forwarded-For` when a proxy sets it; `cli` for the command line):
+
+"""
+
+TAIL = """
+Each entry stores the SHA-256 of its own fields and of the previous entry's hash. `python -m analytics audit
+verify` (and the admin page) recomputes the chain: an edited entry no longer matches its hash, a deleted one
+breaks the next entry's link and leaves a gap in the numbers, and deleting the newest entries is seen from
+SQLite's record of the highest number issued. It exits 1 and names the entries. Someone able to rewrite the
+whole file and recompute every hash is not detected by the file alone: keep the newest hash that `verify`
+prints somewhere else and pass it back with `--head`. Unknown user names of failed sign-ins are recorded as
+`?` (a password typed into the name box must not be written down).
+
+## Known limits
+
+- A session lives in one browser tab (Streamlit keeps no cookie of its own): reloading the page, or opening a
+  link in a new tab, asks to sign in again. Moving between pages through the menu keeps the session.
+- The address recorded is what Streamlit reports: none for a browser on the same machine (`localhost`), and
+  behind a proxy the proxy's unless it sets `X-Forwarded-For` (recorded beside it, as the client claims it).
+- The command line acts as the national administrator (it runs on the server): `ingest` and `rollback` there
+  are recorded in the data versions, not in this audit log; the `users` commands are.
+- Version history on the upload page (who loaded which file when) and table sizes on the data page are not
+  scoped: metadata, no rows (see the unscoped queries above).
+"""
+
+
+def markdown() -> str:
+    from .. import pages
+
+    rules = [
+        ("failed sign-ins before the name is locked", "COCKPIT_AUTH_MAX_FAILURES"),
+        ("minutes a locked name stays locked", "COCKPIT_AUTH_LOCKOUT_MINUTES"),
+        ("minutes without an action before a session ends", "COCKPIT_AUTH_IDLE_MINUTES"),
+        ("fewest characters of a password (with a letter and a digit, not containing the user name, "
+         "not a common password)", "COCKPIT_AUTH_MIN_PASSWORD"),
+    ]
+    out = INTRO + "\n".join(f"| {what} | {settings.BY_NAME[name].default} | `{name}` |" for what, name in rules)
+    out += "\n" + BODY
+    out += "\n".join(f"| `{name}` | {why} |" for name, why in sorted(scoping.UNSCOPED.items()))
+    out += "\n" + UPLOADS
+    out += "\n".join(f"- `{a}`" for a in audit.ACTIONS) + "\n" + TAIL + "\n"
+    out += roles.markdown(pages.PAGES)
+    return out

@@ -1,0 +1,39 @@
+"""Which roles read personal data in feedback text, and how it is masked for the others.
+
+Everyone reads phone and ID numbers masked (`analytics.privacy.mask`, as the hotline itself shows them).
+Roles without the `personal_data` permission (leader, analyst, presenter; demo mode too) also read
+complainants' names masked: a surname before an honorific (张先生 → 某先生) and a name after a label
+(联系人：王建国 → 联系人：***). Stewards and administrators, who correct the raw rows, read the text as
+uploaded. Free text can still hold a name no rule recognises; docs/security.md says so.
+"""
+from __future__ import annotations
+
+import re
+
+from .. import privacy
+from . import roles
+
+# the commonest surnames (百家姓 by frequency); a name is recognised only before an honorific
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+             "莫孔向汤")
+_HONORIFIC = re.compile(f"[{_SURNAMES}](?=(?:先生|女士|小姐|师傅|老师|大爷|大妈|阿姨|同志|老人))")
+_LABELLED = re.compile(r"(姓名|联系人|投诉人|反映人|来电人|举报人|当事人)([:：\s]*)([\u4e00-\u9fff·]{2,4})")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def mask_names(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = _LABELLED.sub(lambda m: f"{m[1]}{m[2]}{'*' * len(m[3])}", text)
+    text = _HONORIFIC.sub("某", text)
+    return _EMAIL.sub("***@***", text)
+
+
+def feedback_text(text: str | None, role: str) -> str | None:
+    """Feedback text as `role` may read it."""
+    if text is None:
+        return None
+    if roles.allowed(role, "personal_data"):
+        return text
+    return mask_names(privacy.mask(text))

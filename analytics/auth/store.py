@@ -1,0 +1,91 @@
+"""The accounts and the audit log, in a small SQLite file beside the database (`<db>.auth.sqlite`).
+
+Why a sidecar and not DuckDB: the app holds the DuckDB file open for writing while it runs, and DuckDB
+then lets no other process open it, so accounts kept there could not be managed from the command line
+while the app runs. SQLite (standard library) lets the CLI and the app write the same file, each write
+one short transaction; every statement is parameterised.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from .. import settings
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,          -- lower case: a-z 0-9 . _ @ -
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    region_codes TEXT NOT NULL,         -- JSON list of region codes; [] = national
+    domains TEXT NOT NULL,              -- JSON list of domains; [] = every domain
+    password_hash TEXT,                 -- argon2id; NULL for an account that signs in only by SSO
+    sso_identity TEXT UNIQUE,           -- e-mail or subject the identity provider gives (st.user)
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    password_changed_at TEXT,
+    last_sign_in_at TEXT
+);
+-- failed sign-ins by the name typed, whether or not an account has it (so a lockout says nothing
+-- about which names exist)
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    username TEXT PRIMARY KEY,
+    n_failures INTEGER NOT NULL,
+    last_failure REAL NOT NULL,         -- epoch seconds
+    locked_until REAL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,                   -- ISO time with offset
+    actor TEXT NOT NULL,                -- username, "demo", or "cli:<os user>"
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL,               -- JSON object
+    source TEXT NOT NULL,               -- client IP address, "cli", or "" when unknown
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+"""
+
+
+def path_for(db_path: str | Path) -> Path:
+    """Where the accounts of the database at `db_path` live (COCKPIT_AUTH_DB overrides it)."""
+    override = settings.get("COCKPIT_AUTH_DB")
+    return Path(override) if override else Path(str(db_path) + ".auth.sqlite")
+
+
+def exists(path: str | Path) -> bool:
+    return Path(path).is_file()
+
+
+@contextmanager
+def connect(path: str | Path, write: bool = False):
+    """A connection to the sidecar; `write` opens one transaction that takes the write lock at once
+    (BEGIN IMMEDIATE), so two writers of the audit chain never read the same last hash."""
+    path = Path(path)
+    if not write and not path.is_file():
+        raise FileNotFoundError(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+    try:
+        if write:
+            con.executescript(SCHEMA)
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        else:
+            yield con
+    finally:
+        con.close()
+
+
+def has_table(con: sqlite3.Connection, name: str) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None

@@ -1,0 +1,60 @@
+"""The audit trail: audit verify | show; and security-doc (docs/security.md from the declarations)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .. import settings
+
+
+def cmd_verify(args) -> int:
+    from ..auth import audit, store
+
+    path = store.path_for(args.db)
+    n, head, problems = audit.verify(path, args.head)
+    for p in problems:
+        print(p.message, file=sys.stderr)
+    if problems:
+        print(f"audit log {path}: {len(problems)} problem(s) in {n} entries: it was changed", file=sys.stderr)
+        return 1
+    print(f"audit log {path}: {n} entries, chain intact; newest hash {head}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from dataclasses import asdict
+
+    from ..auth import audit, store
+
+    rows = audit.entries(store.path_for(args.db), args.last)
+    if args.json:
+        print(json.dumps([asdict(e) for e in rows], ensure_ascii=False, indent=2))
+        return 0
+    for e in reversed(rows):
+        print("\t".join([str(e.seq), e.at, e.actor, e.role, e.action, e.target, e.source,
+                         json.dumps(e.detail, ensure_ascii=False)]))
+    return 0
+
+
+def cmd_security_doc(args) -> int:
+    from ..auth import doc
+
+    print(doc.markdown(), end="")
+    return 0
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("security-doc", help="print docs/security.md (roles, permissions, scope, audit)")
+    p.set_defaults(func=cmd_security_doc)
+    audit = sub.add_parser("audit", help="the audit trail: verify its hash chain, show entries")
+    asub = audit.add_subparsers(dest="audit_command", required=True)
+    p = asub.add_parser("verify", help="check that no entry was edited or deleted (exit 1 if one was)")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--head", help="a newest hash printed earlier: also check the chain still contains it")
+    p.set_defaults(func=cmd_verify)
+    p = asub.add_parser("show", help="the newest entries")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--last", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)

@@ -1,0 +1,78 @@
+"""In Chromium: with accounts configured the app asks to sign in first; a county user then sees that county
+only (numbers, the cascade, the finder), a hand-edited URL does not widen it, and signing out ends it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.test_browser import Visit, browser  # noqa: F401  (pytest fixtures)
+
+PASSWORD = "Hefei2026abc"
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    from analytics.auth import accounts, store
+    from analytics.bench.server import app_server
+    from tests import fixture_db
+
+    db = fixture_db.build(tmp_path_factory.mktemp("browser_auth") / "fixture.duckdb")
+    accounts.add(store.path_for(db), "yaohai", role="leader", by="test", password=PASSWORD,
+                 region_codes=["340102"], display_name="瑶海区领导")
+    try:
+        with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
+            yield base, store.path_for(db)
+    except RuntimeError as e:
+        pytest.fail(str(e))
+
+
+def test_a_county_user_signs_in_and_sees_only_the_county(auth_server, browser):  # noqa: F811
+    from analytics.auth import audit
+
+    base, side = auth_server
+    v = Visit(browser, base)
+    v.open("/?lang=en&region=110000")  # a link to Beijing, opened before signing in
+    main = v.page.locator('[data-testid="stMain"]')
+    assert "Sign in" in v.page.locator("h1").first.inner_text()
+    assert "Supervised items" not in main.inner_text()  # nothing of the data before signing in
+    v.page.get_by_label("User name").fill("yaohai")
+    v.page.get_by_role("textbox", name="Password").fill("not-the-password1")
+    v.page.get_by_role("button", name="Sign in").click()
+    v.idle()
+    assert "Wrong user name or password" in main.inner_text()
+    v.page.wait_for_timeout(1500)  # a failure makes the next attempt wait a second
+    v.page.get_by_label("User name").fill("yaohai")
+    v.page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    v.page.get_by_role("button", name="Sign in").click()
+    v.idle()
+    text = main.inner_text()
+    assert "Filters: Anhui / 合肥市 / 瑶海区" in text  # the view opens on the user's county
+    counts = set(re.findall(r"n = (\d+)", text))
+    assert counts == {"0", "1"}, counts  # every KPI counts A1 alone (nationally: up to 5 items)
+    assert "110000" in text  # the Beijing link is reported and ignored
+    sidebar = v.page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "瑶海区领导" in sidebar and "leader" in sidebar and "Scope" in sidebar
+    assert v.query().get("region") == ["340102"]
+    assert "anyone can see everything" not in text
+    v.page.get_by_role("link", name="Item detail").click()
+    v.idle()
+    finder = main.inner_text()
+    assert "Rows: 1 ·" in finder  # the finder lists A1 alone (the grid is a canvas: its count is the text)
+    v.page.get_by_role("button", name="Sign out").click()
+    v.idle()
+    assert "You are signed out" in main.inner_text() and "Sign in" in v.page.locator("h1").first.inner_text()
+    assert [e.action for e in audit.entries(side)][:3] == ["sign_out", "sign_in", "sign_in_failed"]
+    assert audit.verify(side)[2] == []
+    assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
+
+
+def test_the_sign_in_page_in_chinese_at_phone_width(auth_server, browser):  # noqa: F811
+    base, _ = auth_server
+    v = Visit(browser, base, width=390)
+    v.open("/")
+    assert "登录" in v.page.locator("h1").first.inner_text()
+    assert v.page.get_by_label("用户名").is_visible() and v.page.get_by_role("textbox", name="密码").is_visible()
+    assert v.exceptions() == []
+    v.close()

@@ -1,0 +1,27 @@
+"""账号与审计 / Accounts & audit: who may sign in with which role and scope, and the tamper-evident log."""
+import streamlit as st
+
+from analytics.auth import store
+from ui import admin_blocks as blocks
+from ui import auth as auth_ui
+from ui import context, page
+
+ctx = context.current()
+page.header(ctx, "nav.admin")
+path = store.path_for(ctx.db_path)
+blocks.flash()
+
+if ctx.user.is_demo:
+    st.info(ctx.t("admin.demo_intro"), icon=":material/lock_open:")
+    st.code("python -m analytics users add admin --role admin --db " + ctx.db_path
+            + "\n# " + ctx.t("admin.demo_then"), language="bash")
+if auth_ui.may_manage_users(ctx):
+    users_tab, audit_tab = st.tabs([ctx.t("admin.tab_users"), ctx.t("admin.tab_audit")])
+    with users_tab:
+        blocks.users(ctx, path)
+    with audit_tab:
+        blocks.audit_log(ctx, path)
+elif ctx.may("view_audit"):
+    if ctx.may("manage_users"):
+        st.caption(ctx.t("auth.no_manage_scoped"))
+    blocks.audit_log(ctx, path)
