@@ -339,6 +339,14 @@ def test_cli_ingest_versions_and_rollback(db, tmp_path):
     assert r.returncode == 0 and "v3" in r.stdout
     r = cli("rollback", "--db", str(db), "7")
     assert r.returncode == 2 and "no version v7" in r.stderr
+    # the commit and the rollback are in the audit trail too, chained like the app's entries
+    from analytics.auth import audit, store as auth_store
+
+    log = auth_store.path_for(db)
+    entries = sorted(audit.entries(log), key=lambda e: e.seq)  # entries() lists the newest first
+    actions = [(e.action, e.actor, e.target, e.source) for e in entries]
+    assert actions == [("commit", "王五", "good.csv", "cli"), ("rollback", "steward", "v1", "cli")], actions
+    assert not audit.verify(log)[2]
 
 
 def test_cli_ingest_says_clearly_when_the_app_holds_the_file(db, tmp_path):

@@ -8,6 +8,7 @@ import streamlit as st
 from analytics import i18n, metrics
 from analytics import public_feedback as pf
 
+from . import auth as auth_ui
 from . import filterbar, tables
 from .context import Context
 
@@ -245,7 +246,8 @@ def terms(ctx: Context, data: pf.Page) -> None:
         ctx.t("feedback.col_term"): [r["term"] for r in rows],
         ctx.t("feedback.col_term_n"): [r["n"] for r in rows],
         ctx.t("feedback.col_term_share"): [_pct(r["share"]) for r in rows],
-        ctx.t("feedback.col_examples"): [sep.join(r["examples"]) for r in rows],
+        ctx.t("feedback.col_examples"): [sep.join(auth_ui.feedback_text(ctx, e) or "" for e in r["examples"])
+                                         for r in rows],  # names too, for roles without personal data
     }, schema_overrides={ctx.t("feedback.col_term_share"): pl.Float64})
     tables.show(ctx, table, key="fb_terms", title=ctx.t("feedback.terms_title"), stem="complaint-phrases",
                 searchable=False)

@@ -93,6 +93,9 @@ def cmd_ingest(args) -> int:
             return _ingest_out(args, result, problems, 0)
         out = versions.commit(con, changes, who=_who(args), file_name=Path(args.file).name, sha256=upload.sha256,
                               as_of=args.as_of, db_path=str(Path(args.db).resolve()))
+        if out.status == "committed":
+            _audit(args.db, _who(args), "commit", Path(args.file).name, version=out.version, based_on=out.based_on,
+                   sha256=upload.sha256, mode=args.mode)
         result |= {"status": out.status, "version": out.version, "based_on": out.based_on,
                    "seconds": round(time.perf_counter() - started, 2),
                    "message": i18n.t(f"upload.cli_{out.status}", lang, version=out.version, based_on=out.based_on)}
@@ -173,8 +176,18 @@ def cmd_rollback(args) -> int:
         return 2
     finally:
         con.close()
+    if out.status == "restored":
+        _audit(args.db, _who(args), "rollback", f"v{args.version}", version=out.version, based_on=out.based_on)
     print(i18n.t(f"upload.cli_{out.status}", args.lang, version=out.version, based_on=out.based_on))
     return 0
+
+
+def _audit(db: Path, who: str, action: str, target: str, **detail) -> None:
+    """The same audit trail as the app's (analytics/auth/audit.py), from the command line."""
+    from ..auth import audit, store as auth_store
+
+    audit.append(auth_store.path_for(db), actor=who, role="steward", action=action, target=target, detail=detail,
+                 source="cli")
 
 
 def _add_upload_commands(sub) -> None:
