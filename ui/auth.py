@@ -189,7 +189,7 @@ def banner(user: auth.User, lang: str) -> None:
         return
     text = html.escape(i18n.t("auth.demo_banner", lang))
     how = html.escape(i18n.t("auth.demo_how", lang))
-    st.markdown(BANNER_CSS + f'<div class="cockpit-demo-banner" role="status">⚠ <b>{text}</b> {how} '
+    st.markdown(BANNER_CSS + f'<div class="cockpit-demo-banner" role="status">⚠ <strong>{text}</strong> {how} '
                 '<code>python -m analytics users add admin --role admin</code></div>', unsafe_allow_html=True)
 
 

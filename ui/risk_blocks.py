@@ -27,8 +27,9 @@ _CLEARED: set = set()  # finished jobs whose new model has replaced the cached o
 # ---- training in the background ----------------------------------------------------------------
 
 def start_training(ctx: Context) -> None:
-    cur = context.database(ctx.db_path).cursor()  # made here, in the script's thread; used by the job's
-    _, started = jobs.start(ctx.db_path, lambda: cur)
+    # the job's thread gets a cursor of its own (Database.cursor is per thread): sharing this script thread's
+    # cursor made the page's next query fail with "connection is busy with another call"
+    _, started = jobs.start(ctx.db_path, context.database(ctx.db_path).cursor)
     if started:
         auth_ui.log(ctx.db_path, ctx.user, "retrain", "slip-risk model", data_version=ctx.version)
     st.session_state[_SEEN] = None  # announce this job's end in this session
