@@ -43,12 +43,12 @@ with st.expander(ctx.t("thresholds.coverage")):
     st.caption(ctx.t("cockpit.items_help") + " " +
                ctx.t("cockpit.since", date=i18n.fmt_date(counts["first_start_date"], ctx.lang)))
     total = by_status["n_items"].sum()
-    st.dataframe(by_status.select(
-        pl.col("status").map_elements(lambda s: i18n.choice_label("projects", "status", s, ctx.lang),
-                                      return_dtype=pl.Utf8).alias(ctx.t("cockpit.status")),
-        pl.col("n_items").alias(ctx.t("cockpit.n_items")),
-        (pl.col("n_items") / total).map_elements(lambda x: i18n.fmt_pct(x, ctx.lang), return_dtype=pl.Utf8)
-        .alias(ctx.t("cockpit.share")),
-        pl.col("budget_wan_yuan").map_elements(lambda x: i18n.fmt_amount_wan(x, ctx.lang), return_dtype=pl.Utf8)
-        .alias(ctx.t("cockpit.budget_col")),
-    ), hide_index=True, width="stretch")
+    # labels formatted here in Python, not with polars' map_elements: a Python function run on polars'
+    # thread pool needs the GIL, and another session's to_pandas holds the GIL while it waits for that pool,
+    # which deadlocked the whole server under load (scripts/load_test.py; see docs/performance.md)
+    st.dataframe(pl.DataFrame({
+        ctx.t("cockpit.status"): [i18n.choice_label("projects", "status", s, ctx.lang) for s in by_status["status"]],
+        ctx.t("cockpit.n_items"): by_status["n_items"],
+        ctx.t("cockpit.share"): [i18n.fmt_pct(n / total, ctx.lang) for n in by_status["n_items"]],
+        ctx.t("cockpit.budget_col"): [i18n.fmt_amount_wan(x, ctx.lang) for x in by_status["budget_wan_yuan"]],
+    }), hide_index=True, width="stretch")

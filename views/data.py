@@ -21,12 +21,14 @@ st.dataframe(
 )
 
 st.subheader(ctx.t("data.versions"))
-versions = ctx.query("versions").select(
+versions = ctx.query("versions")
+versions = versions.select(
     pl.col("version").alias(ctx.t("data.version")),
     pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M").alias(ctx.t("data.created_at")),
     pl.col("created_by").alias(ctx.t("data.created_by")),
     pl.col("source").alias(ctx.t("data.source")),
-    pl.col("as_of").map_elements(lambda d: i18n.fmt_date(d, ctx.lang), return_dtype=pl.Utf8).alias(ctx.t("data.as_of")),
+    # formatted in Python, never with map_elements (see views/cockpit.py: it can deadlock the server)
+    pl.Series(ctx.t("data.as_of"), [i18n.fmt_date(d, ctx.lang) for d in versions["as_of"]], pl.Utf8),
 )
 st.dataframe(versions, hide_index=True, width="stretch")
 
