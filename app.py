@@ -1,15 +1,15 @@
 """Entry point: language, first-run data, the global filters, and navigation."""
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 import streamlit as st
 
-from analytics import i18n, queries, settings
+from analytics import i18n, settings
 from analytics.auth import scoping
 from analytics import pages as app_pages
 from analytics.filters import Filters, Options, recent_periods
-from analytics.region_tree import RegionTree
 from ui import auth as auth_ui
 from ui import context, filterbar, metric_settings, setup
 
@@ -20,17 +20,16 @@ db_path = Path(settings.get("COCKPIT_DB"))
 user = auth_ui.gate(lang, str(db_path))  # sign-in before anything (the form and a stop); demo mode: nobody
 setup.ensure_database(db_path, lang)
 
-db = context.database(str(db_path))
-version_rows = queries.run(db.cursor(), "data_version")
-if version_rows.is_empty():
+newest = context.data_version(str(db_path))
+if newest is None:
     st.error(i18n.t("app.no_data", lang))
     st.stop()
-version, as_of = version_rows["version"][0], version_rows["as_of"][0]
+version, as_of = newest
 
 scope = user.scope  # applied in SQL to every query; the filters below can only narrow it
 base = context.Context(lang, Filters(), scope, version, as_of, str(db_path), user=user)
 regions = base.query("region_options")
-tree = RegionTree(base.query("auth_region_tree") if scope.region_codes else regions)  # with the scope's ancestors
+tree = context.region_tree(str(db_path), version, as_of, astuple(scope))  # with the scope's ancestors
 domain_counts = dict(base.query("domain_options").iter_rows())
 dept_counts = dict(base.query("dept_options").iter_rows())
 options = Options(region_codes=frozenset(regions["region_code"]), domains=tuple(domain_counts),

@@ -30,9 +30,16 @@ from functools import lru_cache
 
 import polars as pl
 import pydeck as pdk
+import pydeck.bindings.deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from . import geo
+
+# Every pdk.Deck() asks has_jupyter_extra(), which retries a failing import of pydeck's Jupyter widget each
+# time (ipywidgets is not installed): 11% of the server's time in the 30-session load test, mostly waiting
+# for the import lock. The answer cannot change while the process runs, so ask once.
+if not hasattr(_pydeck_deck.has_jupyter_extra, "cache_info"):
+    _pydeck_deck.has_jupyter_extra = lru_cache(maxsize=1)(_pydeck_deck.has_jupyter_extra)
 
 REGION_LAYER_ID = "regions"
 MARITIME_LAYER_ID = "maritime-line"

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.bench.server import app_server, rss_mb  # noqa: E402
+from analytics.bench.server import app_server, cpu_seconds, rss_mb  # noqa: E402
 
 PAGES = ("", "regions", "risk")  # "" is the default page: the cockpit
 STATES = ("", "region=340000", "region=440000&period=2026", "region=110000", "region=510100", "domain=教育")
@@ -158,9 +158,9 @@ def main() -> int:
                 await asyncio.gather(*[_session(port, until, results, errors, random.Random(rng.random()))
                                        for _ in range(a.sessions)])
 
-            started = time.time()
+            started, cpu_before = time.time(), cpu_seconds(proc.pid)
             asyncio.run(everyone())
-            elapsed = time.time() - started
+            elapsed, cpu_used = time.time() - started, cpu_seconds(proc.pid) - cpu_before
             if steward is not None:
                 steward.join(timeout=300)
             stop.set()
@@ -168,7 +168,8 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{a.sessions} sessions for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), {os.cpu_count()} cores; "
-          f"{len(results)} page runs")
+          f"{len(results)} page runs; server CPU {cpu_used:.0f} s, {1000 * cpu_used / max(len(results), 1):.0f} ms "
+          f"per page run (the upload and retraining included); load average {os.getloadavg()[0]:.1f}")
     print("| page | runs | p50 s | p95 s | max s | median MB sent |")
     print("|---|---|---|---|---|---|")
     for page in ("cockpit", "regions", "risk"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import astuple, dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import polars as pl
 import streamlit as st
@@ -13,6 +14,9 @@ from analytics.filters import Filters
 from analytics.metrics import Selection, Thresholds
 from analytics.queries import Scope
 from analytics.store import Database
+
+if TYPE_CHECKING:
+    from analytics.region_tree import RegionTree
 
 # what a page may compute through `Context.block`: a fixed list, so the cache key names a known function.
 # Each is `fn(cur, selection, weights, **extra)` returning plain data; imported when first used.
@@ -99,18 +103,57 @@ def retrain_after_commit(db: Database, own_path: str, committed_path: str) -> bo
     return True
 
 
-@st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=512, show_spinner=False)
+# Query and block results are shared by every session (st.cache_resource): one object per key, handed out
+# as is. st.cache_data would unpickle a private copy for every run of every session (8% of the server's
+# time in the 30-session load test). So a page must never modify what `query` or `block` returns: polars
+# frames are immutable in use, and pages derive new frames and lists rather than editing these.
+@st.cache_resource(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=512, show_spinner=False)
 def _cached_query(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
                   extra: tuple) -> pl.DataFrame:
     return queries.run(database(db_path).cursor(), name, Filters(*filters), Scope(*scope), as_of, **dict(extra))
 
 
-@st.cache_data(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
+@st.cache_resource(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
 def _cached_block(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
                   thresholds: tuple, weights: tuple, extra: tuple = ()):
     sel = Selection(Filters(*filters), Scope(*scope), as_of, Thresholds(*thresholds))
     cur = database(db_path).cursor()
     return _block_function(name)(cur, sel, dict(weights), **dict(extra))
+
+
+def data_version(db_path: str) -> tuple[int, date] | None:
+    """(version, as of) of the newest data, or None when the database holds none. Asked on every run, so it is
+    cached on the file's state: any commit (by this app or another process) changes the database file or its
+    write-ahead log, and the next run sees the new version at once."""
+    return _data_version(db_path, _file_stamp(db_path))
+
+
+def _file_stamp(db_path: str) -> tuple:
+    import os
+
+    stamp = []
+    for path in (db_path, db_path + ".wal"):
+        try:
+            st_ = os.stat(path)
+            stamp.append((st_.st_mtime_ns, st_.st_size))
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _data_version(db_path: str, stamp: tuple) -> tuple[int, date] | None:
+    rows = queries.run(database(db_path).cursor(), "data_version")
+    return None if rows.is_empty() else (rows["version"][0], rows["as_of"][0])
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def region_tree(db_path: str, version: int, as_of: date, scope: tuple) -> "RegionTree":
+    """The region cascade a user with `scope` may use (with the scope's ancestors), shared by sessions."""
+    from analytics.region_tree import RegionTree
+
+    ctx = Context("zh", Filters(), Scope(*scope), version, as_of, db_path)
+    return RegionTree(ctx.query("auth_region_tree") if ctx.scope.region_codes else ctx.query("region_options"))
 
 
 def current() -> Context:

@@ -45,7 +45,10 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     if searched and rows.is_empty():
         st.info(ctx.t("tables.no_match", text=searched))
     on_screen = rows if shown is None else rows.head(shown)
-    event = st.dataframe(on_screen, hide_index=True, width="stretch", height=height, key=f"{key}_table",
+    # as Arrow: a polars frame would go through pandas and back to Arrow on every run (the largest single
+    # cost of the risk and cockpit pages in the 30-session load test); compat level oldest gives plain
+    # large_string columns, which Streamlit's frontend reads (not polars' newer string views)
+    event = st.dataframe(on_screen.to_arrow(compat_level=pl.CompatLevel.oldest()), hide_index=True, width="stretch", height=height, key=f"{key}_table",
                          column_config=_date_columns(frame) | (column_config or {}),
                          on_select="rerun" if item_column else "ignore", selection_mode="single-row")
     notes = [ctx.t("tables.rows", n=i18n.fmt_int(rows.height, ctx.lang))]
