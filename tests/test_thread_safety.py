@@ -27,3 +27,48 @@ def test_the_server_neither_watches_sources_nor_collects_all_garbage_after_every
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["fileWatcherType"] == "none"
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_after_a_commit_the_results_sessions_asked_for_are_ready_before_anyone_asks_again(app_env, monkeypatch):
+    """The warmer recomputes what sessions asked for (here: the cockpit and the regions page), so the next
+    run of those pages computes nothing itself."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import context
+
+    computed: list[str] = []
+    real = context._block_function
+
+    def counting(name):
+        computed.append(name)
+        return real(name)
+
+    monkeypatch.setattr(context, "_block_function", counting)
+
+    def run_pages() -> None:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        assert not at.exception
+        at.switch_page("views/regions.py").run()
+        assert not at.exception
+
+    context._DEMAND.pop(str(app_env), None)
+    run_pages()
+    assert {"cockpit", "regions"} <= set(computed)
+    asked = context.most_asked(str(app_env))
+    assert ("block", next(k for kind, k in asked if kind == "block" and k[0] == "cockpit")) in asked
+
+    context._cached_block.clear()  # what a new data version leaves: nothing cached for it
+    context._cached_query.clear()
+    computed.clear()
+    assert context.warm(str(app_env)) >= 2
+    assert {"cockpit", "regions"} <= set(computed)
+    computed.clear()
+    run_pages()
+    assert computed == []  # every block the pages needed was warm
+
+
+def test_only_a_commit_to_the_app_database_warms_it(tmp_path):
+    from ui import context
+
+    assert context.warm_after_commit(str(tmp_path / "a.duckdb"), str(tmp_path / "b.duckdb")) is False
+    assert context.warm_after_commit(str(tmp_path / "a.duckdb"), "") is False

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import threading
+from collections import Counter
 from dataclasses import astuple, dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -58,8 +60,9 @@ class Context:
 
     def query(self, name: str, **extra) -> pl.DataFrame:
         """The named query for this context, cached on the data version (so a new load shows at once)."""
-        return _cached_query(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
-                             self.as_of, tuple(sorted(extra.items())))
+        key = (name, astuple(self.filters), astuple(self.scope), tuple(sorted(extra.items())))
+        _note_demand(self.db_path, "query", key)
+        return _cached_query(self.db_path, self.version, name, key[1], key[2], self.as_of, key[3])
 
 
     def may(self, permission: str) -> bool:
@@ -72,8 +75,10 @@ class Context:
     def block(self, name: str, **extra):
         """A named block (see BLOCKS) for this context, cached on the data version and every input;
         `extra` are the page's own hashable parameters (a metric key, a grain, a tuple of regions)."""
-        return _cached_block(self.db_path, self.version, name, astuple(self.filters), astuple(self.scope),
-                             self.as_of, astuple(self.thresholds), self.weights, tuple(sorted(extra.items())))
+        key = (name, astuple(self.filters), astuple(self.scope), astuple(self.thresholds), self.weights,
+               tuple(sorted(extra.items())))
+        _note_demand(self.db_path, "block", key)
+        return _cached_block(self.db_path, self.version, name, key[1], key[2], self.as_of, *key[3:])
 
 
 @st.cache_resource(show_spinner=False)
@@ -86,8 +91,68 @@ def database(path: str) -> Database:
     if db.writable:
         from analytics.ingest import versions
 
+        versions.AFTER_COMMIT.append(lambda db_path, version: warm_after_commit(path, db_path))
         versions.AFTER_COMMIT.append(lambda db_path, version: retrain_after_commit(db, path, db_path))
     return db
+
+
+# --- warming the caches after a commit ------------------------------------------------------------------
+# What sessions asked for, by database: (kind, key without the data version) -> how often. After a commit
+# or rollback the most asked-for results are computed again for the new version in one background thread,
+# most asked first, so that people opening the cockpit after the steward's upload (the Monday meeting) find
+# them ready. A session asking for a result the warmer is computing waits for it (Streamlit computes a key
+# once), never computes it twice.
+WARM_TOP = 48  # results warmed after a commit: the cockpit, regions and risk states of a busy meeting
+_DEMAND: dict[str, Counter] = {}
+_DEMAND_LOCK = threading.Lock()
+# results that name the data version in their parameters (the risk page's saved scores): nothing to warm
+_NOT_WARMED = frozenset({"risk"})
+
+
+def _note_demand(db_path: str, kind: str, key: tuple) -> None:
+    with _DEMAND_LOCK:
+        _DEMAND.setdefault(db_path, Counter())[(kind, key)] += 1
+
+
+def most_asked(db_path: str, n: int = WARM_TOP) -> list[tuple[str, tuple]]:
+    with _DEMAND_LOCK:
+        return [k for k, _ in _DEMAND.get(db_path, Counter()).most_common(n)]
+
+
+def warm(db_path: str, n: int = WARM_TOP) -> int:
+    """Compute the `n` most asked-for results of `db_path` for its newest data version; return how many were
+    computed (those already cached cost nothing). Errors are left to the page that asks again."""
+    newest = data_version(db_path)
+    if newest is None:
+        return 0
+    version, as_of = newest
+    done = 0
+    for kind, key in most_asked(db_path, n):
+        if data_version(db_path) != newest:
+            return done  # another commit came: its own warming takes over
+        try:
+            if kind == "query":
+                name, filters, scope, extra = key
+                _cached_query(db_path, version, name, filters, scope, as_of, extra)
+            elif key[0] not in _NOT_WARMED:
+                name, filters, scope, thresholds, weights, extra = key
+                _cached_block(db_path, version, name, filters, scope, as_of, thresholds, weights, extra)
+            else:
+                continue
+            done += 1
+        except Exception:  # noqa: BLE001 (the page shows the error when someone opens it)
+            continue
+    return done
+
+
+def warm_after_commit(own_path: str, committed_path: str) -> bool:
+    """Start warming `own_path`'s caches in the background after a commit to it (see `warm`)."""
+    from pathlib import Path
+
+    if not committed_path or Path(committed_path).resolve() != Path(own_path).resolve():
+        return False
+    threading.Thread(target=warm, args=(own_path,), name="cockpit-warm", daemon=True).start()
+    return True
 
 
 def retrain_after_commit(db: Database, own_path: str, committed_path: str) -> bool:
