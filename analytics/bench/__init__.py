@@ -53,6 +53,13 @@ PAGE_CASES: dict[str, tuple[str, list[tuple[str, Filters, dict]]]] = {
                                                 "compare": ("340100", "340200", "340300", "340400", "340500")}),
         ("北京 2026, on-time rate by quarter", BEIJING_2026, {"metric": "on_time_rate", "grain": "quarter"}),
     ]),
+    "rectifications": ("analytics.ledger:page", [("national", NATIONAL, {}), ("安徽", ANHUI, {})]),
+    "feedback": ("analytics.public_feedback:page", [
+        ("national, satisfaction by channel and month", NATIONAL, {}),
+        ("安徽, by region and week", ANHUI, {"grain": "week", "by": "region"}),
+    ]),
+    "duplicates": ("analytics.duplicates:page", [("national", NATIONAL, {}), ("安徽", ANHUI, {})]),
+    "authenticity": ("analytics.authenticity:page", [("national", NATIONAL, {}), ("安徽", ANHUI, {})]),
     "meeting": ("analytics.meeting:page", [
         ("national, weekly", NATIONAL, {"preset": "week"}), ("安徽, quarterly", ANHUI, {"preset": "quarter"}),
     ]),
