@@ -50,7 +50,8 @@ def test_the_bench_command_runs_at_a_tiny_scale(capsys):
     assert main(["bench", "--scale", "0.01", "--runs", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     db = out["databases"][0]
-    assert {r["page"] for r in db["pages"]} >= {"cockpit", "regions", "domains", "trends", "item", "meeting", "risk"}
+    assert {r["page"] for r in db["pages"]} >= {"cockpit", "regions", "domains", "trends", "item", "meeting", "risk",
+                                              "rectifications", "feedback", "duplicates", "authenticity"}
     assert db["demo_s"] > 0 and db["risk"]["scored_items"] > 0 and len(db["ingest"]) == 2
     assert all(r["ratio"] > 0 for r in db["baseline"]["states"])
 
