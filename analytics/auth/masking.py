@@ -1,10 +1,10 @@
 """Which roles read personal data in feedback text, and how it is masked for the others.
 
-Everyone reads phone and ID numbers masked (`analytics.privacy.mask`, as the hotline itself shows them).
-Roles without the `personal_data` permission (leader, analyst, presenter; demo mode too) also read
-complainants' names masked: a surname before an honorific (张先生 → 某先生) and a name after a label
-(联系人：王建国 → 联系人：***). Stewards and administrators, who correct the raw rows, read the text as
-uploaded. Free text can still hold a name no rule recognises; docs/security.md says so.
+Roles with the `personal_data` permission (stewards and administrators, who correct the raw rows) read
+the text as uploaded. Every other role (leader, analyst, presenter; demo mode too) reads it masked: phone
+and ID numbers (`analytics.privacy.mask`, as the hotline itself shows them), e-mail addresses, and
+complainants' names, a surname before an honorific (张先生 → 某先生) and a name after a label
+(联系人：王建国 → 联系人：***). Free text can still hold a name no rule recognises; docs/security.md says so.
 """
 from __future__ import annotations
 
