@@ -73,5 +73,37 @@ def test_a_stale_mart_is_not_read(db, tmp_path):
     con.close()
 
 
+def test_built_in_date_ranges_equals_built_in_one_go(db, tmp_path, monkeypatch):
+    """The mart is built a range of snapshot dates at a time; many small ranges give the same table,
+    row for row and in the same order, as a single range."""
+    import shutil
+
+    import duckdb
+
+    copies = {}
+    for name, rows in (("one", 10**9), ("many", 3_000)):
+        copies[name] = tmp_path / f"{name}.duckdb"
+        shutil.copy(db, copies[name])
+        monkeypatch.setattr(marts, "CHUNK_ROWS", rows)
+        con = store.connect(copies[name])
+        marts.refresh(con, AS_OF, 1)
+        con.close()
+    frames = {}
+    for name, path in copies.items():
+        con = duckdb.connect(str(path), read_only=True)
+        frames[name] = con.sql("SELECT * FROM item_snapshots").pl()
+        con.close()
+    assert frames["one"].height > 20_000
+    assert frames["many"].equals(frames["one"])
+
+
+def test_date_ranges():
+    d = [date(2026, 1, i) for i in range(1, 6)]
+    assert marts.date_ranges(list(zip(d, [2, 2, 2, 2, 2])), 4) == [(d[0], d[1]), (d[2], d[3]), (d[4], d[4])]
+    assert marts.date_ranges(list(zip(d, [9, 0, 1, 9, 1])), 4) == [(d[0], d[0]), (d[1], d[2]), (d[3], d[3]),
+                                                                    (d[4], d[4])]
+    assert marts.date_ranges(list(zip(d, [1] * 5)), 100) == [(d[0], d[4])]
+
+
 def test_sundays():
     assert marts.sundays(date(2026, 11, 25), 3) == [date(2026, 11, 8), date(2026, 11, 15), date(2026, 11, 22)]

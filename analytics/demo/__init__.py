@@ -8,7 +8,11 @@ duplicate items, per-item latent factors) goes to the sidecar folder `<db_path>.
 into the database.
 
 Everything is vectorised with numpy/polars; the only Python loops run over items (not reports)
-or over the few hundred beautified items.
+or over the few hundred beautified items. Memory stays bounded at any scale (scale 100: 2 M items,
+89 M reports): the random draws of a stage are made up front as compact numbers, and the big
+tables are built and inserted in chunks (reports per REPORT_CHUNK_ITEMS items, the others per
+about WRITE_CHUNK_ROWS rows), their strings made only for the chunk being written; the mart is
+built a range of dates at a time (`marts.CHUNK_ROWS`). DuckDB gets a memory limit and a spill folder.
 
 Modules: `common` (constants, date helpers, work calendar), `places` (regions), `policies`
 (policies and indicators), `items` (simulated items and their latent factors), `projects` (what
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +33,13 @@ import numpy as np
 import polars as pl
 
 from .. import marts, store
-from .common import HISTORY_DAYS, Calendar, day_number
+from .common import DUCKDB_MEMORY_LIMIT, HISTORY_DAYS, Calendar, day_number
 from .events import make_milestones, make_rectifications
 from .feedback import make_feedback
 from .items import simulate_items
 from .places import Geo
 from .policies import make_indicators, make_policies
-from .projects import Projects, plan_projects, project_status, projects_frame
+from .projects import Projects, plan_projects, project_status, projects_frames
 from .reports import inspection_days, write_reports
 from .truth import write_truth
 
@@ -70,7 +75,9 @@ def generate(db_path, scale: float = 1.0, seed: int = 20261122, as_of: dt.date |
     say = progress or (lambda f, m: None)
     db_path = Path(db_path)
     tmp = Path(str(db_path) + ".tmp")
+    spill = Path(str(tmp) + ".spill")
     _remove(tmp, Path(str(tmp) + ".wal"))
+    shutil.rmtree(spill, ignore_errors=True)
     A = day_number(as_of)
     h0 = A - HISTORY_DAYS
     say(0.01, "Preparing regions and calendar")
@@ -86,6 +93,8 @@ def generate(db_path, scale: float = 1.0, seed: int = 20261122, as_of: dt.date |
 
     tmp.parent.mkdir(parents=True, exist_ok=True)
     con = store.connect(tmp)
+    con.execute("SET memory_limit = ?", [DUCKDB_MEMORY_LIMIT])
+    con.execute("SET temp_directory = ?", [str(spill)])
     try:
         counts = _write_reference_tables(con, say, regions, policies, indicators, ind_values)
         counts.update(_write_item_tables(con, run, items, proj))
@@ -98,10 +107,12 @@ def generate(db_path, scale: float = 1.0, seed: int = 20261122, as_of: dt.date |
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     # a WAL left by an older file must not be replayed onto the new one
     _remove(Path(str(db_path) + ".wal"), Path(str(tmp) + ".wal"))
     os.replace(tmp, db_path)
 
+    say(0.98, "Writing the ground-truth sidecar")
     write_truth(db_path, items, proj.ids, proj.orig, proj.beaut)
     say(1.0, f"Done in {time.perf_counter() - t_start:.1f} s")
     return counts
@@ -134,20 +145,21 @@ def _write_item_tables(con, run: _Run, items: dict, proj: Projects) -> dict[str,
 
     run.say(0.66, "Writing supervised items")
     status = project_status(items, first_report, A)
-    counts["projects"] = store.write_table(con, "projects", projects_frame(items, proj, status))
+    counts["projects"] = _write_chunks(con, "projects", projects_frames(items, proj, status, run.geo))
 
     run.say(0.72, "Writing milestones")
-    ms = make_milestones(run.rng(6), items, ids, status, run.cal, A)
-    counts["milestones"] = store.write_table(con, "milestones", ms)
-    del ms
+    counts["milestones"] = _write_chunks(con, "milestones", make_milestones(run.rng(6), items, ids, status, run.cal, A))
 
     run.say(0.78, "Writing rectifications")
-    rect = make_rectifications(run.rng(7), items, ids, proj.region_code, run.geo, status, first_report,
-                               run.scale, A, h0)
-    counts["rectifications"] = store.write_table(con, "rectifications", rect)
-    del rect
+    counts["rectifications"] = _write_chunks(con, "rectifications", make_rectifications(
+        run.rng(7), items, ids, proj.region_code, run.geo, status, first_report, run.scale, A, h0))
 
     run.say(0.85, "Writing feedback")
-    fb = make_feedback(run.rng(8), items, ids, run.geo, status, first_report, run.scale, A, h0)
-    counts["feedback"] = store.write_table(con, "feedback", fb)
+    counts["feedback"] = _write_chunks(con, "feedback", make_feedback(
+        run.rng(8), items, ids, run.geo, status, first_report, run.scale, A, h0))
     return counts
+
+
+def _write_chunks(con, name: str, frames) -> int:
+    """Append each frame to table `name` (the file is only moved into place once complete)."""
+    return sum(store.write_table(con, name, frame, replace=False) for frame in frames)

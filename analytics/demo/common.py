@@ -22,6 +22,9 @@ N_FEEDBACK = 300_000
 N_RECT = 30_000
 HISTORY_DAYS = 3 * 365
 REPORT_CHUNK_ITEMS = 40_000
+WRITE_CHUNK_ROWS = 1_000_000  # rows per insert for the other big tables (their strings are made per chunk)
+# DuckDB's own memory (its default is 80 % of RAM); past it, DuckDB spills to `<db>.tmp.spill/`
+DUCKDB_MEMORY_LIMIT = "4GB"
 RISK_INTERCEPT = -3.9
 
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import polars as pl
 
 from . import vocab as V
-from .common import DEPTS, DOMAIN_NAMES, date_series, masked, sigmoid, year_of
+from .common import DEPTS, DOMAIN_NAMES, WRITE_CHUNK_ROWS, date_series, masked, sigmoid, year_of
 from .places import Geo
 
 LEVEL_NAMES = np.array(["county", "city", "province", "country"], dtype=object)
@@ -24,10 +24,8 @@ class Projects:
     orig: np.ndarray  # row of the original item for duplicates, else -1
     beaut: np.ndarray = None  # beautified reports
     policy_id: np.ndarray = None
-    names: list = None
-    descs: list = None
-    co_lists: list = None
-    sup: np.ndarray = None
+    f_pick: np.ndarray = None  # (items × 6) draws behind titles, descriptions and supervising units
+    qty: np.ndarray = None  # draws behind the quantity in the description
     budget: np.ndarray = None
 
 
@@ -38,7 +36,7 @@ def plan_projects(rng, items: dict, geo: Geo, policies: pl.DataFrame, as_of: int
     p = _order_items(rng, items, geo)
     p.beaut = _choose_beautified(rng, items, as_of)
     p.policy_id = _link_policies(rng, items, policies)
-    say(0.10, "Writing item titles and descriptions")
+    say(0.10, "Drawing item titles, descriptions and budgets")
     _describe(rng, items, geo, p)
     p.budget = _budgets(rng, items)
     return p
@@ -98,30 +96,33 @@ def _link_policies(rng, items: dict, policies: pl.DataFrame) -> np.ndarray:
 
 
 def _describe(rng, items: dict, geo: Geo, p: Projects) -> None:
-    """Titles, descriptions, co-department lists and supervising units (loop over items, not reports)."""
+    """Draw what titles, descriptions and supervising units are made of (the texts are made while writing)."""
     n = items["start"].size
+    p.f_pick = rng.integers(0, 1 << 30, size=(n, 6))
+    p.qty = rng.random(n)
+
+
+def _texts(items: dict, geo: Geo, p: Projects, sel: np.ndarray):
+    """(titles, descriptions, supervising units) of items `sel` (a loop over items)."""
     tasks = V.TASKS
-    years = year_of(items["start"])
-    rnames = [geo.names.get(c, "全国") for c in p.region_code]
+    years = year_of(items["start"][sel])
     t_forms = np.array(V.TITLE_FORMS, dtype=object)
-    names, descs, co_lists = [], [], []
-    f_pick = rng.integers(0, 1 << 30, size=(n, 6))
-    qty = rng.random(n)
-    for i in range(n):
+    names, descs = [], []
+    for r, i in enumerate(sel):
         tk = tasks[items["task"][i]]
-        fp = f_pick[i]
-        y = int(years[i])
+        fp = p.f_pick[i]
+        y = int(years[r])
+        rname = geo.names.get(p.region_code[i], "全国")
         if items["is_dup"][i]:
             alias = tk[1][1 + fp[0] % (len(tk[1]) - 1)] if fp[1] % 2 else tk[1][fp[0] % len(tk[1])]
             form = V.DUP_TITLE_FORMS[fp[2] % len(V.DUP_TITLE_FORMS)]
         else:
             alias = tk[1][0] if fp[0] % 3 else tk[1][fp[0] % len(tk[1])]
             form = t_forms[fp[2] % len(t_forms)]
-        names.append(form.format(t=alias, r=rnames[i] if rnames[i] != "全国" else "", y=y))
-        co = [V.DEPARTMENTS[j] for j in items["co_order"][i, :items["n_co"][i]]]
-        co_lists.append(co)
+        names.append(form.format(t=alias, r=rname if rname != "全国" else "", y=y))
+        co = [V.DEPARTMENTS[d] for d in items["co_order"][i, :items["n_co"][i]]]
         lo_q, hi_q = tk[5]
-        q = lo_q + qty[i] * (hi_q - lo_q)
+        q = lo_q + p.qty[i] * (hi_q - lo_q)
         qs = f"{q:.0f}" if hi_q >= 20 else f"{q:.1f}"
         lead = V.DEPARTMENTS[items["lead"][i]]
         coop = f"，会同{'、'.join(co[:3])}{'等部门' if len(co) > 3 else ''}" if co else ""
@@ -131,9 +132,18 @@ def _describe(rng, items: dict, geo: Geo, p: Projects) -> None:
                          f"{tk[7]}{qs}{tk[4]}，{goal}。")
         else:
             descs.append(f"由{lead}牵头{coop}，{y}年{tk[7]}{qs}{tk[4]}，{goal}。")
-    p.names, p.descs, p.co_lists = names, descs, co_lists
-    p.sup = np.array([V.SUPERVISORS[LEVEL_NAMES[l]][f_pick[i, 4] % len(V.SUPERVISORS[LEVEL_NAMES[l]])]
-                      for i, l in enumerate(items["level"])], dtype=object)
+    sup = [V.SUPERVISORS[LEVEL_NAMES[l]][p.f_pick[i, 4] % len(V.SUPERVISORS[LEVEL_NAMES[l]])]
+           for i, l in zip(sel, items["level"][sel])]
+    return names, descs, sup
+
+
+def _co_depts(items: dict, sel: np.ndarray) -> pl.Series:
+    """The co-departments of items `sel`, in order of preference (polars builds a list column from Python
+    lists with several KB of memory per row, so it is assembled from six columns instead)."""
+    n_co = items["n_co"][sel]
+    slots = pl.DataFrame({f"c{j}": masked(f"c{j}", DEPTS[items["co_order"][sel, j]].tolist(), j < n_co)
+                          for j in range(6)})
+    return slots.select(pl.concat_list(pl.all()).list.drop_nulls().alias("co_depts"))["co_depts"]
 
 
 def _budgets(rng, items: dict) -> np.ndarray:
@@ -153,25 +163,33 @@ def project_status(items: dict, first_report: np.ndarray, as_of: int) -> np.ndar
                              np.where(started & (first_report >= 0), "in_progress", "not_started")))
 
 
-def projects_frame(items: dict, p: Projects, status: np.ndarray) -> pl.DataFrame:
-    actual_end = np.where(status == "completed", items["end"], -1)
+def projects_frames(items: dict, p: Projects, status: np.ndarray, geo: Geo) -> Iterator[pl.DataFrame]:
+    """The projects table in chunks of items, in item order."""
+    step = max(1, WRITE_CHUNK_ROWS // 4)  # rows with long texts
+    for a in range(0, p.ids.size, step):
+        yield _projects_frame(items, p, status, geo, np.arange(a, min(p.ids.size, a + step)))
+
+
+def _projects_frame(items: dict, p: Projects, status: np.ndarray, geo: Geo, sel: np.ndarray) -> pl.DataFrame:
+    names, descs, sup = _texts(items, geo, p, sel)
+    st = status[sel]
+    actual_end = np.where(st == "completed", items["end"][sel], -1)
     return pl.DataFrame({
-        "project_id": p.ids.tolist(),
-        "name": p.names,
-        "policy_id": p.policy_id.tolist(),
-        "domain": np.array(DOMAIN_NAMES, dtype=object)[items["dom"]].tolist(),
-        "category": np.array(V.CATEGORIES, dtype=object)[items["cat"]].tolist(),
-        "region_code": p.region_code.tolist(),
-        "lead_dept": DEPTS[items["lead"]].tolist(),
-        "co_depts": pl.Series("co_depts", p.co_lists, dtype=pl.List(pl.Utf8)),
-        "supervising_unit": p.sup.tolist(),
-        "priority": np.array(["normal", "key", "urgent"], dtype=object)[items["priority"]].tolist(),
-        "source": np.array(V.SOURCES, dtype=object)[items["src"]].tolist(),
-        "start_date": date_series("start_date", items["start"]),
-        "planned_end_date": date_series("planned_end_date", items["planned_end"]),
-        "actual_end_date": masked("actual_end_date", date_series("x", np.maximum(actual_end, 0)),
-                                  actual_end >= 0),
-        "budget_wan_yuan": pl.Series(p.budget).fill_nan(None),
-        "status": status.tolist(),
-        "description": p.descs,
+        "project_id": p.ids[sel].tolist(),
+        "name": names,
+        "policy_id": p.policy_id[sel].tolist(),
+        "domain": np.array(DOMAIN_NAMES, dtype=object)[items["dom"][sel]].tolist(),
+        "category": np.array(V.CATEGORIES, dtype=object)[items["cat"][sel]].tolist(),
+        "region_code": p.region_code[sel].tolist(),
+        "lead_dept": DEPTS[items["lead"][sel]].tolist(),
+        "co_depts": _co_depts(items, sel),
+        "supervising_unit": sup,
+        "priority": np.array(["normal", "key", "urgent"], dtype=object)[items["priority"][sel]].tolist(),
+        "source": np.array(V.SOURCES, dtype=object)[items["src"][sel]].tolist(),
+        "start_date": date_series("start_date", items["start"][sel]),
+        "planned_end_date": date_series("planned_end_date", items["planned_end"][sel]),
+        "actual_end_date": masked("actual_end_date", date_series("x", np.maximum(actual_end, 0)), actual_end >= 0),
+        "budget_wan_yuan": pl.Series(p.budget[sel]).fill_nan(None),
+        "status": st.tolist(),
+        "description": descs,
     })

@@ -34,12 +34,12 @@ def write_reports(con, rng, it: dict, cal: Calendar, as_of: int, ids: np.ndarray
     written = 0
     chunk = max(1000, REPORT_CHUNK_ITEMS)
     n_chunks = (n + chunk - 1) // chunk
+    id_series = pl.Series(ids)  # converted once, gathered per chunk
     for c in range(n_chunks):
         sel = np.arange(c * chunk, min(n, (c + 1) * chunk))
         say(0.2 + 0.45 * c / n_chunks, f"Simulating progress reports ({c + 1}/{n_chunks})")
-        frame, fr = _reports_chunk(rng, it, sel, cal, as_of, ids, budget, beaut, inspections)
-        m = fr >= 0
-        first_report[m] = fr[m]
+        frame, items_with, first_day = _reports_chunk(rng, it, sel, cal, as_of, id_series, budget, beaut, inspections)
+        first_report[items_with] = first_day
         written += store.write_table(con, "progress_reports", frame, replace=False)
         del frame
     return written, first_report
@@ -77,8 +77,9 @@ def _report_rows(it: dict, sel: np.ndarray, cal: Calendar, as_of: int):
     return sel[idx[keep]], day[keep]
 
 
-def _reports_chunk(rng, it: dict, sel: np.ndarray, cal: Calendar, as_of: int, ids: np.ndarray,
+def _reports_chunk(rng, it: dict, sel: np.ndarray, cal: Calendar, as_of: int, ids: pl.Series,
                    budget: np.ndarray, beaut: np.ndarray, inspections: np.ndarray):
+    """(reports of items `sel`, the items among them with a kept report, the day of each one's first)."""
     # the order of the steps is the order of the draws from `rng`: keep it
     ii, t = _report_rows(it, sel, cal, as_of)
     plan, true, rep, done = _progress(rng, it, ii, t, cal)
@@ -102,7 +103,7 @@ def _reports_chunk(rng, it: dict, sel: np.ndarray, cal: Calendar, as_of: int, id
     has_b = ~np.isnan(bud)
     keep = ~drop
     out = pl.DataFrame({
-        "project_id": pl.Series(ids).gather(pl.Series(ii[keep])),
+        "project_id": ids.gather(pl.Series(ii[keep])),
         "report_date": date_series("report_date", t[keep]),
         "planned_progress_pct": np.where(is_thin, np.nan, np.round(np.clip(plan, 0, 100), 1))[keep],
         "actual_progress_pct": np.where(is_thin, np.nan, np.round(rep, 1))[keep],
@@ -111,10 +112,8 @@ def _reports_chunk(rng, it: dict, sel: np.ndarray, cal: Calendar, as_of: int, id
         "rag": rag[keep].tolist(),
         "note": notes[keep].tolist(),
     }).with_columns(pl.col("planned_progress_pct", "actual_progress_pct", "budget_spent_wan_yuan").fill_nan(None))
-    first_report = np.full(it["start"].size, -1, np.int64)
     kk = np.nonzero(keep & firsts)[0]
-    first_report[ii[kk]] = t[kk]
-    return out, first_report
+    return out, ii[kk], t[kk]
 
 
 def _progress(rng, it: dict, ii: np.ndarray, t: np.ndarray, cal: Calendar):
