@@ -256,7 +256,8 @@ class Page:
 def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = None) -> Page:
     from .cockpit import child_level
 
-    whole = analyse(cur, sel.scope, sel.as_of)
+    # over more than COCKPIT_QUALITY_MAX_ITEMS items, per the filters' region (TooLarge without one)
+    whole = analyse(cur, quality.analysis_scope(cur, sel.scope, sel.filters.region_code, sel.as_of), sel.as_of)
     shown = set(queries.run(cur, "quality_filtered_ids", sel.filters, sel.scope, sel.as_of)["project_id"])
     items = whole.items.filter(pl.col("project_id").is_in(list(shown)))
     flagged = items.filter(pl.col("credibility") < FLAGGED_BELOW).sort(["credibility", "project_id"])
@@ -294,8 +295,16 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
 
 def item_credibility(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = None, *,
                      project_id: str) -> dict | None:
-    """One item's credibility, band, patterns and evidence (None when it has no progress reports in scope)."""
-    whole = analyse(cur, sel.scope, sel.as_of)
+    """One item's credibility, band, patterns and evidence (None when it has no progress reports in scope);
+    among its province's items when the whole scope is too large for one analysis."""
+    province = queries.run(cur, "item_province", Filters(), sel.scope, sel.as_of, project_id=project_id)
+    if province.is_empty():
+        return None
+    try:
+        scope = quality.analysis_scope(cur, sel.scope, province["province_code"][0], sel.as_of)
+    except quality.TooLarge:
+        return None
+    whole = analyse(cur, scope, sel.as_of)
     row = whole.items.filter(pl.col("project_id") == project_id)
     if row.is_empty():
         return None

@@ -214,8 +214,9 @@ class Page:
 def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = None, *,
          dismissed: tuple[tuple[str, str], ...] = ()) -> Page:
     """Clusters touching the items under the filters (a cluster is shown whole, with members outside the
-    filters marked), and the share of items in clusters by region one level below the selection."""
-    whole = analyse(cur, sel.scope, sel.as_of)
+    filters marked), and the share of items in clusters by region one level below the selection. Over more than
+    COCKPIT_QUALITY_MAX_ITEMS items, per the filters' region (`quality.analysis_scope`; TooLarge without one)."""
+    whole = analyse(cur, quality.analysis_scope(cur, sel.scope, sel.filters.region_code, sel.as_of), sel.as_of)
     membership = clusters(whole.pairs, dismissed)
     shown_ids = set(queries.run(cur, "quality_filtered_ids", sel.filters, sel.scope, sel.as_of)["project_id"])
     touching = membership.filter(pl.col("project_id").is_in(list(shown_ids)))["cluster_key"].unique()

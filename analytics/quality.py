@@ -34,6 +34,36 @@ _LOCK = threading.Lock()
 _KEY_LOCKS: dict[tuple, threading.Lock] = {}
 
 
+class TooLarge(ValueError):
+    """The analysis would take more items than COCKPIT_QUALITY_MAX_ITEMS: choose a smaller region."""
+
+    def __init__(self, n_items: int, limit: int):
+        super().__init__(f"{n_items} items in scope, more than COCKPIT_QUALITY_MAX_ITEMS={limit} for one analysis: "
+                         "choose a province or city")
+        self.n_items, self.limit = n_items, limit
+
+
+def analysis_scope(cur: duckdb.DuckDBPyConnection, scope: Scope, region_code: str | None, as_of: date) -> Scope:
+    """The scope an analysis runs over: the user's whole scope, or, when that holds more than
+    COCKPIT_QUALITY_MAX_ITEMS items, the scope narrowed to `region_code` (the filters' region, already within
+    the scope). Duplicates are only sought within a city and its counties, so a province's clusters are the
+    same either way; authenticity's peer comparisons (the model's share, departments' smoothness) are then
+    among that region's items. Raises TooLarge when even the narrowed scope is too large."""
+    from . import settings
+    from .filters import Filters
+
+    limit = settings.get("COCKPIT_QUALITY_MAX_ITEMS")
+    n = queries.run(cur, "quality_n_items", Filters(), scope, as_of)["n_items"][0]
+    if n <= limit:
+        return scope
+    if region_code:
+        narrowed = Scope(region_codes=(region_code,), domains=scope.domains)
+        n = queries.run(cur, "quality_n_items", Filters(), narrowed, as_of)["n_items"][0]
+        if n <= limit:
+            return narrowed
+    raise TooLarge(int(n), limit)
+
+
 def database_path(cur: duckdb.DuckDBPyConnection) -> str | None:
     """The file behind `cur` (None for an in-memory database)."""
     rows = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()

@@ -38,6 +38,9 @@ SETTINGS = (
     Setting("COCKPIT_DEMO_AS_OF", "", "As-of date (YYYY-MM-DD) of the demo data; empty means today."),
     Setting("COCKPIT_CACHE_TTL_SECONDS", "3600", "How long query results stay cached (they are also keyed "
             "on the data version, so a new upload shows at once).", int),
+    Setting("COCKPIT_QUALITY_MAX_ITEMS", "300000", "Most items the duplicate and authenticity analyses take at "
+            "once (they hold every item's reports in memory: the national analysis at demo scale 100, 2 M items, "
+            "needs over 14 GB). Above it they run per chosen region, and the pages ask for a province or city.", int),
     Setting("COCKPIT_RISK_HIGH", "0.5", "Slip probability at or above which an item is in the high risk band.",
             float),
     Setting("COCKPIT_RISK_MEDIUM", "0.2", "Slip probability at or above which an item is in the medium risk band "

@@ -17,6 +17,17 @@ MAX_BARS = 20
 BAND_KEY = {"high": "authenticity.band_high", "medium": "authenticity.band_medium", "low": "authenticity.band_low"}
 
 
+def block_or_stop(ctx: Context, name: str, **extra):
+    """`ctx.block(name)` of a quality page; when the selection is too large for one analysis, say so (with the
+    way out: choose a region) and stop the page."""
+    try:
+        return ctx.block(name, **extra)
+    except quality.TooLarge as e:
+        st.info(ctx.t("quality.too_large", n=i18n.fmt_int(e.n_items, ctx.lang), limit=i18n.fmt_int(e.limit, ctx.lang)),
+                icon=":material/filter_alt:")
+        st.stop()
+
+
 def _region(ctx: Context, name: str | None, code: str) -> str:
     tree = st.session_state.get("_tree")
     label = name or (tree.name.get(code, code) if tree else code)

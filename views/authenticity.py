@@ -12,7 +12,7 @@ page.header(ctx, "nav.authenticity")
 st.caption(ctx.t("authenticity.intro"))
 t = ctx.t
 
-data: Page = ctx.block("authenticity")
+data: Page = quality_blocks.block_or_stop(ctx, "authenticity")
 if data.n_items == 0:
     page.empty_state(ctx, "authenticity.empty")
     st.stop()

@@ -13,7 +13,7 @@ st.caption(ctx.t("duplicates.intro"))
 t = ctx.t
 
 dismissed = quality.not_duplicate_pairs(ctx.db_path)
-data: Page = ctx.block("duplicates", dismissed=dismissed)
+data: Page = quality_blocks.block_or_stop(ctx, "duplicates", dismissed=dismissed)
 if data.n_items == 0:
     page.empty_state(ctx, "duplicates.empty")
     st.stop()

@@ -57,4 +57,12 @@ QUERIES: dict[str, str] = {
         WHERE """ + region_predicate("c.region_code"),
     # grain: one row: the newest data version (the cache key of both analyses)
     "quality_data_version": "SELECT max(version) AS version FROM data_versions",
+    # grain: one row (none when the item is out of scope): the province an item is in
+    "item_province": "WITH " + SCOPED_ITEMS + """
+        SELECT c.ancestor_code AS province_code FROM scoped_items i
+        JOIN region_closure c ON c.region_code = i.region_code
+        JOIN regions g ON g.region_code = c.ancestor_code AND g.level = 'province'
+        WHERE i.project_id = $project_id::VARCHAR""",
+    # grain: one row: how many items the scope (narrowed by the filters given) allows
+    "quality_n_items": "WITH " + SCOPED_ITEMS + " SELECT count(*) AS n_items FROM scoped_items",
 }
