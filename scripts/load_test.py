@@ -1,6 +1,6 @@
 """The Monday meeting: many people click through the cockpit at once while a steward commits an upload.
 
-Run: python scripts/load_test.py --db data/cockpit.duckdb [--sessions 30] [--seconds 120] [--no-upload]
+Run: python scripts/load_test.py --db data/cockpit.duckdb [--sessions 30] [--seconds 120] [--no-upload] [--think 0.5,2]
 
 Loopback only, and it stops by itself. The app runs in its own process on a private copy of --db (read-
 write, as in production). Each simulated user is a real Streamlit session driven over the app's websocket
@@ -38,7 +38,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-async def _session(port: int, until: float, results: list, errors: list, rng: random.Random) -> None:
+async def _session(port: int, until: float, results: list, errors: list, rng: random.Random,
+                   think: tuple[float, float]) -> None:
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -70,7 +71,7 @@ async def _session(port: int, until: float, results: list, errors: list, rng: ra
                 if failed:
                     errors.append(f"{page or 'cockpit'}?{query}: {failed}")
                 results.append((page or "cockpit", seconds, size, time.time() - seconds))
-                await asyncio.sleep(rng.uniform(0.5, 2.0))  # a person reads before the next click
+                await asyncio.sleep(rng.uniform(*think))  # a person reads before the next click
     except Exception as exc:  # a dropped connection or a timeout is an error of the run
         errors.append(f"session: {type(exc).__name__}: {exc}"[:300])
 
@@ -119,7 +120,15 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--no-upload", action="store_true")
+    ap.add_argument("--think", default="0.5,2", help="seconds a user reads a page before the next click, as "
+                    "MIN,MAX (default 0.5,2: far busier than people in a meeting, who read for 10 s or more)")
     a = ap.parse_args()
+    try:
+        think = tuple(float(x) for x in a.think.split(","))
+        assert len(think) == 2 and 0 <= think[0] <= think[1] <= 120
+    except (ValueError, AssertionError):
+        print("--think MIN,MAX in seconds, 0 <= MIN <= MAX <= 120", file=sys.stderr)
+        return 2
     if not 1 <= a.sessions <= 200 or not 5 <= a.seconds <= 1800:
         print("--sessions 1..200 and --seconds 5..1800", file=sys.stderr)
         return 2
@@ -156,7 +165,7 @@ def main() -> int:
 
             async def everyone() -> None:
                 rng = random.Random(20261201)
-                await asyncio.gather(*[_session(port, until, results, errors, random.Random(rng.random()))
+                await asyncio.gather(*[_session(port, until, results, errors, random.Random(rng.random()), think)
                                        for _ in range(a.sessions)])
 
             started, cpu_before = time.time(), cpu_seconds(proc.pid)
@@ -168,7 +177,8 @@ def main() -> int:
             peak = rss_mb(proc.pid)[1]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{a.sessions} sessions for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), {os.cpu_count()} cores; "
+    print(f"{a.sessions} sessions for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), reading {a.think} s "
+          f"between clicks, {os.cpu_count()} cores; "
           f"{len(results)} page runs; server CPU {cpu_used:.0f} s, {1000 * cpu_used / max(len(results), 1):.0f} ms "
           f"per page run (the upload and retraining included); load average {os.getloadavg()[0]:.1f}")
     print("| page | runs | p50 s | p95 s | max s | median MB sent |")
@@ -180,6 +190,10 @@ def main() -> int:
             p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
             print(f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {times[-1]:.2f} | "
                   f"{statistics.median(sizes) / 1048576:.2f} |")
+    warm = sorted(s for _, s, _, t in results if t - started >= 30)
+    if warm:  # past the first half minute: the first visitors of a freshly started server have filled its caches
+        print(f"| all pages, asked after the first 30 s | {len(warm)} | {statistics.median(warm):.2f} | "
+              f"{warm[min(len(warm) - 1, int(0.95 * len(warm)))]:.2f} | {warm[-1]:.2f} | |")
     if "committed_at" in upload:  # the new data version's caches were empty: how the next half minute went
         after = sorted(s for _, s, _, t in results if 0 <= t - upload["committed_at"] <= 30)
         if after:
