@@ -111,17 +111,17 @@ def test_risk_page_without_a_model_offers_training(app_env):
 
 
 @pytest.fixture(scope="module")
-def scored_db(tmp_path_factory):
-    """A small demo database with a trained model's scores saved beside it."""
-    from datetime import date
+def scored_db(demo_small_path, demo_small_model, tmp_path_factory):
+    """A copy of the small demo database with a trained model's scores saved beside it."""
+    import shutil
 
-    from analytics import demo, store
-    from analytics.risk import model, scores
+    from analytics import store
+    from analytics.risk import scores
 
     path = tmp_path_factory.mktemp("risk") / "demo.duckdb"
-    demo.generate(path, scale=0.05, seed=3, as_of=date(2026, 11, 22))
+    shutil.copy(demo_small_path, path)
     con = store.connect(path, read_only=True)
-    scores.refresh(con, path, model.train(con))
+    scores.refresh(con, path, demo_small_model)
     con.close()
     return path
 

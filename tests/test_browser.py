@@ -1,61 +1,61 @@
 """The app in headless Chromium (Debian's, driven by Playwright; no browser download).
 
-Skipped when Chromium is missing on a developer machine; on CI (CI=true) a missing browser fails.
+Skipped when Chromium is missing on a developer machine; on CI (CI=true) a missing browser fails (the `browser`
+fixture, tests/conftest.py). One app server on the fixture database (`server`) and one Chromium serve every
+module that only reads; each test opens a page of its own.
 """
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run must apt-get install chromium", pytrace=False)
-    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium fonts-noto-cjk)", allow_module_level=True)
+from google.protobuf.message import DecodeError
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+WAIT = 60_000  # ms: how long a test waits for what a run draws (a loaded CI machine is slow, a passing test is not)
+MAIN = '[data-testid="stMain"]'
+
+# busy in the page: not connected, a run going or requested, or a part still loading
+_BUSY = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return !app || app.dataset.testConnectionState !== 'CONNECTED'
+        || !['notRunning', 'compilationError'].includes(app.dataset.testScriptState)
+        || document.querySelector('[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]') !== null;
+}"""
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from analytics.bench.server import app_server
-    from tests import fixture_db
-
-    db = fixture_db.build(tmp_path_factory.mktemp("browser") / "fixture.duckdb")
+def _parse(kind, payload):
+    """A websocket frame as a Streamlit message of `kind`, or None (a text frame, or not one of ours)."""
     try:
-        with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
-            yield base
-    except RuntimeError as e:
-        pytest.fail(str(e))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        return kind.FromString(payload) if isinstance(payload, bytes) else None
+    except DecodeError:
+        return None
 
 
 class Visit:
-    """A page with every request leaving this machine, and every console error, recorded."""
+    """A page of the app with every request leaving this machine, and every failed response, recorded.
 
-    def __init__(self, browser, base: str, width: int = 1440):
+    It follows the app's websocket to know whether a script run is due: from the moment the page asks for one
+    (a click, a key, a page link, a first load) until the server has finished it. The page itself shows a run
+    only once the server has started it, and its status widget half a second later, so a wait that looks only
+    at the page returns too early when a loaded server is slow to start the run."""
+
+    def __init__(self, browser, base: str, width: int = 1440, height: int = 900):
         self.base = base
-        self.ctx = browser.new_context(viewport={"width": width, "height": 900})
-        self.page = self.ctx.new_page()
+        self.page = browser.new_page(base, width, height)
+        self.main = self.page.locator(MAIN)
         self.external: list[str] = []
         self.failed: list[str] = []
+        self._socket = None
+        self._requested = self._running = False
         self.page.on("request", self._on_request)
         self.page.on("response", self._on_response)
+        self.page.on("websocket", self._on_websocket)
 
     def _on_request(self, request) -> None:
         host = urlparse(request.url).hostname
@@ -67,22 +67,60 @@ class Visit:
         if response.status >= 400 and "/_stcore/" not in response.url:
             self.failed.append(f"{response.status} {response.url}")
 
+    def _on_websocket(self, socket) -> None:
+        if not socket.url.endswith("/_stcore/stream"):
+            return
+        self._socket, self._requested, self._running = socket, False, False  # a new page load: a new session
+        socket.on("framesent", lambda payload: self._on_sent(socket, payload))
+        socket.on("framereceived", lambda payload: self._on_received(socket, payload))
+
+    def _on_sent(self, socket, payload) -> None:
+        msg = _parse(BackMsg, payload) if socket is self._socket else None
+        if msg is not None and msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.is_auto_rerun:
+            self._requested = True  # auto reruns (a fragment's run_every) are the page's own business
+
+    def _on_received(self, socket, payload) -> None:
+        msg = _parse(ForwardMsg, payload) if socket is self._socket else None
+        kind = msg.WhichOneof("type") if msg is not None else None
+        if kind == "new_session":  # a run starts: every request sent before it is in it
+            self._requested, self._running = False, True
+        elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self._running = False
+
     def open(self, path: str) -> None:
+        self._socket, self._requested, self._running = None, False, False
         self.page.goto(self.base + path)
         self.idle()
 
-    def idle(self, timeout: float = 60) -> None:
-        page = self.page
-        page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-        deadline, quiet = time.time() + timeout, None
-        while time.time() < deadline:
-            busy = page.query_selector('[data-testid="stStatusWidget"]') or page.query_selector(
-                '[data-testid="stSkeleton"]')
-            quiet = None if busy else (quiet or time.time())
-            if quiet and time.time() - quiet > 1.0:
+    def idle(self, timeout: float = 60, quiet: float = 0.5) -> None:
+        """Wait until no run is due, running or being drawn, and none has been for `quiet` seconds."""
+        deadline, since = time.monotonic() + timeout, None
+        while True:
+            busy = self._requested or self._running or self._busy_in_page()
+            now = time.monotonic()
+            since = None if busy else (since or now)
+            if since is not None and now - since >= quiet:
                 return
-            time.sleep(0.2)
-        raise AssertionError("Streamlit did not become idle")
+            if now > deadline:
+                raise AssertionError(f"Streamlit did not become idle in {timeout:.0f} s")
+            self.page.wait_for_timeout(100)  # (also lets Playwright deliver the websocket's frames)
+
+    def _busy_in_page(self) -> bool:
+        try:
+            return self.page.evaluate(_BUSY)
+        except sync_api.Error:  # the page is navigating
+            return True
+
+    def wait_for_query(self, param: str, value: str | None, timeout: float = WAIT) -> None:
+        """Wait until the URL's query parameter `param` is `value` (None: absent), as the run a click asks for
+        sets it (a map's or a chart's click reaches the server late: its picking is slow in software)."""
+        self.page.wait_for_function("([p, v]) => new URLSearchParams(location.search).get(p) === v",
+                                    arg=[param, value], timeout=timeout, polling=100)
+
+    def wait_for_query_change(self, param: str, start: str | None, timeout: float = WAIT) -> None:
+        """Wait until the URL's query parameter `param` is no longer `start` (None: absent)."""
+        self.page.wait_for_function("([p, v]) => new URLSearchParams(location.search).get(p) !== v",
+                                    arg=[param, start], timeout=timeout, polling=100)
 
     def exceptions(self) -> list[str]:
         return [e.inner_text() for e in self.page.query_selector_all('[data-testid="stException"]')]
@@ -91,16 +129,31 @@ class Visit:
         return parse_qs(urlparse(self.page.url).query)
 
     def close(self) -> None:
-        self.ctx.close()
+        self.page.close()
 
 
-def test_deep_link_as_first_request_shows_the_page_with_its_filters(server, browser):
+@pytest.fixture()
+def fresh_server(server, browser, tmp_path_factory):
+    """A server that no page has been opened on: the shared one when this test comes first (as in a whole run),
+    else one of its own."""
+    if server not in browser.visited:
+        yield server
+        return
+    from analytics.bench.server import app_server
+    from tests import fixture_db
+
+    db = fixture_db.build(tmp_path_factory.mktemp("fresh") / "fixture.duckdb")
+    with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
+        yield base
+
+
+def test_deep_link_as_first_request_shows_the_page_with_its_filters(fresh_server, browser):
     # first request to a fresh server: the page must still run inside app.py (see views/ in the README)
-    v = Visit(browser, server)
+    v = Visit(browser, fresh_server)
     v.open("/data?lang=en&region=340100")
     assert v.exceptions() == []
     assert v.page.locator("h1").first.inner_text() == "Data & definitions"
-    assert "Anhui / 合肥市" in v.page.inner_text('[data-testid="stMain"]')
+    assert "Anhui / 合肥市" in v.page.inner_text(MAIN)
     assert v.query()["region"] == ["340100"]
     assert v.external == [] and v.failed == []
     v.close()
@@ -112,19 +165,22 @@ def test_cockpit_filters_language_and_no_request_leaves_the_machine(server, brow
     assert v.exceptions() == []
     v.page.get_by_role("link", name="数据与口径").click()  # the menu reaches the other page, filters kept
     v.idle()
-    assert v.page.locator("h1").first.inner_text() == "数据与口径" and v.query().get("region") == ["340000"]
+    expect(v.page.locator("h1").first).to_have_text("数据与口径", use_inner_text=True, timeout=WAIT)
+    assert v.query().get("region") == ["340000"]
     v.page.get_by_role("link", name="驾驶舱").click()
     v.idle()
-    main = v.page.locator('[data-testid="stMain"]')
-    assert "红灯占比" in main.inner_text() and "当前筛选范围内没有红灯事项" in main.inner_text()  # 安徽: none red
+    main = v.main
+    expect(main).to_contain_text("当前筛选范围内没有红灯事项", timeout=WAIT)  # 安徽: none red
+    assert "红灯占比" in main.inner_text()
     assert v.page.get_by_text("城市", exact=True).first.is_visible()  # the cascade offers cities
     v.page.locator('[data-testid="stButtonGroup"] button', has_text="English").click()
     v.idle()
-    assert "Red share" in main.inner_text() and "No red items" in main.inner_text()
+    expect(main).to_contain_text("No red items", timeout=WAIT)
+    assert "Red share" in main.inner_text()
     assert v.query().get("lang") == ["en"] and v.query().get("region") == ["340000"]
     v.page.get_by_role("button", name="Reset filters").click()
     v.idle()
-    assert "50.0%" in main.inner_text()  # nationally: B1 red (overdue), A1 yellow
+    expect(main).to_contain_text("50.0%", timeout=WAIT)  # nationally: B1 red (overdue), A1 yellow
     assert "region" not in v.query()
     assert v.exceptions() == []
     assert v.external == [] and v.failed == [], (v.external, v.failed)
@@ -157,6 +213,27 @@ def _pixel(lon: float, lat: float, view, box) -> tuple[float, float]:
     return box["x"] + box["width"] / 2 + (px - cx), box["y"] + box["height"] / 2 + (py - cy)
 
 
+def hover_until_tooltip(v: Visit, x: float, y: float, timeout: float = 15) -> bool:
+    """Move the mouse about (x, y) until deck.gl shows its tooltip there, i.e. the map is drawn and picking works
+    (deck.gl picks on a move, so the mouse keeps moving); False when it never did within `timeout` s."""
+    tooltip = v.page.locator(".deck-tooltip").first
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v.page.mouse.move(x - 5, y - 5)
+        v.page.mouse.move(x, y)
+        if tooltip.is_visible():
+            return True
+        v.page.wait_for_timeout(250)
+    return False
+
+
+def click_map(v: Visit) -> None:
+    """deck.gl's gesture recogniser ignores an instantaneous click: press, hold briefly, release."""
+    v.page.mouse.down()
+    v.page.wait_for_timeout(80)
+    v.page.mouse.up()
+
+
 def test_clicking_a_district_on_the_map_drills_into_it(server, browser):
     # Beijing's districts: on the national map, software-rendered picking takes ~1.9 s in headless
     # Chromium, past deck.gl's 250 ms click window, so the click is lost there (not on real GPUs)
@@ -169,23 +246,17 @@ def test_clicking_a_district_on_the_map_drills_into_it(server, browser):
     v.open("/?region=110000")
     chart = v.page.locator('[data-testid="stDeckGlJsonChart"]')
     chart.scroll_into_view_if_needed()
-    v.page.wait_for_timeout(1500)  # deck.gl draws after the page is idle
     view = maps.choropleth("county", pl.DataFrame({"region_code": [], "value": [], "n": []},
                                                     schema={"region_code": pl.Utf8, "value": pl.Float64,
                                                             "n": pl.Int64}),
                            parent_code="110000").deck.initial_view_state
     chaoyang = read_regions_csv().filter(pl.col("region_code") == "110105").row(0, named=True)
     x, y = _pixel(chaoyang["lon"], chaoyang["lat"], view, chart.bounding_box())
-    # deck.gl's gesture recogniser ignores an instantaneous click: approach, press, hold briefly, release
-    v.page.mouse.move(x - 5, y - 5)
-    v.page.mouse.move(x, y)
-    v.page.wait_for_timeout(300)
-    v.page.mouse.down()
-    v.page.wait_for_timeout(80)
-    v.page.mouse.up()
-    v.page.wait_for_timeout(1000)
+    hover_until_tooltip(v, x, y)  # deck.gl draws after the page is idle
+    click_map(v)
+    v.wait_for_query("region", "110105")
     v.idle()
     assert v.query().get("region") == ["110105"]
-    assert "北京市 / 朝阳区" in v.page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
+    assert "北京市 / 朝阳区" in v.page.locator(f'{MAIN} [data-testid="stCaptionContainer"]').first.inner_text()
     assert v.exceptions() == [] and v.external == []
     v.close()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.test_browser import Visit, browser  # noqa: F401  (pytest fixtures)
+from tests.test_browser import WAIT, Visit, expect
 
 PASSWORD = "Hefei2026abc"
 
@@ -27,27 +27,28 @@ def auth_server(tmp_path_factory):
         pytest.fail(str(e))
 
 
-def test_a_county_user_signs_in_and_sees_only_the_county(auth_server, browser):  # noqa: F811
+def test_a_county_user_signs_in_and_sees_only_the_county(auth_server, browser):
     from analytics.auth import audit
 
     base, side = auth_server
     v = Visit(browser, base)
     v.open("/?lang=en&region=110000")  # a link to Beijing, opened before signing in
-    main = v.page.locator('[data-testid="stMain"]')
+    main = v.main
     assert "Sign in" in v.page.locator("h1").first.inner_text()
     assert "Supervised items" not in main.inner_text()  # nothing of the data before signing in
     v.page.get_by_label("User name").fill("yaohai")
     v.page.get_by_role("textbox", name="Password").fill("not-the-password1")
     v.page.get_by_role("button", name="Sign in").click()
     v.idle()
-    assert "Wrong user name or password" in main.inner_text()
+    expect(main).to_contain_text("Wrong user name or password", timeout=WAIT)
     v.page.wait_for_timeout(1500)  # a failure makes the next attempt wait a second
     v.page.get_by_label("User name").fill("yaohai")
     v.page.get_by_role("textbox", name="Password").fill(PASSWORD)
     v.page.get_by_role("button", name="Sign in").click()
     v.idle()
+    # the view opens on the user's county
+    expect(main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
     text = main.inner_text()
-    assert "Filters: Anhui / 合肥市 / 瑶海区" in text  # the view opens on the user's county
     counts = set(re.findall(r"n = (\d+)", text))
     assert counts == {"0", "1"}, counts  # every KPI counts A1 alone (nationally: up to 5 items)
     assert "110000" in text  # the Beijing link is reported and ignored
@@ -57,18 +58,19 @@ def test_a_county_user_signs_in_and_sees_only_the_county(auth_server, browser): 
     assert "anyone can see everything" not in text
     v.page.get_by_role("link", name="Item detail").click()
     v.idle()
-    finder = main.inner_text()
-    assert "Rows: 1 ·" in finder  # the finder lists A1 alone (the grid is a canvas: its count is the text)
+    # the finder lists A1 alone (the grid is a canvas: its count is the text)
+    expect(main).to_contain_text("Rows: 1 ·", timeout=WAIT)
     v.page.get_by_role("button", name="Sign out").click()
     v.idle()
-    assert "You are signed out" in main.inner_text() and "Sign in" in v.page.locator("h1").first.inner_text()
+    expect(main).to_contain_text("You are signed out", timeout=WAIT)
+    assert "Sign in" in v.page.locator("h1").first.inner_text()
     assert [e.action for e in audit.entries(side)][:3] == ["sign_out", "sign_in", "sign_in_failed"]
     assert audit.verify(side)[2] == []
     assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
     v.close()
 
 
-def test_the_sign_in_page_in_chinese_at_phone_width(auth_server, browser):  # noqa: F811
+def test_the_sign_in_page_in_chinese_at_phone_width(auth_server, browser):
     base, _ = auth_server
     v = Visit(browser, base, width=390)
     v.open("/")

@@ -1,10 +1,10 @@
 """In Chromium: selecting a row of a list of items opens its detail page, filters and language kept."""
 from __future__ import annotations
 
-from tests.test_browser import Visit, browser, server  # noqa: F401  (pytest fixtures)
+from tests.test_browser import WAIT, Visit, expect
 
 
-def test_selecting_a_needs_attention_row_opens_the_item(server, browser):  # noqa: F811
+def test_selecting_a_needs_attention_row_opens_the_item(server, browser):
     v = Visit(browser, server)
     v.open("/?lang=en&priority=key")
     grid = v.page.locator('[data-testid="stDataFrame"]').first
@@ -13,15 +13,15 @@ def test_selecting_a_needs_attention_row_opens_the_item(server, browser):  # noq
     box = grid.bounding_box()
     # the grid is drawn on a canvas: the first row's selection box sits left of the first column, below the header
     v.page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
-    v.page.wait_for_timeout(500)
+    expect(v.page.locator("h1").first).to_have_text("Item detail", use_inner_text=True, timeout=WAIT)
     v.idle()
-    assert v.page.locator("h1").first.inner_text() == "Item detail"
     q = v.query()
     assert q.get("item") == ["B1"] and q.get("priority") == ["key"] and q.get("lang") == ["en"]
     main = v.page.locator('[data-testid="stMain"]').inner_text()
     assert "老旧小区改造" in main and "overdue by 53 days" in main
-    v.page.get_by_role("tab", name="Rectifications (1)").click()
-    v.page.wait_for_timeout(500)
+    tab = v.page.get_by_role("tab", name="Rectifications (1)")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
     assert "R1" in v.page.locator('[data-testid="stMain"]').inner_text() or v.page.locator(
         '[data-testid="stDataFrame"]').count() > 0
     v.page.get_by_role("button", name="Back to search").click()

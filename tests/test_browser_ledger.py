@@ -1,10 +1,10 @@
 """In Chromium: a row of the rectification ledger opens the item it concerns, filters and language kept."""
 from __future__ import annotations
 
-from tests.test_browser import Visit, browser, server  # noqa: F401  (pytest fixtures)
+from tests.test_browser import WAIT, Visit, expect
 
 
-def test_selecting_an_overdue_rectification_opens_its_item(server, browser):  # noqa: F811
+def test_selecting_an_overdue_rectification_opens_its_item(server, browser):
     v = Visit(browser, server)
     v.open("/rectifications?lang=en&region=110000")
     assert v.page.locator("h1").first.inner_text() == "Rectification ledger"
@@ -13,16 +13,15 @@ def test_selecting_an_overdue_rectification_opens_its_item(server, browser):  # 
     v.page.wait_for_timeout(800)
     box = grid.bounding_box()
     v.page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box (a canvas grid)
-    v.page.wait_for_timeout(500)
+    expect(v.page.locator("h1").first).to_have_text("Item detail", use_inner_text=True, timeout=WAIT)
     v.idle()
-    assert v.page.locator("h1").first.inner_text() == "Item detail"
     q = v.query()
     assert q.get("item") == ["B1"] and q.get("region") == ["110000"] and q.get("lang") == ["en"]
     assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
     v.close()
 
 
-def test_the_feedback_page_draws_offline(server, browser):  # noqa: F811
+def test_the_feedback_page_draws_offline(server, browser):
     v = Visit(browser, server)
     v.open("/feedback?lang=en")
     assert v.page.locator("h1").first.inner_text() == "Public feedback"

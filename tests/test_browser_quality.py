@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import Visit, browser  # noqa: F401  (fixtures)
+from tests.test_browser import Visit
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def _metric(v: Visit, label: str) -> str:
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def test_duplicates_page_and_a_mark_that_survives_a_reload(quality_server, browser):  # noqa: F811
+def test_duplicates_page_and_a_mark_that_survives_a_reload(quality_server, browser):
     base, db = quality_server
     v = Visit(browser, base)
     v.open("/duplicates?lang=en")
@@ -49,7 +49,7 @@ def test_duplicates_page_and_a_mark_that_survives_a_reload(quality_server, brows
     v.close()
 
 
-def test_authenticity_page_renders(quality_server, browser):  # noqa: F811
+def test_authenticity_page_renders(quality_server, browser):
     base, _ = quality_server
     v = Visit(browser, base)
     v.open("/authenticity?lang=en")

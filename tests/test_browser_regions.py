@@ -10,7 +10,7 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from tests.test_browser import Visit, _pixel, browser, server  # noqa: F401  (fixtures)
+from tests.test_browser import WAIT, Visit, _pixel, click_map, expect, hover_until_tooltip  # noqa: E402
 
 from analytics import metrics
 from analytics import regions as rg
@@ -29,29 +29,22 @@ def _view(con, region: str):
 
 
 def _click_region(v: Visit, code: str, view, tries: int = 3) -> None:
-    """Hover until deck.gl shows the region's tooltip (picking works), then click; a click that the
-    slow software picking lost is tried again."""
+    """Hover until deck.gl shows the region's tooltip (the map is drawn and picking works), then click, and
+    wait for the run the click asks for; a click that the slow software picking lost is tried again."""
     point = read_regions_csv().filter(pl.col("region_code") == code).row(0, named=True)
     chart = v.page.locator(CHART)
     chart.scroll_into_view_if_needed()
-    v.page.wait_for_timeout(1500)  # deck.gl draws after the page is idle
-    start = v.query().get("region")
+    start = (v.query().get("region") or [None])[0]
     for _ in range(tries):
         x, y = _pixel(point["lon"], point["lat"], view, chart.bounding_box())
-        v.page.mouse.move(x - 5, y - 5)
-        v.page.mouse.move(x, y)
+        hover_until_tooltip(v, x, y)
+        click_map(v)
         try:
-            v.page.wait_for_selector(".deck-tooltip", state="visible", timeout=10000)
+            v.wait_for_query_change("region", start, timeout=10_000)
         except sync_api.TimeoutError:
-            pass
-        # deck.gl's gesture recogniser ignores an instantaneous click: press, hold briefly, release
-        v.page.mouse.down()
-        v.page.wait_for_timeout(80)
-        v.page.mouse.up()
-        v.page.wait_for_timeout(1000)
+            continue
         v.idle()
-        if v.query().get("region") != start:
-            return
+        return
 
 
 def _path(v: Visit) -> list[str]:
@@ -65,7 +58,7 @@ def _watch_console(v: Visit) -> list[str]:
     return errors
 
 
-def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_con):  # noqa: F811
+def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_con):
     v = Visit(browser, server)
     console = _watch_console(v)
     v.open("/regions?region=340000")
@@ -79,8 +72,8 @@ def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_
 
     _click_region(v, "340102", _view(fixture_con, "340100"))  # 瑶海区 on the map of Hefei's districts
     assert v.query().get("region") == ["340102"]
-    main = v.page.locator('[data-testid="stMain"]')
-    assert "已到区县一级" in main.inner_text()
+    main = v.main
+    expect(main).to_contain_text("已到区县一级", timeout=WAIT)
 
     v.page.get_by_role("button", name="安徽省").click()  # back up two levels by the path
     v.idle()
@@ -88,8 +81,8 @@ def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_
     assert v.page.locator(CHART).count() == 1
     v.page.get_by_role("button", name="全国").click()
     v.idle()
+    expect(main).to_contain_text("南海诸岛", timeout=WAIT)  # the national map's inset note
     assert "region" not in v.query()
-    assert "南海诸岛" in main.inner_text()  # the national map's inset note
     assert v.exceptions() == [] and console == []
     assert v.external == [] and v.failed == [], (v.external, v.failed)
     v.close()
@@ -97,7 +90,7 @@ def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_
 
 @pytest.mark.parametrize("path", ["/regions?lang=en&level=county", "/regions?layer=points&region=340000",
                                   "/regions?layer=hexagon&lang=en"])
-def test_other_views_render_without_requests_leaving(server, browser, path):  # noqa: F811
+def test_other_views_render_without_requests_leaving(server, browser, path):
     v = Visit(browser, server)
     console = _watch_console(v)
     v.open(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import Visit, browser  # noqa: F401  (fixtures)
+from tests.test_browser import Visit, expect
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def demo_server(demo_small_path, tmp_path_factory):
         pytest.fail(str(e))
 
 
-def test_training_runs_in_the_background_and_the_card_appears(demo_server, browser):  # noqa: F811
+def test_training_runs_in_the_background_and_the_card_appears(demo_server, browser):
     base, db = demo_server
     v = Visit(browser, base)
     v.open("/risk?lang=en")
@@ -40,8 +40,9 @@ def test_training_runs_in_the_background_and_the_card_appears(demo_server, brows
     v.page.get_by_text("新模型已就绪").first.wait_for(timeout=180_000)
     v.idle()
     assert list(Path(str(db) + ".models").glob("risk-v1-*.skops"))
-    v.page.get_by_role("tab", name="模型说明（供分析人员）").click()
-    v.page.wait_for_timeout(500)
+    tab = v.page.get_by_role("tab", name="模型说明（供分析人员）")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
     text = main.inner_text()
     assert "在预警名额内，模型精确率为" in text and "提前量中位数" in text  # the verdict (tables are canvas)
     panel = v.page.locator('[role="tabpanel"]:visible')

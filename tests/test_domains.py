@@ -2,7 +2,6 @@
 metrics functions for the same filters, figures drawing exactly those frames, clicks mapped to filters,
 and the page under AppTest in both languages."""
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -75,20 +74,11 @@ def test_league_agrees_with_the_metrics_of_each_department(demo_con):
 
 # --- domain × region equals the region table of each domain --------------------------------------
 
-@pytest.fixture(scope="module")
-def demo_path(tmp_path_factory):
-    from analytics import demo
-
-    path = tmp_path_factory.mktemp("domains") / "demo.duckdb"
-    demo.generate(path, scale=0.05, seed=3, as_of=date(2026, 11, 22))
-    return path
-
-
 @pytest.fixture()
-def demo_con(demo_path):
+def demo_con(demo_small_path):
     from analytics import store
 
-    con = store.connect(demo_path, read_only=True)
+    con = store.connect(demo_small_path, read_only=True)
     yield con
     con.close()
 

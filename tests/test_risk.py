@@ -21,10 +21,9 @@ def db(demo_small_path):
 
 
 @pytest.fixture(scope="module")
-def trained(db):
+def trained(db, demo_small_model):
     con = store.connect(db, read_only=True)
-    m = M.train(con)
-    yield con, m
+    yield con, demo_small_model
     con.close()
 
 

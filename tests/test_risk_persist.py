@@ -34,13 +34,11 @@ def db(demo_small_path):
 
 
 @pytest.fixture(scope="module")
-def trained(db):
+def trained(db, demo_small_model):
     con = store.connect(db, read_only=True)
-    with threadpool_limits(1):
-        m = M.train(con)
     frame = F.features(con, AS_OF)
     con.close()
-    return m, frame
+    return demo_small_model, frame
 
 
 def _fresh(tmp_path, trained) -> tuple[Path, Path]:

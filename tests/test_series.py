@@ -5,7 +5,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics import demo, marts, metrics, queries, series, store
+from analytics import marts, metrics, queries, series, store
 from analytics.filters import Filters
 from analytics.queries import Scope
 
@@ -13,16 +13,9 @@ AS_OF = date(2026, 11, 22)
 KEYS = tuple(m.key for m in metrics.METRICS)
 
 
-@pytest.fixture(scope="module")
-def demo_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("series") / "demo.duckdb"
-    demo.generate(path, scale=0.05, seed=3, as_of=AS_OF)
-    return path
-
-
 @pytest.fixture()
-def demo_con(demo_path):
-    con = store.connect(demo_path, read_only=True)
+def demo_con(demo_small_path):
+    con = store.connect(demo_small_path, read_only=True)
     yield con
     con.close()
 
