@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import duckdb
 import numpy as np
@@ -31,7 +32,6 @@ CHANNELS = ("hotline_12345", "rating", "survey", "third_party", "enterprise")
 PERIODS = {"week": 26, "month": 12, "quarter": 8}  # windows drawn per grain
 TOP_CATEGORIES = 8  # categories drawn over time; the rest are summed as "other"
 OTHER = "__other__"
-EPOCH = date(1900, 1, 1)  # the start of an all-time window (the scoped fragment then reads everything)
 
 
 # --------------------------------------------------------------------------- complaint phrases
@@ -45,6 +45,7 @@ _STOP = re.compile("|".join(sorted(map(re.escape, STOP_TERMS), key=len, reverse=
 MAX_TEXTS = 50_000  # distinct texts read for phrases (the most frequent); the page says when it is cut
 
 
+@lru_cache(maxsize=4 * MAX_TEXTS)  # the same texts come back with every filter change: clean each once
 def clean_text(text: str) -> str:
     """Complaint text reduced to its runs of Chinese characters: personal data masked, a short lead-in before
     a colon dropped (twice at most), stop words, digits, Latin letters and punctuation turned into breaks."""
@@ -238,13 +239,6 @@ def channel_series(cur: duckdb.DuckDBPyConnection, sel: Selection, wins: list[tu
             .filter(pl.col("is_total").is_not_null()).sort("period_end", "channel", nulls_last=False))
 
 
-def channel_table(cur: duckdb.DuckDBPyConnection, sel: Selection) -> pl.DataFrame:
-    """One row per channel (and the total, channel None) for the filter period: counts and metrics."""
-    start, end = period_bounds(sel.filters.period, sel.as_of)
-    frame = channel_series(cur, sel, [("period", start or EPOCH, end)])
-    return frame.drop("period", "period_start", "period_end", "is_total")
-
-
 def category_series(cur: duckdb.DuckDBPyConnection, sel: Selection, wins: list[tuple[str, date, date]],
                     top: int = TOP_CATEGORIES) -> pl.DataFrame:
     """Complaints per window and category: the `top` categories of all windows, the rest as OTHER."""
@@ -271,9 +265,8 @@ class Terms:
 
 
 def complaint_terms(cur: duckdb.DuckDBPyConnection, sel: Selection, k: int = 20) -> Terms:
-    texts = queries.run(cur, "feedback_complaint_texts", sel.filters, sel.scope, sel.as_of)
-    n_all, n_distinct = int(texts["n"].sum() or 0), texts.height
-    texts = texts.sort(["n", "text"], descending=[True, False]).head(MAX_TEXTS)
+    texts = queries.run(cur, "feedback_complaint_texts", sel.filters, sel.scope, sel.as_of, max_texts=MAX_TEXTS)
+    n_all, n_distinct = (int(texts["n_all"][0]), int(texts["n_distinct"][0])) if texts.height else (0, 0)
     words, weights = texts["text"].to_list(), texts["n"].to_list()
     cleaned = [clean_text(t) for t in words]
     terms = top_terms(words, weights, k=k, cleaned=cleaned)
@@ -301,25 +294,27 @@ class Page:
     rule: dict  # the disagreement rule's settings, for the page to state
 
 
-def _region_metrics(cur, sel: Selection, level: str | None) -> tuple[dict, pl.DataFrame]:
+def breakdowns(cur, sel: Selection, level: str | None) -> tuple[dict, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(totals, by region, by channel, by domain) for the filter period, from one scan of the feedback.
+    The totals and the region rows are the cockpit's (`region_feedback`), the domain rows the domains page's
+    total row per domain; by channel holds a row per channel and the total (channel None)."""
     total_code = sel.filters.region_code or "100000"
-    frame = queries.run(cur, "region_feedback", sel.filters, sel.scope, sel.as_of,
+    frame = queries.run(cur, "feedback_breakdowns", sel.filters, sel.scope, sel.as_of,
                         **sel.thresholds.params() | {"group_level": level or "none", "total_code": total_code})
     frame = with_metrics(frame, METRIC_KEYS)
-    total = frame.filter(pl.col("region_code") == total_code)
-    children = frame.filter(pl.col("region_code") != total_code)
+    kind, at_total = pl.col("kind"), pl.col("region_code") == total_code
+    regions = frame.filter(kind == "region").drop("kind", "domain", "channel")
+    total = regions.filter(at_total)
+    children = regions.filter(~at_total)
     if level:
         names = cur.sql("SELECT region_code, name FROM regions WHERE level = $level", params={"level": level}).pl()
         children = children.join(names, on="region_code", how="left")
-    return (total.row(0, named=True) if total.height else {}), children.sort("region_code")
-
-
-def _domain_metrics(cur, sel: Selection) -> pl.DataFrame:
-    total_code = sel.filters.region_code or "100000"
-    frame = queries.run(cur, "domains_region_feedback", sel.filters, sel.scope, sel.as_of,
-                        **sel.thresholds.params() | {"group_level": "none", "total_code": total_code})
-    return with_metrics(frame.filter(pl.col("region_code") == total_code).drop("region_code"), METRIC_KEYS) \
-        .sort(["n_feedback", "domain"], descending=[True, False])
+    by_channel = pl.concat([total.with_columns(pl.lit(None, pl.Utf8).alias("channel")),
+                            frame.filter((kind == "channel") & at_total).drop("kind", "domain")], how="diagonal")
+    by_domain = (frame.filter((kind == "domain") & at_total & pl.col("domain").is_not_null())
+                 .drop("kind", "channel", "region_code").sort(["n_feedback", "domain"], descending=[True, False]))
+    return ((total.row(0, named=True) if total.height else {}), children.sort("region_code"),
+            by_channel.drop("region_code").sort("channel", nulls_last=False), by_domain)
 
 
 def trend_of(cur, sel: Selection, metric: str, grain: str, by: str, level: str | None,
@@ -362,9 +357,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent blocks, each on its own cursor
         terms = pool.submit(complaint_terms, cur.cursor(), sel)
         trend = pool.submit(trend_of, cur.cursor(), sel, metric, grain, by, level, wins)
-        totals, by_region = _region_metrics(cur, sel, level)
-        by_channel = channel_table(cur, sel)
-        by_domain = _domain_metrics(cur, sel)
+        totals, by_region, by_channel, by_domain = breakdowns(cur, sel, level)
         categories = category_series(cur, sel, wins)
         regions, items = disagreement(cur, sel, level, rule)
         trend_frame, complaints = trend.result()

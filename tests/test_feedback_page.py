@@ -183,6 +183,22 @@ def test_the_domain_table_is_the_cockpit_filtered_to_each_domain(con):
             assert r[key] == pytest.approx(cockpit[key]), (r["domain"], key)
 
 
+@pytest.mark.parametrize("filters", [{}, {"region_code": "340000"}, {"period": "2026-Q3"}])
+def test_the_channel_table_is_the_channel_series_over_the_period(con, filters):
+    # the page's one-scan breakdown per channel against the channel series with one window, the filter period
+    from analytics.filters import period_bounds
+
+    s = sel(**filters)
+    start, end = period_bounds(s.filters.period, s.as_of)
+    series_rows = pf.channel_series(con, s, [("p", start or D("1900-01-01"), end)])
+    p = pf.page(con, s)
+    assert p.by_channel.height == series_rows.height > 1
+    mine = {r["channel"]: r for r in p.by_channel.iter_rows(named=True)}
+    for r in series_rows.iter_rows(named=True):
+        for key in ("n_feedback", "n_complaints", "n_need_response", "n_answered_in_time", *pf.METRIC_KEYS):
+            assert mine[r["channel"]][key] == pytest.approx(r[key]), (r["channel"], key)
+
+
 def test_channel_series_by_month(con):
     wins = [w for w in pf.series.windows("month", AS_OF, 4)]
     frame = pf.channel_series(con, sel(), wins)
