@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.bench.server import app_server, cpu_seconds, rss_mb  # noqa: E402
+from analytics.bench.server import app_server, cpu_seconds, page_run, rss_mb, session  # noqa: E402
 
 PAGES = ("", "regions", "risk")  # "" is the default page: the cockpit
 STATES = ("", "region=340000", "region=440000&period=2026", "region=110000", "region=510100", "domain=教育")
@@ -40,34 +40,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 async def _session(port: int, until: float, results: list, errors: list, rng: random.Random,
                    think: tuple[float, float]) -> None:
-    import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
     try:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                      max_size=None, open_timeout=60, ping_timeout=None) as ws:
+        async with session(f"http://127.0.0.1:{port}") as ws:
             while time.time() < until:
                 page, state = rng.choice(PAGES), rng.choice(STATES)
                 query = "&".join(q for q in (state, "lang=" + rng.choice(("zh", "en"))) if q)
-                msg = BackMsg()
-                msg.rerun_script.query_string = query
-                msg.rerun_script.page_name = page
-                started = time.perf_counter()
-                await ws.send(msg.SerializeToString())
-                size, failed = 0, None
-                while True:
-                    data = await asyncio.wait_for(ws.recv(), timeout=180)
-                    size += len(data)
-                    f = ForwardMsg()
-                    f.ParseFromString(data)
-                    kind = f.WhichOneof("type")
-                    if kind == "delta" and f.delta.WhichOneof("type") == "new_element" \
-                            and f.delta.new_element.WhichOneof("type") == "exception":
-                        failed = f.delta.new_element.exception.message[:200]
-                    if kind == "script_finished":
-                        break
-                seconds = time.perf_counter() - started
+                seconds, size, failed = await page_run(ws, page, query)
                 if failed:
                     errors.append(f"{page or 'cockpit'}?{query}: {failed}")
                 results.append((page or "cockpit", seconds, size, time.time() - seconds))

@@ -203,6 +203,9 @@ def run(scales: tuple[float, ...] = (), db: Path | None = None, runs: int = 5, s
             else:  # a copy: the bench writes models beside it, and a running app holds the original
                 copy = tmp / Path(path).name
                 shutil.copy(path, copy)
+                models = Path(str(path) + ".models")  # saved models and scores: the risk page reads them
+                if models.is_dir():
+                    shutil.copytree(models, Path(str(copy) + ".models"))
                 path = copy
             entry["db"] = str(path)
             if "risk" not in skip:

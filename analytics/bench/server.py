@@ -73,3 +73,39 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+async def page_run(ws, page: str, query: str = "", timeout: float = 180) -> tuple[float, int, str | None]:
+    """Ask a Streamlit session (the open websocket `ws` on `/_stcore/stream`) for one script run of `page`
+    (its URL path, "" for the default page) with `query` (the URL's query string), as a browser does, and wait
+    for the run to finish: (seconds, bytes the server sent, the first exception shown on the page or None)."""
+    import asyncio
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = query
+    msg.rerun_script.page_name = page
+    started = time.perf_counter()
+    await ws.send(msg.SerializeToString())
+    size, failed = 0, None
+    while True:
+        data = await asyncio.wait_for(ws.recv(), timeout=timeout)
+        size += len(data)
+        f = ForwardMsg()
+        f.ParseFromString(data)
+        kind = f.WhichOneof("type")
+        if failed is None and kind == "delta" and f.delta.WhichOneof("type") == "new_element" \
+                and f.delta.new_element.WhichOneof("type") == "exception":
+            failed = f.delta.new_element.exception.message[:200]
+        if kind == "script_finished":
+            return time.perf_counter() - started, size, failed
+
+
+def session(base: str):
+    """A new Streamlit session on the app at `base`: an async context manager yielding its websocket."""
+    import websockets
+
+    return websockets.connect(base.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
+                              max_size=None, open_timeout=60, ping_timeout=None)
