@@ -36,7 +36,7 @@ SCORES = {"A1": (0.7, "high"), "A2": (0.1, "low"), "A3": (0.3, "medium"), "B1": 
 _THRESHOLDS = metrics.Thresholds().params()
 SAMPLES: dict[str, object] = _THRESHOLDS | {
     "code": "340102", "project_id": "A1", "limit": 50, "text": "", "keys": ["A1", "A2", "B1", "F1", "F2", "R1"],
-    "group_level": "province", "total_code": "100000", "weeks": 8,
+    "group_level": "province", "total_code": "100000", "weeks": 8, "max_texts": 50_000,
     "week_dates": [date(2026, 11, 1), date(2026, 11, 8), date(2026, 11, 15)],
     "w_periods": ["2026-09", "2026-10", "2026-11"], "w_starts": [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)],
     "w_ends": [date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 22)], "by": "region",
