@@ -146,14 +146,30 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> str:
-    """The app on its own copy of the fixture database, shared by every browser test that only reads it.
-    Tests that write (uploads, marks, a training) or need another database or environment start their own."""
+def fixture_app(tmp_path_factory):
+    """`with fixture_app(name, prepare) as base:` the app on a new copy of the fixture database, `prepare(db)`
+    applied to it first (accounts, say); fails the test when the app does not start."""
+    from contextlib import contextmanager
+
     from analytics.bench.server import app_server
 
-    db = fixture_db.build(tmp_path_factory.mktemp("browser") / "fixture.duckdb")
-    try:
-        with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
-            yield base
-    except RuntimeError as e:
-        pytest.fail(str(e))
+    @contextmanager
+    def start(name: str, prepare=None) -> Iterator[str]:
+        db = fixture_db.build(tmp_path_factory.mktemp(name) / "fixture.duckdb")
+        if prepare:
+            prepare(db)
+        try:
+            with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
+                yield base
+        except RuntimeError as e:
+            pytest.fail(str(e))
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def server(fixture_app) -> str:
+    """The app on its own copy of the fixture database, shared by every browser test that only reads it.
+    Tests that write (uploads, marks, a training) or need another database or environment start their own."""
+    with fixture_app("browser") as base:
+        yield base

@@ -133,17 +133,13 @@ class Visit:
 
 
 @pytest.fixture()
-def fresh_server(server, browser, tmp_path_factory):
+def fresh_server(server, browser, fixture_app):
     """A server that no page has been opened on: the shared one when this test comes first (as in a whole run),
     else one of its own."""
     if server not in browser.visited:
         yield server
         return
-    from analytics.bench.server import app_server
-    from tests import fixture_db
-
-    db = fixture_db.build(tmp_path_factory.mktemp("fresh") / "fixture.duckdb")
-    with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
+    with fixture_app("fresh") as base:
         yield base
 
 

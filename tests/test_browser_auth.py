@@ -12,19 +12,18 @@ PASSWORD = "Hefei2026abc"
 
 
 @pytest.fixture(scope="module")
-def auth_server(tmp_path_factory):
+def auth_server(fixture_app):
     from analytics.auth import accounts, store
-    from analytics.bench.server import app_server
-    from tests import fixture_db
 
-    db = fixture_db.build(tmp_path_factory.mktemp("browser_auth") / "fixture.duckdb")
-    accounts.add(store.path_for(db), "yaohai", role="leader", by="test", password=PASSWORD,
-                 region_codes=["340102"], display_name="瑶海区领导")
-    try:
-        with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
-            yield base, store.path_for(db)
-    except RuntimeError as e:
-        pytest.fail(str(e))
+    made = []
+
+    def with_account(db):
+        accounts.add(store.path_for(db), "yaohai", role="leader", by="test", password=PASSWORD,
+                     region_codes=["340102"], display_name="瑶海区领导")
+        made.append(store.path_for(db))
+
+    with fixture_app("browser_auth", with_account) as base:
+        yield base, made[0]
 
 
 def test_a_county_user_signs_in_and_sees_only_the_county(auth_server, browser):

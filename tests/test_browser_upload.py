@@ -24,17 +24,10 @@ def _shot(v: Visit, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def upload_server(tmp_path_factory):
+def upload_server(fixture_app):
     """This module's own app on its own copy of the fixture database: its uploads make new data versions."""
-    from analytics.bench.server import app_server
-    from tests import fixture_db
-
-    db = fixture_db.build(tmp_path_factory.mktemp("browser_upload") / "fixture.duckdb")
-    try:
-        with app_server(db, log=tmp_path_factory.mktemp("log") / "app.log") as (base, _):
-            yield base
-    except RuntimeError as e:
-        pytest.fail(str(e))
+    with fixture_app("browser_upload") as base:
+        yield base
 
 
 def test_one_upload_through_the_browser(upload_server, browser, tmp_path):
