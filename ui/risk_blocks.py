@@ -91,7 +91,16 @@ def model_line(ctx: Context, meta: dict) -> None:
                      rows=i18n.fmt_int(meta["n_rows"], ctx.lang), snapshots=snapshots,
                      seconds=meta.get("train_seconds", meta.get("fit_seconds", "—")),
                      n=i18n.fmt_int(meta.get("n_scored"), ctx.lang), score_seconds=meta.get("score_seconds", "—"))
+               + _sample_note(ctx, meta)
                + "  \n" + ctx.t("risk_model.bands", high=_share(meta, "high"), medium=_share(meta, "medium")))
+
+
+def _sample_note(ctx: Context, meta: dict) -> str:
+    """' Trained on a sample: …' when the training rows were capped (COCKPIT_RISK_MAX_TRAIN_ROWS), else ''."""
+    if not meta.get("rows_before_sampling"):
+        return ""
+    return ("" if ctx.lang == "zh" else " ") + ctx.t("risk_model.sampled", rows=i18n.fmt_int(meta["n_rows"], ctx.lang),
+                       all=i18n.fmt_int(meta["rows_before_sampling"], ctx.lang))
 
 
 def _share(meta: dict, band: str) -> str:

@@ -1,6 +1,7 @@
 """Features and slip labels of items in flight at as-of dates (SQL in `queries/risk_sql.py`)."""
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -87,21 +88,56 @@ def snapshot_plan(con: duckdb.DuckDBPyConnection, end: date, step_days: int = 28
     return grid, "grid"
 
 
+BUCKETS = 4096  # items are sampled in 1/BUCKETS steps of a stable hash of their ID
+
+
+def item_buckets(ids: pl.Series) -> pl.DataFrame:
+    """project_id -> its bucket in [0, BUCKETS): CRC-32 of the UTF-8 ID, the same in every process and version."""
+    unique = ids.unique().to_list()
+    return pl.DataFrame({"project_id": unique, "_bucket": [zlib.crc32(i.encode()) % BUCKETS for i in unique]},
+                        schema={"project_id": pl.Utf8, "_bucket": pl.Int64})
+
+
 def training_frame(con: duckdb.DuckDBPyConnection, dates: list[date], horizon_days: int = HORIZON_DAYS,
                    tolerance_days: int = TOLERANCE_DAYS,
                    progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
     """Features joined to labels (`slipped`, `slip_date`) for every date whose window is fully observed.
     `progress(done, total)` is called after each date."""
+    return sampled_training_frame(con, dates, horizon_days, tolerance_days, progress)[0]
+
+
+def sampled_training_frame(con: duckdb.DuckDBPyConnection, dates: list[date], horizon_days: int = HORIZON_DAYS,
+                           tolerance_days: int = TOLERANCE_DAYS,
+                           progress: Callable[[int, int], None] | None = None,
+                           max_rows: int | None = None) -> tuple[pl.DataFrame, int]:
+    """(`training_frame`, how many rows it had before sampling). With `max_rows`, at most that many rows: when
+    there would be more, only the items whose bucket (`item_buckets`) is below a threshold are kept, with all
+    their snapshots; the threshold falls in proportion until the rows fit, thinning the earlier dates' rows as
+    it falls, so memory stays near `max_rows` however large the data."""
     as_of = data_as_of(con)[0]
-    frames = []
+    frames: list[pl.DataFrame] = []
+    total, kept, limit = 0, 0, BUCKETS
     for n, d in enumerate(dates, 1):
         lab = labels(con, d, horizon_days, tolerance_days, as_of)
         if lab.height:
-            feat = features(con, d, tolerance_days)
-            frames.append(feat.join(lab.select("project_id", *OUTCOMES), on="project_id", how="inner"))
+            frame = features(con, d, tolerance_days).join(lab.select("project_id", *OUTCOMES), on="project_id",
+                                                          how="inner")
+            total += frame.height
+            if max_rows is not None and frame.height:
+                frame = frame.join(item_buckets(frame["project_id"]), on="project_id", how="inner",
+                                   maintain_order="left")
+                frame = frame.filter(pl.col("_bucket") < limit)
+                kept += frame.height
+                while kept > max_rows and limit > 1:  # lower the threshold in proportion (at least by one)
+                    limit = max(1, min(limit - 1, limit * max_rows // kept))
+                    frames = [f.filter(pl.col("_bucket") < limit) for f in frames]
+                    frame = frame.filter(pl.col("_bucket") < limit)
+                    kept = sum(f.height for f in frames) + frame.height
+            frames.append(frame)
         if progress:
             progress(n, len(dates))
     frames = [f for f in frames if f.height]
     if not frames:
         raise ValueError("no fully observed snapshot to train on")
-    return pl.concat(frames, how="vertical_relaxed")
+    out = pl.concat(frames, how="vertical_relaxed")
+    return (out.drop("_bucket") if "_bucket" in out.columns else out), total

@@ -172,8 +172,9 @@ def train(con: duckdb.DuckDBPyConnection, as_of: date | None = None, horizon_day
     dates, kind = _observed(con, end, horizon_days)
     if not dates:
         raise ValueError("no snapshot with a fully observed window")
-    rows = F.training_frame(con, dates, horizon_days, tolerance_days,
-                            progress=lambda done, total: say(0.4 * done / total, "features"))
+    rows, n_all = F.sampled_training_frame(con, dates, horizon_days, tolerance_days,
+                                           progress=lambda done, total: say(0.4 * done / total, "features"),
+                                           max_rows=max(1, settings.get("COCKPIT_RISK_MAX_TRAIN_ROWS")))
     evaluation = None
     cutoff = card_cutoff(dates, horizon_days) if with_card else None
     if cutoff is not None:
@@ -186,6 +187,8 @@ def train(con: duckdb.DuckDBPyConnection, as_of: date | None = None, horizon_day
     say(0.7 if with_card else 0.4, "fit")
     model = _fit(rows, horizon_days, tolerance_days, dates, version, data_as_of)
     model.extra["snapshots"] = kind
+    if n_all > rows.height:  # a sample of the items (COCKPIT_RISK_MAX_TRAIN_ROWS): the card says so
+        model.extra["rows_before_sampling"] = n_all
     if evaluation is not None:
         model.extra["evaluation"] = _jsonable(evaluation)
     say(1.0, "fit")

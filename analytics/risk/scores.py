@@ -43,6 +43,7 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
         "horizon_days": model.horizon_days, "tolerance_days": model.tolerance_days,
         "train_from": model.train_from.isoformat(), "train_to": model.train_to.isoformat(),
         "model_file": Path(model_path).name if model_path else None, "snapshots": model.extra.get("snapshots"),
+        "rows_before_sampling": model.extra.get("rows_before_sampling"),
         "bands": {name: threshold for name, threshold in BANDS}, "alert_share": ALERT_SHARE,
         "n_scored": frame.height, **(timings or {}), "score_seconds": round(score_seconds, 2),
         "evaluation": model.extra.get("evaluation")}
