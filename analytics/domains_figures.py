@@ -84,7 +84,6 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     small_cell = [[v is not None and (c or 0) < min_n for v, c in zip(zr, nr)] for zr, nr in zip(z, n)]
     text = [["" if v is None else _short(metric, v, lang) + (SMALL_MARK if s else "")
              for v, s in zip(zr, sr)] for zr, sr in zip(z, small_cell)]
-    better_high = metric.direction == "higher_is_better"
     colour = _colours(z, metric)
     fig = go.Figure()
     fig.add_heatmap(

@@ -14,7 +14,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from datetime import date
 
 import duckdb
 

@@ -10,12 +10,10 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 RUN_ONE = """
 import json, resource, sys, time

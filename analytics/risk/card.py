@@ -122,7 +122,7 @@ def markdown(evaluation: dict, meta: dict) -> str:
         + ", ".join(f"{k} = {v}" for k, v in M.SMALL_DATA_TREES.items()) + ").",
         f"- Calibration: `CalibratedClassifierCV`, 3-fold; isotonic from {M.SMALL_DATA_ROWS:,} training rows, "
         "sigmoid below (isotonic overfits small calibration sets).",
-        f"- Threads: at most `COCKPIT_RISK_THREADS` (default 1) OpenMP threads, set with threadpoolctl.",
+        "- Threads: at most `COCKPIT_RISK_THREADS` (default 1) OpenMP threads, set with threadpoolctl.",
         "- Training rows: when the app trains, at most `COCKPIT_RISK_MAX_TRAIN_ROWS` (default 1,000,000); above "
         "it a fixed share of the items (by the CRC-32 of the item ID) with all of their snapshots, and the page says "
         "so. This evaluation uses every row.",
