@@ -98,7 +98,6 @@ def map_headers(table: str, headers: list[str], saved: dict[str, str | None] | N
     """Map each header; `saved` (header → column or None for "ignore") comes from a named mapping or
     the steward's choices on the mapping screen, and wins over the built-in vocabulary."""
     t = contract.table(table)
-    vocab = vocabulary(t)
     saved_norm = {norm(h): c for h, c in (saved or {}).items()}
     columns, how = [], []
     for h in headers:
