@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.bench.server import app_server, cpu_seconds, page_run, rss_mb, session  # noqa: E402
+from analytics.bench.server import app_server, copy_database, cpu_seconds, page_run, rss_mb, session  # noqa: E402
 
 PAGES = ("", "regions", "risk")  # "" is the default page: the cockpit
 STATES = ("", "region=340000", "region=440000&period=2026", "region=110000", "region=510100", "domain=教育")
@@ -111,11 +111,7 @@ def main() -> int:
         print("--sessions 1..200 and --seconds 5..1800", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="load-test-"))
-    db = tmp / "cockpit.duckdb"
-    shutil.copy(a.db, db)
-    models = Path(str(a.db) + ".models")
-    if models.is_dir():
-        shutil.copytree(models, Path(str(db) + ".models"))
+    db = copy_database(a.db, tmp / "cockpit.duckdb")
     csv_path = tmp / "进度更新.csv"
     csv_path.write_bytes(_progress_csv(db))
     results: list = []

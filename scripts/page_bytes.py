@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.bench.server import app_server, page_run, session  # noqa: E402
+from analytics.bench.server import app_server, copy_database, page_run, session  # noqa: E402
 from analytics.pages import PAGES  # noqa: E402
 
 # (label, query string) per page: the national view, one province, and the heaviest views a page offers
@@ -64,11 +64,7 @@ def main() -> int:
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="page-bytes-"))
     try:
-        db = tmp / "cockpit.duckdb"
-        shutil.copy(a.db, db)
-        models = Path(str(a.db) + ".models")
-        if models.is_dir():
-            shutil.copytree(models, Path(str(db) + ".models"))
+        db = copy_database(a.db, tmp / "cockpit.duckdb")
         with app_server(db, log=tmp / "app.log") as (base, _):
             rows = measure(base)
     finally:

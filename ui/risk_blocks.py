@@ -96,7 +96,7 @@ def model_line(ctx: Context, meta: dict) -> None:
 
 
 def _sample_note(ctx: Context, meta: dict) -> str:
-    """' Trained on a sample: …' when the training rows were capped (COCKPIT_RISK_MAX_TRAIN_ROWS), else ''."""
+    """The `risk_model.sampled` sentence when the training rows were capped (COCKPIT_RISK_MAX_TRAIN_ROWS), else ''."""
     if not meta.get("rows_before_sampling"):
         return ""
     return ("" if ctx.lang == "zh" else " ") + ctx.t("risk_model.sampled", rows=i18n.fmt_int(meta["n_rows"], ctx.lang),

@@ -27,6 +27,7 @@ import duckdb
 
 from .. import metrics, quality, store
 from ..filters import Filters
+from .server import copy_database
 
 NATIONAL, ANHUI, HEFEI = Filters(), Filters(region_code="340000"), Filters(region_code="340100")
 BEIJING_2026 = Filters(period="2026", region_code="110000")
@@ -201,12 +202,7 @@ def run(scales: tuple[float, ...] = (), db: Path | None = None, runs: int = 5, s
                 entry["demo_s"] = round(time.perf_counter() - t0, 1)
                 entry["rows"] = {k: counts[k] for k in ("projects", "progress_reports", "feedback")}
             else:  # a copy: the bench writes models beside it, and a running app holds the original
-                copy = tmp / Path(path).name
-                shutil.copy(path, copy)
-                models = Path(str(path) + ".models")  # saved models and scores: the risk page reads them
-                if models.is_dir():
-                    shutil.copytree(models, Path(str(copy) + ".models"))
-                path = copy
+                path = copy_database(Path(path), tmp / Path(path).name)  # with its saved models and scores
             entry["db"] = str(path)
             if "risk" not in skip:
                 log("training and scoring the slip-risk model…")

@@ -56,6 +56,18 @@ def app_server(db: Path, env: dict[str, str] | None = None, log: Path | None = N
             out.close()
 
 
+def copy_database(src: Path, dst: Path) -> Path:
+    """Copy the database `src` to `dst` with its saved models and scores (`<db>.models/`, which the risk page
+    reads), so a benchmark or a test server works on its own copy; returns `dst`."""
+    import shutil
+
+    shutil.copy(src, dst)
+    models = Path(str(src) + ".models")  # risk/persist.models_dir (not imported: it pulls in scikit-learn)
+    if models.is_dir():
+        shutil.copytree(models, Path(str(dst) + ".models"))
+    return dst
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process, in MB, from /proc (0, 0 when it is gone)."""
     try:

@@ -3,8 +3,8 @@ SCOPED_FEEDBACK only.
 
 The breakdowns query is the cockpit's `region_feedback` with domain and channel added as groupings, derived from
 its SQL text: one scan of the feedback yields the region table (the same rows as the cockpit's), the selection's
-row per domain (the domains page's) and per channel. The channel series is the metric series query of trends_sql.py (itself the cockpit's `region_feedback`
-generalised to many windows) with the channel added as a grouping, derived from the same SQL text, so a
+row per domain (the domains page's) and per channel. The channel series is the metric series query of
+trends_sql.py (itself the cockpit's `region_feedback` generalised to many windows) with the channel added as a grouping, derived from the same SQL text, so a
 channel's point uses exactly the cockpit's formulas. The window queries below take their span through
 `$period_start`, which the caller sets to the first window's start (the scoped fragment then reads just
 that span).
