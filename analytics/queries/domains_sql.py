@@ -8,18 +8,13 @@ so the region table of one domain carries the whole ledger of its regions, and s
 """
 from __future__ import annotations
 
+from .derive import edit
 from .metrics_sql import IN_WINDOW, ITEM_MART, METRIC_QUERIES, SNAPSHOT_MART
 from .scope import SCOPED_RECTIFICATIONS, SCOPED_REGIONS
 
 
 def _with_domain(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
-    """`sql` with each (anchor, replacement) applied once; an anchor that is missing or repeated
-    means metrics_sql.py changed shape, and this must fail loudly rather than group wrongly."""
-    for old, new in edits:
-        if sql.count(old) != 1:
-            raise RuntimeError(f"domains_sql: anchor {old!r} found {sql.count(old)} times in a metric query")
-        sql = sql.replace(old, new)
-    return sql
+    return edit(sql, edits, "domains_sql")
 
 
 def _window(column: str) -> str:

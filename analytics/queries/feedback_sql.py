@@ -11,34 +11,34 @@ that span).
 """
 from __future__ import annotations
 
+from .derive import edit
 from .metrics_sql import METRIC_QUERIES
 from .scope import SCOPED_FEEDBACK
 from .trends_sql import GROUP_CODES, QUERIES as TRENDS_QUERIES, WINDOWS
 
 
-def _edit(sql: str, old: str, new: str) -> str:
-    if sql.count(old) != 1:  # the trends SQL changed shape: fail loudly rather than group wrongly
-        raise RuntimeError(f"feedback_sql: anchor {old!r} found {sql.count(old)} times")
-    return sql.replace(old, new)
+def _edit(sql: str, *edits: tuple[str, str]) -> str:
+    return edit(sql, edits, "feedback_sql")
 
 
 QUERIES: dict[str, str] = {
     # grain: one row per region at $group_level and for $total_code (kind 'region'), and one per domain
     # ('domain') and per channel ('channel') within each of those regions: feedback received in the period.
-    "feedback_breakdowns": _edit(_edit(_edit(_edit(
+    "feedback_breakdowns": _edit(
         METRIC_QUERIES["region_feedback"],
-        "SELECT f.region_code,", "SELECT f.region_code, f.domain, f.channel,"),
-        "GROUP BY f.region_code", "GROUP BY f.region_code, f.domain, f.channel"),
-        "SELECT g.region_code, sum(n_feedback)",
-        """SELECT CASE WHEN grouping(f.domain) = 0 THEN 'domain' WHEN grouping(f.channel) = 0 THEN 'channel'
+        ("SELECT f.region_code,", "SELECT f.region_code, f.domain, f.channel,"),
+        ("GROUP BY f.region_code", "GROUP BY f.region_code, f.domain, f.channel"),
+        ("SELECT g.region_code, sum(n_feedback)",
+         """SELECT CASE WHEN grouping(f.domain) = 0 THEN 'domain' WHEN grouping(f.channel) = 0 THEN 'channel'
                        ELSE 'region' END AS kind,
                   g.region_code, f.domain, f.channel, sum(n_feedback)"""),
-        "GROUP BY ALL", "GROUP BY GROUPING SETS ((g.region_code), (g.region_code, f.domain), (g.region_code, f.channel))"),
+        ("GROUP BY ALL",
+         "GROUP BY GROUPING SETS ((g.region_code), (g.region_code, f.domain), (g.region_code, f.channel))")),
     # grain: one row per window and channel (+ a total row per window, is_total): feedback received in the window.
     # Pass by = 'channel'.
     "feedback_channel_series": _edit(TRENDS_QUERIES["trends_series_feedback"],
-                                     "WHEN 'domain' THEN f.domain END AS grp",
-                                     "WHEN 'domain' THEN f.domain WHEN 'channel' THEN f.channel END AS grp"),
+                                     ("WHEN 'domain' THEN f.domain END AS grp",
+                                      "WHEN 'domain' THEN f.domain WHEN 'channel' THEN f.channel END AS grp")),
     # grain: one row per window and complaint category: complaints received in the window
     "feedback_category_windows": "WITH " + SCOPED_FEEDBACK + ", " + WINDOWS + """
         SELECT w.w_period, coalesce(f.category, '') AS category, count(*) AS n_complaints

@@ -11,6 +11,7 @@ SCOPED_RECTIFICATIONS applies the region filter and the user's scope only.
 """
 from __future__ import annotations
 
+from .derive import edit
 from .metrics_sql import METRIC_QUERIES
 from .scope import SCOPED_RECTIFICATIONS
 
@@ -18,13 +19,7 @@ RECT_DEPTS = "(len($rect_depts::VARCHAR[]) = 0 OR list_contains($rect_depts::VAR
 
 
 def _edit(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
-    """`sql` with each (anchor, replacement) applied once; a missing or repeated anchor means
-    metrics_sql.py changed shape, and this must fail loudly rather than count wrongly."""
-    for old, new in edits:
-        if sql.count(old) != 1:
-            raise RuntimeError(f"ledger_sql: anchor {old!r} found {sql.count(old)} times in a metric query")
-        sql = sql.replace(old, new)
-    return sql
+    return edit(sql, edits, "ledger_sql")
 
 
 _BASE = METRIC_QUERIES["region_rectifications"]
