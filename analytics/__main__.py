@@ -1,7 +1,7 @@
 """`python -m analytics …`: the command groups live in analytics/cli/."""
 import sys
 
-from .cli import main
+from analytics.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

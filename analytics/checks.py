@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from . import contract
+from analytics import contract
 
 
 def _rule_sql(t: contract.Table) -> list[tuple[str, str]]:

@@ -10,8 +10,8 @@ from functools import lru_cache
 
 import polars as pl
 
-from .settings import GEO_DIR
-from .store import read_regions_csv
+from analytics.settings import GEO_DIR
+from analytics.db.store import read_regions_csv
 
 LEVELS = ("province", "city", "county")
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from . import contract
+from analytics import contract
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"

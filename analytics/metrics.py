@@ -1,7 +1,7 @@
 """Execution metrics: declared records, editable thresholds and weights, and the per-region table.
 
 Every metric is a `Metric` record (labels, unit, direction, formula, seed source, target) whose
-value comes from the grouped queries in `queries/metrics_sql.py`. Rates carry their n. The composite
+value comes from the grouped queries in `db/sql/metrics.py`. Rates carry their n. The composite
 index uses rates shrunk toward the overall rate, and regions with fewer than `min_n` items in
 flight are not ranked at all (listed after the ranked ones, marked), so that a county with two
 items cannot top the league by luck.
@@ -15,9 +15,9 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from . import queries
-from .filters import ALL, Filters, period_bounds
-from .queries import Scope
+from analytics.db import queries
+from analytics.filters import ALL, Filters, period_bounds
+from analytics.db.queries import Scope
 
 LEVELS = ("country", "province", "city", "county")
 
@@ -250,7 +250,7 @@ def markdown() -> str:
     th = Thresholds()
     out = ["# Metrics", "", "Generated from `analytics/metrics.py` by `python -m analytics metrics-doc`; a test fails "
            "when this file and the module disagree.", "",
-           "Every metric is computed by the grouped queries in `analytics/queries/metrics_sql.py` for the current "
+           "Every metric is computed by the grouped queries in `analytics/db/sql/metrics.py` for the current "
            "filters and scope, as of the end of the chosen period (clipped to the data's as-of date). Rates are "
            "shown with their n.", "",
            "## Traffic light and four-level warning of an item in flight", "",
@@ -290,7 +290,7 @@ def markdown() -> str:
             "one; for all time, four weeks earlier): up or down when it moved by more than one point.", "",
             "## Weekly light counts", "",
             "The weekly chart judges each week as of its Sunday with the same rules as the current light, read from the "
-            "item snapshot mart (`analytics/marts.py`), so its last week equals the KPI cards. A database without a "
+            "item snapshot mart (`analytics/db/marts.py`), so its last week equals the KPI cards. A database without a "
             "current mart falls back to judging each week on its latest report (progress gap, else reported RAG) "
             "and on being overdue only.", ""]
     return "\n".join(out)

@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from . import queries
-from .queries import Scope
+from analytics.db import queries
+from analytics.db.queries import Scope
 
 MAX_CACHED = 6  # analyses kept per process (each a few MB at scale 1)
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
@@ -49,8 +49,8 @@ def analysis_scope(cur: duckdb.DuckDBPyConnection, scope: Scope, region_code: st
     the scope). Duplicates are only sought within a city and its counties, so a province's clusters are the
     same either way; authenticity's peer comparisons (the model's share, departments' smoothness) are then
     among that region's items. Raises TooLarge when even the narrowed scope is too large."""
-    from . import settings
-    from .filters import Filters
+    from analytics import settings
+    from analytics.filters import Filters
 
     limit = settings.get("COCKPIT_QUALITY_MAX_ITEMS")
     n = queries.run(cur, "quality_n_items", Filters(), scope, as_of)["n_items"][0]

@@ -2,7 +2,7 @@
 
 A point for month M is the metric for the filter period "M": facts in that window, item state as of
 its last day (clipped to the as-of date). Weeks run Monday to Sunday. All windows are computed in one
-pass per fact source (`queries/trends_sql.py`: the per-region metric SQL with a table of windows
+pass per fact source (`db/sql/trends.py`: the per-region metric SQL with a table of windows
 joined in), reading item state from the `item_snapshots` mart when it holds every window end and
 computing it live otherwise.
 
@@ -21,8 +21,10 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from . import marts, metrics, queries
-from .filters import period_bounds
+from analytics import metrics
+from analytics.db import marts
+from analytics.db import queries
+from analytics.filters import period_bounds
 
 GRAINS = ("week", "month", "quarter")
 BY = (None, "region", "domain", "dept")
@@ -112,7 +114,7 @@ def _validate(cur, sel: metrics.Selection, metric: str, grain: str, n_periods: i
         if level is not None:
             raise ValueError("level applies only when grouping by region")
         return None
-    from .cockpit import child_level  # late: cockpit is a page module built on metrics
+    from analytics.pages.cockpit import child_level  # late: cockpit is a page module built on metrics
 
     own = metrics.group_level_of(cur, sel.filters.region_code)
     level = level or child_level(cur, sel.filters.region_code)

@@ -53,6 +53,9 @@ SETTINGS = (
             "2.2 M rows took 231 s and 5.6 GB inside the app process. The model card says when it is a sample.", int),
     Setting("COCKPIT_RISK_THREADS", "1", "Threads the slip-risk model may use to train and score (OpenMP); keep "
             "low on a shared machine, where more threads than free cores make it many times slower.", int),
+    Setting("COCKPIT_REFERENCE_DIR", str(ROOT.parent / "shared" / "reference-data"), "Folder of the reference "
+            "data sets the model is checked on (uk-gmpp/raw/: the UK GMPP publications; "
+            "`python -m analytics.reference.uk_gmpp_doc`). By default the project's shared folder beside the checkout."),
     # uploads (analytics/ingest, docs/uploads.md)
     Setting("COCKPIT_DB_WRITABLE", "1", "1: the app opens the database for writing, so stewards can upload "
             "through it (DuckDB then lets no other process open the file); 0: read-only, uploads only with "
@@ -91,6 +94,7 @@ def markdown() -> str:
              "Each setting is an environment variable; Streamlit's own options live in "
              "`.streamlit/config.toml`.", "", "| variable | default | meaning |", "|---|---|---|"]
     for s in SETTINGS:
-        default = s.default.replace(str(ROOT) + "/", "") or "(empty)"
+        # paths relative to the checkout, so the document is the same wherever it lies
+        default = s.default.replace(str(ROOT) + "/", "").replace(str(ROOT.parent) + "/", "../") or "(empty)"
         lines.append(f"| `{s.name}` | `{default}` | {s.help} |")
     return "\n".join(lines) + "\n"

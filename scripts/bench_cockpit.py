@@ -19,7 +19,10 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: python scripts/<name>.py
 
-from analytics import cockpit, metrics, queries, store
+from analytics import metrics
+from analytics.pages import cockpit
+from analytics.db import queries
+from analytics.db import store
 from analytics.filters import Filters
 
 STATES = {

@@ -57,7 +57,7 @@ async def _session(port: int, until: float, results: list, errors: list, rng: ra
 def _progress_csv(db: Path, rows: int = 2000) -> bytes:
     import polars as pl
 
-    from analytics import store
+    from analytics.db import store
 
     con = store.connect(db, read_only=True)
     frame = con.sql("SELECT project_id, report_date, planned_progress_pct, actual_progress_pct FROM progress_reports "

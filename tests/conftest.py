@@ -20,7 +20,7 @@ def fixture_path(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def fixture_con(fixture_path):
-    from analytics import store
+    from analytics.db import store
 
     con = store.connect(fixture_path, read_only=True)
     yield con
@@ -54,7 +54,7 @@ def demo_small_path(tmp_path_factory) -> Path:
 def demo_small_model(demo_small_path):
     """The slip-risk model trained on `demo_small_path` (with its card), once per session for the modules that
     score, save or publish it. Use it only: do not change it."""
-    from analytics import store
+    from analytics.db import store
     from analytics.risk import model
 
     con = store.connect(demo_small_path, read_only=True)

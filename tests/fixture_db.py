@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics import store
+from analytics.db import store
 
 AS_OF = date(2026, 11, 22)
 D = date.fromisoformat

@@ -115,7 +115,7 @@ def scored_db(demo_small_path, demo_small_model, tmp_path_factory):
     """A copy of the small demo database with a trained model's scores saved beside it."""
     import shutil
 
-    from analytics import store
+    from analytics.db import store
     from analytics.risk import scores
 
     path = tmp_path_factory.mktemp("risk") / "demo.duckdb"

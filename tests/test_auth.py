@@ -15,7 +15,7 @@ from analytics import settings
 from analytics.auth import accounts, audit, doc, masking, roles, scoping, store
 from analytics.auth.accounts import AccountError
 from analytics.ingest.versions import Change
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "Hefei2026abc"

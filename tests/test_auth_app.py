@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from analytics import i18n
 from analytics.auth import accounts, audit, store
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 from ui import auth as auth_ui
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,10 +6,12 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import authenticity, quality, store
+from analytics import quality
+from analytics.pages import authenticity
+from analytics.db import store
 from analytics.filters import Filters
 from analytics.metrics import Selection
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 from tests.test_app import ROOT
 
 AS_OF = date(2026, 11, 22)

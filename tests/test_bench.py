@@ -5,7 +5,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics import queries, store
+from analytics.db import queries
+from analytics.db import store
 from analytics.bench import baseline
 from analytics.filters import Filters
 from analytics.metrics import Thresholds

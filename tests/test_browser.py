@@ -235,8 +235,8 @@ def test_clicking_a_district_on_the_map_drills_into_it(server, browser):
     # Chromium, past deck.gl's 250 ms click window, so the click is lost there (not on real GPUs)
     import polars as pl
 
-    from analytics import maps
-    from analytics.store import read_regions_csv
+    from analytics.figures import maps
+    from analytics.db.store import read_regions_csv
 
     v = Visit(browser, server)
     v.open("/?region=110000")

@@ -13,9 +13,9 @@ sync_api = pytest.importorskip("playwright.sync_api")
 from tests.test_browser import WAIT, Visit, _pixel, click_map, expect, hover_until_tooltip  # noqa: E402
 
 from analytics import metrics
-from analytics import regions as rg
+from analytics.pages import regions as rg
 from analytics.filters import Filters
-from analytics.store import read_regions_csv
+from analytics.db.store import read_regions_csv
 from tests import fixture_db
 
 CHART = '[data-testid="stDeckGlJsonChart"]'

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import metrics, store
+from analytics import metrics
+from analytics.db import store
 from analytics.filters import Filters
 from tests.fixture_db import AS_OF
 

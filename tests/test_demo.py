@@ -8,7 +8,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from analytics import marts, contract, demo
+from analytics import contract, demo
+from analytics.db import marts
 
 AS_OF = dt.date(2026, 11, 22)
 SCALE = 0.05

@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import domains, metrics, series
-from analytics.domains_figures import NO_DATA, Axis, heatmap, matrix
+from analytics import metrics, series
+from analytics.pages import domains
+from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix
 from analytics.filters import Filters
 from tests.fixture_db import AS_OF
 
@@ -76,7 +77,7 @@ def test_league_agrees_with_the_metrics_of_each_department(demo_con):
 
 @pytest.fixture()
 def demo_con(demo_small_path):
-    from analytics import store
+    from analytics.db import store
 
     con = store.connect(demo_small_path, read_only=True)
     yield con

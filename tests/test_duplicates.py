@@ -8,10 +8,12 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import duplicates, quality, store
+from analytics import quality
+from analytics.pages import duplicates
+from analytics.db import store
 from analytics.filters import Filters
 from analytics.metrics import Selection
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 from tests.test_app import ROOT
 
 AS_OF = date(2026, 11, 22)

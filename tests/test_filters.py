@@ -6,7 +6,7 @@ import pytest
 from analytics import filters as flt
 from analytics.filters import Filters, Options
 from analytics.region_tree import RegionTree, Selection
-from analytics.store import read_regions_csv
+from analytics.db.store import read_regions_csv
 
 OPTIONS = Options(region_codes=frozenset({"340000", "340100", "340102", "110105"}), domains=("乡村振兴", "营商环境"),
                   lead_depts=("农业农村局",), periods=flt.recent_periods(date(2026, 11, 22)))

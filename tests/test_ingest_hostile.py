@@ -6,7 +6,7 @@ import zipfile
 import polars as pl
 import pytest
 
-from analytics import queries
+from analytics.db import queries
 from analytics.ingest import pipeline, readers, versions
 from analytics.ingest.problems import UploadError
 from tests.test_ingest_support import (PROGRESS_HEADER, con, csv_bytes, db, with_members, xlsx_bytes,  # noqa: F401

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import store
+from analytics.db import store
 from tests.test_ingest_support import PROGRESS_HEADER, csv_bytes, db  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store
+from analytics.db import store
 
 
 @pytest.fixture()

@@ -13,7 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import checks, marts, queries, store
+from analytics import checks
+from analytics.db import marts
+from analytics.db import queries
+from analytics.db import store
 from analytics.ingest import pipeline, versions
 from analytics.ingest.problems import UploadError
 from tests.test_ingest_support import PROGRESS_HEADER, PROJECT_HEADER, con, csv_bytes, db  # noqa: F401
@@ -247,7 +250,8 @@ import sys, time
 from datetime import date, timedelta
 import polars as pl
 sys.path.insert(0, {root!r})
-from analytics import marts, store
+from analytics.db import marts
+from analytics.db import store
 from analytics.ingest import diff, versions
 
 where = {where!r}

@@ -5,10 +5,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import item, privacy
+from analytics import privacy
+from analytics.pages import item
 from analytics.filters import Filters
 from analytics.metrics import Selection
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 from tests.test_app import ROOT, start
 
 AS_OF = date(2026, 11, 22)
@@ -31,7 +32,7 @@ def test_an_item_in_full(fixture_con):
 
 
 def test_the_light_is_the_cockpits(fixture_con):
-    from analytics import queries
+    from analytics.db import queries
     from analytics.metrics import Thresholds
 
     lights = queries.run(fixture_con, "item_lights", Filters(), Scope(), AS_OF, **Thresholds().params())

@@ -1,4 +1,4 @@
-"""analytics.maps: choropleth decks for st.pydeck_chart (no browser here; see the report)."""
+"""analytics.figures.maps: choropleth decks for st.pydeck_chart (no browser here; see the report)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,8 @@ import re
 import polars as pl
 import pytest
 
-from analytics import geo, maps
+from analytics import geo
+from analytics.figures import maps
 
 
 def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:

@@ -4,7 +4,10 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics import demo, marts, metrics, queries, store
+from analytics import demo, metrics
+from analytics.db import marts
+from analytics.db import queries
+from analytics.db import store
 from analytics.filters import Filters
 
 AS_OF = date(2026, 11, 22)  # a Sunday
@@ -47,7 +50,7 @@ def test_region_aggregates_equal(db, filters):
 def test_weekly_chart_ends_on_the_current_lights(db):
     con = store.connect(db, read_only=True)
     sel = metrics.Selection(as_of=AS_OF)
-    from analytics import cockpit
+    from analytics.pages import cockpit
 
     weekly = cockpit.weekly_lights(con, sel)
     lights = queries.run(con, "item_lights", Filters(), as_of=AS_OF, **TH)["light"].value_counts()

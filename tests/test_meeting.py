@@ -14,7 +14,8 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from analytics import i18n, meeting, metrics, series
+from analytics import i18n, metrics, series
+from analytics.pages import meeting
 from analytics.filters import Filters
 from analytics.meeting import deck as D
 from analytics.meeting import facts as F

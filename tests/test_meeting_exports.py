@@ -11,7 +11,8 @@ import pytest
 from pptx import Presentation
 from pptx.oxml.ns import qn
 
-from analytics import meeting, metrics, series
+from analytics import metrics, series
+from analytics.pages import meeting
 from analytics.cli import main
 from analytics.filters import Filters
 from analytics.meeting import facts as F

@@ -21,10 +21,12 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from analytics import metrics, queries, store
+from analytics import metrics
+from analytics.db import queries
+from analytics.db import store
 from analytics.filters import Filters
 from analytics.metrics import Selection, Thresholds
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 
 AS_OF = date(2026, 6, 30)
 D = date.fromisoformat

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import authenticity, duplicates, metrics, quality
+from analytics import metrics, quality
+from analytics.pages import authenticity
+from analytics.pages import duplicates
 from analytics.filters import Filters
-from analytics.queries import NATIONAL, Scope
+from analytics.db.queries import NATIONAL, Scope
 from tests import fixture_db
 
 ROOT = Path(__file__).resolve().parents[1]

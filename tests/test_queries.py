@@ -1,9 +1,9 @@
 """Named queries on the hand-made fixture; every expected number is worked out in the docstring there."""
 import pytest
 
-from analytics import queries
+from analytics.db import queries
 from analytics.filters import Filters
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 from tests.fixture_db import AS_OF
 
 

@@ -13,8 +13,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import i18n, maps, metrics, queries
-from analytics import regions as rg
+from analytics import i18n, metrics
+from analytics.figures import maps
+from analytics.db import queries
+from analytics.pages import regions as rg
 from analytics.filters import Filters
 from analytics.metrics import Selection
 from tests import fixture_db

@@ -3,7 +3,7 @@ import shutil
 import time
 
 from analytics.risk import jobs, persist
-from analytics.store import Database
+from analytics.db.store import Database
 
 
 def test_the_committed_database_and_only_it_retrains(demo_small_path, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analytics import store
+from analytics.db import store
 from analytics.risk import features as F
 from analytics.risk import model as M
 

@@ -17,7 +17,7 @@ import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_limits
 
-from analytics import store
+from analytics.db import store
 from analytics.risk import features as F
 from analytics.risk import model as M
 from analytics.risk import persist
@@ -288,7 +288,7 @@ def _hand_scored(fixture_path, tmp_path) -> Path:
 def test_flags_by_region_by_hand(fixture_path, tmp_path, region, level, expected):
     from analytics import metrics
     from analytics.filters import Filters
-    from analytics.risk import page as risk_page
+    from analytics.pages import risk as risk_page
 
     copy = _hand_scored(fixture_path, tmp_path)
     con = store.connect(copy, read_only=True)
@@ -313,7 +313,7 @@ def test_flags_by_region_by_hand(fixture_path, tmp_path, region, level, expected
 
 def test_no_scores_no_page(fixture_path):
     from analytics import metrics
-    from analytics.risk import page as risk_page
+    from analytics.pages import risk as risk_page
 
     con = store.connect(fixture_path, read_only=True)
     assert risk_page.page(con, metrics.Selection(as_of=AS_OF), {}, db_path=str(fixture_path), version=1) is None

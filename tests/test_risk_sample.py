@@ -6,7 +6,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics import store
+from analytics.db import store
 from analytics.risk import features as F
 from analytics.risk import model as M
 
@@ -57,7 +57,8 @@ def test_training_under_a_cap_says_it_is_a_sample(con, full, monkeypatch):
 
 @pytest.mark.parametrize("lang, words", [("en", "Trained on a sample of the items"), ("zh", "按事项抽样训练")])
 def test_the_model_line_names_the_sample(lang, words):
-    from ui import context, risk_blocks
+    from ui import context
+    from ui.blocks import risk as risk_blocks
 
     ctx = context.Context(lang=lang, filters=context.Filters(), scope=context.Scope(), version=1,
                           as_of=date(2026, 11, 22), db_path="x")

@@ -21,10 +21,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from analytics import marts, metrics, queries
+from analytics import metrics
+from analytics.db import marts
+from analytics.db import queries, scope
 from analytics.auth import scoping
 from analytics.filters import Filters
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 from tests import fixture_db
 
 AS_OF = fixture_db.AS_OF
@@ -209,10 +211,10 @@ def test_unscoped_queries_are_declared_and_exist():
 def test_the_check_catches_a_query_that_ignores_the_scope(dbs):
     """The comparison can fail: a count over all items, or a scoped count beside a national benchmark."""
     assert leaks(dbs["cons"], "unscoped_count", "county", "SELECT count(*) AS n_items FROM projects")
-    benchmark = ("WITH " + queries.scope.SCOPED_ITEMS + " SELECT (SELECT count(*) FROM scoped_items) AS n, "
+    benchmark = ("WITH " + scope.SCOPED_ITEMS + " SELECT (SELECT count(*) FROM scoped_items) AS n, "
                  "(SELECT avg(budget_wan_yuan) FROM projects) AS national_mean")
     assert leaks(dbs["cons"], "benchmark", "city", benchmark)
-    assert not leaks(dbs["cons"], "scoped_count", "city", "WITH " + queries.scope.SCOPED_ITEMS
+    assert not leaks(dbs["cons"], "scoped_count", "city", "WITH " + scope.SCOPED_ITEMS
                      + " SELECT count(*) AS n FROM scoped_items")
 
 
@@ -236,7 +238,7 @@ def _block_kwargs(fn, db: Path) -> list[dict]:
 
 
 def _blocks():
-    from ui.context import BLOCKS
+    from analytics.pages import BLOCKS
 
     return sorted(BLOCKS)
 
@@ -244,9 +246,9 @@ def _blocks():
 @pytest.mark.parametrize("scope_name", list(SCOPES))
 @pytest.mark.parametrize("block", _blocks())
 def test_every_block_computes_on_the_scope_only(dbs, block, scope_name):
-    from ui.context import _block_function
+    from analytics.pages import BLOCKS
 
-    fn = _block_function(block)
+    fn = BLOCKS[block]
     scope = Scope((SCOPES[scope_name],))
     for f in (Filters(), Filters(region_code="110000"), Filters(period="2026")):
         sel = metrics.Selection(f, scope, AS_OF)
@@ -259,7 +261,7 @@ def test_every_block_computes_on_the_scope_only(dbs, block, scope_name):
 
 def test_the_risk_list_of_a_county_user_holds_only_the_county(dbs):
     """By hand: scores exist for all six items; a 瑶海区 user's risk list holds A1 alone."""
-    from analytics.risk import page as risk_page
+    from analytics.pages import risk as risk_page
 
     sel = metrics.Selection(Filters(), Scope(("340102",)), AS_OF)
     data = risk_page.page(dbs["cons"]["full"], sel, {}, db_path=str(dbs["paths"]["full"]), version=1)
@@ -270,7 +272,7 @@ def test_the_risk_list_of_a_county_user_holds_only_the_county(dbs):
 
 
 def test_item_detail_and_search_stay_in_scope(dbs):
-    from analytics import item
+    from analytics.pages import item
 
     con = dbs["cons"]["full"]
     county = metrics.Selection(Filters(), Scope(("340102",)), AS_OF)

@@ -5,9 +5,12 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics import marts, metrics, queries, series, store
+from analytics import metrics, series
+from analytics.db import marts
+from analytics.db import queries
+from analytics.db import store
 from analytics.filters import Filters
-from analytics.queries import Scope
+from analytics.db.queries import Scope
 
 AS_OF = date(2026, 11, 22)
 KEYS = tuple(m.key for m in metrics.METRICS)

@@ -37,13 +37,15 @@ def test_after_a_commit_the_results_sessions_asked_for_are_ready_before_anyone_a
     from ui import context
 
     computed: list[str] = []
-    real = context._block_function
 
-    def counting(name):
-        computed.append(name)
-        return real(name)
+    def counting(name, fn):
+        def run(*args, **kwargs):
+            computed.append(name)
+            return fn(*args, **kwargs)
+        return run
 
-    monkeypatch.setattr(context, "_block_function", counting)
+    for name, fn in list(context.BLOCKS.items()):
+        monkeypatch.setitem(context.BLOCKS, name, counting(name, fn))
 
     def run_pages() -> None:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()

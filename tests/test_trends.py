@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import metrics, series, trends
+from analytics import metrics, series
+from analytics.pages import trends
 from analytics.filters import Filters
 from analytics.region_tree import RegionTree
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import checks, store
+from analytics import checks, settings
+from analytics.db import store
 from analytics.reference import uk_gmpp as u
 from analytics.risk import model as M
 
-RAW = Path("/work/shared/reference-data/uk-gmpp/raw")
+RAW = Path(settings.get("COCKPIT_REFERENCE_DIR")) / "uk-gmpp" / "raw"
 # projects per publication, from the README table
 EXPECTED = {2014: 199, 2015: 188, 2016: 143, 2017: 143, 2018: 133, 2019: 133, 2020: 125,
             2021: 184, 2022: 235, 2023: 244}

@@ -50,7 +50,7 @@ def log(db_path: str, user: auth.User, action: str, target: str = "", src: str |
 def logged_download(ctx, build, *, target: str, fmt: str, rows: int):
     """`build` (a download's deferred data) that first records the export: it runs when the user clicks,
     outside the script run, so who and from where are taken now."""
-    from . import filterbar
+    from ui import filterbar
 
     user, src, db_path = ctx.user, source(), ctx.db_path
     tree = st.session_state.get("_tree")
@@ -135,7 +135,7 @@ def sign_out(db_path: str) -> None:
 
 def sign_in_form(lang: str, db_path: str) -> None:
     t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
-    from . import filterbar
+    from ui import filterbar
 
     with st.sidebar:
         filterbar.language_switch(lang)
@@ -217,7 +217,7 @@ def sidebar(user: auth.User, names: dict[str, str], lang: str, db_path: str) -> 
 
 
 def _md(text: str) -> str:
-    from .page import md_escape
+    from ui.page import md_escape
 
     return md_escape(text)
 

@@ -1,7 +1,6 @@
 """Per-run page context: language, filters, scope, data version, and cached access to queries."""
 from __future__ import annotations
 
-import importlib
 import threading
 from collections import Counter
 from dataclasses import astuple, dataclass
@@ -11,37 +10,16 @@ from typing import TYPE_CHECKING
 import polars as pl
 import streamlit as st
 
-from analytics import auth, i18n, metrics, queries, settings
+from analytics import auth, i18n, metrics, settings
+from analytics.db import queries
 from analytics.filters import Filters
+from analytics.pages import BLOCKS
 from analytics.metrics import Selection, Thresholds
-from analytics.queries import Scope
-from analytics.store import Database
+from analytics.db.queries import Scope
+from analytics.db.store import Database
 
 if TYPE_CHECKING:
     from analytics.region_tree import RegionTree
-
-# what a page may compute through `Context.block`: a fixed list, so the cache key names a known function.
-# Each is `fn(cur, selection, weights, **extra)` returning plain data; imported when first used.
-BLOCKS = {
-    "cockpit": "analytics.cockpit:page",
-    "regions": "analytics.regions:page",
-    "domains": "analytics.domains:page",
-    "trends": "analytics.trends:page",
-    "item": "analytics.item:page",
-    "risk": "analytics.risk.page:page",
-    "meeting": "analytics.meeting:page",
-    "duplicates": "analytics.duplicates:page",
-    "authenticity": "analytics.authenticity:page",
-    "credibility": "analytics.authenticity:item_credibility",
-    "rectifications": "analytics.ledger:page",
-    "feedback": "analytics.public_feedback:page",
-}
-
-
-def _block_function(name: str):
-    module, _, fn = BLOCKS[name].partition(":")
-    return getattr(importlib.import_module(module), fn)
-
 
 @dataclass(frozen=True)
 class Context:
@@ -73,7 +51,7 @@ class Context:
         return Selection(self.filters, self.scope, self.as_of, self.thresholds)
 
     def block(self, name: str, **extra):
-        """A named block (see BLOCKS) for this context, cached on the data version and every input;
+        """A named block (`analytics.pages.BLOCKS`) for this context, cached on the data version and every input;
         `extra` are the page's own hashable parameters (a metric key, a grain, a tuple of regions)."""
         key = (name, astuple(self.filters), astuple(self.scope), astuple(self.thresholds), self.weights,
                tuple(sorted(extra.items())))
@@ -183,7 +161,7 @@ def _cached_block(db_path: str, version: int, name: str, filters: tuple, scope: 
                   thresholds: tuple, weights: tuple, extra: tuple = ()):
     sel = Selection(Filters(*filters), Scope(*scope), as_of, Thresholds(*thresholds))
     cur = database(db_path).cursor()
-    return _block_function(name)(cur, sel, dict(weights), **dict(extra))
+    return BLOCKS[name](cur, sel, dict(weights), **dict(extra))
 
 
 def data_version(db_path: str) -> tuple[int, date] | None:

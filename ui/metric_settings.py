@@ -9,8 +9,8 @@ import streamlit as st
 from analytics import metrics
 from analytics.metrics import Thresholds
 
-from .context import Context
-from .page import md_escape
+from ui.context import Context
+from ui.page import md_escape
 
 WEIGHT_LABELS = {"landing_rate": "thresholds.weight_landing_rate", "on_time_rate": "thresholds.weight_on_time_rate",
                  "satisfied_share": "thresholds.weight_satisfied_share",

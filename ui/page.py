@@ -7,8 +7,8 @@ import streamlit as st
 
 from analytics import i18n
 
-from . import filterbar
-from .context import Context
+from ui import filterbar
+from ui.context import Context
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 

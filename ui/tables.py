@@ -7,9 +7,9 @@ import streamlit as st
 
 from analytics import export, i18n
 
-from . import auth as auth_ui
-from . import filterbar
-from .context import Context
+from ui import auth as auth_ui
+from ui import filterbar
+from ui.context import Context
 
 ITEM_PAGE = "views/item.py"
 

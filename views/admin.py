@@ -2,7 +2,7 @@
 import streamlit as st
 
 from analytics.auth import store
-from ui import admin_blocks as blocks
+from ui.blocks import admin as blocks
 from ui import auth as auth_ui
 from ui import context, page
 

@@ -3,16 +3,19 @@ each matched, by department and region, and departments reporting more smoothly 
 import polars as pl
 import streamlit as st
 
-from analytics import authenticity, i18n, quality
-from analytics.authenticity import Page
-from ui import context, page, quality_blocks, tables
+from analytics import i18n, quality
+from analytics.pages import authenticity
+from analytics.pages.authenticity import Page
+from ui import context, page, tables
+from ui import quality as quality_ui
+from ui.blocks import authenticity as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.authenticity")
 st.caption(ctx.t("authenticity.intro"))
 t = ctx.t
 
-data: Page = quality_blocks.block_or_stop(ctx, "authenticity")
+data: Page = quality_ui.block_or_stop(ctx, "authenticity")
 if data.n_items == 0:
     page.empty_state(ctx, "authenticity.empty")
     st.stop()
@@ -27,9 +30,9 @@ cols[1].metric(t("authenticity.kpi_flagged", cut=cut), t("authenticity.kpi_value
 cols[2].metric(t("authenticity.kpi_low", cut=authenticity.BANDS[1][0]),
                t("authenticity.kpi_value", n=i18n.fmt_int(n_low, ctx.lang), share=i18n.fmt_pct(n_low / data.n_items, ctx.lang)))
 
-quality_blocks.patterns_table(ctx, data.by_pattern, data.smoother.height)
-quality_blocks.share_by_region(ctx, data.by_region, "n_flagged", prefix="authenticity", key="authenticity_regions",
-                               stem="authenticity-by-region")
+blocks.patterns_table(ctx, data.by_pattern, data.smoother.height)
+quality_ui.share_by_region(ctx, data.by_region, "n_flagged", prefix="authenticity", key="authenticity_regions",
+                           stem="authenticity-by-region")
 
 st.subheader(t("authenticity.by_dept_title"))
 d = data.by_dept
@@ -63,13 +66,13 @@ if f.is_empty():
     st.info(t("authenticity.flagged_none"))
 else:
     sep = "；" if ctx.lang == "zh" else "; "
-    patterns = [sep.join(quality_blocks.pattern_label(ctx, p) for p in authenticity.ITEM_PATTERNS if r[p])
+    patterns = [sep.join(blocks.pattern_label(ctx, p) for p in authenticity.ITEM_PATTERNS if r[p])
                 for r in f.iter_rows(named=True)]
     tables.show(ctx, pl.DataFrame({
         t("authenticity.col_id"): f["project_id"],
         t("authenticity.col_name"): f["name"],
         t("authenticity.col_credibility"): f["credibility"],
-        t("authenticity.col_band"): [quality_blocks.band_label(ctx, b) for b in f["band"]],
+        t("authenticity.col_band"): [blocks.band_label(ctx, b) for b in f["band"]],
         t("authenticity.col_patterns"): patterns,
         t("authenticity.col_region"): [i18n.glossary("province", n, ctx.lang) for n in f["region_name"]],
         t("authenticity.col_dept"): [i18n.glossary("dept", x, ctx.lang) for x in f["lead_dept"]],
@@ -78,5 +81,5 @@ else:
         item_column=t("authenticity.col_id"), shown=500)
 
 with st.expander(t("authenticity.eval_title")):
-    quality_blocks.evaluation(ctx, quality.truth_beautified(ctx.db_path, set(data.universe), data.all_flagged),
+    quality_ui.evaluation(ctx, quality.truth_beautified(ctx.db_path, set(data.universe), data.all_flagged),
                               "authenticity")

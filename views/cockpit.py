@@ -3,7 +3,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import i18n
-from ui import cockpit_blocks as blocks
+from ui.blocks import cockpit as blocks
 from ui import context, metric_settings, page
 
 ctx = context.current()

@@ -6,8 +6,9 @@ from dataclasses import astuple
 import polars as pl
 import streamlit as st
 
-from analytics import domains, i18n, metrics, series
-from analytics.domains_figures import Axis, heatmap
+from analytics import i18n, metrics, series
+from analytics.pages import domains
+from analytics.figures.heatmap import Axis, heatmap
 from ui import context, filterbar, page, tables
 
 ctx = context.current()

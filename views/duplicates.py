@@ -3,8 +3,10 @@ analyst's "not duplicates" marks (kept in `<db>.quality.sqlite`)."""
 import streamlit as st
 
 from analytics import i18n, quality
-from analytics.duplicates import Page
-from ui import context, page, quality_blocks
+from analytics.pages.duplicates import Page
+from ui import context, page
+from ui import quality as quality_ui
+from ui.blocks import duplicates as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.duplicates")
@@ -12,7 +14,7 @@ st.caption(ctx.t("duplicates.intro"))
 t = ctx.t
 
 dismissed = quality.not_duplicate_pairs(ctx.db_path)
-data: Page = quality_blocks.block_or_stop(ctx, "duplicates", dismissed=dismissed)
+data: Page = quality_ui.block_or_stop(ctx, "duplicates", dismissed=dismissed)
 if data.n_items == 0:
     page.empty_state(ctx, "duplicates.empty")
     st.stop()
@@ -29,15 +31,15 @@ cols[1].metric(t("duplicates.kpi_in_clusters"), t("duplicates.unit_items", n=i18
 cols[2].metric(t("duplicates.kpi_clusters"), t("duplicates.unit_groups", n=i18n.fmt_int(data.clusters.height, ctx.lang)))
 cols[3].metric(t("duplicates.kpi_dismissed"), t("duplicates.unit_pairs", n=i18n.fmt_int(data.n_dismissed_pairs, ctx.lang)))
 
-quality_blocks.share_by_region(ctx, data.by_region, "n_in_clusters", prefix="duplicates",
-                               key="duplicates_regions", stem="duplicates-by-region")
+quality_ui.share_by_region(ctx, data.by_region, "n_in_clusters", prefix="duplicates",
+                           key="duplicates_regions", stem="duplicates-by-region")
 
 if data.clusters.is_empty():
     st.info(t("duplicates.none_found", n_compared=i18n.fmt_int(data.n_compared, ctx.lang)))
 else:
-    quality_blocks.duplicate_clusters(ctx, data)
+    blocks.duplicate_clusters(ctx, data)
 
-quality_blocks.duplicate_marks(ctx)
+blocks.duplicate_marks(ctx)
 with st.expander(t("duplicates.eval_title")):
     found = data.all_pairs.select("project_a", "project_b").rows() if data.all_pairs is not None else []
-    quality_blocks.evaluation(ctx, quality.truth_duplicates(ctx.db_path, set(data.universe), found), "duplicates")
+    quality_ui.evaluation(ctx, quality.truth_duplicates(ctx.db_path, set(data.universe), found), "duplicates")

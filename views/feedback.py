@@ -2,7 +2,8 @@
 and domain and over time; what people complain about; and where feedback disagrees with reported progress."""
 import streamlit as st
 
-from ui import context, feedback_blocks as blocks, page
+from ui import context, page
+from ui.blocks import feedback as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.feedback")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from analytics import item
+from analytics.pages import item
 from ui import context, filterbar, page
-from ui import item_blocks as blocks
+from ui.blocks import item as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.item")

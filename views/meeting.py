@@ -1,9 +1,9 @@
 """会议汇报 / Review meeting: the frozen deck slide by slide, notes per slide, the same deck as PPTX and PDF."""
 import streamlit as st
 
-from analytics import meeting as mt
+from analytics.pages import meeting as mt
 from ui import context, filterbar, page
-from ui import meeting_blocks as blocks
+from ui.blocks import meeting as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.meeting")

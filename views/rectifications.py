@@ -3,7 +3,8 @@ awaiting acceptance → closed (销号), what is overdue (worst first), and the 
 responsible department: the same completion rate, overdue count, days to close and relapse rate as the cockpit."""
 import streamlit as st
 
-from ui import context, ledger_blocks as blocks, page
+from ui import context, page
+from ui.blocks import rectifications as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.rectifications")

@@ -4,8 +4,9 @@ import html
 import polars as pl
 import streamlit as st
 
-from analytics import i18n, maps, metrics
-from analytics import regions as rg
+from analytics import i18n, metrics
+from analytics.figures import maps
+from analytics.pages import regions as rg
 from ui import context, filterbar, page, tables
 
 ctx = context.current()

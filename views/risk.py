@@ -3,7 +3,8 @@ import streamlit as st
 
 from analytics import i18n
 from analytics.risk import scores
-from ui import context, page, risk_blocks
+from ui import context, page
+from ui.blocks import risk as risk_blocks
 
 ctx = context.current()
 page.header(ctx, "risk.title")

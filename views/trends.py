@@ -2,7 +2,8 @@
 seed target, the Spring Festival and year-end seasons, and the planned-versus-actual progress curve."""
 import streamlit as st
 
-from analytics import i18n, metrics, trends
+from analytics import i18n, metrics
+from analytics.pages import trends
 from ui import context, filterbar, page, tables
 
 ctx = context.current()

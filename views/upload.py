@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui import context, page
-from ui import upload_blocks as blocks
+from ui.blocks import upload as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.upload")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..queries import NATIONAL, Scope
-from . import roles
+from analytics.db.queries import NATIONAL, Scope
+from analytics.auth import roles
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from .. import i18n, settings
-from . import roles, store
+from analytics import i18n, settings
+from analytics.auth import roles, store
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -100,7 +100,7 @@ def _check_role(role: str) -> None:
 
 
 def _check_regions(codes) -> tuple[str, ...]:
-    from ..store import read_regions_csv
+    from analytics.db.store import read_regions_csv
 
     codes = tuple(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
     known = set(read_regions_csv()["region_code"].to_list())

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import store
-from .accounts import now_text
+from analytics.auth import store
+from analytics.auth.accounts import now_text
 
 GENESIS = "0" * 64
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "upload", "upload_refused", "commit",

@@ -1,8 +1,8 @@
 """docs/security.md, generated (`python -m analytics security-doc > docs/security.md`); a test keeps it current."""
 from __future__ import annotations
 
-from .. import settings
-from . import audit, roles, scoping
+from analytics import settings
+from analytics.auth import audit, roles, scoping
 
 INTRO = """# Security: sign-in, roles, region scope, masking, audit
 
@@ -57,13 +57,13 @@ BODY = """
 
 Each account has a region scope: national (no region), or one or more provinces, cities or counties
 (each with everything below it), and optionally a set of domains. The scope is applied **in SQL**, in every
-named query (`analytics/queries/scope.py`): items, feedback and rectifications are read only through the
+named query (`analytics/db/scope.py`): items, feedback and rectifications are read only through the
 `scoped_*` fragments, which AND the scope with the filters, so a filter, including a hand-edited URL, can
 only narrow what a user sees. A URL naming a region outside the scope is reported and ignored. Aggregates
 (KPIs, rankings, maps, trends, heatmaps, the meeting deck, the risk list) are computed on the scoped rows
 only, because they are computed from those queries. A user with one scope region opens every page on it.
 
-`tests/test_scope_everywhere.py` runs every name in `analytics.queries.QUERIES` and every block of
+`tests/test_scope_everywhere.py` runs every name in `analytics.db.queries.QUERIES` and every block of
 `ui/context.BLOCKS` with a county scope on the test database and compares the result with the same call on
 a copy from which every row outside the county was deleted: any difference is a leak. A new query that is
 not scoped fails that test unless it is listed below with the reason it cannot show a row outside the scope.
@@ -127,7 +127,7 @@ prints somewhere else and pass it back with `--head`. Unknown user names of fail
 
 
 def markdown() -> str:
-    from .. import pages
+    from analytics import pages
 
     rules = [
         ("failed sign-ins before the name is locked", "COCKPIT_AUTH_MAX_FAILURES"),

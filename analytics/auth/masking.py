@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .. import privacy
-from . import roles
+from analytics import privacy
+from analytics.auth import roles
 
 # the commonest surnames (百家姓 by frequency); a name is recognised only before an honorific
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"

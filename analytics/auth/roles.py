@@ -1,6 +1,6 @@
 """Roles and what each may do: one declared table drives the menu, every action and docs/security.md.
 
-A page is shown to a role when the role holds the page's `permission` (analytics/pages.py, default
+A page is shown to a role when the role holds the page's `permission` (analytics/pages/__init__.py, default
 `view`); an action (a download, an upload, a rollback, a retraining, a meeting note, managing users) is
 offered and carried out only when the role holds its permission. Nothing else decides.
 
@@ -94,7 +94,7 @@ def markdown(pages) -> str:
     for p in PERMISSIONS:
         marks = " | ".join("✓" if p.key in r.permissions else "–" for r in roles)
         lines.append(f"| `{p.key}`: {p.en} / {p.zh} | {marks} |")
-    lines += ["", "## Pages by role", "", "Each page needs one permission (`analytics/pages.py`); the menu "
+    lines += ["", "## Pages by role", "", "Each page needs one permission (`analytics/pages/__init__.py`); the menu "
               "shows a role only the pages it may open, and a page opened by its URL checks again.", "",
               "| page | needs | " + " | ".join(r.key for r in roles) + " |", "|---|---|" + "---|" * len(roles)]
     for page in pages:

@@ -1,7 +1,7 @@
 """Region scope beyond the queries: which named queries are unscoped by design, the filters a scoped user
 starts from, and what a scoped steward may upload.
 
-Every named query that reads items, feedback or rectifications applies the scope in SQL (analytics/queries
+Every named query that reads items, feedback or rectifications applies the scope in SQL (analytics/db/scope.py
 and its `scoped_*` fragments); `tests/test_scope_everywhere.py` runs every name in `QUERIES` with a county
 scope and fails for a query that is neither scoped nor listed in `UNSCOPED` with its reason.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 import duckdb
 import polars as pl
 
-from .. import queries
-from ..filters import Filters
-from ..queries import Scope
+from analytics.db import queries
+from analytics.filters import Filters
+from analytics.db.queries import Scope
 
 # named queries that do not apply the user's scope, and why that cannot show a row outside it
 UNSCOPED: dict[str, str] = {

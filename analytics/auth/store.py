@@ -11,7 +11,7 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import settings
+from analytics import settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (

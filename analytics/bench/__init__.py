@@ -13,63 +13,58 @@ that it cannot rot).
 """
 from __future__ import annotations
 
-import importlib
 import resource
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from .. import metrics, quality, store
-from ..filters import Filters
-from .server import copy_database
+from analytics import metrics, quality
+from analytics.db import store
+from analytics.filters import Filters
+from analytics.bench.server import copy_database
 
 NATIONAL, ANHUI, HEFEI = Filters(), Filters(region_code="340000"), Filters(region_code="340100")
 BEIJING_2026 = Filters(period="2026", region_code="110000")
 
-# page -> (block, [(state, filters, the parameters the page passes for it)]); see views/<page>.py
-PAGE_CASES: dict[str, tuple[str, list[tuple[str, Filters, dict]]]] = {
-    "cockpit": ("analytics.cockpit:page", [
+# page key -> [(state, filters, the parameters the page passes for it)]; see views/<page>.py. Each page's work is
+# its declared function (analytics.pages.BLOCKS), the one Context.block caches.
+PAGE_CASES: dict[str, list[tuple[str, Filters, dict]]] = {
+    "cockpit": [
         ("national", NATIONAL, {}), ("安徽", ANHUI, {}), ("合肥 2026-Q3", Filters(period="2026-Q3", region_code="340100"), {}),
         ("national, 乡村振兴, 2026", Filters(period="2026", domains=("乡村振兴",)), {}),
-    ]),
-    "regions": ("analytics.regions:page", [
+    ],
+    "regions": [
         ("national, index by province", NATIONAL, {"metric": "index"}),
         ("national, index by county, with item points", NATIONAL, {"metric": "index", "level": "county", "with_lights": True}),
         ("安徽, red share by city", ANHUI, {"metric": "red_share"}),
-    ]),
-    "domains": ("analytics.domains:page", [
+    ],
+    "domains": [
         ("national, red share", NATIONAL, {"metric": "red_share"}), ("national, index", NATIONAL, {"metric": "index"}),
         ("安徽, on-time rate", ANHUI, {"metric": "on_time_rate"}), ("合肥, index", HEFEI, {"metric": "index"}),
-    ]),
-    "trends": ("analytics.trends:page", [
+    ],
+    "trends": [
         ("national, red share by month", NATIONAL, {"metric": "red_share", "grain": "month"}),
         ("national, index by week", NATIONAL, {"metric": "index", "grain": "week"}),
         ("安徽, index by month, 5 cities", ANHUI, {"metric": "index", "grain": "month", "by": "region",
                                                 "compare": ("340100", "340200", "340300", "340400", "340500")}),
         ("北京 2026, on-time rate by quarter", BEIJING_2026, {"metric": "on_time_rate", "grain": "quarter"}),
-    ]),
-    "rectifications": ("analytics.ledger:page", [("national", NATIONAL, {}), ("安徽", ANHUI, {})]),
-    "feedback": ("analytics.public_feedback:page", [
+    ],
+    "rectifications": [("national", NATIONAL, {}), ("安徽", ANHUI, {})],
+    "feedback": [
         ("national, satisfaction by channel and month", NATIONAL, {}),
         ("安徽, by region and week", ANHUI, {"grain": "week", "by": "region"}),
-    ]),
-    "duplicates": ("analytics.duplicates:page", [("national", NATIONAL, {}), ("安徽", ANHUI, {})]),
-    "authenticity": ("analytics.authenticity:page", [("national", NATIONAL, {}), ("安徽", ANHUI, {})]),
-    "meeting": ("analytics.meeting:page", [
+    ],
+    "duplicates": [("national", NATIONAL, {}), ("安徽", ANHUI, {})],
+    "authenticity": [("national", NATIONAL, {}), ("安徽", ANHUI, {})],
+    "meeting": [
         ("national, weekly", NATIONAL, {"preset": "week"}), ("安徽, quarterly", ANHUI, {"preset": "quarter"}),
-    ]),
+    ],
 }
-
-
-def _function(path: str) -> Callable:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def _median_ms(times: list[float]) -> dict:
@@ -83,11 +78,10 @@ def _cases(db: Path, version: int) -> dict:
     row = con.execute("SELECT project_id FROM projects WHERE status = 'in_progress' ORDER BY project_id LIMIT 1").fetchall()
     con.close()
     if row:
-        cases["item"] = ("analytics.item:page", [("one item in flight", NATIONAL, {"project_id": row[0][0]})])
-    cases["risk"] = ("analytics.risk.page:page", [("national (saved scores)", NATIONAL, {"db_path": str(db),
-                                                                                         "version": version})])
-    cases["meeting"] = (cases["meeting"][0], [(label, f, extra | {"db_path": str(db), "version": version})
-                                              for label, f, extra in cases["meeting"][1]])
+        cases["item"] = [("one item in flight", NATIONAL, {"project_id": row[0][0]})]
+    cases["risk"] = [("national (saved scores)", NATIONAL, {"db_path": str(db), "version": version})]
+    cases["meeting"] = [(label, f, extra | {"db_path": str(db), "version": version})
+                        for label, f, extra in cases["meeting"]]
     return cases
 
 
@@ -97,10 +91,12 @@ def page_times(db: Path, runs: int, pages: tuple[str, ...] | None = None) -> lis
     version, as_of = store.current_version(con)
     con.close()
     out = []
-    for page, (path, states) in _cases(db, version).items():
+    from analytics.pages import BLOCKS
+
+    for page, states in _cases(db, version).items():
         if pages and page not in pages:
             continue
-        fn = _function(path)
+        fn = BLOCKS[page]
         for label, filters, extra in states:
             sel = metrics.Selection(filters=filters, as_of=as_of)
             cold, warm = [], []
@@ -130,9 +126,9 @@ BASELINE_STATES = (("national, by province", NATIONAL, "province"), ("安徽, by
 
 def baseline_times(db: Path, runs: int) -> dict:
     """Item execution per region: pandas over in-memory tables against the cockpit's query, same answers."""
-    from . import baseline
-    from .. import queries
-    from ..metrics import Thresholds
+    from analytics.bench import baseline
+    from analytics.db import queries
+    from analytics.metrics import Thresholds
 
     con = store.connect(db, read_only=True)
     _, as_of = store.current_version(con)
@@ -160,8 +156,8 @@ def risk_times(db: Path) -> dict:
     """What a retraining costs (features of every snapshot, the model card's evaluation, the final fit, saving
     and scoring every open item: `risk/jobs.publish`, as the app runs it), then scoring alone. Leaves the
     model and scores beside `db`, where the risk page's block reads them."""
-    from ..risk import jobs, persist
-    from ..risk import model as M
+    from analytics.risk import jobs, persist
+    from analytics.risk import model as M
 
     con = store.connect(db, read_only=True)
     version, as_of = store.current_version(con)
@@ -186,7 +182,7 @@ def peak_memory_mb() -> float:
 def run(scales: tuple[float, ...] = (), db: Path | None = None, runs: int = 5, skip: tuple[str, ...] = (),
         as_of: date = date(2026, 11, 22), seed: int = 20261122, log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole suite, for each scale (generated) or for `db`; returns plain data (see `markdown`)."""
-    from .. import demo
+    from analytics import demo
 
     results = {"runs": runs, "duckdb": duckdb.__version__, "databases": []}
     targets = [(None, db)] if db else [(s, None) for s in scales]
@@ -214,7 +210,7 @@ def run(scales: tuple[float, ...] = (), db: Path | None = None, runs: int = 5, s
                 log("timing the pandas baseline…")
                 entry["baseline"] = baseline_times(path, runs)
             if "ingest" not in skip:
-                from . import ingest
+                from analytics.bench import ingest
 
                 log("timing uploads…")
                 entry["ingest"] = ingest.times(path, max(1, min(runs, 3)))

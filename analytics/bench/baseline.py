@@ -3,7 +3,7 @@
 The raw tables are loaded once into pandas frames held in memory (`load`, timed apart: a dashboard pays it at
 start and after every upload), then each filter state is answered with boolean masks, sorts and groupby
 (`region_items`). The rules are the cockpit's own (overdue > progress > milestones > forecast > RAG > no
-data; see analytics/queries/metrics_sql.py), so the counts equal `queries.run(..., "region_items")` for the
+data; see analytics/db/sql/metrics.py), so the counts equal `queries.run(..., "region_items")` for the
 same filters; a test holds them equal. This exists only to measure against: the app never uses it.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..filters import Filters, period_bounds
-from ..metrics import Thresholds
+from analytics.filters import Filters, period_bounds
+from analytics.metrics import Thresholds
 
 COUNTS = ("n_in_flight", "n_lit", "n_red", "n_yellow", "n_green", "n_no_data", "n_overdue", "n_completed",
           "n_on_time")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bench, data, ingest, meeting, risk
-from . import audit, users
-from . import quality
+from analytics.cli import bench, data, ingest, meeting, risk
+from analytics.cli import audit, users
+from analytics.cli import quality
 
 GROUPS = (data, risk, ingest, meeting, bench, users, audit, quality)
 

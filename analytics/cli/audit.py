@@ -5,11 +5,11 @@ import json
 import sys
 from pathlib import Path
 
-from .. import settings
+from analytics import settings
 
 
 def cmd_verify(args) -> int:
-    from ..auth import audit, store
+    from analytics.auth import audit, store
 
     path = store.path_for(args.db)
     n, head, problems = audit.verify(path, args.head)
@@ -25,7 +25,7 @@ def cmd_verify(args) -> int:
 def cmd_show(args) -> int:
     from dataclasses import asdict
 
-    from ..auth import audit, store
+    from analytics.auth import audit, store
 
     rows = audit.entries(store.path_for(args.db), args.last)
     if args.json:
@@ -38,7 +38,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_security_doc(args) -> int:
-    from ..auth import doc
+    from analytics.auth import doc
 
     print(doc.markdown(), end="")
     return 0

@@ -19,7 +19,7 @@ def _scales(text: str) -> tuple[float, ...]:
 
 
 def cmd_bench(args) -> int:
-    from .. import bench
+    from analytics import bench
 
     if args.db is not None and not Path(args.db).is_file():
         print(f"{args.db}: no such database file", file=sys.stderr)

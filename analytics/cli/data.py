@@ -6,13 +6,13 @@ import sys
 import time
 from pathlib import Path
 
-from .. import settings
-from .common import _date, _positive, _region
+from analytics import settings
+from analytics.cli.common import _date, _positive, _region
 
 
 
 def cmd_demo(args) -> int:
-    from .. import demo
+    from analytics import demo
 
     def progress(fraction: float, message: str) -> None:
         print(f"\r{fraction:6.1%}  {message:<60}", end="", file=sys.stderr, flush=True)
@@ -28,7 +28,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .. import checks, store
+    from analytics import checks
+    from analytics.db import store
 
     con = store.connect(args.db, read_only=True)
     found = checks.violations(con)
@@ -42,8 +43,9 @@ def cmd_check(args) -> int:
 def cmd_metrics(args) -> int:
     import polars as pl
 
-    from .. import metrics, store
-    from ..filters import Filters
+    from analytics import metrics
+    from analytics.db import store
+    from analytics.filters import Filters
 
     con = store.connect(args.db, read_only=True)
     version = store.current_version(con)
@@ -71,14 +73,14 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_metrics_doc(args) -> int:
-    from .. import metrics
+    from analytics import metrics
 
     print(metrics.markdown(), end="")
     return 0
 
 
 def cmd_contract(args) -> int:
-    from .. import contract
+    from analytics import contract
 
     print(contract.markdown(), end="")
     return 0

@@ -7,8 +7,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .. import settings
-from .common import _date, _jsonable
+from analytics import settings
+from analytics.cli.common import _date, _jsonable
 
 
 
@@ -16,7 +16,8 @@ def _open_for_writing(db: Path, lang: str):
     """(connection, None) or (None, message): a file another process holds gets a clear message."""
     import duckdb
 
-    from .. import i18n, store
+    from analytics import i18n
+    from analytics.db import store
 
     if not Path(db).is_file():
         return None, f"{db}: no such database file"
@@ -31,9 +32,9 @@ def _who(args) -> str:
 
 
 def cmd_ingest(args) -> int:
-    from .. import i18n
-    from ..ingest import mapping, pipeline, report, versions
-    from ..ingest.problems import UploadError
+    from analytics import i18n
+    from analytics.ingest import mapping, pipeline, report, versions
+    from analytics.ingest.problems import UploadError
 
     lang = args.lang
     data = Path(args.file).read_bytes() if Path(args.file).is_file() else None
@@ -108,7 +109,7 @@ def cmd_ingest(args) -> int:
 
 
 def _current_or_today(con):
-    from .. import store
+    from analytics.db import store
 
     return store.current_version(con) or (0, date.today())
 
@@ -122,7 +123,7 @@ def _ingest_out(args, result: dict, problems, code: int) -> int:
         print(f"  {t}: new {p['new']}, changed {p['changed']}, unchanged {p['unchanged']}, "
               f"missing from the file {p['missing']}, removed {p['removed']}")
     if problems is not None and problems.height:
-        from ..ingest import report
+        from analytics.ingest import report
 
         print(report.summary(problems, args.lang).write_csv(), end="", file=sys.stderr)
     if result.get("report"):
@@ -133,8 +134,8 @@ def _ingest_out(args, result: dict, problems, code: int) -> int:
 def cmd_versions(args) -> int:
     import polars as pl
 
-    from .. import store
-    from ..ingest import versions
+    from analytics.db import store
+    from analytics.ingest import versions
 
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database file", file=sys.stderr)
@@ -161,9 +162,9 @@ def cmd_versions(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from .. import i18n
-    from ..ingest import versions
-    from ..ingest.problems import UploadError
+    from analytics import i18n
+    from analytics.ingest import versions
+    from analytics.ingest.problems import UploadError
 
     con, error = _open_for_writing(args.db, args.lang)
     if error:
@@ -184,7 +185,7 @@ def cmd_rollback(args) -> int:
 
 def _audit(db: Path, who: str, action: str, target: str, **detail) -> None:
     """The same audit trail as the app's (analytics/auth/audit.py), from the command line."""
-    from ..auth import audit, store as auth_store
+    from analytics.auth import audit, store as auth_store
 
     audit.append(auth_store.path_for(db), actor=who, role="steward", action=action, target=target, detail=detail,
                  source="cli")

@@ -4,15 +4,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .. import settings
-from .common import _date, _region
+from analytics import settings
+from analytics.cli.common import _date, _region
 
 
 
 def cmd_export_meeting(args) -> int:
-    from .. import meeting, metrics, store
-    from ..filters import Filters
-    from ..meeting import fonts
+    from analytics import metrics
+    from analytics.pages import meeting
+    from analytics.db import store
+    from analytics.filters import Filters
+    from analytics.meeting import fonts
 
     if not Path(args.db).is_file():
         print(f"--db {args.db}: no such database file", file=sys.stderr)
@@ -41,11 +43,11 @@ def cmd_export_meeting(args) -> int:
     finally:
         con.close()
     if args.format == "pptx":
-        from ..meeting import pptx_writer
+        from analytics.meeting import pptx_writer
 
         data = pptx_writer.write(deck)
     else:
-        from ..meeting import pdf_writer
+        from analytics.meeting import pdf_writer
 
         try:
             data = pdf_writer.write_brief(deck) if args.brief else pdf_writer.write_deck(deck)

@@ -7,9 +7,12 @@ import sys
 import time
 from datetime import date
 
-from .. import authenticity, duplicates, quality, store
-from ..metrics import Selection
-from ..queries.risk_sql import RISK_DATA_AS_OF
+from analytics import quality
+from analytics.pages import authenticity
+from analytics.pages import duplicates
+from analytics.db import store
+from analytics.metrics import Selection
+from analytics.db.sql.risk import RISK_DATA_AS_OF
 
 
 def add_commands(sub) -> None:

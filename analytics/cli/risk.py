@@ -6,15 +6,15 @@ import sys
 import time
 from pathlib import Path
 
-from .. import settings
-from .common import _date, _jsonable, _positive_int
+from analytics import settings
+from analytics.cli.common import _date, _jsonable, _positive_int
 
 
 
 def _risk_open(db: Path):
     """(read-only connection, data as-of, data version, first start) or an error message."""
-    from .. import store
-    from ..risk import features as F
+    from analytics.db import store
+    from analytics.risk import features as F
 
     if not Path(db).is_file():
         return None, f"{db}: no such database file"
@@ -28,7 +28,7 @@ def _risk_open(db: Path):
 
 
 def cmd_risk_train(args) -> int:
-    from ..risk import jobs, persist
+    from analytics.risk import jobs, persist
 
     opened, error = _risk_open(args.db)
     if error:
@@ -68,8 +68,8 @@ def _reasons_text(reasons) -> str:
 def cmd_risk_score(args) -> int:
     import polars as pl
 
-    from ..risk import model as M
-    from ..risk import persist
+    from analytics.risk import model as M
+    from analytics.risk import persist
 
     opened, error = _risk_open(args.db)
     if error:
@@ -112,7 +112,7 @@ def cmd_risk_score(args) -> int:
 
 
 def cmd_risk_evaluate(args) -> int:
-    from ..risk import model as M
+    from analytics.risk import model as M
 
     opened, error = _risk_open(args.db)
     if error:
@@ -149,13 +149,13 @@ def cmd_risk_evaluate(args) -> int:
         for r in result["reliability"]:
             print(f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f} (n = {r['n']})")
     if args.card:
-        from ..risk import card
+        from analytics.risk import card
 
         source = rows[0] if rows else (None, None, None)
         meta = {"db": Path(args.db).name, "source": source[0], "created_by": source[1],
                 "description": source[2], "data_version": version, "data_as_of": data_as_of,
                 "command": "python -m analytics " + " ".join(args.argv)}
-        from ..risk import scores
+        from analytics.risk import scores
 
         trained = scores.load_meta(args.db, version) or {}  # timings of the last `risk train`, if any
         meta |= {k: trained[k] for k in ("train_seconds", "score_seconds", "n_scored") if k in trained}

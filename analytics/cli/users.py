@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from .. import settings
+from analytics import settings
 
 
 def _actor() -> str:
@@ -19,7 +19,7 @@ def _actor() -> str:
 
 
 def _path(args) -> Path:
-    from ..auth import store
+    from analytics.auth import store
 
     return store.path_for(args.db)
 
@@ -34,7 +34,7 @@ def _password(args, username: str) -> str:
 
 
 def _log(args, action: str, target: str, **detail) -> None:
-    from ..auth import audit
+    from analytics.auth import audit
 
     audit.append(_path(args), actor=_actor(), role="admin", action=action, target=target, detail=detail, source="cli")
 
@@ -45,7 +45,7 @@ def _fail(e) -> int:
 
 
 def cmd_add(args) -> int:
-    from ..auth import accounts
+    from analytics.auth import accounts
 
     password = None if args.sso_only else _password(args, args.username)
     try:
@@ -65,7 +65,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_change(args) -> int:
-    from ..auth import accounts
+    from analytics.auth import accounts
 
     try:
         a = accounts.update(_path(args), args.username, by=_actor(), role=args.role,
@@ -79,7 +79,7 @@ def cmd_change(args) -> int:
 
 
 def cmd_disable(args, disabled: bool = True) -> int:
-    from ..auth import accounts
+    from analytics.auth import accounts
 
     try:
         a = accounts.set_disabled(_path(args), args.username, disabled, _actor())
@@ -91,7 +91,7 @@ def cmd_disable(args, disabled: bool = True) -> int:
 
 
 def cmd_reset(args) -> int:
-    from ..auth import accounts
+    from analytics.auth import accounts
 
     try:
         a = accounts.reset_password(_path(args), args.username, _password(args, args.username), _actor())
@@ -103,7 +103,7 @@ def cmd_reset(args) -> int:
 
 
 def cmd_unlock(args) -> int:
-    from ..auth import accounts
+    from analytics.auth import accounts
 
     accounts.unlock(_path(args), args.username)
     _log(args, "user_unlock", args.username.strip().lower())
@@ -114,7 +114,7 @@ def cmd_unlock(args) -> int:
 def cmd_list(args) -> int:
     from dataclasses import asdict
 
-    from ..auth import accounts
+    from analytics.auth import accounts
 
     rows = [asdict(a) for a in accounts.list_all(_path(args))]  # no password or hash: Account has neither
     if args.json:
@@ -132,7 +132,7 @@ def cmd_list(args) -> int:
 
 
 def add_commands(sub) -> None:
-    from ..auth import roles
+    from analytics.auth import roles
 
     users = sub.add_parser("users", help="accounts: add, change, disable, enable, reset, unlock, list")
     usub = users.add_subparsers(dest="users_command", required=True)

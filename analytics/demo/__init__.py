@@ -32,16 +32,17 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from .. import marts, store
-from .common import DUCKDB_MEMORY_LIMIT, HISTORY_DAYS, Calendar, day_number
-from .events import make_milestones, make_rectifications
-from .feedback import make_feedback
-from .items import simulate_items
-from .places import Geo
-from .policies import make_indicators, make_policies
-from .projects import Projects, plan_projects, project_status, projects_frames
-from .reports import inspection_days, write_reports
-from .truth import write_truth
+from analytics.db import marts
+from analytics.db import store
+from analytics.demo.common import DUCKDB_MEMORY_LIMIT, HISTORY_DAYS, Calendar, day_number
+from analytics.demo.events import make_milestones, make_rectifications
+from analytics.demo.feedback import make_feedback
+from analytics.demo.items import simulate_items
+from analytics.demo.places import Geo
+from analytics.demo.policies import make_indicators, make_policies
+from analytics.demo.projects import Projects, plan_projects, project_status, projects_frames
+from analytics.demo.reports import inspection_days, write_reports
+from analytics.demo.truth import write_truth
 
 __all__ = ["generate"]
 

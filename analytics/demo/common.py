@@ -6,7 +6,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from . import vocab as V
+from analytics.demo import vocab as V
 
 DAY0 = np.datetime64("1970-01-01", "D")
 DEPTS = np.array(V.DEPARTMENTS, dtype=object)

@@ -6,10 +6,9 @@ from typing import Iterator
 import numpy as np
 import polars as pl
 
-from . import vocab as V
-from .common import (DEPT_INDEX, DEPTS, N_RECT, WRITE_CHUNK_ROWS, Calendar, date_series, day_reaching,
-                     group_offsets, masked, sigmoid, year_of)
-from .places import Geo
+from analytics.demo import vocab as V
+from analytics.demo.common import DEPT_INDEX, DEPTS, N_RECT, WRITE_CHUNK_ROWS, Calendar, date_series, day_reaching, group_offsets, masked, sigmoid, year_of
+from analytics.demo.places import Geo
 
 
 # --------------------------------------------------------------------------- milestones

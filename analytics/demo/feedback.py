@@ -13,9 +13,9 @@ from typing import Iterator
 import numpy as np
 import polars as pl
 
-from . import vocab as V
-from .common import DOMAIN_NAMES, N_FEEDBACK, WRITE_CHUNK_ROWS, group_offsets, masked, month_of, sigmoid, year_of
-from .places import Geo
+from analytics.demo import vocab as V
+from analytics.demo.common import DOMAIN_NAMES, N_FEEDBACK, WRITE_CHUNK_ROWS, group_offsets, masked, month_of, sigmoid, year_of
+from analytics.demo.places import Geo
 
 CHANNELS = np.array(["hotline_12345", "rating", "survey", "third_party", "enterprise"], dtype=object)
 DOMAIN_ARRAY = np.array(DOMAIN_NAMES, dtype=object)

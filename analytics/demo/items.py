@@ -10,10 +10,9 @@ import datetime as dt
 
 import numpy as np
 
-from . import vocab as V
-from .common import (DEPT_INDEX, DOMAIN_NAMES, DUP_SHARE, N_ITEMS, ND, RISK_INTERCEPT, Calendar, day_number,
-                     day_reaching, month_end, sigmoid, year_of)
-from .places import Geo
+from analytics.demo import vocab as V
+from analytics.demo.common import DEPT_INDEX, DOMAIN_NAMES, DUP_SHARE, N_ITEMS, ND, RISK_INTERCEPT, Calendar, day_number, day_reaching, month_end, sigmoid, year_of
+from analytics.demo.places import Geo
 
 
 def simulate_items(rng, geo: Geo, cal: Calendar, scale: float, as_of: int, h0: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from . import vocab as V
+from analytics.demo import vocab as V
 
 class Geo:
     """Province, city and county codes with population and wealth weights, and group lookups."""

@@ -6,9 +6,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from . import vocab as V
-from .common import date_series, day_number, month_of, year_of
-from .places import Geo
+from analytics.demo import vocab as V
+from analytics.demo.common import date_series, day_number, month_of, year_of
+from analytics.demo.places import Geo
 
 
 def make_policies(rng, as_of: int, h0: int) -> pl.DataFrame:

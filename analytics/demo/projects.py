@@ -7,9 +7,9 @@ from typing import Callable, Iterator
 import numpy as np
 import polars as pl
 
-from . import vocab as V
-from .common import DEPTS, DOMAIN_NAMES, WRITE_CHUNK_ROWS, date_series, masked, sigmoid, year_of
-from .places import Geo
+from analytics.demo import vocab as V
+from analytics.demo.common import DEPTS, DOMAIN_NAMES, WRITE_CHUNK_ROWS, date_series, masked, sigmoid, year_of
+from analytics.demo.places import Geo
 
 LEVEL_NAMES = np.array(["county", "city", "province", "country"], dtype=object)
 # tasks counted in small units get smaller budgets

@@ -12,10 +12,9 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from . import vocab as V
-from .common import (DAY0, RAG_LEVELS, REPORT_CHUNK_ITEMS, Calendar, date_series, day_number, group_offsets,
-                     month_end, month_of, progress_curve, sigmoid, work_at, year_of)
-from .. import store
+from analytics.demo import vocab as V
+from analytics.demo.common import DAY0, RAG_LEVELS, REPORT_CHUNK_ITEMS, Calendar, date_series, day_number, group_offsets, month_end, month_of, progress_curve, sigmoid, work_at, year_of
+from analytics.db import store
 
 
 def inspection_days(h0: int, as_of: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .common import date_series
+from analytics.demo.common import date_series
 
 FUND_ISSUES = np.array(["none", "late", "ahead"], dtype=object)
 

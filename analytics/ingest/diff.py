@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from .. import contract
+from analytics import contract
 
 MODES = ("upsert", "replace")
 SAMPLE = 20

@@ -5,8 +5,8 @@ and the messages, so what it says is what the code does:
 """
 from __future__ import annotations
 
-from .. import contract, i18n, settings
-from . import mapping, normalise
+from analytics import contract, i18n, settings
+from analytics.ingest import mapping, normalise
 
 RULES = ("required", "date", "timestamp", "number", "percent", "integer", "bool", "choice", "period", "range",
          "pattern", "order", "required_when", "duplicate_key", "reference", "region_unknown", "region_ambiguous",

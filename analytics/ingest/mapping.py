@@ -11,7 +11,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from .. import contract
+from analytics import contract
 
 SCAN_ROWS = 30  # the header must be among a sheet's first rows (title rows, notes, blank rows above it)
 MONEY_COLUMNS = ("budget_wan_yuan", "budget_spent_wan_yuan")
@@ -155,7 +155,7 @@ def table_from_name(name: str) -> str | None:
 # ---- saved named mappings (stored in the database, so every steward's machine sees them) ----------
 
 def saved_names(cur: duckdb.DuckDBPyConnection, table: str | None = None) -> list[str]:
-    from .versions import MAPPING_NAMES
+    from analytics.ingest.versions import MAPPING_NAMES
 
     try:
         return [r[0] for r in cur.execute(MAPPING_NAMES, [table]).fetchall()]
@@ -165,7 +165,7 @@ def saved_names(cur: duckdb.DuckDBPyConnection, table: str | None = None) -> lis
 
 def load(cur: duckdb.DuckDBPyConnection, name: str) -> tuple[str, dict[str, str | None]] | None:
     """(table, header → column) of the named mapping, or None when there is none by that name."""
-    from .versions import MAPPING_LOAD
+    from analytics.ingest.versions import MAPPING_LOAD
 
     try:
         rows = cur.execute(MAPPING_LOAD, [name]).fetchall()
@@ -178,7 +178,7 @@ def load(cur: duckdb.DuckDBPyConnection, name: str) -> tuple[str, dict[str, str 
 
 def save(cur: duckdb.DuckDBPyConnection, name: str, table: str, mapping: dict[str, str | None], who: str) -> None:
     """Store (or replace) the named mapping; only contract columns of `table` are kept."""
-    from .. import store
+    from analytics.db import store
 
     t = contract.table(table)
     name = name.strip()[:80]

@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from .. import contract
+from analytics import contract
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (it counts 1900-02-29, which never was, so day 60 is off)
 SERIAL_MIN, SERIAL_MAX = 10_000, 99_999  # 1927-05-18 … 2173-10-14: a 5-digit day count is an Excel date

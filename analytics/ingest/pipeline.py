@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from .. import contract
-from . import mapping as M
-from . import readers, validate, versions
-from .diff import MODES
-from .problems import UploadError, empty_problems
-from .regions import Resolver
+from analytics import contract
+from analytics.ingest import mapping as M
+from analytics.ingest import readers, validate, versions
+from analytics.ingest.diff import MODES
+from analytics.ingest.problems import UploadError, empty_problems
+from analytics.ingest.regions import Resolver
 
 Progress = Callable[[float, str], None]
 
@@ -175,7 +175,7 @@ def to_changes(checked: list[validate.Checked], modes: dict[str, str] | str, val
 
 def preview(cur, changes: list[versions.Change]):
     """table → diff.Preview of each change against the current data."""
-    from . import diff
+    from analytics.ingest import diff
 
     return {ch.table: diff.preview(cur, ch.table, ch.frame, ch.supplied, ch.mode, f"_preview_{i}")
             for i, ch in enumerate(changes)}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .. import i18n
+from analytics import i18n
 
 # one row per problem found in a file; `row` is the row number the steward sees in their file
 PROBLEM_SCHEMA = {

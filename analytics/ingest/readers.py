@@ -16,8 +16,8 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from .. import settings
-from .problems import UploadError
+from analytics import settings
+from analytics.ingest.problems import UploadError
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
 XLSX_EXTENSIONS = (".xlsx", ".xlsm")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from ..queries import QUERIES
+from analytics.db.queries import QUERIES
 
 SUFFIXES = ("省", "市", "自治区", "特别行政区", "自治州", "地区", "盟", "区", "县", "自治县", "旗")
 

@@ -9,8 +9,8 @@ from datetime import date
 
 import polars as pl
 
-from .. import contract, export, i18n
-from .problems import expected
+from analytics import contract, export, i18n
+from analytics.ingest.problems import expected
 
 
 def _label(table: str | None, column: str | None, lang: str) -> str:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .. import contract
-from . import normalise as N
-from .mapping import Mapping
-from .problems import PROBLEM_SCHEMA, VALUE_SHOWN, UploadError, empty_problems
-from .readers import Limits, Sheet
-from .regions import Resolver
+from analytics import contract
+from analytics.ingest import normalise as N
+from analytics.ingest.mapping import Mapping
+from analytics.ingest.problems import PROBLEM_SCHEMA, VALUE_SHOWN, UploadError, empty_problems
+from analytics.ingest.readers import Limits, Sheet
+from analytics.ingest.regions import Resolver
 
 ROW = "__row"
 HTML = r"<\s*[a-zA-Z/!?]"
@@ -134,7 +134,7 @@ def check(sheet: Sheet, header_index: int, mapping: Mapping, resolver: Resolver,
     found = [f for f in _resolve(found) if f.height]
     problems = pl.concat(found, how="vertical") if found else empty_problems()
     problems = problems.sort("row", "column", nulls_last=False)
-    from ..store import polars_schema
+    from analytics.db.store import polars_schema
 
     schema = polars_schema(t)
     frame = work.select(ROW, *[pl.col(c).cast(schema[c]) for c in t.column_names if c in mapped])

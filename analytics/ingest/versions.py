@@ -23,9 +23,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .. import checks, contract, marts, settings, store
-from . import diff
-from .problems import UploadError
+from analytics import checks, contract, settings
+from analytics.db import marts
+from analytics.db import store
+from analytics.ingest import diff
+from analytics.ingest.problems import UploadError
 
 MAPPING_NAMES = ("SELECT DISTINCT name FROM upload_mappings WHERE ($1::VARCHAR IS NULL OR table_name = $1) "
                  "ORDER BY name")
@@ -320,7 +322,7 @@ def restore(cur: duckdb.DuckDBPyConnection, target: int, *, who: str, db_path: s
 
 def history(cur: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every data version, newest first, with whether it can be restored now and whether it is current."""
-    from ..queries import QUERIES
+    from analytics.db.queries import QUERIES
 
     if not store.has_upload_schema(cur):
         frame = cur.sql(QUERIES["ingest_versions_plain"]).pl()

@@ -11,11 +11,11 @@ from datetime import date
 
 import polars as pl
 
-from .. import i18n, metrics
-from ..risk import scores
-from . import narrative as N
-from .facts import Facts, RiskFacts
-from .model import Card, Chart, Deck, Note, Slide, Table
+from analytics import i18n, metrics
+from analytics.risk import scores
+from analytics.meeting import narrative as N
+from analytics.meeting.facts import Facts, RiskFacts
+from analytics.meeting.model import Card, Chart, Deck, Note, Slide, Table
 
 SLIDES = ("overview", "attention", "regions", "risk", "rectification", "feedback", "decisions")
 SHOWN = 8           # table rows on a slide (the PDF continues; the page offers the full list)
@@ -85,7 +85,7 @@ def reason(row: dict, lang: str) -> str:
 
 
 def overview(f: Facts, lang: str, min_n: int) -> Slide:
-    from ..cockpit import KPI_KEYS
+    from analytics.pages.cockpit import KPI_KEYS
 
     trend = f.trend
     chart = Chart("line", t("chart_red_share", lang, grain=t(f"grain_{f.preset}", lang)),

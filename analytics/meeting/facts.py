@@ -22,9 +22,11 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from .. import cockpit, metrics, queries, series
-from ..filters import ALL, Filters, period_bounds
-from ..metrics import Selection
+from analytics import metrics, series
+from analytics.pages import cockpit
+from analytics.db import queries
+from analytics.filters import ALL, Filters, period_bounds
+from analytics.metrics import Selection
 
 PRESETS = ("week", "month", "quarter")
 DAYS_BACK = {"week": 7, "month": 28, "quarter": 91}
@@ -146,7 +148,7 @@ def attention(cur: duckdb.DuckDBPyConnection, sel: Selection, prev_sel: Selectio
 
 def _earlier_scores(db_path: str, version: int, not_after: date):
     """The newest saved scores of an earlier data version with an as-of date on or before `not_after`."""
-    from ..risk import scores
+    from analytics.risk import scores
 
     for v in range(version - 1, 0, -1):
         frame = scores.load(db_path, v)
@@ -158,7 +160,7 @@ def _earlier_scores(db_path: str, version: int, not_after: date):
 def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFrame, level: str | None,
                db_path: str, version: int, previous_as_of: date, as_of: date) -> RiskFacts | str:
     """High flags in the selection and which are new since the last meeting, or why there are none."""
-    from ..risk import scores
+    from analytics.risk import scores
 
     scored = scores.load(db_path, version) if db_path else None
     if scored is None or scored.is_empty():

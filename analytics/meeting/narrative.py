@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from .. import i18n, metrics
-from .facts import Facts, RiskFacts
+from analytics import i18n, metrics
+from analytics.meeting.facts import Facts, RiskFacts
 
 
 def t(key: str, lang: str, **values) -> str:
@@ -31,7 +31,7 @@ def metric_change(key: str, now: float | None, before: float | None, preset: str
     m = metrics.BY_KEY[key]
     if now is None or before is None:
         return t("no_comparison", lang)
-    from .deck import shown_change  # late: deck builds on this module
+    from analytics.meeting.deck import shown_change  # late: deck builds on this module
 
     return t("metric_change", lang, change=i18n.fmt_change(m.unit, shown_change(m.unit, now - before), lang),
              prev=prev_word(preset, lang))

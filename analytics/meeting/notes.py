@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from ..filters import Filters
-from .model import Note
+from analytics.filters import Filters
+from analytics.meeting.model import Note
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meetings (

@@ -10,9 +10,9 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from . import fonts
-from .model import Card, Chart, Deck, Slide, Table
-from .narrative import t
+from analytics.meeting import fonts
+from analytics.meeting.model import Card, Chart, Deck, Slide, Table
+from analytics.meeting.narrative import t
 
 SLIDE_MM = (338.67, 190.5)  # 13.333 × 7.5 in, as the PPTX
 INK, MUTED, ACCENT, RULE, CARD = (26, 26, 26), (85, 85, 85), (31, 78, 121), (208, 215, 222), (244, 246, 248)

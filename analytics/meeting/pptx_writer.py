@@ -18,7 +18,7 @@ from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
-from .model import Card, Chart, Deck, Slide, Table
+from analytics.meeting.model import Card, Chart, Deck, Slide, Table
 
 FONT = "Microsoft YaHei"
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)  # 16:9
@@ -112,7 +112,7 @@ def table(slide, t: Table, x, y, w, h, lang: str) -> None:
 
 
 def _more(t: Table, lang: str) -> str:
-    from .narrative import t as tr
+    from analytics.meeting.narrative import t as tr
 
     return tr("more_rows", lang, n=len(t.rows) - t.shown)
 

@@ -312,7 +312,8 @@ def load(raw_dir: str | Path) -> dict[str, pl.DataFrame]:
 def build_db(raw_dir: str | Path, db_path: str | Path) -> dict:
     """Write a complete, fresh DuckDB at `db_path` (an existing file there is replaced): contract schema,
     regions, the mapped tables, one data version (as_of = the last as-at date) and the marts."""
-    from .. import marts, store
+    from analytics.db import marts
+    from analytics.db import store
 
     frames, log = load_with_log(raw_dir)
     as_of = AS_AT[YEARS[-1]]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from . import features as F
-from . import model as M
+from analytics.risk import features as F
+from analytics.risk import model as M
 
-# One line per feature the SQL in `queries/risk_sql.py` can produce; the card lists the ones the model used.
+# One line per feature the SQL in `db/sql/risk.py` can produce; the card lists the ones the model used.
 FEATURE_MEANINGS = {
     "elapsed_share": "share of the planned duration already elapsed at the snapshot",
     "days_to_planned_end": "days from the snapshot to the planned end (negative: past it)",

@@ -1,4 +1,4 @@
-"""Features and slip labels of items in flight at as-of dates (SQL in `queries/risk_sql.py`)."""
+"""Features and slip labels of items in flight at as-of dates (SQL in `db/sql/risk.py`)."""
 from __future__ import annotations
 
 import zlib
@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from ..queries.risk_sql import RISK_DATA_AS_OF, RISK_FEATURES, RISK_LABELS, RISK_REPORT_DATES
+from analytics.db.sql.risk import RISK_DATA_AS_OF, RISK_FEATURES, RISK_LABELS, RISK_REPORT_DATES
 
 HORIZON_DAYS = 90
 TOLERANCE_DAYS = 30

@@ -17,8 +17,8 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from . import features as F
-from .model import TrainedModel, band, predict, reasons
+from analytics.risk import features as F
+from analytics.risk.model import TrainedModel, band, predict, reasons
 
 HISTORY_STEP_DAYS = 28
 HISTORY_DAYS = 364

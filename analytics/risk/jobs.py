@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from . import model as M
-from . import persist, scores
+from analytics.risk import model as M
+from analytics.risk import persist, scores
 
 STAGES = ("features", "evaluate", "fit", "score", "done")
 

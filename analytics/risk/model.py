@@ -29,8 +29,8 @@ from sklearn.preprocessing import OrdinalEncoder
 
 from threadpoolctl import ThreadpoolController
 
-from .. import settings
-from . import features as F
+from analytics import settings
+from analytics.risk import features as F
 
 STEP_DAYS = 28
 

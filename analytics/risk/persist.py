@@ -20,7 +20,7 @@ import skops
 import skops.io as sio
 from sklearn.calibration import CalibratedClassifierCV
 
-from .model import TrainedModel
+from analytics.risk.model import TrainedModel
 
 # Types our own pipeline (CalibratedClassifierCV over ColumnTransformer + OrdinalEncoder +
 # HistGradientBoostingClassifier) makes skops report as untrusted. `functools.partial` is needed

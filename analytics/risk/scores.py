@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .. import i18n
-from .model import ALERT_SHARE, BANDS, TrainedModel, score
+from analytics import i18n
+from analytics.risk.model import ALERT_SHARE, BANDS, TrainedModel, score
 
 RAG_BY_ORDINAL = ("green", "amber_green", "amber", "amber_red", "red")
 

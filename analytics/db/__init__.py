@@ -1,0 +1,1 @@
+"""The database: one connection per file, named and scoped queries, the marts."""

@@ -1,0 +1,67 @@
+"""SQL of the rectification ledger page (整改台账), by name, with `$name` parameters.
+
+The per-region and per-department metric queries are the cockpit's `region_rectifications` (db/sql/metrics.py)
+with one predicate added, derived from the same SQL text, so the ledger's completion rate, overdue count,
+days to close and relapse rate use exactly the cockpit's formulas: with `$rect_depts` empty the region
+query *is* the cockpit's (a test holds them equal).
+
+`$rect_depts` narrows by the rectification's responsible department (整改责任单位), a page-level choice.
+The global lead-department and domain filters do not narrow rectifications here, as in the cockpit:
+SCOPED_RECTIFICATIONS applies the region filter and the user's scope only.
+"""
+from __future__ import annotations
+
+from analytics.db.derive import edit
+from analytics.db.sql.metrics import METRIC_QUERIES
+from analytics.db.scope import SCOPED_RECTIFICATIONS
+
+RECT_DEPTS = "(len($rect_depts::VARCHAR[]) = 0 OR list_contains($rect_depts::VARCHAR[], r.responsible_dept))"
+
+
+def _edit(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
+    return edit(sql, edits, "analytics/db/sql/rectifications.py")
+
+
+_BASE = METRIC_QUERIES["region_rectifications"]
+_NARROW = (("WHERE r.found_date <= $period_end::DATE", "WHERE r.found_date <= $period_end::DATE AND " + RECT_DEPTS),)
+_BY_DEPT = _NARROW + (("SELECT r.region_code,", "SELECT r.responsible_dept AS dept, r.region_code,"),
+                      ("GROUP BY r.region_code", "GROUP BY r.responsible_dept, r.region_code"),
+                      ("SELECT g.region_code, sum(n_rect_due)", "SELECT r.dept, g.region_code, sum(n_rect_due)"))
+
+# open = not closed by the period end; days open run to the closure or to the period end; overdue exactly as
+# the cockpit's `n_rect_overdue` counts it (deadline before the period end, not closed by it)
+_CLOSED = "(r.closed_date IS NOT NULL AND r.closed_date <= $period_end::DATE)"
+
+QUERIES: dict[str, str] = {
+    # grain: one row per region at $group_level (and the $total_code region): the cockpit's rectification counts
+    "rectifications_region_metrics": _edit(_BASE, _NARROW),
+    # grain: one row per responsible department (of the $total_code region; pass group_level 'none')
+    "rectifications_dept_metrics": _edit(_BASE, _BY_DEPT),
+    # grain: one row per rectification in scope and filter, found by the period end, with its state at the end
+    "rectifications_ledger": "WITH " + SCOPED_RECTIFICATIONS + """,
+        group_codes AS (
+            SELECT c.region_code, c.ancestor_code AS group_code
+            FROM region_closure c JOIN regions g ON g.region_code = c.ancestor_code
+            WHERE g.level = $group_level::VARCHAR
+        )
+        SELECT r.rectification_id, r.project_id, p.name AS item_name, r.region_code, g.name AS region_name,
+            gk.group_code, r.source, r.responsible_dept, r.description, r.found_date, r.deadline, r.closed_date,
+            r.status, coalesce(r.is_relapse, false) AS is_relapse,
+            """ + _CLOSED + """ AS is_closed,
+            date_diff('day', r.found_date, CASE WHEN """ + _CLOSED + """ THEN r.closed_date
+                                                ELSE $period_end::DATE END) AS days_open,
+            (r.deadline < $period_end::DATE AND NOT """ + _CLOSED + """) AS is_overdue,
+            CASE WHEN r.deadline < $period_end::DATE AND NOT """ + _CLOSED + """
+                 THEN date_diff('day', r.deadline, $period_end::DATE) END AS days_overdue
+        FROM scoped_rectifications r
+        JOIN regions g ON g.region_code = r.region_code
+        LEFT JOIN projects p ON p.project_id = r.project_id
+        LEFT JOIN group_codes gk ON gk.region_code = r.region_code
+        WHERE r.found_date <= $period_end::DATE AND """ + RECT_DEPTS + """
+        ORDER BY r.rectification_id""",
+    # grain: one row per responsible department with rectifications in scope and filter (the page's choice)
+    "rectifications_dept_options": "WITH " + SCOPED_RECTIFICATIONS + """
+        SELECT responsible_dept AS dept, count(*) AS n FROM scoped_rectifications r
+        WHERE r.found_date <= $period_end::DATE
+        GROUP BY ALL ORDER BY n DESC, dept""",
+}

@@ -1,0 +1,167 @@
+"""SQL of the trends page and of the metric time series (`analytics/series.py`), by name, with `$name` parameters.
+
+The `trends_series_*` queries are the per-region metric queries of `db/sql/metrics.py` generalised to many
+windows at once. The windows arrive as three parallel lists (`$w_periods`, `$w_starts`, `$w_ends`):
+consecutive, non-overlapping periods (weeks, months or quarters). The scoped fragments are run for the
+span of all windows (`$period_start` = first start, `$period_end` = last end) and each fact is then
+matched to the windows it belongs to with exactly the condition the single-window query applies, so
+every (window, group) row equals the single-window query for that window.
+
+Grain of each: one row per window and group, plus one total row per window (`is_total`, the selection
+itself). The group (`grp`) is picked by `$by`: 'region' (the ancestor at `$group_level`; facts recorded
+at a coarser level join no group and count in the total only, as in `sql.metrics._grouped`), 'domain',
+'dept' (items only) or 'none' (totals only).
+"""
+from __future__ import annotations
+
+from analytics.db.sql.metrics import LATEST_REPORT, METRIC_QUERIES, MILESTONE_STATE, NEEDS_RESPONSE, _item_state
+from analytics.db.scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS
+
+
+def _swap(text: str, old: str, new: str) -> str:
+    """Replace a fragment that must be there (so a change in sql/metrics.py fails loudly, not silently)."""
+    if old not in text:
+        raise AssertionError(f"fragment not found in the metric SQL: {old[:60]!r}")
+    return text.replace(old, new)
+
+
+WINDOWS = """windows AS (
+    SELECT unnest($w_periods::VARCHAR[]) AS w_period, unnest($w_starts::DATE[]) AS w_start,
+           unnest($w_ends::DATE[]) AS w_end
+)"""
+# region code -> its ancestor at $group_level (at most one per code)
+GROUP_CODES = """group_codes AS (
+    SELECT c.region_code, c.ancestor_code AS group_code
+    FROM region_closure c JOIN regions g ON g.region_code = c.ancestor_code
+    WHERE g.level = $group_level::VARCHAR
+)"""
+GROUPED = "GROUP BY GROUPING SETS ((w_period), (w_period, grp))"
+TOTAL_FLAG = "grouping(grp) = 1 AS is_total"
+
+# every scoped item active in a window: the window condition of SCOPED_ITEMS, per window
+WIN_ITEMS = """win_items AS (
+    SELECT w.w_end, i.* FROM windows w JOIN scoped_items i
+      ON i.start_date <= w.w_end AND coalesce(i.actual_end_date, w.w_end) >= w.w_start
+)"""
+
+# the latest report and milestone state per (window end, item): sql/metrics.py's CTEs, keyed by window
+_LATEST_BY_WINDOW = _swap(_swap(LATEST_REPORT, "SELECT r.project_id,", "SELECT i.w_end, r.project_id,"),
+                          """FROM progress_reports r SEMI JOIN scoped_items i ON i.project_id = r.project_id
+    WHERE r.report_date <= $period_end::DATE
+    GROUP BY r.project_id""",
+                          """FROM win_items i JOIN progress_reports r
+      ON r.project_id = i.project_id AND r.report_date <= i.w_end
+    GROUP BY i.w_end, r.project_id""")
+_MS_BY_WINDOW = _swap(_swap(_swap(MILESTONE_STATE, "SELECT m.project_id,", "SELECT i.w_end, m.project_id,"),
+                            """FROM milestones m SEMI JOIN scoped_items i ON i.project_id = m.project_id
+    GROUP BY m.project_id""", """FROM win_items i JOIN milestones m ON m.project_id = i.project_id
+    GROUP BY i.w_end, m.project_id"""), "$period_end::DATE", "i.w_end")
+
+ITEMS_LIVE = ("WITH " + SCOPED_ITEMS + ", " + WINDOWS + ", " + WIN_ITEMS + ", " + _LATEST_BY_WINDOW + ", "
+              + _MS_BY_WINDOW + ", " + _item_state("i.w_end", """FROM win_items i
+    LEFT JOIN latest l ON l.project_id = i.project_id AND l.w_end = i.w_end
+    LEFT JOIN ms ON ms.project_id = i.project_id AND ms.w_end = i.w_end"""))
+ITEMS_MART = ("WITH " + SCOPED_ITEMS + ", " + WINDOWS + ", " + WIN_ITEMS + ", " + _item_state("i.w_end", """FROM win_items i
+    LEFT JOIN item_snapshots l ON l.project_id = i.project_id AND l.snapshot_date = i.w_end"""))
+
+_ITEM_AGGREGATES = """, """ + GROUP_CODES + """,
+        keyed AS (
+            SELECT s.*, w.w_period, w.w_start,
+                CASE $by::VARCHAR WHEN 'region' THEN gk.group_code WHEN 'domain' THEN s.domain
+                                  WHEN 'dept' THEN s.lead_dept END AS grp
+            FROM item_light s JOIN windows w ON w.w_end = s.as_of_date
+            LEFT JOIN group_codes gk ON gk.region_code = s.region_code
+        )
+        SELECT w_period, grp, """ + TOTAL_FLAG + """,
+            count(*) FILTER (WHERE state = 'in_flight') AS n_in_flight,
+            count(*) FILTER (WHERE light IN ('red', 'yellow', 'green')) AS n_lit,
+            count(*) FILTER (WHERE light = 'red') AS n_red,
+            count(*) FILTER (WHERE light = 'yellow') AS n_yellow,
+            count(*) FILTER (WHERE light = 'green') AS n_green,
+            count(*) FILTER (WHERE light = 'none') AS n_no_data,
+            count(*) FILTER (WHERE state = 'in_flight' AND rule = 'overdue') AS n_overdue,
+            count(*) FILTER (WHERE state = 'in_flight' AND lag_pp > $yellow_pp) AS n_deviating,
+            avg(lag_pp) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS avg_lag_pp,
+            count(*) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS n_with_progress,
+            avg(planned_pct) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS avg_planned_pct,
+            avg(actual_pct) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS avg_actual_pct,
+            count(*) FILTER (WHERE state = 'completed' AND actual_end_date >= w_start
+                               AND actual_end_date <= as_of_date) AS n_completed,
+            count(*) FILTER (WHERE state = 'completed' AND actual_end_date >= w_start
+                               AND actual_end_date <= as_of_date AND actual_end_date <= planned_end_date) AS n_on_time,
+            sum(spent_wan_yuan) FILTER (WHERE state = 'in_flight' AND budget_wan_yuan > 0
+                                        AND spent_wan_yuan IS NOT NULL) AS spent_wan_yuan,
+            sum(budget_wan_yuan) FILTER (WHERE state = 'in_flight' AND budget_wan_yuan > 0
+                                         AND spent_wan_yuan IS NOT NULL) AS budgeted_wan_yuan,
+            avg(100.0 * spent_wan_yuan / budget_wan_yuan - actual_pct) FILTER (
+                WHERE state = 'in_flight' AND budget_wan_yuan > 0 AND spent_wan_yuan IS NOT NULL
+                  AND actual_pct IS NOT NULL) AS avg_budget_gap_pp,
+            count(*) FILTER (WHERE state = 'in_flight' AND budget_wan_yuan > 0 AND spent_wan_yuan IS NOT NULL
+                               AND actual_pct IS NOT NULL) AS n_budget_gap
+        FROM keyed """ + GROUPED
+
+# indicator values with their period's last day, in scope and filter (the CTE of region_indicators)
+_INDICATOR_VALUES = METRIC_QUERIES["region_indicators"].split("), per_code AS (")[0] + ")"
+assert _INDICATOR_VALUES.startswith("WITH vals AS (")
+
+QUERIES: dict[str, str] = {
+    # grain: one row per window and group (+ a total row per window): execution of items, as of the
+    # window's end. Live: latest report and milestones per window; @snapshot: from the item mart.
+    "trends_series_items": ITEMS_LIVE + _ITEM_AGGREGATES,
+    "trends_series_items@snapshot": ITEMS_MART + _ITEM_AGGREGATES,
+    # grain: one row per window and group: rectifications (整改) active in the window
+    "trends_series_rectifications": "WITH " + SCOPED_RECTIFICATIONS + ", " + WINDOWS + ", " + GROUP_CODES + """,
+        keyed AS (
+            SELECT r.*, w.w_period, w.w_start, w.w_end,
+                CASE $by::VARCHAR WHEN 'region' THEN gk.group_code END AS grp
+            FROM windows w JOIN scoped_rectifications r
+              ON r.found_date <= w.w_end AND coalesce(r.closed_date, w.w_end) >= w.w_start
+            LEFT JOIN group_codes gk ON gk.region_code = r.region_code
+        )
+        SELECT w_period, grp, """ + TOTAL_FLAG + """,
+            count(*) FILTER (WHERE deadline <= w_end AND found_date >= w_start) AS n_rect_due,
+            count(*) FILTER (WHERE deadline <= w_end AND found_date >= w_start AND closed_date <= w_end) AS n_rect_closed,
+            count(*) FILTER (WHERE deadline < w_end AND (closed_date IS NULL OR closed_date > w_end)) AS n_rect_overdue,
+            sum(date_diff('day', found_date, closed_date)) FILTER (WHERE closed_date >= w_start AND closed_date <= w_end)
+                ::DOUBLE / nullif(count(*) FILTER (WHERE closed_date >= w_start AND closed_date <= w_end), 0)
+                AS avg_days_to_close,
+            count(*) FILTER (WHERE closed_date >= w_start AND closed_date <= w_end) AS n_rect_closed_in_window,
+            count(*) FILTER (WHERE found_date >= w_start AND is_relapse) AS n_relapse,
+            count(*) FILTER (WHERE found_date >= w_start) AS n_rect_found
+        FROM keyed """ + GROUPED,
+    # grain: one row per window and group: public feedback (反馈评价) received in the window
+    "trends_series_feedback": "WITH " + SCOPED_FEEDBACK + ", " + WINDOWS + ", " + GROUP_CODES + """,
+        keyed AS (
+            SELECT f.*, w.w_period, w.w_end,
+                CASE $by::VARCHAR WHEN 'region' THEN gk.group_code WHEN 'domain' THEN f.domain END AS grp
+            FROM windows w JOIN scoped_feedback f
+              ON f.received_at >= w.w_start AND f.received_at < w.w_end + INTERVAL 1 DAY
+            LEFT JOIN group_codes gk ON gk.region_code = f.region_code
+        )
+        SELECT w_period, grp, """ + TOTAL_FLAG + """,
+            count(*) AS n_feedback,
+            sum(f.satisfaction)::DOUBLE / nullif(count(f.satisfaction), 0) AS avg_satisfaction,
+            count(f.satisfaction) AS n_rated,
+            count(*) FILTER (WHERE f.satisfaction >= 4) AS n_satisfied,
+            count(*) FILTER (WHERE f.is_complaint) AS n_complaints,
+            count(*) FILTER (WHERE """ + NEEDS_RESPONSE + """) AS n_need_response,
+            count(*) FILTER (WHERE """ + NEEDS_RESPONSE + """ AND f.responded_at IS NOT NULL
+                               AND f.responded_at < f.w_end + INTERVAL 1 DAY
+                               AND f.responded_at <= f.received_at + to_hours($response_hours::BIGINT))
+                AS n_answered_in_time,
+            count(*) FILTER (WHERE f.is_complaint AND f.is_resolved) AS n_complaints_resolved
+        FROM keyed f """ + GROUPED,
+    # grain: one row per window and group: indicator values whose period ends in the window
+    "trends_series_indicators": _INDICATOR_VALUES + ", " + WINDOWS + ", " + GROUP_CODES + """,
+        keyed AS (
+            SELECT v.*, w.w_period,
+                CASE $by::VARCHAR WHEN 'region' THEN gk.group_code WHEN 'domain' THEN v.domain END AS grp
+            FROM windows w JOIN vals v ON v.period_end_date >= w.w_start AND v.period_end_date <= w.w_end
+            LEFT JOIN group_codes gk ON gk.region_code = v.region_code
+        )
+        SELECT w_period, grp, """ + TOTAL_FLAG + """,
+            count(*) AS n_indicator_values,
+            count(*) FILTER (WHERE CASE direction WHEN 'lower_is_better' THEN actual_value <= target_value
+                                                  ELSE actual_value >= target_value END) AS n_indicators_met
+        FROM keyed """ + GROUPED,
+}

@@ -1,0 +1,234 @@
+"""The one place that opens DuckDB, creates the schema and writes tables.
+
+Reads go through `analytics.db.queries`, which runs named SQL with `?` parameters and applies
+the user's region scope; nothing else in the project builds SQL from values.
+"""
+from __future__ import annotations
+
+import csv
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from analytics import contract
+from analytics.settings import REGIONS_CSV
+
+_POLARS_TYPES = {
+    "text": pl.Utf8,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "date": pl.Date,
+    "timestamp": pl.Datetime("us"),
+    "bool": pl.Boolean,
+    "text_list": pl.List(pl.Utf8),
+}
+
+META_DDL = (
+    """CREATE TABLE IF NOT EXISTS data_versions (
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    created_by VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    description VARCHAR,
+    as_of DATE NOT NULL
+)""",
+    # closure of the region tree: every region with each of its ancestors and itself,
+    # so "items in 安徽省" is one equality join whatever level an item is recorded at
+    """CREATE TABLE IF NOT EXISTS region_closure (
+    ancestor_code VARCHAR NOT NULL,
+    region_code VARCHAR NOT NULL,
+    depth INTEGER NOT NULL
+)""",
+)
+
+
+# Added by the first upload (analytics/ingest/versions.py), not at creation, so a database that was only
+# ever generated keeps its original shape. Every data version records who, when, from which file, what it
+# did to which tables, and the version it was based on; `data_version_tables` says which stored state of
+# every uploadable table each version reads (the state is named for the version that wrote it), which is
+# what makes a rollback exact.
+UPLOAD_DDL = (
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS kind VARCHAR",  # demo, upload, rollback
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS file_name VARCHAR",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS sha256 VARCHAR",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS table_names VARCHAR",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS mode VARCHAR",  # upsert, replace
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_new BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_changed BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_unchanged BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_removed BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_rejected BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS based_on BIGINT",  # the version it changed
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS restores BIGINT",  # a rollback's target
+    """CREATE TABLE IF NOT EXISTS data_version_tables (
+    version BIGINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    state BIGINT NOT NULL,
+    mode VARCHAR,
+    rows_new BIGINT,
+    rows_changed BIGINT,
+    rows_unchanged BIGINT,
+    rows_removed BIGINT,
+    rows_rejected BIGINT,
+    rows_total BIGINT
+)""",
+    """CREATE TABLE IF NOT EXISTS upload_mappings (
+    name VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    header VARCHAR NOT NULL,
+    column_name VARCHAR,
+    saved_at TIMESTAMP NOT NULL,
+    saved_by VARCHAR NOT NULL
+)""",
+)
+
+
+def has_upload_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+                       "AND table_name = 'data_version_tables'").fetchall()
+    return rows[0][0] > 0
+
+
+def polars_schema(t: contract.Table) -> dict[str, pl.DataType]:
+    return {c.name: _POLARS_TYPES[c.dtype] for c in t.columns}
+
+
+# read-write connections this process holds (the app's, see Database): DuckDB refuses a second
+# connection to the same file with another configuration in one process, so a read-only open of such a
+# file is served by a cursor of the writer (closing it closes only the cursor).
+_WRITERS: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    writer = _WRITERS.get(str(path.resolve()))
+    if writer is not None:
+        return writer.cursor()
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for t in contract.TABLES:
+        con.execute(contract.ddl(t))
+    for stmt in META_DDL:
+        con.execute(stmt)
+
+
+def read_regions_csv(path: Path = REGIONS_CSV) -> pl.DataFrame:
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    frame = pl.DataFrame(rows, schema={k: pl.Utf8 for k in contract.REGIONS.column_names}, orient="row")
+    return frame.with_columns(
+        pl.col("parent_code").replace("", None),
+        pl.col("lon").replace("", None).cast(pl.Float64),
+        pl.col("lat").replace("", None).cast(pl.Float64),
+    )
+
+
+def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, replace: bool = True) -> int:
+    """Insert `frame` into contract table `name` (all rows or none), casting to the contract's types.
+
+    Missing optional columns are filled with nulls; unknown columns are an error, so a typo in a
+    generator or an upload cannot pass silently.
+    """
+    t = contract.table(name)
+    unknown = set(frame.columns) - set(t.column_names)
+    if unknown:
+        raise ValueError(f"{name}: columns not in the contract: {sorted(unknown)}")
+    schema = polars_schema(t)
+    frame = frame.with_columns(
+        [pl.lit(None, dtype=schema[c]).alias(c) for c in t.column_names if c not in frame.columns]
+    ).select([pl.col(c).cast(schema[c]) for c in t.column_names])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if replace:
+            con.execute(f"DELETE FROM {t.name}")  # t.name comes from the contract, never from input
+        con.register("_incoming", frame)
+        con.execute(f"INSERT INTO {t.name} BY NAME SELECT * FROM _incoming")
+        con.unregister("_incoming")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return frame.height
+
+
+def install_regions(con: duckdb.DuckDBPyConnection, regions: pl.DataFrame | None = None) -> None:
+    """Load the built-in regions and rebuild the ancestor closure table."""
+    regions = read_regions_csv() if regions is None else regions
+    write_table(con, "regions", regions)
+    con.execute("DELETE FROM region_closure")
+    con.execute(
+        """INSERT INTO region_closure
+        WITH RECURSIVE up(ancestor_code, region_code, depth) AS (
+            SELECT region_code, region_code, 0 FROM regions
+            UNION ALL
+            SELECT r.parent_code, up.region_code, up.depth + 1
+            FROM up JOIN regions r ON r.region_code = up.ancestor_code
+            WHERE r.parent_code IS NOT NULL
+        )
+        SELECT ancestor_code, region_code, depth FROM up"""
+    )
+
+
+def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str, as_of, description: str = "") -> int:
+    version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM data_versions").fetchall()[0][0]
+    con.execute(
+        "INSERT INTO data_versions (version, created_at, created_by, source, description, as_of) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [version, datetime.now(), created_by, source, description, as_of],
+    )
+    return version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> tuple[int, object] | None:
+    """(version, as_of) of the newest data version, or None for an empty database."""
+    rows = con.execute("SELECT version, as_of FROM data_versions ORDER BY version DESC LIMIT 1").fetchall()
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+class Database:
+    """A DuckDB file shared by all sessions of the app: one connection, a cursor per thread.
+
+    Opened for writing (uploads go through the app process), it falls back to read-only when another
+    process holds the file or this process already reads it read-only; `writable` and `read_only_reason`
+    say so, and the upload page explains it. Readers keep working during a commit: each cursor reads
+    the last committed state.
+    """
+
+    def __init__(self, path: str | Path, read_only: bool = True):
+        self.path = Path(path)
+        self.read_only_reason = ""
+        if read_only:
+            self._con = connect(self.path, read_only=True)
+        else:
+            try:
+                self._con = duckdb.connect(str(self.path), read_only=False)
+                _WRITERS[str(self.path.resolve())] = self._con
+            except (duckdb.IOException, duckdb.ConnectionException) as e:
+                self.read_only_reason = str(e).splitlines()[0]
+                self._con = connect(self.path, read_only=True)
+        self.writable = not read_only and not self.read_only_reason
+        self._local = threading.local()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def writer(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor for one commit (its transaction is its own); only on a writable database."""
+        if not self.writable:
+            raise PermissionError(f"{self.path} is open read-only: {self.read_only_reason or 'by configuration'}")
+        return self._con.cursor()
+
+    def close(self) -> None:
+        if _WRITERS.get(str(self.path.resolve())) is self._con:
+            del _WRITERS[str(self.path.resolve())]
+        self._con.close()

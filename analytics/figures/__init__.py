@@ -1,0 +1,1 @@
+"""Plotly and pydeck figures built from the frames of `analytics`; labels come in from the caller."""

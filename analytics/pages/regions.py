@@ -1,0 +1,183 @@
+"""The regions page (区域分析) as plain data: a metric by region at a chosen level, and items by light.
+
+`page` computes what the page shows for one selection; `map_deck` turns it into the pydeck deck
+(choropleth or items as points/hexagons) from the labels the page passes in. Both are used by the
+page, the tests and the measurements alike; nothing here imports Streamlit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import duckdb
+import polars as pl
+
+from analytics import metrics
+from analytics.figures import maps
+from analytics.db import queries
+from analytics.metrics import Metric, Selection
+
+DEFAULT_METRIC = "index"
+LAYERS = ("choropleth", "points", "hexagon")
+SCALES = ("quantile", "continuous")
+LIGHTS = ("red", "yellow", "green", "none")
+
+# coordinates sent to the browser per (national?, level): (decimals, keep one vertex in k); about a
+# pixel at the zoom each is drawn at, which keeps the national county map near 2.5 MB
+_DETAIL = {(True, "province"): (2, 2), (True, "city"): (2, 3), (True, "county"): (2, 4),
+           (False, "city"): (3, 1), (False, "county"): (3, 2)}
+# national maps of thousands of regions: no outline per region (slow to stroke in software WebGL),
+# the province borders drawn over them instead
+_UNSTROKED = {(True, "city"), (True, "county")}
+
+
+def levels_below(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> tuple[str, ...]:
+    """Levels that can be drawn below a selection, the default (one level down) first.
+
+    Nation → provinces, cities, counties; a province → its cities, counties (a municipality: its
+    districts, i.e. counties); a city → its counties; a county → none.
+    """
+    level = metrics.group_level_of(cur, region_code)
+    if level == "country":
+        return ("province", "city", "county")
+    if level == "province":
+        has_cities = cur.execute("SELECT count(*) FROM regions WHERE parent_code = ? AND level = 'city'",
+                                 [region_code]).fetchall()[0][0]
+        return ("city", "county") if has_cities else ("county",)
+    return ("county",) if level == "city" else ()
+
+
+def metric_of(key: str | None) -> Metric:
+    return metrics.BY_KEY.get(key or DEFAULT_METRIC, metrics.BY_KEY[DEFAULT_METRIC])
+
+
+def n_column(m: Metric) -> str:
+    """The count behind a metric's value (for a budget rate: the items with budget data, not the yuan)."""
+    return m.n_column or m.denominator or m.column
+
+
+def metric_rank(table: pl.DataFrame, m: Metric) -> pl.Series:
+    """Rank on the metric, best first: the metrics table's own rank for the index; otherwise ties share
+    a rank, and regions with too few items in flight (is_small) or no value are not ranked."""
+    if m.key == "index":
+        return table["rank"].cast(pl.UInt32).alias("metric_rank")
+    ok = table[m.key].is_not_null() & ~table["is_small"]
+    value = table[m.key] if m.direction == "higher_is_better" else -table[m.key]
+    ranked = pl.Series(values=value.filter(ok)).rank("min", descending=True).cast(pl.UInt32)
+    out = [None] * table.height
+    for i, r in zip([i for i, flag in enumerate(ok.to_list()) if flag], ranked.to_list()):
+        out[i] = r
+    return pl.Series("metric_rank", out, dtype=pl.UInt32)
+
+
+@dataclass(frozen=True)
+class RegionsPage:
+    """What the regions page draws for one selection (see `page`)."""
+
+    metric: Metric
+    levels: tuple[str, ...]  # levels offered, default first; empty below a county
+    level: str | None  # the level drawn
+    total: dict  # the selection's own metrics ({} when nothing matches)
+    table: pl.DataFrame  # metrics.region_table at `level`, with metric_rank
+    values: pl.DataFrame = field(default_factory=pl.DataFrame)  # region_code, name, value, n, rank
+    lights: pl.DataFrame = field(default_factory=pl.DataFrame)  # region_code, name, level, light, n_items, lon, lat
+    has_boundaries: bool = True
+
+
+def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None, *,
+         metric: str = DEFAULT_METRIC, level: str | None = None, with_lights: bool = False) -> RegionsPage:
+    """The metric `metric` for every region at `level` (default: one level below the selection) and,
+    with_lights, the items in flight counted per region of record × light."""
+    m = metric_of(metric)
+    levels = levels_below(cur, sel.filters.region_code)
+    level = level if level in levels else (levels[0] if levels else None)
+    lights = (queries.run(cur, "regions_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
+              if with_lights else pl.DataFrame())
+    if level is None:
+        return RegionsPage(m, levels, None, metrics.totals(cur, sel, weights), pl.DataFrame(), lights=lights,
+                           has_boundaries=False)
+    total, table = metrics.summarise(cur, sel, level, weights)
+    table = table.with_columns(metric_rank(table, m))
+    values = table.select("region_code", "name", pl.col(m.key).cast(pl.Float64).alias("value"),
+                          pl.col(n_column(m)).cast(pl.Float64).alias("n"), pl.col("metric_rank").alias("rank"))
+    drawable = bool(maps.region_features(level, sel.filters.region_code))
+    return RegionsPage(m, levels, level, total, table, values, lights, drawable)
+
+
+# --- the deck ---------------------------------------------------------------------------------
+
+def light_rows(lights: pl.DataFrame, labels: Mapping[str, str], unit: str, inset: bool) -> list[dict]:
+    """Rows for `maps.points_layer`: one per region × light, with a tooltip naming every light's count.
+
+    labels: the word for each light (red/yellow/green/none); unit: e.g. "{n} 项" / "{n} items".
+    """
+    if lights.is_empty():
+        return []
+    per_region: dict[str, dict[str, int]] = {}
+    for code, light, n in lights.select("region_code", "light", "n_items").iter_rows():
+        per_region.setdefault(code, {})[light] = n
+    rows = []
+    for r in lights.iter_rows(named=True):
+        lon, lat = r["lon"], r["lat"]
+        if lon is None or lat is None:
+            continue
+        if inset and maps.in_inset_only(lon, lat):
+            lon, lat = maps.to_inset(lon, lat)
+        counts = per_region[r["region_code"]]
+        count = f"{r['n_items']:,}"
+        tip = [f"{labels[r['light']]}: {unit.format(n=count)}"]
+        tip.append(" · ".join(f"{labels[k]} {counts[k]:,}" for k in LIGHTS if k in counts))
+        rows.append({"position": [round(lon, 4), round(lat, 4)], "light": r["light"], "n": int(r["n_items"]),
+                     "name": str(r["name"]), "tip": "\n".join(tip), "region_code": r["region_code"]})
+    return rows
+
+
+def hex_radius_m(zoom: float, latitude: float, px: float = 10.0) -> float:
+    """A hexagon radius of about `px` screen pixels at the view's zoom and latitude."""
+    return round(px * 156543.03 * math.cos(math.radians(latitude)) / 2 ** zoom, -2) or 100.0
+
+
+def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: str = "choropleth",
+             scale: str = "quantile", value_format=str, labels: Mapping[str, str],
+             light: str | None = None, width: int = 600, height: int = 560) -> maps.MapSpec:
+    """The page's map: the choropleth of `data.values`, or (layer points/hexagon) the items by light
+    over a plain base map. labels: value, n, rank (tooltip), items (in flight), the light words
+    red/yellow/green/none, and unit ("{n} 项").
+
+    Colour direction: darker is better for every metric (the ramp is reversed when lower is better).
+    `light` limits the hexagons to one light (None: every item in flight).
+    """
+    national = parent_code in (None, maps.COUNTRY_CODE)
+    nd, thin = _DETAIL.get((national, data.level), (3, 1))
+    unstroked = (national, data.level) in _UNSTROKED
+    common = dict(parent_code=parent_code, lang=lang, precision=nd, thin=thin, inset=national, width=width,
+                  height=height, stroked=not unstroked)
+    borders = [maps.border_layer("province")] if unstroked else []
+    if layer == "choropleth":
+        spec = maps.choropleth(data.level, data.values, value_format=value_format, scale=scale,
+                               reverse=data.metric.direction == "lower_is_better", rank_label=labels["rank"],
+                               tooltip_labels={"value": labels["value"], "n": labels["n"]}, **common)
+        if not borders:
+            return spec
+        return dataclasses.replace(spec, deck=maps.with_layers(spec, borders))
+    base = maps.choropleth(data.level, data.table.select("region_code", pl.col("n_in_flight").alias("n"),
+                                                         pl.lit(None, pl.Float64).alias("value")),
+                           no_data_color=(244, 245, 247), **common)
+    rows = light_rows(data.lights, labels, labels["unit"], national)
+    if layer == "hexagon":
+        chosen = [r for r in rows if light is None or r["light"] == light]
+        view = base.deck.initial_view_state
+        extra = [maps.hexagon_layer(chosen, hex_radius_m(view.zoom, view.latitude))]
+    else:
+        extra = [maps.points_layer(rows)]
+    extra = borders + extra
+    tooltip = {"text": "{name}\n{tip}", "style": base.deck._tooltip["style"]}
+    # the base regions carry a tip too, so one template serves regions and points
+    for f in base.deck.layers[0].data["features"]:
+        p = f["properties"]
+        p["tip"] = f"{labels['items']}: {p['n_str']}"
+    deck = maps.with_layers(base, extra, tooltip)
+    return maps.MapSpec(deck=deck, breaks=(), colors=(), no_data_color=base.no_data_color,
+                        no_data_label=base.no_data_label, region_codes=base.region_codes)

@@ -1,0 +1,93 @@
+"""The risk page's data: scored items in the selection, flags per region one level below it, and the
+model card read from the scores' sidecar (computed at training time, never on a page view).
+
+`page` is the block behind `ctx.block("risk", ...)`: it reads the scores saved beside the model
+(`scores.load`), joins them to the selection's items in flight (`item_lights`, scoped), and counts high
+and medium flags per region one level below the selection beside the metrics' own counts of items in
+flight and red lights for the same regions (`metrics.region_table`), so the two never disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from analytics import metrics
+from analytics.db import queries
+from analytics.risk import scores
+
+CHILD_LEVEL = {"country": "province", "province": "city", "city": "county"}
+SCORE_COLUMNS = ("project_id", "probability", "band", "top_reasons")
+
+
+@dataclass(frozen=True)
+class RiskPage:
+    flagged: pl.DataFrame        # items in flight in the selection with a score, most likely to slip first
+    regions: pl.DataFrame | None  # one row per region one level below the selection (None at county level)
+    level: str | None            # that level
+    meta: dict                   # the scores' sidecar: model file, data version, evaluation, bands
+
+
+def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict, db_path: str = "",
+         version: int = 0, stamp: str = "") -> RiskPage | None:
+    """None when no model has scored this data version. `stamp` (the sidecar's trained_at) is only part
+    of the cache key, so a retraining on the same data version shows at once."""
+    scored = scores.load(db_path, version)
+    meta = scores.load_meta(db_path, version)
+    if scored is None or meta is None:
+        return None
+    items = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
+    flagged = (items.join(scored.select(SCORE_COLUMNS), on="project_id", how="inner")
+               .sort(["probability", "project_id"], descending=[True, False]))
+    level = CHILD_LEVEL.get(metrics.group_level_of(cur, sel.filters.region_code))
+    regions = flags_by_region(cur, sel, flagged, level, weights) if level else None
+    return RiskPage(flagged, regions, level, meta)
+
+
+def flags_by_region(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, flagged: pl.DataFrame, level: str,
+                    weights: dict | None = None) -> pl.DataFrame:
+    """Per region at `level` in the selection: items in flight and red lights (from `metrics.region_table`),
+    items scored, and high / medium flags; regions with most high flags first."""
+    base = metrics.region_table(cur, sel, level, weights).select("region_code", "name", "n_in_flight", "n_red")
+    child = queries.run(cur, "risk_child_regions", sel.filters, sel.scope, sel.as_of, group_level=level,
+                        total_code=sel.filters.region_code or "100000")
+    counts = (flagged.select("project_id", "region_code", "band")
+              .join(child.select("region_code", "child_code"), on="region_code", how="inner")
+              .group_by("child_code")
+              .agg(pl.len().alias("n_scored"),
+                   (pl.col("band") == "high").sum().alias("n_high"),
+                   (pl.col("band") == "medium").sum().alias("n_medium"))
+              .rename({"child_code": "region_code"}))
+    return (base.join(counts, on="region_code", how="left")
+            .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("n_scored", "n_high", "n_medium"))
+            .sort(["n_high", "n_medium", "region_code"], descending=[True, True, False]))
+
+
+def card_rows(evaluation: dict) -> pl.DataFrame:
+    """The model card's comparison as rows: one per ranking (model, red-light rule, reported RAG) with
+    precision and recall at the alert budget, precision at the rule's own volume, and lead time."""
+    e = evaluation
+    rows = []
+    for key, budget, volume, lead in (("model", "model_at_budget", None, "model"),
+                                      ("red_light", "red_light_at_budget", "red_light_at_its_volume", "red_light"),
+                                      ("rag_red", "rag_red_at_budget", "rag_red_at_its_volume", "rag_red")):
+        b, lt = e[budget], e["lead_time"][lead]
+        v = e[volume] if volume else None
+        rows.append({"ranking": key, "n_alerts": b["n_alerts"], "precision": b["precision"], "recall": b["recall"],
+                     "volume": v["n_alerts"] if v else None,
+                     "rule_precision_at_volume": v["rule"]["precision"] if v else None,
+                     "model_precision_at_volume": v["model"]["precision"] if v else None,
+                     "n_warned": lt["n_warned"], "n_slipped_items": lt["n_slipped_items"],
+                     "median_lead_days": lt["median_lead_days"]})
+    return pl.DataFrame(rows, schema={"ranking": pl.Utf8, "n_alerts": pl.Int64, "precision": pl.Float64,
+                                      "recall": pl.Float64, "volume": pl.Int64,
+                                      "rule_precision_at_volume": pl.Float64,
+                                      "model_precision_at_volume": pl.Float64, "n_warned": pl.Int64,
+                                      "n_slipped_items": pl.Int64, "median_lead_days": pl.Float64})
+
+
+def reliability_frame(evaluation: dict) -> pl.DataFrame:
+    """The reliability curve: per bin of test rows, mean predicted probability, observed slip rate, rows."""
+    return pl.DataFrame(evaluation.get("reliability") or [],
+                        schema={"mean_predicted": pl.Float64, "observed_rate": pl.Float64, "n": pl.Int64})

@@ -1,0 +1,194 @@
+"""Drawing the cockpit's blocks from the plain data of `analytics.pages.cockpit`."""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+import html
+
+from analytics import i18n
+from analytics.figures import lights as figures
+from analytics.figures import maps
+from analytics.pages.cockpit import Kpi
+
+from ui import filterbar, tables
+from ui.context import Context
+
+
+def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
+    """Cards with change against the previous period (coloured by direction) and against target."""
+    for start in range(0, len(kpis), per_row):
+        for col, k in zip(st.columns(per_row), kpis[start:start + per_row]):
+            m = k.metric
+            with col.container(border=True):
+                st.metric(
+                    m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:],
+                    i18n.fmt_metric(m.unit, k.value, ctx.lang),
+                    delta=i18n.fmt_change(m.unit, k.change, ctx.lang),
+                    delta_color="normal" if m.direction == "higher_is_better" else "inverse",
+                    help=ctx.t("kpi.help", formula=m.formula_zh if ctx.lang == "zh" else m.formula_en, seed=m.seed),
+                )
+                notes = [ctx.t("kpi.n", n=i18n.fmt_int(k.n, ctx.lang))]
+                if k.n is not None and k.n < ctx.thresholds.min_n and m.unit in ("share", "pp", "days", "rating"):
+                    notes.append("⚠ " + ctx.t("kpi.small"))
+                notes.append(ctx.t("kpi.vs_previous") if k.change is not None else ctx.t("kpi.no_previous"))
+                if m.target is not None:
+                    op = "≥" if m.direction == "higher_is_better" else "≤"
+                    target = ctx.t("kpi.target", op=op, target=i18n.fmt_metric(m.unit, m.target, ctx.lang))
+                    verdict = {True: "✓ " + ctx.t("kpi.met"), False: "✗ " + ctx.t("kpi.missed"), None: ""}
+                    notes.append(f"{target} {verdict[k.meets_target]}".strip())
+                st.caption(" · ".join(notes))
+
+
+def light_reason(ctx: Context, row: dict) -> str:
+    """Why an item has its light, in words (the rule that fired and its number)."""
+    rule = row["rule"]
+    if rule == "overdue":
+        return ctx.t("attention.overdue", days=row["days_late"])
+    if rule == "progress":
+        return ctx.t("attention.progress", lag=f"{row['lag_pp']:.0f}")
+    if rule == "milestones":
+        return ctx.t("attention.milestones", missed=row["n_missed"])
+    if rule == "forecast":
+        return ctx.t("attention.forecast", lag=f"{row['lag_pp']:.0f}")
+    return ctx.t("attention.rag", rag=i18n.choice_label("progress_reports", "rag", row["rag"], ctx.lang))
+
+
+def attention_table(ctx: Context, items: pl.DataFrame) -> pl.DataFrame:
+    """The needs-attention list as shown and downloaded, with headers in the reader's language."""
+    rows = list(items.iter_rows(named=True))
+    return pl.DataFrame({
+        ctx.t("attention.item"): [r["name"] for r in rows],
+        ctx.t("item.id"): [r["project_id"] for r in rows],
+        ctx.t("attention.region"): [i18n.glossary("province", r["region_name"], ctx.lang) for r in rows],
+        ctx.t("attention.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        ctx.t("attention.days_late"): [r["days_late"] for r in rows],
+        ctx.t("attention.lag"): [None if r["lag_pp"] is None else round(r["lag_pp"], 1) for r in rows],
+        ctx.t("attention.rel_lag"): [i18n.fmt_pct(r["rel_lag"], ctx.lang) for r in rows],
+        ctx.t("attention.co_depts"): [r["n_co_depts"] for r in rows],
+        ctx.t("attention.reason"): [light_reason(ctx, r) for r in rows],
+    }, schema_overrides={ctx.t("attention.days_late"): pl.Int64, ctx.t("attention.lag"): pl.Float64,
+                         ctx.t("attention.co_depts"): pl.Int64})
+
+
+SHOWN = 200  # rows on screen; the download has them all
+
+
+def attention(ctx: Context, items: pl.DataFrame) -> None:
+    st.subheader(ctx.t("attention.title"))
+    if items.is_empty():
+        st.success(ctx.t("attention.none"), icon=":material/check_circle:")
+        return
+    shown = "" if items.height <= SHOWN else " " + ctx.t("attention.shown", n=i18n.fmt_int(SHOWN, ctx.lang))
+    st.caption(ctx.t("attention.intro", n=i18n.fmt_int(items.height, ctx.lang)) + shown)
+    table = attention_table(ctx, items)
+    tables.show(ctx, table, key="attention", title=ctx.t("attention.title"), stem="needs-attention",
+                item_column=ctx.t("item.id"), shown=SHOWN, height=min(38 + 35 * min(table.height, SHOWN), 400))
+
+
+def league(ctx: Context, table: pl.DataFrame) -> None:
+    st.subheader(ctx.t("league.title"))
+    if table.is_empty():
+        st.info(ctx.t("league.none"))
+        return
+    ranked = table.filter(pl.col("rank").is_not_null())
+    small = table.filter(pl.col("is_small"))
+    trend = {"up": ctx.t("league.up"), "down": ctx.t("league.down"), "flat": ctx.t("league.flat"), None: "—"}
+
+    def frame_of(frame: pl.DataFrame) -> pl.DataFrame:
+        rows = list(frame.iter_rows(named=True))
+        return pl.DataFrame({
+            "#": pl.Series([r["rank"] for r in rows], dtype=pl.UInt32),
+            ctx.t("league.region"): [i18n.glossary("province", r["name"], ctx.lang) for r in rows],
+            ctx.t("league.index"): [None if r["index"] is None else round(r["index"], 1) for r in rows],
+            ctx.t("league.trend"): [trend[r["trend"]] for r in rows],
+            ctx.t("league.n_items"): [r["n_in_flight"] for r in rows],
+            ctx.t("league.red_share"): [i18n.fmt_pct(r["red_share"], ctx.lang) for r in rows],
+        })
+
+    def show(frame: pl.DataFrame) -> None:
+        st.dataframe(frame_of(frame), hide_index=True, width="stretch")
+
+    if ranked.is_empty():  # every region is too small to rank: list them, marked, rather than show nothing
+        st.info(ctx.t("league.all_small", min_n=ctx.thresholds.min_n))
+        show(small.sort("index", descending=True, nulls_last=True))
+        tables.downloads(ctx, frame_of(small.sort("index", descending=True, nulls_last=True)), key="league",
+                         title=ctx.t("league.title"), stem="league")
+        return
+    if ranked.height <= 10:  # best five and worst five would overlap: one table
+        show(ranked)
+    else:
+        st.markdown(f"**{ctx.t('league.best')}**")
+        show(ranked.head(5))
+        st.markdown(f"**{ctx.t('league.worst')}**")
+        show(ranked.tail(5).reverse())
+    if small.height:
+        st.caption(ctx.t("league.small", min_n=ctx.thresholds.min_n, n=small.height))
+    # the whole league, ranked regions first, the small ones after them
+    tables.downloads(ctx, frame_of(pl.concat([ranked, small.sort("index", descending=True, nulls_last=True)])),
+                     key="league", title=ctx.t("league.title"), stem="league")
+
+
+def lights(ctx: Context, weekly: pl.DataFrame) -> None:
+    if weekly.is_empty():
+        return
+    labels = {k: ctx.t(f"lights.{k}") for k in ("red", "yellow", "green", "none")}
+    st.plotly_chart(figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y")),
+                    width="stretch", config={"displaylogo": False})
+    st.caption(ctx.t("lights.note"))
+
+
+MAP_METRICS = ("index", "red_share")
+
+
+def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
+    """The regions one level down coloured by the index or red share; a click drills into a region."""
+    if table.is_empty() or level is None:
+        return
+    metric = st.segmented_control(ctx.t("map.colour_by"), MAP_METRICS, default="index", key="map_metric",
+                                  format_func=lambda k: ctx.t(f"map.{k}"))
+    metric = metric or "index"
+    is_share = metric == "red_share"
+    values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
+    fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
+    try:
+        spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt, inset=True,
+                               tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+    except ValueError:  # no boundaries below this region (e.g. 东莞 has no counties)
+        st.info(ctx.t("map.no_boundaries"))
+        return
+    event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=480,
+                            key=f"map_{ctx.filters.region_code}_{metric}")
+    legend = " ".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'
+                      f'background:{color};border:1px solid #777;vertical-align:middle"></span> {html.escape(label)}'
+                      f'</span>' for label, color in spec.legend(fmt))
+    st.markdown(f"<div style='font-size:0.85rem;line-height:1.8'>{html.escape(ctx.t(f'map.{metric}'))}: "
+                f"{legend}</div>", unsafe_allow_html=True)
+    st.caption(ctx.t("map.hint"))
+    code = maps.selected_region_code(event)
+    if code and code != ctx.filters.region_code and code in table["region_code"].to_list():
+        filterbar.set_region(code)
+        st.rerun()
+
+
+def model_flags(ctx: Context, limit: int = 10) -> None:
+    """The risk model's high-risk items that are not red yet: the early warnings."""
+    from analytics.risk import scores
+
+    scored = scores.load(ctx.db_path, ctx.version)
+    if scored is None:
+        return
+    items = ctx.query("item_lights", **ctx.thresholds.params())
+    early = (items.filter(pl.col("light") != "red").join(scored.filter(pl.col("band") == "high"), on="project_id")
+             .sort("probability", descending=True))
+    st.markdown(f"**{ctx.t('risk.cockpit_title')}**")
+    if early.is_empty():
+        st.caption(ctx.t("risk.cockpit_none"))
+        return
+    rows = list(early.head(limit).iter_rows(named=True))
+    st.dataframe(pl.DataFrame({
+        ctx.t("risk.item"): [r["name"] for r in rows],
+        ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
+        ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
+    }), hide_index=True, width="stretch")

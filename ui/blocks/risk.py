@@ -1,0 +1,227 @@
+"""The risk page's parts: background training with progress, the flagged items, flags by region, the
+model card. Data comes from `analytics.risk.page` through `ctx.block("risk", ...)`; nothing here
+computes a metric."""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+
+import polars as pl
+import streamlit as st
+
+from analytics import i18n
+from analytics.figures import risk as risk_figures
+from analytics.risk import jobs, scores
+from analytics.risk import model as risk_model
+from analytics.pages import risk as risk_page
+
+from ui import auth as auth_ui
+from ui import context, tables
+from ui.context import Context
+
+_SEEN = "_risk_job_seen"  # session key: the finished job this session has already announced
+ANNOUNCE_FOR = timedelta(minutes=15)  # a finished training is announced to sessions opened this soon after
+_CLEARED: set = set()  # finished jobs whose new model has replaced the cached one (shared by sessions)
+
+
+# ---- training in the background ----------------------------------------------------------------
+
+def start_training(ctx: Context) -> None:
+    # the job's thread gets a cursor of its own (Database.cursor is per thread): sharing this script thread's
+    # cursor made the page's next query fail with "connection is busy with another call"
+    _, started = jobs.start(ctx.db_path, context.database(ctx.db_path).cursor)
+    if started:
+        auth_ui.log(ctx.db_path, ctx.user, "retrain", "slip-risk model", data_version=ctx.version)
+    st.session_state[_SEEN] = None  # announce this job's end in this session
+    st.toast(ctx.t("risk_model.started") if started else ctx.t("risk_model.busy"))
+
+
+def training_status(ctx: Context) -> None:
+    """While a training of this database runs: its progress, refreshed every second in a fragment (the rest
+    of the page stays usable). When it has finished: say so once, and drop the cached model."""
+    job = jobs.current(ctx.db_path)
+    if job is None:
+        return
+    if not job.done:
+        _progress(ctx)
+        return
+    if not job.error and job.started_at not in _CLEARED:  # once per finished job in this server process:
+        context.risk_model.clear()  # the item pages' cached model and risks are of the old model
+        context.item_risk.clear()
+        _CLEARED.add(job.started_at)
+    if st.session_state.get(_SEEN) == job.started_at or datetime.now() - job.finished_at > ANNOUNCE_FOR:
+        return  # announced to this session already, or long ago
+    st.session_state[_SEEN] = job.started_at
+    if job.error:
+        st.error(ctx.t("risk_model.failed", error=job.error))
+    else:
+        st.success(ctx.t("risk_model.ready", seconds=f"{job.seconds:.0f}"), icon=":material/check_circle:")
+
+
+@st.fragment(run_every=1.0)
+def _progress(ctx: Context) -> None:
+    job = jobs.current(ctx.db_path)
+    if job is None or job.done:
+        st.rerun()  # the whole page: it now shows the new model (or the error)
+    with st.status(ctx.t("risk_model.running", stage=ctx.t(f"risk_model.stage_{job.stage}"),
+                         pct=i18n.fmt_pct(job.share, ctx.lang, 0),
+                         seconds=f"{time.time() - job.started_at.timestamp():.0f}"), state="running",
+                   expanded=True):
+        st.progress(job.share)
+
+
+def retrain_button(ctx: Context, *, primary: bool = False, key: str = "risk_retrain") -> None:
+    if not ctx.may("retrain"):  # analysts and administrators (analytics/auth/roles.py)
+        st.caption(ctx.t("auth.no_retrain"))
+        return
+    running = (job := jobs.current(ctx.db_path)) is not None and not job.done
+    if st.button(ctx.t("risk.train") if primary else ctx.t("risk_model.retrain"), key=key,
+                 type="primary" if primary else "secondary", disabled=running, help=ctx.t("risk_model.retrain_help")):
+        start_training(ctx)
+        st.rerun()
+
+
+# ---- what the model says --------------------------------------------------------------------------
+
+def model_line(ctx: Context, meta: dict) -> None:
+    snapshots = ctx.t(f"risk_model.snapshots_{meta.get('snapshots') or 'grid'}")
+    st.caption(ctx.t("risk_model.model_line", file=meta.get("model_file") or "—",
+                     when=meta["trained_at"].replace("T", " "), version=meta["data_version"],
+                     as_of=i18n.fmt_date(_date(meta["data_as_of"]), ctx.lang),
+                     rows=i18n.fmt_int(meta["n_rows"], ctx.lang), snapshots=snapshots,
+                     seconds=meta.get("train_seconds", meta.get("fit_seconds", "—")),
+                     n=i18n.fmt_int(meta.get("n_scored"), ctx.lang), score_seconds=meta.get("score_seconds", "—"))
+               + _sample_note(ctx, meta)
+               + "  \n" + ctx.t("risk_model.bands", high=_share(meta, "high"), medium=_share(meta, "medium")))
+
+
+def _sample_note(ctx: Context, meta: dict) -> str:
+    """The `risk_model.sampled` sentence when the training rows were capped (COCKPIT_RISK_MAX_TRAIN_ROWS), else ''."""
+    if not meta.get("rows_before_sampling"):
+        return ""
+    return ("" if ctx.lang == "zh" else " ") + ctx.t("risk_model.sampled", rows=i18n.fmt_int(meta["n_rows"], ctx.lang),
+                       all=i18n.fmt_int(meta["rows_before_sampling"], ctx.lang))
+
+
+def _share(meta: dict, band: str) -> str:
+    value = (meta.get("bands") or {}).get(band, dict(risk_model.BANDS)[band])
+    return f"{value:g}"
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def items_table(ctx: Context, flagged: pl.DataFrame) -> None:
+    names = dict(ctx.query("region_options").select("region_code", "name").iter_rows())
+    light_word = {"red": ctx.t("lights.red"), "yellow": ctx.t("lights.yellow"), "green": ctx.t("lights.green"),
+                  "none": ctx.t("lights.none")}
+    rows = list(flagged.iter_rows(named=True))
+    table = pl.DataFrame({
+        ctx.t("risk.item"): [r["name"] for r in rows],
+        ctx.t("item.id"): [r["project_id"] for r in rows],
+        ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
+        ctx.t("risk.band"): [ctx.t(f"risk.{r['band']}") for r in rows],
+        ctx.t("risk.light"): [light_word.get(r["light"], "—") for r in rows],
+        ctx.t("risk.region"): [i18n.glossary("province", names.get(r["region_code"], r["region_code"]), ctx.lang)
+                               for r in rows],
+        ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        ctx.t("risk.planned_end"): [i18n.fmt_date(r["planned_end_date"], ctx.lang) for r in rows],
+        ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
+    }, schema={k: pl.Utf8 for k in (ctx.t("risk.item"), ctx.t("item.id"), ctx.t("risk.probability"),
+                                     ctx.t("risk.band"), ctx.t("risk.light"), ctx.t("risk.region"),
+                                     ctx.t("risk.dept"), ctx.t("risk.planned_end"), ctx.t("risk.reasons"))})
+    tables.show(ctx, table, key="risk", title=ctx.t("risk.title"), stem="slip-risk", item_column=ctx.t("item.id"),
+                shown=300, height=460)
+
+
+def regions_table(ctx: Context, data: risk_page.RiskPage) -> None:
+    if data.level is None:
+        st.info(ctx.t("risk_model.regions_none"))
+        return
+    frame = data.regions
+    if frame is None or frame.is_empty():
+        st.info(ctx.t("risk_model.regions_empty"))
+        return
+    level = ctx.t(f"risk_model.level_{data.level}")
+    title = ctx.t("risk_model.regions_title", level=level, date=i18n.fmt_date(ctx.as_of, ctx.lang))
+    st.subheader(title)
+    kind = "province" if data.level == "province" else "region"
+    table = pl.DataFrame({
+        ctx.t("risk_model.col_region"): [i18n.glossary(kind, n, ctx.lang) for n in frame["name"]],
+        ctx.t("risk_model.col_high"): frame["n_high"],
+        ctx.t("risk_model.col_medium"): frame["n_medium"],
+        ctx.t("risk_model.col_scored"): frame["n_scored"],
+        ctx.t("risk_model.col_in_flight"): frame["n_in_flight"],
+        ctx.t("risk_model.col_red"): frame["n_red"],
+        ctx.t("risk_model.col_high_share"): [i18n.fmt_pct(h / n if n else None, ctx.lang)
+                                             for h, n in zip(frame["n_high"], frame["n_in_flight"])],
+    })
+    tables.show(ctx, table, key="risk_regions", title=title, stem="slip-risk-by-region", item_column=None,
+                height=380)
+
+
+def model_card(ctx: Context, meta: dict) -> None:
+    e = meta.get("evaluation")
+    if not e:
+        st.info(ctx.t("risk_model.card_none"))
+        return
+    lang = ctx.lang
+    st.markdown(ctx.t("risk_model.card_intro", h=e["horizon_days"], cutoff=i18n.fmt_date(_date(e["cutoff"]), lang),
+                      n_test=i18n.fmt_int(e["n_test"], lang), test_to=i18n.fmt_date(_date(e["test_dates"][1]), lang),
+                      rate=i18n.fmt_pct(e["test_slip_rate"], lang), share=i18n.fmt_pct(e["alert_share"], lang, 0),
+                      k=i18n.fmt_int(e["alert_budget"], lang)))
+    rows = risk_page.card_rows(e)
+    model, rule = rows.row(0, named=True), rows.row(1, named=True)
+    if model["precision"] is not None and rule["precision"] is not None and model["precision"] > rule["precision"]:
+        st.markdown(ctx.t("risk_model.verdict_beats", model=i18n.fmt_pct(model["precision"], lang),
+                          rule=i18n.fmt_pct(rule["precision"], lang),
+                          diff=f"{100 * (model['precision'] - rule['precision']):.1f}",
+                          warned=i18n.fmt_int(model["n_warned"], lang), slipped=i18n.fmt_int(model["n_slipped_items"], lang),
+                          lead=_days(ctx, model["median_lead_days"])))
+    else:
+        st.markdown(ctx.t("risk_model.verdict_not", model=i18n.fmt_pct(model["precision"], lang),
+                          rule=i18n.fmt_pct(rule["precision"], lang)))
+    left, right = st.columns([1, 1])
+    with left:
+        base = e["test_slip_rate"]
+        st.dataframe(pl.DataFrame({
+            ctx.t("risk_model.metric"): [ctx.t("risk_model.roc_auc"), ctx.t("risk_model.pr_auc"), ctx.t("risk_model.brier")],
+            ctx.t("risk_model.value"): [_num(e["roc_auc"]), _num(e["pr_auc"]), _num(e["brier"], 4)],
+            ctx.t("risk_model.reference"): ["0.500", ctx.t("risk_model.pr_auc_ref", rate=_num(base)),
+                                            ctx.t("risk_model.brier_ref", value=_num(base * (1 - base), 4))],
+        }), hide_index=True, width="stretch")
+    with right:
+        fig = risk_figures.reliability(risk_page.reliability_frame(e), {
+            "title": ctx.t("risk_model.reliability_title"), "x": ctx.t("risk_model.reliability_x"),
+            "y": ctx.t("risk_model.reliability_y"), "ideal": ctx.t("risk_model.reliability_ideal"),
+            "model": ctx.t("risk_model.reliability_model"), "rows": ctx.t("risk_model.reliability_rows")})
+        st.plotly_chart(fig, width="stretch", key="risk_reliability", config={"displaylogo": False})
+        bins = risk_page.reliability_frame(e)["n"]
+        st.caption(ctx.t("risk_model.reliability_caption", n=i18n.fmt_int(e["n_test"], lang), bins=bins.len(),
+                         low=i18n.fmt_int(bins.min(), lang), high=i18n.fmt_int(bins.max(), lang)))
+    names = {"model": ctx.t("risk_model.rank_model"), "red_light": ctx.t("risk_model.rank_red_light"),
+             "rag_red": ctx.t("risk_model.rank_rag_red")}
+    pct = lambda v: i18n.fmt_pct(v, lang)  # noqa: E731
+    comparison = pl.DataFrame({
+        ctx.t("risk_model.ranking"): [names[r] for r in rows["ranking"]],
+        ctx.t("risk_model.alerts"): [i18n.fmt_int(v, lang) for v in rows["n_alerts"]],
+        ctx.t("risk_model.precision"): [pct(v) for v in rows["precision"]],
+        ctx.t("risk_model.recall"): [pct(v) for v in rows["recall"]],
+        ctx.t("risk_model.volume"): [i18n.fmt_int(v, lang) for v in rows["volume"]],
+        ctx.t("risk_model.rule_at_volume"): [pct(v) for v in rows["rule_precision_at_volume"]],
+        ctx.t("risk_model.model_at_volume"): [pct(v) for v in rows["model_precision_at_volume"]],
+        ctx.t("risk_model.warned"): [ctx.t("risk_model.warned_value", n=i18n.fmt_int(a, lang), of=i18n.fmt_int(b, lang))
+                                     for a, b in zip(rows["n_warned"], rows["n_slipped_items"])],
+        ctx.t("risk_model.lead"): [_days(ctx, v) for v in rows["median_lead_days"]],
+    })
+    st.dataframe(comparison, hide_index=True, width="stretch")
+    st.caption(ctx.t("risk_model.lead_note"))
+
+
+def _num(x, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def _days(ctx: Context, v) -> str:
+    return "—" if v is None else ctx.t("risk_model.lead_days", days=f"{v:g}")

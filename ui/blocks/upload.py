@@ -1,0 +1,443 @@
+"""The upload page's steps: file → sheets and tables → mapping → problems → preview → commit, and the
+version list with rollback. The work is `analytics.ingest`; this module keeps each steward's file in
+their own session (never in a cache shared by sessions) and draws the results.
+
+Text from a file (names, headers, cells) is shown only in dataframes or escaped Markdown.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+import streamlit as st
+
+from analytics import contract, i18n, settings
+from analytics.ingest import mapping as M
+from analytics.ingest import pipeline, report, versions
+from analytics.ingest.problems import UploadError
+
+from ui import auth as auth_ui
+from ui import page, tables
+from ui.context import Context, database
+
+TYPES = ["csv", "txt", "tsv", "xlsx", "xlsm", "xls", "parquet", "zip"]
+NOT_LOADED = "—"
+STATE = "up_state"  # this session's upload: {"sha": …, "upload": …, "checked": {key: …}}
+
+
+def may_upload(ctx: Context) -> bool:
+    """Whether this user's role may upload (analytics/auth/roles.py); rolling back is `auth_ui.may_roll_back`."""
+    return ctx.may("upload")
+
+
+def who(ctx: Context) -> str:
+    """Who an upload or rollback is recorded as: the signed-in account (demo mode: COCKPIT_STEWARD)."""
+    return auth_ui.who(ctx, "COCKPIT_STEWARD")
+
+
+def _esc(text: str) -> str:
+    return page.md_escape(text)
+
+
+def _state() -> dict:
+    return st.session_state.setdefault(STATE, {})
+
+
+def flash(ctx: Context) -> None:
+    """The outcome of the last commit or rollback, shown once after the rerun that made it visible."""
+    message = st.session_state.pop("up_flash", None)
+    if message:
+        kind, text = message
+        getattr(st, kind)(_esc(text))
+
+
+def _reset() -> None:
+    st.session_state.pop(STATE, None)
+    st.session_state["up_nonce"] = st.session_state.get("up_nonce", 0) + 1
+
+
+# ---- 1. the file ------------------------------------------------------------------------------------
+
+def choose_file(ctx: Context) -> tuple[str, bytes] | None:
+    st.subheader(ctx.t("upload.step_file"))
+    st.caption(ctx.t("upload.file_help", mb=settings.get("COCKPIT_UPLOAD_MAX_MB"),
+                     rows=i18n.fmt_int(settings.get("COCKPIT_UPLOAD_MAX_ROWS"), ctx.lang)))
+    f = st.file_uploader(ctx.t("upload.file_label"), type=TYPES, key=f"up_file_{st.session_state.get('up_nonce', 0)}")
+    if f is None:
+        _state().clear()
+        return None
+    return f.name, f.getvalue()
+
+
+def read_file(ctx: Context, name: str, data: bytes) -> pipeline.Upload | None:
+    state = _state()
+    sha = hashlib.sha256(data).hexdigest()
+    if state.get("sha") != sha:
+        state.clear()
+        state["sha"] = sha
+        try:
+            with st.spinner(ctx.t("upload.reading")):
+                state["upload"] = pipeline.read(data, name, strict=False)
+        except UploadError as e:
+            state["error"] = e
+        auth_ui.log(ctx.db_path, ctx.user, "upload", name, sha256=sha, bytes=len(data),
+                    error=state["error"].code if "error" in state else None)
+    if "error" in state:
+        st.error(_esc(state["error"].message(ctx.lang)), icon=":material/block:")
+        st.caption(ctx.t("upload.nothing_changed"))
+        return None
+    up: pipeline.Upload = state["upload"]
+    encodings = sorted({p.sheet.encoding for p in up.parts if p.sheet.encoding})
+    st.caption(_esc(ctx.t("upload.file_read", name=up.file_name, size=f"{up.size / 1024:,.1f}",
+                          sha=up.sha256[:16], n=len(up.parts)))
+               + (_esc(" · " + ctx.t("upload.encoding", encoding=", ".join(encodings))) if encodings else ""))
+    if up.skipped:
+        st.warning(_esc(ctx.t("upload.skipped", files="、".join(up.skipped))))
+    return up
+
+
+# ---- 2. sheets, tables, modes -----------------------------------------------------------------------
+
+def _table_label(ctx: Context, name: str | None) -> str:
+    if not name:
+        return ctx.t("upload.leave_out")
+    t = contract.table(name)
+    return f"{t.zh if ctx.lang == 'zh' else t.en} · {t.name}"
+
+
+def choose_tables(ctx: Context, up: pipeline.Upload) -> tuple[dict[str, str | None], dict[str, str], dict[str, int]]:
+    """(sheet → table, table → mode, sheet → header row index the steward moved)."""
+    st.subheader(ctx.t("upload.step_tables"))
+    options = [None] + [t.name for t in M.uploadable()]
+    chosen, modes, header_rows = {}, {}, {}
+    for i, part in enumerate(up.parts):
+        cols = st.columns([3, 3, 2])
+        cols[0].markdown(f"**{_esc(part.sheet.name)}**  \n" + _esc(
+            ctx.t("upload.sheet_rows", rows=i18n.fmt_int(part.data_rows, ctx.lang),
+                  header=part.sheet.first_row + part.header_index if part.header_index >= 0 else "—")))
+        if part.header_index >= 0:
+            first = part.sheet.first_row
+            row = cols[0].number_input(ctx.t("upload.header_row"), min_value=first,
+                                       max_value=first + max(min(part.sheet.cells.height, M.SCAN_ROWS) - 1, 0),
+                                       value=first + part.header_index, step=1, key=f"up_header_{i}",
+                                       help=ctx.t("upload.header_row_help"))
+            if row - first != part.header_index:
+                header_rows[part.sheet.name] = int(row - first)
+            if not part.recognised:
+                cols[0].caption(ctx.t("upload.header_unknown"))
+        default = options.index(part.table) if part.table in options else 0
+        table = cols[1].selectbox(ctx.t("upload.table_for"), options, index=default, key=f"up_table_{i}",
+                                  format_func=lambda n: _table_label(ctx, n))
+        chosen[part.sheet.name] = table
+        if table:
+            mode = cols[2].radio(ctx.t("upload.mode"), ["upsert", "replace"], key=f"up_mode_{i}",
+                                 format_func=lambda m: ctx.t(f"upload.mode_{m}"), horizontal=True)
+            modes[table] = mode
+    if any(chosen.values()):
+        st.caption(ctx.t("upload.mode_help"))
+    return chosen, modes, header_rows
+
+
+def effective(up: pipeline.Upload, header_rows: dict[str, int]) -> list[pipeline.Part]:
+    """The upload's parts with the header rows the steward chose (the read upload is never changed)."""
+    return [pipeline.Part(p.sheet, header_rows.get(p.sheet.name, p.header_index), p.table, p.recognised)
+            for p in up.parts]
+
+
+# ---- 3. mapping ---------------------------------------------------------------------------------------
+
+def _column_label(ctx: Context, table: str, column: str | None) -> str:
+    if not column:
+        return NOT_LOADED
+    c = contract.table(table).column(column)
+    return f"{c.zh if ctx.lang == 'zh' else c.en} · {c.name}" + (" *" if c.required else "")
+
+
+def _saved_mapping(ctx: Context, cur, table: str, key: str) -> dict[str, str | None] | None:
+    names = M.saved_names(cur, table)
+    if not names:
+        return None
+    name = st.selectbox(ctx.t("upload.saved_mapping"), [""] + names, key=f"up_saved_{key}",
+                        format_func=lambda n: n or ctx.t("upload.saved_none"))
+    if not name:
+        return None
+    found = M.load(cur, name)
+    return found[1] if found else None
+
+
+def mapping_screen(ctx: Context, up: pipeline.Upload, chosen: dict[str, str | None],
+                   header_rows: dict[str, int]) -> dict[str, dict]:
+    """Every header of every chosen sheet with the column it maps to; unknown ones first to decide."""
+    st.subheader(ctx.t("upload.step_mapping"))
+    db = database(ctx.db_path)
+    out = {}
+    for i, part in enumerate(effective(up, header_rows)):
+        table = chosen.get(part.sheet.name)
+        if not table or part.header_index < 0:
+            continue
+        saved = _saved_mapping(ctx, db.cursor(), table, str(i))
+        m = M.map_headers(table, part.headers, saved)
+        labels = [_column_label(ctx, table, c) for c in contract.table(table).column_names]
+        by_label = {_column_label(ctx, table, c): c for c in contract.table(table).column_names}
+        sample = part.sheet.cells.slice(part.header_index + 1, 50)
+        examples = []
+        for j in range(len(m.headers)):
+            col = sample[f"column_{j + 1}"].drop_nulls() if f"column_{j + 1}" in sample.columns else []
+            examples.append(str(col[0])[:60] if len(col) else "")
+        frame = pl.DataFrame({
+            "header": m.headers, "example": examples,
+            "column": [_column_label(ctx, table, c) for c in m.columns],
+            "how": [ctx.t(f"upload.how_{h}") for h in m.how]})
+        with st.expander(_esc(ctx.t("upload.mapping_of", sheet=part.sheet.name, table=_table_label(ctx, table),
+                                    unknown=sum(1 for h in m.how if h == "unknown"))),
+                         expanded=any(h == "unknown" for h in m.how) or bool(m.missing_required())):
+            edited = st.data_editor(
+                frame, key=f"up_map_{up.sha256[:12]}_{i}_{table}_{part.header_index}", hide_index=True, width="stretch",
+                disabled=["header", "example", "how"],
+                column_config={
+                    "header": st.column_config.TextColumn(ctx.t("upload.col_header")),
+                    "example": st.column_config.TextColumn(ctx.t("upload.example")),
+                    "column": st.column_config.SelectboxColumn(ctx.t("upload.col_field"),
+                                                               options=[NOT_LOADED] + labels, required=True),
+                    "how": st.column_config.TextColumn(ctx.t("upload.how"))})
+            choice = {h: by_label.get(c) for h, c in zip(m.headers, edited["column"].to_list()) if h}
+            changed = {h: c for h, c, orig in zip(m.headers, [by_label.get(c) for c in edited["column"].to_list()],
+                                                  m.columns) if h and c != orig}
+            out[part.sheet.name] = ({**(saved or {}), **changed} if (saved or changed) else None)
+            _save_mapping_form(ctx, table, choice, f"{i}")
+    return out
+
+
+def _save_mapping_form(ctx: Context, table: str, choice: dict[str, str | None], key: str) -> None:
+    left, right = st.columns([3, 1])
+    name = left.text_input(ctx.t("upload.save_as"), key=f"up_save_name_{key}", max_chars=80,
+                           placeholder=ctx.t("upload.save_placeholder"))
+    right.write("")
+    if right.button(ctx.t("upload.save"), key=f"up_save_{key}", disabled=not name.strip()):
+        db = database(ctx.db_path)
+        cur = db.writer()
+        try:
+            with versions.lock_for(ctx.db_path):  # one writer at a time, like a commit
+                M.save(cur, name, table, choice, who(ctx))
+        finally:
+            cur.close()
+        st.success(_esc(ctx.t("upload.saved", name=name.strip())))
+
+
+# ---- 4. problems ----------------------------------------------------------------------------------------
+
+def validation(ctx: Context, up: pipeline.Upload, chosen, mappings, modes, header_rows) -> list | None:
+    st.subheader(ctx.t("upload.step_problems"))
+    state = _state()
+    key = (up.sha256, tuple(sorted((k, v or "") for k, v in chosen.items())),
+           repr(sorted((k, sorted((v or {}).items(), key=str)) for k, v in mappings.items())),
+           tuple(sorted(modes.items())), tuple(sorted(header_rows.items())))
+    cache = state.setdefault("checked", {})
+    if key not in cache:
+        cache.clear()
+        bar = st.progress(0.0, text=ctx.t("upload.checking"))
+        try:
+            cache[key] = pipeline.check(database(ctx.db_path).cursor(), up, chosen, mappings, modes,
+                                        progress=lambda f, s: bar.progress(f, text=ctx.t("upload.checking_sheet",
+                                                                                         sheet=s)),
+                                        header_rows=header_rows)
+        except UploadError as e:
+            cache[key] = e
+        bar.empty()
+    result = cache[key]
+    if isinstance(result, UploadError):
+        st.error(_esc(result.message(ctx.lang)), icon=":material/block:")
+        st.caption(ctx.t("upload.nothing_changed"))
+        return None
+    problems = pipeline.problems(result)
+    n_err = int((problems["severity"] == "error").sum())
+    n_warn = problems.height - n_err
+    rows = sum(c.frame.height for c in result)
+    if not problems.height:
+        st.success(ctx.t("upload.no_problems", rows=i18n.fmt_int(rows, ctx.lang)), icon=":material/check_circle:")
+        return result
+    bad_rows = problems.filter(pl.col("severity") == "error")["row"].drop_nulls().n_unique()
+    if n_err:
+        st.error(ctx.t("upload.problems_found", errors=i18n.fmt_int(n_err, ctx.lang),
+                       warnings=i18n.fmt_int(n_warn, ctx.lang), bad=i18n.fmt_int(bad_rows, ctx.lang),
+                       rows=i18n.fmt_int(rows, ctx.lang)), icon=":material/error:")
+    else:
+        st.info(ctx.t("upload.notes_only", warnings=i18n.fmt_int(n_warn, ctx.lang), rows=i18n.fmt_int(rows, ctx.lang)),
+                icon=":material/info:")
+    st.markdown(f"**{ctx.t('upload.by_rule')}**")
+    st.dataframe(_whole_rows(ctx, report.summary(problems, ctx.lang), "col_first_row"), hide_index=True,
+                 width="stretch")
+    st.download_button(ctx.t("upload.download_report"), on_click="ignore", key="up_report", icon=":material/download:",
+                       data=lambda: report.to_xlsx(problems, up.file_name, ctx.lang, ctx.as_of, ctx.version),
+                       file_name=f"upload-problems-{up.sha256[:8]}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    # rows stay numbers here, so the table sorts by row (a whole-column problem shows an empty row)
+    tables.show(ctx, report.readable(problems, ctx.lang), key="up_problems", title=ctx.t("upload.report_title"),
+                stem="upload-problems", shown=500)
+    return result
+
+
+def _whole_rows(ctx: Context, frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """A problem of a whole column has no row: say so in words on screen (the report keeps it empty)."""
+    col = ctx.t(f"upload.{key}")
+    return frame.with_columns(pl.col(col).cast(pl.Utf8).fill_null(ctx.t("upload.whole_column")))
+
+
+# ---- 5. preview, 6. commit ----------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    changes: list
+    previews: dict
+
+
+def preview(ctx: Context, up: pipeline.Upload, checked: list, modes: dict[str, str]) -> Plan | None:
+    st.subheader(ctx.t("upload.step_preview"))
+    errors = pipeline.problems(checked).filter(pl.col("severity") == "error")
+    valid_only = False
+    if errors.height:
+        choice = st.radio(ctx.t("upload.on_errors"), ["reject", "valid_only"], key="up_on_errors",
+                          format_func=lambda c: ctx.t(f"upload.on_errors_{c}"))
+        valid_only = choice == "valid_only"
+        if not valid_only:
+            st.info(ctx.t("upload.rejected_hint"), icon=":material/block:")
+            return None
+    try:
+        changes = pipeline.to_changes(checked, modes, valid_only)
+    except UploadError as e:
+        st.error(_esc(e.message(ctx.lang)))
+        return None
+    if auth_ui.upload_refused(ctx, database(ctx.db_path).cursor(), changes):  # a scoped steward's rows only
+        return None
+    previews = pipeline.preview(database(ctx.db_path).cursor(), changes)
+    n = lambda x: i18n.fmt_int(x, ctx.lang)  # noqa: E731
+    for ch in changes:
+        p = previews[ch.table]
+        st.markdown(f"**{_esc(_table_label(ctx, ch.table))}** · {ctx.t(f'upload.mode_{ch.mode}')}")
+        cols = st.columns(5)
+        cols[0].metric(ctx.t("upload.rows_new"), ctx.t("upload.n_rows", n=n(p.rows_new)))
+        cols[1].metric(ctx.t("upload.rows_changed"), ctx.t("upload.n_rows", n=n(p.rows_changed)))
+        cols[2].metric(ctx.t("upload.rows_unchanged"), ctx.t("upload.n_rows", n=n(p.rows_unchanged)))
+        cols[3].metric(ctx.t("upload.rows_missing"), ctx.t("upload.n_rows", n=n(p.rows_missing)),
+                       help=ctx.t(f"upload.missing_{ch.mode}"))
+        cols[4].metric(ctx.t("upload.rows_rejected"), ctx.t("upload.n_rows", n=n(ch.rejected)))
+        st.caption(ctx.t("upload.preview_note", current=n(p.rows_current), version=ctx.version,
+                         date=i18n.fmt_date(ctx.as_of, ctx.lang)))
+        if p.orphans:
+            st.warning(ctx.t("upload.orphans", detail="、".join(f"{t} {n(k)}" for t, k in p.orphans.items())))
+        if p.changed_sample.height:
+            st.markdown(ctx.t("upload.changed_sample", n=min(p.changed_sample["row_key"].n_unique(), 20)))
+            st.dataframe(p.changed_sample.select(
+                pl.col("file_row").alias(ctx.t("upload.col_row")), pl.col("row_key").alias(ctx.t("upload.key")),
+                pl.col("field").alias(ctx.t("upload.col_field")), pl.col("before").alias(ctx.t("upload.before")),
+                pl.col("after").alias(ctx.t("upload.after"))), hide_index=True, width="stretch")
+        if ch.mode == "replace" and p.missing_sample.height:
+            st.markdown(ctx.t("upload.removed_sample"))
+            st.dataframe(p.missing_sample.head(10), hide_index=True, width="stretch")
+    return Plan(changes, previews)
+
+
+def _latest_date(plan: Plan) -> date | None:
+    """The latest report date in the upload (the data may reach past the current as-of date)."""
+    found = [ch.frame["report_date"].max() for ch in plan.changes if "report_date" in ch.frame.columns]
+    found = [d for d in found if d is not None]
+    return max(found) if found else None
+
+
+def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
+    st.subheader(ctx.t("upload.step_commit"))
+    if not any(p.changes_anything for p in plan.previews.values()):
+        st.info(ctx.t("upload.nothing_to_commit"), icon=":material/check:")
+        return
+    latest = _latest_date(plan)
+    as_of = st.date_input(ctx.t("upload.as_of"), value=ctx.as_of, min_value=ctx.as_of - timedelta(days=366),
+                          max_value=max(date.today(), ctx.as_of), key="up_as_of", help=ctx.t("upload.as_of_help"))
+    if latest and latest > as_of:
+        st.caption(ctx.t("upload.as_of_later", date=i18n.fmt_date(latest, ctx.lang)))
+    st.caption(ctx.t("upload.commit_help", who=who(ctx), version=ctx.version + 1))
+    if not st.button(ctx.t("upload.commit"), type="primary", key="up_commit", icon=":material/upload:"):
+        return
+    cur = database(ctx.db_path).writer()
+    try:
+        with st.spinner(ctx.t("upload.committing")):
+            out = versions.commit(cur, plan.changes, who=who(ctx), file_name=up.file_name, sha256=up.sha256,
+                                  based_on=ctx.version, db_path=ctx.db_path, as_of=as_of)
+    except UploadError as e:
+        st.error(_esc(e.message(ctx.lang)), icon=":material/block:")
+        return
+    finally:
+        cur.close()
+    auth_ui.log(ctx.db_path, ctx.user, "commit", up.file_name, status=out.status, version=out.version,
+                based_on=out.based_on, sha256=up.sha256, tables=[ch.table for ch in plan.changes],
+                modes=[ch.mode for ch in plan.changes], rows=sum(ch.frame.height for ch in plan.changes))
+    kind = "success" if out.status == "committed" else "info"
+    message = ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on)
+    if out.status == "committed" and database(ctx.db_path).writable:
+        message += " " + ctx.t("upload.retraining")
+    st.session_state["up_flash"] = (kind, message)
+    _reset()
+    st.rerun()
+
+
+# ---- versions -----------------------------------------------------------------------------------------
+
+def version_list(ctx: Context) -> None:
+    st.subheader(ctx.t("upload.versions"))
+    db = database(ctx.db_path)
+    h = versions.history(db.cursor())
+    n = lambda x: "" if x is None else i18n.fmt_int(x, ctx.lang)  # noqa: E731
+    shown = pl.DataFrame({
+        ctx.t("upload.v_version"): [f"v{v}" for v in h["version"]],
+        ctx.t("upload.v_state"): [ctx.t("upload.v_current") if c else "" for c in h["current"]],
+        ctx.t("upload.v_when"): h["created_at"].dt.strftime("%Y-%m-%d %H:%M").to_list(),
+        ctx.t("upload.v_who"): h["created_by"].to_list(),
+        ctx.t("upload.v_kind"): [ctx.t(f"upload.kind_{k}") if i18n.has(f"upload.kind_{k}", ctx.lang) else k
+                                 for k in h["kind"]],
+        ctx.t("upload.v_file"): [f or s for f, s in zip(h["file_name"], h["source"])],
+        ctx.t("upload.v_sha"): [(s or "")[:12] for s in h["sha256"]],
+        ctx.t("upload.v_tables"): [t or "" for t in h["table_names"]],
+        ctx.t("upload.v_mode"): [ctx.t(f"upload.mode_{m}") if m in ("upsert", "replace") else (m or "")
+                                 for m in h["mode"]],
+        ctx.t("upload.v_counts"): [f"+{n(a)} ~{n(b)} ={n(c)} −{n(d)}" if a is not None else ""
+                                   for a, b, c, d in zip(h["rows_new"], h["rows_changed"], h["rows_unchanged"],
+                                                         h["rows_removed"])],
+        ctx.t("upload.v_rejected"): [n(r) for r in h["rows_rejected"]],
+        ctx.t("upload.v_based_on"): [f"v{b}" if b is not None else "" for b in h["based_on"]],
+        ctx.t("upload.v_as_of"): [i18n.fmt_date(d, ctx.lang) for d in h["as_of"]],
+        ctx.t("upload.v_restorable"): [ctx.t("upload.yes") if r else ctx.t("upload.no") for r in h["restorable"]],
+    })
+    st.caption(ctx.t("upload.versions_help", keep=settings.get("COCKPIT_KEEP_VERSIONS")))
+    st.dataframe(shown, hide_index=True, width="stretch")
+    targets = [v for v, ok in zip(h["version"], h["restorable"]) if ok]
+    if not targets or not may_upload(ctx):
+        st.caption(ctx.t("upload.no_restorable"))
+        return
+    if not auth_ui.may_roll_back(ctx):
+        st.caption(ctx.t("auth.no_rollback"))
+        return
+    labels = dict(zip(h["version"], shown[ctx.t("upload.v_file")]))
+    current = h.filter(pl.col("current"))["version"][0]
+    cols = st.columns([3, 2, 2])
+    target = cols[0].selectbox(ctx.t("upload.restore_to"), targets, key="up_restore_to",
+                               format_func=lambda v: f"v{v} · {labels.get(v, '')}"
+                               + (" · " + ctx.t("upload.earlier") if v < current else ""))
+    sure = cols[1].checkbox(ctx.t("upload.restore_sure", version=target), key="up_restore_sure")
+    if cols[2].button(ctx.t("upload.restore"), key="up_restore", disabled=not sure or not database(ctx.db_path).writable):
+        cur = database(ctx.db_path).writer()
+        try:
+            with st.spinner(ctx.t("upload.restoring")):
+                out = versions.restore(cur, int(target), who=who(ctx), db_path=ctx.db_path)
+        except UploadError as e:
+            st.error(_esc(e.message(ctx.lang)))
+            return
+        finally:
+            cur.close()
+        auth_ui.log(ctx.db_path, ctx.user, "rollback", f"v{target}", status=out.status, version=out.version,
+                    based_on=out.based_on)
+        st.session_state["up_flash"] = ("success" if out.status == "restored" else "info",
+                                        ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on))
+        for k in ("up_restore_sure", "up_restore_to"):  # a second restore needs a second decision
+            st.session_state.pop(k, None)
+        st.rerun()
