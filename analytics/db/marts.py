@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 import duckdb
 
+from analytics.db.sql.rules import in_flight
+
 TABLES = ("item_snapshots", "mart_dates", "mart_stamp")  # derived; rebuilt by refresh(), never uploaded
 SOURCES = ("projects", "progress_reports", "milestones")  # what the snapshots are computed from
 
@@ -37,8 +39,7 @@ SNAPSHOT_STEPS: tuple[tuple[str, str], ...] = (
     FROM milestones GROUP BY ALL"""),
     ("flying_per_date", """SELECT d.snapshot_date, count(p.project_id) AS n_items
     FROM snap_dates d LEFT JOIN projects p
-      ON p.start_date <= d.snapshot_date AND (p.actual_end_date IS NULL OR p.actual_end_date > d.snapshot_date)
-     AND p.status <> 'terminated'
+      ON """ + in_flight("p", "d.snapshot_date") + """
     GROUP BY ALL"""),
     # per item, its latest report so far with each signal's last known value (none before the first range)
     ("carried", """SELECT project_id, report_date, planned_progress_pct AS planned_pct,
@@ -64,8 +65,7 @@ SNAPSHOT_RANGE = "WITH " + RANGE_REPORTS + """,
 flying AS MATERIALIZED (
     SELECT d.snapshot_date, p.project_id
     FROM snap_dates d JOIN projects p
-      ON p.start_date <= d.snapshot_date AND (p.actual_end_date IS NULL OR p.actual_end_date > d.snapshot_date)
-     AND p.status <> 'terminated'
+      ON """ + in_flight("p", "d.snapshot_date") + """
     WHERE d.snapshot_date BETWEEN $d0 AND $d1),
 filled AS MATERIALIZED (  -- each signal carried forward from the last report that had it
     SELECT project_id, report_date,

@@ -9,16 +9,13 @@ so the region table of one domain carries the whole ledger of its regions, and s
 from __future__ import annotations
 
 from analytics.db.derive import edit
-from analytics.db.sql.metrics import IN_WINDOW, ITEM_MART, METRIC_QUERIES, SNAPSHOT_MART
+from analytics.db.sql.metrics import ITEM_MART, METRIC_QUERIES, SNAPSHOT_MART
+from analytics.db.sql.rules import item_counts, rect_closed
 from analytics.db.scope import SCOPED_RECTIFICATIONS, SCOPED_REGIONS
 
 
 def _with_domain(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
     return edit(sql, edits, "analytics/db/sql/domains.py")
-
-
-def _window(column: str) -> str:
-    return IN_WINDOW.replace("{col}", column)
 
 
 _ITEMS_EDIT = (("SELECT g.region_code, g.name, g.level,", "SELECT s.domain, g.region_code, g.name, g.level,"),)
@@ -35,12 +32,7 @@ _INDICATORS_EDIT = (("SELECT v.region_code, count(*)", "SELECT v.domain, v.regio
 _DEPT_LEAGUE = ", " + SCOPED_RECTIFICATIONS + """,
     led AS (
         SELECT lead_dept AS dept,
-            count(*) FILTER (WHERE state = 'in_flight') AS n_in_flight,
-            count(*) FILTER (WHERE state = 'completed' AND """ + _window("actual_end_date") + """) AS n_completed,
-            count(*) FILTER (WHERE state = 'completed' AND """ + _window("actual_end_date") + """
-                               AND actual_end_date <= planned_end_date) AS n_on_time,
-            count(*) FILTER (WHERE state = 'in_flight' AND rule = 'overdue') AS n_overdue,
-            count(*) FILTER (WHERE light = 'red') AS n_red
+            """ + item_counts(("n_in_flight", "n_completed", "n_on_time", "n_overdue", "n_red")) + """
         FROM item_light
         GROUP BY lead_dept
     ),
@@ -53,7 +45,7 @@ _DEPT_LEAGUE = ", " + SCOPED_RECTIFICATIONS + """,
     rect AS (
         SELECT i.lead_dept AS dept, count(*) AS n_rect_open
         FROM scoped_rectifications r JOIN scoped_items i ON i.project_id = r.project_id
-        WHERE r.closed_date IS NULL OR r.closed_date > $period_end::DATE
+        WHERE NOT """ + rect_closed() + """
         GROUP BY i.lead_dept
     )
     SELECT dept,

@@ -7,6 +7,7 @@ unknown id does, so the page cannot tell anyone that it exists.
 from __future__ import annotations
 
 from analytics.db.scope import SCOPED_ITEMS, region_predicate
+from analytics.db.sql.rules import rect_closed, rect_overdue
 
 # the user's scope, without the filters: the one item, if the user may see it
 ITEM_IN_SCOPE = """item AS (
@@ -58,11 +59,12 @@ QUERIES: dict[str, str] = {
     "item_rectifications": "WITH " + ITEM_IN_SCOPE + """
         SELECT r.rectification_id, r.source, r.found_date, r.deadline, r.closed_date, r.status,
             r.responsible_dept, r.description, r.is_relapse,
-            date_diff('day', r.found_date, coalesce(r.closed_date, $period_end::DATE)) AS days_open,
-            (r.closed_date IS NULL AND r.deadline < $period_end::DATE) AS is_overdue
+            date_diff('day', r.found_date, CASE WHEN """ + rect_closed() + """ THEN r.closed_date
+                                                ELSE $period_end::DATE END) AS days_open,
+            """ + rect_overdue() + """ AS is_overdue
         FROM rectifications r JOIN item i USING (project_id)
         WHERE r.found_date <= $period_end::DATE
-        ORDER BY r.closed_date IS NOT NULL, r.deadline""",
+        ORDER BY """ + rect_closed() + """, r.deadline""",
     # grain: up to $limit items matching a text in their id or name, within scope and the filters
     "item_search": "WITH " + SCOPED_ITEMS + """
         SELECT i.project_id, i.name, i.region_code, g.name AS region_name, i.domain, i.lead_dept, i.status,

@@ -8,11 +8,12 @@ apply. `$since` is the previous meeting's as-of date (the comparison point of th
 from __future__ import annotations
 
 from analytics.db.scope import SCOPED_FEEDBACK, SCOPED_RECTIFICATIONS
+from analytics.db.sql.rules import rect_closed, rect_overdue
 
 # a rectification's state as of $period_end, from its dates (the stored status is today's, so it is only
 # used to tell open from in-progress and awaiting acceptance among the items neither closed nor late)
-_RECT_STATE = """CASE WHEN r.closed_date <= $period_end::DATE THEN 'closed'
-             WHEN r.deadline < $period_end::DATE THEN 'overdue'
+_RECT_STATE = """CASE WHEN """ + rect_closed() + """ THEN 'closed'
+             WHEN """ + rect_overdue() + """ THEN 'overdue'
              WHEN r.status IN ('open', 'awaiting_acceptance') THEN r.status
              ELSE 'in_progress' END"""
 
@@ -31,7 +32,7 @@ QUERIES: dict[str, str] = {
             r.project_id, r.found_date, r.deadline,
             date_diff('day', r.deadline, $period_end::DATE) AS days_overdue, coalesce(r.is_relapse, false) AS is_relapse
         FROM scoped_rectifications r LEFT JOIN regions g USING (region_code)
-        WHERE r.deadline < $period_end::DATE AND (r.closed_date IS NULL OR r.closed_date > $period_end::DATE)
+        WHERE """ + rect_overdue() + """
         ORDER BY r.deadline, r.rectification_id""",
     # grain: one row per feedback category, for feedback received after $since up to $period_end
     "meeting_feedback_categories": "WITH " + SCOPED_FEEDBACK + """

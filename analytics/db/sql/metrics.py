@@ -9,6 +9,7 @@ Rates are returned as numerator and denominator so that every rate carries its n
 from __future__ import annotations
 
 from analytics.db.scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS, region_predicate
+from analytics.db.sql.rules import REGION_ITEM_COUNTS, in_flight, in_window, item_counts, rect_due, rect_overdue
 
 # latest value of each progress signal on or before the as-of date (each may come from a different
 # report: real extracts often carry only some signals in a given report)
@@ -119,13 +120,6 @@ def _grouped(alias: str) -> str:
 # hotline calls, enterprise requests and every complaint must be answered; ratings and surveys need not be
 NEEDS_RESPONSE = "(f.channel IN ('hotline_12345', 'enterprise') OR f.is_complaint)"
 
-IN_WINDOW = "($period_start::DATE IS NULL OR {col} >= $period_start::DATE) AND {col} <= $period_end::DATE"
-
-
-def _window(column: str) -> str:
-    return IN_WINDOW.replace("{col}", column)
-
-
 _ITEM_LIGHTS = """
         SELECT project_id, name, region_code, domain, lead_dept, co_depts, priority, planned_end_date,
                last_report_date, planned_pct, actual_pct, forecast_end_date, rag, n_due, n_missed,
@@ -138,44 +132,21 @@ METRIC_QUERIES: dict[str, str] = {
     # grain: one row per region at $group_level: execution of items
     "region_items": ITEM_MART + """
         SELECT g.region_code, g.name, g.level,
-            count(*) FILTER (WHERE s.state = 'in_flight') AS n_in_flight,
-            count(*) FILTER (WHERE s.light IN ('red', 'yellow', 'green')) AS n_lit,
-            count(*) FILTER (WHERE s.light = 'red') AS n_red,
-            count(*) FILTER (WHERE s.light = 'yellow') AS n_yellow,
-            count(*) FILTER (WHERE s.light = 'green') AS n_green,
-            count(*) FILTER (WHERE s.light = 'none') AS n_no_data,
-            count(*) FILTER (WHERE s.state = 'in_flight' AND s.rule = 'overdue') AS n_overdue,
-            count(*) FILTER (WHERE s.state = 'in_flight' AND s.lag_pp > $yellow_pp) AS n_deviating,
-            avg(s.lag_pp) FILTER (WHERE s.state = 'in_flight' AND s.planned_pct IS NOT NULL) AS avg_lag_pp,
-            count(*) FILTER (WHERE s.state = 'in_flight' AND s.planned_pct IS NOT NULL) AS n_with_progress,
-            count(*) FILTER (WHERE s.state = 'completed' AND """ + _window("s.actual_end_date") + """) AS n_completed,
-            count(*) FILTER (WHERE s.state = 'completed' AND """ + _window("s.actual_end_date") + """
-                               AND s.actual_end_date <= s.planned_end_date) AS n_on_time,
-            sum(s.spent_wan_yuan) FILTER (WHERE s.state = 'in_flight' AND s.budget_wan_yuan > 0
-                                          AND s.spent_wan_yuan IS NOT NULL) AS spent_wan_yuan,
-            sum(s.budget_wan_yuan) FILTER (WHERE s.state = 'in_flight' AND s.budget_wan_yuan > 0
-                                           AND s.spent_wan_yuan IS NOT NULL) AS budgeted_wan_yuan,
-            avg(100.0 * s.spent_wan_yuan / s.budget_wan_yuan - s.actual_pct) FILTER (
-                WHERE s.state = 'in_flight' AND s.budget_wan_yuan > 0 AND s.spent_wan_yuan IS NOT NULL
-                  AND s.actual_pct IS NOT NULL) AS avg_budget_gap_pp,
-            count(*) FILTER (WHERE s.state = 'in_flight' AND s.budget_wan_yuan > 0 AND s.spent_wan_yuan IS NOT NULL
-                               AND s.actual_pct IS NOT NULL) AS n_budget_gap
+            """ + item_counts(REGION_ITEM_COUNTS, "s") + """
         FROM item_light s """ + _grouped("s") + """
         GROUP BY ALL""",
     # grain: one row per region at $group_level: rectifications (整改). Facts are summed per region
     # code first, then the few thousand partial sums are rolled up the region tree.
     "region_rectifications": "WITH " + SCOPED_RECTIFICATIONS + """, per_code AS (
             SELECT r.region_code,
-                count(*) FILTER (WHERE r.deadline <= $period_end::DATE AND """ + _window("r.found_date") + """) AS n_rect_due,
-                count(*) FILTER (WHERE r.deadline <= $period_end::DATE AND """ + _window("r.found_date") + """
-                                   AND r.closed_date <= $period_end::DATE) AS n_rect_closed,
-                count(*) FILTER (WHERE r.deadline < $period_end::DATE
-                                   AND (r.closed_date IS NULL OR r.closed_date > $period_end::DATE)) AS n_rect_overdue,
-                sum(date_diff('day', r.found_date, r.closed_date)) FILTER (WHERE """ + _window("r.closed_date") + """)
+                count(*) FILTER (WHERE """ + rect_due() + """) AS n_rect_due,
+                count(*) FILTER (WHERE """ + rect_due() + """ AND r.closed_date <= $period_end::DATE) AS n_rect_closed,
+                count(*) FILTER (WHERE """ + rect_overdue() + """) AS n_rect_overdue,
+                sum(date_diff('day', r.found_date, r.closed_date)) FILTER (WHERE """ + in_window("r.closed_date") + """)
                     AS days_to_close,
-                count(*) FILTER (WHERE """ + _window("r.closed_date") + """) AS n_rect_closed_in_window,
-                count(*) FILTER (WHERE """ + _window("r.found_date") + """ AND r.is_relapse) AS n_relapse,
-                count(*) FILTER (WHERE """ + _window("r.found_date") + """) AS n_rect_found
+                count(*) FILTER (WHERE """ + in_window("r.closed_date") + """) AS n_rect_closed_in_window,
+                count(*) FILTER (WHERE """ + in_window("r.found_date") + """ AND r.is_relapse) AS n_relapse,
+                count(*) FILTER (WHERE """ + in_window("r.found_date") + """) AS n_rect_found
             FROM scoped_rectifications r
             WHERE r.found_date <= $period_end::DATE
             GROUP BY r.region_code
@@ -230,7 +201,7 @@ METRIC_QUERIES: dict[str, str] = {
                 count(*) FILTER (WHERE CASE v.direction WHEN 'lower_is_better' THEN v.actual_value <= v.target_value
                                                         ELSE v.actual_value >= v.target_value END) AS n_indicators_met
             FROM vals v
-            WHERE """ + _window("v.period_end_date") + """
+            WHERE """ + in_window("v.period_end_date") + """
             GROUP BY v.region_code
         )
         SELECT g.region_code, sum(n_indicator_values)::BIGINT AS n_indicator_values, sum(n_indicators_met)::BIGINT AS n_indicators_met
@@ -245,9 +216,7 @@ METRIC_QUERIES: dict[str, str] = {
         ),
         flying AS (
             SELECT w.week_end, i.project_id, i.start_date, i.planned_end_date
-            FROM weeks w JOIN scoped_items i
-              ON i.start_date <= w.week_end AND (i.actual_end_date IS NULL OR i.actual_end_date > w.week_end)
-             AND i.status <> 'terminated'
+            FROM weeks w JOIN scoped_items i ON """ + in_flight("i", "w.week_end") + """
         ),
         reports AS (
             SELECT r.project_id, r.report_date, r.planned_progress_pct - r.actual_progress_pct AS lag_pp, r.rag

@@ -14,6 +14,7 @@ from __future__ import annotations
 from analytics.db.derive import edit
 from analytics.db.sql.metrics import METRIC_QUERIES
 from analytics.db.scope import SCOPED_RECTIFICATIONS
+from analytics.db.sql.rules import GROUP_CODES, rect_closed, rect_overdue
 
 RECT_DEPTS = "(len($rect_depts::VARCHAR[]) = 0 OR list_contains($rect_depts::VARCHAR[], r.responsible_dept))"
 
@@ -28,9 +29,9 @@ _BY_DEPT = _NARROW + (("SELECT r.region_code,", "SELECT r.responsible_dept AS de
                       ("GROUP BY r.region_code", "GROUP BY r.responsible_dept, r.region_code"),
                       ("SELECT g.region_code, sum(n_rect_due)", "SELECT r.dept, g.region_code, sum(n_rect_due)"))
 
-# open = not closed by the period end; days open run to the closure or to the period end; overdue exactly as
-# the cockpit's `n_rect_overdue` counts it (deadline before the period end, not closed by it)
-_CLOSED = "(r.closed_date IS NOT NULL AND r.closed_date <= $period_end::DATE)"
+# open = not closed by the period end; days open run to the closure or to the period end; overdue by the one rule
+# the cockpit's `n_rect_overdue` counts (sql/rules.py: deadline before the period end, not closed by it)
+_CLOSED = rect_closed()
 
 QUERIES: dict[str, str] = {
     # grain: one row per region at $group_level (and the $total_code region): the cockpit's rectification counts
@@ -38,20 +39,15 @@ QUERIES: dict[str, str] = {
     # grain: one row per responsible department (of the $total_code region; pass group_level 'none')
     "rectifications_dept_metrics": _edit(_BASE, _BY_DEPT),
     # grain: one row per rectification in scope and filter, found by the period end, with its state at the end
-    "rectifications_ledger": "WITH " + SCOPED_RECTIFICATIONS + """,
-        group_codes AS (
-            SELECT c.region_code, c.ancestor_code AS group_code
-            FROM region_closure c JOIN regions g ON g.region_code = c.ancestor_code
-            WHERE g.level = $group_level::VARCHAR
-        )
+    "rectifications_ledger": "WITH " + SCOPED_RECTIFICATIONS + ", " + GROUP_CODES + """
         SELECT r.rectification_id, r.project_id, p.name AS item_name, r.region_code, g.name AS region_name,
             gk.group_code, r.source, r.responsible_dept, r.description, r.found_date, r.deadline, r.closed_date,
             r.status, coalesce(r.is_relapse, false) AS is_relapse,
             """ + _CLOSED + """ AS is_closed,
             date_diff('day', r.found_date, CASE WHEN """ + _CLOSED + """ THEN r.closed_date
                                                 ELSE $period_end::DATE END) AS days_open,
-            (r.deadline < $period_end::DATE AND NOT """ + _CLOSED + """) AS is_overdue,
-            CASE WHEN r.deadline < $period_end::DATE AND NOT """ + _CLOSED + """
+            """ + rect_overdue() + """ AS is_overdue,
+            CASE WHEN """ + rect_overdue() + """
                  THEN date_diff('day', r.deadline, $period_end::DATE) END AS days_overdue
         FROM scoped_rectifications r
         JOIN regions g ON g.region_code = r.region_code

@@ -7,6 +7,8 @@ the future; `RISK_LABELS` looks ahead to `$as_of + $horizon` to say whether the 
 """
 from __future__ import annotations
 
+from analytics.db.sql.rules import in_flight, rect_closed, rect_overdue
+
 # The RAG ladder as an ordinal (0 = green … 4 = red).
 RAG_ORDINAL = "CASE {c} WHEN 'green' THEN 0 WHEN 'amber_green' THEN 1 WHEN 'amber' THEN 2 " \
               "WHEN 'amber_red' THEN 3 WHEN 'red' THEN 4 END"
@@ -21,9 +23,7 @@ RISK_FEATURES = """WITH items AS (
     SELECT p.project_id, p.region_code, p.lead_dept, p.domain, p.category, p.priority, p.start_date,
         p.planned_end_date, p.budget_wan_yuan, coalesce(len(p.co_depts), 0) AS n_co_depts
     FROM projects p
-    WHERE p.start_date <= $as_of::DATE
-      AND (p.actual_end_date IS NULL OR p.actual_end_date > $as_of::DATE)
-      AND coalesce(p.status, '') <> 'terminated'
+    WHERE """ + in_flight("p", "$as_of::DATE") + """
       AND ($project_id::VARCHAR IS NULL OR p.project_id = $project_id::VARCHAR)  -- one item (its detail page)
 ),
 rep AS (
@@ -104,9 +104,9 @@ ms AS (
 rect AS (
     SELECT r.project_id,
         count(*) AS rect_open,
-        count(*) FILTER (WHERE r.deadline < $as_of::DATE) AS rect_overdue
+        count(*) FILTER (WHERE """ + rect_overdue("r", "$as_of::DATE") + """) AS rect_overdue
     FROM rectifications r SEMI JOIN items i ON i.project_id = r.project_id
-    WHERE r.found_date <= $as_of::DATE AND (r.closed_date IS NULL OR r.closed_date > $as_of::DATE)
+    WHERE r.found_date <= $as_of::DATE AND NOT """ + rect_closed("r", "$as_of::DATE") + """
     GROUP BY r.project_id
 ),
 compl AS (

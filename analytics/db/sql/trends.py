@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from analytics.db.sql.metrics import LATEST_REPORT, METRIC_QUERIES, MILESTONE_STATE, NEEDS_RESPONSE, _item_state
 from analytics.db.scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS
+from analytics.db.sql.rules import GROUP_CODES, in_window, item_counts, rect_due, rect_overdue
 
 
 def _swap(text: str, old: str, new: str) -> str:
@@ -28,12 +29,6 @@ def _swap(text: str, old: str, new: str) -> str:
 WINDOWS = """windows AS (
     SELECT unnest($w_periods::VARCHAR[]) AS w_period, unnest($w_starts::DATE[]) AS w_start,
            unnest($w_ends::DATE[]) AS w_end
-)"""
-# region code -> its ancestor at $group_level (at most one per code)
-GROUP_CODES = """group_codes AS (
-    SELECT c.region_code, c.ancestor_code AS group_code
-    FROM region_closure c JOIN regions g ON g.region_code = c.ancestor_code
-    WHERE g.level = $group_level::VARCHAR
 )"""
 GROUPED = "GROUP BY GROUPING SETS ((w_period), (w_period, grp))"
 TOTAL_FLAG = "grouping(grp) = 1 AS is_total"
@@ -73,31 +68,10 @@ _ITEM_AGGREGATES = """, """ + GROUP_CODES + """,
             LEFT JOIN group_codes gk ON gk.region_code = s.region_code
         )
         SELECT w_period, grp, """ + TOTAL_FLAG + """,
-            count(*) FILTER (WHERE state = 'in_flight') AS n_in_flight,
-            count(*) FILTER (WHERE light IN ('red', 'yellow', 'green')) AS n_lit,
-            count(*) FILTER (WHERE light = 'red') AS n_red,
-            count(*) FILTER (WHERE light = 'yellow') AS n_yellow,
-            count(*) FILTER (WHERE light = 'green') AS n_green,
-            count(*) FILTER (WHERE light = 'none') AS n_no_data,
-            count(*) FILTER (WHERE state = 'in_flight' AND rule = 'overdue') AS n_overdue,
-            count(*) FILTER (WHERE state = 'in_flight' AND lag_pp > $yellow_pp) AS n_deviating,
-            avg(lag_pp) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS avg_lag_pp,
-            count(*) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS n_with_progress,
-            avg(planned_pct) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS avg_planned_pct,
-            avg(actual_pct) FILTER (WHERE state = 'in_flight' AND planned_pct IS NOT NULL) AS avg_actual_pct,
-            count(*) FILTER (WHERE state = 'completed' AND actual_end_date >= w_start
-                               AND actual_end_date <= as_of_date) AS n_completed,
-            count(*) FILTER (WHERE state = 'completed' AND actual_end_date >= w_start
-                               AND actual_end_date <= as_of_date AND actual_end_date <= planned_end_date) AS n_on_time,
-            sum(spent_wan_yuan) FILTER (WHERE state = 'in_flight' AND budget_wan_yuan > 0
-                                        AND spent_wan_yuan IS NOT NULL) AS spent_wan_yuan,
-            sum(budget_wan_yuan) FILTER (WHERE state = 'in_flight' AND budget_wan_yuan > 0
-                                         AND spent_wan_yuan IS NOT NULL) AS budgeted_wan_yuan,
-            avg(100.0 * spent_wan_yuan / budget_wan_yuan - actual_pct) FILTER (
-                WHERE state = 'in_flight' AND budget_wan_yuan > 0 AND spent_wan_yuan IS NOT NULL
-                  AND actual_pct IS NOT NULL) AS avg_budget_gap_pp,
-            count(*) FILTER (WHERE state = 'in_flight' AND budget_wan_yuan > 0 AND spent_wan_yuan IS NOT NULL
-                               AND actual_pct IS NOT NULL) AS n_budget_gap
+            """ + item_counts(("n_in_flight", "n_lit", "n_red", "n_yellow", "n_green", "n_no_data", "n_overdue",
+                               "n_deviating", "avg_lag_pp", "n_with_progress", "avg_planned_pct", "avg_actual_pct",
+                               "n_completed", "n_on_time", "spent_wan_yuan", "budgeted_wan_yuan", "avg_budget_gap_pp",
+                               "n_budget_gap"), start="w_start", end="as_of_date") + """
         FROM keyed """ + GROUPED
 
 # indicator values with their period's last day, in scope and filter (the CTE of region_indicators)
@@ -119,16 +93,16 @@ QUERIES: dict[str, str] = {
             LEFT JOIN group_codes gk ON gk.region_code = r.region_code
         )
         SELECT w_period, grp, """ + TOTAL_FLAG + """,
-            count(*) FILTER (WHERE deadline <= w_end AND found_date >= w_start) AS n_rect_due,
-            count(*) FILTER (WHERE deadline <= w_end AND found_date >= w_start AND closed_date <= w_end) AS n_rect_closed,
-            count(*) FILTER (WHERE deadline < w_end AND (closed_date IS NULL OR closed_date > w_end)) AS n_rect_overdue,
-            sum(date_diff('day', found_date, closed_date)) FILTER (WHERE closed_date >= w_start AND closed_date <= w_end)
-                ::DOUBLE / nullif(count(*) FILTER (WHERE closed_date >= w_start AND closed_date <= w_end), 0)
+            count(*) FILTER (WHERE """ + rect_due("r", "w_start", "w_end") + """) AS n_rect_due,
+            count(*) FILTER (WHERE """ + rect_due("r", "w_start", "w_end") + """ AND r.closed_date <= w_end) AS n_rect_closed,
+            count(*) FILTER (WHERE """ + rect_overdue("r", "w_end") + """) AS n_rect_overdue,
+            sum(date_diff('day', r.found_date, r.closed_date)) FILTER (WHERE """ + in_window("r.closed_date", "w_start", "w_end") + """)
+                ::DOUBLE / nullif(count(*) FILTER (WHERE """ + in_window("r.closed_date", "w_start", "w_end") + """), 0)
                 AS avg_days_to_close,
-            count(*) FILTER (WHERE closed_date >= w_start AND closed_date <= w_end) AS n_rect_closed_in_window,
-            count(*) FILTER (WHERE found_date >= w_start AND is_relapse) AS n_relapse,
-            count(*) FILTER (WHERE found_date >= w_start) AS n_rect_found
-        FROM keyed """ + GROUPED,
+            count(*) FILTER (WHERE """ + in_window("r.closed_date", "w_start", "w_end") + """) AS n_rect_closed_in_window,
+            count(*) FILTER (WHERE r.found_date >= w_start AND r.is_relapse) AS n_relapse,
+            count(*) FILTER (WHERE r.found_date >= w_start) AS n_rect_found
+        FROM keyed r """ + GROUPED,
     # grain: one row per window and group: public feedback (反馈评价) received in the window
     "trends_series_feedback": "WITH " + SCOPED_FEEDBACK + ", " + WINDOWS + ", " + GROUP_CODES + """,
         keyed AS (
