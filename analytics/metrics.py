@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from analytics.db import queries
+from analytics import levels
 from analytics.filters import ALL, Filters, period_bounds
 from analytics.db.queries import Scope
 
@@ -152,21 +153,12 @@ class Selection:
     thresholds: Thresholds = Thresholds()
 
 
-def group_level_of(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> str:
-    if region_code is None:
-        return "country"
-    rows = cur.execute("SELECT level FROM regions WHERE region_code = ?", [region_code]).fetchall()
-    if not rows:
-        raise ValueError(f"unknown region code {region_code!r}")
-    return rows[0][0]
-
-
 def summarise(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str | None,
               weights: dict[str, float] | None = None) -> tuple[dict, pl.DataFrame]:
     """The selection's own metrics (one record; {} when nothing matches) and one row per region at
     `level` below it, with every metric, the index and the rank; both from one pass per source."""
     total_code = sel.filters.region_code or "100000"
-    total_level = group_level_of(cur, sel.filters.region_code)
+    total_level = levels.level_of(cur, sel.filters.region_code)
     level = level or total_level
     if level not in LEVELS:
         raise ValueError(f"level {level!r}: expected one of {LEVELS}")
@@ -294,3 +286,29 @@ def markdown() -> str:
             "current mart falls back to judging each week on its latest report (progress gap, else reported RAG) "
             "and on being overdue only.", ""]
     return "\n".join(out)
+
+
+# the cards leadership reads first, in order (the cockpit's and the meeting's overview)
+KPI_KEYS = ("red_share", "overdue", "on_time_rate", "index", "rect_completion_rate", "satisfied_share",
+            "answered_in_time", "landing_rate")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    metric: Metric
+    value: float | None
+    previous: float | None
+    n: int | None
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def meets_target(self) -> bool | None:
+        m = self.metric
+        if m.target is None or self.value is None:
+            return None
+        return self.value >= m.target if m.direction == "higher_is_better" else self.value <= m.target

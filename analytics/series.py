@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from analytics import metrics
+from analytics import levels
 from analytics.db import marts
 from analytics.db import queries
 from analytics.filters import period_bounds
@@ -114,10 +115,9 @@ def _validate(cur, sel: metrics.Selection, metric: str, grain: str, n_periods: i
         if level is not None:
             raise ValueError("level applies only when grouping by region")
         return None
-    from analytics.pages.cockpit import child_level  # late: cockpit is a page module built on metrics
 
-    own = metrics.group_level_of(cur, sel.filters.region_code)
-    level = level or child_level(cur, sel.filters.region_code)
+    own = levels.level_of(cur, sel.filters.region_code)
+    level = level or levels.child_level(cur, sel.filters.region_code)
     if level is None:
         raise ValueError("a county has no regions below it to group by")
     if level not in metrics.LEVELS or metrics.LEVELS.index(level) <= metrics.LEVELS.index(own):

@@ -14,10 +14,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import i18n, metrics
-from analytics.figures import maps
+from analytics.figures import maps, palette
 from analytics.db import queries
 from analytics.pages import regions as rg
 from analytics.filters import Filters
+from analytics.levels import child_level, levels_below
 from analytics.metrics import Selection
 from tests import fixture_db
 
@@ -100,10 +101,13 @@ def test_metric_rank_puts_the_best_first_and_leaves_small_regions_out():
 
 
 def test_levels_offered_and_empty_states(fixture_con):
-    assert rg.levels_below(fixture_con, "340000") == ("city", "county")
-    assert rg.levels_below(fixture_con, "110000") == ("county",)  # a municipality: its districts
-    assert rg.levels_below(fixture_con, "340100") == ("county",)
-    assert rg.levels_below(fixture_con, "340102") == ()
+    assert levels_below(fixture_con, "340000") == ("city", "county")
+    assert levels_below(fixture_con, "110000") == ("county",)  # a municipality: its districts
+    assert levels_below(fixture_con, "340100") == ("county",)
+    assert levels_below(fixture_con, "340102") == ()
+    # every page groups by the first of them (analytics/levels.py); the risk page used to group Beijing by cities
+    assert [child_level(fixture_con, c) for c in (None, "340000", "110000", "340100", "340102")] == [
+        "province", "city", "county", "county", None]
     county = rg.page(fixture_con, sel("340102"))
     assert county.level is None and county.total["n_in_flight"] == 1
     dongguan = rg.page(fixture_con, sel("441900"))  # a prefecture city without counties: nothing to draw
@@ -160,7 +164,7 @@ def test_points_count_the_items_of_item_lights_per_region_and_light(fixture_con)
         ("110105", "red", 1), ("340000", "none", 1), ("340102", "yellow", 1)]
     chaoyang = next(p for p in points.data if p["region_code"] == "110105")
     assert chaoyang["tip"] == "红灯: 1 项\n红灯 1" and chaoyang["name"] == "朝阳区"
-    assert chaoyang["color"] == list(maps.LIGHT_COLORS["red"])
+    assert chaoyang["color"] == list(palette.light_rgba("red"))
     hexes = rg.map_deck(data, None, lang="zh", labels=LABELS, layer="hexagon", light="red")
     hex_layer = next(layer for layer in hexes.deck.layers if layer.id == maps.HEXAGON_LAYER_ID)
     assert [p["n"] for p in hex_layer.data] == [1]  # only the red item

@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import i18n, metrics
-from analytics.figures import maps
+from analytics.figures import maps, palette
 from analytics.pages import regions as rg
 from ui import context, filterbar, page, tables
 
@@ -129,17 +129,17 @@ def gradient(stops: list[str], left: str, right: str, ticks: list[tuple[float, s
 def legend_html(spec: maps.MapSpec) -> str:
     direction = ctx.t("regions.higher_better" if m.direction == "higher_is_better" else "regions.lower_better")
     note = html.escape(ctx.t("regions.better_dark", direction=direction))
-    no_data = swatch(maps._hex(spec.no_data_color), spec.no_data_label)
+    no_data = swatch(palette.hex_colour(spec.no_data_color), spec.no_data_label)
     if layer == "points":
         counts = data.lights.group_by("light").agg(pl.col("n_items").sum()) if data.lights.height else None
         total = int(counts["n_items"].sum()) if counts is not None else 0
-        items = "".join(swatch(maps._hex(maps.LIGHT_COLORS[k]), ctx.t(f"lights.{k}"), "50%")
+        items = "".join(swatch(palette.LIGHT_COLOURS[k], ctx.t(f"lights.{k}"), "50%")
                         for k in rg.LIGHTS)
         return f"{html.escape(ctx.t('regions.points_legend', n=i18n.fmt_int(total, ctx.lang)))} {items}"
     if layer == "hexagon":
         which = ctx.t("regions.light_all") if light is None else ctx.t(f"lights.{light}")
         return (f"{html.escape(ctx.t('regions.hex_legend', light=which))}<br>"
-                + gradient([maps._hex(c) for c in maps.palette(6)], ctx.t("regions.fewer"), ctx.t("regions.more")))
+                + gradient([palette.hex_colour(c) for c in palette.palette(6)], ctx.t("regions.fewer"), ctx.t("regions.more")))
     if spec.scale == "continuous" and spec.vmin is not None:
         span = (spec.vmax - spec.vmin) or 1
         ticks = [((t - spec.vmin) / span, fmt(t)) for t in spec.ticks()]

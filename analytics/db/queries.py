@@ -39,6 +39,10 @@ QUERIES: dict[str, str] = {
     "region_options": "WITH " + SCOPED_REGIONS + """
         SELECT region_code, name, level, parent_code FROM scoped_regions
         WHERE level <> 'country' ORDER BY region_code""",
+    # one region's level, and whether a province has cities (a municipality has none): analytics/levels.py
+    "region_level": "SELECT level FROM regions WHERE region_code = $code::VARCHAR",
+    "region_has_cities": """SELECT count(*) > 0 AS has_cities FROM regions
+        WHERE parent_code = $code::VARCHAR AND level = 'city'""",
     # the chain from the nation down to one region, for breadcrumbs and the cascade
     "region_path": """SELECT g.region_code, g.name, g.level, c.depth FROM region_closure c
         JOIN regions g ON g.region_code = c.ancestor_code

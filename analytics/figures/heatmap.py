@@ -19,12 +19,12 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics import i18n
+from analytics.figures.palette import CIVIDIS_STOPS
 from analytics.metrics import Metric
 
 CIVIDIS = "cividis"
-# plotly's cividis, dark (worse) to light (better); the target sits between the fifth and sixth
-CIVIDIS_STOPS = ("#00224e", "#123570", "#3b496c", "#575d6d", "#707173", "#8a8678", "#a59c74", "#c3b369", "#e1cc55",
-                 "#fee838")
+# plotly's cividis (palette.CIVIDIS_STOPS), dark (worse) to light (better); the target sits between the fifth and
+# sixth stops
 NO_DATA = "—"
 SMALL_MARK = "*"
 

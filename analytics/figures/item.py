@@ -11,7 +11,8 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
-BLUE, ORANGE, GREEN, VERMILLION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#666666"
+from analytics.figures.palette import BLUE, GREEN, GREY, ORANGE, VERMILLION
+
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified",
               legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
 

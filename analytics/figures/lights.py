@@ -8,8 +8,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-LIGHT_COLOURS = {"red": "#D55E00", "yellow": "#E69F00", "green": "#009E73", "none": "#9E9E9E"}
-LIGHT_SYMBOLS = {"red": "●", "yellow": "▲", "green": "■", "none": "○"}
+from analytics.figures.palette import LIGHT_COLOURS, LIGHT_SYMBOLS
+
 
 
 def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y_title: str) -> go.Figure:

@@ -34,6 +34,7 @@ import pydeck.bindings.deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from analytics import geo
+from analytics.figures.palette import NO_DATA_COLOR, hex_colour, light_rgba, palette, ramp, rgba
 
 # Every pdk.Deck() asks has_jupyter_extra(), which retries a failing import of pydeck's Jupyter widget each
 # time (ipywidgets is not installed): 11% of the server's time in the 30-session load test, mostly waiting
@@ -45,11 +46,6 @@ REGION_LAYER_ID = "regions"
 MARITIME_LAYER_ID = "maritime-line"
 COUNTRY_CODE = "100000"
 
-# viridis (matplotlib), 9 evenly spaced stops from dark purple to yellow: colour-blind safe,
-# perceptually uniform, readable in greyscale.
-VIRIDIS = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
-           "#28ae80", "#5ec962", "#addc30", "#fde725")
-NO_DATA_COLOR = (214, 214, 214, 255)      # neutral light grey, not on the viridis ramp
 LINE_COLOR = (110, 110, 110, 200)         # region borders; also keeps tiny islands visible
 MARITIME_COLOR = (60, 60, 60, 255)
 DEFAULT_CLASSES = 5
@@ -81,7 +77,7 @@ class MapSpec:
 
     def gradient(self, steps: int = 9) -> list[str]:
         """The continuous ramp from vmin to vmax as "#rrggbb" stops (for a CSS linear-gradient)."""
-        return [_hex(_ramp(i / (steps - 1), self.reverse)) for i in range(steps)]
+        return [hex_colour(ramp(i / (steps - 1), self.reverse)) for i in range(steps)]
 
     def ticks(self, count: int = 5) -> list[float]:
         """Round tick values between vmin and vmax (both ends included) for the continuous legend."""
@@ -97,8 +93,8 @@ class MapSpec:
             labels = ["—"] if self.colors else []
         else:
             labels = [f"< {b[0]}"] + [f"{lo} – {hi}" for lo, hi in zip(b, b[1:])] + [f"≥ {b[-1]}"]
-        rows = [(label, _hex(c)) for label, c in zip(labels, self.colors)]
-        return rows + [(self.no_data_label, _hex(self.no_data_color))]
+        rows = [(label, hex_colour(c)) for label, c in zip(labels, self.colors)]
+        return rows + [(self.no_data_label, hex_colour(self.no_data_color))]
 
 
 class _CompactDeck(pdk.Deck):
@@ -110,31 +106,6 @@ class _CompactDeck(pdk.Deck):
 
 
 # --- colours and classes -------------------------------------------------------------------
-
-def _rgb(hex_color: str) -> tuple[int, int, int]:
-    h = hex_color.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
-def _hex(c: Sequence[int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*c[:3])
-
-
-def palette(k: int, stops: Sequence[str] = VIRIDIS) -> list[tuple[int, int, int, int]]:
-    """k colours from light (low) to dark (high), interpolated on the stops (viridis reversed)."""
-    if k < 1:
-        return []
-    ramp = [_rgb(s) for s in reversed(stops)]  # yellow → purple: darker means more
-    out = []
-    for i in range(k):
-        pos = 0.5 if k == 1 else i / (k - 1)
-        x = pos * (len(ramp) - 1)
-        j = min(int(x), len(ramp) - 2)
-        t = x - j
-        a, b = ramp[j], ramp[j + 1]
-        out.append(tuple(round(a[c] + (b[c] - a[c]) * t) for c in range(3)) + (255,))
-    return out
-
 
 def _quantile(sorted_values: Sequence[float], q: float) -> float:
     """Linear interpolation between order statistics (numpy's default, Hyndman–Fan type 7)."""
@@ -310,13 +281,6 @@ def _bounds(geoms: Sequence[dict]) -> tuple[float, float, float, float]:
 
 # --- the map -------------------------------------------------------------------------------
 
-def _to_rgba(c: Sequence[int] | str) -> tuple[int, int, int, int]:
-    if isinstance(c, str):
-        return _rgb(c) + (255,)
-    c = tuple(int(x) for x in c)
-    return c if len(c) == 4 else c[:3] + (255,)
-
-
 def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = None,
                lang: str = "zh", legend_breaks: Sequence[float] | None = None,
                classes: int = DEFAULT_CLASSES,
@@ -348,7 +312,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     text = _TEXT.get(lang, _TEXT["zh"])
     labels = {"value": text["value"], "n": text["n"], **(tooltip_labels or {})}
     fmt = value_format.format if isinstance(value_format, str) else value_format
-    no_data = _to_rgba(no_data_color)
+    no_data = rgba(no_data_color)
 
     missing = {"region_code", "value", "n"} - set(values.columns)
     if missing:
@@ -384,7 +348,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
 
     def fill(v: float) -> tuple[int, int, int, int]:
         if scale == "continuous":
-            return _ramp(0.5 if vmax == vmin else (v - vmin) / (vmax - vmin), reverse)
+            return ramp(0.5 if vmax == vmin else (v - vmin) / (vmax - vmin), reverse)
         return colors[class_of(v, breaks)]
 
     national = parent_code in (None, COUNTRY_CODE)
@@ -470,16 +434,6 @@ def selected_region_code(event) -> str | None:
 
 
 # --- continuous scale ----------------------------------------------------------------------
-
-def _ramp(t: float, reverse: bool = False, stops: Sequence[str] = VIRIDIS) -> tuple[int, int, int, int]:
-    """The colour at t in [0, 1] on the light → dark ramp of `palette` (dark → light if reverse)."""
-    t = min(max(1.0 - t if reverse else t, 0.0), 1.0)
-    ramp = [_rgb(s) for s in reversed(stops)]
-    x = t * (len(ramp) - 1)
-    j = min(int(x), len(ramp) - 2)
-    a, b = ramp[j], ramp[j + 1]
-    return tuple(round(a[c] + (b[c] - a[c]) * (x - j)) for c in range(3)) + (255,)
-
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """lo, hi and the round values (1, 2 or 5 × 10^k apart) strictly between them."""
@@ -632,9 +586,6 @@ def inset_layers(lang: str = "zh") -> list[pdk.Layer]:
 
 POINTS_LAYER_ID = "item-points"
 HEXAGON_LAYER_ID = "item-hexagons"
-# the field's red/yellow/green, always shown with a word beside it (never colour alone)
-LIGHT_COLORS = {"red": (215, 48, 39, 235), "yellow": (250, 190, 30, 235), "green": (26, 152, 80, 235),
-                "none": (150, 150, 150, 235)}
 
 
 def points_layer(rows: Sequence[Mapping], max_radius_px: float = 16.0) -> pdk.Layer:
@@ -644,7 +595,7 @@ def points_layer(rows: Sequence[Mapping], max_radius_px: float = 16.0) -> pdk.La
     """
     top = max((r["n"] for r in rows), default=1) or 1
     data = [{**r, "radius": round(max(2.0, max_radius_px * math.sqrt(r["n"] / top)), 2),
-             "color": list(LIGHT_COLORS.get(r["light"], LIGHT_COLORS["none"]))}
+             "color": list(light_rgba(r["light"]))}
             for r in sorted(rows, key=lambda r: -r["n"])]
     return pdk.Layer("ScatterplotLayer", id=POINTS_LAYER_ID, data=data, pickable=True, stroked=True,
                      filled=True, get_position="position", get_radius="radius", radius_units="'pixels'",

@@ -30,19 +30,13 @@ def light(value: str | None, lang: str) -> str:
     return t(f"light_{value}", lang) if value in LIGHT_KEYS else "—"
 
 
-def shown_change(unit: str, d: float) -> float:
-    """A change rounded as it is printed, so that "+0.0" is never called better or worse."""
-    digits = {"share": 3, "count": 0, "rating": 2}.get(unit, 1)
-    return round(d, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
 def card(key: str, f: Facts, lang: str, min_n: int) -> Card:
     """A KPI card: value, signed change with an arrow and a word (better/worse), n and target verdict."""
     m = metrics.BY_KEY[key]
     now, before = f.total.get(key), f.total_previous.get(key)
     change, tone = t("no_comparison", lang), "flat"
     if now is not None and before is not None:
-        d = shown_change(m.unit, now - before)
+        d = N.shown_change(m.unit, now - before)
         better = (d > 0) == (m.direction == "higher_is_better")
         tone = "flat" if d == 0 else "better" if better else "worse"
         arrow = {"flat": "＝", "better": "▲" if d > 0 else "▼", "worse": "▲" if d > 0 else "▼"}[tone]
@@ -85,14 +79,13 @@ def reason(row: dict, lang: str) -> str:
 
 
 def overview(f: Facts, lang: str, min_n: int) -> Slide:
-    from analytics.pages.cockpit import KPI_KEYS
 
     trend = f.trend
     chart = Chart("line", t("chart_red_share", lang, grain=t(f"grain_{f.preset}", lang)),
                   tuple(trend["period"].to_list()), ((t("red_share", lang), tuple(trend["value"].to_list())),),
                   unit="share", note=t("chart_red_share_note", lang))
     return Slide("overview", t("title_overview", lang), N.overview(f, lang),
-                 cards=tuple(card(k, f, lang, min_n) for k in KPI_KEYS), charts=(chart,))
+                 cards=tuple(card(k, f, lang, min_n) for k in metrics.KPI_KEYS), charts=(chart,))
 
 
 def attention(f: Facts, lang: str) -> Slide:
@@ -141,7 +134,7 @@ def regions(f: Facts, lang: str, min_n: int) -> Slide:
                   ("#", t("col_region", lang), t("col_index", lang), t("col_change", lang), t("col_trend", lang),
                    t("col_in_flight", lang), t("col_red_share", lang)),
                   tuple((str(r["rank"]), N.region_name(r["name"], lang), f"{r['index']:.1f}",
-                         "—" if r["index_change"] is None else f"{shown_change('score', r['index_change']):+.1f}", trend[r["trend"]],
+                         "—" if r["index_change"] is None else f"{N.shown_change('score', r['index_change']):+.1f}", trend[r["trend"]],
                          i18n.fmt_int(r["n_in_flight"], lang), i18n.fmt_pct(r["red_share"], lang))
                         for r in picked.iter_rows(named=True)), SHOWN,
                   t("table_regions_note", lang, n=full.height, min_n=min_n,

@@ -23,7 +23,8 @@ import duckdb
 import polars as pl
 
 from analytics import metrics, series
-from analytics.pages import cockpit
+from analytics import levels
+from analytics.pages import cockpit  # the meeting shows the cockpit's exceptions, in its order
 from analytics.db import queries
 from analytics.filters import ALL, Filters, period_bounds
 from analytics.metrics import Selection
@@ -61,7 +62,7 @@ class Facts:
     level: str | None             # level of the regions one step down (None below county)
     total: dict                   # metrics.summarise's record for the selection, now ({} = nothing matches)
     total_previous: dict          # … and at the comparison point
-    kpis: list[cockpit.Kpi]
+    kpis: list[metrics.Kpi]
     league: pl.DataFrame          # metrics.summarise's children now, with index_previous and trend
     trend: pl.DataFrame           # series.metric_series("red_share", grain=preset)
     attention: pl.DataFrame       # red or worse-than-before items in flight, red first (cockpit order)
@@ -85,7 +86,7 @@ def build(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, weights: 
     """Every number of the deck for one selection and preset; independent parts on separate cursors."""
     prev_filters, prev_as_of = comparison(preset, sel.filters, sel.as_of)
     prev_sel = replace(sel, filters=prev_filters, as_of=prev_as_of)
-    level = cockpit.child_level(cur, sel.filters.region_code)
+    level = levels.child_level(cur, sel.filters.region_code)
     end, prev_end = _end(sel), _end(prev_sel)
     with ThreadPoolExecutor(max_workers=2) as pool:
         before = pool.submit(metrics.summarise, cur.cursor(), prev_sel, level, weights)
@@ -94,8 +95,8 @@ def build(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, weights: 
         total, children = metrics.summarise(cur, sel, level, weights)
         total_prev, children_prev = before.result()
         trend = trend.result()
-    kpis = [cockpit.Kpi(metrics.BY_KEY[k], total.get(k), total_prev.get(k) if total_prev else None,
-                        total.get(metrics.BY_KEY[k].n_col)) for k in cockpit.KPI_KEYS] if total else []
+    kpis = [metrics.Kpi(metrics.BY_KEY[k], total.get(k), total_prev.get(k) if total_prev else None,
+                        total.get(metrics.BY_KEY[k].n_col)) for k in metrics.KPI_KEYS] if total else []
     extra = {"since": prev_end}
     run = lambda name: queries.run(cur, name, sel.filters, sel.scope, sel.as_of, **extra)  # noqa: E731
     lights = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())

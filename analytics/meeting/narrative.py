@@ -27,12 +27,16 @@ def count_change(now: int | None, before: int | None, preset: str, lang: str) ->
     return t(key, lang, n=i18n.fmt_int(abs(d), lang), prev=prev_word(preset, lang))
 
 
+def shown_change(unit: str, d: float) -> float:
+    """A change rounded as it is printed, so that "+0.0" is never called better or worse."""
+    digits = {"share": 3, "count": 0, "rating": 2}.get(unit, 1)
+    return round(d, digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
 def metric_change(key: str, now: float | None, before: float | None, preset: str, lang: str) -> str:
     m = metrics.BY_KEY[key]
     if now is None or before is None:
         return t("no_comparison", lang)
-    from analytics.meeting.deck import shown_change  # late: deck builds on this module
-
     return t("metric_change", lang, change=i18n.fmt_change(m.unit, shown_change(m.unit, now - before), lang),
              prev=prev_word(preset, lang))
 

@@ -31,6 +31,7 @@ import polars as pl
 from analytics import quality
 from analytics.db import queries
 from analytics.filters import Filters
+from analytics.levels import child_level
 from analytics.metrics import Selection
 from analytics.db.queries import Scope
 
@@ -255,7 +256,6 @@ class Page:
 
 
 def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = None) -> Page:
-    from analytics.pages.cockpit import child_level
 
     # over more than COCKPIT_QUALITY_MAX_ITEMS items, per the filters' region (TooLarge without one)
     whole = analyse(cur, quality.analysis_scope(cur, sel.scope, sel.filters.region_code, sel.as_of), sel.as_of)

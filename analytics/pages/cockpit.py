@@ -14,45 +14,8 @@ from analytics import metrics
 from analytics.db import marts
 from analytics.db import queries
 from analytics.filters import period_bounds
-from analytics.metrics import Selection
-
-# the cards leadership reads first, in order
-KPI_KEYS = ("red_share", "overdue", "on_time_rate", "index", "rect_completion_rate", "satisfied_share",
-            "answered_in_time", "landing_rate")
-
-
-@dataclass(frozen=True)
-class Kpi:
-    metric: metrics.Metric
-    value: float | None
-    previous: float | None
-    n: int | None
-
-    @property
-    def change(self) -> float | None:
-        if self.value is None or self.previous is None:
-            return None
-        return self.value - self.previous
-
-    @property
-    def meets_target(self) -> bool | None:
-        m = self.metric
-        if m.target is None or self.value is None:
-            return None
-        return self.value >= m.target if m.direction == "higher_is_better" else self.value <= m.target
-
-
-def child_level(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> str | None:
-    """The level one step down from the selection; municipalities go straight to counties."""
-    level = metrics.group_level_of(cur, region_code)
-    if level == "country":
-        return "province"
-    if level == "province":
-        has_cities = cur.execute("SELECT count(*) FROM regions WHERE parent_code = ? AND level = 'city'",
-                                 [region_code]).fetchall()[0][0]
-        return "city" if has_cities else "county"
-    return "county" if level == "city" else None
-
+from analytics.levels import child_level
+from analytics.metrics import KPI_KEYS, Kpi, Selection
 
 @dataclass(frozen=True)
 class Summary:

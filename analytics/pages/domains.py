@@ -16,7 +16,7 @@ import polars as pl
 
 from analytics import metrics, series
 from analytics.db import queries
-from analytics.pages.cockpit import child_level
+from analytics.levels import child_level, level_of
 from analytics.metrics import Selection
 
 DEFAULT_METRIC = "red_share"
@@ -28,7 +28,7 @@ def compared_level(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> t
     """The level of the regions compared (one below the selection) and whether there is one; a county
     has none, and then its own row stands alone."""
     level = child_level(cur, region_code)
-    return (level, True) if level else (metrics.group_level_of(cur, region_code), False)
+    return (level, True) if level else (level_of(cur, region_code), False)
 
 
 # the domain-grouped query of each fact source; rectifications are not split by domain (see analytics/db/sql/domains.py)

@@ -29,7 +29,7 @@ import polars as pl
 
 from analytics import quality
 from analytics.db import queries
-from analytics.pages.cockpit import child_level
+from analytics.levels import child_level
 from analytics.filters import Filters
 from analytics.metrics import Selection
 from analytics.db.queries import Scope

@@ -22,7 +22,7 @@ import polars as pl
 
 from analytics import metrics, privacy, series
 from analytics.db import queries
-from analytics.pages.cockpit import child_level
+from analytics.levels import child_level
 from analytics.filters import period_bounds
 from analytics.pages.rectifications import with_metrics
 from analytics.metrics import Selection

@@ -18,7 +18,7 @@ import polars as pl
 
 from analytics import metrics
 from analytics.db import queries
-from analytics.pages.cockpit import child_level
+from analytics.levels import child_level
 from analytics.filters import period_bounds
 from analytics.metrics import Selection
 

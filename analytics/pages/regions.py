@@ -16,6 +16,7 @@ import polars as pl
 
 from analytics import metrics
 from analytics.figures import maps
+from analytics.levels import levels_below
 from analytics.db import queries
 from analytics.metrics import Metric, Selection
 
@@ -31,22 +32,6 @@ _DETAIL = {(True, "province"): (2, 2), (True, "city"): (2, 3), (True, "county"):
 # national maps of thousands of regions: no outline per region (slow to stroke in software WebGL),
 # the province borders drawn over them instead
 _UNSTROKED = {(True, "city"), (True, "county")}
-
-
-def levels_below(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> tuple[str, ...]:
-    """Levels that can be drawn below a selection, the default (one level down) first.
-
-    Nation → provinces, cities, counties; a province → its cities, counties (a municipality: its
-    districts, i.e. counties); a city → its counties; a county → none.
-    """
-    level = metrics.group_level_of(cur, region_code)
-    if level == "country":
-        return ("province", "city", "county")
-    if level == "province":
-        has_cities = cur.execute("SELECT count(*) FROM regions WHERE parent_code = ? AND level = 'city'",
-                                 [region_code]).fetchall()[0][0]
-        return ("city", "county") if has_cities else ("county",)
-    return ("county",) if level == "city" else ()
 
 
 def metric_of(key: str | None) -> Metric:

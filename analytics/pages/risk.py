@@ -15,9 +15,9 @@ import polars as pl
 
 from analytics import metrics
 from analytics.db import queries
+from analytics.levels import child_level
 from analytics.risk import scores
 
-CHILD_LEVEL = {"country": "province", "province": "city", "city": "county"}
 SCORE_COLUMNS = ("project_id", "probability", "band", "top_reasons")
 
 
@@ -40,7 +40,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict, 
     items = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
     flagged = (items.join(scored.select(SCORE_COLUMNS), on="project_id", how="inner")
                .sort(["probability", "project_id"], descending=[True, False]))
-    level = CHILD_LEVEL.get(metrics.group_level_of(cur, sel.filters.region_code))
+    level = child_level(cur, sel.filters.region_code)
     regions = flags_by_region(cur, sel, flagged, level, weights) if level else None
     return RiskPage(flagged, regions, level, meta)
 

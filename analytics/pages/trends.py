@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics import i18n, metrics, series
+from analytics.figures import palette as P
+from analytics.levels import child_level
 from analytics.region_tree import RegionTree
 
 MAX_COMPARE = 5
@@ -39,9 +41,9 @@ SPRING_FESTIVAL: dict[int, tuple[date, date, date, bool]] = {  # year: (正月�
 YEAR_END_FROM = (12, 16)  # the year-end rush (年底冲刺, DOMAIN.md): the last two weeks of December
 
 # Okabe–Ito (safe with the common colour-vision deficiencies); each line also has its own dash and marker
-SELECTION_COLOUR = "#000000"
-COMPARE_STYLES = (("#E69F00", "dash", "square"), ("#56B4E9", "dot", "diamond"), ("#009E73", "dashdot", "triangle-up"),
-                  ("#0072B2", "longdash", "cross"), ("#CC79A7", "longdashdot", "x"))
+SELECTION_COLOUR = P.BLACK
+COMPARE_STYLES = ((P.ORANGE, "dash", "square"), (P.SKY_BLUE, "dot", "diamond"), (P.GREEN, "dashdot", "triangle-up"),
+                  (P.BLUE, "longdash", "cross"), (P.PURPLE, "longdashdot", "x"))
 SEASON_COLOURS = {"spring_festival": "rgba(213, 94, 0, 0.12)", "year_end": "rgba(0, 114, 178, 0.10)"}
 
 
@@ -171,7 +173,6 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict |
                                    pl.col("avg_actual_pct").alias("actual_pct"), pl.col("n_with_progress").alias("n")),
                       on="period", how="left")
                 .with_columns(pl.col("n").fill_null(0).cast(pl.Int64)))
-    from analytics.pages.cockpit import child_level  # late: a page module like this one
 
     level = child_level(cur, sel.filters.region_code) if by == "region" else None
     return Trends(metric, grain, by, level, tuple(compare), lines, progress,
@@ -233,8 +234,8 @@ def progress_figure(data: Trends, lang: str) -> go.Figure:
     fig = go.Figure()
     rows = data.progress
     n = [i18n.fmt_int(v, lang) for v in rows["n"]]
-    for col, colour, dash, symbol in (("planned_pct", "#0072B2", "dash", "diamond"),
-                                      ("actual_pct", "#D55E00", "solid", "circle")):
+    for col, colour, dash, symbol in (("planned_pct", P.BLUE, "dash", "diamond"),
+                                      ("actual_pct", P.VERMILLION, "solid", "circle")):
         label = i18n.t(f"trends.{col}", lang)
         fig.add_scatter(x=rows["period_end"].to_list(), y=rows[col].to_list(), name=label, mode="lines+markers",
                         line=dict(color=colour, dash=dash, width=2.5), marker=dict(symbol=symbol, size=7),

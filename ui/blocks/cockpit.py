@@ -9,7 +9,7 @@ import html
 from analytics import i18n
 from analytics.figures import lights as figures
 from analytics.figures import maps
-from analytics.pages.cockpit import Kpi
+from analytics.metrics import Kpi
 
 from ui import filterbar, tables
 from ui.context import Context

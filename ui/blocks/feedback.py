@@ -6,6 +6,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import i18n, metrics
+from analytics.figures.palette import CATEGORICAL
 from analytics.pages import feedback as pf
 
 from ui import auth as auth_ui
@@ -13,7 +14,6 @@ from ui import filterbar, tables
 from ui.context import Context
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies; every line is also named in the legend
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000", "#999999")
 MAX_LINES = 8  # groups drawn in a trend; every group is in the table
 
 
@@ -107,7 +107,7 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
         label = group_label(ctx, by, g, names)
         small = [n < ctx.thresholds.min_n for n in part["n"]]
         fig.add_scatter(x=part["period"].to_list(), y=[None if v is None else v * scale for v in part["value"]],
-                        mode="lines+markers", name=label, line=dict(color=PALETTE[i % len(PALETTE)], width=2),
+                        mode="lines+markers", name=label, line=dict(color=CATEGORICAL[i % len(CATEGORICAL)], width=2),
                         marker=dict(symbol=["circle-open" if s else "circle" for s in small], size=8),
                         customdata=part["n"].to_list(),
                         hovertemplate="%{x}: %{y:.1f} " + unit + " (n = %{customdata:,})<extra>" + label + "</extra>")
@@ -146,7 +146,7 @@ def complaints_chart(ctx: Context, data: pf.Page, groups: list[str], by: str, na
         part = data.complaints.filter(pl.col("group") == g).sort("period")
         label = group_label(ctx, by, g, names)
         fig.add_bar(x=part["period"].to_list(), y=part["n"].to_list(), name=label,
-                    marker_color=PALETTE[i % len(PALETTE)],
+                    marker_color=CATEGORICAL[i % len(CATEGORICAL)],
                     hovertemplate="%{x}: %{y:,}<extra>" + label + "</extra>")
     fig.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
                       title=ctx.t("feedback.complaints_title"), yaxis_title=ctx.t("feedback.axis_complaints"),
@@ -218,7 +218,7 @@ def categories(ctx: Context, data: pf.Page) -> None:
     for i, c in enumerate(order):
         part = cats.filter(pl.col("category") == c)
         fig.add_bar(x=part["period"].to_list(), y=part["n_complaints"].to_list(), name=label(c),
-                    marker_color=PALETTE[i % len(PALETTE)], hovertemplate="%{x}: %{y:,}<extra>" + label(c) + "</extra>")
+                    marker_color=CATEGORICAL[i % len(CATEGORICAL)], hovertemplate="%{x}: %{y:,}<extra>" + label(c) + "</extra>")
     fig.update_layout(barmode="stack", height=340, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
                       title=ctx.t("feedback.categories_title"), yaxis_title=ctx.t("feedback.axis_complaints"),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))

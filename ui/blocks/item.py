@@ -5,6 +5,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import i18n
+from analytics.figures.palette import LIGHT_SYMBOLS
 from analytics.figures import item as figures_item
 from analytics.pages import item
 from analytics.pages.item import ItemDetail
@@ -18,7 +19,6 @@ from ui.context import Context
 from ui.page import md_escape
 from ui.blocks.authenticity import item_credibility
 
-LIGHT_SYMBOL = {"red": "●", "yellow": "▲", "green": "■", "none": "○"}
 
 
 def finder(ctx: Context) -> None:
@@ -54,8 +54,8 @@ def _light_text(ctx: Context, light: dict | None) -> str:
         return ctx.t("item.not_in_flight")
     word = ctx.t(f"lights.{light['light']}")
     if light["light"] == "none":
-        return f"{LIGHT_SYMBOL['none']} {word}"
-    return f"{LIGHT_SYMBOL[light['light']]} {word} · {light_reason(ctx, light)}"
+        return f"{LIGHT_SYMBOLS['none']} {word}"
+    return f"{LIGHT_SYMBOLS[light['light']]} {word} · {light_reason(ctx, light)}"
 
 
 def summary(ctx: Context, d: ItemDetail) -> None:
