@@ -49,6 +49,9 @@ COUNTRY_CODE = "100000"
 LINE_COLOR = (110, 110, 110, 200)         # region borders; also keeps tiny islands visible
 MARITIME_COLOR = (60, 60, 60, 255)
 DEFAULT_CLASSES = 5
+# deck.gl's text tooltip: dark text on white, one line per "\n"
+TOOLTIP_STYLE = {"backgroundColor": "#ffffff", "color": "#1b1f24", "fontSize": "13px", "border": "1px solid #c8ced6",
+                 "whiteSpace": "pre-line"}
 
 _TEXT = {
     "zh": {"value": "数值", "n": "样本数", "no_data": "无数据"},
@@ -74,6 +77,7 @@ class MapSpec:
     vmin: float | None = None
     vmax: float | None = None
     reverse: bool = False  # the ramp runs dark → light (low values dark)
+    tooltip: Mapping | None = None  # the deck's tooltip ({"text": template, "style": TOOLTIP_STYLE})
 
     def gradient(self, steps: int = 9) -> list[str]:
         """The continuous ramp from vmin to vmax as "#rrggbb" stops (for a CSS linear-gradient)."""
@@ -405,8 +409,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     tooltip = {
         "text": "{name}\n{tip}" if with_rank else
                 f"{{name}}\n{labels['value']}: {{value_str}}\n{labels['n']}: {{n_str}}",
-        "style": {"backgroundColor": "#ffffff", "color": "#1b1f24", "fontSize": "13px",
-                  "border": "1px solid #c8ced6", "whiteSpace": "pre-line"},
+        "style": TOOLTIP_STYLE,
     }
     deck = _CompactDeck(
         layers=[regions, line] + (inset_layers(lang) if inset else []),
@@ -417,7 +420,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     return MapSpec(deck=deck, breaks=tuple(breaks), colors=tuple(colors),
                    no_data_color=no_data, no_data_label=text["no_data"],
                    region_codes=tuple(f["properties"]["region_code"] for f in out_features),
-                   scale=scale, vmin=vmin, vmax=vmax, reverse=reverse)
+                   scale=scale, vmin=vmin, vmax=vmax, reverse=reverse, tooltip=tooltip)
 
 
 def selected_region_code(event) -> str | None:
@@ -635,7 +638,7 @@ def with_layers(spec: MapSpec, extra: Sequence[pdk.Layer], tooltip: Mapping | No
     """The spec's deck with `extra` layers drawn between the regions and the maritime line."""
     first, rest = spec.deck.layers[0], list(spec.deck.layers[1:])
     return _CompactDeck(layers=[first, *extra, *rest], initial_view_state=spec.deck.initial_view_state,
-                        map_provider=None, tooltip=tooltip or spec.deck._tooltip)
+                        map_provider=None, tooltip=tooltip or spec.tooltip)
 
 
 def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAYER_ID)) -> str | None:

@@ -158,11 +158,11 @@ def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: st
     else:
         extra = [maps.points_layer(rows)]
     extra = borders + extra
-    tooltip = {"text": "{name}\n{tip}", "style": base.deck._tooltip["style"]}
+    tooltip = {"text": "{name}\n{tip}", "style": maps.TOOLTIP_STYLE}
     # the base regions carry a tip too, so one template serves regions and points
     for f in base.deck.layers[0].data["features"]:
         p = f["properties"]
         p["tip"] = f"{labels['items']}: {p['n_str']}"
     deck = maps.with_layers(base, extra, tooltip)
     return maps.MapSpec(deck=deck, breaks=(), colors=(), no_data_color=base.no_data_color,
-                        no_data_label=base.no_data_label, region_codes=base.region_codes)
+                        no_data_label=base.no_data_label, region_codes=base.region_codes, tooltip=tooltip)

@@ -1,31 +1,18 @@
 """SQL of the domains page, by name, with `$name` parameters; every fact read through the scoped fragments.
 
-The domain × region queries are the metric queries of `db/sql/metrics.py` with the domain added to
-their grouping, derived from the same SQL text, so a cell uses exactly the formulas of
+The domain × region queries are the metric queries of `sql/metrics.py` built with the domain as a grouping key
+by the same builders, so a cell uses exactly the formulas of
 `metrics.region_table` (a test holds a cell equal to the region table filtered to that domain).
 Rectifications are not split: the scoped rectification fragment does not apply a domain filter,
 so the region table of one domain carries the whole ledger of its regions, and so does each cell.
 """
 from __future__ import annotations
 
-from analytics.db.derive import edit
-from analytics.db.sql.metrics import ITEM_MART, METRIC_QUERIES, SNAPSHOT_MART
+from analytics.db.sql.metrics import (ITEM_MART, SNAPSHOT_MART, region_feedback, region_indicators,
+                                      region_items)
 from analytics.db.sql.rules import item_counts, rect_closed
 from analytics.db.scope import SCOPED_RECTIFICATIONS, SCOPED_REGIONS
 
-
-def _with_domain(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
-    return edit(sql, edits, "analytics/db/sql/domains.py")
-
-
-_ITEMS_EDIT = (("SELECT g.region_code, g.name, g.level,", "SELECT s.domain, g.region_code, g.name, g.level,"),)
-_FEEDBACK_EDIT = (("SELECT f.region_code,", "SELECT f.domain, f.region_code,"),
-                  ("GROUP BY f.region_code", "WHERE f.domain IS NOT NULL GROUP BY f.domain, f.region_code"),
-                  ("SELECT g.region_code, sum(n_feedback)", "SELECT f.domain, g.region_code, sum(n_feedback)"))
-_INDICATORS_EDIT = (("SELECT v.region_code, count(*)", "SELECT v.domain, v.region_code, count(*)"),
-                    ("GROUP BY v.region_code", "GROUP BY v.domain, v.region_code"),
-                    ("SELECT g.region_code, sum(n_indicator_values)",
-                     "SELECT v.domain, g.region_code, sum(n_indicator_values)"))
 
 # grain of each department query: one row per department. Late = in flight and red (an overdue item
 # is always red). Rectifications belong to a department through the item they concern.
@@ -66,12 +53,12 @@ QUERIES: dict[str, str] = {
                 SELECT region_code FROM region_closure WHERE ancestor_code = $region::VARCHAR))
         ORDER BY region_code""",
     # grain: one row per domain per region at $group_level (and the $total_code region): item execution
-    "domains_region_items": _with_domain(METRIC_QUERIES["region_items"], _ITEMS_EDIT),
-    "domains_region_items@snapshot": _with_domain(METRIC_QUERIES["region_items@snapshot"], _ITEMS_EDIT),
+    "domains_region_items": region_items(("domain",)),
+    "domains_region_items@snapshot": region_items(("domain",), SNAPSHOT_MART),
     # grain: one row per domain per region at $group_level: feedback received in the window
-    "domains_region_feedback": _with_domain(METRIC_QUERIES["region_feedback"], _FEEDBACK_EDIT),
+    "domains_region_feedback": region_feedback(("domain",), ("has_domain",)),
     # grain: one row per domain per region at $group_level: indicator values whose period ends in the window
-    "domains_region_indicators": _with_domain(METRIC_QUERIES["region_indicators"], _INDICATORS_EDIT),
+    "domains_region_indicators": region_indicators(("domain",)),
     # grain: one row per department leading items in the selection or co-operating on its late items
     "domains_dept_league": ITEM_MART + _DEPT_LEAGUE,
     "domains_dept_league@snapshot": SNAPSHOT_MART + _DEPT_LEAGUE,

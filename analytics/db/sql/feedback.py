@@ -1,44 +1,29 @@
 """SQL of the public feedback page (群众反馈), by name, with `$name` parameters; feedback read through
 SCOPED_FEEDBACK only.
 
-The breakdowns query is the cockpit's `region_feedback` with domain and channel added as groupings, derived from
-its SQL text: one scan of the feedback yields the region table (the same rows as the cockpit's), the selection's
-row per domain (the domains page's) and per channel. The channel series is the metric series query of
-sql/trends.py (itself the cockpit's `region_feedback` generalised to many windows) with the channel added as a grouping, derived from the same SQL text, so a
-channel's point uses exactly the cockpit's formulas. The window queries below take their span through
+The breakdowns query is the cockpit's `region_feedback` built with domain and channel as groupings
+(sql/metrics.py): one scan of the feedback yields the region table (the same rows as the cockpit's), the
+selection's row per domain (the domains page's) and per channel. The channel series is the metric series query of
+sql/trends.py (the cockpit's `region_feedback` generalised to many windows) grouped by channel, so a channel's
+point uses exactly the cockpit's formulas. The window queries below take their span through
 `$period_start`, which the caller sets to the first window's start (the scoped fragment then reads just
 that span).
 """
 from __future__ import annotations
 
-from analytics.db.derive import edit
-from analytics.db.sql.metrics import METRIC_QUERIES
+from analytics.db.sql.metrics import region_feedback
 from analytics.db.scope import SCOPED_FEEDBACK
-from analytics.db.sql.trends import GROUP_CODES, QUERIES as TRENDS_QUERIES, WINDOWS
-
-
-def _edit(sql: str, *edits: tuple[str, str]) -> str:
-    return edit(sql, edits, "analytics/db/sql/feedback.py")
+from analytics.db.sql.rules import GROUP_CODES
+from analytics.db.sql.trends import QUERIES as TRENDS_QUERIES, WINDOWS
 
 
 QUERIES: dict[str, str] = {
     # grain: one row per region at $group_level and for $total_code (kind 'region'), and one per domain
     # ('domain') and per channel ('channel') within each of those regions: feedback received in the period.
-    "feedback_breakdowns": _edit(
-        METRIC_QUERIES["region_feedback"],
-        ("SELECT f.region_code,", "SELECT f.region_code, f.domain, f.channel,"),
-        ("GROUP BY f.region_code", "GROUP BY f.region_code, f.domain, f.channel"),
-        ("SELECT g.region_code, sum(n_feedback)",
-         """SELECT CASE WHEN grouping(f.domain) = 0 THEN 'domain' WHEN grouping(f.channel) = 0 THEN 'channel'
-                       ELSE 'region' END AS kind,
-                  g.region_code, f.domain, f.channel, sum(n_feedback)"""),
-        ("GROUP BY ALL",
-         "GROUP BY GROUPING SETS ((g.region_code), (g.region_code, f.domain), (g.region_code, f.channel))")),
+    "feedback_breakdowns": region_feedback(("domain", "channel"), breakdowns=True),
     # grain: one row per window and channel (+ a total row per window, is_total): feedback received in the window.
-    # Pass by = 'channel'.
-    "feedback_channel_series": _edit(TRENDS_QUERIES["trends_series_feedback"],
-                                     ("WHEN 'domain' THEN f.domain END AS grp",
-                                      "WHEN 'domain' THEN f.domain WHEN 'channel' THEN f.channel END AS grp")),
+    # The trend series' query itself; pass by = 'channel'.
+    "feedback_channel_series": TRENDS_QUERIES["trends_series_feedback"],
     # grain: one row per window and complaint category: complaints received in the window
     "feedback_category_windows": "WITH " + SCOPED_FEEDBACK + ", " + WINDOWS + """
         SELECT w.w_period, coalesce(f.category, '') AS category, count(*) AS n_complaints

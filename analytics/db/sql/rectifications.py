@@ -1,9 +1,9 @@
 """SQL of the rectification ledger page (整改台账), by name, with `$name` parameters.
 
-The per-region and per-department metric queries are the cockpit's `region_rectifications` (db/sql/metrics.py)
-with one predicate added, derived from the same SQL text, so the ledger's completion rate, overdue count,
-days to close and relapse rate use exactly the cockpit's formulas: with `$rect_depts` empty the region
-query *is* the cockpit's (a test holds them equal).
+The per-region and per-department metric queries are the cockpit's `region_rectifications` (sql/metrics.py), built
+by the same builder with the responsible-department predicate (and key) added, so the ledger's completion rate,
+overdue count, days to close and relapse rate use exactly the cockpit's formulas: with `$rect_depts` empty the
+region query counts what the cockpit's does (a test holds them equal).
 
 `$rect_depts` narrows by the rectification's responsible department (整改责任单位), a page-level choice.
 The global lead-department and domain filters do not narrow rectifications here, as in the cockpit:
@@ -11,23 +11,11 @@ SCOPED_RECTIFICATIONS applies the region filter and the user's scope only.
 """
 from __future__ import annotations
 
-from analytics.db.derive import edit
-from analytics.db.sql.metrics import METRIC_QUERIES
+from analytics.db.sql.metrics import WHERE, region_rectifications
 from analytics.db.scope import SCOPED_RECTIFICATIONS
 from analytics.db.sql.rules import GROUP_CODES, rect_closed, rect_overdue
 
-RECT_DEPTS = "(len($rect_depts::VARCHAR[]) = 0 OR list_contains($rect_depts::VARCHAR[], r.responsible_dept))"
-
-
-def _edit(sql: str, edits: tuple[tuple[str, str], ...]) -> str:
-    return edit(sql, edits, "analytics/db/sql/rectifications.py")
-
-
-_BASE = METRIC_QUERIES["region_rectifications"]
-_NARROW = (("WHERE r.found_date <= $period_end::DATE", "WHERE r.found_date <= $period_end::DATE AND " + RECT_DEPTS),)
-_BY_DEPT = _NARROW + (("SELECT r.region_code,", "SELECT r.responsible_dept AS dept, r.region_code,"),
-                      ("GROUP BY r.region_code", "GROUP BY r.responsible_dept, r.region_code"),
-                      ("SELECT g.region_code, sum(n_rect_due)", "SELECT r.dept, g.region_code, sum(n_rect_due)"))
+RECT_DEPTS = WHERE["r"]["rect_depts"]
 
 # open = not closed by the period end; days open run to the closure or to the period end; overdue by the one rule
 # the cockpit's `n_rect_overdue` counts (sql/rules.py: deadline before the period end, not closed by it)
@@ -35,9 +23,9 @@ _CLOSED = rect_closed()
 
 QUERIES: dict[str, str] = {
     # grain: one row per region at $group_level (and the $total_code region): the cockpit's rectification counts
-    "rectifications_region_metrics": _edit(_BASE, _NARROW),
+    "rectifications_region_metrics": region_rectifications(where=("rect_depts",)),
     # grain: one row per responsible department (of the $total_code region; pass group_level 'none')
-    "rectifications_dept_metrics": _edit(_BASE, _BY_DEPT),
+    "rectifications_dept_metrics": region_rectifications(("dept",), ("rect_depts",)),
     # grain: one row per rectification in scope and filter, found by the period end, with its state at the end
     "rectifications_ledger": "WITH " + SCOPED_RECTIFICATIONS + ", " + GROUP_CODES + """
         SELECT r.rectification_id, r.project_id, p.name AS item_name, r.region_code, g.name AS region_name,

@@ -14,16 +14,9 @@ at a coarser level join no group and count in the total only, as in `sql.metrics
 """
 from __future__ import annotations
 
-from analytics.db.sql.metrics import LATEST_REPORT, METRIC_QUERIES, MILESTONE_STATE, NEEDS_RESPONSE, _item_state
+from analytics.db.sql.metrics import INDICATOR_VALUES, NEEDS_RESPONSE, _item_state, latest_report, milestone_state
 from analytics.db.scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS
 from analytics.db.sql.rules import GROUP_CODES, in_window, item_counts, rect_due, rect_overdue
-
-
-def _swap(text: str, old: str, new: str) -> str:
-    """Replace a fragment that must be there (so a change in sql/metrics.py fails loudly, not silently)."""
-    if old not in text:
-        raise AssertionError(f"fragment not found in the metric SQL: {old[:60]!r}")
-    return text.replace(old, new)
 
 
 WINDOWS = """windows AS (
@@ -39,21 +32,9 @@ WIN_ITEMS = """win_items AS (
       ON i.start_date <= w.w_end AND coalesce(i.actual_end_date, w.w_end) >= w.w_start
 )"""
 
-# the latest report and milestone state per (window end, item): sql/metrics.py's CTEs, keyed by window
-_LATEST_BY_WINDOW = _swap(_swap(LATEST_REPORT, "SELECT r.project_id,", "SELECT i.w_end, r.project_id,"),
-                          """FROM progress_reports r SEMI JOIN scoped_items i ON i.project_id = r.project_id
-    WHERE r.report_date <= $period_end::DATE
-    GROUP BY r.project_id""",
-                          """FROM win_items i JOIN progress_reports r
-      ON r.project_id = i.project_id AND r.report_date <= i.w_end
-    GROUP BY i.w_end, r.project_id""")
-_MS_BY_WINDOW = _swap(_swap(_swap(MILESTONE_STATE, "SELECT m.project_id,", "SELECT i.w_end, m.project_id,"),
-                            """FROM milestones m SEMI JOIN scoped_items i ON i.project_id = m.project_id
-    GROUP BY m.project_id""", """FROM win_items i JOIN milestones m ON m.project_id = i.project_id
-    GROUP BY i.w_end, m.project_id"""), "$period_end::DATE", "i.w_end")
-
-ITEMS_LIVE = ("WITH " + SCOPED_ITEMS + ", " + WINDOWS + ", " + WIN_ITEMS + ", " + _LATEST_BY_WINDOW + ", "
-              + _MS_BY_WINDOW + ", " + _item_state("i.w_end", """FROM win_items i
+# the latest report and milestone state per (window end, item): the cockpit's CTEs, keyed by window
+ITEMS_LIVE = ("WITH " + SCOPED_ITEMS + ", " + WINDOWS + ", " + WIN_ITEMS + ", " + latest_report(by_window=True) + ", "
+              + milestone_state(by_window=True) + ", " + _item_state("i.w_end", """FROM win_items i
     LEFT JOIN latest l ON l.project_id = i.project_id AND l.w_end = i.w_end
     LEFT JOIN ms ON ms.project_id = i.project_id AND ms.w_end = i.w_end"""))
 ITEMS_MART = ("WITH " + SCOPED_ITEMS + ", " + WINDOWS + ", " + WIN_ITEMS + ", " + _item_state("i.w_end", """FROM win_items i
@@ -74,9 +55,6 @@ _ITEM_AGGREGATES = """, """ + GROUP_CODES + """,
                                "n_budget_gap"), start="w_start", end="as_of_date") + """
         FROM keyed """ + GROUPED
 
-# indicator values with their period's last day, in scope and filter (the CTE of region_indicators)
-_INDICATOR_VALUES = METRIC_QUERIES["region_indicators"].split("), per_code AS (")[0] + ")"
-assert _INDICATOR_VALUES.startswith("WITH vals AS (")
 
 QUERIES: dict[str, str] = {
     # grain: one row per window and group (+ a total row per window): execution of items, as of the
@@ -107,7 +85,8 @@ QUERIES: dict[str, str] = {
     "trends_series_feedback": "WITH " + SCOPED_FEEDBACK + ", " + WINDOWS + ", " + GROUP_CODES + """,
         keyed AS (
             SELECT f.*, w.w_period, w.w_end,
-                CASE $by::VARCHAR WHEN 'region' THEN gk.group_code WHEN 'domain' THEN f.domain END AS grp
+                CASE $by::VARCHAR WHEN 'region' THEN gk.group_code WHEN 'domain' THEN f.domain
+                                  WHEN 'channel' THEN f.channel END AS grp
             FROM windows w JOIN scoped_feedback f
               ON f.received_at >= w.w_start AND f.received_at < w.w_end + INTERVAL 1 DAY
             LEFT JOIN group_codes gk ON gk.region_code = f.region_code
@@ -126,7 +105,7 @@ QUERIES: dict[str, str] = {
             count(*) FILTER (WHERE f.is_complaint AND f.is_resolved) AS n_complaints_resolved
         FROM keyed f """ + GROUPED,
     # grain: one row per window and group: indicator values whose period ends in the window
-    "trends_series_indicators": _INDICATOR_VALUES + ", " + WINDOWS + ", " + GROUP_CODES + """,
+    "trends_series_indicators": "WITH " + INDICATOR_VALUES + ", " + WINDOWS + ", " + GROUP_CODES + """,
         keyed AS (
             SELECT v.*, w.w_period,
                 CASE $by::VARCHAR WHEN 'region' THEN gk.group_code WHEN 'domain' THEN v.domain END AS grp
