@@ -1,7 +1,7 @@
 """Text a user reads, in Simplified Chinese (default) and English, and formatting by language.
 
-Strings live in `analytics/locales/{zh,en}.toml`; a test checks both files have the same keys and
-placeholders. Enumerated data values take their labels from the contract.
+Strings live in `analytics/locales/{zh,en}.toml` (shared) and `analytics/locales/<page>.{zh,en}.toml` (one pair
+per page key); a test checks both languages have the same keys and placeholders. Enumerated data values take their labels from the contract.
 """
 from __future__ import annotations
 

@@ -66,6 +66,10 @@ class Metric:
     def n_col(self) -> str:
         return self.denominator or self.n_column or self.column
 
+    def label(self, lang: str) -> str:
+        """The metric's name as a heading or a card title: Chinese, or English with a capital."""
+        return self.zh if lang == "zh" else self.en[:1].upper() + self.en[1:]
+
 
 M = Metric
 METRICS: tuple[Metric, ...] = (

@@ -2,7 +2,8 @@
 
 Mobile and landline numbers keep their first three and last four digits (138****1234, the form the
 hotline itself uses); 18-digit resident ID numbers keep only their region prefix and check digit.
-Which roles may see unmasked text is decided by access control; until then everybody sees it masked.
+Which roles read the unmasked text is decided by access control (analytics/auth/masking.py: stewards and
+administrators); everyone else reads it masked.
 """
 from __future__ import annotations
 

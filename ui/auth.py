@@ -14,7 +14,6 @@ import streamlit as st
 
 from analytics import auth, i18n, settings
 from analytics.auth import accounts, audit, masking, roles, scoping, store
-from analytics.auth.accounts import AccountError
 
 SESSION = "_auth"          # {"username", "method", "since", "last_seen"}
 NOTICE = "_auth_notice"    # why the last session ended (shown once on the sign-in form)
@@ -257,7 +256,3 @@ def may_manage_users(ctx) -> bool:
 def who(ctx, fallback_setting: str) -> str:
     """The name an upload or a note is recorded under: the account's, or (demo mode) the setting's."""
     return settings.get(fallback_setting) if ctx.user.is_demo else ctx.user.username
-
-
-def error_text(e: AccountError, lang: str) -> str:
-    return e.message(lang)

@@ -24,8 +24,7 @@ start = asked if asked in KEYS else domains.DEFAULT_METRIC
 
 
 def metric_label(key: str) -> str:
-    m = metrics.BY_KEY[key]
-    return m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:]
+    return metrics.BY_KEY[key].label(ctx.lang)
 
 
 metric = st.selectbox(ctx.t("domains.metric"), KEYS, index=KEYS.index(start), format_func=metric_label,

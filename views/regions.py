@@ -37,7 +37,7 @@ def _go(code: str | None) -> None:
 
 
 def _label(m: metrics.Metric) -> str:
-    return m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:]
+    return m.label(ctx.lang)
 
 
 def _unit(m: metrics.Metric) -> str:

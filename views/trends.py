@@ -22,8 +22,7 @@ for name, value in state.params().items():  # the URL holds only what was accept
 
 
 def metric_label(key: str) -> str:
-    m = metrics.BY_KEY[key]
-    return m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:]
+    return metrics.BY_KEY[key].label(ctx.lang)
 
 
 def group_label(group: str | None, by: str) -> str:

@@ -79,7 +79,7 @@ QUERIES: dict[str, str] = {
 }
 
 QUERIES |= METRIC_QUERIES
-# one module per page key (analytics/db/sql/<key>.py); names must not clash
+# the SQL of each page (analytics/db/sql/<key>.py) and the shared SQL (metrics, quality, auth); names must not clash
 for _module in (regions, domains, trends, item, upload, risk, meeting, quality, rectifications, feedback, auth):
     assert not set(_module.QUERIES) & set(QUERIES), f"{_module.__name__} redefines a query"
     QUERIES |= _module.QUERIES

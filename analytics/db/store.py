@@ -1,6 +1,6 @@
 """The one place that opens DuckDB, creates the schema and writes tables.
 
-Reads go through `analytics.db.queries`, which runs named SQL with `?` parameters and applies
+Reads go through `analytics.db.queries`, which runs named SQL with `$name` parameters and applies
 the user's region scope; nothing else in the project builds SQL from values.
 """
 from __future__ import annotations

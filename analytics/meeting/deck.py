@@ -50,7 +50,7 @@ def card(key: str, f: Facts, lang: str, min_n: int) -> Card:
         op = "≥" if m.direction == "higher_is_better" else "≤"
         notes.append(t("card_target", lang, op=op, target=i18n.fmt_metric(m.unit, m.target, lang))
                      + " " + ("✓ " + t("target_met", lang) if met else "× " + t("target_missed", lang)))
-    return Card(m.zh if lang == "zh" else m.en[:1].upper() + m.en[1:], i18n.fmt_metric(m.unit, now, lang),
+    return Card(m.label(lang), i18n.fmt_metric(m.unit, now, lang),
                 change, " · ".join(notes), tone)
 
 

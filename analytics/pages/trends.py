@@ -182,7 +182,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict |
 # ---- figures (plotly text is plain: names come in already in the reader's language) ------------------
 
 def _unit_title(metric: metrics.Metric, lang: str) -> str:
-    name = metric.zh if lang == "zh" else metric.en[:1].upper() + metric.en[1:]
+    name = metric.label(lang)
     return i18n.t("trends.axis", lang, metric=name, unit=i18n.t(f"trends.unit_{metric.unit}", lang))
 
 

@@ -36,13 +36,6 @@ def features(con: duckdb.DuckDBPyConnection, as_of: date, tolerance_days: int = 
                                           "revision_days": revision_days}).pl()
 
 
-def features_many(con: duckdb.DuckDBPyConnection, dates: list[date],
-                  tolerance_days: int = TOLERANCE_DAYS) -> pl.DataFrame:
-    frames = [features(con, d, tolerance_days) for d in dates]
-    frames = [f for f in frames if f.height]
-    return pl.concat(frames, how="vertical_relaxed") if frames else features(con, dates[0], tolerance_days)
-
-
 def labels(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int = HORIZON_DAYS,
            tolerance_days: int = TOLERANCE_DAYS, data_as_of_date: date | None = None) -> pl.DataFrame:
     """Slip labels at `as_of`; empty when the window `as_of + horizon` is not fully observed."""

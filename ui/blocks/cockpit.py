@@ -22,7 +22,7 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
             m = k.metric
             with col.container(border=True):
                 st.metric(
-                    m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:],
+                    m.label(ctx.lang),
                     i18n.fmt_metric(m.unit, k.value, ctx.lang),
                     delta=i18n.fmt_change(m.unit, k.change, ctx.lang),
                     delta_color="normal" if m.direction == "higher_is_better" else "inverse",

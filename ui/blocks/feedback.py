@@ -18,8 +18,7 @@ MAX_LINES = 8  # groups drawn in a trend; every group is in the table
 
 
 def metric_name(ctx: Context, key: str) -> str:
-    m = metrics.BY_KEY[key]
-    return m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:]
+    return metrics.BY_KEY[key].label(ctx.lang)
 
 
 def choice(ctx: Context, name: str, options: tuple[str, ...], default: str) -> str:

@@ -19,8 +19,7 @@ URL_SEP = ","  # department names hold no comma
 
 
 def metric_name(ctx: Context, key: str) -> str:
-    m = metrics.BY_KEY[key]
-    return m.zh if ctx.lang == "zh" else m.en[:1].upper() + m.en[1:]
+    return metrics.BY_KEY[key].label(ctx.lang)
 
 
 def dept_choice(ctx: Context) -> tuple[str, ...]:
