@@ -14,18 +14,16 @@ findings never depend on it.
 """
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from analytics.db import queries
+from analytics.db import queries, state
 from analytics.db.queries import Scope
 
 MAX_CACHED = 6  # analyses kept per process (each a few MB at scale 1)
@@ -123,10 +121,8 @@ def marks_path(db_path: str | Path) -> Path:
     return Path(str(db_path) + ".quality.sqlite")
 
 
-def _connect(db_path: str | Path) -> sqlite3.Connection:
-    con = sqlite3.connect(marks_path(db_path), timeout=10)
-    con.executescript(MARKS_SCHEMA)
-    return con
+def _connect(db_path: str | Path, write: bool = False):
+    return state.connect(marks_path(db_path), MARKS_SCHEMA, write)
 
 
 def mark_not_duplicates(db_path: str | Path, members: Iterable[str], cluster_key: str, who: str,
@@ -136,7 +132,7 @@ def mark_not_duplicates(db_path: str | Path, members: Iterable[str], cluster_key
     ids = sorted(set(members))
     pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
     stamp = (now or datetime.now()).isoformat(timespec="seconds")
-    with closing(_connect(db_path)) as con, con:
+    with _connect(db_path, write=True) as con:
         con.executemany("""INSERT INTO not_duplicates (project_a, project_b, cluster_key, marked_at, marked_by, note)
                            VALUES (?, ?, ?, ?, ?, ?)
                            ON CONFLICT (project_a, project_b) DO UPDATE SET cluster_key = excluded.cluster_key,
@@ -147,7 +143,7 @@ def mark_not_duplicates(db_path: str | Path, members: Iterable[str], cluster_key
 
 def unmark(db_path: str | Path, cluster_key: str) -> int:
     """Forget the marks made on one cluster; returns the pairs removed."""
-    with closing(_connect(db_path)) as con, con:
+    with _connect(db_path, write=True) as con:
         return con.execute("DELETE FROM not_duplicates WHERE cluster_key = ?", (cluster_key,)).rowcount
 
 
@@ -155,7 +151,7 @@ def not_duplicate_pairs(db_path: str | Path | None) -> tuple[tuple[str, str], ..
     """Every pair marked "not duplicates", (smaller id, larger id), sorted; () when nothing was marked."""
     if db_path is None or not marks_path(db_path).exists():
         return ()
-    with closing(_connect(db_path)) as con:
+    with _connect(db_path) as con:
         return tuple(con.execute("SELECT project_a, project_b FROM not_duplicates ORDER BY 1, 2").fetchall())
 
 
@@ -164,7 +160,7 @@ def marks(db_path: str | Path | None) -> pl.DataFrame:
     schema = {"cluster_key": pl.Utf8, "n_pairs": pl.Int64, "marked_at": pl.Utf8, "marked_by": pl.Utf8, "note": pl.Utf8}
     if db_path is None or not marks_path(db_path).exists():
         return pl.DataFrame(schema=schema)
-    with closing(_connect(db_path)) as con:
+    with _connect(db_path) as con:
         rows = con.execute("""SELECT cluster_key, count(*), max(marked_at), max(marked_by), max(note)
                               FROM not_duplicates GROUP BY cluster_key ORDER BY 3 DESC""").fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")

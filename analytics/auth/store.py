@@ -1,17 +1,15 @@
 """The accounts and the audit log, in a small SQLite file beside the database (`<db>.auth.sqlite`).
 
-Why a sidecar and not DuckDB: the app holds the DuckDB file open for writing while it runs, and DuckDB
-then lets no other process open it, so accounts kept there could not be managed from the command line
-while the app runs. SQLite (standard library) lets the CLI and the app write the same file, each write
-one short transaction; every statement is parameterised.
+A state store (analytics/db/state.py says why SQLite and not the DuckDB file): the command line manages accounts
+while the app runs.
 """
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
 
 from analytics import settings
+from analytics.db import state
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -62,30 +60,11 @@ def exists(path: str | Path) -> bool:
     return Path(path).is_file()
 
 
-@contextmanager
 def connect(path: str | Path, write: bool = False):
-    """A connection to the sidecar; `write` opens one transaction that takes the write lock at once
-    (BEGIN IMMEDIATE), so two writers of the audit chain never read the same last hash."""
-    path = Path(path)
-    if not write and not path.is_file():
-        raise FileNotFoundError(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(str(path), timeout=10, isolation_level=None)
-    try:
-        if write:
-            con.executescript(SCHEMA)
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        else:
-            yield con
-    finally:
-        con.close()
+    """A connection to the sidecar (`analytics.db.state.connect`); `write` runs one transaction that takes the write
+    lock at once, so two writers of the audit chain never read the same last hash."""
+    return state.connect(path, SCHEMA, write)
 
 
 def has_table(con: sqlite3.Connection, name: str) -> bool:
-    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+    return state.has_table(con, name)

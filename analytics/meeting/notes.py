@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from analytics.db import state
 from analytics.filters import Filters
 from analytics.meeting.model import Note
 
@@ -64,10 +64,8 @@ class Meeting:
     notes: dict[str, Note]
 
 
-def _connect(db_path: str | Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path_for(db_path), timeout=10)
-    con.executescript(SCHEMA)
-    return con
+def _connect(db_path: str | Path, write: bool = False):
+    return state.connect(path_for(db_path), SCHEMA, write)
 
 
 def save_note(db_path: str | Path, preset: str, filters: Filters, as_of: date, data_version: int, slide_key: str,
@@ -76,7 +74,7 @@ def save_note(db_path: str | Path, preset: str, filters: Filters, as_of: date, d
     text = text.strip()[:MAX_NOTE]
     stamp = (now or datetime.now()).isoformat(timespec="seconds")
     key = series_key(preset, filters, scope)
-    with closing(_connect(db_path)) as con, con:  # one transaction: both rows or neither
+    with _connect(db_path, write=True) as con:  # one transaction: both rows or neither
         con.execute("INSERT INTO meetings (series_key, preset, region_code, as_of, data_version, created_at, created_by)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_key, as_of) DO NOTHING",
                     (key, preset, filters.region_code, as_of.isoformat(), data_version, stamp, who))
@@ -103,7 +101,7 @@ def meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date, sco
     """This meeting (series and as-of date), if anything was saved for it."""
     if not path_for(db_path).exists():
         return None
-    with closing(_connect(db_path)) as con:
+    with _connect(db_path) as con:
         row = con.execute("SELECT meeting_id, as_of, data_version FROM meetings WHERE series_key = ? AND as_of = ?",
                           (series_key(preset, filters, scope), as_of.isoformat())).fetchone()
         return _meeting(con, row) if row else None
@@ -114,7 +112,7 @@ def previous_meeting(db_path: str | Path, preset: str, filters: Filters, as_of: 
     """The newest earlier meeting of the same series that recorded at least one note."""
     if not path_for(db_path).exists():
         return None
-    with closing(_connect(db_path)) as con:
+    with _connect(db_path) as con:
         row = con.execute("SELECT m.meeting_id, m.as_of, m.data_version FROM meetings m WHERE m.series_key = ?"
                           " AND m.as_of < ? AND EXISTS (SELECT 1 FROM notes n WHERE n.meeting_id = m.meeting_id)"
                           " ORDER BY m.as_of DESC LIMIT 1",
