@@ -4,8 +4,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics import i18n
+from analytics.pages import PAGES as DECLARED
+
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["views/cockpit.py", "views/risk.py", "views/regions.py", "views/domains.py", "views/trends.py", "views/rectifications.py", "views/feedback.py", "views/duplicates.py", "views/authenticity.py", "views/item.py", "views/data.py"]
+# every declared page, the default one (the page the app opens on) first
+PAGES = [p.file for p in sorted(DECLARED, key=lambda p: not p.default)]
 
 
 def start(lang=None, **params) -> AppTest:
@@ -29,6 +33,7 @@ def test_every_page_renders_in_both_languages(app_env, lang, page):
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title, "page has no title"
+    assert at.title[0].value == i18n.t(f"nav.{Path(page).stem}", lang)  # the page asked for, not another one
     assert ("数据截至" in at.caption[0].value) == (lang == "zh")
 
 

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import metrics, series
+from analytics.db import queries
 from analytics.pages import domains
 from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix
 from analytics.filters import Filters
@@ -69,7 +70,15 @@ def test_league_agrees_with_the_metrics_of_each_department(demo_con):
         assert (r["n_in_flight"], r["n_overdue"], r["n_completed"], r["n_on_time"], r["n_red"]) == (
             total["n_in_flight"], total["n_overdue"], total["n_completed"], total["n_on_time"], total["n_red"]), r
     assert league["n_late"][0] == metrics.totals(demo_con, s)["n_red"] > 0  # the late items are the red ones
-    assert league["n_co_late"].sum() > 0
+    # n_co_late: how many distinct red items in flight (in the selection) name the department a co-department
+    red = queries.run(demo_con, "item_lights", s.filters, s.scope, s.as_of, use_marts=False,
+                      **s.thresholds.params()).filter(pl.col("light") == "red")
+    co_late = (red.select("project_id", pl.col("co_depts").alias("dept")).explode("dept").drop_nulls("dept")
+               .group_by("dept").agg(pl.col("project_id").n_unique().alias("n")))
+    expected = dict(co_late.iter_rows())
+    assert expected, "no red item has a co-department: the check below would hold vacuously"
+    assert set(expected) <= set(league["dept"])  # every co-department of a late item has a row
+    assert dict(league.select("dept", "n_co_late").iter_rows()) == {d: expected.get(d, 0) for d in league["dept"]}
     assert league["n_overdue"].to_list() == sorted(league["n_overdue"], reverse=True)
 
 
