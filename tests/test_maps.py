@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analytics import geo
-from analytics.figures import maps
+from analytics.figures import classes, geometry, inset, maps
 
 
 def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
@@ -44,15 +44,15 @@ def test_deck_json_has_no_external_url_and_no_basemap(beijing):
 
 def test_quantile_breaks_hand_computed():
     # values 1..10, 5 classes; type-7 quantiles: q(.2)=2.8, q(.4)=4.6, q(.6)=6.4, q(.8)=8.2
-    assert maps.quantile_breaks([float(v) for v in range(10, 0, -1)], 5) == pytest.approx(
+    assert classes.quantile_breaks([float(v) for v in range(10, 0, -1)], 5) == pytest.approx(
         [2.8, 4.6, 6.4, 8.2])
     # ties merge; no threshold at the minimum (the lowest class is never empty)
     # [1,1,1,1,5]: 2 distinct values → 2 classes; q(.5) = 1 = the minimum → dropped
-    assert maps.quantile_breaks([1, 1, 1, 1, 5], 4) == []
+    assert classes.quantile_breaks([1, 1, 1, 1, 5], 4) == []
     # [1,1,1,2,3,3], 3 classes: q(1/3) = 1 (dropped), q(2/3) at position 3⅓ = 2 + ⅓·(3-2)
-    assert maps.quantile_breaks([1, 1, 1, 2, 3, 3], 3) == pytest.approx([7 / 3])
-    assert maps.quantile_breaks([], 5) == [] and maps.quantile_breaks([4.0], 5) == []
-    assert [maps.class_of(v, [2.8, 4.6]) for v in (1, 2.8, 3, 4.6, 9)] == [0, 1, 1, 2, 2]
+    assert classes.quantile_breaks([1, 1, 1, 2, 3, 3], 3) == pytest.approx([7 / 3])
+    assert classes.quantile_breaks([], 5) == [] and classes.quantile_breaks([4.0], 5) == []
+    assert [classes.class_of(v, [2.8, 4.6]) for v in (1, 2.8, 3, 4.6, 9)] == [0, 1, 1, 2, 2]
 
 
 def test_classes_and_colours_on_a_hand_made_frame():
@@ -158,32 +158,32 @@ def test_selected_region_code():
 # --- additions for the regions page: ticks, inset geometry, thinning ---------------------------
 
 def test_nice_ticks_hand_computed():
-    assert maps.nice_ticks(0.0, 1.0) == [0.0, 0.5, 1.0]
-    assert maps.nice_ticks(12.3, 87.9) == [12.3, 20, 40, 60, 80, 87.9]  # step 20; none crowding an end
-    assert maps.nice_ticks(3.0, 3.0) == [3.0]
+    assert classes.nice_ticks(0.0, 1.0) == [0.0, 0.5, 1.0]
+    assert classes.nice_ticks(12.3, 87.9) == [12.3, 20, 40, 60, 80, 87.9]  # step 20; none crowding an end
+    assert classes.nice_ticks(3.0, 3.0) == [3.0]
 
 
 def test_inset_transform_maps_the_source_box_onto_the_target_box():
-    w, s, e, n = maps.SCS_SOURCE
-    tw, ts, te, tn = maps.SCS_TARGET
-    assert maps.to_inset(w, s) == pytest.approx((tw, ts), abs=1e-3)
-    assert maps.to_inset(e, n) == pytest.approx((te, tn), abs=1e-3)
-    assert maps.in_inset_only(112.3, 16.8) and not maps.in_inset_only(110.3, 20.0)  # 西沙 yes, 海口 no
+    w, s, e, n = inset.SCS_SOURCE
+    tw, ts, te, tn = inset.SCS_TARGET
+    assert inset.to_inset(w, s) == pytest.approx((tw, ts), abs=1e-3)
+    assert inset.to_inset(e, n) == pytest.approx((te, tn), abs=1e-3)
+    assert inset.in_inset_only(112.3, 16.8) and not inset.in_inset_only(110.3, 20.0)  # 西沙 yes, 海口 no
 
 
 def test_clip_ring_to_a_box():
     square = [[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]
-    clipped = maps._clip_ring(square, (1, 1, 2, 5))
+    clipped = inset.clip_ring(square, (1, 1, 2, 5))
     assert sorted(map(tuple, clipped[:-1])) == [(1, 1), (1, 4), (2, 1), (2, 4)] and clipped[0] == clipped[-1]
-    assert maps._clip_ring(square, (10, 10, 11, 11)) == []
+    assert inset.clip_ring(square, (10, 10, 11, 11)) == []
 
 
 def test_thinning_keeps_shared_borders_identical():
-    thin = maps._geometries("county", 3, None, 3)
-    full = maps._geometries("county", 3)
+    thin = geometry.geometries("county", 3, None, 3)
+    full = geometry.geometries("county", 3)
 
     def vertices(g):
-        return {tuple(p) for poly in maps._polygons(g) for ring in poly for p in ring}
+        return {tuple(p) for poly in geometry.polygons(g) for ring in poly for p in ring}
 
     # 东城区 and 西城区 share a border: the vertices both had in common, each keeps the same ones
     a, b = "110101", "110102"

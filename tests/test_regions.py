@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import i18n, metrics
-from analytics.figures import maps, palette
+from analytics.figures import inset, maps, palette
 from analytics.db import queries
 from analytics.pages import regions as rg
 from analytics.filters import Filters
@@ -72,7 +72,7 @@ def test_legend_breaks_and_colour_direction(fixture_con):
     red = rg.map_deck(rg.page(fixture_con, sel(), metric="red_share"), None, lang="zh", labels=LABELS)
     assert red.breaks == (0.5,)
     # lower is better for the red share: the ramp is reversed, so the better 安徽 is the dark end
-    assert red.colors == tuple(maps.palette(2)[::-1]) and red.reverse
+    assert red.colors == tuple(palette.palette(2)[::-1]) and red.reverse
     props = {c: f["properties"] for c, f in features(red).items()}
     assert tuple(props["340000"]["fill"]) == (0x44, 0x01, 0x54, 255)  # viridis purple: best
     assert tuple(props["110000"]["fill"]) == (0xfd, 0xe7, 0x25, 255)  # viridis yellow: worst
@@ -121,7 +121,7 @@ def test_inset_at_national_level_only(fixture_con):
     ids = [layer.id for layer in spec.deck.layers]
     assert ids == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
                    maps.INSET_LABEL_LAYER_ID]
-    w, s, e, n = maps.SCS_TARGET
+    w, s, e, n = inset.SCS_TARGET
     label = spec.deck.layers[-1]
     assert label.data[0]["text"] == "南海诸岛" and w < label.data[0]["position"][0] < e
 
@@ -133,7 +133,7 @@ def test_inset_at_national_level_only(fixture_con):
     # the islands (西沙, 南沙 …) and Hainan island are drawn again in the inset, and nothing of the
     # main map lies south of Hainan any more
     assert len(in_box) > 10
-    assert all(min(p[1] for p in poly[0]) > maps.MAIN_SOUTH - 0.5 for poly in hainan if poly not in in_box)
+    assert all(min(p[1] for p in poly[0]) > inset.MAIN_SOUTH - 0.5 for poly in hainan if poly not in in_box)
     line = spec.deck.layers[1].data["features"][0]["geometry"]["coordinates"]
     assert sum(all(inside(p) for p in dash) for dash in line) == 10  # all ten dashes in the inset
     assert sum(not any(inside(p) for p in dash) for dash in line) == 3  # three north of 17.6°N on the main map

@@ -21,7 +21,6 @@ No streamlit import here: the module is tested without a running app.
 """
 from __future__ import annotations
 
-import bisect
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,9 @@ import pydeck.bindings.deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from analytics import geo
+from analytics.figures.classes import DEFAULT_CLASSES, class_of, nice_ticks, quantile_breaks
+from analytics.figures.geometry import COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, region_features
+from analytics.figures.inset import SCS_TARGET, border_paths, inset_geometries, inset_maritime
 from analytics.figures.palette import NO_DATA_COLOR, hex_colour, light_rgba, palette, ramp, rgba
 
 # Every pdk.Deck() asks has_jupyter_extra(), which retries a failing import of pydeck's Jupyter widget each
@@ -43,15 +45,22 @@ if not hasattr(_pydeck_deck.has_jupyter_extra, "cache_info"):
     _pydeck_deck.has_jupyter_extra = lru_cache(maxsize=1)(_pydeck_deck.has_jupyter_extra)
 
 REGION_LAYER_ID = "regions"
+
+
 MARITIME_LAYER_ID = "maritime-line"
-COUNTRY_CODE = "100000"
+
+
+
 
 LINE_COLOR = (110, 110, 110, 200)         # region borders; also keeps tiny islands visible
+
+
 MARITIME_COLOR = (60, 60, 60, 255)
-DEFAULT_CLASSES = 5
-# deck.gl's text tooltip: dark text on white, one line per "\n"
+
+
 TOOLTIP_STYLE = {"backgroundColor": "#ffffff", "color": "#1b1f24", "fontSize": "13px", "border": "1px solid #c8ced6",
                  "whiteSpace": "pre-line"}
+
 
 _TEXT = {
     "zh": {"value": "数值", "n": "样本数", "no_data": "无数据"},
@@ -109,181 +118,8 @@ class _CompactDeck(pdk.Deck):
                           separators=(",", ":"), ensure_ascii=False)
 
 
-# --- colours and classes -------------------------------------------------------------------
-
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between order statistics (numpy's default, Hyndman–Fan type 7)."""
-    pos = (len(sorted_values) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-def quantile_breaks(values: Sequence[float], classes: int = DEFAULT_CLASSES) -> list[float]:
-    """Thresholds t1..t(k-1) at the i/k quantiles; ties merged, no empty lowest class."""
-    vals = sorted(v for v in values if v is not None and not math.isnan(v))
-    if not vals or classes < 2:
-        return []
-    k = min(classes, len(set(vals)))
-    out: list[float] = []
-    for i in range(1, k):
-        t = _quantile(vals, i / k)
-        if t > vals[0] and (not out or t > out[-1]):
-            out.append(t)
-    return out
-
-
-def class_of(value: float, breaks: Sequence[float]) -> int:
-    return bisect.bisect_right(list(breaks), value)
-
-
-# --- features ------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _parents() -> dict[str, str | None]:
-    r = geo.regions_frame()
-    return dict(zip(r["region_code"].to_list(), r["parent_code"].to_list()))
-
-
-@lru_cache(maxsize=1)
-def _levels() -> dict[str, str]:
-    r = geo.regions_frame()
-    return dict(zip(r["region_code"].to_list(), r["level"].to_list()))
-
-
-def _is_under(code: str, ancestor: str) -> bool:
-    parents = _parents()
-    p = parents.get(code)
-    while p is not None:
-        if p == ancestor:
-            return True
-        p = parents.get(p)
-    return False
-
-
-def region_features(level: str, parent_code: str | None = None) -> list[dict]:
-    """The cached boundary features of `level` under `parent_code` (None/100000: all).
-
-    level='city' also takes the county-level units hanging directly under a province
-    (municipalities' districts, 省直辖县级行政单位), as geo.children_of does, so a province
-    or the country has no holes. The features are geo's shared dicts: do not mutate them.
-    """
-    if level not in geo.LEVELS:
-        raise ValueError(f"level must be one of {', '.join(geo.LEVELS)}, not {level!r}")
-    feats = list(geo.load_boundaries(level)["features"])
-    if level == "city":
-        lv = _levels()
-        feats += [f for f in geo.load_boundaries("county")["features"]
-                  if lv.get(f["properties"]["parent_code"]) == "province"]
-    if parent_code not in (None, COUNTRY_CODE):
-        feats = [f for f in feats if _is_under(f["properties"]["region_code"], parent_code)]
-    return feats
-
-
-def _round_ring(ring: list, nd: int | None, grid: float | None = None) -> list:
-    if nd is None and grid is None:
-        return [list(p) for p in ring]
-    gd = None if grid is None else max(0, -math.floor(math.log10(grid)) + 1)  # decimals of the grid
-    out: list[list[float]] = []
-    for x, y, *_ in ring:
-        p = ([round(round(x / grid) * grid, gd), round(round(y / grid) * grid, gd)] if grid
-             else [round(x, nd), round(y, nd)])
-        if not out or p != out[-1]:
-            out.append(p)
-    if len(out) < 4:  # would collapse (a small island): keep it as it is
-        return [list(p) for p in ring]
-    return out
-
-
-def _copy_geometry(g: dict, nd: int | None, grid: float | None = None) -> dict:
-    """A new geometry (never the cached one), coordinates rounded to nd decimals (or snapped to grid)."""
-    if g["type"] == "Polygon":
-        return {"type": "Polygon", "coordinates": [_round_ring(r, nd, grid) for r in g["coordinates"]]}
-    if g["type"] == "MultiPolygon":
-        return {"type": "MultiPolygon",
-                "coordinates": [[_round_ring(r, nd, grid) for r in poly] for poly in g["coordinates"]]}
-    if g["type"] == "MultiLineString":
-        return {"type": "MultiLineString", "coordinates": [[list(p) for p in line]
-                                                           for line in g["coordinates"]]}
-    raise ValueError(f"unsupported geometry {g['type']}")
-
-
-@lru_cache(maxsize=8)
-def _geometries(level: str, precision: int | None, grid: float | None = None, thin: int = 1) -> dict[str, dict]:
-    """Rounded copies of a level's geometries (plus the county ones for level='city'), by code.
-
-    thin > 1 keeps about one vertex in `thin` (see `_thin_ring`). Built once per (level, precision,
-    grid, thin); the decks share these dicts: never mutate them.
-    """
-    levels = ("city", "county") if level == "city" else (level,)
-    out = {f["properties"]["region_code"]: _copy_geometry(f["geometry"], precision, grid)
-           for lv in levels for f in geo.load_boundaries(lv)["features"]}
-    if thin > 1:
-        seen: dict[tuple, int] = {}
-        for g in out.values():
-            for poly in _polygons(g):
-                for ring in poly:
-                    for p in ring[:-1]:
-                        seen[tuple(p)] = seen.get(tuple(p), 0) + 1
-        out = {code: {"type": "MultiPolygon", "coordinates": [[_thin_ring(r, thin, seen) for r in poly]
-                                                             for poly in _polygons(g)]}
-               for code, g in out.items()}
-    return out
-
-
-def _thin_ring(ring: list, k: int, seen: Mapping[tuple, int]) -> list:
-    """About one vertex in k, chosen by the vertex's own coordinates, so that two neighbours keep the
-    same vertices of their shared border (no gaps); corners where three rings meet are always kept,
-    and small rings are kept whole. Good enough where a vertex spacing is below a pixel."""
-    if len(ring) <= 4 * k:
-        return ring
-    kept = [p for i, p in enumerate(ring[:-1])
-            if i == 0 or seen.get(tuple(p), 0) >= 3
-            or hash((p[0], p[1])) % k == 0]  # a float tuple's hash is the same in every process
-    return kept + [kept[0]] if len(kept) >= 3 else ring
-
-
-def _points(g: dict):
-    if g["type"] == "Polygon":
-        for ring in g["coordinates"][:1]:
-            yield from ring
-    elif g["type"] == "MultiPolygon":
-        for poly in g["coordinates"]:
-            yield from poly[0]
-    elif g["type"] == "MultiLineString":
-        for line in g["coordinates"]:
-            yield from line
-
-
-def _merc_y(lat: float) -> float:
-    lat = max(min(lat, 85.0), -85.0)
-    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-
-def fit_view(bounds: tuple[float, float, float, float], width: int = 700, height: int = 500,
-             padding: float = 0.06) -> pdk.ViewState:
-    """A Web Mercator view showing bounds (west, south, east, north) in width × height px."""
-    w, s, e, n = bounds
-    dx = max(e - w, 1e-6) / 360.0
-    dy = max(_merc_y(n) - _merc_y(s), 1e-6) / (2 * math.pi)
-    usable_w, usable_h = width * (1 - 2 * padding), height * (1 - 2 * padding)
-    zoom = math.log2(min(usable_w / (512 * dx), usable_h / (512 * dy)))
-    cy = (_merc_y(n) + _merc_y(s)) / 2
-    lat = math.degrees(2 * math.atan(math.exp(cy)) - math.pi / 2)
-    return pdk.ViewState(longitude=round((w + e) / 2, 5), latitude=round(lat, 5),
-                         zoom=round(max(min(zoom, 16.0), 0.0), 3), pitch=0, bearing=0)
-
-
-def _bounds(geoms: Sequence[dict]) -> tuple[float, float, float, float]:
-    xs, ys = [], []
-    for g in geoms:
-        for x, y, *_ in _points(g):
-            xs.append(x)
-            ys.append(y)
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 # --- the map -------------------------------------------------------------------------------
+
 
 def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = None,
                lang: str = "zh", legend_breaks: Sequence[float] | None = None,
@@ -357,8 +193,8 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
 
     national = parent_code in (None, COUNTRY_CODE)
     inset = inset and national
-    geoms = (_inset_geometries(level, precision, grid, thin) if inset
-             else _geometries(level, precision, grid, thin))
+    geoms = (inset_geometries(level, precision, grid, thin) if inset
+             else geometries(level, precision, grid, thin))
     out_features = []
     for f in feats:
         p = f["properties"]
@@ -380,11 +216,11 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
         out_features.append({"type": "Feature", "geometry": geoms[p["region_code"]], "properties": props})
 
     maritime = [{"type": "Feature", "properties": {}, "geometry": g}
-                for g in (_inset_maritime() if inset else
-                          [_copy_geometry(f["geometry"], None) for f in geo.maritime_line()["features"]])]
+                for g in (inset_maritime() if inset else
+                          [copy_geometry(f["geometry"], None) for f in geo.maritime_line()["features"]])]
     fit_geoms = [f["geometry"] for f in out_features] + (
         [f["geometry"] for f in maritime] if national else [])
-    view = fit_view(_bounds(fit_geoms), width, height)
+    view = fit_view(bounds(fit_geoms), width, height)
     border = 0.4 if level == "county" and national else 0.8
 
     regions = pdk.Layer(
@@ -436,135 +272,13 @@ def selected_region_code(event) -> str | None:
     return props.get("region_code")
 
 
-# --- continuous scale ----------------------------------------------------------------------
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """lo, hi and the round values (1, 2 or 5 × 10^k apart) strictly between them."""
-    if hi <= lo:
-        return [lo]
-    raw = (hi - lo) / max(count - 1, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
-    first = math.ceil(lo / step) * step
-    inner = [round(first + i * step, 12) for i in range(int((hi - first) / step) + 1)]
-    inner = [v for v in inner if lo + step / 3 < v < hi - step / 3]  # not crowding the ends
-    return [lo, *inner, hi]
-
-
-# --- South China Sea inset (南海诸岛附图) -----------------------------------------------------
-# Published maps of China draw the whole South China Sea in a framed inset in the lower right,
-# at its own scale, and stop the main map around Hainan. Here it is done in geometry: the parts of
-# the features (and the maritime line) inside SCS_SOURCE are clipped, scaled in Web Mercator
-# (so shapes keep their proportions) and moved into SCS_TARGET; island parts wholly south of
-# MAIN_SOUTH leave the main map. One deck, no second view, no request.
-
-SCS_SOURCE = (106.5, 2.0, 123.5, 25.0)  # west, south, east, north (degrees)
-SCS_TARGET_WEST, SCS_TARGET_SOUTH, SCS_TARGET_EAST = 123.6, 16.5, 135.6
-MAIN_SOUTH = 17.6  # Hainan's southern tip is at 18.1°N
 INSET_FRAME_LAYER_ID = "scs-inset-frame"
+
+
 INSET_LABEL_LAYER_ID = "scs-inset-label"
+
+
 _INSET_TEXT = {"zh": "南海诸岛", "en": "South China\nSea Islands"}
-
-
-def _inv_merc(y: float) -> float:
-    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
-
-
-_S = (SCS_TARGET_EAST - SCS_TARGET_WEST) / (SCS_SOURCE[2] - SCS_SOURCE[0])  # scale, in Mercator units
-SCS_TARGET = (SCS_TARGET_WEST, SCS_TARGET_SOUTH, SCS_TARGET_EAST,
-              round(_inv_merc(_merc_y(SCS_TARGET_SOUTH) + (_merc_y(SCS_SOURCE[3]) - _merc_y(SCS_SOURCE[1])) * _S), 4))
-
-
-def to_inset(lon: float, lat: float) -> tuple[float, float]:
-    """Where a point of the South China Sea (inside SCS_SOURCE) is drawn in the inset."""
-    x = SCS_TARGET_WEST + (lon - SCS_SOURCE[0]) * _S
-    y = _inv_merc(_merc_y(SCS_TARGET_SOUTH) + (_merc_y(lat) - _merc_y(SCS_SOURCE[1])) * _S)
-    return round(x, 4), round(y, 4)
-
-
-def in_inset_only(lon: float, lat: float) -> bool:
-    """A point the main map leaves out (south of MAIN_SOUTH, inside the source box): drawn in the inset."""
-    w, s, e, _ = SCS_SOURCE
-    return lat < MAIN_SOUTH and w <= lon <= e and lat >= s
-
-
-def _clip_ring(ring: list, box: tuple[float, float, float, float]) -> list:
-    """Sutherland–Hodgman clip of a closed ring to an axis-aligned box (fine for filling)."""
-    w, s, e, n = box
-    pts = [tuple(p[:2]) for p in ring[:-1]] if ring and ring[0] == ring[-1] else [tuple(p[:2]) for p in ring]
-    edges = ((lambda p: p[0] >= w, lambda a, b: _cut_x(a, b, w)), (lambda p: p[0] <= e, lambda a, b: _cut_x(a, b, e)),
-             (lambda p: p[1] >= s, lambda a, b: _cut_y(a, b, s)), (lambda p: p[1] <= n, lambda a, b: _cut_y(a, b, n)))
-    for inside, cut in edges:
-        if not pts:
-            break
-        out, prev = [], pts[-1]
-        for cur in pts:
-            if inside(cur):
-                if not inside(prev):
-                    out.append(cut(prev, cur))
-                out.append(cur)
-            elif inside(prev):
-                out.append(cut(prev, cur))
-            prev = cur
-        pts = out
-    return [list(p) for p in pts] + [list(pts[0])] if len(pts) >= 3 else []
-
-
-def _cut_x(a, b, x):
-    t = (x - a[0]) / (b[0] - a[0])
-    return x, a[1] + t * (b[1] - a[1])
-
-
-def _cut_y(a, b, y):
-    t = (y - a[1]) / (b[1] - a[1])
-    return a[0] + t * (b[0] - a[0]), y
-
-
-def _polygons(g: dict) -> list:
-    return [g["coordinates"]] if g["type"] == "Polygon" else list(g["coordinates"])
-
-
-def _ring_box(ring: list) -> tuple[float, float, float, float]:
-    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def _inset_parts(g: dict) -> list:
-    """The polygons of g inside SCS_SOURCE, clipped and moved into the inset."""
-    w, s, e, n = SCS_SOURCE
-    out = []
-    for poly in _polygons(g):
-        x0, y0, x1, y1 = _ring_box(poly[0])
-        if x1 < w or x0 > e or y1 < s or y0 > n:
-            continue
-        inside = x0 >= w and x1 <= e and y0 >= s and y1 <= n
-        rings = [r if inside else _clip_ring(r, SCS_SOURCE) for r in poly]
-        if not rings[0]:
-            continue
-        out.append([[list(to_inset(x, y)) for x, y, *_ in r] for r in rings if r])
-    return out
-
-
-@lru_cache(maxsize=6)
-def _inset_geometries(level: str, precision: int | None, grid: float | None = None,
-                      thin: int = 1) -> dict[str, dict]:
-    """Like `_geometries`, for the national map with the inset: islands wholly south of MAIN_SOUTH
-    leave the main map, and every part inside SCS_SOURCE is also drawn, moved, in the inset."""
-    out = {}
-    for code, g in _geometries(level, precision, grid, thin).items():
-        main = [poly for poly in _polygons(g) if _ring_box(poly[0])[3] >= MAIN_SOUTH]
-        parts = main + _inset_parts(g)
-        out[code] = {"type": "MultiPolygon", "coordinates": parts} if parts else g
-    return out
-
-
-@lru_cache(maxsize=1)
-def _inset_maritime() -> tuple[dict, ...]:
-    """The maritime line's dashes north of MAIN_SOUTH on the main map, and all of it in the inset."""
-    lines = [line for f in geo.maritime_line()["features"] for line in f["geometry"]["coordinates"]]
-    main = [[list(p[:2]) for p in line] for line in lines if min(p[1] for p in line) >= MAIN_SOUTH]
-    moved = [[list(to_inset(x, y)) for x, y, *_ in line] for line in lines]
-    return ({"type": "MultiLineString", "coordinates": main + moved},)
 
 
 def inset_layers(lang: str = "zh") -> list[pdk.Layer]:
@@ -587,7 +301,10 @@ def inset_layers(lang: str = "zh") -> list[pdk.Layer]:
 
 # --- items as points or hexagons, by traffic light ----------------------------------------------
 
+
 POINTS_LAYER_ID = "item-points"
+
+
 HEXAGON_LAYER_ID = "item-hexagons"
 
 
@@ -617,19 +334,11 @@ def hexagon_layer(rows: Sequence[Mapping], radius_m: float) -> pdk.Layer:
 BORDER_LAYER_ID = "borders"
 
 
-@lru_cache(maxsize=4)
-def _border_paths(level: str, precision: int | None, thin: int, inset: bool, min_vertices: int) -> tuple:
-    geoms = (_inset_geometries if inset else _geometries)(level, precision, None, thin)
-    codes = {f["properties"]["region_code"] for f in geo.load_boundaries(level)["features"]}
-    return tuple({"path": ring} for code, g in geoms.items() if code in codes
-                 for poly in _polygons(g) for ring in poly[:1] if len(ring) >= min_vertices)
-
-
 def border_layer(level: str = "province", *, precision: int | None = 2, thin: int = 4, inset: bool = True,
                  min_vertices: int = 12, width_px: float = 0.8) -> pdk.Layer:
     """The outlines of one level's regions as one PathLayer (outer rings of min_vertices or more: the
     small islands, which a border would only blot, are left to their fill)."""
-    return pdk.Layer("PathLayer", id=BORDER_LAYER_ID, data=list(_border_paths(level, precision, thin, inset, min_vertices)),
+    return pdk.Layer("PathLayer", id=BORDER_LAYER_ID, data=list(border_paths(level, precision, thin, inset, min_vertices)),
                      pickable=False, get_path="path", get_color=list(LINE_COLOR), width_units="'pixels'",
                      get_width=width_px, width_min_pixels=width_px)
 

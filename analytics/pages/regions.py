@@ -16,6 +16,8 @@ import polars as pl
 
 from analytics import metrics
 from analytics.figures import maps
+from analytics.figures.geometry import COUNTRY_CODE, region_features
+from analytics.figures.inset import in_inset_only, to_inset
 from analytics.levels import levels_below
 from analytics.db import queries
 from analytics.metrics import Metric, Selection
@@ -87,7 +89,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
     table = table.with_columns(metric_rank(table, m))
     values = table.select("region_code", "name", pl.col(m.key).cast(pl.Float64).alias("value"),
                           pl.col(n_column(m)).cast(pl.Float64).alias("n"), pl.col("metric_rank").alias("rank"))
-    drawable = bool(maps.region_features(level, sel.filters.region_code))
+    drawable = bool(region_features(level, sel.filters.region_code))
     return RegionsPage(m, levels, level, total, table, values, lights, drawable)
 
 
@@ -108,8 +110,8 @@ def light_rows(lights: pl.DataFrame, labels: Mapping[str, str], unit: str, inset
         lon, lat = r["lon"], r["lat"]
         if lon is None or lat is None:
             continue
-        if inset and maps.in_inset_only(lon, lat):
-            lon, lat = maps.to_inset(lon, lat)
+        if inset and in_inset_only(lon, lat):
+            lon, lat = to_inset(lon, lat)
         counts = per_region[r["region_code"]]
         count = f"{r['n_items']:,}"
         tip = [f"{labels[r['light']]}: {unit.format(n=count)}"]
@@ -134,7 +136,7 @@ def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: st
     Colour direction: darker is better for every metric (the ramp is reversed when lower is better).
     `light` limits the hexagons to one light (None: every item in flight).
     """
-    national = parent_code in (None, maps.COUNTRY_CODE)
+    national = parent_code in (None, COUNTRY_CODE)
     nd, thin = _DETAIL.get((national, data.level), (3, 1))
     unstroked = (national, data.level) in _UNSTROKED
     common = dict(parent_code=parent_code, lang=lang, precision=nd, thin=thin, inset=national, width=width,
