@@ -84,13 +84,16 @@ RECTIFICATIONS = pl.DataFrame({
 })
 
 
-def build(path: Path) -> Path:
+def build(path: Path, source: str = "tests/fixture_db.py", description: str = "hand-made fixture",
+          **tables: pl.DataFrame) -> Path:
+    """The fixture database at `path`; a test file may pass its own frame for any table (`rectifications=…`)."""
+    frames = {"policies": POLICIES, "projects": PROJECTS, "progress_reports": PROGRESS, "feedback": FEEDBACK,
+              "rectifications": RECTIFICATIONS} | tables
     con = store.connect(path)
     store.create_schema(con)
     store.install_regions(con)
-    for name, frame in [("policies", POLICIES), ("projects", PROJECTS), ("progress_reports", PROGRESS),
-                        ("feedback", FEEDBACK), ("rectifications", RECTIFICATIONS)]:
+    for name, frame in frames.items():
         store.write_table(con, name, frame)
-    store.record_version(con, "test", "tests/fixture_db.py", AS_OF, "hand-made fixture")
+    store.record_version(con, "test", source, AS_OF, description)
     con.close()
     return path

@@ -67,18 +67,11 @@ def complaint_rows() -> pl.DataFrame:
 
 
 def build(path: Path) -> Path:
-    con = store.connect(path)
-    store.create_schema(con)
-    store.install_regions(con)
-    feedback = pl.concat([fixture_db.FEEDBACK, complaint_rows()], how="vertical_relaxed")
-    for name, frame in [("policies", fixture_db.POLICIES),
-                        ("projects", pl.concat([fixture_db.PROJECTS, GREEN_ITEMS], how="vertical_relaxed")),
-                        ("progress_reports", pl.concat([fixture_db.PROGRESS, GREEN_REPORTS], how="vertical_relaxed")),
-                        ("feedback", feedback), ("rectifications", fixture_db.RECTIFICATIONS)]:
-        store.write_table(con, name, frame)
-    store.record_version(con, "test", "tests/test_feedback.py", AS_OF, "fixture + green items and complaints")
-    con.close()
-    return path
+    return fixture_db.build(
+        path, "tests/test_feedback.py", "fixture + green items and complaints",
+        projects=pl.concat([fixture_db.PROJECTS, GREEN_ITEMS], how="vertical_relaxed"),
+        progress_reports=pl.concat([fixture_db.PROGRESS, GREEN_REPORTS], how="vertical_relaxed"),
+        feedback=pl.concat([fixture_db.FEEDBACK, complaint_rows()], how="vertical_relaxed"))
 
 
 @pytest.fixture(scope="module")

@@ -55,16 +55,7 @@ RECTIFICATIONS = pl.DataFrame({
 
 
 def build(path: Path) -> Path:
-    con = store.connect(path)
-    store.create_schema(con)
-    store.install_regions(con)
-    for name, frame in [("policies", fixture_db.POLICIES), ("projects", fixture_db.PROJECTS),
-                        ("progress_reports", fixture_db.PROGRESS), ("feedback", fixture_db.FEEDBACK),
-                        ("rectifications", RECTIFICATIONS)]:
-        store.write_table(con, name, frame)
-    store.record_version(con, "test", "tests/test_rectifications.py", AS_OF, "hand-made ledger")
-    con.close()
-    return path
+    return fixture_db.build(path, "tests/test_rectifications.py", "hand-made ledger", rectifications=RECTIFICATIONS)
 
 
 @pytest.fixture(scope="module")
