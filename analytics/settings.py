@@ -51,6 +51,10 @@ SETTINGS = (
             "trains on. Above it, a fixed share of the items is kept with all of their snapshots (chosen by a hash of "
             "the item ID, the same at every training), which bounds training time and memory: at demo scale 10 the "
             "2.2 M rows took 231 s and 5.6 GB inside the app process. The model card says when it is a sample.", int),
+    Setting("COCKPIT_RETRAIN_AFTER_COMMIT", "1", "1: every commit or rollback, from the upload page or the "
+            "command line, retrains the slip-risk model on the new data version in the background (the command line "
+            "waits for it; `--no-retrain` skips it); 0: the model is retrained only on demand (the risk page's button, "
+            "`python -m analytics risk train`).", int),
     Setting("COCKPIT_RISK_THREADS", "1", "Threads the slip-risk model may use to train and score (OpenMP); keep "
             "low on a shared machine, where more threads than free cores make it many times slower.", int),
     Setting("COCKPIT_REFERENCE_DIR", str(ROOT.parent / "shared" / "reference-data"), "Folder of the reference "

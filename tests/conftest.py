@@ -9,6 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# A commit retrains the slip-risk model by default (COCKPIT_RETRAIN_AFTER_COMMIT). The tests that upload or roll back
+# test the data, not the model, so they commit without training it (and so do the app servers and command lines they
+# start, which inherit this); tests/test_retrain_after_upload.py turns it on.
+os.environ["COCKPIT_RETRAIN_AFTER_COMMIT"] = "0"
 
 from tests import fixture_db  # noqa: E402
 

@@ -63,14 +63,13 @@ class Context:
 def database(path: str) -> Database:
     """One DuckDB connection per file for all sessions; each thread queries through its own cursor.
     Read-write (uploads commit through it) unless COCKPIT_DB_WRITABLE=0; read-only when another process
-    holds the file (the upload page then says why). A writable one retrains the slip-risk model in the
-    background after every commit or rollback (the new data version has no model yet)."""
+    holds the file (the upload page then says why). A writable one warms its caches after every commit or
+    rollback (the commit itself starts the retraining the new version needs: analytics/ingest/versions.py)."""
     db = Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
     if db.writable:
         from analytics.ingest import versions
 
-        versions.AFTER_COMMIT.append(lambda db_path, version: warm_after_commit(path, db_path))
-        versions.AFTER_COMMIT.append(lambda db_path, version: retrain_after_commit(db, path, db_path))
+        versions.ON_NEW_VERSION.append(lambda db_path, version: warm_after_commit(path, db_path))
     return db
 
 
@@ -132,18 +131,6 @@ def warm_after_commit(own_path: str, committed_path: str) -> bool:
     threading.Thread(target=warm, args=(own_path,), name="cockpit-warm", daemon=True).start()
     return True
 
-
-def retrain_after_commit(db: Database, own_path: str, committed_path: str) -> bool:
-    """Start a background training on the new data of `own_path` (the hook list is shared by every database
-    this process opened: only the committed one retrains). A training already running is left to finish."""
-    from pathlib import Path
-
-    from analytics.risk import jobs
-
-    if not committed_path or Path(committed_path).resolve() != Path(own_path).resolve():
-        return False
-    jobs.start(own_path, db.cursor)  # db.cursor runs in the job's thread: a cursor of its own
-    return True
 
 
 # Query and block results are shared by every session (st.cache_resource): one object per key, handed out

@@ -27,6 +27,31 @@ def _open_for_writing(db: Path, lang: str):
         return None, i18n.t("upload.err_locked", lang, detail=str(e).splitlines()[0][:300])
 
 
+def _wait_for_retraining(db: Path, version: int | None, lang: str) -> dict | None:
+    """The commit started retraining the slip-risk model on the new version (analytics/ingest/versions.py): wait for
+    it, so the process does not end with it half done, and say so on standard error. None when none started."""
+    from analytics import i18n
+    from analytics.risk import jobs
+
+    job = jobs.current(db)
+    if job is None or version is None:
+        return None
+    print(i18n.t("upload.cli_retraining", lang, version=version), file=sys.stderr)
+    while not job.done:
+        time.sleep(0.2)
+    seconds = round(job.seconds or 0.0, 1)
+    if job.error:
+        print(i18n.t("upload.cli_retrain_failed", lang, error=job.error), file=sys.stderr)
+    else:
+        print(i18n.t("upload.cli_retrained", lang, version=version, seconds=seconds), file=sys.stderr)
+    return {"seconds": seconds, "error": job.error}
+
+
+def _retrain(args) -> bool | None:
+    """--no-retrain: do not retrain the slip-risk model after this commit; otherwise the setting decides."""
+    return False if args.no_retrain else None
+
+
 def _who(args) -> str:
     return args.who or settings.get("COCKPIT_STEWARD")
 
@@ -93,10 +118,11 @@ def cmd_ingest(args) -> int:
             result |= {"status": "dry_run", "message": i18n.t("upload.cli_dry_run", lang)}
             return _ingest_out(args, result, problems, 0)
         out = versions.commit(con, changes, who=_who(args), file_name=Path(args.file).name, sha256=upload.sha256,
-                              as_of=args.as_of, db_path=str(Path(args.db).resolve()))
+                              as_of=args.as_of, db_path=str(Path(args.db).resolve()), retrain=_retrain(args))
         if out.status == "committed":
             _audit(args.db, _who(args), "commit", Path(args.file).name, version=out.version, based_on=out.based_on,
                    sha256=upload.sha256, mode=args.mode)
+            result["retraining"] = _wait_for_retraining(Path(args.db), out.version, lang)
         result |= {"status": out.status, "version": out.version, "based_on": out.based_on,
                    "seconds": round(time.perf_counter() - started, 2),
                    "message": i18n.t(f"upload.cli_{out.status}", lang, version=out.version, based_on=out.based_on)}
@@ -171,15 +197,18 @@ def cmd_rollback(args) -> int:
         print(error, file=sys.stderr)
         return 3
     try:
-        out = versions.restore(con, args.version, who=_who(args), db_path=str(Path(args.db).resolve()))
+        out = versions.restore(con, args.version, who=_who(args), db_path=str(Path(args.db).resolve()),
+                               retrain=_retrain(args))
+        if out.status == "restored":
+            _audit(args.db, _who(args), "rollback", f"v{args.version}", version=out.version, based_on=out.based_on)
+        print(i18n.t(f"upload.cli_{out.status}", args.lang, version=out.version, based_on=out.based_on))
+        if out.status == "restored":
+            _wait_for_retraining(Path(args.db), out.version, args.lang)
     except UploadError as e:
         print(e.message(args.lang), file=sys.stderr)
         return 2
     finally:
         con.close()
-    if out.status == "restored":
-        _audit(args.db, _who(args), "rollback", f"v{args.version}", version=out.version, based_on=out.based_on)
-    print(i18n.t(f"upload.cli_{out.status}", args.lang, version=out.version, based_on=out.based_on))
     return 0
 
 
@@ -206,6 +235,8 @@ def _add_upload_commands(sub) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="the data's as-of date after the commit "
                    "(default: unchanged)")
     p.add_argument("--who", default=None, help="recorded as the steward (default COCKPIT_STEWARD)")
+    p.add_argument("--no-retrain", action="store_true", help="do not retrain the slip-risk model on the new version "
+                   "(by default a commit retrains it and the command waits; COCKPIT_RETRAIN_AFTER_COMMIT=0 turns it off)")
     p.add_argument("--lang", choices=("zh", "en"), default="en")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
@@ -219,6 +250,7 @@ def _add_upload_commands(sub) -> None:
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
     p.add_argument("version", type=int)
     p.add_argument("--who", default=None)
+    p.add_argument("--no-retrain", action="store_true", help="do not retrain the slip-risk model on the restored data")
     p.add_argument("--lang", choices=("zh", "en"), default="en")
     p.set_defaults(func=cmd_rollback)
 

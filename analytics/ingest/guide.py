@@ -58,20 +58,25 @@ rows stay. The page lists every version with its counts and offers restore; so d
 
 ```bash
 python -m analytics ingest --db data/cockpit.duckdb --table progress_reports 进度.csv \\
-    [--mapping NAME] [--mode upsert|replace] [--valid-rows-only] [--dry-run] [--json] [--report PATH]
+    [--mapping NAME] [--mode upsert|replace] [--valid-rows-only] [--dry-run] [--json] [--report PATH] [--no-retrain]
 python -m analytics versions --db data/cockpit.duckdb [--json]
-python -m analytics rollback --db data/cockpit.duckdb 5
+python -m analytics rollback --db data/cockpit.duckdb 5 [--no-retrain]
 ```
 
 `ingest` exits 0 after a commit (or when nothing changed), 1 when the file is rejected (the problem report
 is written beside the file, or to `--report`), 2 for a file that cannot be used, and 3 when the database is
 busy: while the app runs it holds the database for writing, so upload through its page instead.
+
+A new version has no slip-risk model yet: every commit and rollback, from the page or the command line, retrains
+it on the new data. The page goes on at once (the risk page shows the training's progress); the command line
+waits for it and says how long it took, or why it could not train (the data is committed either way).
+`--no-retrain` skips it for one command, and `COCKPIT_RETRAIN_AFTER_COMMIT=0` for every commit.
 """
 
 
 def _settings() -> list[str]:
     names = ("COCKPIT_UPLOAD_MAX_MB", "COCKPIT_UPLOAD_MAX_ROWS", "COCKPIT_UPLOAD_MAX_TEXT", "COCKPIT_KEEP_VERSIONS",
-             "COCKPIT_UPLOAD_WAIT_SECONDS", "COCKPIT_STEWARD", "COCKPIT_DB_WRITABLE")
+             "COCKPIT_UPLOAD_WAIT_SECONDS", "COCKPIT_STEWARD", "COCKPIT_DB_WRITABLE", "COCKPIT_RETRAIN_AFTER_COMMIT")
     out = ["## Settings", "", "| variable | default | meaning |", "|---|---|---|"]
     for n in names:
         s = settings.BY_NAME[n]

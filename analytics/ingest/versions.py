@@ -10,7 +10,10 @@ and every cache keyed on it refreshes. Inside the same transaction the contract'
 on the new state (`analytics.checks`) and the item snapshot mart is rebuilt: a kill at any point
 leaves the previous version, whole. The newest COCKPIT_KEEP_VERSIONS versions stay restorable.
 
-The hook for work after a commit (retraining the slip-risk model in the background) is `AFTER_COMMIT`.
+Work that a new version needs beyond its tables and marts is started by the commit itself, whoever commits (the
+upload page or the command line): the slip-risk model retrains on the new version in the background
+(`_after_commit`, COCKPIT_RETRAIN_AFTER_COMMIT); the command line waits for it. `ON_NEW_VERSION` is for what a
+process keeps of its own (the app's caches), never for work the data needs.
 """
 from __future__ import annotations
 
@@ -33,8 +36,9 @@ MAPPING_NAMES = ("SELECT DISTINCT name FROM upload_mappings WHERE ($1::VARCHAR I
                  "ORDER BY name")
 MAPPING_LOAD = "SELECT table_name, header, column_name FROM upload_mappings WHERE name = ? ORDER BY header"
 
-# called as fn(db_path, version) after a commit or rollback has been committed; errors are the hook's own
-AFTER_COMMIT: list[Callable[[str, int], None]] = []
+# called as fn(db_path, version) after a commit or rollback has been committed, for a process's own caches; errors
+# are the listener's own
+ON_NEW_VERSION: list[Callable[[str, int], None]] = []
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -148,9 +152,18 @@ def _has(cur, table: str) -> bool:
                             [table]).fetchall())
 
 
-def _run_hooks(db_path: str | None, version: int) -> None:
-    for hook in AFTER_COMMIT:
-        hook(db_path or "", version)
+def _after_commit(db_path: str | None, version: int, retrain: bool | None) -> None:
+    """What a new version needs once it is committed: the slip-risk model retrained on it, in a background thread
+    with a connection of its own (`risk.jobs`; a training already running for this database is left to finish), when
+    `retrain` (None: COCKPIT_RETRAIN_AFTER_COMMIT) and the database's path is known; then the listeners."""
+    if db_path and (settings.get("COCKPIT_RETRAIN_AFTER_COMMIT") if retrain is None else retrain):
+        from analytics.risk import jobs  # the model and scikit-learn load only when a commit needs them
+
+        # a connection of the thread's own (in the app, a cursor of its writer: store.connect), not one derived from
+        # the committing cursor, which its caller closes when the commit returns
+        jobs.start(db_path, lambda: store.connect(db_path))
+    for listener in ON_NEW_VERSION:
+        listener(db_path or "", version)
 
 
 class _Transaction:
@@ -200,9 +213,10 @@ def _same_file(cur, sha256: str, tables: str, mode: str, current: dict[str, int]
 
 def commit(cur: duckdb.DuckDBPyConnection, changes: list[Change], *, who: str, file_name: str, sha256: str,
            as_of: date | None = None, based_on: int | None = None, db_path: str | None = None,
-           keep: int | None = None, wait: float | None = None) -> Outcome:
+           keep: int | None = None, wait: float | None = None, retrain: bool | None = None) -> Outcome:
     """Write `changes` as one new data version (or nothing, saying why). `based_on` is the version the
-    steward previewed: if another commit came first, the steward is asked to look again."""
+    steward previewed: if another commit came first, the steward is asked to look again. `retrain`: see
+    `_after_commit`."""
     if not changes:
         raise UploadError("nothing_valid", {})
     keep = settings.get("COCKPIT_KEEP_VERSIONS") if keep is None else keep
@@ -265,14 +279,14 @@ def commit(cur: duckdb.DuckDBPyConnection, changes: list[Change], *, who: str, f
         _finish(cur, new, as_of, set(previews))
         _prune(cur, keep)
         tx.commit()
-    _run_hooks(db_path, new)
+    _after_commit(db_path, new, retrain)
     return Outcome("committed", new, version, previews)
 
 
 # ---- rollback and roll-forward ---------------------------------------------------------------------
 
 def restore(cur: duckdb.DuckDBPyConnection, target: int, *, who: str, db_path: str | None = None,
-            keep: int | None = None, wait: float | None = None) -> Outcome:
+            keep: int | None = None, wait: float | None = None, retrain: bool | None = None) -> Outcome:
     """Make the data what version `target` read, as a new version (rollback or roll-forward)."""
     keep = settings.get("COCKPIT_KEEP_VERSIONS") if keep is None else keep
     with _Transaction(cur, db_path, wait) as tx:
@@ -314,7 +328,7 @@ def restore(cur: duckdb.DuckDBPyConnection, target: int, *, who: str, db_path: s
         _finish(cur, new, as_of, {t for t in wanted if wanted[t] != current[t]})
         _prune(cur, keep)
         tx.commit()
-    _run_hooks(db_path, new)
+    _after_commit(db_path, new, retrain)
     return Outcome("restored", new, version)
 
 
