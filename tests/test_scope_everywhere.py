@@ -96,6 +96,10 @@ def _build(path: Path, code: str | None) -> Path:
 def dbs(tmp_path_factory):
     root = tmp_path_factory.mktemp("scope_everywhere")
     full = _build(root / "full.duckdb", None)
+    from analytics.risk import scores
+
+    # one scores file for every copy: a scorer that ignores scope wrote it (SCORES); the query must scope it
+    SAMPLES["scores_path"] = str(scores.path_for(full, 1))
     pruned = {name: _build(root / f"{name}.duckdb", code) for name, code in SCOPES.items()}
     cons = {"full": duckdb.connect(str(full), read_only=True)}
     cons |= {name: duckdb.connect(str(p), read_only=True) for name, p in pruned.items()}

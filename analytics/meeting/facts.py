@@ -147,15 +147,26 @@ def attention(cur: duckdb.DuckDBPyConnection, sel: Selection, prev_sel: Selectio
         (rank("light") > rank("light_previous").fill_null(0)).alias("is_worse"))
 
 
-def _earlier_scores(db_path: str, version: int, not_after: date):
-    """The newest saved scores of an earlier data version with an as-of date on or before `not_after`."""
+def _earlier_scores(cur: duckdb.DuckDBPyConnection, sel: Selection, db_path: str, version: int, not_after: date):
+    """(as of, the selection's scores) of the newest earlier data version scored on or before `not_after`."""
     from analytics.risk import scores
 
     for v in range(version - 1, 0, -1):
-        frame = scores.load(db_path, v)
-        if frame is not None and frame.height and frame["as_of"][0] <= not_after:
-            return frame
+        as_of = _scored_as_of(db_path, v)
+        if as_of is not None and as_of <= not_after:
+            return as_of, scores.scoped(cur, sel, db_path, v)
     return None
+
+
+def _scored_as_of(db_path: str, version: int) -> date | None:
+    """The data date a version's saved scores were computed at (None: no scores, or none for any item)."""
+    from analytics.risk import scores
+
+    path = scores.path_for(db_path, version)
+    if not path.exists():
+        return None
+    first = pl.read_parquet(path, columns=["as_of"], n_rows=1)  # every row carries the same date
+    return first["as_of"][0] if first.height else None
 
 
 def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFrame, level: str | None,
@@ -163,14 +174,15 @@ def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFr
     """High flags in the selection and which are new since the last meeting, or why there are none."""
     from analytics.risk import scores
 
-    scored = scores.load(db_path, version) if db_path else None
-    if scored is None or scored.is_empty():
+    scored_as_of = _scored_as_of(db_path, version) if db_path else None
+    if scored_as_of is None:
         return "no_scores"
-    if scored["as_of"][0] > as_of:  # scored on later data than the meeting looks at: not shown as if known then
+    if scored_as_of > as_of:  # scored on later data than the meeting looks at: not shown as if known then
         return "scores_after"
+    scored = scores.scoped(cur, sel, db_path, version)
     high = (lights.join(scored.filter(pl.col("band") == "high").select("project_id", "probability", "top_reasons"),
                         on="project_id", how="inner").sort(["probability", "project_id"], descending=[True, False]))
-    earlier = _earlier_scores(db_path, version, previous_as_of)
+    earlier_as_of, earlier = _earlier_scores(cur, sel, db_path, version, previous_as_of) or (None, None)
     new_ids = None
     if earlier is not None:
         was_high = set(earlier.filter(pl.col("band") == "high")["project_id"].to_list())
@@ -183,5 +195,4 @@ def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFr
                      .group_by("child_code", "child_name").agg(pl.len().cast(pl.Int64).alias("n_high"))
                      .rename({"child_code": "region_code", "child_name": "name"})
                      .sort(["n_high", "region_code"], descending=[True, False]))
-    return RiskFacts(high, new_ids, scored["as_of"][0], earlier["as_of"][0] if earlier is not None else None,
-                     by_region)
+    return RiskFacts(high, new_ids, scored_as_of, earlier_as_of, by_region)

@@ -33,7 +33,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict, 
          version: int = 0, stamp: str = "") -> RiskPage | None:
     """None when no model has scored this data version. `stamp` (the sidecar's trained_at) is only part
     of the cache key, so a retraining on the same data version shows at once."""
-    scored = scores.load(db_path, version)
+    scored = scores.scoped(cur, sel, db_path, version)
     meta = scores.load_meta(db_path, version)
     if scored is None or meta is None:
         return None

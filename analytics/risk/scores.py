@@ -60,8 +60,21 @@ def load_meta(db_path: str | Path, data_version: int) -> dict | None:
 
 
 def load(db_path: str | Path, data_version: int) -> pl.DataFrame | None:
+    """Every saved score of a data version (the command line's `risk score`); pages read `scoped` instead."""
     path = path_for(db_path, data_version)
     return pl.read_parquet(path) if path.exists() else None
+
+
+def scoped(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_version: int) -> pl.DataFrame | None:
+    """The saved scores of a data version for the items of a selection (`sel`: a metrics.Selection), through the
+    named, scoped query `risk_scores`, so a page never holds a score outside the user's scope; None when this
+    version has no scores."""
+    from analytics.db import queries
+
+    path = path_for(db_path, data_version)
+    if not path.exists():
+        return None
+    return queries.run(cur, "risk_scores", sel.filters, sel.scope, sel.as_of, scores_path=str(path))
 
 
 def _number(value: str | None) -> float | None:

@@ -175,9 +175,11 @@ def model_flags(ctx: Context, limit: int = 10) -> None:
     """The risk model's high-risk items that are not red yet: the early warnings."""
     from analytics.risk import scores
 
-    scored = scores.load(ctx.db_path, ctx.version)
-    if scored is None:
+    path = scores.path_for(ctx.db_path, ctx.version)
+    if not path.exists():
         return
+    # the scored items of the selection (scoped in SQL); the file's time keys the cache, so a retraining shows
+    scored = ctx.query("risk_scores", scores_path=str(path), stamp=path.stat().st_mtime_ns)
     items = ctx.query("item_lights", **ctx.thresholds.params())
     early = (items.filter(pl.col("light") != "red").join(scored.filter(pl.col("band") == "high"), on="project_id")
              .sort("probability", descending=True))

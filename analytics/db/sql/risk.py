@@ -7,6 +7,7 @@ the future; `RISK_LABELS` looks ahead to `$as_of + $horizon` to say whether the 
 """
 from __future__ import annotations
 
+from analytics.db.scope import SCOPED_ITEMS
 from analytics.db.sql.rules import in_flight, rect_closed, rect_overdue
 
 # The RAG ladder as an ordinal (0 = green … 4 = red).
@@ -250,4 +251,8 @@ QUERIES: dict[str, str] = {
         FROM region_closure c
         JOIN regions g ON g.region_code = c.ancestor_code AND g.level = $group_level::VARCHAR
         JOIN region_closure t ON t.region_code = g.region_code AND t.ancestor_code = $total_code::VARCHAR""",
+    # grain: one row per scored item in scope and filter: the saved scores of one model (`risk/scores.py` writes
+    # them beside the database when the model is trained; $scores_path is that file, never user input)
+    "risk_scores": "WITH " + SCOPED_ITEMS + """
+        SELECT s.* FROM read_parquet($scores_path::VARCHAR) s SEMI JOIN scoped_items i ON i.project_id = s.project_id""",
 }
