@@ -151,39 +151,16 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     """
     text = _TEXT.get(lang, _TEXT["zh"])
     labels = {"value": text["value"], "n": text["n"], **(tooltip_labels or {})}
-    fmt = value_format.format if isinstance(value_format, str) else value_format
-    no_data = rgba(no_data_color)
-
-    missing = {"region_code", "value", "n"} - set(values.columns)
-    if missing:
-        raise ValueError(f"values lacks column(s) {', '.join(sorted(missing))}")
     if scale not in ("quantile", "continuous"):
         raise ValueError(f"scale must be quantile or continuous, not {scale!r}")
     with_rank = rank_label is not None and "rank" in values.columns
-    rows = values.select(pl.col("region_code").cast(pl.Utf8), pl.col("value").cast(pl.Float64),
-                         pl.col("n").cast(pl.Float64),
-                         (pl.col("rank") if with_rank else pl.lit(None)).cast(pl.Float64).alias("rank"))
-    if rows["region_code"].is_duplicated().any():
-        raise ValueError("values has duplicate region_code rows")
-    by_code = {c: (v, n) for c, v, n, _ in rows.iter_rows()}
-    ranks = {c: r for c, _, _, r in rows.iter_rows()}
-    n_ranked = sum(1 for r in ranks.values() if r is not None)
-
+    by_code = _values_by_code(values, with_rank)
     feats = region_features(level, parent_code)
     if not feats:
         raise ValueError(f"no {level} boundaries under {parent_code}")
-    drawn = [by_code.get(f["properties"]["region_code"], (None, None))[0] for f in feats]
-    drawn = [v for v in drawn if v is not None and not math.isnan(v)]
-
-    if legend_breaks is not None:
-        breaks = [float(b) for b in legend_breaks]
-        if any(b >= c for b, c in zip(breaks, breaks[1:])):
-            raise ValueError("legend_breaks must be strictly increasing")
-    else:
-        breaks = quantile_breaks(drawn, classes)
-    colors = palette(len(breaks) + 1) if (drawn or legend_breaks is not None) else []
-    if reverse:
-        colors = colors[::-1]
+    drawn = [v for v in (by_code.get(f["properties"]["region_code"], (None, None, None))[0] for f in feats)
+             if _has(v)]
+    breaks, colors = _classes(drawn, legend_breaks, classes, reverse)
     vmin, vmax = (min(drawn), max(drawn)) if drawn else (None, None)
 
     def fill(v: float) -> tuple[int, int, int, int]:
@@ -195,61 +172,31 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     inset = inset and national
     geoms = (inset_geometries(level, precision, grid, thin) if inset
              else geometries(level, precision, grid, thin))
+    fmt = value_format.format if isinstance(value_format, str) else value_format
+    no_data = rgba(no_data_color)
+    n_ranked = sum(1 for _, _, r in by_code.values() if r is not None)
     out_features = []
     for f in feats:
-        p = f["properties"]
-        v, n = by_code.get(p["region_code"], (None, None))
-        has = v is not None and not math.isnan(v)
-        props = {
-            "region_code": p["region_code"],
-            "name": str(p["name"]),
-            "value": v if has else None,
-            "value_str": fmt(v) if has else text["no_data"],
-            "n_str": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}",
-            "fill": list(fill(v) if has else no_data),
-        }
+        code = f["properties"]["region_code"]
+        props = _properties(f["properties"], by_code.get(code, (None, None, None)), fmt, text["no_data"],
+                            fill, no_data)
         if with_rank:
-            r = ranks.get(p["region_code"])
+            r = by_code.get(code, (None, None, None))[2]
             props["rank_str"] = "—" if r is None else f"{int(r)} / {n_ranked}"
             props["tip"] = (f"{labels['value']}: {props['value_str']}\n{labels['n']}: {props['n_str']}\n"
                             f"{rank_label}: {props['rank_str']}")
-        out_features.append({"type": "Feature", "geometry": geoms[p["region_code"]], "properties": props})
+        out_features.append({"type": "Feature", "geometry": geoms[code], "properties": props})
 
     maritime = [{"type": "Feature", "properties": {}, "geometry": g}
                 for g in (inset_maritime() if inset else
                           [copy_geometry(f["geometry"], None) for f in geo.maritime_line()["features"]])]
-    fit_geoms = [f["geometry"] for f in out_features] + (
-        [f["geometry"] for f in maritime] if national else [])
-    view = fit_view(bounds(fit_geoms), width, height)
-    border = 0.4 if level == "county" and national else 0.8
-
-    regions = pdk.Layer(
-        "GeoJsonLayer",
-        id=REGION_LAYER_ID,
-        data={"type": "FeatureCollection", "features": out_features},
-        pickable=True, auto_highlight=True, highlight_color=[255, 255, 255, 90],
-        stroked=stroked, filled=True,
-        get_fill_color="properties.fill",  # pydeck turns it into "@@=properties.fill"
-        get_line_color=list(LINE_COLOR),
-        line_width_units="'pixels'",  # quoted: a literal, not an expression
-        get_line_width=border, line_width_min_pixels=border,
-    )
-    line = pdk.Layer(  # last = on top; width in pixels so it stays visible at country zoom
-        "GeoJsonLayer",
-        id=MARITIME_LAYER_ID,
-        data={"type": "FeatureCollection", "features": maritime},
-        pickable=False, stroked=True, filled=False,
-        get_line_color=list(MARITIME_COLOR),
-        line_width_units="'pixels'", get_line_width=2, line_width_min_pixels=2,
-    )
-    tooltip = {
-        "text": "{name}\n{tip}" if with_rank else
-                f"{{name}}\n{labels['value']}: {{value_str}}\n{labels['n']}: {{n_str}}",
-        "style": TOOLTIP_STYLE,
-    }
+    fit_geoms = [f["geometry"] for f in out_features] + ([f["geometry"] for f in maritime] if national else [])
+    tooltip = {"text": "{name}\n{tip}" if with_rank else
+               f"{{name}}\n{labels['value']}: {{value_str}}\n{labels['n']}: {{n_str}}", "style": TOOLTIP_STYLE}
     deck = _CompactDeck(
-        layers=[regions, line] + (inset_layers(lang) if inset else []),
-        initial_view_state=view,
+        layers=[_region_layer(out_features, stroked, 0.4 if level == "county" and national else 0.8),
+                _maritime_layer(maritime)] + (inset_layers(lang) if inset else []),
+        initial_view_state=fit_view(bounds(fit_geoms), width, height),
         map_provider=None,  # keep map_style's default sentinel: no basemap, no request
         tooltip=tooltip,
     )
@@ -257,6 +204,72 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
                    no_data_color=no_data, no_data_label=text["no_data"],
                    region_codes=tuple(f["properties"]["region_code"] for f in out_features),
                    scale=scale, vmin=vmin, vmax=vmax, reverse=reverse, tooltip=tooltip)
+
+
+def _has(v: float | None) -> bool:
+    return v is not None and not math.isnan(v)
+
+
+def _values_by_code(values: pl.DataFrame, with_rank: bool) -> dict[str, tuple]:
+    """region_code -> (value, n, rank), checked: the columns are there and no region has two rows."""
+    missing = {"region_code", "value", "n"} - set(values.columns)
+    if missing:
+        raise ValueError(f"values lacks column(s) {', '.join(sorted(missing))}")
+    rows = values.select(pl.col("region_code").cast(pl.Utf8), pl.col("value").cast(pl.Float64),
+                         pl.col("n").cast(pl.Float64),
+                         (pl.col("rank") if with_rank else pl.lit(None)).cast(pl.Float64).alias("rank"))
+    if rows["region_code"].is_duplicated().any():
+        raise ValueError("values has duplicate region_code rows")
+    return {c: (v, n, r) for c, v, n, r in rows.iter_rows()}
+
+
+def _classes(drawn: list[float], legend_breaks: Sequence[float] | None, classes: int,
+             reverse: bool) -> tuple[list[float], list[tuple[int, int, int, int]]]:
+    """(breaks, one colour per class): the given breaks, or quantile classes of the drawn values."""
+    if legend_breaks is not None:
+        breaks = [float(b) for b in legend_breaks]
+        if any(b >= c for b, c in zip(breaks, breaks[1:])):
+            raise ValueError("legend_breaks must be strictly increasing")
+    else:
+        breaks = quantile_breaks(drawn, classes)
+    colors = palette(len(breaks) + 1) if (drawn or legend_breaks is not None) else []
+    return breaks, colors[::-1] if reverse else colors
+
+
+def _properties(p: Mapping, value_n_rank: tuple, fmt: Callable[[float], str], no_data_text: str,
+                fill: Callable[[float], tuple], no_data: tuple) -> dict:
+    """What a region's feature carries to the browser: its code, name, value as a number and as text, n, fill."""
+    v, n, _ = value_n_rank
+    has = _has(v)
+    return {"region_code": p["region_code"], "name": str(p["name"]), "value": v if has else None,
+            "value_str": fmt(v) if has else no_data_text,
+            "n_str": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}",
+            "fill": list(fill(v) if has else no_data)}
+
+
+def _region_layer(features: list[dict], stroked: bool, border: float) -> pdk.Layer:
+    return pdk.Layer(
+        "GeoJsonLayer",
+        id=REGION_LAYER_ID,
+        data={"type": "FeatureCollection", "features": features},
+        pickable=True, auto_highlight=True, highlight_color=[255, 255, 255, 90],
+        stroked=stroked, filled=True,
+        get_fill_color="properties.fill",  # pydeck turns it into "@@=properties.fill"
+        get_line_color=list(LINE_COLOR),
+        line_width_units="'pixels'",  # quoted: a literal, not an expression
+        get_line_width=border, line_width_min_pixels=border,
+    )
+
+
+def _maritime_layer(features: list[dict]) -> pdk.Layer:
+    return pdk.Layer(  # last = on top; width in pixels so it stays visible at country zoom
+        "GeoJsonLayer",
+        id=MARITIME_LAYER_ID,
+        data={"type": "FeatureCollection", "features": features},
+        pickable=False, stroked=True, filled=False,
+        get_line_color=list(MARITIME_COLOR),
+        line_width_units="'pixels'", get_line_width=2, line_width_min_pixels=2,
+    )
 
 
 def selected_region_code(event) -> str | None:
