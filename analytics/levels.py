@@ -7,6 +7,7 @@ its districts, i.e. counties); a city → its counties; a county → none.
 from __future__ import annotations
 
 import duckdb
+import polars as pl
 
 from analytics.db import queries
 
@@ -30,6 +31,12 @@ def levels_below(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> tup
         has_cities = queries.run(cur, "region_has_cities", code=region_code)["has_cities"][0]
         return ("city", "county") if has_cities else ("county",)
     return ("county",) if level == "city" else ()
+
+
+def names(cur: duckdb.DuckDBPyConnection, level: str | None = None, column: str = "name") -> pl.DataFrame:
+    """region_code and its name (as `column`), for every region or those of one level: to name the regions of
+    rows that came from scoped queries."""
+    return queries.run(cur, "region_names", level=level).rename({"name": column})
 
 
 def child_level(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> str | None:

@@ -28,6 +28,7 @@ from analytics.db.queries import Scope
 # named queries that do not apply the user's scope, and why that cannot show a row outside it
 UNSCOPED: dict[str, str] = {
     "data_version": "the newest data version number and date: no rows of items",
+    "region_names": "region names, joined to rows that came from scoped queries: no rows of items",
     "region_level": "one region's level, for a region the user chose from a scoped list",
     "region_has_cities": "whether a region has cities (which levels to draw): no rows",
     "region_path": "the names of one region's ancestors (breadcrumbs); the region itself comes from a scoped list",

@@ -51,3 +51,10 @@ def _region(text: str) -> str:
     if not (len(text) == 6 and text.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r}: expected a 6-digit region code such as 340000")
     return text
+
+
+def _known_region(con, code: str) -> bool:
+    """Whether `code` is a region of the database (the --region checks)."""
+    from analytics.db import queries
+
+    return not queries.run(con, "region_level", code=code).is_empty()

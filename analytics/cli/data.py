@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from analytics import settings
-from analytics.cli.common import _date, _positive, _region
+from analytics.cli.common import _date, _known_region, _positive, _region
 
 
 
@@ -53,7 +53,7 @@ def cmd_metrics(args) -> int:
         print(f"{args.db}: no data version", file=sys.stderr)
         return 2
     as_of = args.as_of or version[1]
-    if args.region and not con.execute("SELECT 1 FROM regions WHERE region_code = ?", [args.region]).fetchall():
+    if args.region and not _known_region(con, args.region):
         print(f"--region {args.region}: no such region code", file=sys.stderr)
         return 2
     filters = Filters(region_code=args.region, domains=tuple(args.domain or ()))

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from analytics import settings
-from analytics.cli.common import _date, _region
+from analytics.cli.common import _date, _known_region, _region
 
 
 
@@ -35,7 +35,7 @@ def cmd_export_meeting(args) -> int:
         if as_of > version[1]:
             print(f"--as-of {as_of}: after the data's as-of date {version[1]}", file=sys.stderr)
             return 2
-        if args.region and not con.execute("SELECT 1 FROM regions WHERE region_code = ?", [args.region]).fetchall():
+        if args.region and not _known_region(con, args.region):
             print(f"--region {args.region}: no such region code", file=sys.stderr)
             return 2
         sel = metrics.Selection(Filters(region_code=args.region), as_of=as_of)

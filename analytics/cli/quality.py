@@ -12,7 +12,7 @@ from analytics.pages import authenticity
 from analytics.pages import duplicates
 from analytics.db import store
 from analytics.metrics import Selection
-from analytics.db.sql.risk import RISK_DATA_AS_OF
+from analytics.db.queries import run_national
 
 
 def add_commands(sub) -> None:
@@ -30,7 +30,7 @@ def add_commands(sub) -> None:
 
 def _open(path: str):
     con = store.connect(path, read_only=True)
-    as_of = con.execute(RISK_DATA_AS_OF).fetchall()[0][0] or date.today()
+    as_of = run_national(con, "risk_data_as_of").row(0)[0] or date.today()
     return con, Selection(as_of=as_of)
 
 

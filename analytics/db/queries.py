@@ -39,6 +39,9 @@ QUERIES: dict[str, str] = {
     "region_options": "WITH " + SCOPED_REGIONS + """
         SELECT region_code, name, level, parent_code FROM scoped_regions
         WHERE level <> 'country' ORDER BY region_code""",
+    # every region's name, or those of one level (analytics/levels.py: names)
+    "region_names": """SELECT region_code, name FROM regions WHERE $level::VARCHAR IS NULL OR level = $level::VARCHAR
+        ORDER BY region_code""",
     # one region's level, and whether a province has cities (a municipality has none): analytics/levels.py
     "region_level": "SELECT level FROM regions WHERE region_code = $code::VARCHAR",
     "region_has_cities": """SELECT count(*) > 0 AS has_cities FROM regions
@@ -115,3 +118,26 @@ def run(cur: duckdb.DuckDBPyConnection, name: str, filters: Filters = Filters(),
     if missing:
         raise KeyError(f"query {name!r} needs parameters {missing}")
     return cur.sql(sql, params={p: available[p] for p in wanted}).pl()
+
+
+# Queries over every item, by design: the slip-risk model learns from the whole history (its features, labels and
+# snapshot plan), and what it computes is shown only joined to scoped rows (`risk_scores`). Kept apart from QUERIES,
+# whose every entry the scope test runs under a county scope.
+NATIONAL_QUERIES: dict[str, str] = {
+    "risk_data_as_of": risk.RISK_DATA_AS_OF,
+    "risk_features": risk.RISK_FEATURES,
+    "risk_labels": risk.RISK_LABELS,
+    "risk_report_dates": risk.RISK_REPORT_DATES,
+    "risk_first_start": "SELECT min(start_date) AS first_start FROM projects",
+}
+assert not set(NATIONAL_QUERIES) & set(QUERIES)
+
+
+def run_national(cur: duckdb.DuckDBPyConnection, name: str, **params) -> pl.DataFrame:
+    """Run one of NATIONAL_QUERIES with the `$name` parameters it names (extra ones are ignored, missing ones fail)."""
+    sql = NATIONAL_QUERIES[name]
+    wanted = dict.fromkeys(_PARAM_RE.findall(sql))
+    missing = [p for p in wanted if p not in params]
+    if missing:
+        raise KeyError(f"query {name!r} needs parameters {missing}")
+    return cur.sql(sql, params={p: params[p] for p in wanted}).pl()

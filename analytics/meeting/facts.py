@@ -134,7 +134,7 @@ def attention(cur: duckdb.DuckDBPyConnection, sel: Selection, prev_sel: Selectio
     red = red.join(before, on="project_id", how="left")
     others = worse.filter(pl.col("light") != "red")
     if not others.is_empty():
-        names = cur.sql("SELECT region_code, name AS region_name FROM regions").pl()
+        names = levels.names(cur, column="region_name")
         others = (others.join(names, on="region_code", how="left")
                   .with_columns((pl.col("rule") == "overdue").alias("is_overdue"),
                                 pl.col("co_depts").list.len().fill_null(0).alias("n_co_depts"))

@@ -14,6 +14,7 @@ from analytics import metrics
 from analytics.db import marts
 from analytics.db import queries
 from analytics.filters import period_bounds
+from analytics import levels
 from analytics.levels import child_level
 from analytics.metrics import KPI_KEYS, Kpi, Selection
 
@@ -48,7 +49,7 @@ def needs_attention(cur: duckdb.DuckDBPyConnection, sel: Selection) -> pl.DataFr
     red = items.filter(pl.col("light") == "red")
     if red.is_empty():
         return red.with_columns(pl.lit(None, pl.Utf8).alias("region_name"))
-    names = cur.sql("SELECT region_code, name AS region_name FROM regions").pl()
+    names = levels.names(cur, column="region_name")
     return (red.join(names, on="region_code", how="left")
             .with_columns((pl.col("rule") == "overdue").alias("is_overdue"),
                           pl.col("co_depts").list.len().fill_null(0).alias("n_co_depts"))

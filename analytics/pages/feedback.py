@@ -22,6 +22,7 @@ import polars as pl
 
 from analytics import metrics, privacy, series
 from analytics.db import queries
+from analytics import levels
 from analytics.levels import child_level
 from analytics.filters import period_bounds
 from analytics.pages.rectifications import with_metrics
@@ -210,7 +211,7 @@ def disagreement(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str | No
                                            "green_share": pl.Float64, "rise": pl.Float64})
         green = lights.result().filter(pl.col("light") == "green").select(
             "project_id", "name", "region_code", "lead_dept", "light")
-        names = cur.sql("SELECT region_code, name AS region_name FROM regions").pl()
+        names = levels.names(cur, column="region_name")
         green = green.join(names, on="region_code", how="left")
         items = (green.join(item_counts.result(), on="project_id", how="inner")
                  .filter(rule.rises(pl.col("n_recent"), pl.col("n_previous"), rule.min_recent_item))
@@ -308,7 +309,7 @@ def breakdowns(cur, sel: Selection, level: str | None) -> tuple[dict, pl.DataFra
     total = regions.filter(at_total)
     children = regions.filter(~at_total)
     if level:
-        names = cur.sql("SELECT region_code, name FROM regions WHERE level = $level", params={"level": level}).pl()
+        names = levels.names(cur, level)
         children = children.join(names, on="region_code", how="left")
     by_channel = pl.concat([total.with_columns(pl.lit(None, pl.Utf8).alias("channel")),
                             frame.filter((kind == "channel") & at_total).drop("kind", "domain")], how="diagonal")

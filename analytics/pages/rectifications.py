@@ -18,6 +18,7 @@ import polars as pl
 
 from analytics import metrics
 from analytics.db import queries
+from analytics import levels
 from analytics.levels import child_level
 from analytics.filters import period_bounds
 from analytics.metrics import Selection
@@ -137,7 +138,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
     totals = total.row(0, named=True) | _ageing(rows, None).row(0, named=True)
     children = regions.filter(pl.col("region_code") != total_code)
     if level:
-        names = cur.sql("SELECT region_code, name FROM regions WHERE level = $level", params={"level": level}).pl()
+        names = levels.names(cur, level)
         children = (children.join(names, on="region_code", how="left")
                     .join(_ageing(rows, "group_code").rename({"group_code": "region_code"}), on="region_code",
                           how="left"))

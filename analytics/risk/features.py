@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from analytics.db.sql.risk import RISK_DATA_AS_OF, RISK_FEATURES, RISK_LABELS, RISK_REPORT_DATES
+from analytics.db.queries import run_national
 
 HORIZON_DAYS = 90
 TOLERANCE_DAYS = 30
@@ -25,15 +25,14 @@ def numeric_features(frame: pl.DataFrame) -> list[str]:
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> tuple[date, int | None]:
     """(as-of date, version) of the newest data."""
-    as_of, version = con.execute(RISK_DATA_AS_OF).fetchall()[0]
-    return as_of, version
+    return run_national(con, "risk_data_as_of").row(0)
 
 
 def features(con: duckdb.DuckDBPyConnection, as_of: date, tolerance_days: int = TOLERANCE_DAYS,
              project_id: str | None = None, revision_days: int = REVISION_DAYS) -> pl.DataFrame:
     """One row per item in flight at `as_of` (or only `project_id`'s), from data dated on or before `as_of` only."""
-    return con.sql(RISK_FEATURES, params={"as_of": as_of, "tolerance": tolerance_days, "project_id": project_id,
-                                          "revision_days": revision_days}).pl()
+    return run_national(con, "risk_features", as_of=as_of, tolerance=tolerance_days, project_id=project_id,
+                        revision_days=revision_days)
 
 
 def labels(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int = HORIZON_DAYS,
@@ -41,8 +40,7 @@ def labels(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int = HORI
     """Slip labels at `as_of`; empty when the window `as_of + horizon` is not fully observed."""
     if data_as_of_date is None:
         data_as_of_date = data_as_of(con)[0]
-    frame = con.sql(RISK_LABELS, params={"as_of": as_of, "horizon": horizon_days,
-                                         "tolerance": tolerance_days}).pl()
+    frame = run_national(con, "risk_labels", as_of=as_of, horizon=horizon_days, tolerance=tolerance_days)
     if data_as_of_date is not None and as_of + timedelta(days=horizon_days) > data_as_of_date:
         return frame.clear()
     return frame
@@ -58,12 +56,12 @@ def snapshot_dates(end: date, start: date, step_days: int = 28) -> list[date]:
 
 
 def first_start(con: duckdb.DuckDBPyConnection) -> date | None:
-    return con.execute("SELECT min(start_date) FROM projects").fetchall()[0][0]
+    return run_national(con, "risk_first_start")["first_start"][0]
 
 
 def report_dates(con: duckdb.DuckDBPyConnection, end: date) -> list[date]:
     """Distinct report dates on or before `end`, oldest first."""
-    return [r[0] for r in con.execute(RISK_REPORT_DATES, {"end": end}).fetchall()]
+    return run_national(con, "risk_report_dates", end=end)["report_date"].to_list()
 
 
 def snapshot_plan(con: duckdb.DuckDBPyConnection, end: date, step_days: int = 28) -> tuple[list[date], str]:
