@@ -14,7 +14,7 @@ import pytest
 from analytics import settings
 from analytics.auth import accounts, audit, doc, masking, roles, scoping, store
 from analytics.auth.accounts import AccountError
-from analytics.ingest.versions import Change
+from analytics.db.versions import Change
 from analytics.db.queries import Scope
 
 ROOT = Path(__file__).resolve().parents[1]

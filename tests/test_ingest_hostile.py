@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from analytics.db import queries
-from analytics.ingest import pipeline, readers, versions
+from analytics.ingest import pipeline, readers
+from analytics.db import versions
 from analytics.ingest.problems import UploadError
 from tests.test_ingest_support import (PROGRESS_HEADER, con, csv_bytes, db, with_members, xlsx_bytes,  # noqa: F401
                                        zip_bytes)

@@ -17,7 +17,8 @@ from analytics import checks
 from analytics.db import marts
 from analytics.db import queries
 from analytics.db import store
-from analytics.ingest import pipeline, versions
+from analytics.ingest import pipeline
+from analytics.db import versions
 from analytics.ingest.problems import UploadError
 from tests.test_ingest_support import PROGRESS_HEADER, PROJECT_HEADER, con, csv_bytes, db  # noqa: F401
 
@@ -252,7 +253,8 @@ import polars as pl
 sys.path.insert(0, {root!r})
 from analytics.db import marts
 from analytics.db import store
-from analytics.ingest import diff, versions
+from analytics.db import diff
+from analytics.db import versions
 
 where = {where!r}
 n_items, per_item = 2000, 500  # one million progress reports

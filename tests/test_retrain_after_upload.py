@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics.db import store
-from analytics.ingest import versions
+from analytics.db import versions
 from analytics.risk import jobs, persist
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -64,10 +64,10 @@ def database(path: str) -> Database:
     """One DuckDB connection per file for all sessions; each thread queries through its own cursor.
     Read-write (uploads commit through it) unless COCKPIT_DB_WRITABLE=0; read-only when another process
     holds the file (the upload page then says why). A writable one warms its caches after every commit or
-    rollback (the commit itself starts the retraining the new version needs: analytics/ingest/versions.py)."""
+    rollback (the commit itself starts the retraining the new version needs: analytics/db/versions.py)."""
     db = Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
     if db.writable:
-        from analytics.ingest import versions
+        from analytics.db import versions
 
         versions.ON_NEW_VERSION.append(lambda db_path, version: warm_after_commit(path, db_path))
     return db

@@ -18,7 +18,8 @@ from pathlib import Path
 import polars as pl
 
 from analytics.db import store
-from analytics.ingest import pipeline, readers, versions
+from analytics.ingest import pipeline, readers
+from analytics.db import versions
 
 LIMITS = readers.Limits(max_bytes=500 * 1024 * 1024, max_rows=3_000_000, max_text=10_000)
 

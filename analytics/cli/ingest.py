@@ -28,7 +28,7 @@ def _open_for_writing(db: Path, lang: str):
 
 
 def _wait_for_retraining(db: Path, version: int | None, lang: str) -> dict | None:
-    """The commit started retraining the slip-risk model on the new version (analytics/ingest/versions.py): wait for
+    """The commit started retraining the slip-risk model on the new version (analytics/db/versions.py): wait for
     it, so the process does not end with it half done, and say so on standard error. None when none started."""
     from analytics import i18n
     from analytics.risk import jobs
@@ -58,7 +58,8 @@ def _who(args) -> str:
 
 def cmd_ingest(args) -> int:
     from analytics import i18n
-    from analytics.ingest import mapping, pipeline, report, versions
+    from analytics.ingest import mapping, pipeline, report
+    from analytics.db import versions
     from analytics.ingest.problems import UploadError
 
     lang = args.lang
@@ -161,7 +162,7 @@ def cmd_versions(args) -> int:
     import polars as pl
 
     from analytics.db import store
-    from analytics.ingest import versions
+    from analytics.db import versions
 
     if not Path(args.db).is_file():
         print(f"{args.db}: no such database file", file=sys.stderr)
@@ -189,7 +190,7 @@ def cmd_versions(args) -> int:
 
 def cmd_rollback(args) -> int:
     from analytics import i18n
-    from analytics.ingest import versions
+    from analytics.db import versions
     from analytics.ingest.problems import UploadError
 
     con, error = _open_for_writing(args.db, args.lang)

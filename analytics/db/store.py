@@ -45,7 +45,7 @@ META_DDL = (
 )
 
 
-# Added by the first upload (analytics/ingest/versions.py), not at creation, so a database that was only
+# Added by the first upload (analytics/db/versions.py), not at creation, so a database that was only
 # ever generated keeps its original shape. Every data version records who, when, from which file, what it
 # did to which tables, and the version it was based on; `data_version_tables` says which stored state of
 # every uploadable table each version reads (the state is named for the version that wrote it), which is

@@ -155,7 +155,7 @@ def table_from_name(name: str) -> str | None:
 # ---- saved named mappings (stored in the database, so every steward's machine sees them) ----------
 
 def saved_names(cur: duckdb.DuckDBPyConnection, table: str | None = None) -> list[str]:
-    from analytics.ingest.versions import MAPPING_NAMES
+    from analytics.db.versions import MAPPING_NAMES
 
     try:
         return [r[0] for r in cur.execute(MAPPING_NAMES, [table]).fetchall()]
@@ -165,7 +165,7 @@ def saved_names(cur: duckdb.DuckDBPyConnection, table: str | None = None) -> lis
 
 def load(cur: duckdb.DuckDBPyConnection, name: str) -> tuple[str, dict[str, str | None]] | None:
     """(table, header → column) of the named mapping, or None when there is none by that name."""
-    from analytics.ingest.versions import MAPPING_LOAD
+    from analytics.db.versions import MAPPING_LOAD
 
     try:
         rows = cur.execute(MAPPING_LOAD, [name]).fetchall()

@@ -16,8 +16,9 @@ import polars as pl
 
 from analytics import contract
 from analytics.ingest import mapping as M
-from analytics.ingest import readers, validate, versions
-from analytics.ingest.diff import MODES
+from analytics.ingest import readers, validate
+from analytics.db import versions
+from analytics.db.diff import MODES
 from analytics.ingest.problems import UploadError, empty_problems
 from analytics.ingest.regions import Resolver
 
@@ -175,7 +176,7 @@ def to_changes(checked: list[validate.Checked], modes: dict[str, str] | str, val
 
 def preview(cur, changes: list[versions.Change]):
     """table → diff.Preview of each change against the current data."""
-    from analytics.ingest import diff
+    from analytics.db import diff
 
     return {ch.table: diff.preview(cur, ch.table, ch.frame, ch.supplied, ch.mode, f"_preview_{i}")
             for i, ch in enumerate(changes)}

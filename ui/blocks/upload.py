@@ -15,7 +15,8 @@ import streamlit as st
 
 from analytics import contract, i18n, settings
 from analytics.ingest import mapping as M
-from analytics.ingest import pipeline, report, versions
+from analytics.ingest import pipeline, report
+from analytics.db import versions
 from analytics.ingest.problems import UploadError
 
 from ui import auth as auth_ui

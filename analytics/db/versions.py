@@ -29,7 +29,7 @@ import polars as pl
 from analytics import checks, contract, settings
 from analytics.db import marts
 from analytics.db import store
-from analytics.ingest import diff
+from analytics.db import diff
 from analytics.ingest.problems import UploadError
 
 MAPPING_NAMES = ("SELECT DISTINCT name FROM upload_mappings WHERE ($1::VARCHAR IS NULL OR table_name = $1) "
