@@ -6,7 +6,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from analytics import checks, contract, settings
+from analytics import contract, settings
+from analytics.db import checks
 from analytics.db import store
 
 ROOT = Path(__file__).resolve().parents[1]

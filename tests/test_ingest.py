@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from analytics import contract
+from analytics.db import mappings
 from analytics.ingest import mapping, pipeline
 from analytics.ingest.problems import UploadError
 from tests.test_ingest_support import (PROGRESS_HEADER, PROJECT_HEADER, con, csv_bytes, db, xlsx_bytes,  # noqa: F401
@@ -159,9 +160,9 @@ def test_unknown_header_is_listed_and_a_saved_mapping_maps_it(con):
     c = only(checked(con, data, "p.csv", table="progress_reports")[1])
     assert (None, "project_id", "missing_column") in rules(c) and c.blocked
     assert (None, "", "column_ignored") in rules(c)
-    mapping.save(con, "区县周报", "progress_reports", {"事项号": "project_id", "自定义列": None}, "steward")
-    assert mapping.saved_names(con) == ["区县周报"]
-    table, saved = mapping.load(con, "区县周报")
+    mappings.save(con, "区县周报", "progress_reports", {"事项号": "project_id", "自定义列": None}, "steward")
+    assert mappings.saved_names(con) == ["区县周报"]
+    table, saved = mappings.load(con, "区县周报")
     up = pipeline.read(data, "p.csv", table=table, saved=saved)
     c = only(pipeline.check(con, up, mappings={"p.csv": saved}))
     assert not c.blocked and c.problems.is_empty()

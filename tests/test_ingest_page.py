@@ -125,10 +125,10 @@ def test_rollback_from_the_version_list(app):
 
 
 def test_unknown_headers_with_a_saved_mapping(app, db):
-    from analytics.ingest import mapping
+    from analytics.db import mappings
 
     c = store.connect(db)
-    mapping.save(c, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date",
+    mappings.save(c, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date",
                                                      "进度": "actual_progress_pct"}, "李四")
     c.close()
     at = app("zh")

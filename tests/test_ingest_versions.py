@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import checks
+from analytics.db import checks
 from analytics.db import marts
 from analytics.db import queries
 from analytics.db import store
@@ -370,10 +370,10 @@ def test_cli_ingest_says_clearly_when_the_app_holds_the_file(db, tmp_path):
 
 
 def test_cli_uses_a_saved_mapping(db, tmp_path):
-    from analytics.ingest import mapping
+    from analytics.db import mappings
 
     c = store.connect(db)
-    mapping.save(c, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date"}, "steward")
+    mappings.save(c, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date"}, "steward")
     c.close()
     f = tmp_path / "weekly.csv"
     f.write_bytes(csv_bytes([["事项号", "日期", "实际进度"], ["A1", "2026-11-21", "80"]]))

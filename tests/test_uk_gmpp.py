@@ -7,7 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import checks, settings
+from analytics import settings
+from analytics.db import checks
 from analytics.db import store
 from analytics.reference import uk_gmpp as u
 from analytics.risk import model as M

@@ -28,7 +28,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from analytics import checks
+    from analytics.db import checks
     from analytics.db import store
 
     con = store.connect(args.db, read_only=True)

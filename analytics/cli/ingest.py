@@ -58,7 +58,8 @@ def _who(args) -> str:
 
 def cmd_ingest(args) -> int:
     from analytics import i18n
-    from analytics.ingest import mapping, pipeline, report
+    from analytics.db import mappings
+    from analytics.ingest import pipeline, report
     from analytics.db import versions
     from analytics.ingest.problems import UploadError
 
@@ -75,10 +76,10 @@ def cmd_ingest(args) -> int:
     try:
         saved = None
         if args.mapping:
-            found = mapping.load(con, args.mapping)
+            found = mappings.load(con, args.mapping)
             if found is None:
                 print(f"--mapping {args.mapping!r}: no saved mapping by that name "
-                      f"(saved: {', '.join(mapping.saved_names(con)) or 'none'})", file=sys.stderr)
+                      f"(saved: {', '.join(mappings.saved_names(con)) or 'none'})", file=sys.stderr)
                 return 2
             if args.table and found[0] != args.table:
                 print(f"--mapping {args.mapping!r} is for table {found[0]}, not {args.table}", file=sys.stderr)

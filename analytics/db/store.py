@@ -102,14 +102,27 @@ def polars_schema(t: contract.Table) -> dict[str, pl.DataType]:
 _WRITERS: dict[str, duckdb.DuckDBPyConnection] = {}
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path, read_only: bool = False, memory_limit: str | None = None,
+            spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection to the database file (a cursor of this process's writer when it holds one). `memory_limit` and
+    `spill_to` bound a bulk writer (the demo generator) and let it spill to that folder."""
     path = Path(path)
     writer = _WRITERS.get(str(path.resolve()))
     if writer is not None:
         return writer.cursor()
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    if spill_to is not None:
+        con.execute("SET temp_directory = ?", [str(spill_to)])
+    return con
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the write-ahead log into the file (after a bulk load, so the file alone holds the data)."""
+    con.execute("CHECKPOINT")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -184,6 +197,14 @@ def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str,
         [version, datetime.now(), created_by, source, description, as_of],
     )
     return version
+
+
+def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> pl.Series:
+    """The distinct non-null values of one contract column (the keys an upload's references are checked against);
+    the names come from the contract, never from a file."""
+    t = contract.table(table)
+    col = t.column(column).name
+    return con.sql(f"SELECT DISTINCT {col} FROM {t.name} WHERE {col} IS NOT NULL").pl().to_series()
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> tuple[int, object] | None:

@@ -7,7 +7,7 @@ uploadable table it reads. A commit writes the new state, archives the old one u
 renames the new one into place; a rollback or roll-forward renames states back and forth (no rows are
 copied, so it is exact and takes a moment), and both add a data version, so `data_version` changes
 and every cache keyed on it refreshes. Inside the same transaction the contract's rules are checked
-on the new state (`analytics.checks`) and the item snapshot mart is rebuilt: a kill at any point
+on the new state (`analytics.db.checks`) and the item snapshot mart is rebuilt: a kill at any point
 leaves the previous version, whole. The newest COCKPIT_KEEP_VERSIONS versions stay restorable.
 
 Work that a new version needs beyond its tables and marts is started by the commit itself, whoever commits (the
@@ -26,15 +26,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from analytics import checks, contract, settings
+from analytics import contract, settings
+from analytics.db import checks
 from analytics.db import marts
 from analytics.db import store
 from analytics.db import diff
 from analytics.ingest.problems import UploadError
-
-MAPPING_NAMES = ("SELECT DISTINCT name FROM upload_mappings WHERE ($1::VARCHAR IS NULL OR table_name = $1) "
-                 "ORDER BY name")
-MAPPING_LOAD = "SELECT table_name, header, column_name FROM upload_mappings WHERE name = ? ORDER BY header"
 
 # called as fn(db_path, version) after a commit or rollback has been committed, for a process's own caches; errors
 # are the listener's own

@@ -93,9 +93,7 @@ def generate(db_path, scale: float = 1.0, seed: int = 20261122, as_of: dt.date |
     proj = plan_projects(run.rng(4), items, run.geo, policies, A, say)
 
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    con = store.connect(tmp)
-    con.execute("SET memory_limit = ?", [DUCKDB_MEMORY_LIMIT])
-    con.execute("SET temp_directory = ?", [str(spill)])
+    con = store.connect(tmp, memory_limit=DUCKDB_MEMORY_LIMIT, spill_to=spill)
     try:
         counts = _write_reference_tables(con, say, regions, policies, indicators, ind_values)
         counts.update(_write_item_tables(con, run, items, proj))
@@ -105,7 +103,7 @@ def generate(db_path, scale: float = 1.0, seed: int = 20261122, as_of: dt.date |
                                        f"{counts['progress_reports']} progress reports, as of {as_of.isoformat()}")
         say(0.95, "Building the item snapshot mart")
         marts.refresh(con, as_of, version)
-        con.execute("CHECKPOINT")
+        store.checkpoint(con)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

@@ -17,7 +17,7 @@ import polars as pl
 from analytics import contract
 from analytics.ingest import mapping as M
 from analytics.ingest import readers, validate
-from analytics.db import versions
+from analytics.db import store, versions
 from analytics.db.diff import MODES
 from analytics.ingest.problems import UploadError, empty_problems
 from analytics.ingest.regions import Resolver
@@ -93,12 +93,6 @@ def _order(name: str | None) -> int:
     return names.index(name) if name in names else len(names)
 
 
-def _db_keys(cur, table: str, column: str) -> pl.Series:
-    t = contract.table(table)
-    col = t.column(column).name  # a contract column, never file text
-    return cur.sql(f"SELECT DISTINCT {col} FROM {t.name} WHERE {col} IS NOT NULL").pl().to_series()
-
-
 def check(cur: duckdb.DuckDBPyConnection, upload: Upload, tables: dict[str, str | None] | None = None,
           mappings: dict[str, dict[str, str | None]] | None = None, modes: dict[str, str] | None = None,
           limits: readers.Limits | None = None, progress: Progress | None = None,
@@ -133,7 +127,7 @@ def check(cur: duckdb.DuckDBPyConnection, upload: Upload, tables: dict[str, str 
             key = (r.table, r.target)
             upload_keys = in_upload.get(key)
             replaced = modes.get(r.table) == "replace" and upload_keys is not None
-            db_keys = pl.Series(r.target, [], pl.Utf8) if replaced else _db_keys(cur, r.table, r.target)
+            db_keys = pl.Series(r.target, [], pl.Utf8) if replaced else store.distinct_values(cur, r.table, r.target)
             refs[key] = pl.concat([db_keys.cast(pl.Utf8).rename(r.target)]
                                   + ([upload_keys.cast(pl.Utf8).rename(r.target)] if upload_keys is not None else []))
         m = M.map_headers(table, part.headers, mappings.get(part.sheet.name))

@@ -2,7 +2,7 @@
 steward sees in their file, the column as they headed it, the value, and what was expected.
 
 Rules come from the contract (types, required, allowed values, ranges, patterns, row rules, keys,
-references); the same rules the database's CHECK constraints and `analytics.checks` enforce after a
+references); the same rules the database's CHECK constraints and `analytics.db.checks` enforce after a
 commit, so a file that passes here cannot fail there.
 """
 from __future__ import annotations

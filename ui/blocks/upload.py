@@ -15,6 +15,7 @@ import streamlit as st
 
 from analytics import contract, i18n, settings
 from analytics.ingest import mapping as M
+from analytics.db import mappings
 from analytics.ingest import pipeline, report
 from analytics.db import versions
 from analytics.ingest.problems import UploadError
@@ -157,14 +158,14 @@ def _column_label(ctx: Context, table: str, column: str | None) -> str:
 
 
 def _saved_mapping(ctx: Context, cur, table: str, key: str) -> dict[str, str | None] | None:
-    names = M.saved_names(cur, table)
+    names = mappings.saved_names(cur, table)
     if not names:
         return None
     name = st.selectbox(ctx.t("upload.saved_mapping"), [""] + names, key=f"up_saved_{key}",
                         format_func=lambda n: n or ctx.t("upload.saved_none"))
     if not name:
         return None
-    found = M.load(cur, name)
+    found = mappings.load(cur, name)
     return found[1] if found else None
 
 
@@ -221,7 +222,7 @@ def _save_mapping_form(ctx: Context, table: str, choice: dict[str, str | None], 
         cur = db.writer()
         try:
             with versions.lock_for(ctx.db_path):  # one writer at a time, like a commit
-                M.save(cur, name, table, choice, who(ctx))
+                mappings.save(cur, name, table, choice, who(ctx))
         finally:
             cur.close()
         st.success(_esc(ctx.t("upload.saved", name=name.strip())))
