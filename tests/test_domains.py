@@ -14,6 +14,7 @@ from analytics.pages import domains
 from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix
 from analytics.filters import Filters
 from tests.fixture_db import AS_OF
+from tests.app_pages import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,12 +226,7 @@ def test_a_click_that_is_not_a_cell_changes_nothing():
 # --- the page under AppTest ----------------------------------------------------------------------
 
 def start(lang: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    return at.switch_page("views/domains.py").run()
+    return open_page("domains", lang, check=False, **params)
 
 
 def league_table(at):

@@ -26,6 +26,7 @@ from analytics.db import store
 from analytics.pages import feedback as pf
 from analytics.filters import Filters
 from tests import fixture_db
+from tests.app_pages import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 D = date.fromisoformat
@@ -231,14 +232,7 @@ def feedback_env(feedback_path, monkeypatch):
 
 
 def start(lang: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("views/feedback.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("feedback", lang, **params)
 
 
 def values(at) -> dict[str, str]:

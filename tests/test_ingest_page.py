@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analytics.db import store
 from tests.test_ingest_support import PROGRESS_HEADER, csv_bytes, db  # noqa: F401
+from tests.app_pages import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = csv_bytes([["2026年11月进度表"], [], PROGRESS_HEADER, ["A1", "2026/11/21", "92", "80", "黄", "<script>x</script>"],
@@ -22,14 +22,7 @@ def app(db, monkeypatch):
     monkeypatch.setenv("COCKPIT_STEWARD", "李四")
 
     def start(lang="zh", **params):
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.query_params["lang"] = lang
-        for k, v in params.items():
-            at.query_params[k] = v
-        at.run()
-        at.switch_page("views/upload.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
+        return open_page("upload", lang, **params)
     return start
 
 

@@ -30,6 +30,7 @@ from analytics.pages import rectifications
 from analytics.db import store
 from analytics.filters import Filters
 from tests import fixture_db
+from tests.app_pages import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 D = date.fromisoformat
@@ -195,14 +196,7 @@ def ledger_env(ledger_path, monkeypatch):
 
 
 def start(lang: str, **params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["lang"] = lang
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("views/rectifications.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("rectifications", lang, **params)
 
 
 def values(at) -> dict[str, str]:

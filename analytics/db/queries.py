@@ -112,7 +112,11 @@ def run(cur: duckdb.DuckDBPyConnection, name: str, filters: Filters = Filters(),
     if (use_marts and snapshot in QUERIES and all(p in available for p in _PARAM_RE.findall(QUERIES[snapshot]))
             and marts.has_snapshots(cur, extra.get("week_dates") or [available["period_end"]])):
         name = snapshot  # the same rows from the pre-computed mart
-    sql = QUERIES[name]
+    return _execute(cur, name, QUERIES[name], available)
+
+
+def _execute(cur: duckdb.DuckDBPyConnection, name: str, sql: str, available: dict) -> pl.DataFrame:
+    """Run `sql` with the `$name` parameters it names, from `available` (extra ones are ignored, missing ones fail)."""
     wanted = dict.fromkeys(_PARAM_RE.findall(sql))
     missing = [p for p in wanted if p not in available]
     if missing:
@@ -134,10 +138,5 @@ assert not set(NATIONAL_QUERIES) & set(QUERIES)
 
 
 def run_national(cur: duckdb.DuckDBPyConnection, name: str, **params) -> pl.DataFrame:
-    """Run one of NATIONAL_QUERIES with the `$name` parameters it names (extra ones are ignored, missing ones fail)."""
-    sql = NATIONAL_QUERIES[name]
-    wanted = dict.fromkeys(_PARAM_RE.findall(sql))
-    missing = [p for p in wanted if p not in params]
-    if missing:
-        raise KeyError(f"query {name!r} needs parameters {missing}")
-    return cur.sql(sql, params={p: params[p] for p in wanted}).pl()
+    """Run one of NATIONAL_QUERIES with the `$name` parameters it names."""
+    return _execute(cur, name, NATIONAL_QUERIES[name], params)
