@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from analytics import settings
@@ -24,6 +25,21 @@ def cmd_demo(args) -> int:
     if not args.quiet:
         print(file=sys.stderr)
     print(json.dumps({"db": str(args.db), "seconds": round(elapsed, 1), "rows": counts}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_init(args) -> int:
+    import getpass
+
+    from analytics.db import store
+
+    try:
+        store.init(args.db, args.home_region, args.as_of or date.today(), args.who or f"cli:{getpass.getuser()}")
+    except store.InitError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(f"{args.db}: an empty database for home region {args.home_region} (data version 0). Load the first "
+          f"extract with: python -m analytics ingest --db {args.db} --table projects FILE")
     return 0
 
 
@@ -99,6 +115,14 @@ def add_commands(sub) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="last day of history (default today)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("init", help="create an empty database for an office's own data (never overwrites a file)")
+    p.add_argument("--db", type=Path, required=True)
+    p.add_argument("--home-region", required=True, help="the office's region: a GB/T 2260 code (province, city, "
+                   "county, or 100000 for the nation)")
+    p.add_argument("--as-of", type=_date, default=None, help="the empty version's as-of date (default today)")
+    p.add_argument("--who", default=None, help="recorded as its creator (default cli:<os user>)")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("check", help="check a database against every contract rule")
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))

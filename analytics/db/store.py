@@ -189,6 +189,58 @@ def install_regions(con: duckdb.DuckDBPyConnection, regions: pl.DataFrame | None
     )
 
 
+# what a deployment records about itself: its home region (the office's own province, city or county)
+DEPLOYMENT_DDL = "CREATE TABLE IF NOT EXISTS deployment (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
+HOME_LEVELS = ("country", "province", "city", "county")
+
+
+class InitError(ValueError):
+    """Why a database could not be created (the file exists, the home region is unknown)."""
+
+
+def init(path: str | Path, home_region: str, as_of, who: str) -> int:
+    """Create a database for an office's own data: the contract's schema, the regions, the home region recorded,
+    the upload tables, no items, and an empty first data version (version 0, so the first upload makes version 1).
+    An existing file is never touched; a failure leaves no file behind. Returns the version (0)."""
+    path = Path(path)
+    if path.exists() or Path(str(path) + ".wal").exists():
+        raise InitError(f"{path} already exists: init never overwrites a database (choose another path, or move "
+                        "the file away yourself)")
+    regions = read_regions_csv()
+    level = dict(zip(regions["region_code"], regions["level"])).get(home_region)
+    if level not in HOME_LEVELS:
+        raise InitError(f"--home-region {home_region}: not a region code of data/regions.csv (a 6-digit GB/T 2260 "
+                        "code of the nation, a province, a city or a county, e.g. 340100 for 合肥市)")
+    con = connect(path)
+    try:
+        create_schema(con)
+        install_regions(con, regions)
+        con.execute(DEPLOYMENT_DDL)
+        con.execute("INSERT INTO deployment VALUES ('home_region', ?)", [home_region])
+        for stmt in UPLOAD_DDL:
+            con.execute(stmt)
+        con.execute("INSERT INTO data_versions (version, created_at, created_by, source, description, as_of, kind) "
+                    "VALUES (0, ?, ?, 'init', ?, ?, 'init')",
+                    [datetime.now(), who, f"empty database for home region {home_region}", as_of])
+        checkpoint(con)
+    except BaseException:
+        con.close()
+        for leftover in (path, Path(str(path) + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
+    con.close()
+    return 0
+
+
+def home_region(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The home region recorded by `init` (None: a database without one, such as the demo: national)."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'deployment'"
+                       ).fetchall():
+        return None
+    rows = con.execute("SELECT value FROM deployment WHERE key = 'home_region'").fetchall()
+    return rows[0][0] if rows else None
+
+
 def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str, as_of, description: str = "") -> int:
     version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM data_versions").fetchall()[0][0]
     con.execute(

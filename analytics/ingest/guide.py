@@ -48,6 +48,20 @@ An upload goes through six steps, on the 数据上传 / Data upload page or with
    version at once. The same file committed twice changes nothing and says so. Two stewards committing at
    once go one after the other; one who waits longer than the setting below is asked to retry.
 
+## Start with your own data
+
+An office begins with an empty database for its home region (a province, a city or a county; `100000` for the
+nation), then loads its first extract into it:
+
+```bash
+python -m analytics init --db data/hefei.duckdb --home-region 340100
+python -m analytics ingest --db data/hefei.duckdb --table projects 督办事项.xlsx
+COCKPIT_DB=data/hefei.duckdb make run
+```
+
+`init` writes the contract's schema, the regions and the home region, with an empty data version 0; it never
+overwrites an existing file and refuses a code that is not a region. The first upload makes version 1.
+
 ## Versions and rollback
 
 Every commit and every rollback is a new data version; nothing is overwritten. The tables the app reads hold
