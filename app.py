@@ -26,7 +26,9 @@ if newest is None:
     st.stop()
 version, as_of = newest
 
-scope = user.scope  # applied in SQL to every query; the filters below can only narrow it
+# applied in SQL to every query, the filters below can only narrow it; a deployment for one city or province
+# (python -m analytics init --home-region) opens on it and offers nothing outside it
+scope = scoping.within_home(user.scope, context.home_region(str(db_path), version))
 base = context.Context(lang, Filters(), scope, version, as_of, str(db_path), user=user)
 regions = base.query("region_options")
 tree = context.region_tree(str(db_path), version, as_of, astuple(scope))  # with the scope's ancestors

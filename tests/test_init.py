@@ -83,3 +83,26 @@ def test_every_page_opens_on_a_fresh_empty_database(tmp_path, monkeypatch):
         if not p.default:
             at.switch_page(p.file).run()
         assert not at.exception, (p.key, [e.value for e in at.exception])
+
+
+def test_a_city_deployment_opens_on_its_city_and_offers_nothing_outside_it(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "hefei.duckdb"
+    store.init(db, "340100", date(2026, 11, 22), "test")
+    con = store.connect(db)
+    store.write_table(con, "projects", fixture_db.PROJECTS.filter(pl.col("region_code").str.starts_with("3401"))
+                      .with_columns(pl.lit(None, pl.Utf8).alias("policy_id")))
+    con.close()
+    monkeypatch.setenv("COCKPIT_DB", str(db))
+    monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    ctx = at.session_state["_context"]
+    assert ctx.filters.region_code == "340100" and ctx.scope.region_codes == ("340100",)
+    tree = at.session_state["_tree"]
+    assert "110000" not in tree.level and "340102" in tree.level  # no Beijing in the cascade; Hefei's districts
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["region"] = "110000"  # a hand-edited link to another region
+    at.run()
+    assert not at.exception and at.session_state["_context"].filters.region_code == "340100"

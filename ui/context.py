@@ -186,6 +186,14 @@ def region_tree(db_path: str, version: int, as_of: date, scope: tuple) -> "Regio
     return RegionTree(ctx.query("auth_region_tree") if ctx.scope.region_codes else ctx.query("region_options"))
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def home_region(db_path: str, version: int) -> str | None:
+    """The home region the database was created for (`python -m analytics init`); None: national (the demo)."""
+    from analytics.db import store
+
+    return store.home_region(database(db_path).cursor())
+
+
 def current() -> Context:
     """The context app.py built for this run."""
     return st.session_state["_context"]

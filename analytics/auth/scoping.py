@@ -63,6 +63,14 @@ def scope_root(scope: Scope) -> str | None:
     return scope.region_codes[0] if len(scope.region_codes) == 1 else None
 
 
+def within_home(scope: Scope, home_region: str | None) -> Scope:
+    """The scope a user works in on a deployment for one home region (analytics/db/store.py: init): an account
+    without a region scope sees the home region, not the nation; an account's own region scope is kept."""
+    if scope.region_codes or not home_region or home_region == "100000":
+        return scope
+    return replace(scope, region_codes=(home_region,))
+
+
 def clamp_filters(filters: Filters, scope: Scope, region_codes: frozenset[str]) -> Filters:
     """Filters whose region lies in the scope: a region outside it (an ancestor chosen in the cascade) or
     none at all becomes the scope's own region when there is one. The scope applies in SQL whatever the
