@@ -62,9 +62,11 @@ named query (`analytics/db/scope.py`): items, feedback and rectifications are re
 only narrow what a user sees. A URL naming a region outside the scope is reported and ignored. Aggregates
 (KPIs, rankings, maps, trends, heatmaps, the meeting deck, the risk list) are computed on the scoped rows
 only, because they are computed from those queries. A user with one scope region opens every page on it.
+A database created for a home region (`python -m analytics init --home-region CODE`) gives an account without a
+region scope, and demo mode, that home region as its scope (`scoping.within_home`); an account's own scope is kept.
 
 `tests/test_scope_everywhere.py` runs every name in `analytics.db.queries.QUERIES` and every block of
-`ui/context.BLOCKS` with a county scope on the test database and compares the result with the same call on
+`analytics.pages.BLOCKS` with a county scope on the test database and compares the result with the same call on
 a copy from which every row outside the county was deleted: any difference is a leak. A new query that is
 not scoped fails that test unless it is listed below with the reason it cannot show a row outside the scope.
 
