@@ -58,9 +58,8 @@ def _who(args) -> str:
 
 def cmd_ingest(args) -> int:
     from analytics import i18n
-    from analytics.db import mappings
+    from analytics.db import mappings, versions
     from analytics.ingest import pipeline, report
-    from analytics.db import versions
     from analytics.ingest.problems import UploadError
 
     lang = args.lang

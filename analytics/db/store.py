@@ -86,10 +86,14 @@ UPLOAD_DDL = (
 )
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the database has the table `name` (tables added later than the file: uploads, marts, deployment)."""
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                            [name]).fetchall())
+
+
 def has_upload_schema(con: duckdb.DuckDBPyConnection) -> bool:
-    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
-                       "AND table_name = 'data_version_tables'").fetchall()
-    return rows[0][0] > 0
+    return has_table(con, "data_version_tables")
 
 
 def polars_schema(t: contract.Table) -> dict[str, pl.DataType]:
@@ -234,8 +238,7 @@ def init(path: str | Path, home_region: str, as_of, who: str) -> int:
 
 def home_region(con: duckdb.DuckDBPyConnection) -> str | None:
     """The home region recorded by `init` (None: a database without one, such as the demo: national)."""
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'deployment'"
-                       ).fetchall():
+    if not has_table(con, "deployment"):
         return None
     rows = con.execute("SELECT value FROM deployment WHERE key = 'home_region'").fetchall()
     return rows[0][0] if rows else None

@@ -137,16 +137,11 @@ def _gate(cur, touched: set[str]) -> None:
 def _finish(cur, version: int, as_of: date, touched: set[str]) -> None:
     """The item snapshot mart for the new version: rebuilt when its sources or the as-of date changed,
     else only stamped (a feedback upload leaves every snapshot as it was)."""
-    stamp = cur.execute("SELECT as_of FROM mart_stamp").fetchall() if _has(cur, "mart_stamp") else []
-    if touched & set(marts.SOURCES) or not stamp or stamp[0][0] != as_of or not _has(cur, "item_snapshots"):
+    stamp = cur.execute("SELECT as_of FROM mart_stamp").fetchall() if store.has_table(cur, "mart_stamp") else []
+    if touched & set(marts.SOURCES) or not stamp or stamp[0][0] != as_of or not store.has_table(cur, "item_snapshots"):
         marts.rebuild(cur, as_of, version)
     else:
         marts.restamp(cur, as_of, version)
-
-
-def _has(cur, table: str) -> bool:
-    return bool(cur.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
-                            [table]).fetchall())
 
 
 def _after_commit(db_path: str | None, version: int, retrain: bool | None) -> None:
