@@ -152,21 +152,10 @@ def _earlier_scores(cur: duckdb.DuckDBPyConnection, sel: Selection, db_path: str
     from analytics.risk import scores
 
     for v in range(version - 1, 0, -1):
-        as_of = _scored_as_of(db_path, v)
+        as_of = scores.scored_as_of(db_path, v)
         if as_of is not None and as_of <= not_after:
             return as_of, scores.scoped(cur, sel, db_path, v)
     return None
-
-
-def _scored_as_of(db_path: str, version: int) -> date | None:
-    """The data date a version's saved scores were computed at (None: no scores, or none for any item)."""
-    from analytics.risk import scores
-
-    path = scores.path_for(db_path, version)
-    if not path.exists():
-        return None
-    first = pl.read_parquet(path, columns=["as_of"], n_rows=1)  # every row carries the same date
-    return first["as_of"][0] if first.height else None
 
 
 def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFrame, level: str | None,
@@ -174,7 +163,7 @@ def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFr
     """High flags in the selection and which are new since the last meeting, or why there are none."""
     from analytics.risk import scores
 
-    scored_as_of = _scored_as_of(db_path, version) if db_path else None
+    scored_as_of = scores.scored_as_of(db_path, version) if db_path else None
     if scored_as_of is None:
         return "no_scores"
     if scored_as_of > as_of:  # scored on later data than the meeting looks at: not shown as if known then

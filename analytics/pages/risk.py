@@ -2,7 +2,7 @@
 model card read from the scores' sidecar (computed at training time, never on a page view).
 
 `page` is the block behind `ctx.block("risk", ...)`: it reads the scores saved beside the model
-(`scores.load`), joins them to the selection's items in flight (`item_lights`, scoped), and counts high
+(`scores.scoped`, a scoped named query), joins them to the selection's items in flight (`item_lights`, scoped), and counts high
 and medium flags per region one level below the selection beside the metrics' own counts of items in
 flight and red lights for the same regions (`metrics.region_table`), so the two never disagree.
 """

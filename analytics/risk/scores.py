@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -63,6 +63,15 @@ def load(db_path: str | Path, data_version: int) -> pl.DataFrame | None:
     """Every saved score of a data version (the command line's `risk score`); pages read `scoped` instead."""
     path = path_for(db_path, data_version)
     return pl.read_parquet(path) if path.exists() else None
+
+
+def scored_as_of(db_path: str | Path, data_version: int) -> date | None:
+    """The data date a version's saved scores were computed at (None: no scores, or none for any item)."""
+    path = path_for(db_path, data_version)
+    if not path.exists():
+        return None
+    first = pl.read_parquet(path, columns=["as_of"], n_rows=1)  # every row carries the same date
+    return first["as_of"][0] if first.height else None
 
 
 def scoped(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_version: int) -> pl.DataFrame | None:
