@@ -223,6 +223,11 @@ def _md(text: str) -> str:
 
 # ---- hooks of the pages ----------------------------------------------------------------------------------
 
+def person_names(ctx, text: str | None) -> str | None:
+    """People's names (an item's responsible leaders) as this user may read them."""
+    return masking.person_names(text, ctx.user.role)
+
+
 def feedback_text(ctx, text: str | None) -> str | None:
     """Feedback text as this user's role may read it (analytics/auth/masking.py)."""
     return masking.feedback_text(text, ctx.user.role)

@@ -18,7 +18,9 @@ elif not db.writable:
 else:
     picked = blocks.choose_file(ctx)
     upload = blocks.read_file(ctx, *picked) if picked else None
-    if upload is not None:
+    if upload is not None and upload.ledger is not None:
+        blocks.ledger_flow(ctx, upload)  # a monthly 督办台账: recognised by its headers
+    elif upload is not None:
         chosen, modes, header_rows = blocks.choose_tables(ctx, upload)
         if not any(chosen.values()):
             st.info(ctx.t("upload.choose_a_table"))

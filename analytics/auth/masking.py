@@ -37,3 +37,16 @@ def feedback_text(text: str | None, role: str) -> str | None:
     if roles.allowed(role, "personal_data"):
         return text
     return mask_names(privacy.mask(text))
+
+
+_NAME_LIST = re.compile(r"\s*[、，,;；/\s]+\s*")
+
+
+def person_names(text: str | None, role: str) -> str | None:
+    """Names of people (an item's responsible leaders, as a ledger gives them) as `role` may read them: in full for
+    roles with `personal_data`, else each name as its first character and stars (张明远 → 张**)."""
+    if text is None:
+        return None
+    if roles.allowed(role, "personal_data"):
+        return text
+    return "、".join(n[:1] + "*" * (len(n) - 1) for n in _NAME_LIST.split(text.strip()) if n)

@@ -86,6 +86,8 @@ def cmd_ingest(args) -> int:
             saved = found[1]
         started = time.perf_counter()
         upload = pipeline.read(data, Path(args.file).name, table=args.table, saved=saved)
+        if upload.ledger is not None and not args.mapping:
+            return _ingest_ledger(args, con, upload, result, started)
         only = {p.sheet.name: (args.table or p.table) for p in upload.parts}
         if args.table:  # a workbook of several tables: the sheet that holds this one
             fits = [p for p in upload.parts if p.table == args.table and p.header_index >= 0]
@@ -135,6 +137,55 @@ def cmd_ingest(args) -> int:
         con.close()
 
 
+def _ingest_ledger(args, con, upload, result: dict, started: float) -> int:
+    """A monthly 督办台账, recognised by its headers: read, match with the stored items, commit as one version."""
+    from analytics import i18n
+    from analytics.db import store, versions
+    from analytics.ingest import ledger, report
+    from analytics.ingest.problems import UploadError
+
+    lang = args.lang
+    home = store.home_region(con) or "100000"
+    read = ledger.read(con, upload.ledger, upload.file_name, upload.sha256, home, as_of=args.as_of,
+                       splits=frozenset(args.split or ()))
+    problems = read.problems
+    result |= {"kind": "ledger", "sha256": upload.sha256, "sheet": read.sheet, "title": read.title,
+               "ledger_date": read.as_of, "ledger_date_from": read.as_of_from, "home_region": home,
+               "sections": read.sections, "footer_rows_ignored": read.footer_rows,
+               "items": {"rows": len(read.rows), "matched": read.count("matched"), "new": read.count("new"),
+                         "renamed": read.count("renamed"), "split": read.count("split"),
+                         "not_in_this_ledger": read.missing.height},
+               "renamed": [{"row": m.row, "name": m.name, "was": m.old_name, "project_id": m.project_id,
+                            "similarity": m.similarity} for m in read.matches if m.how == "renamed"],
+               "not_in_this_ledger": read.missing.select("project_id", "name", "lead_dept").to_dicts(),
+               "errors": read.errors,
+               "warnings": int((problems["severity"] == "warning").sum()) if problems.height else 0}
+    if problems.height:
+        path = Path(args.report) if args.report else Path(args.file).with_name(Path(args.file).stem + ".problems.xlsx")
+        writer = report.to_csv if path.suffix.lower() == ".csv" else report.to_xlsx
+        version = _current_or_today(con)
+        path.write_bytes(writer(problems, Path(args.file).name, lang, version[1], version[0]))
+        result["report"] = str(path)
+    try:
+        changes = ledger.to_changes(read, args.valid_rows_only)
+    except UploadError as e:
+        result |= {"status": "rejected", "message": e.message(lang)}
+        return _ingest_out(args, result, problems, 1)
+    if args.dry_run:
+        result |= {"status": "dry_run", "message": i18n.t("upload.cli_dry_run", lang)}
+        return _ingest_out(args, result, problems, 0)
+    out = versions.commit(con, changes, who=_who(args), file_name=upload.file_name, sha256=upload.sha256,
+                          as_of=read.as_of, db_path=str(Path(args.db).resolve()), retrain=_retrain(args))
+    if out.status == "committed":
+        _audit(args.db, _who(args), "commit", upload.file_name, version=out.version, based_on=out.based_on,
+               sha256=upload.sha256, mode="ledger")
+        result["retraining"] = _wait_for_retraining(Path(args.db), out.version, lang)
+    result |= {"status": out.status, "version": out.version, "based_on": out.based_on,
+               "seconds": round(time.perf_counter() - started, 2),
+               "message": i18n.t(f"upload.cli_{out.status}", lang, version=out.version, based_on=out.based_on)}
+    return _ingest_out(args, result, problems, 0)
+
+
 def _current_or_today(con):
     from analytics.db import store
 
@@ -146,6 +197,8 @@ def _ingest_out(args, result: dict, problems, code: int) -> int:
         print(json.dumps(_jsonable(result), ensure_ascii=False, indent=2))
         return code
     print(result.get("message", ""), file=sys.stderr if code else sys.stdout)
+    if result.get("kind") == "ledger":
+        _ledger_out(result)
     for t, p in result.get("preview", {}).items():
         print(f"  {t}: new {p['new']}, changed {p['changed']}, unchanged {p['unchanged']}, "
               f"missing from the file {p['missing']}, removed {p['removed']}")
@@ -156,6 +209,18 @@ def _ingest_out(args, result: dict, problems, code: int) -> int:
     if result.get("report"):
         print(f"problem report: {result['report']}", file=sys.stderr)
     return code
+
+
+def _ledger_out(result: dict) -> None:
+    i = result["items"]
+    print(f"  ledger {result['sheet']!r} of {result['ledger_date']} (date from the {result['ledger_date_from']}), "
+          f"home region {result['home_region']}: {i['rows']} items — matched {i['matched']}, new {i['new']}, "
+          f"renamed {i['renamed']} (to confirm), split {i['split']}, not in this ledger {i['not_in_this_ledger']}")
+    for r in result["renamed"]:
+        print(f"  row {r['row']}: “{r['name']}” taken as “{r['was']}” ({r['project_id']}, similarity "
+              f"{r['similarity']}); if it is another item, run again with --split \"{r['name']}\"")
+    for r in result["not_in_this_ledger"][:20]:
+        print(f"  not in this ledger (kept as it was): {r['project_id']} {r['name']} ({r['lead_dept']})")
 
 
 def cmd_versions(args) -> int:
@@ -234,7 +299,9 @@ def _add_upload_commands(sub) -> None:
     p.add_argument("--report", default=None, help="where to write the problem report (.xlsx or .csv; default "
                    "beside the file)")
     p.add_argument("--as-of", type=_date, default=None, help="the data's as-of date after the commit "
-                   "(default: unchanged)")
+                   "(default: unchanged; a ledger's own date, read from the sheet, by default)")
+    p.add_argument("--split", action="append", metavar="NAME", help="a ledger row (by its item name) that is not "
+                   "the close-named stored item the preview matched it to: load it as a new item (repeatable)")
     p.add_argument("--who", default=None, help="recorded as the steward (default COCKPIT_STEWARD)")
     p.add_argument("--no-retrain", action="store_true", help="do not retrain the slip-risk model on the new version "
                    "(by default a commit retrains it and the command waits; COCKPIT_RETRAIN_AFTER_COMMIT=0 turns it off)")

@@ -175,6 +175,27 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, 
     return frame.height
 
 
+def add_new_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Add the columns a newer contract has to a database written by an older one (every state of every table,
+    so a rollback to an old state still reads them); each one is nullable, so old rows stay what they were.
+    Run by every writer (commit, rollback, the app's writable open). Returns `table.column` for each one added."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                     "WHERE table_schema = current_schema()").fetchall():
+        have.setdefault(table, set()).add(column)
+    added = []
+    for t in contract.TABLES:
+        for name, columns in have.items():
+            if name != t.name and not (name.startswith(t.name + "__v") and name[len(t.name) + 3:].isdigit()):
+                continue
+            for c in t.columns:
+                if c.name not in columns and not c.required:
+                    # names from the contract and the catalogue, never from input
+                    con.execute(f"ALTER TABLE {name} ADD COLUMN {c.name} {contract.SQL_TYPES[c.dtype]}")
+                    added.append(f"{name}.{c.name}")
+    return added
+
+
 def install_regions(con: duckdb.DuckDBPyConnection, regions: pl.DataFrame | None = None) -> None:
     """Load the built-in regions and rebuild the ancestor closure table."""
     regions = read_regions_csv() if regions is None else regions
@@ -290,6 +311,8 @@ class Database:
                 self.read_only_reason = str(e).splitlines()[0]
                 self._con = connect(self.path, read_only=True)
         self.writable = not read_only and not self.read_only_reason
+        if self.writable:
+            add_new_columns(self._con)
         self._local = threading.local()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

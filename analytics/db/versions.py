@@ -217,6 +217,7 @@ def commit(cur: duckdb.DuckDBPyConnection, changes: list[Change], *, who: str, f
     with _Transaction(cur, db_path, wait) as tx:
         for stmt in store.UPLOAD_DDL:
             cur.execute(stmt)
+        store.add_new_columns(cur)
         version, current_as_of = _current(cur)
         if based_on is not None and based_on != version:
             raise UploadError("stale", {"based_on": based_on, "current": version})
@@ -284,6 +285,7 @@ def restore(cur: duckdb.DuckDBPyConnection, target: int, *, who: str, db_path: s
     with _Transaction(cur, db_path, wait) as tx:
         for stmt in store.UPLOAD_DDL:
             cur.execute(stmt)
+        store.add_new_columns(cur)
         version, _ = _current(cur)
         current = _bootstrap(cur, version)
         wanted = heads(cur, target)

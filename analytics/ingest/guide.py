@@ -11,10 +11,10 @@ from analytics.ingest import mapping, normalise
 RULES = ("required", "date", "timestamp", "number", "percent", "integer", "bool", "choice", "period", "range",
          "pattern", "order", "required_when", "duplicate_key", "reference", "region_unknown", "region_ambiguous",
          "control_chars", "too_long", "extra_cells", "duplicate_header", "missing_column", "column_ignored",
-         "no_header", "html", "formula_text", "percent_fraction")
+         "no_header", "html", "formula_text", "percent_fraction", "ledger_deadline", "ledger_same_item", "ledger_district")
 FILE_ERRORS = ("empty", "not_what_name_says", "extension", "xls", "too_large", "zip_bomb", "macros", "external_links",
                "encrypted", "damaged", "encoding", "header_only", "no_header", "too_many_rows", "rejected", "busy",
-               "stale", "contract", "pruned", "locked")
+               "stale", "contract", "pruned", "locked", "ledger_no_date")
 
 INTRO = """# Uploading data (for data stewards)
 
@@ -61,6 +61,22 @@ COCKPIT_DB=data/hefei.duckdb make run
 
 `init` writes the contract's schema, the regions and the home region, with an empty data version 0; it never
 overwrites an existing file and refuses a code that is not a region. The first upload makes version 1.
+
+### The monthly ledger (督办台账)
+
+Most offices keep one workbook: one sheet, one row per supervised item with its current state, refreshed every
+month. Load it as it is, no hand-editing and no `--table`: a sheet whose header names the item, its lead
+department and its progress or state is recognised as a ledger.
+
+```bash
+python -m analytics init --db data/wuhu.duckdb --home-region 340200
+python -m analytics ingest --db data/wuhu.duckdb data/examples/wuhu-2026-08.xlsx   # version 1
+python -m analytics ingest --db data/wuhu.duckdb data/examples/wuhu-2026-09.xlsx   # version 2, and so on
+```
+
+Each ledger becomes one data version dated the ledger's date: its items created or updated, one progress report
+per item at that date, completed items closed. The preview (and the command's output) lists the items matched,
+new, matched by a close name (to confirm) and stored but not in this ledger. What each trait of a ledger becomes:
 
 ## Versions and rollback
 
@@ -152,5 +168,15 @@ def _messages() -> list[str]:
     return out + [""]
 
 
+def _traits() -> list[str]:
+    from analytics.ingest import ledger
+
+    out = ["| in the ledger | becomes |", "|---|---|"]
+    out += [f"| {a} | {b} |" for a, b in ledger.TRAITS]
+    return out + [""]
+
+
 def markdown() -> str:
-    return "\n".join([INTRO, *_settings(), *_headers(), *_values(), *_messages()])
+    head, tail = INTRO.split("## Versions and rollback", 1)
+    return "\n".join([head.rstrip("\n") + "\n", *_traits(), "## Versions and rollback" + tail, *_settings(),
+                      *_headers(), *_values(), *_messages()])

@@ -16,7 +16,7 @@ import polars as pl
 
 from analytics import contract
 from analytics.ingest import mapping as M
-from analytics.ingest import readers, validate
+from analytics.ingest import ledger, readers, validate
 from analytics.db import store, versions
 from analytics.db.diff import MODES
 from analytics.ingest.problems import UploadError, empty_problems
@@ -53,6 +53,7 @@ class Upload:
     size: int
     parts: list[Part]
     skipped: list[str] = field(default_factory=list)  # files in a zip that hold no table
+    ledger: Part | None = None  # the sheet holding a monthly 督办台账 (analytics/ingest/ledger.py), if one does
 
     def part(self, sheet: str) -> Part:
         for p in self.parts:
@@ -83,9 +84,10 @@ def read(data: bytes, file_name: str, limits: readers.Limits | None = None, tabl
         if not recognised:
             index = _first_filled(s.cells)
         parts.append(Part(s, index, (named or guessed) if index >= 0 else None, recognised))
-    if all(p.header_index < 0 for p in parts) or (strict and not any(p.recognised for p in parts)):
+    found = None if table else ledger.find(parts)
+    if found is None and (all(p.header_index < 0 for p in parts) or (strict and not any(p.recognised for p in parts))):
         raise UploadError("no_header", {"name": file_name})
-    return Upload(file_name, hashlib.sha256(data).hexdigest(), len(data), parts, skipped)
+    return Upload(file_name, hashlib.sha256(data).hexdigest(), len(data), parts, skipped, found)
 
 
 def _order(name: str | None) -> int:

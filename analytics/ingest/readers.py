@@ -52,6 +52,7 @@ class Sheet:
     encoding: str = ""  # how a text file was decoded
     kind: str = "csv"
     width: int = 0      # cells a row may have; the frame holds one more to catch rows that overflow
+    percent_cells: frozenset[tuple[int, int]] = frozenset()  # (row, column) of `cells` formatted as a percentage
 
 
 def kind_of(name: str) -> str:
@@ -263,8 +264,8 @@ def _xml_unescape(b: bytes) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _first_rows(zf: zipfile.ZipFile) -> dict[str, int]:
-    """Sheet name → the Excel row of its first cell with a value (calamine's range starts there)."""
+def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → its XML member."""
     try:
         book = zf.read("xl/workbook.xml")
         rels = zf.read("xl/_rels/workbook.xml.rels")
@@ -277,7 +278,14 @@ def _first_rows(zf: zipfile.ZipFile) -> dict[str, int]:
     out = {}
     for name, rid in _SHEET_RE.findall(book):
         target = targets.get(rid, "")
-        path = target if target.startswith("xl/") else f"xl/{target}"
+        out[_xml_unescape(name)] = target if target.startswith("xl/") else f"xl/{target}"
+    return out
+
+
+def _first_rows(zf: zipfile.ZipFile) -> dict[str, int]:
+    """Sheet name → the Excel row of its first cell with a value (calamine's range starts there)."""
+    out = {}
+    for name, path in _sheet_paths(zf).items():
         try:
             with zf.open(path) as f:
                 head = f.read(1 << 20)
@@ -288,8 +296,64 @@ def _first_rows(zf: zipfile.ZipFile) -> dict[str, int]:
             if body and (b"<v>" in body or b"<v " in body or b"<is>" in body):
                 first = int(row)
                 break
-        out[_xml_unescape(name)] = first or 1
+        out[name] = first or 1
     return out
+
+
+_XF_RE = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
+_NUMFMT_RE = re.compile(rb'<numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"')
+_XF_FMT_RE = re.compile(rb"<xf\b([^>]*)>|<xf\b([^>]*)/>")
+_STYLED_CELL_RE = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+PERCENT_SCAN_BYTES = 8 << 20  # formats are read for sheets up to this size (a ledger is far smaller)
+
+
+def _percent_styles(zf: zipfile.ZipFile) -> set[int]:
+    """Indices of the workbook's cell styles that show a number as a percentage (built-in formats 9 and 10, or a
+    custom format with %)."""
+    try:
+        styles = zf.read("xl/styles.xml")
+    except KeyError:
+        return set()
+    percent_fmts = {9, 10} | {int(i) for i, code in _NUMFMT_RE.findall(styles) if b"%" in code}
+    xfs = _XF_RE.search(styles)
+    out = set()
+    for i, m in enumerate(_XF_FMT_RE.finditer(xfs.group(1) if xfs else b"")):
+        fmt = re.search(rb'numFmtId="(\d+)"', m.group(1) or m.group(2) or b"")
+        if fmt and int(fmt.group(1)) in percent_fmts:
+            out.add(i)
+    return out
+
+
+def _column_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _percent_cells(zf: zipfile.ZipFile, path: str, styles: set[int]) -> frozenset[tuple[int, int]]:
+    """(row, column) in calamine's frame (which starts at the first row and column holding a value) of the cells
+    formatted as a percentage: Excel stores 65% as 0.65, and a reader of text cannot tell without the format."""
+    try:
+        info = zf.getinfo(path)
+    except KeyError:
+        return frozenset()
+    if not styles or info.file_size > PERCENT_SCAN_BYTES:
+        return frozenset()
+    xml = zf.read(path)
+    first_row = first_col = None
+    styled = []
+    for letters, row, attrs, body in _STYLED_CELL_RE.findall(xml):
+        r, c = int(row), _column_index(letters)
+        if body and (b"<v>" in body or b"<v " in body or b"<is>" in body):
+            first_row = r if first_row is None else min(first_row, r)
+            first_col = c if first_col is None else min(first_col, c)
+        s = re.search(rb'\bs="(\d+)"', attrs)
+        if s and int(s.group(1)) in styles:
+            styled.append((r, c))
+    if first_row is None:
+        return frozenset()
+    return frozenset((r - first_row, c - first_col) for r, c in styled)
 
 
 def read_xlsx(data: bytes, name: str, limits: Limits) -> list[Sheet]:
@@ -305,6 +369,7 @@ def read_xlsx(data: bytes, name: str, limits: Limits) -> list[Sheet]:
     if any(m.startswith("xl/externalLinks/") for m in members) or b"externalLink" in content_types:
         raise UploadError("external_links", {"name": name})
     first_rows = _first_rows(zf)
+    paths, styles = _sheet_paths(zf), _percent_styles(zf)
     try:
         reader = fastexcel.read_excel(data)
         sheets = []
@@ -314,7 +379,8 @@ def read_xlsx(data: bytes, name: str, limits: Limits) -> list[Sheet]:
             width = frame.width
             frame = frame.rename({c: f"column_{i + 1}" for i, c in enumerate(frame.columns)})
             frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(f"column_{width + 1}"))
-            sheets.append(Sheet(sheet_name, frame, first_rows.get(sheet_name, 1), "", "xlsx", width))
+            percent = _percent_cells(zf, paths.get(sheet_name, ""), styles)
+            sheets.append(Sheet(sheet_name, frame, first_rows.get(sheet_name, 1), "", "xlsx", width, percent))
     except UploadError:
         raise
     except Exception as e:  # noqa: BLE001 - calamine's errors: the workbook is damaged

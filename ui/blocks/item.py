@@ -58,6 +58,15 @@ def _light_text(ctx: Context, light: dict | None) -> str:
     return f"{LIGHT_SYMBOLS[light['light']]} {word} · {light_reason(ctx, light)}"
 
 
+def _deadline(ctx: Context, h: dict) -> str:
+    """The deadline as a date, with the ledger's wording when it was not one (年底前); an item without a deadline
+    (长期坚持) says so instead of showing a date."""
+    when, text = h["planned_end_date"], h.get("deadline_text")
+    if when is None:
+        return f"{text} · {ctx.t('item.no_deadline')}" if text else ctx.t("item.no_deadline")
+    return f"{i18n.fmt_date(when, ctx.lang)} ({text})" if text else i18n.fmt_date(when, ctx.lang)
+
+
 def summary(ctx: Context, d: ItemDetail) -> None:
     """Name, light, and the facts people ask first: whose, where, when, how much."""
     h = d.head
@@ -77,7 +86,7 @@ def summary(ctx: Context, d: ItemDetail) -> None:
         ("item.lead_dept", i18n.glossary("dept", h["lead_dept"], ctx.lang)),
         ("item.co_depts", co),
         ("item.start", i18n.fmt_date(h["start_date"], ctx.lang)),
-        ("item.planned_end", i18n.fmt_date(h["planned_end_date"], ctx.lang)),
+        ("item.planned_end", _deadline(ctx, h)),
         ("item.forecast_end", i18n.fmt_date(latest_fc, ctx.lang) if latest_fc else "—"),
         ("item.actual_end", i18n.fmt_date(h["actual_end_date"], ctx.lang) if h["actual_end_date"] else "—"),
         ("item.budget", i18n.fmt_amount_wan(h["budget_wan_yuan"], ctx.lang) if h["budget_wan_yuan"] is not None else "—"),
@@ -85,6 +94,8 @@ def summary(ctx: Context, d: ItemDetail) -> None:
         ("item.source", h["source"] or "—"),
         ("item.supervising_unit", h["supervising_unit"] or "—"),
     ]
+    if h.get("responsible_leaders"):
+        facts.append(("item.leaders", auth_ui.person_names(ctx, h["responsible_leaders"])))
     for start in range(0, len(facts), 4):
         for col, (key, value) in zip(st.columns(4), facts[start:start + 4]):
             col.markdown(f"**{ctx.t(key)}**  \n{md_escape(str(value))}")

@@ -253,13 +253,18 @@ def validation(ctx: Context, up: pipeline.Upload, chosen, mappings, modes, heade
         st.error(_esc(result.message(ctx.lang)), icon=":material/block:")
         st.caption(ctx.t("upload.nothing_changed"))
         return None
-    problems = pipeline.problems(result)
+    rows = sum(c.frame.height for c in result)
+    show_problems(ctx, up, pipeline.problems(result), rows)
+    return result
+
+
+def show_problems(ctx: Context, up: pipeline.Upload, problems: pl.DataFrame, rows: int) -> None:
+    """The checks' outcome: a line that says how many problems, by rule, the report to download, every problem."""
     n_err = int((problems["severity"] == "error").sum())
     n_warn = problems.height - n_err
-    rows = sum(c.frame.height for c in result)
     if not problems.height:
         st.success(ctx.t("upload.no_problems", rows=i18n.fmt_int(rows, ctx.lang)), icon=":material/check_circle:")
-        return result
+        return
     bad_rows = problems.filter(pl.col("severity") == "error")["row"].drop_nulls().n_unique()
     if n_err:
         st.error(ctx.t("upload.problems_found", errors=i18n.fmt_int(n_err, ctx.lang),
@@ -278,7 +283,6 @@ def validation(ctx: Context, up: pipeline.Upload, chosen, mappings, modes, heade
     # rows stay numbers here, so the table sorts by row (a whole-column problem shows an empty row)
     tables.show(ctx, report.readable(problems, ctx.lang), key="up_problems", title=ctx.t("upload.report_title"),
                 stem="upload-problems", shown=500)
-    return result
 
 
 def _whole_rows(ctx: Context, frame: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -381,6 +385,149 @@ def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
     st.session_state["up_flash"] = (kind, message)
     _reset()
     st.rerun()
+
+
+# ---- a monthly ledger (督办台账): recognised by its headers, read whole, matched with the stored items ---------
+
+def ledger_flow(ctx: Context, up: pipeline.Upload) -> None:
+    """The ledger's steps: its date, the checks, the preview of matched, new, renamed and missing items, commit."""
+    from analytics.db import store
+    from analytics.ingest import ledger
+
+    st.subheader(ctx.t("upload.ledger_step"))
+    st.caption(_esc(ctx.t("upload.ledger_found", sheet=up.ledger.sheet.name)))
+    cur = database(ctx.db_path).cursor()
+    home = store.home_region(cur) or "100000"
+    state = _state()
+    chosen_date = st.session_state.get("up_ledger_date")
+    splits = frozenset(state.get("ledger_splits", ()))
+    key = (up.sha256, chosen_date, splits, ctx.version)
+    if state.get("ledger_key") != key:
+        try:
+            with st.spinner(ctx.t("upload.checking")):
+                state["ledger"] = ledger.read(cur, up.ledger, up.file_name, up.sha256, home, as_of=chosen_date,
+                                              splits=splits, scope=ctx.scope)
+        except UploadError as e:
+            state["ledger"] = e
+        state["ledger_key"] = key
+    read = state["ledger"]
+    if isinstance(read, UploadError):
+        st.error(_esc(read.message(ctx.lang)), icon=":material/block:")
+        if read.code == "ledger_no_date":
+            st.date_input(ctx.t("upload.ledger_date"), value=None, key="up_ledger_date",
+                          max_value=date.today() + timedelta(days=31))
+        st.caption(ctx.t("upload.nothing_changed"))
+        return
+    st.markdown(_esc(ctx.t("upload.ledger_summary", title=read.title or read.sheet,
+                           date=i18n.fmt_date(read.as_of, ctx.lang), source=ctx.t(f"upload.ledger_from_{read.as_of_from}"),
+                           unit=read.unit or "—", n=i18n.fmt_int(len(read.rows), ctx.lang),
+                           sections=i18n.fmt_int(len(read.sections), ctx.lang),
+                           footer=i18n.fmt_int(read.footer_rows, ctx.lang))))
+    st.date_input(ctx.t("upload.ledger_date"), value=read.as_of, key="up_ledger_date",
+                  help=ctx.t("upload.ledger_date_help"), max_value=date.today() + timedelta(days=31))
+    st.subheader(ctx.t("upload.step_problems"))
+    show_problems(ctx, up, read.problems, len(read.rows))
+    st.subheader(ctx.t("upload.step_preview"))
+    n = lambda x: i18n.fmt_int(x, ctx.lang)  # noqa: E731
+    cols = st.columns(4)
+    cols[0].metric(ctx.t("upload.ledger_matched"), n(read.count("matched")))
+    cols[1].metric(ctx.t("upload.ledger_new"), n(read.count("new") + read.count("split")))
+    cols[2].metric(ctx.t("upload.ledger_renamed"), n(read.count("renamed")), help=ctx.t("upload.ledger_renamed_help"))
+    cols[3].metric(ctx.t("upload.ledger_missing"), n(read.missing.height), help=ctx.t("upload.ledger_missing_help"))
+    _ledger_renames(ctx, read)
+    new = [m for m in read.matches if m.how in ("new", "split")]
+    if new:
+        with st.expander(ctx.t("upload.ledger_new_list", n=n(len(new)))):
+            st.dataframe(pl.DataFrame({ctx.t("upload.col_row"): [m.row for m in new],
+                                       ctx.t("upload.ledger_col_name"): [m.name for m in new],
+                                       ctx.t("upload.ledger_col_lead"): [m.lead_dept for m in new]}),
+                         hide_index=True, width="stretch")
+    if read.missing.height:
+        with st.expander(ctx.t("upload.ledger_missing_list", n=n(read.missing.height))):
+            st.dataframe(read.missing.select(pl.col("project_id").alias(ctx.t("upload.key")),
+                                             pl.col("name").alias(ctx.t("upload.ledger_col_name")),
+                                             pl.col("lead_dept").alias(ctx.t("upload.ledger_col_lead"))),
+                         hide_index=True, width="stretch")
+    valid_only = False
+    if read.errors:
+        choice = st.radio(ctx.t("upload.on_errors"), ["reject", "valid_only"], key="up_on_errors",
+                          format_func=lambda c: ctx.t(f"upload.on_errors_{c}"))
+        valid_only = choice == "valid_only"
+        if not valid_only:
+            st.info(ctx.t("upload.rejected_hint"), icon=":material/block:")
+            return
+    try:
+        changes = ledger.to_changes(read, valid_only)
+    except UploadError as e:
+        st.error(_esc(e.message(ctx.lang)))
+        return
+    if auth_ui.upload_refused(ctx, cur, changes):
+        return
+    previews = pipeline.preview(cur, changes)
+    if not any(p.changes_anything for p in previews.values()):
+        st.info(ctx.t("upload.nothing_to_commit"), icon=":material/check:")
+        return
+    st.subheader(ctx.t("upload.step_commit"))
+    st.caption(ctx.t("upload.ledger_commit_help", who=who(ctx), version=ctx.version + 1,
+                     date=i18n.fmt_date(read.as_of, ctx.lang)))
+    if not st.button(ctx.t("upload.commit"), type="primary", key="up_commit", icon=":material/upload:"):
+        return
+    writer = database(ctx.db_path).writer()
+    try:
+        with st.spinner(ctx.t("upload.committing")):
+            out = versions.commit(writer, changes, who=who(ctx), file_name=up.file_name, sha256=up.sha256,
+                                  based_on=ctx.version, db_path=ctx.db_path, as_of=read.as_of)
+    except UploadError as e:
+        st.error(_esc(e.message(ctx.lang)), icon=":material/block:")
+        return
+    finally:
+        writer.close()
+    auth_ui.log(ctx.db_path, ctx.user, "commit", up.file_name, status=out.status, version=out.version,
+                based_on=out.based_on, sha256=up.sha256, tables=[ch.table for ch in changes], modes=["ledger"],
+                rows=sum(ch.frame.height for ch in changes))
+    message = ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on)
+    if out.status == "committed" and database(ctx.db_path).writable:
+        message += " " + ctx.t("upload.retraining")
+    st.session_state["up_flash"] = ("success" if out.status == "committed" else "info", message)
+    st.session_state.pop("up_ledger_date", None)
+    _reset()
+    st.rerun()
+
+
+def _ledger_renames(ctx: Context, read) -> None:
+    """Rows matched to a stored item by a close name: the steward confirms each, or splits it into a new item."""
+    renamed = [m for m in read.matches if m.how in ("renamed", "split") and (m.old_name or m.how == "split")]
+    proposals = _state().setdefault("ledger_proposals", {})
+    for m in renamed:
+        if m.how == "renamed":
+            proposals[m.name] = (m.row, m.old_name, m.project_id, m.similarity)
+    shown = [(name, *proposals[name]) for name in sorted(proposals, key=lambda k: proposals[k][0])
+             if any(x.name == name for x in renamed)]
+    if not shown:
+        return
+    st.markdown(f"**{ctx.t('upload.ledger_confirm')}**")
+    st.caption(ctx.t("upload.ledger_confirm_help"))
+    splits = set(_state().get("ledger_splits", ()))
+    frame = pl.DataFrame({
+        "same": [name not in splits for name, *_ in shown],
+        "row": [row for _, row, *_ in shown],
+        "name": [name for name, *_ in shown],
+        "was": [old for _, _, old, *_ in shown],
+        "id": [pid for *_, pid, _ in shown],
+        "similarity": [sim for *_, sim in shown],
+    })
+    edited = st.data_editor(frame, hide_index=True, width="stretch", key="up_ledger_renames",
+                            disabled=["row", "name", "was", "id", "similarity"],
+                            column_config={"same": st.column_config.CheckboxColumn(ctx.t("upload.ledger_col_same")),
+                                           "row": ctx.t("upload.col_row"), "name": ctx.t("upload.ledger_col_name"),
+                                           "was": ctx.t("upload.ledger_col_was"), "id": ctx.t("upload.key"),
+                                           "similarity": st.column_config.NumberColumn(
+                                               ctx.t("upload.ledger_col_similarity"), format="%.2f")})
+    wanted = {r["name"] for r in edited.iter_rows(named=True) if not r["same"]} if isinstance(edited, pl.DataFrame) \
+        else {r["name"] for r in edited.to_dict("records") if not r["same"]}
+    if wanted != splits:
+        _state()["ledger_splits"] = sorted(wanted)
+        st.rerun()
 
 
 # ---- versions -----------------------------------------------------------------------------------------

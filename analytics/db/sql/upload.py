@@ -6,7 +6,20 @@ compares and writes table states is generated from the contract in `analytics/in
 from the contract only, values always as parameters).
 """
 
+from analytics.db.scope import region_predicate
+
 QUERIES = {
+    # grain: one row per item recorded in the selected region (a ledger's home region) and the user's scope: what a
+    # monthly ledger's rows are matched against (analytics/ingest/ledger.py)
+    "ledger_items": """SELECT p.project_id, p.name, p.lead_dept, p.region_code, p.start_date, p.planned_end_date,
+            p.actual_end_date, p.status
+        FROM projects p
+        WHERE """ + region_predicate("p.region_code") + """
+        ORDER BY p.project_id""",
+    # grain: one row per region inside the selected region and the user's scope: the districts a ledger may name
+    "ledger_regions": """SELECT r.region_code, r.name, r.level, r.parent_code FROM regions r
+        WHERE """ + region_predicate("r.region_code") + """
+        ORDER BY r.region_code""",
     # every region with its parent, to resolve names given instead of codes
     "ingest_regions": "SELECT region_code, name, level, parent_code FROM regions",
     # grain: one row per data version, newest first (after the first upload added the audit columns)
