@@ -12,6 +12,7 @@ from analytics import pages as app_pages
 from analytics.filters import Filters, Options, recent_periods
 from ui import auth as auth_ui
 from ui import context, filterbar, metric_settings, setup
+from ui import page as page_ui
 
 st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit", page_icon="📊", layout="wide")
 
@@ -63,4 +64,9 @@ for p in problems:
     st.warning(i18n.t("filters.dropped", lang, param=p.param, value=p.value, expected=p.expected))
 
 auth_ui.banner(user, lang)
-page.run()
+shown = app_pages.BY_KEY.get(page.url_path) or next(p for p in app_pages.PAGES if p.default)
+missing = [t for t in shown.needs if not context.table_rows(str(db_path), version).get(t)]
+if missing:  # an office that has loaded only its ledger: say what each page needs instead of drawing zeros
+    page_ui.missing_data(st.session_state["_context"], f"nav.{shown.key}", missing)
+else:
+    page.run()

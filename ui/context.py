@@ -194,6 +194,14 @@ def home_region(db_path: str, version: int) -> str | None:
     return store.home_region(database(db_path).cursor())
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def table_rows(db_path: str, version: int) -> dict[str, int]:
+    """Rows of each uploadable table in the database at this version (store.table_rows)."""
+    from analytics.db import store
+
+    return store.table_rows(database(db_path).cursor())
+
+
 def current() -> Context:
     """The context app.py built for this run."""
     return st.session_state["_context"]

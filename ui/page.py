@@ -30,3 +30,18 @@ def empty_state(ctx: Context, message_key: str) -> None:
     """An empty selection is a state, not an error: say so and offer the way out."""
     st.info(ctx.t(message_key) + " " + ctx.t("cockpit.empty_hint"), icon=":material/filter_alt_off:")
     st.button(ctx.t("filters.reset"), on_click=filterbar.reset, key="empty_reset")
+
+
+def missing_data(ctx: Context, title_key: str, missing: list[str]) -> None:
+    """A page whose data was never uploaded: its title, then which extract to upload (and where), instead of zeros."""
+    from analytics import contract
+
+    header(ctx, title_key)
+    sep = "、" if ctx.lang == "zh" else ", "
+    names = sep.join(f"{t.zh}（{t.name}）" if ctx.lang == "zh" else f"{t.en} ({t.name})"
+                     for t in (contract.table(m) for m in missing))
+    st.info(ctx.t("app.missing_data", tables=names), icon=":material/upload_file:")
+    if ctx.may("upload"):
+        st.page_link("views/upload.py", label=ctx.t("app.missing_data_upload"), icon=":material/upload_file:")
+    else:
+        st.caption(ctx.t("app.missing_data_ask"))

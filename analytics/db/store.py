@@ -275,6 +275,16 @@ def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str,
     return version
 
 
+def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of every uploadable contract table in the whole database (not a user's view of it): whether an extract
+    was ever loaded, so a page can name the one to upload instead of drawing zeros. Counts only, no rows."""
+    out = {}
+    for t in contract.TABLES:
+        if t.uploadable:
+            out[t.name] = con.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0] if has_table(con, t.name) else 0
+    return out
+
+
 def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> pl.Series:
     """The distinct non-null values of one contract column (the keys an upload's references are checked against);
     the names come from the contract, never from a file."""

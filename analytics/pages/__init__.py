@@ -32,6 +32,9 @@ class PageDef:
     data: PageData | None = None  # the page's `page()` function (None: the page reads named queries only)
     default: bool = False
     permission: str = "view"  # what a role needs to see it in the menu and open it (analytics/auth/roles.py)
+    # the tables it cannot show anything without: while the database holds no row of one, the page says which
+    # extract to upload instead of drawing zeros (app.py)
+    needs: tuple[str, ...] = ()
 
     @property
     def file(self) -> str:
@@ -39,17 +42,19 @@ class PageDef:
 
 
 PAGES: tuple[PageDef, ...] = (
-    PageDef("cockpit", "overview", ":material/dashboard:", cockpit.page, default=True),
-    PageDef("risk", "overview", ":material/warning:", risk.page),
-    PageDef("meeting", "overview", ":material/co_present:", meeting.page),
-    PageDef("regions", "analysis", ":material/map:", regions.page),
-    PageDef("domains", "analysis", ":material/grid_view:", domains.page),
-    PageDef("trends", "analysis", ":material/show_chart:", trends.page),
-    PageDef("rectifications", "analysis", ":material/task_alt:", rectifications.page),
-    PageDef("feedback", "analysis", ":material/forum:", feedback.page),
-    PageDef("duplicates", "analysis", ":material/content_copy:", duplicates.page),
-    PageDef("authenticity", "analysis", ":material/fact_check:", authenticity.page),
-    PageDef("item", "analysis", ":material/description:", item.page),
+    PageDef("cockpit", "overview", ":material/dashboard:", cockpit.page, default=True, needs=("projects",)),
+    PageDef("risk", "overview", ":material/warning:", risk.page, needs=("projects", "progress_reports")),
+    PageDef("meeting", "overview", ":material/co_present:", meeting.page, needs=("projects",)),
+    PageDef("regions", "analysis", ":material/map:", regions.page, needs=("projects",)),
+    PageDef("domains", "analysis", ":material/grid_view:", domains.page, needs=("projects",)),
+    PageDef("trends", "analysis", ":material/show_chart:", trends.page, needs=("projects", "progress_reports")),
+    PageDef("rectifications", "analysis", ":material/task_alt:", rectifications.page,
+            needs=("rectifications",)),
+    PageDef("feedback", "analysis", ":material/forum:", feedback.page, needs=("feedback",)),
+    PageDef("duplicates", "analysis", ":material/content_copy:", duplicates.page, needs=("projects",)),
+    PageDef("authenticity", "analysis", ":material/fact_check:", authenticity.page,
+            needs=("projects", "progress_reports")),
+    PageDef("item", "analysis", ":material/description:", item.page, needs=("projects",)),
     PageDef("data", "manage", ":material/table_view:"),
     PageDef("upload", "manage", ":material/upload_file:", permission="upload"),
     PageDef("admin", "manage", ":material/admin_panel_settings:", permission="view_audit"),

@@ -9,17 +9,27 @@ import html
 from analytics import i18n
 from analytics.figures import lights as figures
 from analytics.figures import maps
-from analytics.metrics import Kpi
+from analytics import contract
+from analytics.metrics import KPI_TABLES, Kpi
 
-from ui import filterbar, tables
+from ui import context, filterbar, tables
 from ui.context import Context
 
 
 def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
-    """Cards with change against the previous period (coloured by direction) and against target."""
+    """Cards with change against the previous period (coloured by direction) and against target; a card whose
+    table was never uploaded says so."""
+    present = context.table_rows(ctx.db_path, ctx.version)
     for start in range(0, len(kpis), per_row):
         for col, k in zip(st.columns(per_row), kpis[start:start + per_row]):
             m = k.metric
+            table = KPI_TABLES.get(m.key)
+            if table and not present.get(table):
+                with col.container(border=True):
+                    t = contract.table(table)
+                    st.metric(m.label(ctx.lang), "—")
+                    st.caption(ctx.t("kpi.not_uploaded", table=t.zh if ctx.lang == "zh" else t.en))
+                continue
             with col.container(border=True):
                 st.metric(
                     m.label(ctx.lang),
