@@ -14,8 +14,9 @@ risk_blocks.training_status(ctx)
 
 data = ctx.block("risk", db_path=ctx.db_path, version=ctx.version, stamp=(meta or {}).get("trained_at", ""))
 if data is None:
-    st.info(ctx.t("risk.no_model"))
-    risk_blocks.retrain_button(ctx, primary=True, key="risk_train")
+    if not risk_blocks.history_short(ctx):  # a new office: how many more ledgers before the model can learn
+        st.info(ctx.t("risk.no_model"))
+        risk_blocks.retrain_button(ctx, primary=True, key="risk_train")
     st.stop()
 
 risk_blocks.model_line(ctx, data.meta)

@@ -133,6 +133,9 @@ NATIONAL_QUERIES: dict[str, str] = {
     "risk_labels": risk.RISK_LABELS,
     "risk_report_dates": risk.RISK_REPORT_DATES,
     "risk_first_start": "SELECT min(start_date) AS first_start FROM projects",
+    # how much reporting history there is: the first report date and the months with a report, up to $end
+    "risk_history": """SELECT min(report_date) AS first_report, count(DISTINCT strftime(report_date, '%Y-%m')) AS months
+        FROM progress_reports WHERE report_date <= $end::DATE""",
 }
 assert not set(NATIONAL_QUERIES) & set(QUERIES)
 

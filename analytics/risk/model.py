@@ -30,6 +30,7 @@ from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import ThreadpoolController
 
 from analytics import settings
+from analytics.db.queries import run_national
 from analytics.risk import features as F
 
 STEP_DAYS = 28
@@ -150,6 +151,33 @@ def _observed(con: duckdb.DuckDBPyConnection, end: date, horizon_days: int) -> t
     return [d for d in dates if d + timedelta(days=horizon_days) <= end], kind
 
 
+class NotEnoughHistory(ValueError):
+    """The data does not reach far enough back to learn from: no snapshot's window is fully observed yet."""
+
+
+@dataclass(frozen=True)
+class History:
+    """How much reporting history the data holds, against what training needs: a snapshot counts once the
+    `horizon_days` after it are observed, so reports must span more than the horizon (about `months_needed` monthly
+    ledgers, the first one included)."""
+
+    first_report: date | None
+    as_of: date
+    months: int          # months with at least one report
+    months_needed: int
+    horizon_days: int
+
+    @property
+    def enough(self) -> bool:
+        return self.first_report is not None and self.first_report + timedelta(days=self.horizon_days) <= self.as_of
+
+
+def history(con: duckdb.DuckDBPyConnection, horizon_days: int = F.HORIZON_DAYS) -> History:
+    as_of, _ = F.data_as_of(con)
+    first, months = run_national(con, "risk_history", end=as_of).row(0)
+    return History(first, as_of, int(months or 0), math.ceil(horizon_days / 30) + 1, horizon_days)
+
+
 def card_cutoff(dates: list[date], horizon_days: int) -> date | None:
     """The cutoff of the evaluation run at training time: the last quarter of the snapshot dates are the
     test part; None when that leaves no training snapshot whose window ends by the cutoff."""
@@ -171,7 +199,11 @@ def train(con: duckdb.DuckDBPyConnection, as_of: date | None = None, horizon_day
     end = data_as_of if as_of is None else min(as_of, data_as_of)
     dates, kind = _observed(con, end, horizon_days)
     if not dates:
-        raise ValueError("no snapshot with a fully observed window")
+        h = history(con, horizon_days)
+        raise NotEnoughHistory(
+            f"not enough history to learn from yet: the model needs progress reports spanning more than "
+            f"{horizon_days} days (about {h.months_needed} monthly ledgers); the data has reports from "
+            f"{h.months} month(s){f' since {h.first_report}' if h.first_report else ''}, up to {h.as_of}")
     rows, n_all = F.sampled_training_frame(con, dates, horizon_days, tolerance_days,
                                            progress=lambda done, total: say(0.4 * done / total, "features"),
                                            max_rows=max(1, settings.get("COCKPIT_RISK_MAX_TRAIN_ROWS")))

@@ -70,6 +70,18 @@ def _progress(ctx: Context) -> None:
         st.progress(job.share)
 
 
+def history_short(ctx: Context) -> bool:
+    """Say how much reporting history training needs and how much there is, when there is too little (an office a
+    few ledgers in); True when it was too little."""
+    h = risk_model.history(context.database(ctx.db_path).cursor())
+    if h.enough:
+        return False
+    first = i18n.fmt_date(h.first_report, ctx.lang) if h.first_report else "—"
+    st.info(ctx.t("risk.needs_history", needed=h.months_needed, have=h.months, days=h.horizon_days, first=first,
+                  as_of=i18n.fmt_date(h.as_of, ctx.lang)), icon=":material/history:")
+    return True
+
+
 def retrain_button(ctx: Context, *, primary: bool = False, key: str = "risk_retrain") -> None:
     if not ctx.may("retrain"):  # analysts and administrators (analytics/auth/roles.py)
         st.caption(ctx.t("auth.no_retrain"))
