@@ -275,14 +275,15 @@ def record_version(con: duckdb.DuckDBPyConnection, created_by: str, source: str,
     return version
 
 
+def count_rows(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Rows of a table this package names (the contract's or a mart; never a name from input); 0 when it is absent."""
+    return con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] if has_table(con, name) else 0
+
+
 def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows of every uploadable contract table in the whole database (not a user's view of it): whether an extract
     was ever loaded, so a page can name the one to upload instead of drawing zeros. Counts only, no rows."""
-    out = {}
-    for t in contract.TABLES:
-        if t.uploadable:
-            out[t.name] = con.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0] if has_table(con, t.name) else 0
-    return out
+    return {t.name: count_rows(con, t.name) for t in contract.TABLES if t.uploadable}
 
 
 def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> pl.Series:

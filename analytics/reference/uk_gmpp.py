@@ -9,7 +9,8 @@ A thin extract for checking the slip-risk model on real data (see docs/reference
   as-at date, forecast_end_date the end date it gives, rag the DCA. No progress percentages exist.
 
 `load(raw_dir)` returns the frames (and `load_with_log` also says which rows were lost and why);
-`build_db(raw_dir, db_path)` writes a complete DuckDB with schema, regions, a data version and marts.
+`build_db(raw_dir, db_path)` writes a complete DuckDB the way an office starts on its own data: `init` for the
+nation, then one upload of both tables through the ingest path (data version 1, marts refreshed by the commit).
 """
 from __future__ import annotations
 
@@ -310,25 +311,38 @@ def load(raw_dir: str | Path) -> dict[str, pl.DataFrame]:
 
 
 def build_db(raw_dir: str | Path, db_path: str | Path) -> dict:
-    """Write a complete, fresh DuckDB at `db_path` (an existing file there is replaced): contract schema,
-    regions, the mapped tables, one data version (as_of = the last as-at date) and the marts."""
-    from analytics.db import marts
-    from analytics.db import store
+    """Write a complete, fresh DuckDB at `db_path` (an existing file there is replaced) the way an office starts on its
+    own data: `init` for the nation (100000), then the mapped tables uploaded as one file through the same ingest path
+    as the command line and the upload page (read, check, commit: one data version dated the last as-at date, the
+    marts refreshed by the commit)."""
+    import io
+    import zipfile
+
+    from analytics.db import store, versions
+    from analytics.ingest import pipeline
 
     frames, log = load_with_log(raw_dir)
     as_of = AS_AT[YEARS[-1]]
     db_path = Path(db_path)
     for stale in (db_path, db_path.with_name(db_path.name + ".wal")):
         stale.unlink(missing_ok=True)
+    store.init(db_path, "100000", as_of, "uk_gmpp")
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("projects", "progress_reports"):
+            part = io.BytesIO()
+            frames[name].write_parquet(part)
+            zf.writestr(f"{name}.parquet", part.getvalue())
+    data = packed.getvalue()
     con = store.connect(db_path)
     try:
-        store.create_schema(con)
-        store.install_regions(con)
-        for name in ("projects", "progress_reports"):
-            store.write_table(con, name, frames[name])
-        version = store.record_version(con, "uk_gmpp", str(raw_dir), as_of,
-                                       "UK GMPP annual publications 2014–2023 (thin extract)")
-        log["snapshot_rows"] = marts.refresh(con, as_of, version)
+        upload = pipeline.read(data, "uk-gmpp.zip")
+        checked = pipeline.check(con, upload)
+        out = versions.commit(con, pipeline.to_changes(checked, "upsert", valid_only=False), who="uk_gmpp",
+                              file_name=f"{Path(raw_dir).name} (UK GMPP annual publications 2014–2023, thin extract)",
+                              sha256=upload.sha256, as_of=as_of, db_path=str(db_path), retrain=False)
+        version = out.version
+        log["snapshot_rows"] = store.count_rows(con, "item_snapshots")
     finally:
         con.close()
     log.update(as_of=as_of, version=version, db_path=str(db_path))
