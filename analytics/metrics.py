@@ -265,6 +265,15 @@ def markdown() -> str:
            f"| min_n | {th.min_n} | regions with fewer items in flight are marked and not ranked |", "",
            "Reported RAG maps to lights as red/amber-red → red, amber → yellow, amber-green/green → green, and to "
            "warnings as red → red, amber-red → orange, amber → yellow, amber-green → blue.", "",
+           "### On a monthly ledger alone", "",
+           "A ledger (docs/uploads.md, “The monthly ledger”) gives each item a deadline, a reported progress without "
+           "a planned one, and a status word; it has no milestones and no forecast. Of the rules above, these fire: "
+           "**overdue** when the deadline has passed and the item is not completed (red; an item without a deadline, "
+           "长期坚持 or 持续推进, is never overdue, and counts as on time when it is completed); **reported RAG** from "
+           "the status word (滞后 → red, 序时推进 → green). Any other item in flight (正在推进, 未启动, no plan to "
+           "compare its progress with) has no light (“no data”, grey) rather than a guessed one, and is counted in "
+           "no red share. Uploading planned progress (`progress_reports.planned_progress_pct`) or milestones lights "
+           "it by the progress or milestone rule.", "",
            "## Metrics", "", "| key | 中文 | English | unit | better | formula | seed | target |",
            "|---|---|---|---|---|---|---|---|"]
     for m in METRICS:

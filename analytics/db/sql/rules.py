@@ -93,7 +93,7 @@ _ITEM_COUNTS = {
     "avg_actual_pct": "avg({s}actual_pct) FILTER (WHERE {s}state = 'in_flight' AND {s}planned_pct IS NOT NULL)",
     "n_completed": "count(*) FILTER (WHERE {s}state = 'completed' AND {completed})",
     "n_on_time": "count(*) FILTER (WHERE {s}state = 'completed' AND {completed}"
-                 " AND {s}actual_end_date <= {s}planned_end_date)",
+                 " AND {s}actual_end_date <= coalesce({s}planned_end_date, {s}actual_end_date))",
     "spent_wan_yuan": "sum({s}spent_wan_yuan) FILTER (WHERE {s}state = 'in_flight' AND {s}budget_wan_yuan > 0"
                       " AND {s}spent_wan_yuan IS NOT NULL)",
     "budgeted_wan_yuan": "sum({s}budget_wan_yuan) FILTER (WHERE {s}state = 'in_flight' AND {s}budget_wan_yuan > 0"
