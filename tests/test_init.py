@@ -106,3 +106,19 @@ def test_a_city_deployment_opens_on_its_city_and_offers_nothing_outside_it(tmp_p
     at.query_params["region"] = "110000"  # a hand-edited link to another region
     at.run()
     assert not at.exception and at.session_state["_context"].filters.region_code == "340100"
+
+
+def test_a_city_database_refuses_rows_of_other_regions_from_the_command_line(tmp_path):
+    db = tmp_path / "hefei.duckdb"
+    assert cli("init", "--db", str(db), "--home-region", "340100", "--as-of", "2026-10-31").returncode == 0
+    items = tmp_path / "items.parquet"
+    frame = fixture_db.PROJECTS.with_columns(pl.lit(None, pl.Utf8).alias("policy_id"))
+    assert frame.filter(~pl.col("region_code").str.starts_with("3401")).height > 0
+    frame.write_parquet(items)
+    r = cli("ingest", "--db", str(db), "--table", "projects", str(items), "--no-retrain")
+    assert r.returncode == 1 and "340100" in r.stderr and "outside" in r.stderr, r.stderr
+    con = store.connect(db, read_only=True)
+    try:
+        assert store.current_version(con)[0] == 0 and con.execute("SELECT count(*) FROM projects").fetchall() == [(0,)]
+    finally:
+        con.close()

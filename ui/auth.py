@@ -235,7 +235,11 @@ def feedback_text(ctx, text: str | None) -> str | None:
 
 def upload_refused(ctx, cur, changes) -> bool:
     """Say why a scoped steward may not write this upload, and record it; False when it may be written."""
-    refusals = scoping.upload_refusals(cur, ctx.scope, changes)
+    from ui import context  # ui.context imports this module
+
+    home = context.home_region(ctx.db_path, ctx.version)
+    home_only = bool(home) and ctx.scope == scoping.home_scope(home)  # an account of the office, not a narrower one
+    refusals = scoping.upload_refusals(cur, ctx.scope, changes, home_only=home_only)
     if not refusals:
         return False
     lines = [ctx.t(f"auth.refuse_{r.rule}", table=r.table, n=i18n.fmt_int(r.n_rows, ctx.lang),

@@ -63,6 +63,11 @@ def scope_root(scope: Scope) -> str | None:
     return scope.region_codes[0] if len(scope.region_codes) == 1 else None
 
 
+def home_scope(home_region: str | None) -> Scope:
+    """The scope of a deployment's home region (national when there is none, or when it is the nation)."""
+    return Scope() if not home_region or home_region == "100000" else Scope((home_region,))
+
+
 def within_home(scope: Scope, home_region: str | None) -> Scope:
     """The scope a user works in on a deployment for one home region (analytics/db/store.py: init): an account
     without a region scope sees the home region, not the nation; an account's own region scope is kept."""
@@ -104,8 +109,10 @@ def _refuse(out: list, table: str, rule: str, frame: pl.DataFrame, mask: pl.Seri
         out.append(Refusal(table, rule, bad.height, tuple(keys)))
 
 
-def upload_refusals(cur: duckdb.DuckDBPyConnection, scope: Scope, changes) -> list[Refusal]:
-    """Why a scoped steward's upload (`versions.Change` list) may not be written; [] = it may."""
+def upload_refusals(cur: duckdb.DuckDBPyConnection, scope: Scope, changes, home_only: bool = False) -> list[Refusal]:
+    """Why a scoped steward's upload (`versions.Change` list) may not be written; [] = it may. `home_only`: the scope
+    is a deployment's home region, not an account's narrower scope (`within_home`), so whole-table replaces and the
+    shared tables (policies, indicators) are the office's own to load; only rows outside the region are refused."""
     if is_national(scope):
         return []
     in_scope = set(queries.run(cur, "auth_scope_region_codes", scope=scope)["region_code"].to_list())
@@ -121,10 +128,10 @@ def upload_refusals(cur: duckdb.DuckDBPyConnection, scope: Scope, changes) -> li
     uploaded_items: dict[str, bool] = {}  # project_id → in scope, for this upload's own new items
     for ch in sorted(changes, key=lambda c: c.table != "projects"):
         frame = ch.frame
-        if ch.mode == "replace":
+        if ch.mode == "replace" and not home_only:
             out.append(Refusal(ch.table, "replace", frame.height, ()))
             continue
-        if ch.table in NATIONAL_TABLES:
+        if ch.table in NATIONAL_TABLES and not home_only:
             out.append(Refusal(ch.table, "national_table", frame.height, ()))
             continue
         ok = pl.Series([True] * frame.height)

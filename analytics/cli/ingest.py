@@ -113,6 +113,10 @@ def cmd_ingest(args) -> int:
         except UploadError as e:
             result |= {"status": "rejected", "message": e.message(lang)}
             return _ingest_out(args, result, problems, 1)
+        outside = _outside_home(con, changes, lang)
+        if outside:  # a deployment for one city or province holds nothing of another region
+            result |= {"status": "rejected", "message": outside}
+            return _ingest_out(args, result, problems, 1)
         previews = pipeline.preview(con, changes)
         result["preview"] = {t: {"new": p.rows_new, "changed": p.rows_changed, "unchanged": p.rows_unchanged,
                                  "missing": p.rows_missing, "removed": p.rows_removed}
@@ -135,6 +139,21 @@ def cmd_ingest(args) -> int:
         return _ingest_out(args, result, None, 3 if e.code in ("busy", "stale") else 2)
     finally:
         con.close()
+
+
+def _outside_home(con, changes, lang: str) -> str | None:
+    """Why an upload may not be written into a database made for one home region (rows of other regions), or None."""
+    from analytics import i18n
+    from analytics.auth import scoping
+    from analytics.db import store
+
+    home = store.home_region(con)
+    refusals = scoping.upload_refusals(con, scoping.home_scope(home), changes, home_only=True)
+    if not refusals:
+        return None
+    lines = [i18n.t(f"auth.refuse_{r.rule}", lang, table=r.table, n=i18n.fmt_int(r.n_rows, lang),
+                    keys=("、" if lang == "zh" else ", ").join(r.examples)) for r in refusals]
+    return i18n.t("upload.err_outside_home", lang, region=home) + "\n" + "\n".join(f"  - {x}" for x in lines)
 
 
 def _ingest_ledger(args, con, upload, result: dict, started: float) -> int:
