@@ -38,6 +38,7 @@ from analytics.filters import Filters
 from analytics.ingest import readers
 from analytics.ingest.normalise import EXCEL_EPOCH, SERIAL_MAX, SERIAL_MIN
 from analytics.ingest.problems import PROBLEM_SCHEMA, VALUE_SHOWN, UploadError
+from analytics.ingest.validate import ROW
 
 SCAN_ROWS = 15  # the header is among the first rows, below the title and the 填报单位 row
 
@@ -605,7 +606,8 @@ def read(cur: duckdb.DuckDBPyConnection, part, file_name: str, sha256: str, home
 
 
 def _frames(ledger: Ledger, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The projects and progress_reports rows the ledger writes (readable rows only)."""
+    """The projects and progress_reports rows the ledger writes (readable rows only), each with its Excel row in
+    `__row` as the other uploads carry it (the preview's samples name it)."""
     before = {r["project_id"]: r for r in stored.iter_rows(named=True)}
     by_row = {m.row: m for m in ledger.matches}
     bad = set(ledger.problems.filter(pl.col("severity") == "error")["row"].drop_nulls().to_list()) \
@@ -621,20 +623,20 @@ def _frames(ledger: Ledger, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
         if r.status == "completed":
             end = r.end_date or old.get("actual_end_date") or when
         firsts = [d for d in (r.start_date or old.get("start_date") or when, r.deadline.when, end) if d is not None]
-        items.append({"project_id": m.project_id, "name": r.name, "domain": r.domain or r.section or UNGROUPED,
+        items.append({ROW: r.row, "project_id": m.project_id, "name": r.name, "domain": r.domain or r.section or UNGROUPED,
                       "region_code": r.region_code, "lead_dept": r.lead_dept, "co_depts": r.co_depts or None,
                       "supervising_unit": ledger.unit, "start_date": min(firsts),
                       "planned_end_date": r.deadline.when, "deadline_text": r.deadline.text, "actual_end_date": end,
                       "status": r.status or "in_progress", "responsible_leaders": r.leaders})
-        reports.append({"project_id": m.project_id, "report_date": when, "actual_progress_pct": r.progress,
+        reports.append({ROW: r.row, "project_id": m.project_id, "report_date": when, "actual_progress_pct": r.progress,
                         "rag": r.rag, "note": r.note})
-    projects = pl.DataFrame(items, schema={"project_id": pl.Utf8, "name": pl.Utf8, "domain": pl.Utf8,
+    projects = pl.DataFrame(items, schema={ROW: pl.Int64, "project_id": pl.Utf8, "name": pl.Utf8, "domain": pl.Utf8,
                                            "region_code": pl.Utf8, "lead_dept": pl.Utf8,
                                            "co_depts": pl.List(pl.Utf8), "supervising_unit": pl.Utf8,
                                            "start_date": pl.Date, "planned_end_date": pl.Date,
                                            "deadline_text": pl.Utf8, "actual_end_date": pl.Date, "status": pl.Utf8,
                                            "responsible_leaders": pl.Utf8})
-    reports = pl.DataFrame(reports, schema={"project_id": pl.Utf8, "report_date": pl.Date,
+    reports = pl.DataFrame(reports, schema={ROW: pl.Int64, "project_id": pl.Utf8, "report_date": pl.Date,
                                             "actual_progress_pct": pl.Float64, "rag": pl.Utf8, "note": pl.Utf8})
     return projects, reports
 
