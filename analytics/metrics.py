@@ -269,11 +269,12 @@ def markdown() -> str:
            "A ledger (docs/uploads.md, “The monthly ledger”) gives each item a deadline, a reported progress without "
            "a planned one, and a status word; it has no milestones and no forecast. Of the rules above, these fire: "
            "**overdue** when the deadline has passed and the item is not completed (red; an item without a deadline, "
-           "长期坚持 or 持续推进, is never overdue, and counts as on time when it is completed); **reported RAG** from "
-           "the status word (滞后 → red, 序时推进 → green). Any other item in flight (正在推进, 未启动, no plan to "
-           "compare its progress with) has no light (“no data”, grey) rather than a guessed one, and is counted in "
-           "no red share. Uploading planned progress (`progress_reports.planned_progress_pct`) or milestones lights "
-           "it by the progress or milestone rule.", "",
+           "长期坚持 or 持续推进, is never overdue, and counts as on time when it is completed); else **reported RAG** "
+           "from the month's status word: 滞后 → red, 正在推进 and 序时推进 → green (reported as not lagging, the "
+           "绿灯 of supervision practice). An item 未启动, or one whose status cell is blank, has no light (“no data”, "
+           "grey) rather than a guessed one, and counts in no red share. Uploading planned progress "
+           "(`progress_reports.planned_progress_pct`) or milestones lights items by the progress or milestone "
+           "rule, which comes first.", "",
            "## Metrics", "", "| key | 中文 | English | unit | better | formula | seed | target |",
            "|---|---|---|---|---|---|---|---|"]
     for m in METRICS:

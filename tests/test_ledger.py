@@ -50,6 +50,7 @@ def test_progress_as_text_number_or_percent_cell(value, percent_cell, expected):
 def test_status_words_keep_the_reported_state():
     assert ledger.parse_status("已办结") == ("completed", None, True)
     assert ledger.parse_status("序时推进") == ("in_progress", "green", True)
+    assert ledger.parse_status("正在推进") == ("in_progress", "green", True)  # not reported as lagging
     assert ledger.parse_status("滞后") == ("in_progress", "red", True)  # what the analyses compare against
     assert ledger.parse_status("未启动") == ("not_started", None, True)
     assert ledger.parse_status("差不多") == (None, None, False)

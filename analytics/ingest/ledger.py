@@ -86,7 +86,7 @@ TRAITS: tuple[tuple[str, str], ...] = (
     ("progress", "65%, 65 or 0.65 in a cell formatted as a percentage → 65 in the item's progress report; blank → not "
      "reported; over 100 or below 0 is an error"),
     ("status words", "已完成/已办结 → `completed` (`actual_end_date`: a 完成日期 cell, else the date already stored, else "
-     "the first ledger that says so); 正在推进 → `in_progress`; 序时推进 → `in_progress`, reported RAG green; 滞后 → "
+     "the first ledger that says so); 正在推进, 序时推进 → `in_progress`, reported RAG green (not reported as lagging); 滞后 → "
      "`in_progress`, reported RAG red (what the light, the authenticity and risk analyses compare with); 未启动 → "
      "`not_started`; 已终止 → `terminated`; any other word is an error listing the allowed ones"),
     ("配合单位 joined by 、 ， , ; ；", "`co_depts`, a list"),
@@ -104,11 +104,13 @@ TRAITS: tuple[tuple[str, str], ...] = (
 )
 
 # status words → (contract status, reported RAG: the delivery confidence the reporter gave, which the authenticity and
-# risk analyses compare with the progress and the deadline)
+# risk analyses compare with the progress and the deadline). A ledger offers 滞后 beside 正在推进, so an item in progress
+# not reported as lagging is reported on track (绿灯 正常推进, as supervision systems light it); every month's word is
+# written, so a later month's 正在推进 clears an earlier 滞后 (the light reads the latest reported RAG)
 STATUS_WORDS: dict[str, tuple[str, str | None]] = {
     "已完成": ("completed", None), "已办结": ("completed", None), "完成": ("completed", None),
     "办结": ("completed", None), "已销号": ("completed", None),
-    "正在推进": ("in_progress", None), "推进中": ("in_progress", None), "进行中": ("in_progress", None),
+    "正在推进": ("in_progress", "green"), "推进中": ("in_progress", "green"), "进行中": ("in_progress", "green"),
     "序时推进": ("in_progress", "green"), "按序时推进": ("in_progress", "green"), "正常推进": ("in_progress", "green"),
     "按计划推进": ("in_progress", "green"),
     "滞后": ("in_progress", "red"), "进度滞后": ("in_progress", "red"), "滞后推进": ("in_progress", "red"),
