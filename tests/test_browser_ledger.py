@@ -1,6 +1,7 @@
 """An office's first ledgers through headless Chromium: an empty database for 芜湖市 (init), the September ledger
 uploaded on the page (recognised as a ledger, read whole, committed as v1), then October's, whose renamed item is
-offered for confirmation and whose missing item is listed, committed as v2; the cockpit then opens on the city."""
+offered for confirmation and whose missing item is listed, committed as v2 (every page on such data:
+tests/test_browser_own_data.py)."""
 from __future__ import annotations
 
 import re
@@ -66,15 +67,4 @@ def test_the_first_ledgers_of_a_city_through_the_page(city_server, browser, tmp_
     expect(main).to_contain_text("Committed as data version v2", timeout=2 * WAIT)
     v.idle()
     assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
-
-    v.open("/?lang=zh")
-    expect(v.main).to_contain_text("芜湖市", timeout=WAIT)
-    v.idle()
-    assert v.exceptions() == []
-    text = v.main.inner_text()
-    assert "数据版本 v2" in text and "尚未上传反馈评价" in text  # the cards of tables never uploaded say so
-    v.open("/feedback?lang=en")
-    expect(v.main).to_contain_text("This page needs data the database does not hold yet", timeout=WAIT)
-    v.idle()
-    assert v.exceptions() == []
     v.close()
