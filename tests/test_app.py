@@ -158,3 +158,14 @@ def test_every_view_is_a_declared_page_and_every_page_has_a_view_and_a_title():
         assert p.section in SECTIONS
         for lang in i18n.LANGS:
             assert i18n.has(f"nav.{p.key}", lang) and i18n.has(f"nav.section_{p.section}", lang)
+
+
+def test_every_table_shows_a_missing_value_as_a_dash():
+    """No raw None reaches a reader: every table goes through ui.tables.grid, which sets the missing-value cell."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    direct = [str(p.relative_to(root)) for folder in ("ui", "views") for p in (root / folder).rglob("*.py")
+              if "st.dataframe(" in p.read_text(encoding="utf-8") and p.name != "tables.py"]
+    assert direct == [], f"call ui.tables.grid instead of st.dataframe in {direct}"
+    assert "st.dataframe(" not in (root / "app.py").read_text(encoding="utf-8")

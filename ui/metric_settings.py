@@ -11,6 +11,7 @@ from analytics.metrics import Thresholds
 
 from ui.context import Context
 from ui.page import md_escape
+from ui import tables
 
 WEIGHT_LABELS = {"landing_rate": "thresholds.weight_landing_rate", "on_time_rate": "thresholds.weight_on_time_rate",
                  "satisfied_share": "thresholds.weight_satisfied_share",
@@ -60,7 +61,7 @@ def render(ctx: Context) -> None:
                              step=0.05, on_change=_apply)
         st.markdown(f"**{ctx.t('thresholds.metrics_table')}**")
         zh = ctx.lang == "zh"
-        st.dataframe(pl.DataFrame({
+        tables.grid(pl.DataFrame({
             ctx.t("thresholds.metric"): [m.zh if zh else m.en for m in metrics.METRICS],
             ctx.t("thresholds.formula"): [m.formula_zh if zh else m.formula_en for m in metrics.METRICS],
             ctx.t("thresholds.seed"): [m.seed for m in metrics.METRICS],

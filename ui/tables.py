@@ -31,6 +31,15 @@ def meta(ctx: Context, title: str, searched: str = "") -> export.Meta:
                            ctx.as_of, ctx.version, ctx.lang, extra)
 
 
+MISSING = "—"  # what a table shows for a value that is not there (never "None", "NaN" or an empty cell)
+
+
+def grid(data, **kw):
+    """st.dataframe with the app's cell for a missing value: every table of the app goes through here."""
+    kw.setdefault("placeholder", MISSING)
+    return st.dataframe(data, **kw)
+
+
 def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
          item_column: str | None = None, column_config: dict | None = None, height: int | str = "auto",
          shown: int | None = None, searchable: bool = True) -> None:
@@ -48,7 +57,7 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     # as Arrow: a polars frame would go through pandas and back to Arrow on every run (the largest single
     # cost of the risk and cockpit pages in the 30-session load test); compat level oldest gives plain
     # large_string columns, which Streamlit's frontend reads (not polars' newer string views)
-    event = st.dataframe(on_screen.to_arrow(compat_level=pl.CompatLevel.oldest()), hide_index=True, width="stretch", height=height, key=f"{key}_table",
+    event = grid(on_screen.to_arrow(compat_level=pl.CompatLevel.oldest()), hide_index=True, width="stretch", height=height, key=f"{key}_table",
                          column_config=_date_columns(frame) | (column_config or {}),
                          on_select="rerun" if item_column else "ignore", selection_mode="single-row")
     notes = [ctx.t("tables.rows", n=i18n.fmt_int(rows.height, ctx.lang))]

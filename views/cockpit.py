@@ -5,6 +5,7 @@ import streamlit as st
 from analytics import i18n
 from ui.blocks import cockpit as blocks
 from ui import context, metric_settings, page
+from ui import tables
 
 ctx = context.current()
 page.header(ctx, "cockpit.title")
@@ -46,7 +47,7 @@ with st.expander(ctx.t("thresholds.coverage")):
     # labels formatted here in Python, not with polars' map_elements: a Python function run on polars'
     # thread pool needs the GIL, and another session's to_pandas holds the GIL while it waits for that pool,
     # which deadlocked the whole server under load (scripts/load_test.py; see docs/performance.md)
-    st.dataframe(pl.DataFrame({
+    tables.grid(pl.DataFrame({
         ctx.t("cockpit.status"): [i18n.choice_label("projects", "status", s, ctx.lang) for s in by_status["status"]],
         ctx.t("cockpit.n_items"): by_status["n_items"],
         ctx.t("cockpit.share"): [i18n.fmt_pct(n / total, ctx.lang) for n in by_status["n_items"]],

@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics import contract, i18n
 from ui import context, page
+from ui import tables
 
 ctx = context.current()
 page.header(ctx, "data.title")
@@ -11,7 +12,7 @@ st.write(ctx.t("data.intro"))
 
 st.subheader(ctx.t("data.tables"))
 sizes = dict(ctx.query("table_sizes").iter_rows())
-st.dataframe(
+tables.grid(
     pl.DataFrame({
         ctx.t("data.table"): [f"{tb.name} · {tb.zh if ctx.lang == 'zh' else tb.en}" for tb in contract.TABLES],
         ctx.t("data.rows"): [i18n.fmt_int(sizes.get(tb.name), ctx.lang) for tb in contract.TABLES],
@@ -30,7 +31,7 @@ versions = versions.select(
     # formatted in Python, never with map_elements (see views/cockpit.py: it can deadlock the server)
     pl.Series(ctx.t("data.as_of"), [i18n.fmt_date(d, ctx.lang) for d in versions["as_of"]], pl.Utf8),
 )
-st.dataframe(versions, hide_index=True, width="stretch")
+tables.grid(versions, hide_index=True, width="stretch")
 
 st.subheader(ctx.t("data.contract"))
 names = [tb.name for tb in contract.TABLES]
@@ -39,7 +40,7 @@ chosen = st.selectbox(ctx.t("data.choose_table"), names,
 tb = contract.table(chosen)
 st.caption(f"{ctx.t('data.grain')}: {page.md_escape(tb.grain)}")
 yes, no = ctx.t("data.yes"), ctx.t("data.no")
-st.dataframe(
+tables.grid(
     pl.DataFrame({
         ctx.t("data.column"): [c.name for c in tb.columns],
         ctx.t("data.label"): [c.zh if ctx.lang == "zh" else c.en for c in tb.columns],

@@ -57,10 +57,16 @@ def needs_attention(cur: duckdb.DuckDBPyConnection, sel: Selection) -> pl.DataFr
 
 
 def weekly_lights(cur: duckdb.DuckDBPyConnection, sel: Selection, weeks: int = 26) -> pl.DataFrame:
-    """Items in flight by light at each week's end (one row per week, a column per light)."""
+    """Items in flight by light at each week's end (one row per week, a column per light), from the first week with a
+    report in the selection: before it a light would rest on deadlines alone (an office's first ledger lists items
+    already overdue, which would paint red weeks nobody reported on)."""
     _, end = period_bounds(sel.filters.period, sel.as_of)
-    week_dates = marts.sundays(end, weeks)
-    if marts.has_snapshots(cur, week_dates):  # the full rule, from the mart
+    first = queries.run(cur, "first_report", sel.filters, sel.scope, sel.as_of)["first_report"][0]
+    week_dates = [d for d in marts.sundays(end, weeks) if first is not None and d >= first]
+    weeks = len(week_dates)
+    if not week_dates:
+        long = pl.DataFrame()
+    elif marts.has_snapshots(cur, week_dates):  # the full rule, from the mart
         long = queries.run(cur, "weekly_lights", sel.filters, sel.scope, sel.as_of, week_dates=week_dates,
                            **sel.thresholds.params())
     else:

@@ -9,6 +9,7 @@ from analytics import i18n
 from analytics.pages import authenticity
 from ui.context import Context
 from ui.page import md_escape
+from ui import tables
 
 BAND_KEY = {"high": "authenticity.band_high", "medium": "authenticity.band_medium", "low": "authenticity.band_low"}
 
@@ -41,7 +42,7 @@ def patterns_table(ctx: Context, by_pattern: pl.DataFrame, n_smoother: int) -> N
                                          else "—" for r in rows],
         t("authenticity.col_rule"): [rule_text(ctx, r["pattern"]) for r in rows],
     })
-    st.dataframe(table, hide_index=True, width="stretch", key="authenticity_patterns",
+    tables.grid(table, hide_index=True, width="stretch", key="authenticity_patterns",
                  column_config={t("authenticity.col_rule"): st.column_config.TextColumn(width="large")})
     with st.expander(t("authenticity.rules_title")):  # the rules in full, readable on a phone
         st.markdown("\n".join(f"- **{pattern_label(ctx, r['pattern'])}**: {md_escape(rule_text(ctx, r['pattern']))}"

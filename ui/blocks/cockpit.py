@@ -117,7 +117,7 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
         })
 
     def show(frame: pl.DataFrame) -> None:
-        st.dataframe(frame_of(frame), hide_index=True, width="stretch")
+        tables.grid(frame_of(frame), hide_index=True, width="stretch")
 
     if ranked.is_empty():  # every region is too small to rank: list them, marked, rather than show nothing
         st.info(ctx.t("league.all_small", min_n=ctx.thresholds.min_n))
@@ -141,6 +141,7 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
 
 def lights(ctx: Context, weekly: pl.DataFrame) -> None:
     if weekly.is_empty():
+        st.caption(ctx.t("lights.no_weeks"))
         return
     labels = {k: ctx.t(f"lights.{k}") for k in ("red", "yellow", "green", "none")}
     st.plotly_chart(figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y")),
@@ -198,7 +199,7 @@ def model_flags(ctx: Context, limit: int = 10) -> None:
         st.caption(ctx.t("risk.cockpit_none"))
         return
     rows = list(early.head(limit).iter_rows(named=True))
-    st.dataframe(pl.DataFrame({
+    tables.grid(pl.DataFrame({
         ctx.t("risk.item"): [r["name"] for r in rows],
         ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
         ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],

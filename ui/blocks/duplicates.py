@@ -80,7 +80,7 @@ def cluster_detail(ctx: Context, data: Page, key: str) -> None:
         t("duplicates.col_end_gap"): (100 * p["end_gap_share"]).round(1),
         t("duplicates.col_dept_jaccard"): p["dept_jaccard"].round(2),
     })
-    st.dataframe(pairs, hide_index=True, width="stretch", key="duplicates_pairs")
+    tables.grid(pairs, hide_index=True, width="stretch", key="duplicates_pairs")
     with st.form("duplicates_mark_form", clear_on_submit=True, border=True):
         st.markdown(f"**{t('duplicates.mark_title')}**")
         note = st.text_input(t("duplicates.mark_note"), max_chars=quality.MAX_NOTE, key="duplicates_note")
@@ -101,7 +101,7 @@ def duplicate_marks(ctx: Context) -> None:
     if marks.is_empty():
         return
     st.subheader(t("duplicates.marks_title"))
-    st.dataframe(pl.DataFrame({
+    tables.grid(pl.DataFrame({
         t("duplicates.col_key"): marks["cluster_key"], t("duplicates.col_pairs"): marks["n_pairs"],
         t("duplicates.col_marked_at"): marks["marked_at"], t("duplicates.col_marked_by"): marks["marked_by"],
         t("duplicates.col_note"): marks["note"]}), hide_index=True, width="stretch", key="duplicates_marks")

@@ -263,7 +263,7 @@ def risk(ctx: Context, d: ItemDetail) -> None:
     if wi.is_empty():
         st.caption(ctx.t("item.whatif_none"))
         return
-    st.dataframe(pl.DataFrame({
+    tables.grid(pl.DataFrame({
         ctx.t("item.whatif_action"): [ctx.t(f"item.whatif_{k}") for k in wi["scenario"]],
         ctx.t("risk.probability"): [i18n.fmt_pct(p, ctx.lang) for p in wi["probability"]],
         ctx.t("item.whatif_change"): [i18n.fmt_change("share", c, ctx.lang) for c in wi["change"]],

@@ -197,7 +197,7 @@ def model_card(ctx: Context, meta: dict) -> None:
     left, right = st.columns([1, 1])
     with left:
         base = e["test_slip_rate"]
-        st.dataframe(pl.DataFrame({
+        tables.grid(pl.DataFrame({
             ctx.t("risk_model.metric"): [ctx.t("risk_model.roc_auc"), ctx.t("risk_model.pr_auc"), ctx.t("risk_model.brier")],
             ctx.t("risk_model.value"): [_num(e["roc_auc"]), _num(e["pr_auc"]), _num(e["brier"], 4)],
             ctx.t("risk_model.reference"): ["0.500", ctx.t("risk_model.pr_auc_ref", rate=_num(base)),
@@ -227,7 +227,7 @@ def model_card(ctx: Context, meta: dict) -> None:
                                      for a, b in zip(rows["n_warned"], rows["n_slipped_items"])],
         ctx.t("risk_model.lead"): [_days(ctx, v) for v in rows["median_lead_days"]],
     })
-    st.dataframe(comparison, hide_index=True, width="stretch")
+    tables.grid(comparison, hide_index=True, width="stretch")
     st.caption(ctx.t("risk_model.lead_note"))
 
 

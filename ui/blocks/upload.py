@@ -274,7 +274,7 @@ def show_problems(ctx: Context, up: pipeline.Upload, problems: pl.DataFrame, row
         st.info(ctx.t("upload.notes_only", warnings=i18n.fmt_int(n_warn, ctx.lang), rows=i18n.fmt_int(rows, ctx.lang)),
                 icon=":material/info:")
     st.markdown(f"**{ctx.t('upload.by_rule')}**")
-    st.dataframe(_whole_rows(ctx, report.summary(problems, ctx.lang), "col_first_row"), hide_index=True,
+    tables.grid(_whole_rows(ctx, report.summary(problems, ctx.lang), "col_first_row"), hide_index=True,
                  width="stretch")
     st.download_button(ctx.t("upload.download_report"), on_click="ignore", key="up_report", icon=":material/download:",
                        data=lambda: report.to_xlsx(problems, up.file_name, ctx.lang, ctx.as_of, ctx.version),
@@ -335,13 +335,13 @@ def preview(ctx: Context, up: pipeline.Upload, checked: list, modes: dict[str, s
             st.warning(ctx.t("upload.orphans", detail="、".join(f"{t} {n(k)}" for t, k in p.orphans.items())))
         if p.changed_sample.height:
             st.markdown(ctx.t("upload.changed_sample", n=min(p.changed_sample["row_key"].n_unique(), 20)))
-            st.dataframe(p.changed_sample.select(
+            tables.grid(p.changed_sample.select(
                 pl.col("file_row").alias(ctx.t("upload.col_row")), pl.col("row_key").alias(ctx.t("upload.key")),
                 pl.col("field").alias(ctx.t("upload.col_field")), pl.col("before").alias(ctx.t("upload.before")),
                 pl.col("after").alias(ctx.t("upload.after"))), hide_index=True, width="stretch")
         if ch.mode == "replace" and p.missing_sample.height:
             st.markdown(ctx.t("upload.removed_sample"))
-            st.dataframe(p.missing_sample.head(10), hide_index=True, width="stretch")
+            tables.grid(p.missing_sample.head(10), hide_index=True, width="stretch")
     return Plan(changes, previews)
 
 
@@ -438,13 +438,13 @@ def ledger_flow(ctx: Context, up: pipeline.Upload) -> None:
     new = [m for m in read.matches if m.how in ("new", "split")]
     if new:
         with st.expander(ctx.t("upload.ledger_new_list", n=n(len(new)))):
-            st.dataframe(pl.DataFrame({ctx.t("upload.col_row"): [m.row for m in new],
+            tables.grid(pl.DataFrame({ctx.t("upload.col_row"): [m.row for m in new],
                                        ctx.t("upload.ledger_col_name"): [m.name for m in new],
                                        ctx.t("upload.ledger_col_lead"): [m.lead_dept for m in new]}),
                          hide_index=True, width="stretch")
     if read.missing.height:
         with st.expander(ctx.t("upload.ledger_missing_list", n=n(read.missing.height))):
-            st.dataframe(read.missing.select(pl.col("project_id").alias(ctx.t("upload.key")),
+            tables.grid(read.missing.select(pl.col("project_id").alias(ctx.t("upload.key")),
                                              pl.col("name").alias(ctx.t("upload.ledger_col_name")),
                                              pl.col("lead_dept").alias(ctx.t("upload.ledger_col_lead"))),
                          hide_index=True, width="stretch")
@@ -558,7 +558,7 @@ def version_list(ctx: Context) -> None:
         ctx.t("upload.v_restorable"): [ctx.t("upload.yes") if r else ctx.t("upload.no") for r in h["restorable"]],
     })
     st.caption(ctx.t("upload.versions_help", keep=settings.get("COCKPIT_KEEP_VERSIONS")))
-    st.dataframe(shown, hide_index=True, width="stretch")
+    tables.grid(shown, hide_index=True, width="stretch")
     targets = [v for v, ok in zip(h["version"], h["restorable"]) if ok]
     if not targets or not may_upload(ctx):
         st.caption(ctx.t("upload.no_restorable"))

@@ -310,6 +310,9 @@ METRIC_QUERIES: dict[str, str] = {
 }
 
 # the same item queries read from the snapshot mart when the as-of date is one of its dates
+# grain: one row: the first report date of the items in scope and filter (before it, no light has a report behind it)
+METRIC_QUERIES["first_report"] = "WITH " + SCOPED_ITEMS + """
+    SELECT min(r.report_date) AS first_report FROM progress_reports r SEMI JOIN scoped_items i USING (project_id)"""
 METRIC_QUERIES["item_lights@snapshot"] = SNAPSHOT_MART + _ITEM_LIGHTS
 METRIC_QUERIES["region_items@snapshot"] = region_items(mart=SNAPSHOT_MART)
 # grain: one row per week end and light, with the full rule, from the snapshot mart
