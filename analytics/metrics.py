@@ -303,10 +303,12 @@ def markdown() -> str:
 
 
 # the cards leadership reads first, in order (the cockpit's and the meeting's overview)
-# the table a KPI is computed from, where that is not the items and their reports: with no row of it in the database
-# the card says which extract is missing rather than showing n = 0
-KPI_TABLES = {"rect_completion_rate": "rectifications", "satisfied_share": "feedback", "answered_in_time": "feedback",
-              "landing_rate": "indicator_values"}
+# the table a metric is computed from, where that is not the items and their reports: with no row of it in the
+# database a card says which extract is missing rather than showing n = 0 (cockpit, meeting)
+KPI_TABLES = {"landing_rate": "indicator_values", "rect_completion_rate": "rectifications",
+              "rect_overdue": "rectifications", "avg_days_to_close": "rectifications", "relapse_rate": "rectifications",
+              "avg_satisfaction": "feedback", "satisfied_share": "feedback", "complaint_rate": "feedback",
+              "answered_in_time": "feedback", "resolution_rate": "feedback"}
 KPI_KEYS = ("red_share", "overdue", "on_time_rate", "index", "rect_completion_rate", "satisfied_share",
             "answered_in_time", "landing_rate")
 

@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics import i18n, metrics
+from analytics import contract, i18n, metrics
 from analytics.risk import scores
 from analytics.meeting import narrative as N
 from analytics.meeting.facts import Facts, RiskFacts
@@ -30,9 +30,16 @@ def light(value: str | None, lang: str) -> str:
     return t(f"light_{value}", lang) if value in LIGHT_KEYS else "—"
 
 
+def _label(table: str, lang: str) -> str:
+    tb = contract.table(table)
+    return tb.zh if lang == "zh" else tb.en
+
+
 def card(key: str, f: Facts, lang: str, min_n: int) -> Card:
     """A KPI card: value, signed change with an arrow and a word (better/worse), n and target verdict."""
     m = metrics.BY_KEY[key]
+    if metrics.KPI_TABLES.get(key) in f.missing:  # never uploaded: say so, not "n = 0, small sample"
+        return Card(m.label(lang), "—", t("not_uploaded", lang, table=_label(metrics.KPI_TABLES[key], lang)), "", "flat")
     now, before = f.total.get(key), f.total_previous.get(key)
     change, tone = t("no_comparison", lang), "flat"
     if now is not None and before is not None:
@@ -195,7 +202,8 @@ def rectification(f: Facts, lang: str, min_n: int) -> Slide:
                                                      "relapse_rate"))
     return Slide("rectification", t("title_rectification", lang), N.rectification(f, lang), cards=cards,
                  tables=(table,) if rows else (), charts=(chart,) if sum(counts.values()) else (),
-                 empty="" if rows or counts else t("rect_empty", lang))
+                 empty="" if rows or counts else t("not_uploaded", lang, table=_label("rectifications", lang))
+                 if "rectifications" in f.missing else t("rect_empty", lang))
 
 
 def feedback(f: Facts, lang: str, min_n: int) -> Slide:
@@ -216,7 +224,8 @@ def feedback(f: Facts, lang: str, min_n: int) -> Slide:
               ) if top.height else ()
     return Slide("feedback", t("title_feedback", lang), N.feedback(f, lang), cards=cards,
                  tables=(table,) if rows else (), charts=charts,
-                 empty="" if rows else t("feedback_empty", lang, date=i18n.fmt_date(f.previous_as_of, lang)))
+                 empty="" if rows else t("not_uploaded", lang, table=_label("feedback", lang)) if "feedback" in f.missing
+                 else t("feedback_empty", lang, date=i18n.fmt_date(f.previous_as_of, lang)))
 
 
 def decisions(lang: str, titles: dict[str, str], previous: dict[str, Note], previous_as_of: date | None) -> Slide:

@@ -25,7 +25,7 @@ import polars as pl
 from analytics import metrics, series
 from analytics import levels
 from analytics.pages import cockpit  # the meeting shows the cockpit's exceptions, in its order
-from analytics.db import queries
+from analytics.db import queries, store
 from analytics.filters import ALL, Filters, period_bounds
 from analytics.metrics import Selection
 
@@ -71,6 +71,7 @@ class Facts:
     rect_status: pl.DataFrame     # meeting_rect_status
     rect_overdue: pl.DataFrame    # meeting_rect_overdue
     feedback: pl.DataFrame        # meeting_feedback_categories
+    missing: tuple[str, ...] = () # uploadable tables with no row in the database (their cards say so)
 
     @property
     def is_empty(self) -> bool:
@@ -107,7 +108,8 @@ def build(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, weights: 
         trend=trend, attention=attention(cur, sel, prev_sel, lights),
         risk=risk_facts(cur, sel, lights, level, db_path, version, prev_end, end),
         rect_status=run("meeting_rect_status"), rect_overdue=run("meeting_rect_overdue"),
-        feedback=run("meeting_feedback_categories"))
+        feedback=run("meeting_feedback_categories"),
+        missing=tuple(t for t, n in store.table_rows(cur).items() if not n))
 
 
 def _with_trend(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
