@@ -318,3 +318,12 @@ def test_settings_of_access_control_are_declared():
 def test_readme_shows_how_to_turn_sign_in_on():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "python -m analytics users add" in text and "docs/security.md" in text
+
+
+def test_responsible_leaders_are_masked_for_roles_without_personal_data():
+    from analytics.auth import masking
+
+    assert masking.person_names("张明远、李卫国", "leader") == "张**、李**"
+    assert masking.person_names("张明远 李卫国", "analyst") == "张**、李**"
+    assert masking.person_names("张明远、李卫国", "steward") == "张明远、李卫国"
+    assert masking.person_names(None, "leader") is None

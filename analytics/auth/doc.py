@@ -98,6 +98,14 @@ who correct the raw rows, read the text as uploaded. Masking is applied where th
 downloads (the item page's feedback table). Free text can hold a name no rule recognises: the rules catch
 names before an honorific or after a label, not every name.
 
+An item's responsible leaders (`projects.responsible_leaders`, the 责任领导 column of a monthly ledger) are
+people's names too: roles without `personal_data` read each as its first character and stars (张明远 → 张**) on the
+item page (`analytics/auth/masking.person_names`); stewards and administrators read them as uploaded.
+
+A database made for one home region (`python -m analytics init --home-region`) refuses rows of other regions in
+every upload, from the page and from the command line; its own stewards may still replace whole tables and load
+the shared tables (policies, indicators), which a steward scoped narrower than the home region may not.
+
 ## Audit trail
 
 These actions are appended to the audit log with who (account and role), when (local time with offset),
