@@ -299,17 +299,24 @@ class Plan:
     previews: dict
 
 
+def _on_errors(ctx: Context, n_errors: int) -> bool | None:
+    """With errors, the steward's choice: load only the valid rows (True) or reject the file (None: stop here)."""
+    if not n_errors:
+        return False
+    choice = st.radio(ctx.t("upload.on_errors"), ["reject", "valid_only"], key="up_on_errors",
+                      format_func=lambda c: ctx.t(f"upload.on_errors_{c}"))
+    if choice == "valid_only":
+        return True
+    st.info(ctx.t("upload.rejected_hint"), icon=":material/block:")
+    return None
+
+
 def preview(ctx: Context, up: pipeline.Upload, checked: list, modes: dict[str, str]) -> Plan | None:
     st.subheader(ctx.t("upload.step_preview"))
     errors = pipeline.problems(checked).filter(pl.col("severity") == "error")
-    valid_only = False
-    if errors.height:
-        choice = st.radio(ctx.t("upload.on_errors"), ["reject", "valid_only"], key="up_on_errors",
-                          format_func=lambda c: ctx.t(f"upload.on_errors_{c}"))
-        valid_only = choice == "valid_only"
-        if not valid_only:
-            st.info(ctx.t("upload.rejected_hint"), icon=":material/block:")
-            return None
+    valid_only = _on_errors(ctx, errors.height)
+    if valid_only is None:
+        return None
     try:
         changes = pipeline.to_changes(checked, modes, valid_only)
     except UploadError as e:
@@ -365,10 +372,15 @@ def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
     st.caption(ctx.t("upload.commit_help", who=who(ctx), version=ctx.version + 1))
     if not st.button(ctx.t("upload.commit"), type="primary", key="up_commit", icon=":material/upload:"):
         return
+    _commit(ctx, up, plan.changes, as_of, [ch.mode for ch in plan.changes])
+
+
+def _commit(ctx: Context, up: pipeline.Upload, changes: list, as_of: date, modes: list[str]) -> None:
+    """Commit as one data version, record it in the audit log, and show the outcome after the rerun."""
     cur = database(ctx.db_path).writer()
     try:
         with st.spinner(ctx.t("upload.committing")):
-            out = versions.commit(cur, plan.changes, who=who(ctx), file_name=up.file_name, sha256=up.sha256,
+            out = versions.commit(cur, changes, who=who(ctx), file_name=up.file_name, sha256=up.sha256,
                                   based_on=ctx.version, db_path=ctx.db_path, as_of=as_of)
     except UploadError as e:
         st.error(_esc(e.message(ctx.lang)), icon=":material/block:")
@@ -376,13 +388,14 @@ def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
     finally:
         cur.close()
     auth_ui.log(ctx.db_path, ctx.user, "commit", up.file_name, status=out.status, version=out.version,
-                based_on=out.based_on, sha256=up.sha256, tables=[ch.table for ch in plan.changes],
-                modes=[ch.mode for ch in plan.changes], rows=sum(ch.frame.height for ch in plan.changes))
+                based_on=out.based_on, sha256=up.sha256, tables=[ch.table for ch in changes], modes=modes,
+                rows=sum(ch.frame.height for ch in changes))
     kind = "success" if out.status == "committed" else "info"
     message = ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on)
     if out.status == "committed" and database(ctx.db_path).writable:
         message += " " + ctx.t("upload.retraining")
     st.session_state["up_flash"] = (kind, message)
+    st.session_state.pop("up_ledger_date", None)
     _reset()
     st.rerun()
 
@@ -448,14 +461,9 @@ def ledger_flow(ctx: Context, up: pipeline.Upload) -> None:
                                              pl.col("name").alias(ctx.t("upload.ledger_col_name")),
                                              pl.col("lead_dept").alias(ctx.t("upload.ledger_col_lead"))),
                          hide_index=True, width="stretch")
-    valid_only = False
-    if read.errors:
-        choice = st.radio(ctx.t("upload.on_errors"), ["reject", "valid_only"], key="up_on_errors",
-                          format_func=lambda c: ctx.t(f"upload.on_errors_{c}"))
-        valid_only = choice == "valid_only"
-        if not valid_only:
-            st.info(ctx.t("upload.rejected_hint"), icon=":material/block:")
-            return
+    valid_only = _on_errors(ctx, read.errors)
+    if valid_only is None:
+        return
     try:
         changes = ledger.to_changes(read, valid_only)
     except UploadError as e:
@@ -472,26 +480,7 @@ def ledger_flow(ctx: Context, up: pipeline.Upload) -> None:
                      date=i18n.fmt_date(read.as_of, ctx.lang)))
     if not st.button(ctx.t("upload.commit"), type="primary", key="up_commit", icon=":material/upload:"):
         return
-    writer = database(ctx.db_path).writer()
-    try:
-        with st.spinner(ctx.t("upload.committing")):
-            out = versions.commit(writer, changes, who=who(ctx), file_name=up.file_name, sha256=up.sha256,
-                                  based_on=ctx.version, db_path=ctx.db_path, as_of=read.as_of)
-    except UploadError as e:
-        st.error(_esc(e.message(ctx.lang)), icon=":material/block:")
-        return
-    finally:
-        writer.close()
-    auth_ui.log(ctx.db_path, ctx.user, "commit", up.file_name, status=out.status, version=out.version,
-                based_on=out.based_on, sha256=up.sha256, tables=[ch.table for ch in changes], modes=["ledger"],
-                rows=sum(ch.frame.height for ch in changes))
-    message = ctx.t(f"upload.cli_{out.status}", version=out.version, based_on=out.based_on)
-    if out.status == "committed" and database(ctx.db_path).writable:
-        message += " " + ctx.t("upload.retraining")
-    st.session_state["up_flash"] = ("success" if out.status == "committed" else "info", message)
-    st.session_state.pop("up_ledger_date", None)
-    _reset()
-    st.rerun()
+    _commit(ctx, up, changes, read.as_of, ["ledger"])
 
 
 def _ledger_renames(ctx: Context, read) -> None:
