@@ -19,7 +19,10 @@ st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit
 lang = filterbar.resolve_language()
 db_path = Path(settings.get("COCKPIT_DB"))
 user = auth_ui.gate(lang, str(db_path))  # sign-in before anything (the form and a stop); demo mode: nobody
-setup.ensure_database(db_path, lang)
+# no database yet: COCKPIT_HOME_REGION, or the first visitor who may set up (anyone in demo mode, else an
+# administrator) chooses the demo or an empty database for the office's home region
+setup.ensure_database(db_path, lang, may_choose=user.is_demo or user.may("manage_users"),
+                      who=settings.get("COCKPIT_STEWARD") if user.is_demo else user.username)
 
 newest = context.data_version(str(db_path))
 if newest is None:
@@ -53,6 +56,8 @@ for p in app_pages.PAGES:
     menu.setdefault(i18n.t(f"nav.section_{p.section}", lang), []).append(
         st.Page(p.file, title=i18n.t(f"nav.{p.key}", lang), icon=p.icon, url_path=p.key, default=p.default))
 page = st.navigation(menu, expanded=True)  # every page listed: more than twelve would hide some
+if st.session_state.pop(setup.LAND_ON, None) == "upload" and user.may("upload"):
+    st.switch_page("views/upload.py")  # an empty database was just made: the first thing to do is load a ledger
 
 with st.sidebar:
     st.markdown(f"**{i18n.t('app.title', lang)}**  \n{i18n.t('app.subtitle', lang)}")

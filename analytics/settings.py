@@ -31,7 +31,11 @@ class Setting:
 
 SETTINGS = (
     Setting("COCKPIT_DB", str(DATA_DIR / "cockpit.duckdb"),
-            "Path of the DuckDB file the app reads. Created with demo data on first start if missing."),
+            "Path of the DuckDB file the app reads. When it is missing, the first start asks whether to explore the "
+            "demo data or start on the office's own data (or follows COCKPIT_HOME_REGION)."),
+    Setting("COCKPIT_HOME_REGION", "", "On a server: the GB/T 2260 code of the office's home region (a province, "
+            "city or county; 100000 for the nation). When the database is missing, the first start creates it empty "
+            "for this region (as `python -m analytics init`) and opens the upload page, instead of asking. Empty: ask."),
     Setting("COCKPIT_DEMO_SCALE", "1", "Scale of the demo data created on first start (1 ≈ 20,000 items).",
             float),
     Setting("COCKPIT_DEMO_SEED", "20261122", "Random seed of the demo data created on first start.", int),

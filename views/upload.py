@@ -16,6 +16,8 @@ elif not db.writable:
     st.warning(page.md_escape(ctx.t("upload.err_read_only", reason=db.read_only_reason or "COCKPIT_DB_WRITABLE=0")),
                icon=":material/lock:")
 else:
+    if not any(context.table_rows(ctx.db_path, ctx.version).values()):  # an empty database: how to start
+        blocks.start_guide(ctx)
     picked = blocks.choose_file(ctx)
     upload = blocks.read_file(ctx, *picked) if picked else None
     if upload is not None and upload.ledger is not None:

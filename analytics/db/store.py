@@ -257,6 +257,26 @@ def init(path: str | Path, home_region: str, as_of, who: str) -> int:
     return 0
 
 
+def region_choices(regions: pl.DataFrame | None = None) -> list[tuple[str, str]]:
+    """(code, label) of every region a deployment may be made for, the nation first, then provinces, cities and
+    counties by code; a label is the region's path, e.g. 安徽省 › 芜湖市 (340200), so a search by any name finds it."""
+    regions = read_regions_csv() if regions is None else regions
+    rows = {r["region_code"]: r for r in regions.iter_rows(named=True)}
+    order = {level: i for i, level in enumerate(HOME_LEVELS)}
+
+    def path(code: str) -> str:
+        names, node = [], rows.get(code)
+        while node is not None:
+            if node["level"] != "country" or not names:
+                names.append(node["name"])
+            node = rows.get(node["parent_code"]) if node["parent_code"] else None
+        return " › ".join(reversed(names))
+
+    ordered = sorted((r for r in rows.values() if r["level"] in order),
+                     key=lambda r: (order[r["level"]], r["region_code"]))
+    return [(r["region_code"], f"{path(r['region_code'])} ({r['region_code']})") for r in ordered]
+
+
 def home_region(con: duckdb.DuckDBPyConnection) -> str | None:
     """The home region recorded by `init` (None: a database without one, such as the demo: national)."""
     if not has_table(con, "deployment"):

@@ -51,7 +51,9 @@ An upload goes through six steps, on the 数据上传 / Data upload page or with
 ## Start with your own data
 
 An office begins with an empty database for its home region (a province, a city or a county; `100000` for the
-nation), then loads its first extract into it:
+nation), then loads its first extract into it. In the app, the first start with no database offers this ("Start
+with our own data", the home region searched by name) beside the demo, and opens the upload page; on a server,
+`COCKPIT_HOME_REGION` does it without asking. From the command line:
 
 ```bash
 python -m analytics init --db data/hefei.duckdb --home-region 340100

@@ -60,6 +60,13 @@ def _reset() -> None:
     st.session_state["up_nonce"] = st.session_state.get("up_nonce", 0) + 1
 
 
+def start_guide(ctx: Context) -> None:
+    """What to do first on an empty database (just made for the office's home region)."""
+    with st.container(border=True):
+        st.markdown(f"**{ctx.t('upload.start_title')}**")
+        st.markdown(ctx.t("upload.start_steps"))
+
+
 # ---- 1. the file ------------------------------------------------------------------------------------
 
 def choose_file(ctx: Context) -> tuple[str, bytes] | None:
