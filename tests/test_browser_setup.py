@@ -76,3 +76,23 @@ def test_an_unknown_home_region_setting_is_named(tmp_path, monkeypatch):
     assert not at.exception
     assert any("COCKPIT_HOME_REGION=999999" in e.value for e in at.error)
     assert not (tmp_path / "office.duckdb").exists()
+
+
+def test_the_demo_stays_one_click_away(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "demo.duckdb"
+    monkeypatch.setenv("COCKPIT_DB", str(db))
+    monkeypatch.setenv("COCKPIT_DEMO_SCALE", "0.02")
+    monkeypatch.setenv("COCKPIT_DEMO_AS_OF", "2026-11-22")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and not db.exists()
+    at.button(key="setup_demo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = store.connect(db, read_only=True)
+    try:
+        assert store.home_region(con) is None  # the demo is national
+        assert con.execute("SELECT count(*) FROM projects").fetchall()[0][0] > 100
+    finally:
+        con.close()
