@@ -102,6 +102,10 @@ An item's responsible leaders (`projects.responsible_leaders`, the 责任领导 
 people's names too: roles without `personal_data` read each as its first character and stars (张明远 → 张**) on the
 item page (`analytics/auth/masking.person_names`); stewards and administrators read them as uploaded.
 
+Whether the database holds any row of a table at all (the pages and cards that say "no rectifications uploaded
+yet" instead of n = 0) is a fact of the whole file, the same for every account: a scoped user learns whether the
+office has loaded an extract, never a row of it outside the scope.
+
 A database made for one home region (`python -m analytics init --home-region`) refuses rows of other regions in
 every upload, from the page and from the command line; its own stewards may still replace whole tables and load
 the shared tables (policies, indicators), which a steward scoped narrower than the home region may not.
