@@ -114,3 +114,34 @@ def test_finder_lists_items_and_narrows_by_text(app_env):
     assert sorted(table["事项编号"]) == ["A1", "A2", "A3", "B1", "N1"]  # C1 has not started
     at.text_input(key="item_find").input("农田").run()
     assert list(at.dataframe[0].value["事项编号"]) == ["A1"]
+
+
+def test_rows_linked_to_an_item_in_scope_but_of_a_region_outside_it_are_not_shown(tmp_path):
+    """Issue 22 (high, 1): feedback and rectifications are scoped by their own region, whatever they link to."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from analytics.db import queries, store
+    from analytics.db.queries import Scope
+    from analytics.filters import Filters
+    from tests import fixture_db
+
+    stray_fb = fixture_db.FEEDBACK.head(1).with_columns(
+        pl.lit("F-STRAY").alias("feedback_id"), pl.lit("A1").alias("project_id"), pl.lit("110105").alias("region_code"),
+        pl.lit(datetime(2026, 9, 1, 9)).alias("received_at"), pl.lit(None).cast(pl.Datetime("us")).alias("responded_at"))
+    stray_rect = fixture_db.RECTIFICATIONS.head(1).with_columns(
+        pl.lit("R-STRAY").alias("rectification_id"), pl.lit("A1").alias("project_id"),
+        pl.lit("110105").alias("region_code"))
+    path = fixture_db.build(tmp_path / "stray.duckdb", feedback=pl.concat([fixture_db.FEEDBACK, stray_fb]),
+                            rectifications=pl.concat([fixture_db.RECTIFICATIONS, stray_rect]))
+    con = store.connect(path, read_only=True)
+    try:
+        for scope, sees in ((Scope(("340000",)), False), (Scope(), True)):
+            fb = queries.run(con, "item_feedback", Filters(), scope, fixture_db.AS_OF, project_id="A1")
+            rect = queries.run(con, "item_rectifications", Filters(), scope, fixture_db.AS_OF, project_id="A1")
+            assert ("F-STRAY" in fb["feedback_id"].to_list()) is sees
+            assert ("R-STRAY" in rect["rectification_id"].to_list()) is sees
+            assert fb.height >= 1  # the item's own in-scope feedback is still there
+    finally:
+        con.close()

@@ -2,7 +2,9 @@
 
 An item is looked up within the user's scope only (not the global filters: a link from any table must
 open its item whatever period is chosen). An item outside the scope returns no rows, exactly as an
-unknown id does, so the page cannot tell anyone that it exists.
+unknown id does, so the page cannot tell anyone that it exists. Rows reached through the item (its feedback and
+rectifications) are scoped by their own region too: a row linked to an item in scope but recorded for a region
+outside it is not shown.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ QUERIES: dict[str, str] = {
             date_diff('minute', f.received_at, f.responded_at) / 60.0 AS hours_to_answer
         FROM feedback f JOIN item i USING (project_id)
         WHERE f.received_at < $period_end::DATE + INTERVAL 1 DAY
+          AND """ + region_predicate("f.region_code") + """  -- scoped by its own region, whatever it is linked to
         ORDER BY f.received_at DESC""",
     # grain: one row per rectification of the item, open ones first; days open as of $period_end
     "item_rectifications": "WITH " + ITEM_IN_SCOPE + """
@@ -64,6 +67,7 @@ QUERIES: dict[str, str] = {
             """ + rect_overdue() + """ AS is_overdue
         FROM rectifications r JOIN item i USING (project_id)
         WHERE r.found_date <= $period_end::DATE
+          AND """ + region_predicate("r.region_code") + """  -- scoped by its own region, whatever it is linked to
         ORDER BY """ + rect_closed() + """, r.deadline""",
     # grain: up to $limit items matching a text in their id or name, within scope and the filters
     "item_search": "WITH " + SCOPED_ITEMS + """
