@@ -370,3 +370,19 @@ def test_the_size_limit_is_a_setting(monkeypatch):
     with pytest.raises(UploadError) as e:
         pipeline.read(b"project_id\n" + b"A1\n" * 600_000, "p.csv")
     assert e.value.code == "too_large"
+
+
+def test_a_linked_row_of_a_region_outside_its_item_is_an_error_naming_both_codes(con):
+    """Issue 22 (high, 1): feedback linked to an Anhui county item but recorded for a Beijing district is refused
+    row by row; a row at the item's region or inside it, or linked to no item, loads."""
+    header = ["反馈编号", "接收时间", "渠道", "区划代码", "事项编号", "满意度"]
+    data = csv_bytes([header,
+                      ["F9", "2026-11-01 09:00", "12345热线", "110105", "A1", "3"],   # A1 is in 340102
+                      ["F10", "2026-11-01 10:00", "12345热线", "340102", "A1", "4"],
+                      ["F11", "2026-11-01 11:00", "12345热线", "110105", "", "4"]])
+    _, checks = checked(con, data, "反馈.csv", table="feedback")
+    c = only(checks)
+    bad = c.problems.filter(pl.col("rule") == "link_region")
+    assert bad["row"].to_list() == [2] and bad["value"].to_list() == ["110105"]
+    assert bad["detail"].to_list() == ["A1 (340102)"] and bad["header"].to_list() == ["区划代码"]
+    assert sorted(c.valid()["feedback_id"].to_list()) == ["F10", "F11"]

@@ -62,6 +62,9 @@ named query (`analytics/db/scope.py`): items, feedback and rectifications are re
 only narrow what a user sees. A URL naming a region outside the scope is reported and ignored. Aggregates
 (KPIs, rankings, maps, trends, heatmaps, the meeting deck, the risk list) are computed on the scoped rows
 only, because they are computed from those queries. A user with one scope region opens every page on it.
+A row reached through a link is scoped by its own region too: the item page shows an item's feedback and
+rectifications only where their own region lies in the scope, and an upload refuses, row by row with both codes,
+a feedback or rectification linked to an item whose region is neither the row's region nor above it.
 A database created for a home region (`python -m analytics init --home-region CODE`) gives an account without a
 region scope, and demo mode, that home region as its scope (`scoping.within_home`); an account's own scope is kept.
 

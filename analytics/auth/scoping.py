@@ -27,6 +27,9 @@ from analytics.db.queries import Scope
 
 # named queries that do not apply the user's scope, and why that cannot show a row outside it
 UNSCOPED: dict[str, str] = {
+    "ingest_item_regions": "checks an upload's links against stored items' regions; never shown (only problems "
+                           "naming the upload's own rows)",
+    "ingest_region_below": "the region tree below given codes, for the same check: no rows of items",
     "data_version": "the newest data version number and date: no rows of items",
     "region_names": "region names, joined to rows that came from scoped queries: no rows of items",
     "region_level": "one region's level, for a region the user chose from a scoped list",

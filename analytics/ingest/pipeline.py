@@ -17,9 +17,10 @@ import polars as pl
 from analytics import contract
 from analytics.ingest import mapping as M
 from analytics.ingest import ledger, readers, validate
-from analytics.db import store, versions
+from analytics.db import queries, store, versions
 from analytics.db.diff import MODES
 from analytics.ingest.problems import UploadError, empty_problems
+from analytics.ingest.validate import ROW
 from analytics.ingest.regions import Resolver
 
 Progress = Callable[[float, str], None]
@@ -141,7 +142,46 @@ def check(cur: duckdb.DuckDBPyConnection, upload: Upload, tables: dict[str, str 
         out.append(checked)
     if not out:
         raise UploadError("no_table", {"name": upload.file_name})
+    _link_regions(cur, out)
     return out
+
+
+LINKED = ("feedback", "rectifications")  # rows that name an item and carry a region of their own
+
+
+def _link_regions(cur: duckdb.DuckDBPyConnection, checked: list[validate.Checked]) -> None:
+    """A feedback or rectification row linked to an item must lie in the item's region (its region or one inside
+    it): a row of another region linked to an item would otherwise be shown with the item to whoever may see the
+    item. Each such row is an error naming both codes."""
+    items = {}
+    for c in checked:
+        if c.table == "projects":
+            valid = c.valid()
+            items |= dict(zip(valid["project_id"].to_list(), valid["region_code"].to_list()))
+    for c in checked:
+        if c.table not in LINKED or not {"project_id", "region_code"} <= set(c.frame.columns):
+            continue
+        linked = c.frame.filter(pl.col("project_id").is_not_null() & pl.col("region_code").is_not_null())
+        if linked.is_empty():
+            continue
+        wanted = [k for k in linked["project_id"].unique().to_list() if k not in items]
+        if wanted:
+            stored = queries.run(cur, "ingest_item_regions", keys=wanted)
+            items |= {k: v for k, v in zip(stored["project_id"], stored["region_code"]) if k not in items}
+        codes = sorted({items[k] for k in linked["project_id"].to_list() if k in items})
+        below = queries.run(cur, "ingest_region_below", codes=codes)
+        inside = set(zip(below["ancestor_code"].to_list(), below["region_code"].to_list()))
+        bad = [(r[ROW], r["region_code"], r["project_id"], items[r["project_id"]]) for r in linked.iter_rows(named=True)
+               if r["project_id"] in items and (items[r["project_id"]], r["region_code"]) not in inside]
+        if not bad:
+            continue
+        header = c.mapping.headers[c.mapping.columns.index("region_code")] if c.mapping and "region_code" in \
+            c.mapping.columns else "region_code"
+        found = pl.DataFrame([{"table": c.table, "sheet": c.sheet, "row": row, "header": header,
+                               "column": "region_code", "value": code, "rule": "link_region",
+                               "detail": f"{item} ({item_code})", "severity": "error"}
+                              for row, code, item, item_code in bad], schema=c.problems.schema)
+        c.problems = pl.concat([c.problems, found])
 
 
 def problems(checked: list[validate.Checked]) -> pl.DataFrame:

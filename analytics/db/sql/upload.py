@@ -20,6 +20,12 @@ QUERIES = {
     "ledger_regions": """SELECT r.region_code, r.name, r.level, r.parent_code FROM regions r
         WHERE """ + region_predicate("r.region_code") + """
         ORDER BY r.region_code""",
+    # grain: one row per stored item among $keys: its region, to check that a linked row lies in it
+    "ingest_item_regions": """SELECT project_id, region_code FROM projects
+        WHERE list_contains($keys::VARCHAR[], project_id)""",
+    # grain: one row per (region, region at or below it) for the regions in $codes
+    "ingest_region_below": """SELECT ancestor_code, region_code FROM region_closure
+        WHERE list_contains($codes::VARCHAR[], ancestor_code)""",
     # every region with its parent, to resolve names given instead of codes
     "ingest_regions": "SELECT region_code, name, level, parent_code FROM regions",
     # grain: one row per data version, newest first (after the first upload added the audit columns)
