@@ -81,8 +81,18 @@ def prune(db: Path, code: str) -> None:
     con.close()
 
 
+# rows whose links disagree with their own region (issue 22): feedback and a rectification recorded for 朝阳区
+# (110105) but linked to A1, an item of 瑶海区 (340102); scoping goes by the row's own region, so a 340102 scope
+# never sees them, through the item or otherwise
+STRAY_FEEDBACK = fixture_db.FEEDBACK.head(1).with_columns(
+    pl.lit("F-STRAY").alias("feedback_id"), pl.lit("A1").alias("project_id"), pl.lit("110105").alias("region_code"))
+STRAY_RECTIFICATION = fixture_db.RECTIFICATIONS.head(1).with_columns(
+    pl.lit("R-STRAY").alias("rectification_id"), pl.lit("A1").alias("project_id"), pl.lit("110105").alias("region_code"))
+
+
 def _build(path: Path, code: str | None) -> Path:
-    fixture_db.build(path)
+    fixture_db.build(path, feedback=pl.concat([fixture_db.FEEDBACK, STRAY_FEEDBACK]),
+                     rectifications=pl.concat([fixture_db.RECTIFICATIONS, STRAY_RECTIFICATION]))
     if code:
         prune(path, code)
     con = duckdb.connect(str(path))
