@@ -327,3 +327,35 @@ def test_responsible_leaders_are_masked_for_roles_without_personal_data():
     assert masking.person_names("张明远 李卫国", "analyst") == "张**、李**"
     assert masking.person_names("张明远、李卫国", "steward") == "张明远、李卫国"
     assert masking.person_names(None, "leader") is None
+
+
+def test_one_domain_rule_for_rows_without_a_domain(tmp_path):
+    """Issue 22 (high, 2): a row's domain is its own, else its item's; a row with neither lies in no domain scope.
+    Before, rectifications of no item showed to every domain-scoped account while feedback without a domain hid."""
+    import polars as pl
+
+    from analytics.db import queries, store
+    from analytics.db.queries import Scope
+    from analytics.filters import Filters
+    from tests import fixture_db
+
+    feedback = pl.concat([fixture_db.FEEDBACK, fixture_db.FEEDBACK.head(2).with_columns(
+        pl.Series("feedback_id", ["F-ITEM", "F-NONE"]), pl.Series("project_id", ["A1", None]),
+        pl.Series("region_code", ["340102", "340102"]), pl.lit(None, pl.Utf8).alias("domain"))])
+    path = fixture_db.build(tmp_path / "domains.duckdb", feedback=feedback)
+    con = store.connect(path, read_only=True)
+    try:
+        a1_domain = con.execute("SELECT domain FROM projects WHERE project_id = 'A1'").fetchall()[0][0]
+        scoped = Scope((), (a1_domain,))
+        ledger = queries.run(con, "rectifications_ledger", Filters(), scoped, fixture_db.AS_OF, group_level="province",
+                             rect_depts=[])
+        assert "R2" not in ledger["rectification_id"].to_list()  # no item, so no domain: outside the scope
+        counts = {name: queries.run(con, "feedback_breakdowns", Filters(), s, fixture_db.AS_OF, group_level="country",
+                                             total_code="100000", response_hours=48)
+                  .filter(pl.col("kind") == "region")["n_feedback"].sum() for name, s in
+                  (("national", Scope()), ("domain", scoped))}
+        # national sees every row; the domain scope sees A1's own feedback and F-ITEM (its item's domain), not F-NONE
+        in_domain = feedback.filter((pl.col("domain") == a1_domain) | (pl.col("feedback_id") == "F-ITEM"))
+        assert counts["domain"] == in_domain.height and counts["national"] == feedback.height
+    finally:
+        con.close()

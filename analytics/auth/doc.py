@@ -65,6 +65,11 @@ only, because they are computed from those queries. A user with one scope region
 A row reached through a link is scoped by its own region too: the item page shows an item's feedback and
 rectifications only where their own region lies in the scope, and an upload refuses, row by row with both codes,
 a feedback or rectification linked to an item whose region is neither the row's region nor above it.
+
+A domain scope has one rule for every table: a row's domain is its own (items, feedback), or else its item's
+(feedback without a domain, rectifications, progress reports, milestones). A row with no domain either way, such
+as a rectification of no item, lies in no domain scope: a domain-scoped account does not see it, on any page or in
+any download.
 A database created for a home region (`python -m analytics init --home-region CODE`) gives an account without a
 region scope, and demo mode, that home region as its scope (`scoping.within_home`); an account's own scope is kept.
 

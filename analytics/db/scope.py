@@ -1,8 +1,14 @@
 """SQL fragments that apply the user's scope and the global filters; every query builds on them.
 
 The scope is ANDed with the filter, so a filter (for example a hand-edited URL) can only narrow
-what a user sees, never widen it. Fragments are constants: values only ever arrive as `$name`
-parameters.
+what a user sees, never widen it.
+
+A domain scope has one rule for every table: a row's domain is its own (items, feedback) or else its item's
+(feedback without a domain, rectifications, reports, milestones); a row with no domain either way (a complaint
+about no item and no domain, a rectification of no item) lies in no domain scope, so a domain-scoped account
+does not see it. Region scope goes by the row's own region.
+
+Fragments are constants: values only ever arrive as `$name` parameters.
 """
 from __future__ import annotations
 
@@ -31,7 +37,8 @@ SCOPED_ITEMS = """scoped_items AS (
 SCOPED_FEEDBACK = """scoped_feedback AS (
     SELECT f.* FROM feedback f
     WHERE """ + region_predicate("f.region_code") + """
-      AND (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], f.domain))
+      AND (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], coalesce(f.domain, (
+            SELECT p.domain FROM projects p WHERE p.project_id = f.project_id))))
       AND (len($domains::VARCHAR[]) = 0 OR list_contains($domains::VARCHAR[], f.domain))
       AND f.received_at < $period_end::DATE + INTERVAL 1 DAY
       AND ($period_start::DATE IS NULL OR f.received_at >= $period_start::DATE)
@@ -40,7 +47,7 @@ SCOPED_FEEDBACK = """scoped_feedback AS (
 SCOPED_RECTIFICATIONS = """scoped_rectifications AS (
     SELECT r.* FROM rectifications r
     WHERE """ + region_predicate("r.region_code") + """
-      AND (len($scope_domains::VARCHAR[]) = 0 OR r.project_id IS NULL OR r.project_id IN (
+      AND (len($scope_domains::VARCHAR[]) = 0 OR r.project_id IN (
             SELECT project_id FROM projects WHERE list_contains($scope_domains::VARCHAR[], domain)))
       AND r.found_date <= $period_end::DATE
       AND ($period_start::DATE IS NULL OR coalesce(r.closed_date, $period_end::DATE) >= $period_start::DATE)
