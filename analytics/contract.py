@@ -128,6 +128,8 @@ CHANNELS = _choices(("hotline_12345", "12345热线", "12345 hotline"), ("rating"
 RECT_SOURCES = _choices(("inspection", "督查检查", "inspection"), ("audit", "审计发现", "audit"),
                         ("public_feedback", "群众反映", "public feedback"), ("warning", "预警触发", "warning"),
                         ("other", "其他", "other"))
+PLANNED_BASES = _choices(("reported", "填报", "reported"),
+                         ("elapsed", "按时间推算", "elapsed time"))
 RECT_STATUSES = _choices(("open", "待整改", "open"), ("in_progress", "整改中", "in progress"),
                          ("awaiting_acceptance", "待验收", "awaiting acceptance"), ("closed", "已销号", "closed"))
 
@@ -212,6 +214,10 @@ PROGRESS_REPORTS = Table(
         C("report_date", "date", "填报日期", "report date", "date the report describes", required=True),
         C("planned_progress_pct", "float", "计划进度（%）", "planned progress (%)",
           "share of the work planned to be done by the report date", min_value=0, max_value=100),
+        C("planned_basis", "text", "计划进度来源", "planned progress basis",
+          "where the planned progress comes from: reported (blank means reported) or elapsed (the share of the time "
+          "from start to deadline gone by at the report date, derived by the ledger import when the ledger gives a "
+          "start date)", choices=PLANNED_BASES),
         C("actual_progress_pct", "float", "实际进度（%）", "actual progress (%)",
           "share of the work reported done", min_value=0, max_value=100),
         C("forecast_end_date", "date", "预计完成日期", "forecast end date", "the reporter's forecast of completion"),

@@ -10,7 +10,7 @@ import pytest
 from analytics.db import store, versions
 from analytics.ingest import ledger, pipeline
 from analytics.ingest.problems import UploadError
-from tests.ledger_book import book
+from tests.ledger_book import HEADER, book
 
 HOME = "340200"  # 芜湖市
 
@@ -195,3 +195,53 @@ def test_a_ledger_without_a_date_asks_for_one(tmp_path):
     assert e.value.code == "ledger_no_date" and "--as-of" in e.value.message("en")
     read, out = _ingest(path, data, as_of=date(2026, 9, 30))
     assert out.status == "committed" and read.as_of_from == "option"
+
+
+@pytest.mark.parametrize("start, deadline, when, expected", [
+    (date(2026, 1, 1), date(2026, 12, 31), date(2026, 10, 31), round(100 * 303 / 364, 1)),
+    (date(2026, 1, 1), date(2026, 12, 31), date(2025, 12, 31), 0.0),     # before the start
+    (date(2026, 1, 1), date(2026, 6, 30), date(2026, 10, 31), 100.0),    # past the deadline
+    (None, date(2026, 12, 31), date(2026, 10, 31), None),                # no start given
+    (date(2026, 1, 1), None, date(2026, 10, 31), None),                  # 长期坚持
+])
+def test_planned_progress_is_the_elapsed_share_of_start_to_deadline(start, deadline, when, expected):
+    assert ledger.elapsed_pct(start, deadline, when) == expected
+
+
+def test_where_a_ledger_gives_a_start_date_items_are_lit_by_progress_against_elapsed_time(tmp_path):
+    from analytics.db import queries
+    from analytics.filters import Filters
+    from analytics.metrics import Thresholds
+    path = _db(tmp_path)
+    header = (*HEADER[:6], "开始时间", *HEADER[6:])
+    rows = {"一、城市更新": [
+        # 2026-01-01 → 2026-12-31 at 31 Oct: 83.2% of the time gone by
+        ("老旧小区改造", "市住房城乡建设局", None, None, None, date(2026, 1, 1), date(2026, 12, 31), "80%", "正在推进", None),
+        ("雨污分流", "市城管局", None, None, None, date(2026, 1, 1), date(2026, 12, 31), "70%", "正在推进", None),
+        ("口袋公园", "市园林局", None, None, None, date(2026, 1, 1), date(2026, 12, 31), "50%", "序时推进", None),
+        ("背街小巷", "市城管局", None, None, None, None, date(2026, 12, 31), "50%", "正在推进", None),  # no start
+        ("社区食堂", "市民政局", None, None, None, date(2026, 1, 1), "长期坚持", "50%", "正在推进", None),
+    ]}
+    read, out = _ingest(path, book(rows, header=header))
+    assert out is not None and out.status == "committed", read.problems
+    con = store.connect(path, read_only=True)
+    reports = {r["name"]: r for r in con.sql(
+        "SELECT p.name, r.* FROM progress_reports r JOIN projects p USING (project_id)").pl().iter_rows(named=True)}
+    assert reports["老旧小区改造"]["planned_progress_pct"] == 83.2
+    assert reports["老旧小区改造"]["planned_basis"] == "elapsed"
+    assert reports["背街小巷"]["planned_progress_pct"] is None and reports["背街小巷"]["planned_basis"] is None
+    assert reports["社区食堂"]["planned_progress_pct"] is None
+    th = Thresholds()
+    lights = {}
+    for use_marts in (True, False):  # the snapshot mart and the live rule agree
+        got = queries.run(con, "item_lights", Filters(), as_of=date(2026, 10, 31), use_marts=use_marts, **th.params())
+        lights[use_marts] = {r["name"]: (r["rule"], r["light"], r["lag_pp"]) for r in got.iter_rows(named=True)}
+    con.close()
+    assert lights[True] == lights[False]
+    by = lights[True]
+    assert by["老旧小区改造"][:2] == ("progress", "green")            # 3.2 pp behind the calendar
+    assert by["雨污分流"][:2] == ("progress", "yellow")              # 13.2 pp behind
+    assert by["口袋公园"][:2] == ("progress", "red")                 # 33.2 pp behind, though reported 序时推进
+    assert round(by["口袋公园"][2], 1) == 33.2
+    assert by["背街小巷"][:2] == ("rag", "green")                    # no start: the reported word lights it
+    assert by["社区食堂"][:2] == ("rag", "green")                    # no dated deadline: no plan

@@ -97,7 +97,9 @@ TRAITS: tuple[tuple[str, str], ...] = (
     ("headers that drift (完成进度 → 完成进度（%）, 牵头单位 → 牵头责任单位)",
      "headers are compared without brackets and spaces, against the synonyms in `FIELDS`"),
     ("start", "a ledger has no start date: `start_date` is the date of the first ledger that lists the item (or its "
-     "deadline, when that is earlier); a 开始时间 column, when there is one, wins"),
+     "deadline, when that is earlier); a 开始时间 column, when there is one, wins, and then each report also gets a "
+     "planned progress: the share of the time from start to deadline gone by at the ledger's date (序时进度, "
+     "`planned_basis` = `elapsed`), so the item is lit by its progress gap (docs/metrics.md)"),
     ("an item missing from a later ledger", "kept as it was and listed as “not in this ledger”; nothing is deleted"),
     ("two rows for the same item", "an error on the second row, naming the first"),
     ("the same ledger twice", "nothing changes and no version is made"),
@@ -378,7 +380,8 @@ class Ledger:
 PROJECT_COLUMNS = ("project_id", "name", "domain", "region_code", "lead_dept", "co_depts", "supervising_unit",
                    "start_date", "planned_end_date", "deadline_text", "actual_end_date", "status",
                    "responsible_leaders")
-REPORT_COLUMNS = ("project_id", "report_date", "actual_progress_pct", "rag", "note")
+REPORT_COLUMNS = ("project_id", "report_date", "planned_progress_pct", "planned_basis", "actual_progress_pct", "rag",
+                  "note")
 UNGROUPED = "未分组"
 
 
@@ -607,6 +610,17 @@ def read(cur: duckdb.DuckDBPyConnection, part, file_name: str, sha256: str, home
     return ledger
 
 
+def elapsed_pct(start: date | None, deadline: date | None, when: date | None) -> float | None:
+    """The planned progress a ledger implies where it gives a start date: the share of the time from start to
+    deadline gone by at the ledger's date (0–100, one decimal), or None without a start, a dated deadline or a date.
+    A ledger has no planned progress of its own; this is the 序时进度 (progress due by the calendar) that offices
+    compare the reported progress with."""
+    if start is None or deadline is None or when is None or deadline <= start:
+        return None
+    share = (when - start).days / (deadline - start).days
+    return round(100 * min(max(share, 0.0), 1.0), 1)
+
+
 def _frames(ledger: Ledger, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The projects and progress_reports rows the ledger writes (readable rows only), each with its Excel row in
     `__row` as the other uploads carry it (the preview's samples name it)."""
@@ -630,8 +644,10 @@ def _frames(ledger: Ledger, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
                       "supervising_unit": ledger.unit, "start_date": min(firsts),
                       "planned_end_date": r.deadline.when, "deadline_text": r.deadline.text, "actual_end_date": end,
                       "status": r.status or "in_progress", "responsible_leaders": r.leaders})
-        reports.append({ROW: r.row, "project_id": m.project_id, "report_date": when, "actual_progress_pct": r.progress,
-                        "rag": r.rag, "note": r.note})
+        planned = elapsed_pct(r.start_date, r.deadline.when, when) if r.progress is not None and end is None else None
+        reports.append({ROW: r.row, "project_id": m.project_id, "report_date": when, "planned_progress_pct": planned,
+                        "planned_basis": "elapsed" if planned is not None else None,
+                        "actual_progress_pct": r.progress, "rag": r.rag, "note": r.note})
     projects = pl.DataFrame(items, schema={ROW: pl.Int64, "project_id": pl.Utf8, "name": pl.Utf8, "domain": pl.Utf8,
                                            "region_code": pl.Utf8, "lead_dept": pl.Utf8,
                                            "co_depts": pl.List(pl.Utf8), "supervising_unit": pl.Utf8,
@@ -639,6 +655,7 @@ def _frames(ledger: Ledger, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
                                            "deadline_text": pl.Utf8, "actual_end_date": pl.Date, "status": pl.Utf8,
                                            "responsible_leaders": pl.Utf8})
     reports = pl.DataFrame(reports, schema={ROW: pl.Int64, "project_id": pl.Utf8, "report_date": pl.Date,
+                                            "planned_progress_pct": pl.Float64, "planned_basis": pl.Utf8,
                                             "actual_progress_pct": pl.Float64, "rag": pl.Utf8, "note": pl.Utf8})
     return projects, reports
 

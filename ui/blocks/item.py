@@ -119,7 +119,13 @@ def progress(ctx: Context, d: ItemDetail) -> None:
     has_pct = reports["actual_progress_pct"].is_not_null().any() or reports["spent_share_pct"].is_not_null().any()
     if has_pct:
         labels = {k: ctx.t(f"item.fig_{k}") for k in ("planned", "actual", "spent", "planned_end", "y")}
-        labels["title"] = ctx.t("item.fig_progress")
+        # the title names the series the chart holds (a ledger reports actual progress only)
+        shown = [ctx.t(f"item.series_{k}") for k, col in (("planned", "planned_progress_pct"),
+                                                         ("actual", "actual_progress_pct"), ("spent", "spent_share_pct"))
+                 if reports[col].is_not_null().any()]
+        labels["title"] = ctx.t("item.series_sep").join(shown)
+        if (reports["planned_basis"] == "elapsed").any():
+            st.caption(ctx.t("item.planned_elapsed"))
         st.plotly_chart(figures_item.progress(reports, labels, d.head["planned_end_date"]), width="stretch",
                         key="item_progress")
     else:

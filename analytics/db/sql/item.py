@@ -31,7 +31,7 @@ QUERIES: dict[str, str] = {
         LEFT JOIN regions g ON g.region_code = i.region_code""",
     # grain: one row per progress report of the item, oldest first
     "item_reports": "WITH " + ITEM_IN_SCOPE + """
-        SELECT r.report_date, r.planned_progress_pct, r.actual_progress_pct, r.forecast_end_date,
+        SELECT r.report_date, r.planned_progress_pct, r.planned_basis, r.actual_progress_pct, r.forecast_end_date,
             r.budget_spent_wan_yuan, r.rag, r.note,
             100.0 * r.budget_spent_wan_yuan / nullif(i.budget_wan_yuan, 0) AS spent_share_pct
         FROM progress_reports r JOIN item i USING (project_id)
