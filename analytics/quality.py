@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -125,11 +125,23 @@ def _connect(db_path: str | Path, write: bool = False):
     return state.connect(marks_path(db_path), MARKS_SCHEMA, write)
 
 
+class OutOfScope(PermissionError):
+    """A mark that would touch items outside the account's scope (the page never offers one; this holds the line
+    for a tampered request)."""
+
+
+def _in(ids: Iterable[str], in_scope: Collection[str] | None) -> bool:
+    return in_scope is None or all(i in in_scope for i in ids)
+
+
 def mark_not_duplicates(db_path: str | Path, members: Iterable[str], cluster_key: str, who: str,
-                        note: str = "", now: datetime | None = None) -> int:
+                        note: str = "", now: datetime | None = None, *, in_scope: Collection[str] | None) -> int:
     """Remember that the items of a cluster are not duplicates of each other (every pair of them, so the
-    mark holds when a new item later joins the cluster); returns the number of pairs stored."""
+    mark holds when a new item later joins the cluster); returns the number of pairs stored. `in_scope`: the item
+    IDs the account may act on (None: every item, for the national command line); any other member refuses."""
     ids = sorted(set(members))
+    if not _in(ids, in_scope):
+        raise OutOfScope(f"cluster {cluster_key}: items outside the account's scope")
     pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
     stamp = (now or datetime.now()).isoformat(timespec="seconds")
     with _connect(db_path, write=True) as con:
@@ -141,29 +153,40 @@ def mark_not_duplicates(db_path: str | Path, members: Iterable[str], cluster_key
     return len(pairs)
 
 
-def unmark(db_path: str | Path, cluster_key: str) -> int:
-    """Forget the marks made on one cluster; returns the pairs removed."""
+def unmark(db_path: str | Path, cluster_key: str, *, in_scope: Collection[str] | None) -> int:
+    """Forget the marks made on one cluster; returns the pairs removed. Refused (OutOfScope) when any of its pairs
+    has an item outside `in_scope` (None: every item)."""
     with _connect(db_path, write=True) as con:
+        pairs = con.execute("SELECT project_a, project_b FROM not_duplicates WHERE cluster_key = ?",
+                            (cluster_key,)).fetchall()
+        if not _in((i for p in pairs for i in p), in_scope):
+            raise OutOfScope(f"cluster {cluster_key}: items outside the account's scope")
         return con.execute("DELETE FROM not_duplicates WHERE cluster_key = ?", (cluster_key,)).rowcount
 
 
 def not_duplicate_pairs(db_path: str | Path | None) -> tuple[tuple[str, str], ...]:
-    """Every pair marked "not duplicates", (smaller id, larger id), sorted; () when nothing was marked."""
+    """Every pair marked "not duplicates", (smaller id, larger id), sorted; () when nothing was marked. Pairs outside
+    a scope change nothing inside it (the analysis pairs only items of the scope); `duplicates.page` counts only the
+    scope's own."""
     if db_path is None or not marks_path(db_path).exists():
         return ()
     with _connect(db_path) as con:
         return tuple(con.execute("SELECT project_a, project_b FROM not_duplicates ORDER BY 1, 2").fetchall())
 
 
-def marks(db_path: str | Path | None) -> pl.DataFrame:
-    """One row per marked cluster: key, pairs, when, who, note (newest first)."""
+def marks(db_path: str | Path | None, *, in_scope: Collection[str] | None) -> pl.DataFrame:
+    """One row per marked cluster whose items all lie in `in_scope` (None: every cluster): key, pairs, when, who,
+    note (newest first). A mark on items of another region is not shown, nor its note."""
     schema = {"cluster_key": pl.Utf8, "n_pairs": pl.Int64, "marked_at": pl.Utf8, "marked_by": pl.Utf8, "note": pl.Utf8}
     if db_path is None or not marks_path(db_path).exists():
         return pl.DataFrame(schema=schema)
     with _connect(db_path) as con:
-        rows = con.execute("""SELECT cluster_key, count(*), max(marked_at), max(marked_by), max(note)
-                              FROM not_duplicates GROUP BY cluster_key ORDER BY 3 DESC""").fetchall()
-    return pl.DataFrame(rows, schema=schema, orient="row")
+        rows = con.execute("""SELECT cluster_key, group_concat(project_a || char(31) || project_b, char(30)),
+                                     count(*), max(marked_at), max(marked_by), max(note)
+                              FROM not_duplicates GROUP BY cluster_key ORDER BY 4 DESC""").fetchall()
+    kept = [(key, n, at, by, note) for key, ids, n, at, by, note in rows
+            if _in((i for pair in ids.split(chr(30)) for i in pair.split(chr(31))), in_scope)]
+    return pl.DataFrame(kept, schema=schema, orient="row")
 
 
 # ---- the demo's planted truth (evaluation only)

@@ -124,15 +124,16 @@ def test_the_filters_narrow_the_clusters_and_the_region_shares(dup_path):
 def test_a_not_duplicates_mark_persists(dup_path):
     key = duplicates.cluster_key(["D1", "D2"])
     assert _page(dup_path).clusters["cluster_key"].to_list() == [key]
-    assert quality.mark_not_duplicates(dup_path, ["D2", "D1"], key, "tester", "different estates") == 1
+    assert quality.mark_not_duplicates(dup_path, ["D2", "D1"], key, "tester", "different estates",
+                                       in_scope=None) == 1
     quality.clear_cache()  # a new process: nothing in memory, only the sidecar file
     dismissed = quality.not_duplicate_pairs(dup_path)
     assert dismissed == (("D1", "D2"),)
     p = _page(dup_path, dismissed)
     assert p.clusters.is_empty() and p.n_in_clusters == 0 and p.n_dismissed_pairs == 1
-    m = quality.marks(dup_path).row(0, named=True)
+    m = quality.marks(dup_path, in_scope=None).row(0, named=True)
     assert (m["cluster_key"], m["n_pairs"], m["marked_by"], m["note"]) == (key, 1, "tester", "different estates")
-    assert quality.unmark(dup_path, key) == 1
+    assert quality.unmark(dup_path, key, in_scope=None) == 1
     assert _page(dup_path, quality.not_duplicate_pairs(dup_path)).clusters.height == 1
 
 
@@ -188,3 +189,74 @@ def test_marking_on_the_page_is_remembered(dup_path, monkeypatch):
     values = {m.label: m.value for m in at.metric}
     assert values["Groups of probable duplicates"] == "0 groups"
     assert values["Pairs marked “not duplicates”"] == "1 pairs"
+
+
+def test_marks_act_and_show_only_within_the_scope(dup_path):
+    """Issue 22, high 3: a mark on a Hefei group is not shown to, counted for, or undoable by a Beijing account, and
+    nobody can mark a group holding items outside their scope."""
+    key = duplicates.cluster_key(["D1", "D2"])
+    hefei, beijing = Scope(region_codes=("340100",)), Scope(region_codes=("110000",))
+    con = store.connect(dup_path, read_only=True)
+    try:
+        in_hefei = duplicates.page(con, Selection(Filters(), hefei, AS_OF)).universe
+        in_beijing = duplicates.page(con, Selection(Filters(), beijing, AS_OF)).universe
+    finally:
+        con.close()
+    assert {"D1", "D2"} <= in_hefei and "D1" not in in_beijing
+    with pytest.raises(quality.OutOfScope):
+        quality.mark_not_duplicates(dup_path, ["D1", "D2"], key, "beijing", "", in_scope=in_beijing)
+    assert quality.not_duplicate_pairs(dup_path) == ()
+    quality.mark_not_duplicates(dup_path, ["D1", "D2"], key, "hefei", "site visit: two estates", in_scope=in_hefei)
+    assert quality.marks(dup_path, in_scope=in_hefei)["note"].to_list() == ["site visit: two estates"]
+    assert quality.marks(dup_path, in_scope=in_beijing).is_empty()  # nor its note
+    con = store.connect(dup_path, read_only=True)
+    try:
+        seen = duplicates.page(con, Selection(Filters(), beijing, AS_OF), dismissed=quality.not_duplicate_pairs(dup_path))
+    finally:
+        con.close()
+    assert seen.n_dismissed_pairs == 0
+    with pytest.raises(quality.OutOfScope):
+        quality.unmark(dup_path, key, in_scope=in_beijing)
+    assert quality.not_duplicate_pairs(dup_path) == (("D1", "D2"),)  # still there
+    assert quality.unmark(dup_path, key, in_scope=in_hefei) == 1
+
+
+def test_on_the_page_marking_needs_the_permission_and_is_audited(dup_path, monkeypatch):
+    from analytics.auth import accounts, audit
+    from analytics.auth import store as auth_store
+    from tests.test_auth_app import PASSWORD, sign_in
+
+    monkeypatch.setenv("COCKPIT_DB", dup_path)
+    monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
+    side = auth_store.path_for(dup_path)
+    for name, role, regions in (("leader", "leader", ["340100"]), ("analyst", "analyst", ["340000"]),
+                                ("beijing", "analyst", ["110000"])):
+        accounts.add(side, name, role=role, by="test", password=PASSWORD, region_codes=regions)
+
+    def signed(name):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        at.query_params["lang"] = "en"
+        sign_in(at.run(), name)
+        at.switch_page("views/duplicates.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    at = signed("leader")  # view only: the group is shown, the decision is not offered
+    assert not [b for b in at.button if "not duplicates" in b.label]
+    assert any("needs the permission" in c.value for c in at.caption)
+    at = signed("analyst")
+    at.text_input(key="duplicates_note").input("two estates")
+    next(b for b in at.button if "not duplicates" in b.label).click().run()
+    assert not at.exception and ("D1", "D2") in quality.not_duplicate_pairs(dup_path)
+    at = signed("leader")  # sees the mark within its scope, cannot undo it
+    assert any("two estates" in d.value.to_string() for d in at.dataframe)
+    assert not [b for b in at.button if b.key == "duplicates_unmark"]
+    at = signed("beijing")  # another province: neither the mark nor its note
+    assert all("two estates" not in d.value.to_string() for d in at.dataframe)
+    at = signed("analyst")
+    at.button(key="duplicates_unmark").click().run()
+    assert quality.not_duplicate_pairs(dup_path) == ()
+    logged = [(e.actor, e.action) for e in sorted(audit.entries(side), key=lambda e: e.seq)
+              if e.action.startswith("duplicates")]
+    assert logged == [("analyst", "duplicates_mark"), ("analyst", "duplicates_unmark")]
+    assert audit.verify(side)[2] == []

@@ -39,7 +39,7 @@ if data.clusters.is_empty():
 else:
     blocks.duplicate_clusters(ctx, data)
 
-blocks.duplicate_marks(ctx)
+blocks.duplicate_marks(ctx, data)
 with st.expander(t("duplicates.eval_title")):
     found = data.all_pairs.select("project_a", "project_b").rows() if data.all_pairs is not None else []
     quality_ui.evaluation(ctx, quality.truth_duplicates(ctx.db_path, set(data.universe), found), "duplicates")

@@ -70,6 +70,10 @@ A domain scope has one rule for every table: a row's domain is its own (items, f
 (feedback without a domain, rectifications, progress reports, milestones). A row with no domain either way, such
 as a rectification of no item, lies in no domain scope: a domain-scoped account does not see it, on any page or in
 any download.
+The duplicate page's "not duplicates" marks (kept beside the database) follow the same scope: a mark and its note
+are shown, counted and undoable only when every item of the group lies in the account's scope, a group holding an
+item outside it cannot be marked, marking and undoing need the `curate` permission (checked again when the click
+arrives), and each mark, undo and refused attempt is written to the audit log (`tests/test_duplicates.py`).
 A database created for a home region (`python -m analytics init --home-region CODE`) gives an account without a
 region scope, and demo mode, that home region as its scope (`scoping.within_home`); an account's own scope is kept.
 

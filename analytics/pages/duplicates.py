@@ -218,6 +218,9 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
     filters marked), and the share of items in clusters by region one level below the selection. Over more than
     COCKPIT_QUALITY_MAX_ITEMS items, per the filters' region (`quality.analysis_scope`; TooLarge without one)."""
     whole = analyse(cur, quality.analysis_scope(cur, sel.scope, sel.filters.region_code, sel.as_of), sel.as_of)
+    universe = frozenset(whole.items["project_id"])
+    # marks on items outside what is analysed change nothing here and are not counted (nor shown: issue 22)
+    dismissed = tuple(p for p in dismissed if p[0] in universe and p[1] in universe)
     membership = clusters(whole.pairs, dismissed)
     shown_ids = set(queries.run(cur, "quality_filtered_ids", sel.filters, sel.scope, sel.as_of)["project_id"])
     touching = membership.filter(pl.col("project_id").is_in(list(shown_ids)))["cluster_key"].unique()
@@ -234,7 +237,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
     level, by_region = _by_region(cur, sel, whole.items, shown_ids, set(membership["project_id"]))
     in_clusters = len(shown_ids & set(membership["project_id"]))
     return Page(summary, members.sort("cluster_key", "start_date"), pairs, by_region, len(shown_ids), in_clusters,
-                whole.n_compared, len(dismissed), level, whole.pairs, frozenset(whole.items["project_id"]))
+                whole.n_compared, len(dismissed), level, whole.pairs, universe)
 
 
 def _cluster_rows(members: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:

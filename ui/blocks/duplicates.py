@@ -7,6 +7,7 @@ import streamlit as st
 from analytics import i18n, quality
 from analytics.pages import duplicates
 from analytics.pages.duplicates import Page
+from ui import auth as auth_ui
 from ui import tables
 from ui.context import Context
 from ui.quality import region_label
@@ -81,23 +82,38 @@ def cluster_detail(ctx: Context, data: Page, key: str) -> None:
         t("duplicates.col_dept_jaccard"): p["dept_jaccard"].round(2),
     })
     tables.grid(pairs, hide_index=True, width="stretch", key="duplicates_pairs")
+    if not ctx.may("curate"):
+        st.caption(t("duplicates.mark_not_allowed"))
+        return
     with st.form("duplicates_mark_form", clear_on_submit=True, border=True):
         st.markdown(f"**{t('duplicates.mark_title')}**")
         note = st.text_input(t("duplicates.mark_note"), max_chars=quality.MAX_NOTE, key="duplicates_note")
         if st.form_submit_button(t("duplicates.mark_button"), icon=":material/block:"):
-            user = getattr(ctx, "user", None)
-            who = getattr(user, "username", None) or "analyst"
-            n = quality.mark_not_duplicates(ctx.db_path, m["project_id"].to_list(), key, who, note or "")
+            members = m["project_id"].to_list()
+            # the permission and the scope are checked again when the click arrives (issue 22)
+            if not ctx.may("curate"):
+                st.error(t("duplicates.mark_not_allowed"))
+                return
+            try:
+                n = quality.mark_not_duplicates(ctx.db_path, members, key, ctx.user.username, note or "",
+                                                in_scope=data.universe)
+            except quality.OutOfScope:
+                auth_ui.log(ctx.db_path, ctx.user, "duplicates_refused", key, reason="outside scope")
+                st.error(t("duplicates.mark_out_of_scope"))
+                return
+            auth_ui.log(ctx.db_path, ctx.user, "duplicates_mark", key, items=members, pairs=n, note=note or "")
             st.session_state["duplicates_flash"] = t("duplicates.marked", n=m.height, pairs=n)
             st.session_state.pop("duplicates_pick", None)
             st.rerun()
 
 
-def duplicate_marks(ctx: Context) -> None:
+def duplicate_marks(ctx: Context, data: Page) -> None:
+    """The marks on groups whose items all lie in what the page analysed (the account's scope); undoing one needs the
+    `curate` permission and is audited."""
     t = ctx.t
     if flash := st.session_state.pop("duplicates_flash", None):
         st.success(flash)
-    marks = quality.marks(ctx.db_path)
+    marks = quality.marks(ctx.db_path, in_scope=data.universe)
     if marks.is_empty():
         return
     st.subheader(t("duplicates.marks_title"))
@@ -106,9 +122,17 @@ def duplicate_marks(ctx: Context) -> None:
         t("duplicates.col_marked_at"): marks["marked_at"], t("duplicates.col_marked_by"): marks["marked_by"],
         t("duplicates.col_note"): marks["note"]}), hide_index=True, width="stretch", key="duplicates_marks")
     st.caption(md_escape(t("duplicates.marks_readonly", path=quality.marks_path(ctx.db_path).name)))
+    if not ctx.may("curate"):
+        return
     row = st.columns([3, 1], vertical_alignment="bottom")
     undo = row[0].selectbox(t("duplicates.unmark_pick"), marks["cluster_key"].to_list(), key="duplicates_unmark_pick")
     if row[1].button(t("duplicates.unmark_button"), key="duplicates_unmark", icon=":material/undo:") and undo:
-        n = quality.unmark(ctx.db_path, undo)
+        try:
+            n = quality.unmark(ctx.db_path, undo, in_scope=data.universe)
+        except quality.OutOfScope:
+            auth_ui.log(ctx.db_path, ctx.user, "duplicates_refused", undo, reason="outside scope")
+            st.error(t("duplicates.mark_out_of_scope"))
+            return
+        auth_ui.log(ctx.db_path, ctx.user, "duplicates_unmark", undo, pairs=n)
         st.session_state["duplicates_flash"] = t("duplicates.unmarked", n=n)
         st.rerun()
