@@ -359,3 +359,86 @@ def test_one_domain_rule_for_rows_without_a_domain(tmp_path):
         assert counts["domain"] == in_domain.height and counts["national"] == feedback.height
     finally:
         con.close()
+
+
+# ---- audit verify against what an attacker of the log file does not also hold (issue 22, high 4) ---------------
+
+def _committed_db(tmp_path, side_entries=3):
+    """A database with one committed version whose anchor records the log's newest entry."""
+    from datetime import date
+
+    from analytics.db import store as db_store
+    from analytics.db import versions
+
+    db = tmp_path / "anchored.duckdb"
+    db_store.init(db, "340100", date(2026, 1, 1), "test")
+    side = store.path_for(db)
+    _chain(side, side_entries)
+    con = db_store.connect(db)
+    try:
+        frame = pl.DataFrame({"project_id": ["P1"], "name": ["修路"], "domain": ["交通"], "region_code": ["340100"],
+                              "lead_dept": ["交通运输局"], "start_date": [date(2026, 1, 1)], "status": ["in_progress"]})
+        out = versions.commit(con, [Change("projects", "upsert", frame, tuple(frame.columns), 0)], who="t",
+                              file_name="p.csv", sha256="x" * 64, db_path=str(db), retrain=False)
+        assert out.status == "committed"
+        anchors = versions.audit_anchors(con)
+    finally:
+        con.close()
+    return db, side, anchors
+
+
+def test_each_commit_records_the_logs_newest_entry(tmp_path):
+    db, side, anchors = _committed_db(tmp_path)
+    newest = audit.entries(side)[0]
+    assert anchors == [(anchors[0][0], 3, newest.hash)]
+    assert audit.verify(side, anchors=anchors)[2] == []
+
+
+def test_a_missing_log_with_a_head_or_an_anchor_is_a_failure(tmp_path):
+    db, side, anchors = _committed_db(tmp_path)
+    head = audit.entries(side)[0].hash
+    side.unlink()
+    assert {p.kind for p in audit.verify(side, head=head)[2]} == {"missing"}
+    assert {p.kind for p in audit.verify(side, anchors=anchors)[2]} == {"missing"}
+    assert cli("audit", "verify", "--db", str(db)).returncode == 1
+    nowhere = cli("audit", "verify", "--db", str(tmp_path / "nowhere.duckdb"), "--head", head)
+    assert nowhere.returncode == 1 and "nothing to verify" in nowhere.stderr
+
+
+def test_a_dropped_log_that_restarts_at_entry_one_is_found(tmp_path):
+    db, side, anchors = _committed_db(tmp_path)
+    with sqlite3.connect(side) as con:
+        con.execute("DROP TABLE audit_log")
+    assert {p.kind for p in audit.verify(side, anchors=anchors)[2]} == {"missing"}
+    # the app's next writes make a fresh, self-consistent chain
+    audit.append(side, actor="admin", role="admin", action="sign_in", source="10.0.0.9")
+    _chain(side, 3)
+    assert audit.verify(side)[2] == []  # the file alone cannot tell
+    problems = audit.verify(side, anchors=anchors)[2]
+    assert [p.kind for p in problems] == ["anchor_mismatch"] and "data version" in problems[0].message
+    r = cli("audit", "verify", "--db", str(db))
+    assert r.returncode == 1 and "rewound, replaced or rewritten" in r.stderr
+
+
+def test_rewinding_the_newest_entries_and_the_counter_is_found_up_to_the_last_commit(tmp_path):
+    db, side, anchors = _committed_db(tmp_path)
+    _chain(side, 2)  # entries 4 and 5, after the commit
+    head = audit.entries(side)[0].hash
+    with sqlite3.connect(side) as con:
+        con.execute("DELETE FROM audit_log WHERE seq >= 3")
+        con.execute("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'audit_log'")
+    assert audit.verify(side)[2] == []  # the file alone cannot tell
+    assert [p.kind for p in audit.verify(side, anchors=anchors)[2]] == ["anchor_mismatch"]
+    assert "head_mismatch" in {p.kind for p in audit.verify(side, head=head)[2]}
+
+
+def test_verify_says_what_it_cannot_detect(tmp_path):
+    db, side, anchors = _committed_db(tmp_path)
+    _chain(side, 2)  # entries 4 and 5 come after the last commit
+    r = cli("audit", "verify", "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    assert "5 entries, chain intact" in r.stdout and "Cross-checked with 1 data version" in r.stdout
+    assert "Not detectable without --head: deleting entries 4 to 5" in r.stdout
+    head = audit.entries(side)[0].hash
+    r = cli("audit", "verify", "--db", str(db), "--head", head)
+    assert r.returncode == 0 and "Not detectable" not in r.stdout

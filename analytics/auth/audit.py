@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 from analytics.auth import store
@@ -40,7 +41,7 @@ class Entry:
 @dataclass(frozen=True)
 class Problem:
     seq: int | None
-    kind: str  # edited | broken_link | gap | truncated | head_mismatch
+    kind: str  # edited | broken_link | gap | truncated | head_mismatch | missing | anchor_mismatch
     message: str
 
 
@@ -88,19 +89,40 @@ def entries(path: str | Path, limit: int | None = 500) -> list[Entry]:
     return [Entry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7], r[8], r[9]) for r in rows]
 
 
-def verify(path: str | Path, head: str | None = None) -> tuple[int, str, list[Problem]]:
-    """(entries checked, newest hash, problems); no problems means the chain is intact (and, with `head`,
-    still ends at the hash recorded earlier or has only grown from it)."""
+def newest(path: str | Path) -> tuple[int, str] | None:
+    """The newest entry's (number, hash), or None when there is no log or no entry."""
     if not store.exists(path):
-        return 0, GENESIS, []
+        return None
     with store.connect(path) as con:
         if not store.has_table(con, "audit_log"):
-            return 0, GENESIS, []
-        rows = _rows(con)
-        issued = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+            return None
+        row = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def verify(path: str | Path, head: str | None = None,
+           anchors: Iterable[tuple[int, int, str]] = ()) -> tuple[int, str, list[Problem]]:
+    """(entries checked, newest hash, problems); no problems means the chain is intact, still holds every entry the
+    data versions recorded at their commits (`anchors`: version, entry number, hash, kept in the DuckDB file, which
+    an attacker of this file does not also control), and, with `head`, still ends at the hash recorded earlier or
+    has only grown from it. A missing file or log with a head or an anchor recorded is a problem, never
+    "0 entries, intact"."""
+    anchors = list(anchors)
+    rows, issued = [], None
+    if store.exists(path):
+        with store.connect(path) as con:
+            if store.has_table(con, "audit_log"):
+                rows = _rows(con)
+                issued = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
     problems: list[Problem] = []
+    if not rows and (anchors or (head and head != GENESIS)):
+        what = "the file is missing" if not store.exists(path) else "it holds no entries"
+        problems.append(Problem(None, "missing", f"no audit log at {path} ({what}), but "
+                                + (f"data version {anchors[-1][0]} recorded its entry {anchors[-1][1]}" if anchors
+                                   else "a newest hash was recorded") + ": it was deleted or replaced"))
+        return 0, GENESIS, problems
     prev_hash, prev_seq = GENESIS, 0
-    hashes = set()
+    hashes, by_seq = set(), {}
     for seq, at, actor, role, action, target, detail, source, stored_prev, stored in rows:
         if entry_hash(seq, at, actor, role, action, target, detail, source, stored_prev) != stored:
             problems.append(Problem(seq, "edited", f"entry {seq}: its content does not match its hash (edited)"))
@@ -111,9 +133,22 @@ def verify(path: str | Path, head: str | None = None) -> tuple[int, str, list[Pr
             problems.append(Problem(seq, "gap", f"entries {prev_seq + 1} to {seq - 1} are missing (deleted)"))
         prev_hash, prev_seq = stored, seq
         hashes.add(stored)
+        by_seq[seq] = stored
     if issued and issued[0] > prev_seq:
         problems.append(Problem(None, "truncated", f"entries {prev_seq + 1} to {issued[0]} are missing "
                                 "(the newest entries were deleted)"))
+    for version, seq, digest in anchors:
+        if by_seq.get(seq) != digest:
+            found = "another entry stands there" if seq in by_seq else "the log has no such entry"
+            problems.append(Problem(seq, "anchor_mismatch", f"data version {version} recorded entry {seq} with hash "
+                                    f"{digest[:16]}…, but {found} (the log was rewound, replaced or rewritten)"))
     if head and head != prev_hash and head not in hashes:
         problems.append(Problem(None, "head_mismatch", f"the recorded hash {head[:16]}… is not in the chain"))
     return len(rows), prev_hash, problems
+
+
+def unanchored(n_entries: int, anchors: list[tuple[int, int, str]]) -> tuple[int, int]:
+    """The entries after the newest anchor, (first, last): what a check without `--head` cannot vouch for, since
+    deleting the newest entries and rewinding SQLite's counter in the same file leaves no trace in it."""
+    last = max((seq for _, seq, _ in anchors), default=0)
+    return last + 1, n_entries

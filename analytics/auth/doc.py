@@ -134,9 +134,19 @@ TAIL = """
 Each entry stores the SHA-256 of its own fields and of the previous entry's hash. `python -m analytics audit
 verify` (and the admin page) recomputes the chain: an edited entry no longer matches its hash, a deleted one
 breaks the next entry's link and leaves a gap in the numbers, and deleting the newest entries is seen from
-SQLite's record of the highest number issued. It exits 1 and names the entries. Someone able to rewrite the
-whole file and recompute every hash is not detected by the file alone: keep the newest hash that `verify`
-prints somewhere else and pass it back with `--head`. Unknown user names of failed sign-ins are recorded as
+SQLite's record of the highest number issued. It exits 1 and names the entries.
+
+The log is anchored outside its own file: every commit and rollback records the log's newest entry (number and
+hash) in the data versions of the DuckDB file, and verify checks that the chain still holds each recorded entry.
+So a deleted log file, a dropped table, a log that restarted at entry 1, and newest entries deleted together
+with SQLite's counter rewound are found, back to the last commit (`tests/test_auth.py`). A log file or table
+that is missing while a head or an anchor was recorded is a failure, never "0 entries"; `verify` with neither a
+database nor a log at `--db` exits 1. What it cannot detect, and says so when it runs: without `--head`, the
+entries after the last commit's anchor can be deleted together with the counter, and someone who can rewrite
+both the log and the DuckDB file can rewrite both. Against that, keep the newest hash that `verify` prints (and
+the admin page shows) off the server and pass it back with `--head`. The command line cannot read the anchors
+while the app holds the database for writing; it says so, and the admin page shows the cross-checked result.
+Unknown user names of failed sign-ins are recorded as
 `?` (a password typed into the name box must not be written down).
 
 ## Known limits

@@ -39,6 +39,7 @@ UNSCOPED: dict[str, str] = {
     "versions": "the list of data versions (who loaded which file when): metadata, no rows",
     "ingest_regions": "the region list, to resolve names given instead of codes in an upload",
     "ingest_versions": "upload history: metadata, no rows",
+    "audit_anchors": "the audit log's entry number and hash at each commit: metadata, no rows",
     "ingest_versions_plain": "upload history before the first upload: metadata, no rows",
     "ingest_version_tables": "per-table counts of each version: metadata, no rows",
     "ingest_stored_states": "names of stored table states, to say which versions can be restored",

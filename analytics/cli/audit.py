@@ -8,17 +8,57 @@ from pathlib import Path
 from analytics import settings
 
 
+def _anchors(db: Path) -> tuple[list, str]:
+    """The data versions' anchors, and why they could not be read ('' when they were)."""
+    import duckdb
+
+    from analytics.db import store, versions
+
+    try:
+        con = store.connect(db, read_only=True)
+    except (duckdb.IOException, duckdb.ConnectionException) as e:
+        return [], f"the database is in use by another process ({str(e).splitlines()[0][:120]})"
+    try:
+        return versions.audit_anchors(con), ""
+    finally:
+        con.close()
+
+
 def cmd_verify(args) -> int:
     from analytics.auth import audit, store
 
     path = store.path_for(args.db)
-    n, head, problems = audit.verify(path, args.head)
+    if not Path(args.db).is_file():
+        if not store.exists(path):
+            print(f"no database at {args.db} and no audit log at {path}: nothing to verify (check --db)",
+                  file=sys.stderr)
+            return 1
+        anchors, why = [], f"there is no database at {args.db}"
+    else:
+        anchors, why = _anchors(Path(args.db))
+    n, head, problems = audit.verify(path, args.head, anchors)
     for p in problems:
         print(p.message, file=sys.stderr)
     if problems:
         print(f"audit log {path}: {len(problems)} problem(s) in {n} entries: it was changed", file=sys.stderr)
         return 1
-    print(f"audit log {path}: {n} entries, chain intact; newest hash {head}")
+    if n == 0:
+        print(f"audit log {path}: no entries yet, and no data version recorded one")
+    else:
+        print(f"audit log {path}: {n} entries, chain intact; newest hash {head}")
+        print("Keep this hash off the server and pass it back with --head next time.")
+    # what this run could not detect, said plainly (docs/security.md)
+    if why:
+        print(f"Not cross-checked with the data versions' anchors: {why}. Run it while the app is stopped, or "
+              "read the check on the admin page.")
+    elif anchors:
+        print(f"Cross-checked with {len(anchors)} data version(s): entry {anchors[-1][1]} is the newest recorded "
+              f"at a commit (version {anchors[-1][0]}).")
+    if not args.head:
+        first, last = audit.unanchored(n, [] if why else anchors)
+        if first <= last:
+            print(f"Not detectable without --head: deleting entries {first} to {last} together with rewinding "
+                  "SQLite's counter in the same file.")
     return 0
 
 

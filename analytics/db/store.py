@@ -63,6 +63,10 @@ UPLOAD_DDL = (
     "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS rows_rejected BIGINT",
     "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS based_on BIGINT",  # the version it changed
     "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS restores BIGINT",  # a rollback's target
+    # the audit log's newest entry when the version was committed: the log lives in another file, so replacing,
+    # rewinding or emptying it is seen against these (analytics/auth/audit.py, `verify`)
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS audit_seq BIGINT",
+    "ALTER TABLE data_versions ADD COLUMN IF NOT EXISTS audit_hash VARCHAR",
     """CREATE TABLE IF NOT EXISTS data_version_tables (
     version BIGINT NOT NULL,
     table_name VARCHAR NOT NULL,

@@ -203,6 +203,27 @@ def _same_file(cur, sha256: str, tables: str, mode: str, current: dict[str, int]
     return None
 
 
+def _audit_anchor(db_path: str | None) -> tuple[int | None, str | None]:
+    """The audit log's newest (entry number, hash) now, recorded with the version (None, None without a log)."""
+    from analytics.auth import audit
+    from analytics.auth import store as auth_store
+
+    newest = audit.newest(auth_store.path_for(db_path)) if db_path else None
+    return newest if newest else (None, None)
+
+
+def audit_anchors(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int, str]]:
+    """(version, audit entry number, hash) recorded by every commit that found an audit log (none before the first
+    upload or in a database older than the anchors)."""
+    from analytics.db.queries import QUERIES
+
+    have = {r[0] for r in cur.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'data_versions'").fetchall()}
+    if "audit_seq" not in have:
+        return []
+    return [tuple(r) for r in cur.execute(QUERIES["audit_anchors"]).fetchall()]
+
+
 def commit(cur: duckdb.DuckDBPyConnection, changes: list[Change], *, who: str, file_name: str, sha256: str,
            as_of: date | None = None, based_on: int | None = None, db_path: str | None = None,
            keep: int | None = None, wait: float | None = None, retrain: bool | None = None) -> Outcome:
@@ -251,11 +272,11 @@ def commit(cur: duckdb.DuckDBPyConnection, changes: list[Change], *, who: str, f
         cur.execute(
             """INSERT INTO data_versions (version, created_at, created_by, source, description, as_of, kind, file_name,
                    sha256, table_names, mode, rows_new, rows_changed, rows_unchanged, rows_removed, rows_rejected,
-                   based_on)
-               VALUES (?, ?, ?, ?, ?, ?, 'upload', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   based_on, audit_seq, audit_hash)
+               VALUES (?, ?, ?, ?, ?, ?, 'upload', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [new, datetime.now(), who, f"upload {file_name}", summary, as_of, file_name, sha256, tables, modes,
              total["rows_new"], total["rows_changed"], total["rows_unchanged"], total["rows_removed"], rejected,
-             version])
+             version, *_audit_anchor(db_path)])
         by_table = {c.table: c for c in changes}
         for t in uploadable():
             if t.name in previews:
@@ -311,11 +332,12 @@ def restore(cur: duckdb.DuckDBPyConnection, target: int, *, who: str, db_path: s
         new = version + 1
         cur.execute(
             """INSERT INTO data_versions (version, created_at, created_by, source, description, as_of, kind,
-                   table_names, based_on, restores)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   table_names, based_on, restores, audit_seq, audit_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [new, datetime.now(), who, f"{kind.replace('_', ' ')} to v{target}",
              f"{kind.replace('_', ' ')} to v{target} (from v{version})", as_of, kind,
-             ",".join(sorted(t for t in wanted if wanted[t] != current[t])), version, target])
+             ",".join(sorted(t for t in wanted if wanted[t] != current[t])), version, target,
+             *_audit_anchor(db_path)])
         cur.execute("""INSERT INTO data_version_tables (version, table_name, state, rows_total)
                        SELECT ?, table_name, state, rows_total FROM data_version_tables WHERE version = ?""",
                     [new, target])

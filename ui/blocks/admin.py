@@ -8,10 +8,11 @@ import streamlit as st
 from analytics import i18n
 from analytics.auth import accounts, audit, roles
 from analytics.auth.accounts import AccountError
+from analytics.db import versions
 
 from ui import auth as auth_ui
 from ui import tables
-from ui.context import Context
+from ui.context import Context, database
 from ui.page import md_escape
 
 
@@ -160,12 +161,18 @@ def edit_form(ctx: Context, path, found: list) -> None:
 def audit_log(ctx: Context, path, limit: int = 2000) -> None:
     """The newest entries, and whether the chain still holds (`python -m analytics audit verify` does the same)."""
     st.subheader(ctx.t("admin.audit"))
-    n, head, problems = audit.verify(path)
+    # cross-checked with the entries the data versions recorded at their commits (they live in the DuckDB file)
+    anchors = versions.audit_anchors(database(ctx.db_path).cursor())
+    n, head, problems = audit.verify(path, anchors=anchors)
     if problems:
         st.error(ctx.t("admin.chain_broken", n=len(problems)) + "\n\n"
                  + "\n".join(f"- {md_escape(p.message)}" for p in problems[:20]), icon=":material/gpp_bad:")
     else:
         st.success(ctx.t("admin.chain_ok", n=i18n.fmt_int(n, ctx.lang), head=head[:16]), icon=":material/verified:")
+        first, last = audit.unanchored(n, anchors)
+        st.caption(ctx.t("admin.chain_limits", head=head, n_anchors=i18n.fmt_int(len(anchors), ctx.lang),
+                         first=first, last=last) if first <= last else
+                   ctx.t("admin.chain_anchored", head=head, n_anchors=i18n.fmt_int(len(anchors), ctx.lang)))
     rows = audit.entries(path, limit)
     if not rows:
         st.info(ctx.t("admin.audit_empty"))

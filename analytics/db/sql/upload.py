@@ -26,6 +26,9 @@ QUERIES = {
     # grain: one row per (region, region at or below it) for the regions in $codes
     "ingest_region_below": """SELECT ancestor_code, region_code FROM region_closure
         WHERE list_contains($codes::VARCHAR[], ancestor_code)""",
+    # grain: one row per data version that recorded the audit log's newest entry at its commit (audit verify's anchors)
+    "audit_anchors": """SELECT version, audit_seq, audit_hash FROM data_versions
+        WHERE audit_seq IS NOT NULL ORDER BY version""",
     # every region with its parent, to resolve names given instead of codes
     "ingest_regions": "SELECT region_code, name, level, parent_code FROM regions",
     # grain: one row per data version, newest first (after the first upload added the audit columns)
