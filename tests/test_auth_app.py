@@ -225,3 +225,54 @@ def test_a_county_steward_uploads_rows_of_the_county_only(fixture_path, tmp_path
     commit = next(e for e in audit.entries(side) if e.action == "commit")
     assert (commit.actor, commit.detail["version"], commit.detail["tables"]) == ("yaohai", 2, ["progress_reports"])
     assert audit.verify(side)[2] == []
+
+
+def test_a_download_checks_the_session_and_the_permission_when_it_is_clicked(tmp_path):
+    """Issue 22, medium 5: a download button's file is made when clicked, outside any page run; a button rendered
+    before the account was disabled, its session ended or idled out, its role lost the export permission or its
+    scope changed delivers nothing, and the refusal (not an export) is audited."""
+    import time
+
+    db = str(tmp_path / "d.duckdb")
+    side = store.path_for(db)
+    accounts.add(side, "li", role="leader", by="test", password=PASSWORD, region_codes=["340100"])
+    user = auth_ui.auth.user_of(accounts.get(side, "li"))
+
+    def click(held, **kw):
+        run = auth_ui.guarded_download(db, user, held, lambda: b"a,b\n", target="t.csv", fmt="csv", src="test", rows=1)
+        try:
+            return run()
+        except PermissionError as e:
+            return str(e)
+
+    fresh = lambda: {"username": "li", "last_seen": time.time()}  # noqa: E731
+    assert click(fresh()) == b"a,b\n"
+    ended = fresh() | {"ended": True}
+    assert click(ended) == "download refused: signed out"
+    idle = {"username": "li", "last_seen": time.time() - 3600 * 24}
+    assert click(idle) == "download refused: session expired"
+    accounts.update(side, "li", by="test", region_codes=["340102"])
+    assert click(fresh()) == "download refused: scope changed"
+    accounts.update(side, "li", by="test", role="steward", region_codes=["340100"])
+    assert click(fresh()) == "download refused: no export permission"
+    accounts.update(side, "li", by="test", role="leader")
+    accounts.set_disabled(side, "li", True, "test")
+    assert click(fresh()) == "download refused: account disabled"
+    logged = [(e.action, e.detail.get("reason")) for e in sorted(audit.entries(side), key=lambda e: e.seq)
+              if e.action.startswith("export")]
+    assert logged == [("export", None), ("export_refused", "signed out"), ("export_refused", "session expired"),
+                      ("export_refused", "scope changed"), ("export_refused", "no export permission"),
+                      ("export_refused", "account disabled")]
+    # demo mode delivers while there is no account, and stops once one exists
+    demo = auth_ui.guarded_download(str(tmp_path / "e.duckdb"), auth_ui.auth.DEMO, None, lambda: b"x",
+                                    target="t.csv", fmt="csv", src="test")
+    assert demo() == b"x"
+
+
+def test_signing_out_ends_the_session_that_download_buttons_hold(signed_env):
+    at = sign_in(start("en"), "county")
+    held = at.session_state[auth_ui.SESSION]
+    assert auth_ui.export_refusal(str(signed_env).removesuffix(".auth.sqlite"), auth_ui.auth.user_of(
+        accounts.get(signed_env, "county")), held) is None
+    at.button(key="auth_sign_out").click().run()
+    assert held.get("ended") is True

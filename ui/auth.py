@@ -46,21 +46,54 @@ def log(db_path: str, user: auth.User, action: str, target: str = "", src: str |
                  detail=detail, source=source() if src is None else src)
 
 
-def logged_download(ctx, build, *, target: str, fmt: str, rows: int):
-    """`build` (a download's deferred data) that first records the export: it runs when the user clicks,
-    outside the script run, so who and from where are taken now."""
-    from ui import filterbar
+def export_refusal(db_path: str, user: auth.User, held: dict | None, now: float | None = None) -> str | None:
+    """Why a download clicked now must not be delivered ('' never; None: deliver): the session that rendered the
+    button ended or idled out, the account was disabled or lost the export permission, or its scope changed.
+    Demo mode (no account at all) delivers as long as there is still no account."""
+    path = store.path_for(db_path)
+    if user.is_demo:
+        return None if accounts.count(path) == 0 else "signed out"
+    if held is None or held.get("ended"):
+        return "signed out"
+    account = accounts.get(path, user.username)
+    if account is None or account.disabled:
+        return "account disabled"
+    if (now or time.time()) - held["last_seen"] > 60 * settings.get("COCKPIT_AUTH_IDLE_MINUTES"):
+        return "session expired"
+    current = auth.user_of(account)
+    if not current.may("export"):
+        return "no export permission"
+    if current.scope != user.scope:
+        return "scope changed"
+    return None
 
-    user, src, db_path = ctx.user, source(), ctx.db_path
-    tree = st.session_state.get("_tree")
-    filters = filterbar.summary(ctx.filters, tree, "en") if tree is not None else ""
 
+def guarded_download(db_path: str, user: auth.User, held: dict | None, build, *, target: str, fmt: str,
+                     src: str, **detail):
+    """`build` (a download's deferred data) behind the gate: Streamlit runs it when the user clicks, outside any
+    page run, so the sign-in check is made again here; a refusal is audited and raises (the browser shows that the
+    file could not be made, and gets nothing), a delivery is audited as an export."""
     def run():
-        log(db_path, user, "export", target, src=src, format=fmt, rows=rows, data_version=ctx.version,
-            filters=filters, scope=list(user.scope.region_codes), domains=list(user.scope.domains))
+        reason = export_refusal(db_path, user, held)
+        if reason:
+            log(db_path, user, "export_refused", target, src=src, format=fmt, reason=reason)
+            raise PermissionError(f"download refused: {reason}")
+        log(db_path, user, "export", target, src=src, format=fmt, **detail)
         return build()
 
     return run
+
+
+def logged_download(ctx, build, *, target: str, fmt: str, rows: int):
+    """`build` (a download's deferred data) that first checks the session and records the export: it runs when the
+    user clicks, outside the script run, so who and from where are taken now."""
+    from ui import filterbar
+
+    tree = st.session_state.get("_tree")
+    filters = filterbar.summary(ctx.filters, tree, "en") if tree is not None else ""
+    return guarded_download(ctx.db_path, ctx.user, st.session_state.get(SESSION), build, target=target, fmt=fmt,
+                            src=source(), rows=rows, data_version=ctx.version, filters=filters,
+                            scope=list(ctx.user.scope.region_codes), domains=list(ctx.user.scope.domains))
 
 
 # ---- the session ------------------------------------------------------------------------------------------
@@ -116,6 +149,7 @@ def _start(db_path: str, account: accounts.Account, method: str) -> None:
 
 
 def _end(db_path: str, held: dict, action: str, notice: str, account: accounts.Account | None) -> None:
+    held["ended"] = True  # download buttons rendered in this session hold this dict: they refuse from now on
     st.session_state.pop(SESSION, None)
     st.session_state[NOTICE] = notice
     role = account.role if account else "?"

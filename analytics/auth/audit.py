@@ -20,7 +20,7 @@ from analytics.auth.accounts import now_text
 
 GENESIS = "0" * 64
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "upload", "upload_refused", "commit",
-           "rollback", "export", "retrain", "user_add", "user_change", "user_disable", "user_enable",
+           "rollback", "export", "export_refused", "retrain", "user_add", "user_change", "user_disable", "user_enable",
            "user_reset", "user_unlock", "duplicates_mark", "duplicates_unmark", "duplicates_refused")
 
 

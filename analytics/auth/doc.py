@@ -43,6 +43,10 @@ active account is refused.
 """
 
 BODY = """
+- A download (table CSV/XLSX, meeting PPTX/PDF) is made when its button is clicked, outside any page run, so the
+  session is checked again then: a button rendered before the account was disabled, its session was ended or
+  idled out, its role lost `export` or its scope changed delivers nothing, and the refusal is audited as
+  `export_refused` instead of an export (`tests/test_auth_app.py`).
 - Passwords are stored as argon2id hashes (argon2-cffi's recommended parameters, rehashed on sign-in when
   those change). No password or hash is ever logged, shown, exported or returned by the CLI.
 - Each failed attempt makes the next one wait (1, 2, 4 … seconds, at most 60); after the number of failures
