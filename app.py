@@ -66,7 +66,7 @@ with st.sidebar:
     filterbar.render(filters, tree, options, domain_counts, dept_counts, lang)
 
 for p in problems:
-    st.warning(i18n.t("filters.dropped", lang, param=p.param, value=p.value, expected=p.expected))
+    st.warning(i18n.t("filters.dropped", lang, param=p.param, value=page_ui.md_escape(p.value), expected=p.expected))
 
 auth_ui.banner(user, lang)
 shown = app_pages.BY_KEY.get(page.url_path) or next(p for p in app_pages.PAGES if p.default)

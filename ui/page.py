@@ -13,9 +13,18 @@ from ui.context import Context
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
+_JOIN = "\u2060"  # WORD JOINER: invisible, and no part of a URL, an address or a shortcode
+# what the frontend turns into links and icons after Markdown is parsed (escaped as md_escape writes them): a scheme's
+# `://` and a `:shortcode:` or `:material/…:` (a colon before a letter or a slash), `www.`, and an address's `@`
+_LINKIFIED = re.compile(r"(\\:)(?=[A-Za-z_/])|(?i:(www))(?=\\\.)|(@)(?=\S)")
+
+
 def md_escape(text: str) -> str:
-    """Text from data shown through Markdown: no formatting, links or HTML can come from it."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Text from data or a user shown through Markdown: no formatting, links, images, HTML or icons can come from it.
+    Backslashes stop Markdown's own syntax, but the frontend links bare URLs (http://…, www.…) and e-mail addresses
+    and draws `:material/…:` and emoji shortcodes on the text after it is parsed, so a word joiner breaks each of
+    those patterns without changing what a reader sees ("Filters: …" and "10:30" are left as they are)."""
+    return _LINKIFIED.sub(lambda m: m.group(0) + _JOIN, _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def header(ctx: Context, title_key: str) -> None:

@@ -96,7 +96,9 @@ def _init(path: Path, code: str, who: str, lang: str, setting: bool) -> None:
     try:
         store.init(path, code, date.today(), who)
     except store.InitError as e:
-        message = i18n.t("setup.bad_home_region", lang, value=code) if setting else str(e)
+        from ui.page import md_escape
+
+        message = i18n.t("setup.bad_home_region", lang, value=md_escape(code)) if setting else md_escape(str(e))
         st.error(message, icon=":material/error:")
         st.stop()
 

@@ -10,6 +10,7 @@ from analytics import export, i18n
 from ui import auth as auth_ui
 from ui import filterbar
 from ui.context import Context
+from ui.page import md_escape
 
 ITEM_PAGE = "views/item.py"
 
@@ -52,7 +53,7 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
                              max_chars=100, label_visibility="collapsed") if searchable else ""
     rows = search(frame, searched)
     if searched and rows.is_empty():
-        st.info(ctx.t("tables.no_match", text=searched))
+        st.info(ctx.t("tables.no_match", text=md_escape(searched)))
     on_screen = rows if shown is None else rows.head(shown)
     # as Arrow: a polars frame would go through pandas and back to Arrow on every run (the largest single
     # cost of the risk and cockpit pages in the 30-session load test); compat level oldest gives plain

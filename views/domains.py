@@ -18,7 +18,7 @@ st.caption(ctx.t("domains.intro"))
 KEYS = [m.key for m in metrics.METRICS]
 asked = filterbar.page_param("metric")
 if asked is not None and asked not in KEYS:
-    st.warning(ctx.t("domains.metric_bad", value=asked))
+    st.warning(ctx.t("domains.metric_bad", value=page.md_escape(asked)))
     filterbar.set_page_param("metric", None)
 start = asked if asked in KEYS else domains.DEFAULT_METRIC
 

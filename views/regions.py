@@ -20,7 +20,7 @@ def _param(name: str, allowed, default):
     value = filterbar.page_param(name)
     if value is None or value in allowed:
         return value or default
-    st.warning(ctx.t("regions.bad_param", param=name, value=value[:40]))
+    st.warning(ctx.t("regions.bad_param", param=page.md_escape(name), value=page.md_escape(value[:40])))
     return default
 
 

@@ -43,6 +43,13 @@ active account is refused.
 """
 
 BODY = """
+- Text that came from a file or a user (item names, descriptions, notes, feedback, meeting notes, URL parameters
+  echoed in a warning) is shown as text on every page: through Markdown it is escaped (`ui.page.md_escape`), and
+  the patterns the frontend turns into links and icons after parsing (`http://`, `www.`, `@`, `:material/…:`)
+  are broken by an invisible word joiner; tables, `st.html` blocks and exports never interpret it.
+  `tests/test_browser_markdown.py` fills every free-text column, a meeting note and the URL parameters with links,
+  images, bare URLs, HTML and a shortcode and finds none of them made into a link, an image or an icon on any
+  page (chart hover labels, drawn only under the pointer, are not checked there).
 - A download (table CSV/XLSX, meeting PPTX/PDF) is made when its button is clicked, outside any page run, so the
   session is checked again then: a button rendered before the account was disabled, its session was ended or
   idled out, its role lost `export` or its scope changed delivers nothing, and the refusal is audited as

@@ -12,6 +12,7 @@ from analytics.pages import feedback as pf
 from ui import auth as auth_ui
 from ui import filterbar, tables
 from ui.context import Context
+from ui.page import md_escape
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies; every line is also named in the legend
 MAX_LINES = 8  # groups drawn in a trend; every group is in the table
@@ -25,7 +26,7 @@ def choice(ctx: Context, name: str, options: tuple[str, ...], default: str) -> s
     """A page parameter from the URL, checked against `options` (untrusted); a bad one is reported and dropped."""
     asked = filterbar.page_param(name)
     if asked is not None and asked not in options:
-        st.warning(ctx.t("feedback.param_bad", name=name, value=asked))
+        st.warning(ctx.t("feedback.param_bad", name=md_escape(name), value=md_escape(asked)))
         filterbar.set_page_param(name, None)
         asked = None
     return asked or default

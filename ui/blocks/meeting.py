@@ -21,6 +21,7 @@ from analytics.meeting.model import Card, Deck, Slide, Table
 from ui import auth as auth_ui
 from ui import filterbar, tables
 from ui.context import Context
+from ui.page import md_escape
 
 FROZEN = "_meeting_frozen"
 SLIDE = "_meeting_slide"
@@ -232,8 +233,8 @@ def notes_box(ctx: Context, f: mt.Frozen, deck: Deck, s: Slide) -> None:
     """This slide's note (saved with the meeting: who, when) and the last meeting's note for it."""
     if s.previous_note:
         p = s.previous_note
-        st.info(ctx.t("meeting.previous_note", date=i18n.fmt_date(deck.previous_meeting, ctx.lang), text=p.text,
-                      who=p.saved_by, when=p.saved_at), icon=":material/history:")
+        st.info(ctx.t("meeting.previous_note", date=i18n.fmt_date(deck.previous_meeting, ctx.lang), text=md_escape(p.text),
+                      who=md_escape(p.saved_by), when=p.saved_at), icon=":material/history:")
     if not may_present(ctx):
         st.caption(ctx.t("meeting.no_permission"))
         return
@@ -244,7 +245,7 @@ def notes_box(ctx: Context, f: mt.Frozen, deck: Deck, s: Slide) -> None:
                  max_chars=notes.MAX_NOTE, height=110)
     st.button(ctx.t("meeting.save_note"), key=f"meeting_save_{s.key}", on_click=_save, args=(ctx, f, s.key, widget),
               icon=":material/save:")
-    st.caption(ctx.t("meeting.saved", who=s.note.saved_by, when=s.note.saved_at) if s.note
+    st.caption(ctx.t("meeting.saved", who=md_escape(s.note.saved_by), when=s.note.saved_at) if s.note
                else ctx.t("meeting.not_saved"))
 
 

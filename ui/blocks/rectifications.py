@@ -10,6 +10,7 @@ from analytics.pages import rectifications
 
 from ui import filterbar, tables
 from ui.context import Context
+from ui.page import md_escape
 
 # cividis, dark to light, one shade per step of the flow (colour repeats what the words say)
 FLOW_COLOURS = ("#00224e", "#575d6d", "#a59c74", "#fee838")
@@ -29,7 +30,7 @@ def dept_choice(ctx: Context) -> tuple[str, ...]:
     asked = [d for d in (filterbar.page_param("rdept") or "").split(URL_SEP) if d]
     bad = [d for d in asked if d not in known]
     if bad:
-        st.warning(ctx.t("rectifications.dept_bad", value="、".join(bad)))
+        st.warning(ctx.t("rectifications.dept_bad", value=md_escape("、".join(bad))))
     valid = [d for d in asked if d in known]
     if "ledger_rdept" not in st.session_state:  # first drawn: from the link
         st.session_state["ledger_rdept"] = valid
