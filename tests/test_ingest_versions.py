@@ -414,3 +414,26 @@ def test_an_upload_the_mart_does_not_read_only_restamps_it(con, db):
     assert out.version == 3 and con.execute("SELECT data_version FROM mart_stamp").fetchall() == [(3,)]
     assert marts.has_snapshots(con, [date_of(con)])
     assert con.execute("SELECT * FROM item_snapshots ORDER BY ALL").fetchall() == before
+
+
+def test_a_version_whose_process_died_before_its_audit_entry_is_audited_as_recovered(con, db):
+    """Issue 22, medium 7: the commit is in the DuckDB file but the process was killed before the audit entry was
+    written; the next opening of the database (the app's, or the command line's before it commits) records it as
+    recovered, with its sha256, once."""
+    from analytics.auth import audit
+    from analytics.auth import store as auth_store
+
+    out = commit(con, REPORTS, db=db)  # the entry the app or the CLI writes next never comes
+    side = auth_store.path_for(db)
+    assert not [e for e in audit.entries(side) if e.action != "commit_recovered"]
+    assert versions.reconcile_audit(con, str(db)) == []  # younger than a minute: its own process may still write it
+    added = versions.reconcile_audit(con, str(db), settle_seconds=0)
+    assert [(e.action, e.detail["version"], e.source) for e in added] == [("commit_recovered", out.version, "recovered")]
+    sha = con.execute("SELECT sha256 FROM data_versions WHERE version = ?", [out.version]).fetchall()[0][0]
+    assert added[0].detail["sha256"] == sha and added[0].actor == "测试员"
+    assert versions.reconcile_audit(con, str(db), settle_seconds=0) == []  # once
+    assert audit.verify(side)[2] == []
+    # a version with its own entry is left alone
+    out2 = commit(con, csv_bytes([PROGRESS_HEADER, ["A1", "2026-11-22", "93", "81", "黄", ""]]), name="b.csv", db=db)
+    audit.append(side, actor="测试员", role="steward", action="commit", target="b.csv", detail={"version": out2.version})
+    assert versions.reconcile_audit(con, str(db), settle_seconds=0) == []

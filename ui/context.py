@@ -66,6 +66,9 @@ def database(path: str) -> Database:
     holds the file (the upload page then says why). A writable one warms its caches after every commit or
     rollback (the commit itself starts the retraining the new version needs: analytics/db/versions.py)."""
     db = Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
+    from analytics.db import versions as _versions
+
+    _versions.reconcile_audit(db.cursor(), path)  # a commit whose process died before its audit entry
     if db.writable:
         from analytics.db import versions
 

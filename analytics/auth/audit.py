@@ -21,7 +21,7 @@ from analytics.auth.accounts import now_text
 GENESIS = "0" * 64
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "upload", "upload_refused", "commit",
            "rollback", "export", "export_refused", "retrain", "user_add", "user_change", "user_disable", "user_enable",
-           "user_reset", "user_unlock", "duplicates_mark", "duplicates_unmark", "duplicates_refused")
+           "user_reset", "user_unlock", "commit_recovered", "duplicates_mark", "duplicates_unmark", "duplicates_refused")
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,30 @@ def unanchored(n_entries: int, anchors: list[tuple[int, int, str]]) -> tuple[int
     deleting the newest entries and rewinding SQLite's counter in the same file leaves no trace in it."""
     last = max((seq for _, seq, _ in anchors), default=0)
     return last + 1, n_entries
+
+
+RECORDED = ("commit", "rollback", "commit_recovered")  # the entries that name a data version they made
+
+
+def reconcile(path: str | Path, made: Iterable[dict]) -> list[Entry]:
+    """Append a `commit_recovered` entry for every data version in `made` (version, kind, created_by, created_at,
+    file_name, sha256, source) that no commit, rollback or earlier recovery entry names: the process that committed
+    it died before writing its entry (kill -9 between the DuckDB commit and this file). Returns what was added."""
+    named = set()
+    if store.exists(path):
+        with store.connect(path) as con:
+            if store.has_table(con, "audit_log"):
+                for action, detail in con.execute("SELECT action, detail FROM audit_log").fetchall():
+                    if action in RECORDED:
+                        named.add(json.loads(detail).get("version"))
+    added = []
+    for v in made:
+        if v["version"] in named:
+            continue
+        added.append(append(path, actor=v.get("created_by") or "?", role="?", action="commit_recovered",
+                            target=v.get("file_name") or v.get("source") or f"v{v['version']}",
+                            detail={"version": v["version"], "kind": v.get("kind"), "sha256": v.get("sha256"),
+                                    "committed_at": str(v.get("created_at")),
+                                    "reason": "the data version has no audit entry"},
+                            source="recovered"))
+    return added

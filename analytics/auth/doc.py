@@ -147,6 +147,11 @@ verify` (and the admin page) recomputes the chain: an edited entry no longer mat
 breaks the next entry's link and leaves a gap in the numbers, and deleting the newest entries is seen from
 SQLite's record of the highest number issued. It exits 1 and names the entries.
 
+A commit's audit entry is written right after the DuckDB commit, by the same process; if that process is killed
+in between, the next opening of the database (the app's, or the command line's before it commits) finds the data
+version without an entry and appends `commit_recovered` with its version, file, sha256 and time
+(`tests/test_ingest_versions.py`).
+
 The log is anchored outside its own file: every commit and rollback records the log's newest entry (number and
 hash) in the data versions of the DuckDB file, and verify checks that the chain still holds each recorded entry.
 So a deleted log file, a dropped table, a log that restarted at entry 1, and newest entries deleted together

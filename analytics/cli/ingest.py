@@ -22,9 +22,13 @@ def _open_for_writing(db: Path, lang: str):
     if not Path(db).is_file():
         return None, f"{db}: no such database file"
     try:
-        return store.connect(db), None
+        con = store.connect(db)
     except duckdb.IOException as e:
         return None, i18n.t("upload.err_locked", lang, detail=str(e).splitlines()[0][:300])
+    from analytics.db import versions
+
+    versions.reconcile_audit(con, str(db))  # a commit whose process died before its audit entry
+    return con, None
 
 
 def _wait_for_retraining(db: Path, version: int | None, lang: str) -> dict | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -210,6 +210,22 @@ def _audit_anchor(db_path: str | None) -> tuple[int | None, str | None]:
 
     newest = audit.newest(auth_store.path_for(db_path)) if db_path else None
     return newest if newest else (None, None)
+
+
+def reconcile_audit(cur: duckdb.DuckDBPyConnection, db_path: str, settle_seconds: float = 60) -> list:
+    """Audit every data version made by an upload or a rollback that has no entry in the audit log (its process was
+    killed between the commit and the entry), as recovered with its sha256; run when the app opens the database
+    and before the command line commits. Versions younger than `settle_seconds` are left to their own process."""
+    from analytics.auth import audit
+    from analytics.auth import store as auth_store
+    from analytics.db.queries import QUERIES
+
+    if not store.has_upload_schema(cur):
+        return []
+    made = cur.sql(QUERIES["ingest_versions"]).pl().filter(
+        pl.col("kind").is_in(["upload", "rollback", "roll_forward"])
+        & (pl.col("created_at") < datetime.now() - timedelta(seconds=settle_seconds)))
+    return audit.reconcile(auth_store.path_for(db_path), made.sort("version").iter_rows(named=True))
 
 
 def audit_anchors(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int, str]]:
