@@ -188,3 +188,23 @@ def test_more_cells_than_the_header(con):
 def test_a_damaged_zip(con):
     data = zip_bytes({"a.csv": csv_bytes(GOOD)}, compression=zipfile.ZIP_DEFLATED)
     refused(con, data[:40] + b"\x00" * 30 + data[70:], "extract.zip", "damaged")
+
+
+def test_a_huge_single_line_csv_is_refused_early_in_bounded_memory():
+    """Issue 22, medium 8: a 60 MB CSV with no line breaks (190 MB took 3.5 GB and 10 s to parse) is refused before
+    it is decoded or parsed, naming the line, with memory bounded by the scan's chunk, not by the file."""
+    import tracemalloc
+
+    data = ",".join(PROGRESS_HEADER).encode() + b"\n" + b"A1,2026-11-01," * 4_500_000  # 60 MB in line 2
+    tracemalloc.start()
+    try:
+        with pytest.raises(UploadError) as e:
+            pipeline.read(data, "one-line.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert e.value.code == "line_too_long" and e.value.values["line"] == "2"
+    assert "line 2" in e.value.message("en") and "第 2 行" in e.value.message("zh")
+    assert peak < 64 << 20, f"{peak / 1048576:.0f} MB"
+    # the same rows with line breaks are read as usual
+    assert readers.long_line(data.replace(b"01,A1", b"01\nA1")) is None

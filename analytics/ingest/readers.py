@@ -211,7 +211,37 @@ def sniff_delimiter(head: str) -> str:
     return best
 
 
+MAX_LINE_BYTES = 4 << 20  # a CSV line (one row) longer than this is refused before it is decoded or parsed
+_CHUNK = 16 << 20
+
+
+def long_line(data: bytes, limit: int = MAX_LINE_BYTES) -> tuple[int, int] | None:
+    """(line number, its length so far) of the first line longer than `limit` bytes, or None. Line ends are LF or
+    CR; scanned in chunks (numpy, a few MB at a time), so a 200 MB file of one line costs no more memory than a
+    chunk, where parsing it took gigabytes (issue 22). Quoted cells may span lines, which only makes lines shorter."""
+    import numpy as np
+
+    last = -1  # position of the last line end seen
+    for offset in range(0, len(data), _CHUNK):
+        chunk = np.frombuffer(data, np.uint8, count=min(_CHUNK, len(data) - offset), offset=offset)
+        ends = np.flatnonzero((chunk == 10) | (chunk == 13)) + offset
+        if ends.size:
+            gaps = np.diff(ends, prepend=last)
+            worst = int(np.argmax(gaps))
+            if gaps[worst] - 1 > limit:
+                pos = int(ends[worst])
+                return data.count(b"\n", 0, pos) + 1, int(gaps[worst] - 1)
+            last = int(ends[-1])
+        if offset + len(chunk) - last - 1 > limit:
+            return data.count(b"\n", 0, offset + len(chunk)) + 1, offset + len(chunk) - last - 1
+    return None
+
+
 def read_csv(data: bytes, name: str, limits: Limits) -> Sheet:
+    if (too_long := long_line(data)) is not None:
+        raise UploadError("line_too_long", {"name": name, "line": f"{too_long[0]:,}",
+                                            "size": f"{too_long[1] / 1048576:.1f}",
+                                            "limit": MAX_LINE_BYTES // 1048576})
     body, encoding = decode(data)
     head = body[:65536].decode("utf-8", errors="ignore")
     delimiter = sniff_delimiter(head)
