@@ -12,7 +12,7 @@ RULES = ("required", "date", "timestamp", "number", "percent", "integer", "bool"
          "pattern", "order", "required_when", "duplicate_key", "reference", "region_unknown", "region_ambiguous",
          "control_chars", "too_long", "extra_cells", "duplicate_header", "missing_column", "column_ignored",
          "no_header", "html", "formula_text", "percent_fraction", "ledger_deadline", "ledger_same_item", "ledger_district", "link_region")
-FILE_ERRORS = ("empty", "not_what_name_says", "extension", "xls", "too_large", "zip_bomb", "macros", "external_links",
+FILE_ERRORS = ("empty", "not_what_name_says", "extension", "xls", "too_large", "line_too_long", "zip_bomb", "macros", "external_links",
                "encrypted", "damaged", "encoding", "header_only", "no_header", "too_many_rows", "rejected", "busy",
                "stale", "contract", "pruned", "locked", "ledger_no_date")
 
@@ -163,7 +163,8 @@ def _messages() -> list[str]:
     out += ["", "## Files refused as a whole (nothing changes)", "", "| problem | 中文 | English |", "|---|---|---|"]
     for e in FILE_ERRORS:
         values = {k: "…" for k in ("name", "claimed", "found", "size", "limit", "member", "tried", "rows", "errors",
-                                   "seconds", "based_on", "current", "detail", "version", "keep", "error", "table")}
+                                   "seconds", "based_on", "current", "detail", "version", "keep", "error", "table",
+                                   "line")}
         zh = i18n.t(f"upload.err_{e}", "zh", **values).replace("|", "\\|")
         en = i18n.t(f"upload.err_{e}", "en", **values).replace("|", "\\|")
         out.append(f"| `{e}` | {zh} | {en} |")
