@@ -51,3 +51,24 @@ def test_metrics_csv_has_a_row_per_region(fixture_path):
 def test_metrics_refuses_bad_arguments(fixture_path, args, message):
     out = cli("metrics", "--db", str(fixture_path), *args)
     assert out.returncode != 0 and message in out.stderr
+
+
+@pytest.mark.parametrize("args", [("risk", "train"), ("metrics", "--level", "province"), ("audit", "verify")])
+def test_a_database_the_app_holds_gets_a_clear_message_not_a_traceback(fixture_path, tmp_path, args):
+    """Issue 22, low 14: DuckDB lets no other process open a file a writer holds; every command says so plainly."""
+    import shutil
+
+    import duckdb
+
+    db = tmp_path / "held.duckdb"
+    shutil.copy(fixture_path, db)
+    holder = duckdb.connect(str(db))  # as the app holds it
+    try:
+        out = cli(*args, "--db", str(db))
+    finally:
+        holder.close()
+    assert "Traceback" not in out.stderr, out.stderr
+    if args[0] == "audit":  # verify reads the log, and says it could not cross-check the data versions
+        assert out.returncode in (0, 1) and "in use by another process" in out.stdout + out.stderr
+    else:
+        assert out.returncode == 2 and "another process (the app, probably)" in out.stderr

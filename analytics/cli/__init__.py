@@ -22,4 +22,17 @@ def main(argv: list[str] | None = None) -> int:
         group.add_commands(sub)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    return args.func(args)
+    import duckdb
+
+    try:
+        return args.func(args)
+    except (duckdb.IOException, duckdb.ConnectionException) as e:
+        # DuckDB lets no other process open a file a writer holds (the app, usually): one clear message for every
+        # command instead of a traceback
+        first = str(e).splitlines()[0][:300]
+        if "lock" not in first.lower() and "conflicting" not in first.lower():
+            raise
+        print(f"{getattr(args, 'db', 'the database')}: another process (the app, probably) has the database file "
+              f"open for writing, so it cannot be opened now: {first}. Stop the app first, or use the app's page "
+              "for this.", file=sys.stderr)
+        return 2
