@@ -276,3 +276,30 @@ def test_signing_out_ends_the_session_that_download_buttons_hold(signed_env):
         accounts.get(signed_env, "county")), held) is None
     at.button(key="auth_sign_out").click().run()
     assert held.get("ended") is True
+
+
+def test_a_scoped_administrator_reads_no_audit_log(signed_env):
+    """Issue 22, low 9: the audit log names every region's accounts and actions; only a national account reads it."""
+    accounts.add(signed_env, "hefei_admin", role="admin", by="test", password=PASSWORD, region_codes=["340100"])
+    at = sign_in(start("en"), "hefei_admin")
+    at.switch_page("views/admin.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "national scope only" in texts(at)
+    assert "Hash chain intact" not in texts(at) and not at.dataframe  # neither the log nor the accounts
+    assert not [t for t in at.tabs]
+
+
+def test_a_national_administrator_manages_accounts_on_a_city_deployment(signed_env, tmp_path, monkeypatch):
+    """The deployment's home region narrows the pages, not who administers (an account without a region scope)."""
+    from datetime import date
+
+    from analytics.db import store as db_store
+
+    db = tmp_path / "city.duckdb"
+    db_store.init(db, "340100", date(2026, 8, 1), "test")
+    monkeypatch.setenv("COCKPIT_DB", str(db))
+    accounts.add(store.path_for(db), "admin", role="admin", by="test", password=PASSWORD)
+    at = sign_in(start("en"), "admin")
+    at.switch_page("views/admin.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Hash chain intact" in texts(at) and at.dataframe[0].value["User name"].to_list() == ["admin"]

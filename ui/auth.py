@@ -292,8 +292,15 @@ def may_roll_back(ctx) -> bool:
 
 
 def may_manage_users(ctx) -> bool:
-    """Managing accounts is a national administrator's: a scoped one could otherwise widen anyone's scope."""
-    return ctx.may("manage_users") and scoping.is_national(ctx.scope)
+    """Managing accounts is a national administrator's: a scoped one could otherwise widen anyone's scope. The
+    account's own scope decides (a deployment's home region narrows what every page shows, not who administers)."""
+    return ctx.may("manage_users") and scoping.is_national(ctx.user.scope)
+
+
+def may_read_audit(ctx) -> bool:
+    """The audit log names every account's actions in every region: read only by an account without a region or
+    domain scope (issue 22); a scoped administrator or steward sees that it exists, not what it holds."""
+    return ctx.may("view_audit") and scoping.is_national(ctx.user.scope)
 
 
 def who(ctx, fallback_setting: str) -> str:

@@ -21,7 +21,7 @@ if auth_ui.may_manage_users(ctx):
         blocks.users(ctx, path)
     with audit_tab:
         blocks.audit_log(ctx, path)
-elif ctx.may("view_audit"):
-    if ctx.may("manage_users"):
-        st.caption(ctx.t("auth.no_manage_scoped"))
+elif auth_ui.may_read_audit(ctx):
     blocks.audit_log(ctx, path)
+else:  # a scoped administrator: accounts and the log are national business
+    st.info(ctx.t("auth.no_manage_scoped"), icon=":material/lock:")

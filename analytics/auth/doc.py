@@ -135,6 +135,10 @@ the shared tables (policies, indicators), which a steward scoped narrower than t
 
 ## Audit trail
 
+The audit log is read, and accounts are managed, only by an account without a region or domain scope (the
+log names every region's accounts and actions): a scoped administrator's admin page says so and shows neither
+(`tests/test_auth_app.py`). On a deployment for a home region, an account without a scope is such an account.
+
 These actions are appended to the audit log with who (account and role), when (local time with offset),
 what (action, object, detail) and from where (the client's IP address as Streamlit sees it, with
 `X-Forwarded-For` when a proxy sets it; `cli` for the command line):

@@ -33,7 +33,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("retrain", "重新训练滞后风险模型", "retrain the slip-risk model"),
     Permission("personal_data", "查看未脱敏的反馈原文（姓名、电话、身份证号）",
                "read feedback text unmasked (names, phone and ID numbers)"),
-    Permission("view_audit", "查看审计日志", "see the audit log"),
+    Permission("view_audit", "查看审计日志（仅全国范围）", "see the audit log (national scope only)"),
     Permission("manage_users", "管理账号：新增、停用、重置密码、修改角色与范围（仅全国范围）",
                "manage accounts: add, disable, reset passwords, change role and scope (national scope only)"),
 )
