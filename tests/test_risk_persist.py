@@ -348,6 +348,7 @@ def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     e = meta["evaluation"]
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     assert meta["model_file"] in text and f"v{meta['data_version']}" in text  # which model, which data
+    assert ("every region's items" if lang == "en" else "所有地区的事项") in text  # national figures, said so (issue 22)
     assert f"{100 * e['model_at_budget']['precision']:.1f}%" in text  # the verdict's numbers
     assert f"{100 * e['red_light_at_budget']['precision']:.1f}%" in text
     metrics_table = next(d.value for d in at.dataframe if len(d.value) == 3 and d.value.shape[1] == 3)
