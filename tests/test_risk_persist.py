@@ -364,3 +364,37 @@ def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     regions = at.dataframe[1].value  # flags by region: provinces nationally, cities of Guangdong
     assert len(regions) > 0 and regions.iloc[:, 1].sum() <= (
         sum(1 for b in at.dataframe[0].value.iloc[:, 3] if b in ("high", "高")))
+
+
+def test_scores_of_a_refused_model_are_not_shown(published, tmp_path, monkeypatch):
+    """Issue 22, low 11: once the model file fails its checks, the scores it made are not shown anywhere."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics import metrics
+    from analytics.risk import scores
+
+    src, meta = published
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(src, db)
+    shutil.copytree(str(src) + ".models", str(db) + ".models")
+    version = meta["data_version"]
+    con = store.connect(db, read_only=True)
+    try:
+        assert scores.refusal(db, version) is None and scores.scoped(con, metrics.Selection(), db, version) is not None
+        model = persist.models_dir(db) / meta["model_file"]
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+        assert "sha256" in scores.refusal(db, version)
+        assert scores.scoped(con, metrics.Selection(), db, version) is None
+    finally:
+        con.close()
+    monkeypatch.setenv("COCKPIT_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.run()
+    assert not at.exception and not [m for m in at.markdown if "Model flags" in m.value]  # the cockpit's early warnings
+    at.switch_page("views/risk.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("failed its checks" in e.value for e in at.error)
+    assert not at.dataframe  # no flagged items, no model card

@@ -11,6 +11,10 @@ page.header(ctx, "risk.title")
 meta = scores.load_meta(ctx.db_path, ctx.version)
 st.write(ctx.t("risk.intro", h=(meta or {}).get("horizon_days", 90), t=(meta or {}).get("tolerance_days", 30)))
 risk_blocks.training_status(ctx)
+if why := scores.refusal(ctx.db_path, ctx.version):  # scores of a model file that fails its checks: not shown
+    st.error(ctx.t("risk.model_refused", reason=page.md_escape(why)), icon=":material/gpp_bad:")
+    risk_blocks.retrain_button(ctx, primary=True, key="risk_train")
+    st.stop()
 
 data = ctx.block("risk", db_path=ctx.db_path, version=ctx.version, stamp=(meta or {}).get("trained_at", ""))
 if data is None:

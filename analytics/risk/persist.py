@@ -132,6 +132,31 @@ def _load_pipeline(path: Path, expected_sha: str) -> CalibratedClassifierCV:
     return pipeline
 
 
+_CHECKED: dict[tuple, str | None] = {}  # (file, size, mtime, sidecar mtime) -> why it is refused (None: it is not)
+
+
+def refusal(db_path, model_file: str | None) -> str | None:
+    """Why the model file `model_file` (a name in the models folder) must not be trusted, or None: the same checks
+    as loading it (its sidecar, its sha256, the type allow-list), remembered per file state so a page view does not
+    hash the file again. Scores credited to a refused model are not shown (issue 22)."""
+    if not model_file:
+        return "the scores name no model file"
+    path = models_dir(db_path) / Path(model_file).name
+    side = path.with_suffix(".json")
+    try:
+        key = (str(path), path.stat().st_size, path.stat().st_mtime_ns, side.stat().st_mtime_ns)
+    except OSError:
+        return f"{path}: model file or its sidecar missing"
+    if key not in _CHECKED:
+        try:
+            meta = json.loads(side.read_text(encoding="utf-8"))
+            _load_pipeline(path, meta["sha256"])
+            _CHECKED[key] = None
+        except (ModelFileError, OSError, ValueError, KeyError) as e:
+            _CHECKED[key] = str(e)
+    return _CHECKED[key]
+
+
 def load_latest(db_path, data_version: int | None = None) -> TrainedModel | None:
     """The newest stored model (for `data_version` if given), or None when there is none.
     Raises ModelFileError when the newest file fails the sha256 or the type allow-list."""

@@ -54,6 +54,15 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
     return out
 
 
+def refusal(db_path: str | Path, data_version: int) -> str | None:
+    """Why this version's saved scores must not be shown (their model file fails its checks: changed, foreign types,
+    missing), or None (no scores, or scores of a sound model)."""
+    from analytics.risk import persist
+
+    meta = load_meta(db_path, data_version)
+    return None if meta is None else persist.refusal(db_path, meta.get("model_file"))
+
+
 def load_meta(db_path: str | Path, data_version: int) -> dict | None:
     path = path_for(db_path, data_version).with_suffix(".json")
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -81,7 +90,7 @@ def scoped(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_versio
     from analytics.db import queries
 
     path = path_for(db_path, data_version)
-    if not path.exists():
+    if not path.exists() or refusal(db_path, data_version):
         return None
     return queries.run(cur, "risk_scores", sel.filters, sel.scope, sel.as_of, scores_path=str(path))
 

@@ -187,7 +187,7 @@ def model_flags(ctx: Context, limit: int = 10) -> None:
     from analytics.risk import scores
 
     path = scores.path_for(ctx.db_path, ctx.version)
-    if not path.exists():
+    if not path.exists() or scores.refusal(ctx.db_path, ctx.version):  # a refused model's scores are not shown
         return
     # the scored items of the selection (scoped in SQL); the file's time keys the cache, so a retraining shows
     scored = ctx.query("risk_scores", scores_path=str(path), stamp=path.stat().st_mtime_ns)

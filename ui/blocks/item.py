@@ -234,7 +234,7 @@ def risk(ctx: Context, d: ItemDetail) -> None:
             stamp = (scores.load_meta(ctx.db_path, ctx.version) or {}).get("trained_at", "")
             found = context.item_risk(ctx.db_path, ctx.version, d.head["project_id"], ctx.as_of, stamp)
         except Exception as exc:  # a model file that fails its checks: said, not hidden
-            st.error(ctx.t("item.risk_error", error=str(exc)))
+            st.error(ctx.t("item.risk_error", error=md_escape(str(exc))))
             return
     if found is None:
         st.info(ctx.t("item.risk_no_model"))
