@@ -47,7 +47,10 @@ def test_an_account_stores_an_argon2_hash_never_the_password(side):
 
 @pytest.mark.parametrize("password, rules", [
     ("short1", {"length"}), ("onlyletterslong", {"classes"}), ("12345678901", {"classes"}),
-    ("zhang.san2026x", {"username"}), ("password1234", {"common"}), ("aaaa1111aaaa", {"common"}),
+    ("zhang.san2026x", {"username", "common"}), ("password1234", {"common"}), ("aaaa1111aaaa", {"common"}),
+    # issue 22, low 12: common words with digits and keyboard walks, found by the lists zxcvbn ships
+    ("Password12", {"common"}), ("qwerty1234", {"common"}), ("P@ssw0rd2024", {"common"}), ("asdfghjkl1", {"common"}),
+    ("1qaz2wsx3edc", {"common"}), ("Beijing2008", {"common"}),
 ])
 def test_the_password_policy(password, rules):
     assert set(accounts.password_problems(password, "zhang.san")) == rules

@@ -81,11 +81,25 @@ def password_problems(password: str, username: str = "") -> list[str]:
         out.append("length")
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
         out.append("classes")
+    shape_ok = not out  # long enough, letters and digits: only then is its guessability worth a word
     if username and username.lower() in password.lower():
         out.append("username")
-    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+    if (password.lower() in COMMON_PASSWORDS or len(set(password)) < 4
+            or (shape_ok and _guessable(password, username))):
         out.append("common")
     return out
+
+
+MIN_GUESSES_LOG10 = 8  # zxcvbn's score 3: "safely unguessable" online (10^8 guesses)
+
+
+def _guessable(password: str, username: str) -> bool:
+    """Whether zxcvbn (the lists it ships: common passwords, English and name frequency lists, keyboard layouts)
+    guesses `password` in under 10^8 tries: Password12, qwerty1234, P@ssw0rd2024, asdfghjkl1 and 1qaz2wsx3edc are.
+    The user name counts as known to the attacker."""
+    from zxcvbn import zxcvbn
+
+    return zxcvbn(password[:100], user_inputs=[username] if username else [])["guesses_log10"] < MIN_GUESSES_LOG10
 
 
 def _check_password(password: str, username: str) -> None:

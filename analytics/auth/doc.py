@@ -189,8 +189,9 @@ def markdown() -> str:
         ("failed sign-ins before the name is locked", "COCKPIT_AUTH_MAX_FAILURES"),
         ("minutes a locked name stays locked", "COCKPIT_AUTH_LOCKOUT_MINUTES"),
         ("minutes without an action before a session ends", "COCKPIT_AUTH_IDLE_MINUTES"),
-        ("fewest characters of a password (with a letter and a digit, not containing the user name, "
-         "not a common password)", "COCKPIT_AUTH_MIN_PASSWORD"),
+        ("fewest characters of a password (with a letter and a digit, not containing the user name, not "
+         "guessed by zxcvbn's shipped lists in under 10^8 tries: common passwords, keyboard walks, words with a "
+         "year, such as Password12 or qwerty1234)", "COCKPIT_AUTH_MIN_PASSWORD"),
     ]
     out = INTRO + "\n".join(f"| {what} | {settings.BY_NAME[name].default} | `{name}` |" for what, name in rules)
     out += "\n" + BODY
