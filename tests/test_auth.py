@@ -445,3 +445,30 @@ def test_verify_says_what_it_cannot_detect(tmp_path):
     head = audit.entries(side)[0].hash
     r = cli("audit", "verify", "--db", str(db), "--head", head)
     assert r.returncode == 0 and "Not detectable" not in r.stdout
+
+
+def test_failures_lock_a_name_for_their_client_only_until_many_clients_fail(side, monkeypatch):
+    """Issue 22, low 13: anyone could lock any account by failing five times. Failures now lock the name for the
+    client they come from; the owner signs in from elsewhere; a name is locked for everybody only after
+    NAME_WIDE_FACTOR times as many failures over every client; an administrator sees which client locked which
+    names."""
+    monkeypatch.setenv("COCKPIT_AUTH_MAX_FAILURES", "2")
+    accounts.add(side, "li", role="leader", by="t", password=GOOD)
+    attacker = "203.0.113.9"
+    assert accounts.authenticate(side, "li", "x", now=10.0, client=attacker).status == "failed"
+    assert accounts.authenticate(side, "li", "x", now=12.0, client=attacker).status == "locked"
+    assert accounts.authenticate(side, "li", GOOD, now=13.0, client=attacker).status == "locked"
+    assert accounts.authenticate(side, "li", GOOD, now=13.0, client="10.1.2.3").status == "ok"  # the owner
+    for name in ("wang", "zhao", "admin"):  # the same client guessing names
+        for t in (20.0, 22.0):
+            accounts.authenticate(side, name, "x", now=t, client=attacker)
+    (row,) = accounts.lockouts(side, now=30.0)
+    assert (row["client"], row["n_names"]) == (attacker, 4) and set(row["names"].split(", ")) == {
+        "li", "wang", "zhao", "admin"}
+    # a password tried from many addresses still ends at a lockout for everybody
+    for i in range(2 * accounts.NAME_WIDE_FACTOR):
+        last = accounts.authenticate(side, "li", "x", now=100.0 + i, client=f"198.51.100.{i}")
+    assert last.status == "locked"
+    assert accounts.authenticate(side, "li", GOOD, now=200.0, client="10.1.2.3").status == "locked"
+    accounts.unlock(side, "li")
+    assert accounts.authenticate(side, "li", GOOD, now=201.0, client="10.1.2.3").status == "ok"

@@ -196,7 +196,7 @@ def sign_in_form(lang: str, db_path: str) -> None:
 def _attempt(lang: str, db_path: str, name: str, password: str) -> None:
     t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     path = store.path_for(db_path)
-    outcome = accounts.authenticate(path, name, password)
+    outcome = accounts.authenticate(path, name, password, client=source())
     if outcome.status == "ok":
         _start(db_path, outcome.account, "password")
         st.rerun()

@@ -242,12 +242,15 @@ def reset_password(path: str | Path, username: str, password: str, by: str) -> A
         con.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE username = ?",
                     (_HASHER.hash(password), stamp, stamp, account.username))
         con.execute("DELETE FROM sign_in_failures WHERE username = ?", (account.username,))
+        con.execute("DELETE FROM sign_in_failures_by_client WHERE username = ?", (account.username,))
     return get(path, account.username)
 
 
 def unlock(path: str | Path, username: str) -> None:
+    typed = (username or "").strip().lower()
     with store.connect(path, write=True) as con:
-        con.execute("DELETE FROM sign_in_failures WHERE username = ?", ((username or "").strip().lower(),))
+        con.execute("DELETE FROM sign_in_failures WHERE username = ?", (typed,))
+        con.execute("DELETE FROM sign_in_failures_by_client WHERE username = ?", (typed,))
 
 
 def throttle_seconds(n_failures: int) -> int:
@@ -255,31 +258,64 @@ def throttle_seconds(n_failures: int) -> int:
     return 0 if n_failures <= 0 else min(2 ** (n_failures - 1), 60)
 
 
+# A name is locked for everybody only after this many times the per-client limit, counted over every client: so
+# failing five times from one machine cannot lock someone out everywhere, and trying passwords from many
+# addresses (or behind a spoofed X-Forwarded-For) still ends at a lockout.
+NAME_WIDE_FACTOR = 10
+
+
 def lock_state(path: str | Path, username: str, now: float | None = None) -> tuple[int, float | None]:
-    """(failures in a row, locked until) for the name typed."""
+    """(failures in a row over every client, the latest lock of the name from any client or for everybody)."""
     now = time.time() if now is None else now
     if not store.exists(path):
         return 0, None
+    typed = (username or "").strip().lower()
     with store.connect(path) as con:
-        if not store.has_table(con, "sign_in_failures"):
+        if not store.has_table(con, "sign_in_failures_by_client"):
             return 0, None
-        r = con.execute("SELECT n_failures, locked_until FROM sign_in_failures WHERE username = ?",
-                        ((username or "").strip().lower(),)).fetchone()
-    if not r:
-        return 0, None
-    return r[0], (r[1] if r[1] and r[1] > now else None)
+        r = con.execute("SELECT n_failures, locked_until FROM sign_in_failures WHERE username = ?", (typed,)).fetchone()
+        by_client = con.execute("SELECT max(locked_until) FROM sign_in_failures_by_client WHERE username = ?",
+                                (typed,)).fetchone()
+    until = max((u for u in ((r[1] if r else None), by_client[0]) if u), default=None)
+    return (r[0] if r else 0), (until if until and until > now else None)
 
 
-def authenticate(path: str | Path, username: str, password: str, now: float | None = None) -> SignIn:
-    """Check a sign-in. After COCKPIT_AUTH_MAX_FAILURES failures in a row the name is locked for
-    COCKPIT_AUTH_LOCKOUT_MINUTES; before that, each failure makes the next attempt wait (`throttle_seconds`).
-    The same holds for names that have no account, so the answers tell nothing about which names exist."""
+def lockouts(path: str | Path, now: float | None = None) -> list[dict]:
+    """The locks in force, by client: the client, how many names it locked and which, until when. One client that
+    locked many names is guessing names or spraying a password; an administrator sees it here (issue 22)."""
+    now = time.time() if now is None else now
+    if not store.exists(path):
+        return []
+    with store.connect(path) as con:
+        if not store.has_table(con, "sign_in_failures_by_client"):
+            return []
+        rows = con.execute("SELECT client, count(*), group_concat(username, ', '), max(locked_until) "
+                           "FROM sign_in_failures_by_client WHERE locked_until > ? GROUP BY client "
+                           "ORDER BY 2 DESC, 1", (now,)).fetchall()
+    return [{"client": c, "n_names": n, "names": names, "until": until} for c, n, names, until in rows]
+
+
+def authenticate(path: str | Path, username: str, password: str, now: float | None = None,
+                 client: str = "") -> SignIn:
+    """Check a sign-in from `client` (its address as the app sees it). After COCKPIT_AUTH_MAX_FAILURES failures in a
+    row from one client the name is locked for that client for COCKPIT_AUTH_LOCKOUT_MINUTES, and before that each
+    failure makes its next attempt wait (`throttle_seconds`); after NAME_WIDE_FACTOR times as many over every client
+    it is locked for everybody. The same holds for names that have no account, so the answers tell nothing about
+    which names exist."""
     now = time.time() if now is None else now
     typed = (username or "").strip().lower()[:64]
+    client = (client or "")[:200]
     max_failures = settings.get("COCKPIT_AUTH_MAX_FAILURES")
+    lockout = 60 * settings.get("COCKPIT_AUTH_LOCKOUT_MINUTES")
     with store.connect(path, write=True) as con:
-        r = con.execute("SELECT n_failures, last_failure, locked_until FROM sign_in_failures WHERE username = ?",
-                        (typed,)).fetchone()
+        r = con.execute("SELECT n_failures, locked_until FROM sign_in_failures WHERE username = ?", (typed,)).fetchone()
+        name_n, name_until = r if r else (0, None)
+        if name_until and now < name_until:
+            return SignIn("locked", retry_after=int(name_until - now) + 1, reason="locked")
+        if name_until:
+            name_n, name_until = 0, None
+        r = con.execute("SELECT n_failures, last_failure, locked_until FROM sign_in_failures_by_client "
+                        "WHERE username = ? AND client = ?", (typed, client)).fetchone()
         n, last, locked_until = r if r else (0, 0.0, None)
         if locked_until and now < locked_until:
             return SignIn("locked", retry_after=int(locked_until - now) + 1, reason="locked")
@@ -297,16 +333,22 @@ def authenticate(path: str | Path, username: str, password: str, now: float | No
         reason = ("unknown" if row is None else "no_password" if stored is None else
                   "wrong_password" if not ok else "disabled" if row[1] else "")
         if reason:
-            n += 1
-            locked_until = now + 60 * settings.get("COCKPIT_AUTH_LOCKOUT_MINUTES") if n >= max_failures else None
+            n, name_n = n + 1, name_n + 1
+            locked_until = now + lockout if n >= max_failures else None
+            name_until = now + lockout if name_n >= max_failures * NAME_WIDE_FACTOR else None
+            con.execute("INSERT INTO sign_in_failures_by_client (username, client, n_failures, last_failure, "
+                        "locked_until) VALUES (?, ?, ?, ?, ?) ON CONFLICT (username, client) DO UPDATE SET "
+                        "n_failures = excluded.n_failures, last_failure = excluded.last_failure, "
+                        "locked_until = excluded.locked_until", (typed, client, n, now, locked_until))
             con.execute("INSERT INTO sign_in_failures (username, n_failures, last_failure, locked_until) "
                         "VALUES (?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET n_failures = excluded.n_failures, "
                         "last_failure = excluded.last_failure, locked_until = excluded.locked_until",
-                        (typed, n, now, locked_until))
-            if locked_until:
-                return SignIn("locked", retry_after=int(locked_until - now), reason=reason)
+                        (typed, name_n, now, name_until))
+            if locked_until or name_until:
+                return SignIn("locked", retry_after=int(max(locked_until or 0, name_until or 0) - now), reason=reason)
             return SignIn("failed", retry_after=throttle_seconds(n), reason=reason)
         con.execute("DELETE FROM sign_in_failures WHERE username = ?", (typed,))
+        con.execute("DELETE FROM sign_in_failures_by_client WHERE username = ? AND client = ?", (typed, client))
         if _HASHER.check_needs_rehash(stored):
             con.execute("UPDATE users SET password_hash = ? WHERE username = ?", (_HASHER.hash(password), typed))
         con.execute("UPDATE users SET last_sign_in_at = ? WHERE username = ?", (now_text(), typed))

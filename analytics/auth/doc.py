@@ -56,10 +56,14 @@ BODY = """
   `export_refused` instead of an export (`tests/test_auth_app.py`).
 - Passwords are stored as argon2id hashes (argon2-cffi's recommended parameters, rehashed on sign-in when
   those change). No password or hash is ever logged, shown, exported or returned by the CLI.
-- Each failed attempt makes the next one wait (1, 2, 4 … seconds, at most 60); after the number of failures
-  above the user name is locked. This is counted by the name typed, whether or not an account has it, and
-  the message is the same for an unknown name, a wrong password and a disabled account, so the answers tell
-  nothing about which names exist. An administrator lifts a lockout (`users unlock`, or on the admin page).
+- Each failed attempt makes the next one from the same client wait (1, 2, 4 … seconds, at most 60); after the
+  number of failures above the user name is locked for that client (its address as the app sees it, with the
+  proxy's `X-Forwarded-For`), so nobody can lock someone else out by failing on purpose; the name is locked for
+  everybody only after ten times as many failures over all clients together, so trying passwords from many
+  addresses still ends. This is counted by the name typed, whether or not an account has it, and the message is
+  the same for an unknown name, a wrong password and a disabled account, so the answers tell nothing about
+  which names exist. The admin page lists the locks in force by client (one client that locked many names is
+  guessing); an administrator lifts a lockout (`users unlock`, or on the admin page).
 - A session ends after the idle time above without any action, when its account is disabled, and on sign-out.
   A session belongs to one browser tab: reloading the page asks to sign in again.
 - Changes to an account's role or scope apply at its sessions' next page view.

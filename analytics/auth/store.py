@@ -35,6 +35,16 @@ CREATE TABLE IF NOT EXISTS sign_in_failures (
     last_failure REAL NOT NULL,         -- epoch seconds
     locked_until REAL
 );
+-- failed sign-ins by the name typed and the client it came from (its address as the app sees it): the throttle and
+-- the lockout of one client do not stop the same name from another (sign_in_failures then counts every client)
+CREATE TABLE IF NOT EXISTS sign_in_failures_by_client (
+    username TEXT NOT NULL,
+    client TEXT NOT NULL,
+    n_failures INTEGER NOT NULL,
+    last_failure REAL NOT NULL,         -- epoch seconds
+    locked_until REAL,
+    PRIMARY KEY (username, client)
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,                   -- ISO time with offset

@@ -2,6 +2,8 @@
 the audit log with the state of its hash chain. The rules are `analytics.auth`'s; every change is audited."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 import streamlit as st
 
@@ -45,9 +47,25 @@ def users(ctx: Context, path) -> None:
                                      ctx.t("admin.col_locked"), ctx.t("admin.col_last"), ctx.t("admin.col_created"))})
     st.subheader(ctx.t("admin.users", n=len(found)))
     tables.show(ctx, frame, key="admin_users", title=ctx.t("admin.users", n=len(found)), stem="accounts")
+    lockouts(ctx, path)
     add_form(ctx, path)
     if found:
         edit_form(ctx, path, found)
+
+
+def lockouts(ctx: Context, path) -> None:
+    """Locks in force by client: a client that locked many names is guessing names or spraying a password."""
+    found = accounts.lockouts(path)
+    if not found:
+        return
+    st.markdown(f"**{ctx.t('admin.lockouts')}**")
+    tables.grid(pl.DataFrame({
+        ctx.t("admin.lock_client"): [f["client"] or "—" for f in found],
+        ctx.t("admin.lock_names_n"): [f["n_names"] for f in found],
+        ctx.t("admin.lock_names"): [f["names"] for f in found],
+        ctx.t("admin.lock_until"): [datetime.fromtimestamp(f["until"]).strftime("%Y-%m-%d %H:%M") for f in found],
+    }), hide_index=True, width="stretch", key="admin_lockouts")
+    st.caption(ctx.t("admin.lockouts_note", n=accounts.NAME_WIDE_FACTOR))
 
 
 def _user(account):
