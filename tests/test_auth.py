@@ -472,3 +472,23 @@ def test_failures_lock_a_name_for_their_client_only_until_many_clients_fail(side
     assert accounts.authenticate(side, "li", GOOD, now=200.0, client="10.1.2.3").status == "locked"
     accounts.unlock(side, "li")
     assert accounts.authenticate(side, "li", GOOD, now=201.0, client="10.1.2.3").status == "ok"
+
+
+@pytest.mark.parametrize("changes, rules", [
+    # feedback with its own domain in the scope, or none and an item of the scope: its item's domain
+    ([Change("feedback", "upsert", pl.DataFrame({"feedback_id": ["FX1", "FX2"], "region_code": ["340102"] * 2,
+                                                 "project_id": [None, "A1"], "domain": ["乡村振兴", None]}),
+             ("feedback_id",))], []),
+    # feedback with no domain and no item lies in no domain scope: the steward would not see it again
+    ([Change("feedback", "upsert", pl.DataFrame({"feedback_id": ["FX3"], "region_code": ["340102"],
+                                                 "project_id": [None], "domain": [None]}), ("feedback_id",))],
+     ["domain"]),
+    ([Change("rectifications", "upsert", pl.DataFrame({"rectification_id": ["RX1"], "region_code": ["340102"],
+                                                       "project_id": [None]}), ("rectification_id",))], ["domain"]),
+    ([Change("projects", "upsert", _projects(project_id=["A9"], domain=[None]), ("project_id",))], ["domain"]),
+])
+def test_a_domain_scoped_steward_writes_no_row_without_a_domain(fixture_con, changes, rules):
+    """Issue 22, high 2: the one domain rule holds for uploads too (a row with no domain either way is refused)."""
+    refusals = scoping.upload_refusals(fixture_con, Scope(("340000",), ("乡村振兴",)), changes)
+    assert [r.rule for r in refusals] == rules
+    assert scoping.upload_refusals(fixture_con, Scope(("340000",)), changes) == []  # no domain scope: fine

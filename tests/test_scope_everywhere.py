@@ -30,7 +30,10 @@ from analytics.db.queries import Scope
 from tests import fixture_db
 
 AS_OF = fixture_db.AS_OF
-SCOPES = {"county": "340102", "city": "340100", "province": "340000"}  # 瑶海区, 合肥市, 安徽省
+# 瑶海区, 合肥市, 安徽省, and 安徽省 in one domain (issue 22: rows without a domain of their own follow their item's;
+# with neither they lie in no domain scope)
+SCOPES = {"county": Scope(("340102",)), "city": Scope(("340100",)), "province": Scope(("340000",)),
+          "domain": Scope(("340000",), ("营商环境",))}
 SCORES = {"A1": (0.7, "high"), "A2": (0.1, "low"), "A3": (0.3, "medium"), "B1": (0.6, "high"),
           "C1": (0.2, "medium"), "N1": (0.9, "high")}  # every item, as a scorer that ignores scope would write
 
@@ -66,9 +69,10 @@ def _write_scores(db: Path) -> None:
                                                     "data_as_of": "2026-11-22", "n_rows": 10, "evaluation": None}))
 
 
-def prune(db: Path, code: str) -> None:
-    """Delete every row outside `code`'s subtree (the scope's own rule: an item's, a feedback's and a
-    rectification's own region; reports and milestones go with their item)."""
+def prune(db: Path, scope: Scope) -> None:
+    """Delete every row outside `scope` (the scope's own rule: an item's, a feedback's and a rectification's own
+    region; reports and milestones go with their item; a domain is the row's own, else its item's, and a row with
+    neither lies in no domain scope)."""
     con = duckdb.connect(str(db))
     inside = "(SELECT region_code FROM region_closure WHERE ancestor_code = $code)"
     for sql in (f"DELETE FROM progress_reports WHERE project_id IN (SELECT project_id FROM projects WHERE region_code NOT IN {inside})",
@@ -77,7 +81,16 @@ def prune(db: Path, code: str) -> None:
                 f"DELETE FROM feedback WHERE region_code NOT IN {inside}",
                 f"DELETE FROM rectifications WHERE region_code NOT IN {inside}",
                 f"DELETE FROM indicator_values WHERE region_code NOT IN {inside}"):
-        con.execute(sql, {"code": code})
+        con.execute(sql, {"code": scope.region_codes[0]})
+    if scope.domains:
+        in_domain = "(SELECT project_id FROM projects WHERE list_contains($d, domain))"
+        for sql in ("DELETE FROM feedback f WHERE NOT coalesce(list_contains($d, coalesce(f.domain, (SELECT p.domain "
+                    "FROM projects p WHERE p.project_id = f.project_id))), false)",
+                    f"DELETE FROM rectifications WHERE project_id IS NULL OR project_id NOT IN {in_domain}",
+                    f"DELETE FROM progress_reports WHERE project_id NOT IN {in_domain}",
+                    f"DELETE FROM milestones WHERE project_id NOT IN {in_domain}",
+                    "DELETE FROM projects WHERE NOT list_contains($d, domain)"):
+            con.execute(sql, {"d": list(scope.domains)})
     con.close()
 
 
@@ -88,13 +101,18 @@ STRAY_FEEDBACK = fixture_db.FEEDBACK.head(1).with_columns(
     pl.lit("F-STRAY").alias("feedback_id"), pl.lit("A1").alias("project_id"), pl.lit("110105").alias("region_code"))
 STRAY_RECTIFICATION = fixture_db.RECTIFICATIONS.head(1).with_columns(
     pl.lit("R-STRAY").alias("rectification_id"), pl.lit("A1").alias("project_id"), pl.lit("110105").alias("region_code"))
+# feedback without a domain of its own: one about A2 (营商环境, so in that domain), one about no item (in no domain)
+NO_DOMAIN_FEEDBACK = pl.concat([
+    fixture_db.FEEDBACK.head(1).with_columns(pl.lit(f"F-NODOM-{i}").alias("feedback_id"), pl.lit(item).alias("project_id"),
+                                             pl.lit(None, pl.Utf8).alias("domain"), pl.lit("340100").alias("region_code"))
+    for i, item in enumerate(("A2", None))])
 
 
-def _build(path: Path, code: str | None) -> Path:
-    fixture_db.build(path, feedback=pl.concat([fixture_db.FEEDBACK, STRAY_FEEDBACK]),
+def _build(path: Path, scope: Scope | None) -> Path:
+    fixture_db.build(path, feedback=pl.concat([fixture_db.FEEDBACK, STRAY_FEEDBACK, NO_DOMAIN_FEEDBACK]),
                      rectifications=pl.concat([fixture_db.RECTIFICATIONS, STRAY_RECTIFICATION]))
-    if code:
-        prune(path, code)
+    if scope:
+        prune(path, scope)
     con = duckdb.connect(str(path))
     marts.refresh(con, AS_OF, 1)  # so the @snapshot queries have their mart, built from these rows
     con.close()
@@ -110,7 +128,7 @@ def dbs(tmp_path_factory):
 
     # one scores file for every copy: a scorer that ignores scope wrote it (SCORES); the query must scope it
     SAMPLES["scores_path"] = str(scores.path_for(full, 1))
-    pruned = {name: _build(root / f"{name}.duckdb", code) for name, code in SCOPES.items()}
+    pruned = {name: _build(root / f"{name}.duckdb", scope) for name, scope in SCOPES.items()}
     cons = {"full": duckdb.connect(str(full), read_only=True)}
     cons |= {name: duckdb.connect(str(p), read_only=True) for name, p in pruned.items()}
     yield {"paths": {"full": full} | pruned, "cons": cons}
@@ -167,7 +185,7 @@ FILTERS = [Filters(), Filters(region_code="340102"), Filters(region_code="110000
 
 def leaks(cons: dict, sql_name: str, scope_name: str, sql: str | None = None) -> list[str]:
     """Differences between running `sql_name` (or `sql`) scoped on the full data and on the pruned copy."""
-    scope = Scope((SCOPES[scope_name],))
+    scope = SCOPES[scope_name]
     out = []
     text = sql or queries.QUERIES[sql_name]
     for extra in param_sets(text):
@@ -265,7 +283,7 @@ def test_every_block_computes_on_the_scope_only(dbs, block, scope_name):
     from analytics.pages import BLOCKS
 
     fn = BLOCKS[block]
-    scope = Scope((SCOPES[scope_name],))
+    scope = SCOPES[scope_name]
     for f in (Filters(), Filters(region_code="110000"), Filters(period="2026")):
         sel = metrics.Selection(f, scope, AS_OF)
         for kwargs in _block_kwargs(fn, dbs["paths"]["full"]):

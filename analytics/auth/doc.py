@@ -109,7 +109,9 @@ rows of the scope, and the whole upload is refused, with the rule, the table, th
 first keys, before anything is compared or written, when
 
 - any row's region (or, for progress reports and milestones, its item's region) is outside the scope, or its
-  domain outside the scope's domains;
+  domain (its own, else its item's) outside the scope's domains; for a domain-scoped steward a row with no
+  domain either way (an item without one, feedback about no item without one, a rectification of no item) is
+  refused too, since it would lie in no domain scope;
 - a stored row with the same key belongs to another region or domain (it would be overwritten);
 - the mode is `replace` (it would delete every other region's rows);
 - the table is national reference data (`policies`, `indicators`).

@@ -126,7 +126,8 @@ def upload_refusals(cur: duckdb.DuckDBPyConnection, scope: Scope, changes, home_
         return col.cast(pl.Utf8).is_in(list(in_scope)) if scope.region_codes else pl.Series([True] * col.len())
 
     def domain_ok(col: pl.Series) -> pl.Series:
-        return (col.is_null() | col.is_in(list(domains))) if domains else pl.Series([True] * col.len())
+        # a row with no domain lies in no domain scope (docs/security.md): a domain-scoped steward may not write one
+        return col.is_in(list(domains)).fill_null(False) if domains else pl.Series([True] * col.len())
 
     out: list[Refusal] = []
     uploaded_items: dict[str, bool] = {}  # project_id → in scope, for this upload's own new items
@@ -143,8 +144,12 @@ def upload_refusals(cur: duckdb.DuckDBPyConnection, scope: Scope, changes, home_
             good = region_ok(frame["region_code"])
             _refuse(out, ch.table, "region", frame, ~good)
             ok = ok & good
-        if "domain" in frame.columns and ch.table in ("projects", "feedback"):
-            good = domain_ok(frame["domain"])
+        if domains and ch.table in ("projects", "feedback", "rectifications"):
+            own = frame["domain"] if "domain" in frame.columns else pl.Series([None] * frame.height, dtype=pl.Utf8)
+            good = domain_ok(own)
+            if ch.table != "projects" and "project_id" in frame.columns:
+                # no domain of its own: its item's, which the item check below holds to the scope
+                good = good | (own.is_null() & frame["project_id"].is_not_null())
             _refuse(out, ch.table, "domain", frame, ok & ~good)
             ok = ok & good
         if ch.table == "projects":
@@ -162,7 +167,7 @@ def upload_refusals(cur: duckdb.DuckDBPyConnection, scope: Scope, changes, home_
         if ch.table in _EXISTING:
             stored = queries.run(cur, _EXISTING[ch.table], keys=_keys(frame, ch.table).drop_nulls().to_list())
             foreign = {k for k, r, d in stored.iter_rows()
-                       if (scope.region_codes and r not in in_scope) or (domains and d is not None and d not in domains)}
+                       if (scope.region_codes and r not in in_scope) or (domains and d not in domains)}
             if foreign:
                 _refuse(out, ch.table, "overwrite", frame, ok & _keys(frame, ch.table).is_in(list(foreign)))
     return out

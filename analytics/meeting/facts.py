@@ -171,6 +171,8 @@ def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFr
     if scored_as_of > as_of:  # scored on later data than the meeting looks at: not shown as if known then
         return "scores_after"
     scored = scores.scoped(cur, sel, db_path, version)
+    if scored is None:  # the model that made them was refused (scores.refusal): not shown
+        return "no_scores"
     high = (lights.join(scored.filter(pl.col("band") == "high").select("project_id", "probability", "top_reasons"),
                         on="project_id", how="inner").sort(["probability", "project_id"], descending=[True, False]))
     earlier_as_of, earlier = _earlier_scores(cur, sel, db_path, version, previous_as_of) or (None, None)

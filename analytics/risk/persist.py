@@ -139,8 +139,8 @@ def refusal(db_path, model_file: str | None) -> str | None:
     """Why the model file `model_file` (a name in the models folder) must not be trusted, or None: the same checks
     as loading it (its sidecar, its sha256, the type allow-list), remembered per file state so a page view does not
     hash the file again. Scores credited to a refused model are not shown (issue 22)."""
-    if not model_file:
-        return "the scores name no model file"
+    if not model_file:  # scores written without a model file (hand-made, or by an older version): nothing to check
+        return None
     path = models_dir(db_path) / Path(model_file).name
     side = path.with_suffix(".json")
     try:

@@ -24,8 +24,9 @@ QUERIES: dict[str, str] = {
     # grain: one row per stored row whose key is in $keys: where it belongs (region, domain)
     "auth_existing_projects": """SELECT project_id AS row_key, region_code, domain FROM projects
         WHERE list_contains($keys::VARCHAR[], project_id)""",
-    "auth_existing_feedback": """SELECT feedback_id AS row_key, region_code, domain FROM feedback
-        WHERE list_contains($keys::VARCHAR[], feedback_id)""",
+    "auth_existing_feedback": """SELECT f.feedback_id AS row_key, f.region_code, coalesce(f.domain, p.domain) AS domain
+        FROM feedback f LEFT JOIN projects p USING (project_id)
+        WHERE list_contains($keys::VARCHAR[], f.feedback_id)""",
     "auth_existing_rectifications": """SELECT r.rectification_id AS row_key, r.region_code, p.domain
         FROM rectifications r LEFT JOIN projects p USING (project_id)
         WHERE list_contains($keys::VARCHAR[], r.rectification_id)""",

@@ -15,6 +15,7 @@ QUERIES = {
             p.actual_end_date, p.status
         FROM projects p
         WHERE """ + region_predicate("p.region_code") + """
+          AND (len($scope_domains::VARCHAR[]) = 0 OR list_contains($scope_domains::VARCHAR[], p.domain))
         ORDER BY p.project_id""",
     # grain: one row per region inside the selected region and the user's scope: the districts a ledger may name
     "ledger_regions": """SELECT r.region_code, r.name, r.level, r.parent_code FROM regions r
