@@ -28,7 +28,7 @@ def test_keys_and_buttons_move_through_the_slides_offline(server, browser):
     v.page.keyboard.press("End")
     v.idle()
     _wait_for_title(v, "Decisions to record")
-    v.page.get_by_role("button", name="◀ Previous").click()
+    v.page.get_by_role("button", name="Previous").click()
     v.idle()
     _wait_for_title(v, "Public feedback")
     assert "Slide 6 of 7" in v.page.inner_text('[data-testid="stMain"]')

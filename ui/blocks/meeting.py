@@ -210,12 +210,16 @@ def navigation(ctx: Context, deck: Deck, index: int) -> None:
     keys = tuple(s.key for s in deck.slides)
     n = len(keys)
     with st.container(horizontal=True, vertical_alignment="center", key="meeting_nav"):
-        st.button("⏮", key="meeting_first", on_click=_go, args=(0, keys), shortcut="Home", disabled=index == 0)
-        st.button("◀ " + ctx.t("meeting.prev"), key="meeting_prev", on_click=_go, args=(index - 1, keys),
-                  shortcut="Left", disabled=index == 0)
-        st.button(ctx.t("meeting.next") + " ▶", key="meeting_next", on_click=_go, args=(index + 1, keys),
-                  shortcut="Right", disabled=index == n - 1, type="primary")
-        st.button("⏭", key="meeting_last", on_click=_go, args=(n - 1, keys), shortcut="End", disabled=index == n - 1)
+        # material icons, not ⏮/⏭: the CJK fonts have no such glyph (a box was drawn)
+        st.button(ctx.t("meeting.first"), key="meeting_first", on_click=_go, args=(0, keys), shortcut="Home",
+                  disabled=index == 0, icon=":material/first_page:")
+        st.button(ctx.t("meeting.prev"), key="meeting_prev", on_click=_go, args=(index - 1, keys),
+                  shortcut="Left", disabled=index == 0, icon=":material/chevron_left:")
+        st.button(ctx.t("meeting.next"), key="meeting_next", on_click=_go, args=(index + 1, keys),
+                  shortcut="Right", disabled=index == n - 1, type="primary", icon=":material/chevron_right:",
+                  icon_position="right")
+        st.button(ctx.t("meeting.last"), key="meeting_last", on_click=_go, args=(n - 1, keys), shortcut="End",
+                  disabled=index == n - 1, icon=":material/last_page:")
         st.session_state["meeting_jump"] = keys[index]
         titles = {s.key: f"{i}. {s.title}" for i, s in enumerate(deck.slides, start=1)}
         st.selectbox(ctx.t("meeting.jump"), keys, key="meeting_jump", format_func=titles.get, on_change=_jump,
