@@ -178,3 +178,46 @@ def test_the_deck_carries_the_notes_of_this_and_the_last_meeting(fixture_con, tm
     decisions = d.slide("decisions")
     assert decisions.tables[0].rows[0][:3] == ("红灯与变差事项", "B1 限期两周", "presenter")
     assert decisions.narrative.startswith("上次会议（2026年11月15日）记录了 1 条备注")
+
+
+def _number(text: str) -> str:
+    """The signed number of a printed change ("▲ +1.1 个百分点 变差" → "+1.1")."""
+    import re
+
+    return re.search(r"[+-][\d,.]+", text).group(0)
+
+
+@pytest.mark.parametrize("as_of, region, preset", [
+    (date(2026, 11, 22), None, "week"), (date(2026, 11, 22), "340000", "month"), (date(2026, 11, 15), None, "quarter"),
+    (date(2026, 10, 31), "440000", "week"), (date(2026, 9, 30), None, "month"), (date(2026, 11, 22), "110000", "quarter"),
+])
+def test_every_narrative_says_what_its_slide_shows(demo_small_path, as_of, region, preset):
+    """Issue 17, point 1: the overview said "3 improved, 4 worse" beside cards showing 0 better, 3 worse, 5 flat (it
+    counted raw changes, the cards the changes as printed). Each narrative is held to its slide's cards, on a
+    realistic history, for several dates, scopes and presets, in both languages."""
+    import re
+
+    from analytics.db import store
+
+    con = store.connect(demo_small_path, read_only=True)
+    try:
+        f = F.build(con, metrics.Selection(Filters(region_code=region), as_of=as_of), preset)
+    finally:
+        con.close()
+    for lang in ("zh", "en"):
+        d = D.build(f, lang, "", 1)
+        s = d.slide("overview")
+        cards = {c.label: c for c in s.cards}
+        better, worse = sum(c.tone == "better" for c in s.cards), sum(c.tone == "worse" for c in s.cards)
+        said = (re.search(r"(\d+) 项主要指标中 (\d+) 项好转、(\d+) 项变差", s.narrative) if lang == "zh" else
+                re.search(r"Of (\d+) headline metrics, (\d+) improved and (\d+) got worse", s.narrative))
+        assert said and tuple(map(int, said.groups())) == (len(s.cards), better, worse), (s.narrative, s.cards)
+        for key in ("red_share", "index"):
+            c = cards[metrics.BY_KEY[key].label(lang)]
+            assert c.value in s.narrative, (key, c.value, s.narrative)
+            if c.tone != "flat" or "+0" in c.change or "-0" in c.change:
+                assert _number(c.change) in s.narrative, (key, c.change, s.narrative)
+        a = d.slide("attention")
+        by = {c.label: c.value for c in a.cards}
+        for label in (D.t("card_new_red", lang), D.t("card_worse", lang)):
+            assert re.search(rf"(?<![\d,]){re.escape(by[label])}(?![\d,])", a.narrative), (label, by, a.narrative)

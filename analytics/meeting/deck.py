@@ -91,8 +91,9 @@ def overview(f: Facts, lang: str, min_n: int) -> Slide:
     chart = Chart("line", t("chart_red_share", lang, grain=t(f"grain_{f.preset}", lang)),
                   tuple(trend["period"].to_list()), ((t("red_share", lang), tuple(trend["value"].to_list())),),
                   unit="share", note=t("chart_red_share_note", lang))
-    return Slide("overview", t("title_overview", lang), N.overview(f, lang),
-                 cards=tuple(card(k, f, lang, min_n) for k in metrics.KPI_KEYS), charts=(chart,))
+    cards = tuple(card(k, f, lang, min_n) for k in metrics.KPI_KEYS)
+    # the narrative is written from these cards (their rounded changes and tones), so it says what they show
+    return Slide("overview", t("title_overview", lang), N.overview(f, lang, cards), cards=cards, charts=(chart,))
 
 
 def attention(f: Facts, lang: str) -> Slide:

@@ -55,22 +55,11 @@ def listing(pairs: list[tuple[str, int]], lang: str) -> str:
     return sep.join(t("name_count", lang, name=name, n=i18n.fmt_int(n, lang)) for name, n in pairs)
 
 
-def moved(kpis) -> tuple[int, int]:
-    """How many headline metrics improved and how many got worse (direction-aware; ties are neither)."""
-    better = worse = 0
-    for k in kpis:
-        if k.change is None or k.change == 0:
-            continue
-        up = k.change > 0
-        if up == (k.metric.direction == "higher_is_better"):
-            better += 1
-        else:
-            worse += 1
-    return better, worse
-
-
-def overview(f: Facts, lang: str) -> str:
-    better, worse = moved(f.kpis)
+def overview(f: Facts, lang: str, cards) -> str:
+    """The overview slide's sentence, from the slide's own cards: how many improved and got worse is counted from
+    their tones (the change rounded as printed), so "3 improved" never sits beside three cards saying worse."""
+    better = sum(c.tone == "better" for c in cards)
+    worse = sum(c.tone == "worse" for c in cards)
     return t("overview_text", lang, date=i18n.fmt_date(f.as_of, lang),
              n=i18n.fmt_int(f.total.get("n_in_flight"), lang),
              red_share=value("red_share", f.total, lang),
@@ -78,7 +67,7 @@ def overview(f: Facts, lang: str) -> str:
                                       f.preset, lang),
              index=value("index", f.total, lang),
              index_change=metric_change("index", f.total.get("index"), f.total_previous.get("index"), f.preset, lang),
-             better=better, worse=worse, n_kpis=len(f.kpis))
+             better=better, worse=worse, n_kpis=len(cards))
 
 
 def red_regions(f: Facts, top: int = 3) -> list[tuple[str, int]]:
