@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from analytics.db import queries
-from analytics import levels
+from analytics import i18n, levels
 from analytics.filters import ALL, Filters, period_bounds
 from analytics.db.queries import Scope
 
@@ -239,6 +239,17 @@ def previous(filters: Filters, as_of: date) -> tuple[Filters, date]:
     else:
         prev = str(int(p) - 1)
     return replace(filters, period=prev), start - timedelta(days=1)
+
+
+def comparison_text(filters: Filters, as_of: date, lang: str) -> str:
+    """What a change is compared with, in words and a date: "较 2026年10月25日（4 周前）" / "vs 25 Oct 2026 (4 weeks
+    earlier)" for all time, "较 2026年10月（上期）" / "vs Oct 2026 (the period before)" for a period. Every change the
+    pages show names it, so "全部时间" never silently means four weeks ago (issue 17)."""
+    prev_filters, prev_as_of = previous(filters, as_of)
+    if filters.period == ALL:
+        return i18n.t("kpi.vs_weeks", lang, date=i18n.fmt_date(prev_as_of, lang), weeks=4)
+    return i18n.t("kpi.vs_period", lang, period=i18n.fmt_period(prev_filters.period, lang),
+                  date=i18n.fmt_date(prev_as_of, lang))
 
 
 def markdown() -> str:

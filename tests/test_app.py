@@ -169,3 +169,13 @@ def test_every_table_shows_a_missing_value_as_a_dash():
               if "st.dataframe(" in p.read_text(encoding="utf-8") and p.name != "tables.py"]
     assert direct == [], f"call ui.tables.grid instead of st.dataframe in {direct}"
     assert "st.dataframe(" not in (root / "app.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("lang, period, words", [
+    ("en", None, "vs 25 Oct 2026 (4 weeks earlier)"), ("zh", "2026-10", "较 2026年9月（上期，截至 2026年9月30日）")])
+def test_the_cockpits_changes_say_what_they_compare_with(app_env, lang, period, words):
+    """Issue 17, point 2: the KPI cards and the league's trend name the comparison in words and a date."""
+    at = start(lang, **({"period": period} if period else {}))
+    assert not at.exception
+    assert any(words in c.value for c in at.caption)
+    assert any(any(words in str(col) for col in d.value.columns) for d in at.dataframe)

@@ -221,3 +221,21 @@ def test_every_narrative_says_what_its_slide_shows(demo_small_path, as_of, regio
         by = {c.label: c.value for c in a.cards}
         for label in (D.t("card_new_red", lang), D.t("card_worse", lang)):
             assert re.search(rf"(?<![\d,]){re.escape(by[label])}(?![\d,])", a.narrative), (label, by, a.narrative)
+
+
+def test_every_change_on_a_card_says_what_it_compares_with(fixture_con):
+    """Issue 17, point 2: a change names its comparison in words and a date, on the meeting's cards as on the
+    cockpit's (metrics.comparison_text)."""
+    f = F.build(fixture_con, sel(), "week")
+    for lang, words in (("zh", "较上周（2026年11月15日）"), ("en", "vs last week (15 Nov 2026)")):
+        d = D.build(f, lang, "", 1)
+        changed = [c for s in d.slides for c in s.cards if c.change[:1] in ("▲", "▼", "＝")]
+        assert changed and all(words in c.note for c in changed), [(c.label, c.note) for c in changed]
+
+
+@pytest.mark.parametrize("period, lang, expected", [
+    ("all", "zh", "较 2026年10月25日（4 周前）"), ("all", "en", "vs 25 Oct 2026 (4 weeks earlier)"),
+    ("2026-10", "zh", "较 2026年9月（上期，截至 2026年9月30日）"), ("2026-Q3", "en", "vs Q2 2026 (the period before, to 30 Jun 2026)"),
+])
+def test_the_cockpits_comparison_in_words_and_dates(period, lang, expected):
+    assert metrics.comparison_text(Filters(period=period), AS_OF, lang) == expected

@@ -50,6 +50,8 @@ def card(key: str, f: Facts, lang: str, min_n: int) -> Card:
         change = f"{arrow} {i18n.fmt_change(m.unit, d, lang)} {t('tone_' + tone, lang)}".strip()
     n = f.total.get(m.n_col)
     notes = [t("card_n", lang, n=i18n.fmt_int(n, lang))]
+    if now is not None and before is not None:  # what the change compares with, in words and a date
+        notes.append(vs(f, lang))
     if n is not None and n < min_n and m.unit in ("share", "pp", "days", "rating"):
         notes.append("⚠ " + t("small_sample", lang))
     if m.target is not None and now is not None:
@@ -61,14 +63,20 @@ def card(key: str, f: Facts, lang: str, min_n: int) -> Card:
                 change, " · ".join(notes), tone)
 
 
-def count_card(label: str, now: int | None, before: int | None, lang: str, preset: str, worse_up: bool = True) -> Card:
+def vs(f: Facts, lang: str) -> str:
+    """"较上周（2026年11月15日）" / "vs last week (15 Nov 2026)": the comparison every change on the slides makes."""
+    return t("vs_prev", lang, prev=N.prev_word(f.preset, lang), date=i18n.fmt_date(f.previous_as_of, lang))
+
+
+def count_card(label: str, now: int | None, before: int | None, lang: str, preset: str, worse_up: bool = True, *,
+               f: Facts) -> Card:
     change, tone = t("no_comparison", lang), "flat"
     if now is not None and before is not None:
         d = int(now) - int(before)
         tone = "flat" if d == 0 else ("worse" if (d > 0) == worse_up else "better")
         arrow = "＝" if d == 0 else "▲" if d > 0 else "▼"
         change = f"{arrow} {d:+,} {t('tone_' + tone, lang)}"
-    return Card(label, i18n.fmt_int(now, lang), change, t("vs_prev", lang, prev=N.prev_word(preset, lang)), tone)
+    return Card(label, i18n.fmt_int(now, lang), change, vs(f, lang), tone)
 
 
 def reason(row: dict, lang: str) -> str:
@@ -99,12 +107,12 @@ def overview(f: Facts, lang: str, min_n: int) -> Slide:
 def attention(f: Facts, lang: str) -> Slide:
     a = f.attention
     n_new, n_worse = int(a["is_new_red"].sum()), int((a["light"] != "red").sum())
-    cards = (count_card(t("card_red", lang), f.total.get("n_red"), f.total_previous.get("n_red"), lang, f.preset),
+    cards = (count_card(t("card_red", lang), f.total.get("n_red"), f.total_previous.get("n_red"), lang, f.preset, f=f),
              Card(t("card_new_red", lang), i18n.fmt_int(n_new, lang), note=t("since", lang, date=i18n.fmt_date(
                  f.previous_as_of, lang))),
              Card(t("card_worse", lang), i18n.fmt_int(n_worse, lang), note=t("worse_note", lang)),
              count_card(t("card_overdue", lang), f.total.get("overdue"), f.total_previous.get("overdue"), lang,
-                        f.preset))
+                        f.preset, f=f))
     rows = list(a.iter_rows(named=True))
     table = Table(t("table_attention", lang),
                   (t("col_item", lang), t("col_region", lang), t("col_dept", lang), t("col_light", lang),

@@ -6,7 +6,7 @@ import streamlit as st
 
 import html
 
-from analytics import i18n
+from analytics import i18n, metrics
 from analytics.figures import lights as figures
 from analytics.figures import maps
 from analytics import contract
@@ -41,7 +41,8 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
                 notes = [ctx.t("kpi.n", n=i18n.fmt_int(k.n, ctx.lang))]
                 if k.n is not None and k.n < ctx.thresholds.min_n and m.unit in ("share", "pp", "days", "rating"):
                     notes.append("⚠ " + ctx.t("kpi.small"))
-                notes.append(ctx.t("kpi.vs_previous") if k.change is not None else ctx.t("kpi.no_previous"))
+                notes.append(metrics.comparison_text(ctx.filters, ctx.as_of, ctx.lang) if k.change is not None
+                             else ctx.t("kpi.no_previous"))
                 if m.target is not None:
                     op = "≥" if m.direction == "higher_is_better" else "≤"
                     target = ctx.t("kpi.target", op=op, target=i18n.fmt_metric(m.unit, m.target, ctx.lang))
@@ -111,7 +112,8 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
             "#": pl.Series([r["rank"] for r in rows], dtype=pl.UInt32),
             ctx.t("league.region"): [i18n.glossary("province", r["name"], ctx.lang) for r in rows],
             ctx.t("league.index"): [None if r["index"] is None else round(r["index"], 1) for r in rows],
-            ctx.t("league.trend"): [trend[r["trend"]] for r in rows],
+            ctx.t("league.trend_vs", vs=metrics.comparison_text(ctx.filters, ctx.as_of, ctx.lang)):
+                [trend[r["trend"]] for r in rows],
             ctx.t("league.n_items"): [r["n_in_flight"] for r in rows],
             ctx.t("league.red_share"): [i18n.fmt_pct(r["red_share"], ctx.lang) for r in rows],
         })
