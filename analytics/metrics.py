@@ -2,9 +2,9 @@
 
 Every metric is a `Metric` record (labels, unit, direction, formula, seed source, target) whose
 value comes from the grouped queries in `db/sql/metrics.py`. Rates carry their n. The composite
-index uses rates shrunk toward the overall rate, and regions with fewer than `min_n` items in
-flight are not ranked at all (listed after the ranked ones, marked), so that a county with two
-items cannot top the league by luck.
+index uses each region's own rates (one region, one period, one weighting: one value on every page),
+and regions with fewer than `min_n` items in flight are not ranked at all (listed after the ranked
+ones, marked), so that a county with two items cannot top the league by luck.
 See docs/metrics.md (generated from these records).
 """
 from __future__ import annotations
@@ -196,25 +196,29 @@ def rate(num: str, den: str) -> pl.Expr:
     return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
 
 
-def add_metrics(frame: pl.DataFrame, th: Thresholds, weights: dict[str, float]) -> pl.DataFrame:
-    """Every metric, the index (rates shrunk toward the rows' overall rate) and the rank, from the counts."""
-    frame = frame.with_columns(
-        [rate(m.numerator, m.denominator).alias(m.key) for m in METRICS if m.numerator]
-        + [pl.col(m.column).alias(m.key) for m in METRICS if m.column and m.key != "index"]
-    )
-    # shrink small samples toward the overall rate before they enter the index
-    comps = []
-    for comp, (num, den) in INDEX_COMPONENTS.items():
-        total_den = frame[den].sum()
-        p0 = frame[num].sum() / total_den if total_den else None
-        shrunk = ((pl.col(num) + th.min_n * p0) / (pl.col(den) + th.min_n)) if p0 is not None else pl.lit(None)
-        comps.append(pl.when(pl.col(den) > 0).then(shrunk).otherwise(None).alias(f"{comp}_adj"))
+def with_index(frame: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
+    """The execution index of every row from its counts: the weighted mean of its own landing, on-time and
+    satisfaction rates and budget alignment, weights renormalised over the components it has. One definition for
+    the region tables and the time series. Each row's own rates: a region has one index whatever it is compared
+    with (its parent's map and table, its own page, the meeting, the exports). Rates were once shrunk toward the
+    rows' overall rate, which gave a region another value in every table it appeared in (issue 17); small samples
+    are left unranked instead (`add_metrics`) and shown with their n."""
+    comps = [rate(num, den).alias(f"{comp}_adj") for comp, (num, den) in INDEX_COMPONENTS.items()]
     comps.append((1 - (pl.col("avg_budget_gap_pp").abs() / 100).clip(0, 1)).alias("budget_alignment_adj"))
     frame = frame.with_columns(comps)
     used = [(f"{c}_adj", w) for c, w in weights.items() if w > 0]
     num = pl.sum_horizontal([pl.col(c).fill_null(0) * w for c, w in used])
     den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * w for c, w in used])
-    frame = frame.with_columns(pl.when(den > 0).then(100 * num / den).otherwise(None).alias("index"))
+    return frame.with_columns(pl.when(den > 0).then(100 * num / den).otherwise(None).alias("index"))
+
+
+def add_metrics(frame: pl.DataFrame, th: Thresholds, weights: dict[str, float]) -> pl.DataFrame:
+    """Every metric, the index (from each row's own rates) and the rank, from the counts."""
+    frame = frame.with_columns(
+        [rate(m.numerator, m.denominator).alias(m.key) for m in METRICS if m.numerator]
+        + [pl.col(m.column).alias(m.key) for m in METRICS if m.column and m.key != "index"]
+    )
+    frame = with_index(frame, weights)
     # regions on fewer than min_n items get no rank: they are listed after the ranked ones, marked
     frame = frame.with_columns((pl.col("n_in_flight") < th.min_n).alias("is_small"))
     frame = frame.with_columns(
@@ -305,9 +309,11 @@ def markdown() -> str:
             "is left out, the other weights renormalised over the components a region has). Coordination "
             "efficiency is measured by the on-time completion rate, cost by budget alignment "
             "= 1 − |budget-vs-progress gap| / 100.", "",
-            "Before they enter the index, the landing, on-time and satisfaction rates are shrunk toward the "
-            "overall rate of the regions compared: (successes + min_n · overall) / (cases + min_n). Regions with "
-            "fewer than min_n items in flight are not ranked at all. Items recorded at a coarser level than the "
+            "The index takes each region's own landing, on-time and satisfaction rates, so a region has one index "
+            "for a period and a weighting on every page (its parent's map and table, its own page, the meeting and "
+            "the exports); they were once shrunk toward the rate of the regions compared, which gave a region "
+            "another value in every comparison. Small samples are not ranked instead: regions with fewer than "
+            "min_n items in flight are listed after the ranked ones, marked, with their n. Items recorded at a coarser level than the "
             "one compared (a province-level item in a city ranking) count in their own region's totals only.", "",
             "The trend beside a region compares its index with the previous period (the period before the chosen "
             "one; for all time, four weeks earlier): up or down when it moved by more than one point.", "",

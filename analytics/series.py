@@ -177,23 +177,7 @@ def _with_metrics(frame: pl.DataFrame, keys, th: metrics.Thresholds, weights: di
         + [pl.col(m.column).alias(m.key) for m in plain if m.column])
     if "index" not in keys:
         return frame
-    # as metrics.add_metrics: rates shrunk toward the overall rate of the rows compared. For regions
-    # that is every region of the level in the same window (the league); a total, or a domain / dept
-    # (the cockpit filtered to it), is a table of one row, so its own rate.
-    part = (pl.col("w_period"), pl.col("is_total") | pl.lit(by != "region"),
-            pl.when(pl.col("is_total") | pl.lit(by != "region")).then(pl.col("grp")))
-    comps = []
-    for comp, (num, den) in metrics.INDEX_COMPONENTS.items():
-        p0 = pl.col(num).sum().over(part) / pl.col(den).sum().over(part)
-        shrunk = (pl.col(num) + th.min_n * p0) / (pl.col(den) + th.min_n)
-        comps.append(pl.when((pl.col(den) > 0) & (pl.col(den).sum().over(part) > 0)).then(shrunk)
-                     .otherwise(None).alias(f"{comp}_adj"))
-    comps.append((1 - (pl.col("avg_budget_gap_pp").abs() / 100).clip(0, 1)).alias("budget_alignment_adj"))
-    frame = frame.with_columns(comps)
-    used = [(f"{c}_adj", w) for c, w in weights.items() if w > 0]
-    num = pl.sum_horizontal([pl.col(c).fill_null(0) * w for c, w in used])
-    den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * w for c, w in used])
-    return frame.with_columns(pl.when(den > 0).then(100 * num / den).otherwise(None).alias("index"))
+    return metrics.with_index(frame, weights)  # one definition of the index (each row's own rates)
 
 
 def as_series(wide: pl.DataFrame, metric: str, groups: tuple[str, ...] = (), include_total: bool = False,

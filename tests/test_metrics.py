@@ -186,7 +186,9 @@ def test_thresholds_are_parameters(con):
         Thresholds(yellow_pp=25)  # above red
 
 
-def test_a_tiny_region_is_shrunk_and_not_ranked():
+def test_a_tiny_region_keeps_its_own_index_and_is_not_ranked():
+    """Issue 17, point 3: the index is each region's own (once shrunk toward the regions compared, so a region had
+    another value in every table); a region of few items is left unranked instead."""
     frame = pl.DataFrame({  # A: 2 of 2 on time with 2 items; B: 80 of 100 with 100 items; C: 9 of 10, 12 items
         "region_code": ["A", "B", "C"], "n_in_flight": [2, 100, 12], "n_on_time": [2, 80, 9],
         "n_completed": [2, 100, 10], "n_indicators_met": [0, 0, 0], "n_indicator_values": [0, 0, 0],
@@ -198,11 +200,13 @@ def test_a_tiny_region_is_shrunk_and_not_ranked():
                                                                        for c in (m.numerator, m.denominator)
                                                                        if c and c not in frame.columns})])
     out = metrics.add_metrics(frame, Thresholds(min_n=10), {"on_time_rate": 1.0})
-    p0 = 91 / 112  # overall on-time rate
     got = {r["region_code"]: r for r in out.iter_rows(named=True)}
-    assert got["A"]["index"] == pytest.approx(100 * (2 + 10 * p0) / 12)  # 100% pulled toward 81%
-    assert got["B"]["index"] == pytest.approx(100 * (80 + 10 * p0) / 110)
-    assert got["C"]["index"] == pytest.approx(100 * (9 + 10 * p0) / 20)
+    assert got["A"]["index"] == pytest.approx(100.0)  # 2 of 2
+    assert got["B"]["index"] == pytest.approx(80.0)
+    assert got["C"]["index"] == pytest.approx(90.0)
+    # the same region alone (its own page) has the same index as in the table of its siblings
+    alone = metrics.add_metrics(frame.filter(pl.col("region_code") == "C"), Thresholds(min_n=10), {"on_time_rate": 1.0})
+    assert alone["index"][0] == pytest.approx(got["C"]["index"])
     assert got["A"]["is_small"] and got["A"]["rank"] is None  # raw 100% on 2 items: not ranked first
     assert (got["C"]["rank"], got["B"]["rank"]) == (1, 2)
     assert out["region_code"].to_list() == ["C", "B", "A"]  # ranked first, the small one after

@@ -8,6 +8,7 @@ cards (test_meeting). This file holds the rest: the slip-risk page and the two d
 from __future__ import annotations
 
 import json
+from datetime import date
 import shutil
 
 import polars as pl
@@ -85,3 +86,22 @@ def test_the_quality_pages_count_the_items_the_cockpit_counts(demo_small_path, f
         assert auth.n_items == with_reports > 0
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("parent", [None, "440000", "440300"])  # the nation, 广东省, 深圳市
+def test_a_region_has_one_index_in_its_parents_table_and_on_its_own_page(demo_small_path, parent):
+    """Issue 17, point 3: 蜀山区 was 48.8 on Hefei's map and 36.8 on its own page (the index was shrunk toward the
+    regions it was compared with). One region, one period, one weighting: one index, across levels."""
+    con = store.connect(demo_small_path, read_only=True)
+    try:
+        sel = metrics.Selection(Filters(region_code=parent), as_of=date(2026, 11, 22))
+        level = {None: "province", "440000": "city", "440300": "county"}[parent]
+        table = metrics.region_table(con, sel, level)
+        checked = 0
+        for row in table.filter(pl.col("index").is_not_null()).head(6).iter_rows(named=True):
+            own = metrics.totals(con, metrics.Selection(Filters(region_code=row["region_code"]), as_of=sel.as_of))
+            assert own["index"] == pytest.approx(row["index"], abs=1e-9), (row["region_code"], row["index"], own)
+            checked += 1
+    finally:
+        con.close()
+    assert checked >= 2
