@@ -239,3 +239,20 @@ def test_every_change_on_a_card_says_what_it_compares_with(fixture_con):
 ])
 def test_the_cockpits_comparison_in_words_and_dates(period, lang, expected):
     assert metrics.comparison_text(Filters(period=period), AS_OF, lang) == expected
+
+
+def test_a_ranking_table_shows_the_worst_in_full(demo_small_path):
+    """Issue 17, point 4: the 后五 list showed ranks 27–29 and left the two worst to "另有 2 行见 PDF"."""
+    from analytics.db import store
+
+    con = store.connect(demo_small_path, read_only=True)
+    try:
+        f = F.build(con, metrics.Selection(as_of=date(2026, 11, 22)), "week")
+    finally:
+        con.close()
+    ranked = f.league.filter(pl.col("rank").is_not_null())
+    assert ranked.height > D.SHOWN
+    table = D.build(f, "zh", "", 1).slide("regions").tables[0]
+    shown = [int(r[0]) for r in table.rows[:table.shown]]
+    assert len(table.rows) <= table.shown  # nothing left to another page
+    assert shown[-1] == ranked["rank"].max() and shown[0] == 1

@@ -145,7 +145,8 @@ def regions(f: Facts, lang: str, min_n: int) -> Slide:
     ranked = ranking_rows(f)
     trend = {"up": t("trend_up", lang), "down": t("trend_down", lang), "flat": t("trend_flat", lang), None: "—"}
     full = f.league.filter(pl.col("rank").is_not_null()).sort("rank")
-    picked = full if full.height <= 10 else pl.concat([full.head(5), full.tail(5)])
+    # best and worst, as many as a slide shows: the worst always in full (they are what the meeting is for)
+    picked = full if full.height <= SHOWN else pl.concat([full.head(SHOWN // 2), full.tail(SHOWN - SHOWN // 2)])
     table = Table(t("table_regions", lang),
                   ("#", t("col_region", lang), t("col_index", lang), t("col_change", lang), t("col_trend", lang),
                    t("col_in_flight", lang), t("col_red_share", lang)),
