@@ -85,6 +85,7 @@ def test_the_demo_stays_one_click_away(tmp_path, monkeypatch):
     monkeypatch.setenv("COCKPIT_DB", str(db))
     monkeypatch.setenv("COCKPIT_DEMO_SCALE", "0.02")
     monkeypatch.setenv("COCKPIT_DEMO_AS_OF", "2026-11-22")
+    monkeypatch.setenv("COCKPIT_RETRAIN_AFTER_COMMIT", "1")  # as on a real first start
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception and not db.exists()
@@ -96,3 +97,15 @@ def test_the_demo_stays_one_click_away(tmp_path, monkeypatch):
         assert con.execute("SELECT count(*) FROM projects").fetchall()[0][0] > 100
     finally:
         con.close()
+    # issue 17, point 13: the demo arrives with its slip-risk model, trained and scored in the background
+    import time
+
+    from analytics.risk import jobs, scores
+
+    job = jobs.current(str(db))
+    assert job is not None
+    deadline = time.monotonic() + 120
+    while not job.done and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert job.done and job.error is None, job.error
+    assert scores.load_meta(db, 1)["n_scored"] > 0

@@ -127,3 +127,16 @@ def _demo(path: Path, lang: str) -> None:
     st.success(t("setup.done", items=i18n.fmt_int(counts["projects"], lang),
                  reports=i18n.fmt_int(counts["progress_reports"], lang),
                  seconds=f"{time.perf_counter() - started:.0f}"))
+    _train(path)
+
+
+def _train(path: Path) -> None:
+    """The demo arrives with its slip-risk model: trained and scored in the background right after the data is
+    written (the risk page shows the progress), as a commit does (COCKPIT_RETRAIN_AFTER_COMMIT)."""
+    if not settings.get("COCKPIT_RETRAIN_AFTER_COMMIT"):
+        return
+    from analytics.risk import jobs
+    from ui import context
+
+    db = context.database(str(path))  # the app's connection: the job's thread takes a cursor of its own from it
+    jobs.start(str(path), db.cursor)

@@ -21,10 +21,25 @@ def cmd_demo(args) -> int:
     started = time.perf_counter()
     counts = demo.generate(args.db, scale=args.scale, seed=args.seed, as_of=args.as_of,
                            progress=None if args.quiet else progress)
+    model = None
+    if args.model:  # the demo arrives with its slip-risk model trained and scored, as the app's first start does
+        from analytics.db import store
+        from analytics.risk import jobs
+
+        if not args.quiet:
+            print(file=sys.stderr)
+        con = store.connect(args.db, read_only=True)
+        try:
+            meta = jobs.publish(con, args.db, None if args.quiet else
+                                (lambda share, stage: progress(share, f"slip-risk model: {stage}")))
+        finally:
+            con.close()
+        model = {"file": meta.get("model_file"), "n_scored": meta.get("n_scored")}
     elapsed = time.perf_counter() - started
     if not args.quiet:
         print(file=sys.stderr)
-    print(json.dumps({"db": str(args.db), "seconds": round(elapsed, 1), "rows": counts}, ensure_ascii=False, indent=2))
+    print(json.dumps({"db": str(args.db), "seconds": round(elapsed, 1), "rows": counts, "model": model},
+                     ensure_ascii=False, indent=2))
     return 0
 
 
@@ -114,6 +129,8 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=settings.get("COCKPIT_DEMO_SEED"))
     p.add_argument("--as-of", type=_date, default=None, help="last day of history (default today)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--no-model", dest="model", action="store_false",
+                   help="do not train and score the slip-risk model afterwards")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("init", help="create an empty database for an office's own data (never overwrites a file)")
