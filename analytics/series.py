@@ -101,6 +101,20 @@ def windows(grain: str, end: date, n_periods: int) -> list[tuple[str, date, date
     return out[::-1]
 
 
+def natural_end(start: date, grain: str) -> date:
+    """The last day of the period starting on `start` (a Sunday, a month's or a quarter's last day)."""
+    if grain == "week":
+        return start + timedelta(days=6)
+    return _add_months(start, 1 if grain == "month" else 3) - timedelta(days=1)
+
+
+def with_partial(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
+    """`is_partial`: the period is cut short by the as-of date (December on 3 December): its value covers a few
+    days, not the period, and every chart that ends with it marks it as such (issue 17)."""
+    ends = [natural_end(s, grain) for s in frame["period_start"].to_list()]
+    return frame.with_columns((pl.col("period_end") < pl.Series(ends, dtype=pl.Date)).alias("is_partial"))
+
+
 def _validate(cur, sel: metrics.Selection, metric: str, grain: str, n_periods: int, by: str | None,
               level: str | None) -> str | None:
     if metric not in metrics.BY_KEY:

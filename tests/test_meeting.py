@@ -256,3 +256,21 @@ def test_a_ranking_table_shows_the_worst_in_full(demo_small_path):
     shown = [int(r[0]) for r in table.rows[:table.shown]]
     assert len(table.rows) <= table.shown  # nothing left to another page
     assert shown[-1] == ranked["rank"].max() and shown[0] == 1
+
+
+def test_a_period_cut_short_by_the_as_of_date_says_so(fixture_con):
+    """Issue 17, point 5: a period of a few days was plotted as a whole one. The meeting's monthly chart ends with
+    November cut at the 22nd and labels it; the trends page's figure draws it hollow, dotted and labelled."""
+    from analytics.pages import trends
+
+    f = F.build(fixture_con, sel(), "month")
+    chart = D.build(f, "zh", "", 1).slide("overview").charts[0]
+    assert chart.categories[-1] == "2026-11（截至2026年11月22日）"
+    assert not any("截至" in c for c in chart.categories[:-1])
+    data = trends.page(fixture_con, sel(), metric="red_share", grain="month")
+    assert data.lines["is_partial"].to_list()[-1] and not any(data.lines["is_partial"].to_list()[:-1])
+    fig = trends.metric_figure(data, {None: "全国"}, "en", 10)
+    tail = next(t for t in fig.data if t.mode == "lines+markers+text")
+    assert tail.line.dash == "dot" and tail.marker.symbol[-1] == "circle-open" and tail.text[-1].endswith("(to 22 Nov)")
+    main = next(t for t in fig.data if t.mode == "lines+markers")
+    assert str(main.x[-1]) < "2026-11-22"  # the full line stops at the last whole month

@@ -17,22 +17,40 @@ AS_OF = date(2026, 11, 22)
 SEL = metrics.Selection(as_of=AS_OF)
 
 
+def _whole(fig):
+    """Each named line with the period cut short by the as-of date (its own dotted, unnamed trace drawn just before
+    it) put back at its end: (name, xs, ys, main trace)."""
+    out, tail = [], None
+    for t in fig.data:
+        if t.name is None:
+            tail = t
+            continue
+        xs, ys = list(t.x), list(t.y)
+        if tail is not None:
+            xs, ys = xs + [tail.x[-1]], ys + [tail.y[-1]]
+        out.append((t.name, xs, ys, t))
+        tail = None
+    return out
+
+
 def test_the_figure_draws_the_series_values(fixture_con):
     data = trends.page(fixture_con, SEL, None, metric="red_share", grain="month", by="region",
                        compare=("340000", "110000"))
     names = {None: "all", "340000": "Anhui", "110000": "Beijing"}
     fig = trends.metric_figure(data, names, "en", min_n=10)
-    assert [t.name for t in fig.data] == ["all", "Anhui", "Beijing"]
-    for trace, group in zip(fig.data, (None, "340000", "110000")):
+    lines = _whole(fig)
+    assert [name for name, *_ in lines] == ["all", "Anhui", "Beijing"]
+    for (_, xs, ys, trace), group in zip(lines, (None, "340000", "110000")):
         expected = series.metric_series(fixture_con, SEL, "red_share", "month", 12, by="region", groups=(group,)) \
             if group else series.metric_series(fixture_con, SEL, "red_share", "month", 12)
-        assert list(trace.y) == expected["value"].to_list()
-        assert [d.date() if hasattr(d, "date") else d for d in trace.x] == expected["period_end"].to_list()
-        assert [c[2] for c in trace.customdata] == [str(n) for n in expected["n"]]
-    assert list(fig.data[0].y[-3:]) == [0.0, 0.5, 0.5]  # hand-worked in test_series
-    assert list(fig.data[2].y[-2:]) == [1.0, 1.0]  # Beijing: B1 overdue from October
+        assert ys == expected["value"].to_list()
+        assert [d.date() if hasattr(d, "date") else d for d in xs] == expected["period_end"].to_list()
+        assert [c[2] for c in trace.customdata] == [str(n) for n in expected["n"][:-1]]  # November: to the 22nd
+    assert lines[0][2][-3:] == [0.0, 0.5, 0.5]  # hand-worked in test_series
+    assert lines[2][2][-2:] == [1.0, 1.0]  # Beijing: B1 overdue from October
     # every point rests on one or two items: drawn hollow, and the hover says so
-    assert fig.data[0].marker.symbol[-1] == "circle-open" and "few items" in fig.data[0].customdata[-1][3]
+    main = lines[0][3]
+    assert main.marker.symbol[-1] == "circle-open" and "few items" in main.customdata[-1][3]
     assert fig.layout.yaxis.tickformat == ".0%" and "(%)" in fig.layout.yaxis.title.text
     assert len({t.line.dash for t in fig.data}) == 3  # not told apart by colour alone
 
@@ -43,7 +61,8 @@ def test_the_progress_curve_ends_on_the_hand_computed_mean(fixture_con):
     # in flight on 2026-11-22 with progress: A1 (90 planned, 75 actual), B1 (100, 85); A3 has no report
     assert (last["period"], last["planned_pct"], last["actual_pct"], last["n"]) == ("2026-11", 95.0, 80.0, 2)
     fig = trends.progress_figure(data, "zh")
-    assert fig.data[0].y[-1] == 95.0 and fig.data[1].y[-1] == 80.0
+    planned, actual = _whole(fig)
+    assert planned[2][-1] == 95.0 and actual[2][-1] == 80.0
     table = trends.progress_table(data, "en")
     assert table.row(-1, named=True)["Gap (pp)"] == 15.0  # equals the average progress lag
     lag = series.metric_series(fixture_con, SEL, "avg_lag_pp", "month", 12)

@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics import contract, i18n, metrics
+from analytics import contract, i18n, metrics, series
 from analytics.risk import scores
 from analytics.meeting import narrative as N
 from analytics.meeting.facts import Facts, RiskFacts
@@ -96,8 +96,14 @@ def reason(row: dict, lang: str) -> str:
 def overview(f: Facts, lang: str, min_n: int) -> Slide:
 
     trend = f.trend
+    grain = f.preset  # the presets are the series' grains: week, month, quarter
+    if trend.height:  # a period the as-of date cuts short says so under its point ("2026-12（截至12月3日）")
+        trend = series.with_partial(trend, grain)
+    labels = [p + (t("partial", lang, date=i18n.fmt_date(e, lang)) if cut else "")
+              for p, e, cut in zip(trend["period"], trend["period_end"],
+                                   trend["is_partial"] if trend.height else [])]
     chart = Chart("line", t("chart_red_share", lang, grain=t(f"grain_{f.preset}", lang)),
-                  tuple(trend["period"].to_list()), ((t("red_share", lang), tuple(trend["value"].to_list())),),
+                  tuple(labels), ((t("red_share", lang), tuple(trend["value"].to_list())),),
                   unit="share", note=t("chart_red_share_note", lang))
     cards = tuple(card(k, f, lang, min_n) for k in metrics.KPI_KEYS)
     # the narrative is written from these cards (their rounded changes and tones), so it says what they show

@@ -165,14 +165,15 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict |
     wide = series.panel(cur, sel, (metric,), grain, n_periods, by, None, weights)
     lines = series.as_series(wide, metric, tuple(compare), include_total=True, by=by)
     small = metrics.BY_KEY[metric].unit in SMALL_UNITS
-    lines = lines.with_columns(((pl.col("n") < sel.thresholds.min_n) & pl.col("value").is_not_null() & small)
-                               .alias("is_small"))
+    lines = series.with_partial(lines.with_columns(
+        ((pl.col("n") < sel.thresholds.min_n) & pl.col("value").is_not_null() & small).alias("is_small")), grain)
     total = wide.filter(pl.col("group").is_null())
     progress = (lines.filter(pl.col("group").is_null()).select("period", "period_start", "period_end")
                 .join(total.select("period", pl.col("avg_planned_pct").alias("planned_pct"),
                                    pl.col("avg_actual_pct").alias("actual_pct"), pl.col("n_with_progress").alias("n")),
                       on="period", how="left")
                 .with_columns(pl.col("n").fill_null(0).cast(pl.Int64)))
+    progress = series.with_partial(progress, grain)
 
     level = child_level(cur, sel.filters.region_code) if by == "region" else None
     return Trends(metric, grain, by, level, tuple(compare), lines, progress,
@@ -203,8 +204,10 @@ def metric_figure(data: Trends, names: dict[str | None, str], lang: str, min_n: 
     for i, group in enumerate(groups):
         rows = data.lines.filter(pl.col("group").eq_missing(group))
         colour, dash, symbol = (SELECTION_COLOUR, "solid", "circle") if group is None else COMPARE_STYLES[i - 1]
+        rows, cut = _split_partial(rows)
         small = rows["is_small"].to_list()
         text = [i18n.fmt_metric(m.unit, v, lang) for v in rows["value"]]
+        _partial_tail(fig, rows, cut, colour, lang, [i18n.fmt_metric(m.unit, v, lang) for v in cut["value"]])
         fig.add_scatter(
             x=rows["period_end"].to_list(), y=rows["value"].to_list(), name=names.get(group, str(group)),
             mode="lines+markers", line=dict(color=colour, dash=dash, width=3 if group is None else 2),
@@ -237,13 +240,41 @@ def progress_figure(data: Trends, lang: str) -> go.Figure:
     for col, colour, dash, symbol in (("planned_pct", P.BLUE, "dash", "diamond"),
                                       ("actual_pct", P.VERMILLION, "solid", "circle")):
         label = i18n.t(f"trends.{col}", lang)
-        fig.add_scatter(x=rows["period_end"].to_list(), y=rows[col].to_list(), name=label, mode="lines+markers",
+        done, cut = _split_partial(rows)
+        _partial_tail(fig, done, cut, colour, lang, [f"{v:.1f}%" if v is not None else "—" for v in cut[col]], col)
+        fig.add_scatter(x=done["period_end"].to_list(), y=done[col].to_list(), name=label, mode="lines+markers",
                         line=dict(color=colour, dash=dash, width=2.5), marker=dict(symbol=symbol, size=7),
-                        customdata=list(zip(rows["period"], n)),
+                        customdata=list(zip(done["period"], n)),
                         hovertemplate="%{customdata[0]}: %{y:.1f}% (n = %{customdata[1]})<extra>" + label + "</extra>")
     _layout(fig, data, i18n.t("trends.progress_axis", lang), lang)
     fig.update_yaxes(ticksuffix="%")
     return fig
+
+
+def _split_partial(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the complete periods, the period the as-of date cuts short: at most the last one)."""
+    if "is_partial" not in rows.columns:
+        return rows, rows.clear()
+    return rows.filter(~pl.col("is_partial")), rows.filter(pl.col("is_partial"))
+
+
+def _partial_tail(fig: go.Figure, done: pl.DataFrame, cut: pl.DataFrame, colour: str, lang: str, shown: list[str],
+                  col: str = "value") -> None:
+    """The period cut short by the as-of date: a dotted segment from the last complete point to a hollow point
+    labelled "截至12月3日" / "to 3 Dec", so a few days are never read as a whole period (issue 17)."""
+    if cut.is_empty():
+        return
+    last = done.tail(1)
+    xs = last["period_end"].to_list() + cut["period_end"].to_list()
+    ys = last[col].to_list() + cut[col].to_list()
+    label = i18n.t("trends.partial", lang, date=i18n.fmt_date(cut["period_end"][0], lang).split("年")[-1]
+                   if lang == "zh" else cut["period_end"][0].strftime("%-d %b"))
+    fig.add_scatter(x=xs, y=ys, mode="lines+markers+text", showlegend=False, hoverinfo="skip",
+                    line=dict(color=colour, dash="dot", width=2),
+                    marker=dict(symbol=["circle"] * len(last) + ["circle-open"] * len(cut), size=[0] * len(last)
+                                + [11] * len(cut), color=colour, line=dict(width=2, color=colour)),
+                    text=[""] * len(last) + [f"{v} ({label})" for v in shown], textposition="top center",
+                    textfont=dict(size=11, color="#444"), cliponaxis=False)
 
 
 def _layout(fig: go.Figure, data: Trends, y_title: str, lang: str) -> None:
