@@ -295,3 +295,17 @@ def test_names_from_data_are_plain_text_in_the_figure():
     fig = heatmap(frame, rows, cols, metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
     assert fig.data[0].y[0] == "&lt;a href='http://x'&gt;d&lt;/a&gt;"
     assert "<a" not in fig.data[1].customdata[0][2] and fig.data[1].customdata[0][0] == rows.keys[0]
+
+
+def test_a_small_cell_does_not_set_the_colour_range():
+    """Issue 17, point 6: a cell of 3 items took the darkest colour and stretched the scale for every other cell.
+    The range comes from the cells with at least min_n cases; the small one is marked and clamped to the scale."""
+    frame = pl.DataFrame({"row": ["a", "a", "b", "b"], "col": ["x", "y", "x", "y"],
+                          "value": [0.10, 0.20, 0.15, 0.90], "n": [50, 40, 60, 3]})
+    rows, cols = Axis.of(["a", "b"], str), Axis.of(["x", "y"], str)
+    fig = heatmap(frame, rows, cols, metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
+    heat = fig.data[0]
+    assert (heat.zmin, heat.zmax) == (0.10, 0.20) and heat.text[1][1] == "90%*"
+    alone = heatmap(frame.filter(pl.col("n") < 10), Axis.of(["b"], str), Axis.of(["y"], str),
+                    metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
+    assert alone.data[0].zmin is not None  # every cell small: they set the range themselves

@@ -4,7 +4,8 @@ Colour reads the same way for every metric: the dark (navy) end of cividis is wo
 (yellow) end better, so a lower-is-better metric runs the scale the other way; a metric with a seed
 target is centred on it (the grey middle of cividis). Cividis is readable with every common colour
 vision deficiency and in greyscale. Colour is never alone: each cell prints its value, "*" marks a
-value resting on fewer than min_n cases, and a cell without data is white with "—".
+value resting on fewer than min_n cases (such cells do not set the colour range: a value beyond it takes the
+scale's end colour), and a cell without data is white with "—".
 
 Plotly does not report clicks on heatmap cells to Streamlit (heatmaps have no point selection), so
 an invisible scatter layer with one point per cell centre carries the hover text and the cell's
@@ -84,7 +85,11 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     small_cell = [[v is not None and (c or 0) < min_n for v, c in zip(zr, nr)] for zr, nr in zip(z, n)]
     text = [["" if v is None else _short(metric, v, lang) + (SMALL_MARK if s else "")
              for v, s in zip(zr, sr)] for zr, sr in zip(z, small_cell)]
-    colour = _colours(z, metric)
+    # small-n cells keep their colour but do not set the scale (a cell of 3 items took the darkest colour and
+    # stretched the range for every other cell, issue 17): the range comes from the cells with enough cases,
+    # unless every cell is small
+    sized = [[None if s else v for v, s in zip(zr, sr)] for zr, sr in zip(z, small_cell)]
+    colour = _colours(sized if any(v is not None for r in sized for v in r) else z, metric)
     fig = go.Figure()
     fig.add_heatmap(
         z=z, x=col_labels, y=row_labels, text=text, texttemplate="%{text}",
