@@ -386,3 +386,14 @@ def test_a_linked_row_of_a_region_outside_its_item_is_an_error_naming_both_codes
     assert bad["row"].to_list() == [2] and bad["value"].to_list() == ["110105"]
     assert bad["detail"].to_list() == ["A1 (340102)"] and bad["header"].to_list() == ["区划代码"]
     assert sorted(c.valid()["feedback_id"].to_list()) == ["F10", "F11"]
+
+
+@pytest.mark.parametrize("word", ["合计", "总 计", "小计：", "Total"])
+def test_a_total_row_is_skipped_and_said_not_counted_as_errors(con, word):
+    """Issue 17, point 16: a 合计 row was counted as two errors. It is skipped, stored nowhere, and listed once as a
+    note with its row."""
+    c = only(checked(con, csv_bytes(ROWS + [[word, None, "237", "209", None, None]]), "进度.csv")[1])
+    assert c.problems.filter(pl.col("severity") == "error").is_empty()
+    (note,) = c.problems.filter(pl.col("rule") == "total_row").iter_rows(named=True)
+    assert (note["row"], note["severity"]) == (5, "warning")
+    assert c.frame["__row"].to_list() == [2, 3, 4]

@@ -64,7 +64,7 @@ def test_an_upload_through_every_step_commits_one_version(app, db):
     assert list(mapping["column"])[:2] == ["事项编号 · project_id *", "填报日期 · report_date *"]
     assert "含有 HTML 或脚本标记" in " ".join(frame_with(at, "问题与要求")["问题与要求"])  # a note, not an error
     values = metric_values(at)
-    assert (values["新增"], values["变更"], values["不变"], values["文件中没有"]) == ("2 行", "1 行", "0 行", "5 行")
+    assert (values["新增"], values["变更"], values["不变"], values["保持不变（文件中没有）"]) == ("2 行", "1 行", "0 行", "5 行")
     at.button(key="up_commit").click().run()
     assert not at.exception
     assert "已提交为数据版本 v2" in " ".join(s.value for s in at.success)

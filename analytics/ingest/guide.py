@@ -11,7 +11,8 @@ from analytics.ingest import mapping, normalise
 RULES = ("required", "date", "timestamp", "number", "percent", "integer", "bool", "choice", "period", "range",
          "pattern", "order", "required_when", "duplicate_key", "reference", "region_unknown", "region_ambiguous",
          "control_chars", "too_long", "extra_cells", "duplicate_header", "missing_column", "column_ignored",
-         "no_header", "html", "formula_text", "percent_fraction", "ledger_deadline", "ledger_same_item", "ledger_district", "link_region")
+         "no_header", "html", "formula_text", "percent_fraction", "ledger_deadline", "ledger_same_item", "ledger_district", "link_region",
+         "total_row")
 FILE_ERRORS = ("empty", "not_what_name_says", "extension", "xls", "too_large", "line_too_long", "zip_bomb", "macros", "external_links",
                "encrypted", "damaged", "encoding", "header_only", "no_header", "too_many_rows", "rejected", "busy",
                "stale", "contract", "pruned", "locked", "ledger_no_date")

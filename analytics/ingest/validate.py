@@ -114,12 +114,35 @@ def rows_of(sheet: Sheet, header_index: int) -> pl.DataFrame:
     return body.filter(filled)
 
 
+# a row whose first filled cell is one of these is a total, not a record: skipped, and the preview says so
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "共计", "总合计", "合计数", "total", "totals", "grandtotal", "subtotal",
+                         "sum"})
+
+
+def _is_total(cells: list) -> bool:
+    first = next((c for c in cells if c is not None and str(c).strip()), None)
+    if first is None:
+        return False
+    word = "".join(str(first).split()).rstrip(":：").lower()
+    return word in TOTAL_WORDS
+
+
+def split_totals(body: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the records, the total rows: 合计/总计/小计/Total in their first filled cell). A total row was counted as
+    errors in every column it could not fill (issue 17); it is skipped and listed as a note instead."""
+    cols = [c for c in body.columns if c != ROW]
+    if not cols or body.is_empty():
+        return body, body.clear()
+    flags = pl.Series([_is_total(list(r)) for r in body.select(cols).iter_rows()], dtype=pl.Boolean)
+    return body.filter(~flags), body.filter(flags)
+
+
 def check(sheet: Sheet, header_index: int, mapping: Mapping, resolver: Resolver, limits: Limits,
           references: dict[tuple[str, str], pl.Series] | None = None) -> Checked:
     """Check a sheet's rows under `mapping`; `references` gives, per (table, column) referenced, the keys
     that exist (in the database or elsewhere in the upload)."""
     t = contract.table(mapping.table)
-    body = rows_of(sheet, header_index)
+    body, totals = split_totals(rows_of(sheet, header_index))
     if body.height > limits.max_rows:
         raise UploadError("too_many_rows", {"name": sheet.name, "rows": f"{body.height:,}",
                                             "limit": f"{limits.max_rows:,}"})
@@ -131,6 +154,10 @@ def check(sheet: Sheet, header_index: int, mapping: Mapping, resolver: Resolver,
     s = _Scope(t, sheet, mapping, mapped, work)
     found += _cell_problems(s, regions, resolver, limits)
     found += _row_problems(s) + _key_problems(s) + _reference_problems(s, references or {})
+    if totals.height:  # said once per row, as a note: nothing of it is stored
+        first = next(c for c in totals.columns if c != ROW)
+        found.append(_rows(totals, table=t.name, sheet=sheet.name, header="", column="", raw=first,
+                           rule="total_row", severity="warning"))
     found = [f for f in _resolve(found) if f.height]
     problems = pl.concat(found, how="vertical") if found else empty_problems()
     problems = problems.sort("row", "column", nulls_last=False)

@@ -340,7 +340,8 @@ def preview(ctx: Context, up: pipeline.Upload, checked: list, modes: dict[str, s
         cols[0].metric(ctx.t("upload.rows_new"), ctx.t("upload.n_rows", n=n(p.rows_new)))
         cols[1].metric(ctx.t("upload.rows_changed"), ctx.t("upload.n_rows", n=n(p.rows_changed)))
         cols[2].metric(ctx.t("upload.rows_unchanged"), ctx.t("upload.n_rows", n=n(p.rows_unchanged)))
-        cols[3].metric(ctx.t("upload.rows_missing"), ctx.t("upload.n_rows", n=n(p.rows_missing)),
+        # what happens to rows the file lacks, in the label itself: upsert keeps them, replace removes them
+        cols[3].metric(ctx.t(f"upload.rows_missing_{ch.mode}"), ctx.t("upload.n_rows", n=n(p.rows_missing)),
                        help=ctx.t(f"upload.missing_{ch.mode}"))
         cols[4].metric(ctx.t("upload.rows_rejected"), ctx.t("upload.n_rows", n=n(ch.rejected)))
         st.caption(ctx.t("upload.preview_note", current=n(p.rows_current), version=ctx.version,
