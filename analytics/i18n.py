@@ -116,12 +116,15 @@ def fmt_date(d: date | datetime | None, lang: str) -> str:
 
 
 def fmt_period(period: str, lang: str) -> str:
-    """'all', 'YYYY', 'YYYY-Qn' or 'YYYY-MM' for display."""
+    """'all', 'YYYY', 'YYYY-Qn', 'YYYY-MM' or an ISO week 'YYYY-Www' for display."""
     if period == "all":
         return t("period.all", lang)
     if "-Q" in period:
         y, q = period.split("-Q")
         return t("period.quarter", lang, year=y, quarter=q)
+    if "-W" in period:  # an ISO week of the series ("2026-W47"): words, not a code
+        y, w = period.split("-W")
+        return t("period.week", lang, year=y, week=int(w))
     if "-" in period:
         y, m = period.split("-")
         return t("period.month", lang, year=y, month=int(m))

@@ -11,7 +11,7 @@ import pytest
 from pptx import Presentation
 from pptx.oxml.ns import qn
 
-from analytics import metrics, series
+from analytics import i18n, metrics, series
 from analytics.pages import meeting
 from analytics.cli import main
 from analytics.filters import Filters
@@ -59,7 +59,8 @@ def test_pptx_has_the_slides_native_charts_equal_to_the_metrics_and_the_context_
     assert values[0] == pytest.approx(ranked["index"].to_list()[::-1])
     trend = series.metric_series(fixture_con, sel, "red_share", "week", F.SERIES_PERIODS)
     cats, values = charts["红灯占比（按周）"]
-    assert cats == trend["period"].to_list() and values[0] == pytest.approx(trend["value"].to_list())
+    assert cats == [i18n.fmt_period(p, "zh") for p in trend["period"]]
+    assert values[0] == pytest.approx(trend["value"].to_list())
     assert charts["红灯事项（按下级地区）"] == (["北京市"], [[1.0]])
 
 

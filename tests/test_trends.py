@@ -151,7 +151,8 @@ def test_page_renders_with_a_grain_change_and_a_compared_region(app_env, lang, t
     assert at.query_params["grain"] == "week" and at.query_params["cmp"] == "340000"
     assert grain_word in at.subheader[0].value
     table = at.dataframe[0].value
-    assert len(table) == 2 * 26 and table.iloc[-1, 1] == "2026-W47"
+    # the week in words, not an ISO code (issue 17, point 15)
+    assert len(table) == 2 * 26 and table.iloc[-1, 1] == ("2026年第47周" if lang == "zh" else "week 47, 2026")
     assert set(table.iloc[:, 0]) == ({"当前选择", "安徽省"} if lang == "zh" else {"Current selection", "Anhui"})
 
 

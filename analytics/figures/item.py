@@ -13,7 +13,8 @@ import polars as pl
 
 from analytics.figures.palette import BLUE, GREEN, GREY, ORANGE, VERMILLION
 
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified",
+# dates as numbers, in either language (plotly's own month names are English only)
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified", xaxis=dict(tickformat="%Y-%m-%d"),
               legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
 
 

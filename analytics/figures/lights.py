@@ -23,4 +23,5 @@ def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
                       plot_bgcolor="white", bargap=0.15)
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
+    fig.update_xaxes(tickformat="%Y-%m-%d")  # numbers in either language (plotly's month names are English only)
     return fig

@@ -213,7 +213,7 @@ def metric_figure(data: Trends, names: dict[str | None, str], lang: str, min_n: 
             mode="lines+markers", line=dict(color=colour, dash=dash, width=3 if group is None else 2),
             marker=dict(symbol=[f"{symbol}-open" if s else symbol for s in small], size=[11 if s else 7 for s in small],
                         color=colour, line=dict(width=2, color=colour)),
-            customdata=list(zip(rows["period"], text, [i18n.fmt_int(n, lang) for n in rows["n"]],
+            customdata=list(zip([i18n.fmt_period(p, lang) for p in rows["period"]], text, [i18n.fmt_int(n, lang) for n in rows["n"]],
                                 [few if s else "" for s in small])),
             hovertemplate="%{customdata[0]}: %{customdata[1]} (n = %{customdata[2]}) %{customdata[3]}<extra>"
                           + names.get(group, str(group)).replace("<", "‹") + "</extra>",
@@ -244,7 +244,7 @@ def progress_figure(data: Trends, lang: str) -> go.Figure:
         _partial_tail(fig, done, cut, colour, lang, [f"{v:.1f}%" if v is not None else "—" for v in cut[col]], col)
         fig.add_scatter(x=done["period_end"].to_list(), y=done[col].to_list(), name=label, mode="lines+markers",
                         line=dict(color=colour, dash=dash, width=2.5), marker=dict(symbol=symbol, size=7),
-                        customdata=list(zip(done["period"], n)),
+                        customdata=list(zip([i18n.fmt_period(p, lang) for p in done["period"]], n)),
                         hovertemplate="%{customdata[0]}: %{y:.1f}% (n = %{customdata[1]})<extra>" + label + "</extra>")
     _layout(fig, data, i18n.t("trends.progress_axis", lang), lang)
     fig.update_yaxes(ticksuffix="%")
@@ -299,7 +299,7 @@ def lines_table(data: Trends, names: dict[str | None, str], lang: str) -> pl.Dat
     rows = data.lines
     return pl.DataFrame({
         t("trends.col_series"): [names.get(g, str(g)) for g in rows["group"]],
-        t("trends.col_period"): rows["period"],
+        t("trends.col_period"): [i18n.fmt_period(p, lang) for p in rows["period"]],
         t("trends.col_period_end"): rows["period_end"],
         _unit_title(m, lang): [None if v is None else round(v * scale, 2) for v in rows["value"]],
         "n": rows["n"],
@@ -311,7 +311,8 @@ def progress_table(data: Trends, lang: str) -> pl.DataFrame:
     t = lambda key: i18n.t(key, lang)  # noqa: E731
     rows = data.progress
     return pl.DataFrame({
-        t("trends.col_period"): rows["period"], t("trends.col_period_end"): rows["period_end"],
+        t("trends.col_period"): [i18n.fmt_period(p, lang) for p in rows["period"]],
+        t("trends.col_period_end"): rows["period_end"],
         t("trends.planned_pct") + " (%)": rows["planned_pct"].round(2),
         t("trends.actual_pct") + " (%)": rows["actual_pct"].round(2),
         t("trends.gap_pp"): (rows["planned_pct"] - rows["actual_pct"]).round(2), "n": rows["n"],
