@@ -175,3 +175,14 @@ def describe_filters(filters, region_names: list[str], lang: str) -> str:
     if not parts:
         return t("filters.none_active", lang)
     return t("filters.active", lang, summary=" · ".join(parts))
+
+
+def progress_gap(lag_pp: float, lang: str) -> str:
+    """A progress gap in words: "进度落后计划 15 个百分点", "进度超前计划 4 个百分点" or "进度与计划持平" (a negative
+    lag is ahead of plan, not "behind by -4")."""
+    n = round(lag_pp)
+    if n > 0:
+        return t("attention.progress", lang, lag=f"{n}")
+    if n < 0:
+        return t("attention.progress_ahead", lang, lag=f"{-n}")
+    return t("attention.progress_on", lang)

@@ -67,3 +67,9 @@ def test_every_domain_and_department_of_the_demo_vocabulary_has_an_english_name(
 ])
 def test_changes_between_periods_are_signed_in_their_unit(unit, change, lang, text):
     assert i18n.fmt_change(unit, change, lang) == text
+
+
+def test_a_progress_gap_ahead_of_plan_is_not_behind_by_a_negative_number():
+    assert i18n.progress_gap(15.2, "zh") == "进度落后计划 15 个百分点"
+    assert i18n.progress_gap(-4.4, "zh") == "进度超前计划 4 个百分点" and i18n.progress_gap(-4.4, "en") == "4 pp ahead of plan"
+    assert i18n.progress_gap(0.3, "en") == "on plan"

@@ -252,3 +252,15 @@ def test_a_selection_without_items_says_so(app_env):
     at = start("en", region="410000")  # 河南: only C1, not started
     assert "No supervised items in flight match" in at.info[0].value
     assert at.button(key="empty_reset")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_county_lists_its_own_items_instead_of_a_dead_end(app_env, lang):
+    """Issue 17, point 12: at the lowest level the page said there was nothing below. It lists the county's items
+    in flight, red first, each opening the item page (A1 is 瑶海区's, yellow: 15 pp behind plan)."""
+    at = start(lang, region="340102")
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert table.iloc[:, 0].tolist() == ["A1"]
+    assert ("黄" if lang == "zh" else "yellow") in str(table.iloc[0, 2]).lower()
+    assert "15" in str(table.iloc[0, 3])  # the reason, in words, with its number

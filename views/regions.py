@@ -99,8 +99,31 @@ st.markdown("**" + page.md_escape(ctx.t(
     "regions.total", region=here, metric=_label(m), value=i18n.fmt_metric(m.unit, data.total.get(m.key), ctx.lang),
     n=i18n.fmt_int(data.total.get(rg.n_column(m)), ctx.lang), date=i18n.fmt_date(ctx.as_of, ctx.lang))) + "**")
 
-if data.level is None:
+if data.level is None:  # a county: no region below to compare, so its own items (issue 17: no dead end)
     st.info(ctx.t("regions.no_level_below"), icon=":material/location_on:")
+    from ui.blocks.cockpit import light_reason
+
+    items = ctx.query("item_lights", **ctx.thresholds.params())  # the items in flight, with light and rule
+    if items.is_empty():
+        st.caption(ctx.t("regions.county_no_items"))
+        st.stop()
+    order = {"red": 0, "yellow": 1, "green": 2, "none": 3}
+    items = items.with_columns(pl.col("light").replace_strict(order, default=4).alias("_o")).sort("_o", "project_id")
+    word = {k: ctx.t(f"lights.{k}") for k in order}
+    rows = list(items.iter_rows(named=True))
+    table = pl.DataFrame({
+        ctx.t("item.id"): [r["project_id"] for r in rows],
+        ctx.t("risk.item"): [r["name"] for r in rows],
+        ctx.t("risk.light"): [word.get(r["light"], "—") for r in rows],
+        ctx.t("regions.col_reason"): [light_reason(ctx, r) for r in rows],
+        ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        ctx.t("risk.planned_end"): [i18n.fmt_date(r["planned_end_date"], ctx.lang) for r in rows],
+    }, schema={k: pl.Utf8 for k in (ctx.t("item.id"), ctx.t("risk.item"), ctx.t("risk.light"),
+                                     ctx.t("regions.col_reason"), ctx.t("risk.dept"), ctx.t("risk.planned_end"))})
+    title = ctx.t("regions.county_items", region=here, n=i18n.fmt_int(len(rows), ctx.lang))
+    st.subheader(title)
+    tables.show(ctx, table, key="regions_items", title=title, stem="county-items", item_column=ctx.t("item.id"),
+                shown=500)
     st.stop()
 
 

@@ -84,8 +84,10 @@ def reason(row: dict, lang: str) -> str:
     rule = row["rule"]
     if rule == "overdue":
         return i18n.t("attention.overdue", lang, days=row["days_late"])
-    if rule in ("progress", "forecast"):
-        return i18n.t(f"attention.{rule}", lang, lag=f"{row['lag_pp']:.0f}")
+    if rule == "progress":
+        return i18n.progress_gap(row["lag_pp"], lang)
+    if rule == "forecast":
+        return i18n.t("attention.forecast", lang, lag=f"{row['lag_pp']:.0f}")
     if rule == "milestones":
         return i18n.t("attention.milestones", lang, missed=row["n_missed"])
     if rule == "rag":

@@ -57,7 +57,7 @@ def light_reason(ctx: Context, row: dict) -> str:
     if rule == "overdue":
         return ctx.t("attention.overdue", days=row["days_late"])
     if rule == "progress":
-        return ctx.t("attention.progress", lag=f"{row['lag_pp']:.0f}")
+        return i18n.progress_gap(row["lag_pp"], ctx.lang)
     if rule == "milestones":
         return ctx.t("attention.milestones", missed=row["n_missed"])
     if rule == "forecast":
