@@ -73,3 +73,12 @@ def test_a_progress_gap_ahead_of_plan_is_not_behind_by_a_negative_number():
     assert i18n.progress_gap(15.2, "zh") == "进度落后计划 15 个百分点"
     assert i18n.progress_gap(-4.4, "zh") == "进度超前计划 4 个百分点" and i18n.progress_gap(-4.4, "en") == "4 pp ahead of plan"
     assert i18n.progress_gap(0.3, "en") == "on plan"
+
+
+def test_readers_see_words_of_their_trade_not_algorithm_names_or_seed_references():
+    """Issue 17, point 15: "依据：000 §2.3", "来源：种子文件 000", IsolationForest and TF-IDF were on screen. Sources and
+    algorithms belong in docs/ (metrics.md, the model cards); no reader-facing text names them."""
+    jargon = ("§", "种子", "seed ", "IsolationForest", "TF-IDF", "COCKPIT_RISK")
+    for lang in ("zh", "en"):
+        found = {k: v for k, v in i18n.catalog(lang).items() if any(j in v for j in jargon)}
+        assert found == {}, found
