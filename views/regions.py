@@ -69,30 +69,34 @@ if not data.total:
     st.stop()
 
 # --- controls ----------------------------------------------------------------------------------
-c1, c2, c3, c4 = st.columns([5, 6, 7, 6])
+# one wrapping row: at a projector's 1280 px the four controls no longer fit side by side in fixed columns (their
+# options were cut, issue 17), so each takes its own width and the row wraps; below a county there is no map, so
+# none of the map's controls is offered
+controls = st.container(horizontal=True, gap="medium", vertical_alignment="bottom", key="regions_controls")
 st.session_state["regions_metric"] = metric_key
-c1.selectbox(ctx.t("regions.metric"), [k.key for k in metrics.METRICS], key="regions_metric",
-             format_func=lambda k: _label(metrics.BY_KEY[k]), on_change=_control,
-             args=("metric", "regions_metric", rg.DEFAULT_METRIC))
+controls.selectbox(ctx.t("regions.metric"), [k.key for k in metrics.METRICS], key="regions_metric",
+                   format_func=lambda k: _label(metrics.BY_KEY[k]), on_change=_control,
+                   args=("metric", "regions_metric", rg.DEFAULT_METRIC), width=240)
 if data.levels:
     st.session_state["regions_level"] = data.level
-    c2.segmented_control(ctx.t("regions.level"), list(data.levels), key="regions_level",
-                         format_func=lambda lv: ctx.t(f"regions.level_{lv}"), on_change=_control,
-                         args=("level", "regions_level", data.levels[0]))
-st.session_state["regions_layer"] = layer
-c3.segmented_control(ctx.t("regions.layer"), list(rg.LAYERS), key="regions_layer",
-                     format_func=lambda v: ctx.t(f"regions.layer_{v}"), on_change=_control,
-                     args=("layer", "regions_layer", "choropleth"))
-if layer == "choropleth":
-    st.session_state["regions_scale"] = scale
-    c4.segmented_control(ctx.t("regions.scale"), list(rg.SCALES), key="regions_scale",
-                         format_func=lambda v: ctx.t(f"regions.scale_{v}"), on_change=_control,
-                         args=("scale", "regions_scale", "quantile"))
-elif layer == "hexagon":
-    st.session_state["regions_light"] = light or "all"
-    c4.segmented_control(ctx.t("regions.light"), ["all", *rg.LIGHTS], key="regions_light",
-                         format_func=lambda v: ctx.t(f"regions.light_{v}"),
-                         on_change=_control, args=("light", "regions_light", "all"))
+    controls.segmented_control(ctx.t("regions.level"), list(data.levels), key="regions_level",
+                               format_func=lambda lv: ctx.t(f"regions.level_{lv}"), on_change=_control,
+                               args=("level", "regions_level", data.levels[0]))
+if data.level is not None:
+    st.session_state["regions_layer"] = layer
+    controls.segmented_control(ctx.t("regions.layer"), list(rg.LAYERS), key="regions_layer",
+                               format_func=lambda v: ctx.t(f"regions.layer_{v}"), on_change=_control,
+                               args=("layer", "regions_layer", "choropleth"))
+    if layer == "choropleth":
+        st.session_state["regions_scale"] = scale
+        controls.segmented_control(ctx.t("regions.scale"), list(rg.SCALES), key="regions_scale",
+                                   format_func=lambda v: ctx.t(f"regions.scale_{v}"), on_change=_control,
+                                   args=("scale", "regions_scale", "quantile"))
+    elif layer == "hexagon":
+        st.session_state["regions_light"] = light or "all"
+        controls.segmented_control(ctx.t("regions.light"), ["all", *rg.LIGHTS], key="regions_light",
+                                   format_func=lambda v: ctx.t(f"regions.light_{v}"),
+                                   on_change=_control, args=("light", "regions_light", "all"))
 
 here = ctx.t("regions.country") if region is None else i18n.glossary("province", tree.name[region], ctx.lang)
 st.markdown("**" + page.md_escape(ctx.t(
