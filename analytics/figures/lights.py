@@ -1,7 +1,8 @@
 """Plotly figures built from the frames of `analytics`; every label comes in from the caller's language.
 
 Lights use the field's red/yellow/green, in the Okabe–Ito palette (distinguishable with the
-common colour-vision deficiencies), and always with a word beside the colour.
+common colour-vision deficiencies), and always with a word and a pattern beside the colour (red crossed, yellow
+hatched, green plain, no data dotted), so status never rests on colour alone.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.figures.palette import LIGHT_COLOURS, LIGHT_SYMBOLS
+
+PATTERNS = {"red": "x", "yellow": "/", "green": "", "none": "."}  # red crossed, yellow hatched, green plain
 
 
 
@@ -18,6 +21,9 @@ def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y
     for light in ("red", "yellow", "green", "none"):
         fig.add_bar(x=weekly["week_end"].to_list(), y=weekly[light].to_list(),
                     name=f"{LIGHT_SYMBOLS[light]} {labels[light]}", marker_color=LIGHT_COLOURS[light],
+                    # a pattern per light as well as a colour: in greyscale or to a colour-blind reader, red and
+                    # green segments are otherwise the same grey (issue 17)
+                    marker_pattern=dict(shape=PATTERNS[light], fgcolor="rgba(0,0,0,0.45)", size=7, solidity=0.25),
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,}<extra>" + labels[light] + "</extra>")
     fig.update_layout(barmode="stack", title=title, yaxis_title=y_title, height=360, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),

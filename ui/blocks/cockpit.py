@@ -102,6 +102,8 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
     if table.is_empty():
         st.info(ctx.t("league.none"))
         return
+    # what the trend compares with, once above the tables (in the narrow column header it was cut)
+    st.caption(ctx.t("league.trend_vs", vs=metrics.comparison_text(ctx.filters, ctx.as_of, ctx.lang)))
     ranked = table.filter(pl.col("rank").is_not_null())
     small = table.filter(pl.col("is_small"))
     trend = {"up": ctx.t("league.up"), "down": ctx.t("league.down"), "flat": ctx.t("league.flat"), None: "—"}
@@ -112,8 +114,7 @@ def league(ctx: Context, table: pl.DataFrame) -> None:
             "#": pl.Series([r["rank"] for r in rows], dtype=pl.UInt32),
             ctx.t("league.region"): [i18n.glossary("province", r["name"], ctx.lang) for r in rows],
             ctx.t("league.index"): [None if r["index"] is None else round(r["index"], 1) for r in rows],
-            ctx.t("league.trend_vs", vs=metrics.comparison_text(ctx.filters, ctx.as_of, ctx.lang)):
-                [trend[r["trend"]] for r in rows],
+            ctx.t("league.trend"): [trend[r["trend"]] for r in rows],
             ctx.t("league.n_items"): [r["n_in_flight"] for r in rows],
             ctx.t("league.red_share"): [i18n.fmt_pct(r["red_share"], ctx.lang) for r in rows],
         })

@@ -1,0 +1,21 @@
+"""Figures read without colour: the weekly light chart marks each light with a pattern and a symbol as well as a
+colour (issue 17, point 9: in greyscale red and green came out the same grey)."""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from analytics.figures import lights
+
+
+def test_each_light_has_its_own_pattern_and_symbol_not_colour_alone():
+    weekly = pl.DataFrame({"week_end": [date(2026, 11, 15), date(2026, 11, 22)], "red": [3, 4], "yellow": [2, 2],
+                           "green": [10, 9], "none": [1, 1]})
+    labels = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "none": "无数据"}
+    fig = lights.lights_over_time(weekly, labels, "t", "y")
+    shapes = [t.marker.pattern.shape for t in fig.data]
+    names = [t.name for t in fig.data]
+    assert len(set(shapes)) == 4 and shapes[0] == "x"  # red: crossed
+    assert len({n.split()[0] for n in names}) == 4  # a distinct symbol before each word
+    assert fig.layout.xaxis.tickformat == "%Y-%m-%d"  # dates as numbers in either language
