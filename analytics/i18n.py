@@ -115,6 +115,17 @@ def fmt_date(d: date | datetime | None, lang: str) -> str:
     return d.strftime("%d %b %Y").lstrip("0")
 
 
+def fmt_period_short(period: str, lang: str) -> str:
+    """A chart's category label: "第47周" / "wk 47", "2026年11月" / "2026-11", "2026年第3季度" / "Q3 2026" (the year is
+    in the chart's title or its neighbours; eight full "2026年第47周" labels crowd a slide's axis)."""
+    if "-W" in period:
+        return t("period.week_short", lang, week=int(period.split("-W")[1]))
+    if "-" in period and "-Q" not in period:
+        y, m = period.split("-")
+        return t("period.month_short", lang, year=y, month=int(m))
+    return fmt_period(period, lang)
+
+
 def fmt_period(period: str, lang: str) -> str:
     """'all', 'YYYY', 'YYYY-Qn', 'YYYY-MM' or an ISO week 'YYYY-Www' for display."""
     if period == "all":
@@ -186,3 +197,8 @@ def progress_gap(lag_pp: float, lang: str) -> str:
     if n < 0:
         return t("attention.progress_ahead", lang, lag=f"{-n}")
     return t("attention.progress_on", lang)
+
+
+def fmt_day(d, lang: str) -> str:
+    """A date without its year: "12月4日" / "4 Dec"."""
+    return f"{d.month}月{d.day}日" if lang == "zh" else f"{d.day} {d.strftime('%b')}"

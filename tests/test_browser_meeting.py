@@ -1,6 +1,8 @@
 """The review-meeting page in headless Chromium: keyboard and button navigation, the projector theme, a phone."""
 from __future__ import annotations
 
+import pytest
+
 from tests.test_browser import WAIT, Visit, expect
 
 SLIDE = '[class*="st-key-meeting_slide"]'
@@ -56,4 +58,27 @@ def test_phone_width_renders_the_slide(server, browser):
     assert v.exceptions() == []
     assert _title(v) == "Rectification"
     assert v.page.get_by_text("Overdue rectifications not closed").first.is_visible()
+    v.close()
+
+
+@pytest.mark.parametrize("width, height, lang", [(1280, 720, "zh"), (1920, 1080, "en")])
+def test_presenter_mode_fits_the_first_slide_on_the_projector(server, browser, width, height, lang):
+    """Issue 17, point 10: at 1280×720 the banner, title and controls took ~590 px and only the slide title showed.
+    Presenter mode shows the slide alone (no sidebar, header or banner) and slide 1 fits without scrolling."""
+    v = Visit(browser, server, width=width, height=height)
+    v.open(f"/meeting?lang={lang}&present=1")
+    slide = v.page.locator(".st-key-meeting_slide")
+    expect(slide).to_be_visible(timeout=WAIT)
+    assert v.exceptions() == []
+    assert not v.page.locator('[data-testid="stSidebar"]').is_visible()
+    box = slide.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, (box, height)  # all of it on the screen
+    overflow = v.page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+        return Math.max(0, (m ? m.scrollHeight : 0) - window.innerHeight); }""")
+    assert overflow <= 40, overflow  # nothing to scroll to (the page's own bottom padding aside)
+    leave = v.page.get_by_role("button", name="退出演示模式" if lang == "zh" else "Leave presenter mode")
+    leave.click()
+    v.idle()
+    expect(v.page.locator("h1").first).to_be_visible(timeout=WAIT)
+    assert "present" not in v.query()
     v.close()

@@ -109,7 +109,7 @@ def test_kpis_and_charts_equal_the_metrics_functions(fixture_con):
     assert red.categories == ("Beijing",) and red.series[0][1] == (1.0,)
     trend = series.metric_series(fixture_con, s, "red_share", "week", F.SERIES_PERIODS)
     overview = d.slide("overview").charts[0]
-    assert overview.categories == tuple(i18n.fmt_period(p, "en") for p in trend["period"])  # words, not "2026-W47"
+    assert overview.categories == tuple(i18n.fmt_period_short(p, "en") for p in trend["period"])  # not "2026-W47"
     assert list(overview.series[0][1]) == trend["value"].to_list()
     rect = d.slide("rectification").charts[0]
     assert dict(zip(rect.categories, rect.series[0][1]))["overdue"] == total["rect_overdue"] == 1
@@ -266,7 +266,7 @@ def test_a_period_cut_short_by_the_as_of_date_says_so(fixture_con):
 
     f = F.build(fixture_con, sel(), "month")
     chart = D.build(f, "zh", "", 1).slide("overview").charts[0]
-    assert chart.categories[-1] == "2026年11月（截至2026年11月22日）"
+    assert chart.categories[-1] == "2026年11月（截至11月22日）"
     assert not any("截至" in c for c in chart.categories[:-1])
     data = trends.page(fixture_con, sel(), metric="red_share", grain="month")
     assert data.lines["is_partial"].to_list()[-1] and not any(data.lines["is_partial"].to_list()[:-1])

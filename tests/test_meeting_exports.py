@@ -59,7 +59,7 @@ def test_pptx_has_the_slides_native_charts_equal_to_the_metrics_and_the_context_
     assert values[0] == pytest.approx(ranked["index"].to_list()[::-1])
     trend = series.metric_series(fixture_con, sel, "red_share", "week", F.SERIES_PERIODS)
     cats, values = charts["红灯占比（按周）"]
-    assert cats == [i18n.fmt_period(p, "zh") for p in trend["period"]]
+    assert cats == [i18n.fmt_period_short(p, "zh") for p in trend["period"]]
     assert values[0] == pytest.approx(trend["value"].to_list())
     assert charts["红灯事项（按下级地区）"] == (["北京市"], [[1.0]])
 

@@ -6,8 +6,11 @@ from ui import context, filterbar, page
 from ui.blocks import meeting as blocks
 
 ctx = context.current()
-page.header(ctx, "nav.meeting")
-st.caption(ctx.t("meeting.intro"))
+# presenter mode (?present=1): the slide alone, for the projector; the page's own controls keep their values
+present = filterbar.page_param("present") == "1"
+if not present:
+    page.header(ctx, "nav.meeting")
+    st.caption(ctx.t("meeting.intro"))
 
 
 def _param(name: str, allowed, default):
@@ -23,13 +26,23 @@ def _set_preset() -> None:
 
 
 preset = _param("preset", mt.PRESETS, "week")
-with st.container(horizontal=True, vertical_alignment="bottom", key="meeting_controls"):
-    st.session_state["meeting_preset"] = preset
-    st.segmented_control(ctx.t("meeting.preset"), mt.PRESETS, key="meeting_preset", on_change=_set_preset,
-                         format_func=lambda p: ctx.t(f"meeting.preset_{p}"), required=True)
-    as_of = st.date_input(ctx.t("meeting.as_of_label"), value=ctx.as_of, max_value=ctx.as_of, key="meeting_as_of",
-                          help=ctx.t("meeting.as_of_help"), format="YYYY-MM-DD", width=200)
-    high_contrast = st.toggle(ctx.t("meeting.contrast"), key="meeting_contrast", help=ctx.t("meeting.contrast_help"))
+if present:  # the values chosen before entering presenter mode
+    as_of = st.session_state.get("_meeting_as_of") or ctx.as_of
+    high_contrast = bool(st.session_state.get("_meeting_contrast"))
+else:
+    with st.container(horizontal=True, vertical_alignment="bottom", key="meeting_controls"):
+        st.session_state["meeting_preset"] = preset
+        st.segmented_control(ctx.t("meeting.preset"), mt.PRESETS, key="meeting_preset", on_change=_set_preset,
+                             format_func=lambda p: ctx.t(f"meeting.preset_{p}"), required=True)
+        if "_meeting_as_of" in st.session_state and "meeting_as_of" not in st.session_state:
+            st.session_state["meeting_as_of"] = st.session_state["_meeting_as_of"]  # back from presenter mode
+        if "_meeting_contrast" in st.session_state and "meeting_contrast" not in st.session_state:
+            st.session_state["meeting_contrast"] = st.session_state["_meeting_contrast"]
+        as_of = st.date_input(ctx.t("meeting.as_of_label"), value=ctx.as_of, max_value=ctx.as_of,
+                              key="meeting_as_of", help=ctx.t("meeting.as_of_help"), format="YYYY-MM-DD", width=200)
+        high_contrast = st.toggle(ctx.t("meeting.contrast"), key="meeting_contrast",
+                                  help=ctx.t("meeting.contrast_help"))
+    st.session_state["_meeting_as_of"], st.session_state["_meeting_contrast"] = as_of, high_contrast
 as_of = min(as_of or ctx.as_of, ctx.as_of)
 
 held = st.session_state.get(blocks.FROZEN)
@@ -49,8 +62,9 @@ if wanted in keys and blocks.SLIDE not in st.session_state:
     st.session_state[blocks.SLIDE] = keys.index(wanted)  # a link to one slide opens on it
 index = max(0, min(st.session_state.get(blocks.SLIDE, 0), len(keys) - 1))
 
-blocks.css(high_contrast)
-blocks.navigation(ctx, deck, index)
-blocks.slide(ctx, deck, deck.slides[index], frozen, high_contrast)
-blocks.notes_box(ctx, frozen, deck, deck.slides[index])
-blocks.downloads(ctx, deck)
+blocks.css(high_contrast, present)
+blocks.navigation(ctx, deck, index, present)
+blocks.slide(ctx, deck, deck.slides[index], frozen, high_contrast, present)
+if not present:
+    blocks.notes_box(ctx, frozen, deck, deck.slides[index])
+    blocks.downloads(ctx, deck)

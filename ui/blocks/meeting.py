@@ -61,6 +61,27 @@ CSS = """<style>
 }
 </style>"""
 
+# presenter mode (issue 17): the slide alone on the projector, no sidebar, header, banner or page controls, sized by
+# the screen's height so each slide fits 1280×720 and 1920×1080 without scrolling
+PRESENT_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+.cockpit-demo-banner, [data-testid="stToolbar"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 0.5rem 1.2rem 0.5rem 1.2rem !important; max-width: 100% !important; }
+.st-key-meeting_nav button { min-height: 2rem; padding: 0.1rem 0.6rem; }
+.st-key-meeting_slide { font-size: clamp(0.85rem, 1.9vh, 1.5rem); padding: 0.5rem 1.1rem; }
+.st-key-meeting_slide h2.mt-title { font-size: clamp(1.4rem, 4.6vh, 3.2rem); margin-bottom: 0.2rem; }
+.st-key-meeting_slide p.mt-narrative { font-size: clamp(0.95rem, 2.5vh, 1.9rem); margin-bottom: 0.5rem; }
+.st-key-meeting_slide .mt-cards { grid-template-columns: repeat(auto-fit, minmax(10.5rem, 1fr)); gap: 0.5rem;
+  margin-bottom: 0.4rem; }
+.st-key-meeting_slide .mt-card { padding: 0.3rem 0.6rem; }
+.st-key-meeting_slide .mt-label, .st-key-meeting_slide .mt-change { font-size: clamp(0.8rem, 1.7vh, 1.3rem); }
+.st-key-meeting_slide .mt-value { font-size: clamp(1.2rem, 3.6vh, 2.8rem); }
+.st-key-meeting_slide .mt-note { font-size: clamp(0.7rem, 1.35vh, 1rem); }
+.st-key-meeting_slide table.mt-table { font-size: clamp(0.8rem, 1.8vh, 1.35rem); }
+.st-key-meeting_slide table.mt-table td, .st-key-meeting_slide table.mt-table th { padding: 0.15rem 0.3rem; }
+.st-key-meeting_slide .mt-footer { margin-top: 0.3rem; padding-top: 0.2rem; }
+</style>"""
+
 CONTRAST_CSS = """<style>
 .st-key-meeting_slide { background: #000000; color: #ffffff; border-color: #ffffff; }
 .st-key-meeting_slide h2.mt-title, .st-key-meeting_slide .mt-table-title { color: #ffd400; }
@@ -97,8 +118,13 @@ def frozen(ctx: Context, preset: str, as_of, rebuild: bool = False) -> mt.Frozen
     return value
 
 
-def css(high_contrast: bool) -> None:
-    st.html(CSS + (CONTRAST_CSS if high_contrast else ""))
+def css(high_contrast: bool, present: bool = False) -> None:
+    st.html(CSS + (CONTRAST_CSS if high_contrast else "") + (PRESENT_CSS if present else ""))
+
+
+def chart_height(present: bool, beside: bool) -> int:
+    """A chart's height on the slide: smaller in presenter mode, where the slide must fit the screen."""
+    return (270 if beside else 300) if present else (380 if beside else 430)
 
 
 def _e(text: str) -> str:
@@ -124,7 +150,8 @@ def table_html(t: Table, lang: str) -> str:
             f'<tr>{head}</tr></thead><tbody>{body}</tbody></table></div><div class="mt-small">{_e(t.note + more)}</div>')
 
 
-def slide(ctx: Context, deck: Deck, s: Slide, frozen_value: mt.Frozen, high_contrast: bool) -> None:
+def slide(ctx: Context, deck: Deck, s: Slide, frozen_value: mt.Frozen, high_contrast: bool,
+          present: bool = False) -> None:
     """One slide, full width: title, narrative, cards, then table and chart side by side."""
     with st.container(key="meeting_slide"):
         st.html(f'<h2 class="mt-title">{_e(s.title)}</h2><p class="mt-narrative">{_e(s.narrative)}</p>')
@@ -151,14 +178,14 @@ def slide(ctx: Context, deck: Deck, s: Slide, frozen_value: mt.Frozen, high_cont
                 if show_map:
                     region_map(ctx, frozen_value)
                 else:
-                    st.plotly_chart(figures.figure(s.charts[0], high_contrast, height=380 if beside else 430),
+                    st.plotly_chart(figures.figure(s.charts[0], high_contrast, height=chart_height(present, beside)),
                                     width="stretch", config={"displaylogo": False}, key=f"meeting_chart_{s.key}")
                     if s.charts[0].note:
                         st.html(f'<div class="mt-small">{_e(s.charts[0].note)}</div>')
         st.html(f'<div class="mt-footer">{_e(deck.footer)} · '
                 f'{_e(ctx.t("meeting.frozen", version=frozen_value.version, date=i18n.fmt_date(deck.as_of, ctx.lang)))}'
                 "</div>")
-    if s.tables and len(s.tables[0].rows) > s.tables[0].shown:
+    if not present and s.tables and len(s.tables[0].rows) > s.tables[0].shown:
         full_table(ctx, s)
 
 
@@ -205,11 +232,22 @@ def _jump(keys: tuple[str, ...]) -> None:
     _go(keys.index(st.session_state["meeting_jump"]), keys)
 
 
-def navigation(ctx: Context, deck: Deck, index: int) -> None:
-    """Buttons (with keyboard shortcuts) for previous / next / first / last, a jump list and the progress."""
+def _present(on: bool) -> None:
+    filterbar.set_page_param("present", "1" if on else None)
+
+
+def navigation(ctx: Context, deck: Deck, index: int, present: bool = False) -> None:
+    """Buttons (with keyboard shortcuts) for previous / next / first / last, a jump list and the progress; in
+    presenter mode one compact row with the slide number and the way back."""
     keys = tuple(s.key for s in deck.slides)
     n = len(keys)
     with st.container(horizontal=True, vertical_alignment="center", key="meeting_nav"):
+        if present:
+            st.button(ctx.t("meeting.present_exit"), key="meeting_present_exit", on_click=_present, args=(False,),
+                      icon=":material/close_fullscreen:", shortcut="Escape", type="tertiary")
+        else:
+            st.button(ctx.t("meeting.present"), key="meeting_present", on_click=_present, args=(True,),
+                      icon=":material/open_in_full:", help=ctx.t("meeting.present_help"))
         # material icons, not ⏮/⏭: the CJK fonts have no such glyph (a box was drawn)
         st.button(ctx.t("meeting.first"), key="meeting_first", on_click=_go, args=(0, keys), shortcut="Home",
                   disabled=index == 0, icon=":material/first_page:")
@@ -224,6 +262,10 @@ def navigation(ctx: Context, deck: Deck, index: int) -> None:
         titles = {s.key: f"{i}. {s.title}" for i, s in enumerate(deck.slides, start=1)}
         st.selectbox(ctx.t("meeting.jump"), keys, key="meeting_jump", format_func=titles.get, on_change=_jump,
                      args=(keys,), label_visibility="collapsed", width=320)
+        if present:
+            st.caption(ctx.t("meeting.progress", i=index + 1, n=n))
+    if present:
+        return
     st.progress((index + 1) / n, text=ctx.t("meeting.progress", i=index + 1, n=n))
     st.caption(ctx.t("meeting.keys_hint"))
 
