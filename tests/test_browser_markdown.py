@@ -87,6 +87,8 @@ def test_text_from_files_and_users_is_shown_as_text_on_every_page(poisoned, brow
         expect(v.page.locator("h1").first).to_be_visible(timeout=WAIT)
         title = v.page.locator("h1").first.inner_text()
         assert v.exceptions() == [], (title, v.exceptions())
+        text = v.main.inner_text()  # issue 17, point 7: no raw None/NaN reaches a reader
+        assert "None" not in text and "NaN" not in text, (title, [x for x in text.split("\n") if "None" in x or "NaN" in x])
         if hits := v.page.evaluate(_FOUND, EVIL):
             found[title] = hits
     # the item page of a poisoned item, and the meeting with last week's note
