@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import metrics, series
 from analytics.db import queries
 from analytics.pages import domains
+from analytics.figures import palette
 from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix
 from analytics.filters import Filters
 from tests.fixture_db import AS_OF
@@ -171,10 +172,11 @@ def test_heatmap_z_values_equal_the_frame_and_cells_say_small_and_missing(fixtur
     k = rows.keys.index("民生保障") * len(cols.keys) + cols.keys.index("340000")
     assert layer.text[k] == NO_DATA and "no data" in layer.customdata[k][2]  # missing, not low
     assert list(layer.customdata[k][:2]) == ["民生保障", "340000"]
-    assert heat.reversescale is True  # lower red share is better: the light end is the good end
+    # lower red share is better: the lowest values take the good end (pale blue), the highest the bad end (dark red)
+    assert heat.colorscale[0][1] == palette.QUALITY[-1] and heat.colorscale[-1][1] == palette.QUALITY[0]
     on_time = heatmap(page.domain_region.with_columns(pl.lit(0.5).alias("value")), rows, cols,
                       metrics.BY_KEY["on_time_rate"], "zh", 10, title="t", row_title="r", col_title="c")
-    assert on_time.data[0].reversescale is False
+    assert on_time.data[0].colorscale[0][1] == palette.QUALITY[0]  # higher is better: low values are the bad end
 
 
 def test_series_heatmaps_draw_the_series_frames(fixture_con):
@@ -283,10 +285,10 @@ def test_a_metric_with_a_target_is_coloured_around_it_within_the_values():
     positions = [p for p, _ in heat.colorscale]
     assert positions[0] == 0 and positions[-1] == 1 and positions == sorted(set(positions))
     at_target = [c for p, c in heat.colorscale if p == pytest.approx((0.9 - 0.5) / 0.45)]
-    assert at_target == ["#8a8678"]  # the grey middle of cividis: below it darker (worse), above lighter
+    assert at_target == [palette.QUALITY_BETTER[0]]  # the cool half starts at the target, the warm half below it
     below = frame.with_columns(pl.Series("value", [0.5, 0.6]))  # all short of the target: only the dark half
     heat = heatmap(below, rows, cols, satisfied, "en", 10, title="t", row_title="r", col_title="c").data[0]
-    assert (heat.zmin, heat.zmax) == (0.5, 0.9) and heat.colorscale[-1][1] == "#707173"
+    assert (heat.zmin, heat.zmax) == (0.5, 0.9) and [c for _, c in heat.colorscale] == list(palette.QUALITY_WORSE)
 
 
 def test_names_from_data_are_plain_text_in_the_figure():

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analytics import geo
-from analytics.figures import classes, geometry, inset, maps
+from analytics.figures import classes, geometry, inset, maps, palette
 
 
 def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
@@ -61,7 +61,8 @@ def test_classes_and_colours_on_a_hand_made_frame():
     spec = maps.choropleth("province", _frame(rows), classes=5)
     assert spec.breaks == pytest.approx((2.8, 4.6, 6.4, 8.2))
     assert len(spec.colors) == 5 and len(set(spec.colors)) == 5
-    assert spec.colors[0] == (0xfd, 0xe7, 0x25, 255) and spec.colors[-1] == (0x44, 0x01, 0x54, 255)
+    # higher is better by default: the lowest class takes the bad end (dark red), the highest the good end (pale blue)
+    assert spec.colors[0] == palette.rgba(palette.QUALITY[0]) and spec.colors[-1] == palette.rgba(palette.QUALITY[-1])
     props = _features(spec)
     expected = {1: 0, 2: 0, 3: 1, 4: 1, 5: 2, 6: 2, 7: 3, 8: 3, 9: 4, 10: 4}
     for code, value, _ in rows:
@@ -78,7 +79,7 @@ def test_classes_and_colours_on_a_hand_made_frame():
         maps.choropleth("province", _frame(rows), legend_breaks=[5, 5])
     legend = spec2.legend("{:.0f}")
     assert [label for label, _ in legend] == ["< 5", "5 – 8", "≥ 8", "无数据"]
-    assert legend[-1][1] == "#d6d6d6"
+    assert legend[-1][1] == "#ffffff"  # no data is white (outlined), a colour no class takes
 
 
 def test_no_data_regions_get_the_no_data_colour():

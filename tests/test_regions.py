@@ -71,24 +71,25 @@ def test_legend_breaks_and_colour_direction(fixture_con):
     # two values 0 and 1: two quantile classes, the threshold at the median 0.5
     red = rg.map_deck(rg.page(fixture_con, sel(), metric="red_share"), None, lang="zh", labels=LABELS)
     assert red.breaks == (0.5,)
-    # lower is better for the red share: the ramp is reversed, so the better 安徽 is the dark end
-    assert red.colors == tuple(palette.palette(2)[::-1]) and red.reverse
+    # lower is better for the red share: the better 安徽 takes the good end (pale blue), 北京 the bad end (dark red)
+    assert red.colors == tuple(palette.quality_colours(2, False)) and not red.higher_is_better
+    best, worst = palette.rgba(palette.QUALITY[-1]), palette.rgba(palette.QUALITY[0])
     props = {c: f["properties"] for c, f in features(red).items()}
-    assert tuple(props["340000"]["fill"]) == (0x44, 0x01, 0x54, 255)  # viridis purple: best
-    assert tuple(props["110000"]["fill"]) == (0xfd, 0xe7, 0x25, 255)  # viridis yellow: worst
+    assert tuple(props["340000"]["fill"]) == best
+    assert tuple(props["110000"]["fill"]) == worst
     assert [label for label, _ in red.legend("{:.1f}")] == ["< 0.5", "≥ 0.5", "无数据"]
     # continuous: the same ends, the ramp from the minimum to the maximum with round ticks between
     cont = rg.map_deck(rg.page(fixture_con, sel(), metric="red_share"), None, lang="zh", labels=LABELS,
                        scale="continuous")
     props = {c: f["properties"] for c, f in features(cont).items()}
-    assert tuple(props["340000"]["fill"]) == (0x44, 0x01, 0x54, 255)
-    assert tuple(props["110000"]["fill"]) == (0xfd, 0xe7, 0x25, 255)
+    assert tuple(props["340000"]["fill"]) == best
+    assert tuple(props["110000"]["fill"]) == worst
     assert (cont.vmin, cont.vmax) == (0.0, 1.0) and cont.ticks() == [0.0, 0.5, 1.0]
-    assert cont.gradient()[0] == "#440154" and cont.gradient()[-1] == "#fde725"  # dark = low = better
-    # higher is better (on-time rate): not reversed, dark = high
+    assert cont.gradient()[0] == palette.QUALITY[-1] and cont.gradient()[-1] == palette.QUALITY[0]  # low = better
+    # higher is better (on-time rate): the good end at the high values
     on_time = rg.map_deck(rg.page(fixture_con, sel(), metric="on_time_rate"), None, lang="zh", labels=LABELS,
                           scale="continuous")
-    assert not on_time.reverse and on_time.gradient()[-1] == "#440154"
+    assert on_time.higher_is_better and on_time.gradient()[-1] == palette.QUALITY[-1]
 
 
 def test_metric_rank_puts_the_best_first_and_leaves_small_regions_out():

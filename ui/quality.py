@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import i18n, quality
+from analytics.figures import palette
 from analytics.pages import authenticity
 from ui import tables
 from ui.context import Context
@@ -45,7 +46,9 @@ def share_by_region(ctx: Context, table: pl.DataFrame, count_col: str, *, prefix
     labels = names[:MAX_BARS]
     fig = go.Figure(go.Bar(
         x=[round(100 * s, 1) for s in top["share"]], y=labels, orientation="h",
-        marker={"color": [round(100 * s, 1) for s in top["share"]], "colorscale": "Cividis", "cmin": 0},
+        # a larger share is worse: the quality scale's bad end (dark red) at the top of the range
+        marker={"color": [round(100 * s, 1) for s in top["share"]], "colorscale": palette.plotly_scale(False),
+                "cmin": 0, "line": {"color": "#555555", "width": 0.5}},
         text=[f"{100 * s:.1f}% (n={n})" for s, n in zip(top["share"], top["n_items"])], textposition="auto",
         hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
     fig.update_layout(height=max(240, 26 * top.height + 90), margin={"l": 10, "r": 10, "t": 10, "b": 40},

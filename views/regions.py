@@ -136,43 +136,20 @@ def fmt(v: float) -> str:
     return i18n.fmt_metric(m.unit, v, ctx.lang)
 
 
-def swatch(color: str, label: str, shape: str = "0.15em") -> str:
-    return (f'<span style="white-space:nowrap;margin-right:0.8em"><span style="display:inline-block;width:0.9em;'
-            f'height:0.9em;background:{color};border:1px solid #777;border-radius:{shape};vertical-align:middle">'
-            f'</span> {html.escape(label)}</span>')
-
-
-def gradient(stops: list[str], left: str, right: str, ticks: list[tuple[float, str]] = ()) -> str:
-    marks = "".join(f'<span style="position:absolute;left:{100 * p:.1f}%;transform:translateX(-50%);top:0">'
-                    f'{html.escape(t)}</span>' for p, t in ticks)
-    bar = (f'<div style="height:0.8em;width:20em;background:linear-gradient(to right,{",".join(stops)});'
-           f'border:1px solid #777"></div>')
-    scale_row = (f'<div style="position:relative;width:20em;height:1.3em;font-size:0.75rem">{marks}</div>'
-                 if ticks else f'<div style="display:flex;justify-content:space-between;width:20em;font-size:0.75rem">'
-                               f'<span>{html.escape(left)}</span><span>{html.escape(right)}</span></div>')
-    return f'<div style="display:inline-block;vertical-align:top;margin:0.2em 1em 0 0">{bar}{scale_row}</div>'
-
-
 def legend_html(spec: maps.MapSpec) -> str:
-    direction = ctx.t("regions.higher_better" if m.direction == "higher_is_better" else "regions.lower_better")
-    note = html.escape(ctx.t("regions.better_dark", direction=direction))
-    no_data = swatch(palette.hex_colour(spec.no_data_color), spec.no_data_label)
     if layer == "points":
         counts = data.lights.group_by("light").agg(pl.col("n_items").sum()) if data.lights.height else None
         total = int(counts["n_items"].sum()) if counts is not None else 0
-        items = "".join(swatch(palette.LIGHT_COLOURS[k], ctx.t(f"lights.{k}"), "50%")
-                        for k in rg.LIGHTS)
-        return f"{html.escape(ctx.t('regions.points_legend', n=i18n.fmt_int(total, ctx.lang)))} {items}"
+        items = "".join(maps.swatch_html(palette.LIGHT_COLOURS[k], ctx.t(f"lights.{k}"), "50%") for k in rg.LIGHTS)
+        return (f"<div style='font-size:0.85rem;line-height:1.9'>"
+                f"{html.escape(ctx.t('regions.points_legend', n=i18n.fmt_int(total, ctx.lang)))} {items}</div>")
     if layer == "hexagon":
         which = ctx.t("regions.light_all") if light is None else ctx.t(f"lights.{light}")
-        return (f"{html.escape(ctx.t('regions.hex_legend', light=which))}<br>"
-                + gradient([palette.hex_colour(c) for c in palette.palette(6)], ctx.t("regions.fewer"), ctx.t("regions.more")))
-    if spec.scale == "continuous" and spec.vmin is not None:
-        span = (spec.vmax - spec.vmin) or 1
-        ticks = [((t - spec.vmin) / span, fmt(t)) for t in spec.ticks()]
-        return f"{gradient(spec.gradient(), fmt(spec.vmin), fmt(spec.vmax), ticks)} {no_data}<br>{note}"
-    classes = "".join(swatch(c, label) for label, c in spec.legend(fmt)[:-1])
-    return f"{classes}{no_data}<br>{note}"
+        bar = maps.gradient_html([palette.hex_colour(c) for c in palette.density_colours(6)],
+                                 ctx.t("regions.fewer"), ctx.t("regions.more"))
+        return (f"<div style='font-size:0.85rem;line-height:1.9'>"
+                f"{html.escape(ctx.t('regions.hex_legend', light=which))}<br>{bar}</div>")
+    return maps.legend_html(spec, fmt, note=maps.scale_note(m.direction == "higher_is_better", ctx.lang))
 
 
 map_col, table_col = st.columns([11, 9])
@@ -187,8 +164,7 @@ with map_col:
                            labels=labels, light=light)
         event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=560,
                                 key=f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}")
-        st.markdown(f"<div style='font-size:0.85rem;line-height:1.9'>{legend_html(spec)}</div>",
-                    unsafe_allow_html=True)
+        st.markdown(legend_html(spec), unsafe_allow_html=True)
         drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())
         with_data = drawn.height if layer == "choropleth" else data.values.filter(pl.col("value").is_not_null()).height
         notes = [ctx.t("regions.caption", metric=_label(m), level=ctx.t(f"regions.level_{data.level}"),

@@ -1,9 +1,9 @@
 """The heatmaps of the domains page, built from the cell frames of `analytics.domains`.
 
-Colour reads the same way for every metric: the dark (navy) end of cividis is worse, the light
-(yellow) end better, so a lower-is-better metric runs the scale the other way; a metric with a seed
-target is centred on it (the grey middle of cividis). Cividis is readable with every common colour
-vision deficiency and in greyscale. Colour is never alone: each cell prints its value, "*" marks a
+Colour reads the same way for every metric, on the app's one quality scale (palette.QUALITY): dark red is
+worse, pale blue better, so a lower-is-better metric runs the scale the other way; a metric with a seed
+target is split at it (the warm half below the target's side, the cool half beyond it). Lightness rises from
+bad to good, so the scale reads with every common colour vision deficiency and in greyscale. Colour is never alone: each cell prints its value, "*" marks a
 value resting on fewer than min_n cases (such cells do not set the colour range: a value beyond it takes the
 scale's end colour), and a cell without data is white with "—".
 
@@ -20,12 +20,9 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics import i18n
-from analytics.figures.palette import CIVIDIS_STOPS
+from analytics.figures.palette import QUALITY_BETTER, QUALITY_WORSE, plotly_scale
 from analytics.metrics import Metric
 
-CIVIDIS = "cividis"
-# plotly's cividis (palette.CIVIDIS_STOPS), dark (worse) to light (better); the target sits between the fifth and
-# sixth stops
 NO_DATA = "—"
 SMALL_MARK = "*"
 
@@ -127,14 +124,14 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
 
 
 def _colours(z: list[list], metric: Metric) -> dict:
-    """Colour scale and domain. Without a target: cividis over the values' span (a single value gets a
-    span around it, so it is not drawn as the scale's middle by accident), reversed when lower is better.
-    With a target: the worse half of cividis below it and the better half above, the target at the grey
-    middle, over the span of the values and the target (so a share never runs past 100%)."""
+    """Colour scale and domain. Without a target: the quality scale over the values' span (a single value gets a
+    span around it, so it is not drawn as the scale's middle by accident), bad → good from the worse end.
+    With a target: the warm (worse) half on the failing side of it and the cool (better) half on the other, the
+    target where they meet, over the span of the values and the target (so a share never runs past 100%)."""
     values = [v for r in z for v in r if v is not None]
     better_high = metric.direction == "higher_is_better"
     if metric.target is None or not values:
-        out = dict(colorscale=CIVIDIS, reversescale=not better_high)
+        out = dict(colorscale=plotly_scale(better_high))
         if not values:
             return out
         lo, hi = min(values), max(values)
@@ -148,7 +145,7 @@ def _colours(z: list[list], metric: Metric) -> dict:
     if lo == hi:
         lo, hi = lo - max(abs(lo) * 0.1, 0.01), hi + max(abs(hi) * 0.1, 0.01)
     at = (metric.target - lo) / (hi - lo)
-    worse, better = CIVIDIS_STOPS[:5], CIVIDIS_STOPS[5:]
+    worse, better = QUALITY_WORSE, QUALITY_BETTER
     low_side, high_side = (worse, better) if better_high else (better[::-1], worse[::-1])
     if at <= 0 or at >= 1:  # every value on one side of the target: that half spans the scale
         side = high_side if at <= 0 else low_side

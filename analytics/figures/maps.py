@@ -21,6 +21,7 @@ No streamlit import here: the module is tested without a running app.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -32,11 +33,12 @@ import pydeck as pdk
 import pydeck.bindings.deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
-from analytics import geo
+from analytics import geo, i18n
 from analytics.figures.classes import DEFAULT_CLASSES, class_of, nice_ticks, quantile_breaks
 from analytics.figures.geometry import COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, region_features
 from analytics.figures.inset import SCS_TARGET, border_paths, inset_geometries, inset_maritime
-from analytics.figures.palette import NO_DATA_COLOR, hex_colour, light_rgba, palette, ramp, rgba
+from analytics.figures.palette import (NO_DATA_COLOR, NO_DATA_OUTLINE, density_colours, hex_colour, light_rgba,
+                                       quality_at, quality_colours, rgba)
 
 # Every pdk.Deck() asks has_jupyter_extra(), which retries a failing import of pydeck's Jupyter widget each
 # time (ipywidgets is not installed): 11% of the server's time in the 30-session load test, mostly waiting
@@ -85,12 +87,12 @@ class MapSpec:
     scale: str = "quantile"  # or "continuous": colours interpolated between vmin and vmax
     vmin: float | None = None
     vmax: float | None = None
-    reverse: bool = False  # the ramp runs dark → light (low values dark)
+    higher_is_better: bool = True  # which end of the bad → good scale the high values take
     tooltip: Mapping | None = None  # the deck's tooltip ({"text": template, "style": TOOLTIP_STYLE})
 
     def gradient(self, steps: int = 9) -> list[str]:
         """The continuous ramp from vmin to vmax as "#rrggbb" stops (for a CSS linear-gradient)."""
-        return [hex_colour(ramp(i / (steps - 1), self.reverse)) for i in range(steps)]
+        return [hex_colour(quality_at(i / (steps - 1), self.higher_is_better)) for i in range(steps)]
 
     def ticks(self, count: int = 5) -> list[float]:
         """Round tick values between vmin and vmax (both ends included) for the continuous legend."""
@@ -108,6 +110,52 @@ class MapSpec:
             labels = [f"< {b[0]}"] + [f"{lo} – {hi}" for lo, hi in zip(b, b[1:])] + [f"≥ {b[-1]}"]
         rows = [(label, hex_colour(c)) for label, c in zip(labels, self.colors)]
         return rows + [(self.no_data_label, hex_colour(self.no_data_color))]
+
+
+def swatch_html(colour: str, label: str, shape: str = "0.15em", outline: str = "#777") -> str:
+    """A legend entry: a small box of `colour` and its (escaped) label, kept on one line."""
+    return (f'<span style="white-space:nowrap;margin-right:0.8em"><span style="display:inline-block;width:0.9em;'
+            f'height:0.9em;background:{colour};border:1px solid {outline};border-radius:{shape};'
+            f'vertical-align:middle"></span> {html.escape(label)}</span>')
+
+
+def no_data_swatch(label: str) -> str:
+    """No data: white with a dark outline, like the regions on the map (no class is white)."""
+    return swatch_html(hex_colour(NO_DATA_COLOR), label, outline=NO_DATA_OUTLINE)
+
+
+def gradient_html(stops: Sequence[str], left: str, right: str, ticks: Sequence[tuple[float, str]] = ()) -> str:
+    """A continuous legend: the colour bar and, under it, tick labels at fractions of its width (or its ends)."""
+    marks = "".join(f'<span style="position:absolute;left:{100 * p:.1f}%;transform:translateX(-50%);top:0">'
+                    f'{html.escape(t)}</span>' for p, t in ticks)
+    bar = (f'<div style="height:0.8em;width:min(20em,80vw);background:linear-gradient(to right,{",".join(stops)});'
+           f'border:1px solid #777"></div>')
+    scale_row = (f'<div style="position:relative;width:min(20em,80vw);height:1.3em;font-size:0.75rem">{marks}</div>'
+                 if ticks else f'<div style="display:flex;justify-content:space-between;width:min(20em,80vw);'
+                               f'font-size:0.75rem"><span>{html.escape(left)}</span><span>{html.escape(right)}</span></div>')
+    return f'<div style="display:inline-block;vertical-align:top;margin:0.2em 1em 0 0">{bar}{scale_row}</div>'
+
+
+def scale_note(higher_is_better: bool, lang: str) -> str:
+    """Which end of the colour scale is better, in words (the legend's note)."""
+    direction = i18n.t("map.higher_better" if higher_is_better else "map.lower_better", lang)
+    return i18n.t("map.scale_note", lang, direction=direction)
+
+
+def legend_html(spec: MapSpec, fmt: Callable[[float], str], *, title: str | None = None,
+                note: str | None = None) -> str:
+    """The map's legend as HTML (every text escaped): the classes lowest value first (or the colour bar of a
+    continuous scale), no data, and a note such as which end is better."""
+    no_data = no_data_swatch(spec.no_data_label)
+    if spec.scale == "continuous" and spec.vmin is not None:
+        span = (spec.vmax - spec.vmin) or 1
+        ticks = [((t - spec.vmin) / span, fmt(t)) for t in spec.ticks()]
+        body = f"{gradient_html(spec.gradient(), fmt(spec.vmin), fmt(spec.vmax), ticks)} {no_data}"
+    else:
+        body = "".join(swatch_html(c, label) for label, c in spec.legend(fmt)[:-1]) + no_data
+    head = f"{html.escape(title)}: " if title else ""
+    tail = f"<br>{html.escape(note)}" if note else ""
+    return f"<div style='font-size:0.85rem;line-height:1.9'>{head}{body}{tail}</div>"
 
 
 class _CompactDeck(pdk.Deck):
@@ -128,7 +176,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
                tooltip_labels: Mapping[str, str] | None = None,
                value_format: Callable[[float], str] | str = "{:,.2f}",
                precision: int | None = 3, width: int = 700, height: int = 500,
-               scale: str = "quantile", reverse: bool = False, grid: float | None = None, thin: int = 1,
+               scale: str = "quantile", higher_is_better: bool = True, grid: float | None = None, thin: int = 1,
                inset: bool = False, rank_label: str | None = None, stroked: bool = True) -> MapSpec:
     """Regions of `level` (under `parent_code`, if given) coloured by `values`.
 
@@ -138,8 +186,9 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     of the drawn regions' values. tooltip_labels: {"value": …, "n": …} (defaults per lang).
     precision: decimals kept in coordinates (3 ≈ 100 m; None keeps the file's).
     width/height: the chart's expected size in px, only to fit the view.
-    scale: "quantile" (classes, `breaks`) or "continuous" (viridis between the drawn min and max).
-    reverse: low values dark instead of light (so that "better" reads the same for every metric).
+    scale: "quantile" (classes, `breaks`) or "continuous" (the scale between the drawn min and max).
+    higher_is_better: the metric's direction; the bad end of palette.QUALITY (dark warm red) goes to the worst
+    values and its good end (pale blue) to the best, whichever way the metric runs.
     grid: snap coordinates to a grid of this many degrees instead of rounding to `precision`
     (neighbours snap alike, so borders stay shared). thin: keep about one vertex in `thin`, the
     same ones on both sides of a shared border (3 with precision 2 suits a national county map).
@@ -160,12 +209,12 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
         raise ValueError(f"no {level} boundaries under {parent_code}")
     drawn = [v for v in (by_code.get(f["properties"]["region_code"], (None, None, None))[0] for f in feats)
              if _has(v)]
-    breaks, colors = _classes(drawn, legend_breaks, classes, reverse)
+    breaks, colors = _classes(drawn, legend_breaks, classes, higher_is_better)
     vmin, vmax = (min(drawn), max(drawn)) if drawn else (None, None)
 
     def fill(v: float) -> tuple[int, int, int, int]:
         if scale == "continuous":
-            return ramp(0.5 if vmax == vmin else (v - vmin) / (vmax - vmin), reverse)
+            return quality_at(0.5 if vmax == vmin else (v - vmin) / (vmax - vmin), higher_is_better)
         return colors[class_of(v, breaks)]
 
     national = parent_code in (None, COUNTRY_CODE)
@@ -203,7 +252,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     return MapSpec(deck=deck, breaks=tuple(breaks), colors=tuple(colors),
                    no_data_color=no_data, no_data_label=text["no_data"],
                    region_codes=tuple(f["properties"]["region_code"] for f in out_features),
-                   scale=scale, vmin=vmin, vmax=vmax, reverse=reverse, tooltip=tooltip)
+                   scale=scale, vmin=vmin, vmax=vmax, higher_is_better=higher_is_better, tooltip=tooltip)
 
 
 def _has(v: float | None) -> bool:
@@ -224,7 +273,7 @@ def _values_by_code(values: pl.DataFrame, with_rank: bool) -> dict[str, tuple]:
 
 
 def _classes(drawn: list[float], legend_breaks: Sequence[float] | None, classes: int,
-             reverse: bool) -> tuple[list[float], list[tuple[int, int, int, int]]]:
+             higher_is_better: bool) -> tuple[list[float], list[tuple[int, int, int, int]]]:
     """(breaks, one colour per class): the given breaks, or quantile classes of the drawn values."""
     if legend_breaks is not None:
         breaks = [float(b) for b in legend_breaks]
@@ -232,8 +281,8 @@ def _classes(drawn: list[float], legend_breaks: Sequence[float] | None, classes:
             raise ValueError("legend_breaks must be strictly increasing")
     else:
         breaks = quantile_breaks(drawn, classes)
-    colors = palette(len(breaks) + 1) if (drawn or legend_breaks is not None) else []
-    return breaks, colors[::-1] if reverse else colors
+    colors = quality_colours(len(breaks) + 1, higher_is_better) if (drawn or legend_breaks is not None) else []
+    return breaks, colors
 
 
 def _properties(p: Mapping, value_n_rank: tuple, fmt: Callable[[float], str], no_data_text: str,
@@ -336,12 +385,12 @@ def points_layer(rows: Sequence[Mapping], max_radius_px: float = 16.0) -> pdk.La
 
 
 def hexagon_layer(rows: Sequence[Mapping], radius_m: float) -> pdk.Layer:
-    """Hexagon density of items (weights `n` at `position`), on the light → dark ramp (darker = more)."""
+    """Hexagon density of items (weights `n` at `position`), on the neutral few → many ramp (darker = more)."""
     return pdk.Layer("HexagonLayer", id=HEXAGON_LAYER_ID, data=[{"position": r["position"], "n": r["n"]} for r in rows],
                      pickable=False, extruded=False, radius=radius_m, coverage=0.9, opacity=0.85,
                      get_position="position", get_color_weight="n", color_aggregation="'SUM'",
                      get_elevation_weight="n", elevation_aggregation="'SUM'", gpu_aggregation=False,
-                     color_range=[list(c[:3]) for c in palette(6)])
+                     color_range=[list(c[:3]) for c in density_colours(6)])
 
 
 BORDER_LAYER_ID = "borders"

@@ -1,10 +1,17 @@
-"""Every colour the app draws with, in one place, for Plotly and pydeck alike.
+"""Every colour the app draws with, in one place, for Plotly and pydeck alike (the colour language of
+docs/colours.md).
 
-- Lights (红黄绿灯) use the field's red/yellow/green in the Okabe–Ito palette, which the common colour-vision
-  deficiencies can tell apart, and always with a word or symbol beside the colour (`LIGHT_SYMBOLS`).
+- **Lights** (红黄绿灯) and only lights use red/yellow/green: the Okabe–Ito vermillion, orange and bluish green,
+  which the common colour-vision deficiencies can tell apart, and always with a word or symbol beside the colour
+  (`LIGHT_SYMBOLS`).
+- **How good** (an index, a share, a rate: maps, heatmaps, ranked bars) is one scale from bad to good, `QUALITY`:
+  dark warm red (worst) → vermillion → light orange → light blue → pale blue (best). Lightness rises from bad to
+  good (33 → 89 L*), so the order survives greyscale and every colour-vision deficiency; bad is warm and salient,
+  good is cool and quiet; no green and no yellow, so nothing reads as a light. The metric's direction decides which
+  end its high values take (`quality_colours(k, higher_is_better)`).
+- **How many** (counts with no good or bad side: item density) is a neutral purple ramp, `DENSITY`.
+- **No data** is white with an outline on every map, chart and legend (`NO_DATA_COLOR`): no class is white.
 - Series and categories take the Okabe–Ito colours in order (`CATEGORICAL`).
-- Continuous and classed scales use viridis (maps) and cividis (heatmaps): perceptually uniform and readable in
-  greyscale. No-data is a neutral grey that is on neither ramp.
 """
 from __future__ import annotations
 
@@ -19,12 +26,13 @@ CATEGORICAL = (BLUE, ORANGE, GREEN, PURPLE, SKY_BLUE, VERMILLION, YELLOW, BLACK,
 LIGHT_COLOURS = {"red": VERMILLION, "yellow": ORANGE, "green": GREEN, "none": "#9E9E9E"}
 LIGHT_SYMBOLS = {"red": "●", "yellow": "▲", "green": "■", "none": "○"}
 
-# viridis (matplotlib), 9 evenly spaced stops from dark purple to yellow
-VIRIDIS = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725")
-# plotly's cividis, dark to light
-CIVIDIS_STOPS = ("#00224e", "#123570", "#3b496c", "#575d6d", "#707173", "#8a8678", "#a59c74", "#c3b369", "#e1cc55",
-                 "#fee838")
-NO_DATA_COLOR = (214, 214, 214, 255)  # neutral light grey, on neither ramp
+# bad → good; CIE L* 33, 50, 66, 77, 89 (tests/test_palette.py holds the order, the hues and the gaps)
+QUALITY = ("#9b1426", "#cf4b35", "#e58a5e", "#9fc3e0", "#cfe3f3")
+QUALITY_WORSE, QUALITY_BETTER = QUALITY[:3], QUALITY[3:]  # the warm and the cool half (a target sits between)
+# few → many (ColorBrewer Purples): counts that are neither good nor bad
+DENSITY = ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f")
+NO_DATA_COLOR = (255, 255, 255, 255)  # white, drawn with an outline; no class of any scale is white
+NO_DATA_OUTLINE = "#555555"
 
 
 def rgb(hex_color: str) -> tuple[int, int, int]:
@@ -50,18 +58,36 @@ def light_rgba(light: str | None, alpha: int = 235) -> tuple[int, int, int, int]
     return rgba(LIGHT_COLOURS.get(light or "none", LIGHT_COLOURS["none"]), alpha)
 
 
-def ramp(t: float, reverse: bool = False, stops: Sequence[str] = VIRIDIS) -> tuple[int, int, int, int]:
-    """The colour at t in [0, 1] on the light → dark ramp of `palette` (dark → light if reverse)."""
-    t = min(max(1.0 - t if reverse else t, 0.0), 1.0)
-    colours = [rgb(s) for s in reversed(stops)]
+def ramp(t: float, stops: Sequence[str] = QUALITY) -> tuple[int, int, int, int]:
+    """The colour at t in [0, 1] along `stops` (for QUALITY: 0 the worst, 1 the best), interpolated in sRGB."""
+    t = min(max(t, 0.0), 1.0)
+    colours = [rgb(s) for s in stops]
     x = t * (len(colours) - 1)
     j = min(int(x), len(colours) - 2)
     a, b = colours[j], colours[j + 1]
     return tuple(round(a[c] + (b[c] - a[c]) * (x - j)) for c in range(3)) + (255,)
 
 
-def palette(k: int, stops: Sequence[str] = VIRIDIS) -> list[tuple[int, int, int, int]]:
-    """k colours from light (low) to dark (high), interpolated on the stops (viridis reversed)."""
+def quality_at(t: float, higher_is_better: bool) -> tuple[int, int, int, int]:
+    """The colour of a value at position t in [0, 1] of its span (0 the lowest value)."""
+    return ramp(t if higher_is_better else 1.0 - t)
+
+
+def quality_colours(k: int, higher_is_better: bool) -> list[tuple[int, int, int, int]]:
+    """k class colours for values from low to high: the low classes are the bad end unless lower is worse."""
     if k < 1:
         return []
-    return [ramp(0.5 if k == 1 else i / (k - 1), stops=stops) for i in range(k)]
+    return [quality_at(0.5 if k == 1 else i / (k - 1), higher_is_better) for i in range(k)]
+
+
+def density_colours(k: int) -> list[tuple[int, int, int, int]]:
+    """k colours from few to many (neutral)."""
+    if k < 1:
+        return []
+    return [ramp(0.5 if k == 1 else i / (k - 1), DENSITY) for i in range(k)]
+
+
+def plotly_scale(higher_is_better: bool, stops: Sequence[str] = QUALITY) -> list[tuple[float, str]]:
+    """A Plotly colorscale from the lowest to the highest value: bad → good, or good → bad when lower is better."""
+    seq = list(stops) if higher_is_better else list(reversed(stops))
+    return [(i / (len(seq) - 1), c) for i, c in enumerate(seq)]

@@ -133,7 +133,8 @@ def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: st
     over a plain base map. labels: value, n, rank (tooltip), items (in flight), the light words
     red/yellow/green/none, and unit ("{n} 项").
 
-    Colour direction: darker is better for every metric (the ramp is reversed when lower is better).
+    Colour direction: the bad end of the one quality scale (dark red) goes to the worse values, whichever way the
+    metric runs (palette.QUALITY).
     `light` limits the hexagons to one light (None: every item in flight).
     """
     national = parent_code in (None, COUNTRY_CODE)
@@ -144,7 +145,7 @@ def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: st
     borders = [maps.border_layer("province")] if unstroked else []
     if layer == "choropleth":
         spec = maps.choropleth(data.level, data.values, value_format=value_format, scale=scale,
-                               reverse=data.metric.direction == "lower_is_better", rank_label=labels["rank"],
+                               higher_is_better=data.metric.direction == "higher_is_better", rank_label=labels["rank"],
                                tooltip_labels={"value": labels["value"], "n": labels["n"]}, **common)
         if not borders:
             return spec

@@ -4,8 +4,6 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-import html
-
 from analytics import i18n, metrics
 from analytics.figures import lights as figures
 from analytics.figures import maps
@@ -167,17 +165,14 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
     try:
         spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt, inset=True,
-                               tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+                               higher_is_better=not is_share, tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
     except ValueError:  # no boundaries below this region (e.g. 东莞 has no counties)
         st.info(ctx.t("map.no_boundaries"))
         return
     event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=480,
                             key=f"map_{ctx.filters.region_code}_{metric}")
-    legend = " ".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'
-                      f'background:{color};border:1px solid #777;vertical-align:middle"></span> {html.escape(label)}'
-                      f'</span>' for label, color in spec.legend(fmt))
-    st.markdown(f"<div style='font-size:0.85rem;line-height:1.8'>{html.escape(ctx.t(f'map.{metric}'))}: "
-                f"{legend}</div>", unsafe_allow_html=True)
+    st.markdown(maps.legend_html(spec, fmt, title=ctx.t(f"map.{metric}"), note=maps.scale_note(not is_share, ctx.lang)),
+                unsafe_allow_html=True)
     st.caption(ctx.t("map.hint"))
     code = maps.selected_region_code(event)
     if code and code != ctx.filters.region_code and code in table["region_code"].to_list():

@@ -209,17 +209,16 @@ def region_map(ctx: Context, f: mt.Frozen) -> None:
     values = facts.league.select("region_code", pl.col("index").alias("value"), pl.col("n_in_flight").alias("n"))
     try:
         spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang,
-                               value_format=lambda v: f"{v:.1f}",
+                               value_format=lambda v: f"{v:.1f}", higher_is_better=True,
                                tooltip_labels={"value": ctx.t("league.index"), "n": ctx.t("league.n_items")})
     except ValueError:
         st.caption(ctx.t("map.no_boundaries"))
         return
     st.html(f'<div class="mt-table-title">{_e(ctx.t("meeting.map_title"))}</div>')
     st.pydeck_chart(spec.deck, height=460, key=f"meeting_map_{f.filters.region_code}")
-    legend = " ".join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'
-                      f'background:{colour};border:1px solid #777;vertical-align:middle"></span> {_e(label)}</span>'
-                      for label, colour in spec.legend(lambda v: f"{v:.1f}"))
-    st.html(f'<div class="mt-small">{_e(ctx.t("league.index"))}: {legend} · {_e(ctx.t("meeting.map_note"))}</div>')
+    legend = maps.legend_html(spec, lambda v: f"{v:.1f}", title=ctx.t("league.index"),
+                              note=f'{maps.scale_note(True, ctx.lang)} {ctx.t("meeting.map_note")}')
+    st.html(f'<div class="mt-small">{legend}</div>')
 
 
 def _go(index: int, keys: tuple[str, ...]) -> None:
