@@ -223,6 +223,21 @@ def hover_until_tooltip(v: Visit, x: float, y: float, timeout: float = 15) -> bo
     return False
 
 
+def settled_chart(v: Visit, selector: str = '[data-testid="stDeckGlJsonChart"]'):
+    """The map's element once the page has refitted it to the width it measured (ui/mapfit.py: one more run when
+    the first guess was off), scrolled into view."""
+    v.page.wait_for_timeout(600)
+    v.idle()
+    chart = v.page.locator(selector).first
+    chart.scroll_into_view_if_needed()
+    return chart
+
+
+def fitted(box) -> dict:
+    """The width and height the page fitted its map for: the chart's own size (ui/mapfit.py)."""
+    return {"width": round(box["width"]), "height": round(box["height"])}
+
+
 def click_map(v: Visit) -> None:
     """deck.gl's gesture recogniser ignores an instantaneous click: press, hold briefly, release."""
     v.page.mouse.down()
@@ -240,12 +255,11 @@ def test_clicking_a_district_on_the_map_drills_into_it(server, browser):
 
     v = Visit(browser, server)
     v.open("/?region=110000")
-    chart = v.page.locator('[data-testid="stDeckGlJsonChart"]')
-    chart.scroll_into_view_if_needed()
+    chart = settled_chart(v)
     view = maps.choropleth("county", pl.DataFrame({"region_code": [], "value": [], "n": []},
                                                     schema={"region_code": pl.Utf8, "value": pl.Float64,
                                                             "n": pl.Int64}),
-                           parent_code="110000").deck.initial_view_state
+                           parent_code="110000", **fitted(chart.bounding_box())).deck.initial_view_state
     chaoyang = read_regions_csv().filter(pl.col("region_code") == "110105").row(0, named=True)
     x, y = _pixel(chaoyang["lon"], chaoyang["lat"], view, chart.bounding_box())
     hover_until_tooltip(v, x, y)  # deck.gl draws after the page is idle

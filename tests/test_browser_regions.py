@@ -10,7 +10,8 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from tests.test_browser import WAIT, Visit, _pixel, click_map, expect, hover_until_tooltip  # noqa: E402
+from tests.test_browser import (WAIT, Visit, _pixel, click_map, expect, fitted, hover_until_tooltip,  # noqa: E402
+                                settled_chart)
 
 from analytics import metrics
 from analytics.pages import regions as rg
@@ -21,19 +22,19 @@ from tests import fixture_db
 CHART = '[data-testid="stDeckGlJsonChart"]'
 
 
-def _view(con, region: str):
-    """The view the page fits for `region` (the same call the page makes)."""
+def _view(con, region: str, box):
+    """The view the page fits for `region` in a chart of `box`'s size (the same call the page makes)."""
     data = rg.page(con, metrics.Selection(Filters(region_code=region), as_of=fixture_db.AS_OF))
     labels = {k: k for k in ("value", "n", "rank", "items", "unit", *rg.LIGHTS)}
-    return rg.map_deck(data, region, lang="zh", labels=labels).deck.initial_view_state
+    return rg.map_deck(data, region, lang="zh", labels=labels, **fitted(box)).deck.initial_view_state
 
 
-def _click_region(v: Visit, code: str, view, tries: int = 3) -> None:
+def _click_region(v: Visit, code: str, con, parent: str, tries: int = 3) -> None:
     """Hover until deck.gl shows the region's tooltip (the map is drawn and picking works), then click, and
     wait for the run the click asks for; a click that the slow software picking lost is tried again."""
     point = read_regions_csv().filter(pl.col("region_code") == code).row(0, named=True)
-    chart = v.page.locator(CHART)
-    chart.scroll_into_view_if_needed()
+    chart = settled_chart(v, CHART)
+    view = _view(con, parent, chart.bounding_box())
     start = (v.query().get("region") or [None])[0]
     for _ in range(tries):
         x, y = _pixel(point["lon"], point["lat"], view, chart.bounding_box())
@@ -66,11 +67,11 @@ def test_drill_down_on_the_map_and_back_up_by_the_path(server, browser, fixture_
     assert v.page.locator("h1").first.inner_text() == "区域分析"
     assert _path(v) == ["全国", "安徽省"]
 
-    _click_region(v, "340100", _view(fixture_con, "340000"))  # 合肥 on the map of Anhui's cities
+    _click_region(v, "340100", fixture_con, "340000")  # 合肥 on the map of Anhui's cities
     assert v.query().get("region") == ["340100"]
     assert _path(v) == ["全国", "安徽省", "合肥市"]
 
-    _click_region(v, "340102", _view(fixture_con, "340100"))  # 瑶海区 on the map of Hefei's districts
+    _click_region(v, "340102", fixture_con, "340100")  # 瑶海区 on the map of Hefei's districts
     assert v.query().get("region") == ["340102"]
     main = v.main
     expect(main).to_contain_text("已到区县一级", timeout=WAIT)
@@ -98,4 +99,38 @@ def test_other_views_render_without_requests_leaving(server, browser, path):
     assert v.exceptions() == [] and console == []
     assert v.page.locator(CHART).count() == 1
     assert v.external == [] and v.failed == [], (v.external, v.failed)
+    v.close()
+
+
+def _edges_and_ink(png: bytes) -> tuple[float, float]:
+    """Of a map's screenshot: the largest share of non-white pixels along any of its four edges (2 px deep), and
+    the share of non-white pixels inside (the map has been drawn)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    px = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    ink = px < 235
+    edges = [ink[:2, :], ink[-2:, :], ink[:, :2], ink[:, -2:]]
+    return max(float(e.mean()) for e in edges), float(ink[4:-4, 4:-4].mean())
+
+
+@pytest.mark.parametrize("width,height,path", [(390, 844, "/regions"), (1280, 720, "/regions?lang=en"),
+                                               (1280, 720, "/"), (1920, 1080, "/?lang=en")])
+def test_the_national_map_and_its_inset_fit_the_container_at_every_width(server, browser, width, height, path):
+    """Issue 17, point 11: a view fitted for 700 px was cut in a 440 px column and on a phone (Xinjiang,
+    Heilongjiang, the South China Sea inset). Now no region touches the chart's edges and the map is drawn."""
+    v = Visit(browser, server, width, height)
+    v.open(path)
+    chart = settled_chart(v, CHART)
+    deadline = 20
+    edge, ink = _edges_and_ink(chart.screenshot())
+    while ink < 0.02 and deadline > 0:  # software WebGL draws a moment after the page is idle
+        v.page.wait_for_timeout(500)
+        deadline -= 0.5
+        edge, ink = _edges_and_ink(chart.screenshot())
+    assert ink >= 0.02, "the map was never drawn"  # the fixture fills two provinces; the rest are outlines
+    assert edge == 0, f"the map touches the chart's edge ({edge:.1%} of an edge) at {width} px"
+    assert v.exceptions() == []
     v.close()

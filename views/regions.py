@@ -7,7 +7,7 @@ import streamlit as st
 from analytics import i18n, metrics
 from analytics.figures import maps, palette
 from analytics.pages import regions as rg
-from ui import context, filterbar, page, tables
+from ui import context, filterbar, mapfit, page, tables
 
 ctx = context.current()
 tree = st.session_state["_tree"]
@@ -160,9 +160,11 @@ with map_col:
         labels = {"value": _label(m), "n": ctx.t("regions.n"), "rank": ctx.t("regions.rank"),
                   "items": ctx.t("regions.items"), "unit": ctx.t("regions.unit_items"),
                   **{k: ctx.t(f"lights.{k}") for k in rg.LIGHTS}}
+        width = mapfit.map_width("regions")
+        height = mapfit.map_height(width, 560)
         spec = rg.map_deck(data, region, lang=ctx.lang, layer=layer, scale=scale, value_format=fmt,
-                           labels=labels, light=light)
-        event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=560,
+                           labels=labels, light=light, width=width, height=height)
+        event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=height,
                                 key=f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}")
         st.markdown(legend_html(spec), unsafe_allow_html=True)
         drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())

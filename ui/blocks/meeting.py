@@ -19,7 +19,7 @@ from analytics.figures import meeting as figures
 from analytics.meeting.model import Card, Deck, Slide, Table
 
 from ui import auth as auth_ui
-from ui import filterbar, tables
+from ui import filterbar, mapfit, tables
 from ui.context import Context
 from ui.page import md_escape
 
@@ -207,15 +207,18 @@ def region_map(ctx: Context, f: mt.Frozen) -> None:
     if facts.league.is_empty() or facts.level is None:
         return
     values = facts.league.select("region_code", pl.col("index").alias("value"), pl.col("n_in_flight").alias("n"))
+    width = mapfit.map_width("meeting")
+    height = mapfit.map_height(width, 460)
     try:
-        spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang,
+        spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang, width=width,
+                               height=height,
                                value_format=lambda v: f"{v:.1f}", higher_is_better=True,
                                tooltip_labels={"value": ctx.t("league.index"), "n": ctx.t("league.n_items")})
     except ValueError:
         st.caption(ctx.t("map.no_boundaries"))
         return
     st.html(f'<div class="mt-table-title">{_e(ctx.t("meeting.map_title"))}</div>')
-    st.pydeck_chart(spec.deck, height=460, key=f"meeting_map_{f.filters.region_code}")
+    st.pydeck_chart(spec.deck, height=height, key=f"meeting_map_{f.filters.region_code}")
     legend = maps.legend_html(spec, lambda v: f"{v:.1f}", title=ctx.t("league.index"),
                               note=f'{maps.scale_note(True, ctx.lang)} {ctx.t("meeting.map_note")}')
     st.html(f'<div class="mt-small">{legend}</div>')

@@ -1,0 +1,65 @@
+"""The width a map is drawn at, measured in the reader's browser, so that the whole region (the South China Sea
+inset included) fits its container at every screen width (issue 17, point 11).
+
+deck.gl places a map by centre and zoom, in pixels: a view fitted for 700 px is cut in a 440 px column (a 1280 px
+screen) or on a phone. The server cannot know the column's width, so a tiny component placed just above the map
+measures its own width (the same container's) and reports it; the page then fits the view to it. The first run
+of a page uses a guess (phone or desktop, from the browser's user agent); when the measured width differs from
+what the map was fitted for by more than `TOLERANCE_PX`, one rerun redraws it. The width is kept per map in the
+session, so later runs of the page fit at once. Resizing the window is followed too (debounced).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+TOLERANCE_PX = 24
+DESKTOP_GUESS, PHONE_GUESS = 480, 350
+
+_JS = """
+export default function (component) {
+  const { parentElement, setStateValue, data } = component;
+  const host = parentElement.host || parentElement;
+  const known = (data && data.known) || 0;
+  const tolerance = (data && data.tolerance) || 24;
+  let timer = null, sent = known;
+  const measure = () => {
+    const w = Math.round(host.getBoundingClientRect().width);
+    if (w > 0 && Math.abs(w - sent) > tolerance) { sent = w; setStateValue("width", w); }
+  };
+  const observer = new ResizeObserver(() => { clearTimeout(timer); timer = setTimeout(measure, 250); });
+  observer.observe(host);
+  measure();
+  return () => { observer.disconnect(); clearTimeout(timer); };
+}
+"""
+_CSS = ":host { display: block; height: 0; overflow: hidden; }"
+
+_measure = st.components.v2.component("cockpit_map_width", js=_JS, css=_CSS)
+
+
+def _guess() -> int:
+    try:
+        agent = (st.context.headers.get("User-Agent") or "").lower()
+    except Exception:  # noqa: BLE001 - no request (AppTest): a desktop
+        agent = ""
+    return PHONE_GUESS if ("mobile" in agent or "android" in agent or "iphone" in agent) else DESKTOP_GUESS
+
+
+def map_height(width: int, tallest: int) -> int:
+    """A height for a map `width` px wide: China and most provinces are wider than tall, so a narrow column (a
+    phone) does not need the full height, which would leave empty bands above and below the map."""
+    return max(300, min(tallest, round(width * 0.8)))
+
+
+def map_width(key: str) -> int:
+    """The pixel width to fit the map named `key` for: the width its container reported, else a guess. Call it
+    just before drawing the map, in the same container."""
+    state_key = f"_mapfit_{key}"
+    known = st.session_state.get(state_key) or _guess()
+    result = _measure(key=f"mapfit_{key}", data={"known": known, "tolerance": TOLERANCE_PX},
+                      default={"width": None}, on_width_change=lambda: None, height="content")
+    width = getattr(result, "width", None)
+    if isinstance(width, (int, float)) and 200 <= width <= 4000:
+        known = int(width)
+        st.session_state[state_key] = known
+    return known
