@@ -11,6 +11,8 @@ import pydeck as pdk
 from analytics import geo
 
 COUNTRY_CODE = "100000"
+# islands south of this latitude are the South China Sea's (drawn again in the national map's inset): never dropped
+KEEP_ISLANDS_SOUTH_OF = 17.6
 
 @lru_cache(maxsize=1)
 def _parents() -> dict[str, str | None]:
@@ -53,7 +55,11 @@ def region_features(level: str, parent_code: str | None = None) -> list[dict]:
     return feats
 
 
-def _round_ring(ring: list, nd: int | None, grid: float | None = None) -> list:
+def _round_ring(ring: list, nd: int | None, grid: float | None = None) -> list | None:
+    """The ring rounded to nd decimals, or snapped to `grid` without repeated vertices. A ring that snapping
+    collapses (smaller than a grid cell: below a pixel at the zoom the grid was chosen for) is None when it lies
+    north of KEEP_ISLANDS_SOUTH_OF (the caller drops it: generalisation, as on any small-scale map), else kept as
+    a small ring."""
     if nd is None and grid is None:
         return [list(p) for p in ring]
     gd = None if grid is None else max(0, -math.floor(math.log10(grid)) + 1)  # decimals of the grid
@@ -63,18 +69,49 @@ def _round_ring(ring: list, nd: int | None, grid: float | None = None) -> list:
              else [round(x, nd), round(y, nd)])
         if not out or p != out[-1]:
             out.append(p)
-    if len(out) < 4:  # would collapse (a small island): keep it as it is
-        return [list(p) for p in ring]
+    if len(out) < 4:  # would collapse: a small island, below a grid cell
+        if grid is not None and min(p[1] for p in ring) >= KEEP_ISLANDS_SOUTH_OF:
+            return None
+        return _small_ring(ring, 3 if grid is None else gd + 1)  # its outline keeps it visible
     return out
+
+
+def _round_polygons(polys: list, nd: int | None, grid: float | None) -> list:
+    """Polygons (outer ring, holes) rounded or snapped; those whose outer ring collapsed are left out, but a
+    region always keeps its largest polygon."""
+    out = []
+    for poly in polys:
+        outer = _round_ring(poly[0], nd, grid)
+        if outer is not None:
+            out.append([outer] + [r for r in (_round_ring(h, nd, grid) for h in poly[1:]) if r is not None])
+    if not out:
+        largest = max(polys, key=lambda p: len(p[0]))
+        out = [[_small_ring(largest[0], 3 if grid is None else max(0, -math.floor(math.log10(grid)) + 2))]]
+    return out
+
+
+def _small_ring(ring: list, nd: int) -> list:
+    """A ring too small for the grid: at most 6 distinct vertices (its shape is below a pixel), rounded to nd
+    decimals; as it is (rounded to 5) when even that collapses it."""
+    step = max(1, (len(ring) - 1) // 6)
+    out: list[list[float]] = []
+    for x, y, *_ in ring[:-1:step]:
+        p = [round(x, nd), round(y, nd)]
+        if not out or p != out[-1]:
+            out.append(p)
+    if len(out) < 3:
+        return [[round(x, 5), round(y, 5)] for x, y, *_ in ring]
+    return out + [out[0]]
 
 
 def copy_geometry(g: dict, nd: int | None, grid: float | None = None) -> dict:
     """A new geometry (never the cached one), coordinates rounded to nd decimals (or snapped to grid)."""
     if g["type"] == "Polygon":
-        return {"type": "Polygon", "coordinates": [_round_ring(r, nd, grid) for r in g["coordinates"]]}
+        polys = _round_polygons([g["coordinates"]], nd, grid)
+        return {"type": "Polygon", "coordinates": polys[0]} if len(polys) == 1 else \
+            {"type": "MultiPolygon", "coordinates": polys}
     if g["type"] == "MultiPolygon":
-        return {"type": "MultiPolygon",
-                "coordinates": [[_round_ring(r, nd, grid) for r in poly] for poly in g["coordinates"]]}
+        return {"type": "MultiPolygon", "coordinates": _round_polygons(g["coordinates"], nd, grid)}
     if g["type"] == "MultiLineString":
         return {"type": "MultiLineString", "coordinates": [[list(p) for p in line]
                                                            for line in g["coordinates"]]}

@@ -232,16 +232,15 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
         if with_rank:
             r = by_code.get(code, (None, None, None))[2]
             props["rank_str"] = "—" if r is None else f"{int(r)} / {n_ranked}"
-            props["tip"] = (f"{labels['value']}: {props['value_str']}\n{labels['n']}: {props['n_str']}\n"
-                            f"{rank_label}: {props['rank_str']}")
         out_features.append({"type": "Feature", "geometry": geoms[code], "properties": props})
 
     maritime = [{"type": "Feature", "properties": {}, "geometry": g}
                 for g in (inset_maritime() if inset else
                           [copy_geometry(f["geometry"], None) for f in geo.maritime_line()["features"]])]
     fit_geoms = [f["geometry"] for f in out_features] + ([f["geometry"] for f in maritime] if national else [])
-    tooltip = {"text": "{name}\n{tip}" if with_rank else
-               f"{{name}}\n{labels['value']}: {{value_str}}\n{labels['n']}: {{n_str}}", "style": TOOLTIP_STYLE}
+    # the labels go in the template once, not in every region's properties (bytes sent per region, issue 17)
+    tooltip = {"text": f"{{name}}\n{_tpl(labels['value'])}: {{value_str}}\n{_tpl(labels['n'])}: {{n_str}}"
+               + (f"\n{_tpl(rank_label)}: {{rank_str}}" if with_rank else ""), "style": TOOLTIP_STYLE}
     deck = _CompactDeck(
         layers=[_region_layer(out_features, stroked, 0.4 if level == "county" and national else 0.8),
                 _maritime_layer(maritime)] + (inset_layers(lang) if inset else []),
@@ -253,6 +252,37 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
                    no_data_color=no_data, no_data_label=text["no_data"],
                    region_codes=tuple(f["properties"]["region_code"] for f in out_features),
                    scale=scale, vmin=vmin, vmax=vmax, higher_is_better=higher_is_better, tooltip=tooltip)
+
+
+def _tpl(label: str) -> str:
+    """A label placed in deck.gl's tooltip template, where "{…}" would name a property."""
+    return label.replace("{", "(").replace("}", ")")
+
+
+# Cells of the snapping grid, in degrees: one of these, so that few geometry sets are built and cached
+GRID_LADDER = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+NATIONAL_SPAN = 62.0  # degrees of longitude the national map spans with the inset
+
+
+@lru_cache(maxsize=512)
+def _span(level: str, parent_code: str | None) -> float:
+    """The larger side, in degrees, of the regions of `level` under `parent_code`."""
+    if parent_code in (None, COUNTRY_CODE):
+        return NATIONAL_SPAN
+    feats = region_features(level, parent_code)
+    if not feats:
+        return 1.0
+    w, s, e, n = bounds([f["geometry"] for f in feats])
+    return max(e - w, (n - s) * 1.25)  # latitude degrees are longer on the map at China's latitudes
+
+
+def detail(level: str, parent_code: str | None, width: int) -> dict:
+    """How finely to send a map `width` px wide: coordinates snapped to a grid of about 1.5 px and one vertex in
+    two kept (shared borders alike on both sides), so that a national map of provinces is about 0.2 MB, not 1.5.
+    Returns choropleth keyword arguments (grid, thin)."""
+    per_px = _span(level, parent_code) / max(width, 200)
+    grid = max([g for g in GRID_LADDER if g <= 1.5 * per_px] or [GRID_LADDER[0]])
+    return {"grid": grid, "thin": 2}
 
 
 def _has(v: float | None) -> bool:
@@ -397,10 +427,11 @@ BORDER_LAYER_ID = "borders"
 
 
 def border_layer(level: str = "province", *, precision: int | None = 2, thin: int = 4, inset: bool = True,
-                 min_vertices: int = 12, width_px: float = 0.8) -> pdk.Layer:
+                 min_vertices: int = 12, width_px: float = 0.8, grid: float | None = None) -> pdk.Layer:
     """The outlines of one level's regions as one PathLayer (outer rings of min_vertices or more: the
     small islands, which a border would only blot, are left to their fill)."""
-    return pdk.Layer("PathLayer", id=BORDER_LAYER_ID, data=list(border_paths(level, precision, thin, inset, min_vertices)),
+    paths = border_paths(level, precision, thin, inset, min_vertices, grid)
+    return pdk.Layer("PathLayer", id=BORDER_LAYER_ID, data=list(paths),
                      pickable=False, get_path="path", get_color=list(LINE_COLOR), width_units="'pixels'",
                      get_width=width_px, width_min_pixels=width_px)
 

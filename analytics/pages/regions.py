@@ -27,10 +27,7 @@ LAYERS = ("choropleth", "points", "hexagon")
 SCALES = ("quantile", "continuous")
 LIGHTS = ("red", "yellow", "green", "none")
 
-# coordinates sent to the browser per (national?, level): (decimals, keep one vertex in k); about a
-# pixel at the zoom each is drawn at, which keeps the national county map near 2.5 MB
-_DETAIL = {(True, "province"): (2, 2), (True, "city"): (2, 3), (True, "county"): (2, 4),
-           (False, "city"): (3, 1), (False, "county"): (3, 2)}
+# coordinates sent to the browser: maps.detail (a grid of about 1.5 px at the map's width, one vertex in two)
 # national maps of thousands of regions: no outline per region (slow to stroke in software WebGL),
 # the province borders drawn over them instead
 _UNSTROKED = {(True, "city"), (True, "county")}
@@ -138,11 +135,11 @@ def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: st
     `light` limits the hexagons to one light (None: every item in flight).
     """
     national = parent_code in (None, COUNTRY_CODE)
-    nd, thin = _DETAIL.get((national, data.level), (3, 1))
     unstroked = (national, data.level) in _UNSTROKED
-    common = dict(parent_code=parent_code, lang=lang, precision=nd, thin=thin, inset=national, width=width,
-                  height=height, stroked=not unstroked)
-    borders = [maps.border_layer("province")] if unstroked else []
+    fine = maps.detail(data.level, parent_code, width)
+    common = dict(parent_code=parent_code, lang=lang, inset=national, width=width, height=height,
+                  stroked=not unstroked, **fine)
+    borders = [maps.border_layer("province", grid=fine["grid"], thin=fine["thin"])] if unstroked else []
     if layer == "choropleth":
         spec = maps.choropleth(data.level, data.values, value_format=value_format, scale=scale,
                                higher_is_better=data.metric.direction == "higher_is_better", rank_label=labels["rank"],

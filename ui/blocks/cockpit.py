@@ -168,7 +168,8 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     height = mapfit.map_height(width, MAP_HEIGHT)
     try:
         spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt, inset=True,
-                               higher_is_better=not is_share, width=width, height=height, tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+                               higher_is_better=not is_share, width=width, height=height,
+                               **maps.detail(level, ctx.filters.region_code, width), tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
     except ValueError:  # no boundaries below this region (e.g. 东莞 has no counties)
         st.info(ctx.t("map.no_boundaries"))
         return

@@ -211,7 +211,7 @@ def region_map(ctx: Context, f: mt.Frozen) -> None:
     height = mapfit.map_height(width, 460)
     try:
         spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang, width=width,
-                               height=height,
+                               height=height, **maps.detail(facts.level, f.filters.region_code, width),
                                value_format=lambda v: f"{v:.1f}", higher_is_better=True,
                                tooltip_labels={"value": ctx.t("league.index"), "n": ctx.t("league.n_items")})
     except ValueError:
