@@ -46,6 +46,9 @@ def test_the_page_renders_in_both_languages_and_follows_a_filter(app, lang, titl
     assert at.title[0].value == title
     assert version_text in at.caption[0].value
     assert at.file_uploader  # the first step
+    # Streamlit writes the uploader's button and note in English only: in Chinese the page's words replace them
+    styles = " ".join(str(h.proto.body) for h in at.get("html"))
+    assert ('"选择文件"' in styles and "每个文件不超过 200 MB" in styles) == (lang == "zh")
     versions = at.dataframe[-1].value
     assert list(versions.iloc[:, 0]) == ["v1"]
     at = app(lang, region="340000")  # a drilled link still shows the page (uploads act on whole tables)

@@ -73,11 +73,33 @@ def choose_file(ctx: Context) -> tuple[str, bytes] | None:
     st.subheader(ctx.t("upload.step_file"))
     st.caption(ctx.t("upload.file_help", mb=settings.get("COCKPIT_UPLOAD_MAX_MB"),
                      rows=i18n.fmt_int(settings.get("COCKPIT_UPLOAD_MAX_ROWS"), ctx.lang)))
-    f = st.file_uploader(ctx.t("upload.file_label"), type=TYPES, key=f"up_file_{st.session_state.get('up_nonce', 0)}")
+    mb = int(settings.get("COCKPIT_UPLOAD_MAX_MB"))
+    _uploader_words(ctx, mb)
+    f = st.file_uploader(ctx.t("upload.file_label"), type=TYPES, max_upload_size=mb,
+                         key=f"up_file_{st.session_state.get('up_nonce', 0)}")
     if f is None:
         _state().clear()
         return None
     return f.name, f.getvalue()
+
+
+def _css_string(text: str) -> str:
+    """`text` as a CSS string literal (for `content:`)."""
+    return '"' + "".join(c if c.isalnum() or c in " .,;:()/·•、，（）-" else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def _uploader_words(ctx: Context, mb: int) -> None:
+    """Streamlit's uploader writes its button ("Upload") and its note ("200MB per file • CSV, …") in English
+    only: in Chinese both are replaced, by CSS, with the page's own words (issue 17, point 15)."""
+    if ctx.lang == "en":
+        return
+    button, note = _css_string(ctx.t("upload.button")), _css_string(ctx.t("upload.dropzone_note", mb=mb))
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    st.html(f"<style>{zone} button [data-testid=\"stMarkdownContainer\"] p {{font-size:0}}"
+            f"{zone} button [data-testid=\"stMarkdownContainer\"] p::after {{content:{button};font-size:0.875rem}}"
+            f"{zone} [data-testid=\"stFileUploaderDropzoneInstructions\"] span {{font-size:0}}"
+            f"{zone} [data-testid=\"stFileUploaderDropzoneInstructions\"] span::after"
+            f" {{content:{note};font-size:0.8rem}}</style>")
 
 
 def read_file(ctx: Context, name: str, data: bytes) -> pipeline.Upload | None:
