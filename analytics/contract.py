@@ -2,7 +2,8 @@
 
 The DuckDB DDL (`ddl`), row validation (`check_frame`) and `docs/data-contract.md`
 (`markdown`) are all derived from the records below, so they cannot drift apart.
-Column names are English snake_case; labels are given in Chinese and English.
+Column names are English snake_case; labels, grains and descriptions are given in Chinese and English
+(the generated docs use the English; the app shows the reader's language).
 """
 from __future__ import annotations
 
@@ -41,10 +42,15 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     pattern: str | None = None  # a regular expression the whole text value must match
+    description_zh: str = ""  # the description in Chinese, for the app; docs/data-contract.md stays English
 
     @property
     def allowed(self) -> tuple[str, ...]:
         return tuple(c.value for c in self.choices)
+
+    def description_in(self, lang: str) -> str:
+        """The description in `lang` ("zh" or "en"); English when there is no Chinese text."""
+        return (self.description_zh or self.description) if lang == "zh" else self.description
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,11 @@ class Table:
     references: tuple[Reference, ...] = ()
     uploadable: bool = True
     rules: tuple[Order | RequiredWhen, ...] = field(default=())  # row rules, enforced by validation
+    grain_zh: str = ""  # the grain in Chinese, for the app; docs/data-contract.md stays English
+
+    def grain_in(self, lang: str) -> str:
+        """The grain in `lang` ("zh" or "en"); English when there is no Chinese text."""
+        return (self.grain_zh or self.grain) if lang == "zh" else self.grain
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -138,16 +149,20 @@ C = Column
 REGIONS = Table(
     "regions", "行政区划", "administrative regions",
     grain="one row per region (GB/T 2260 code)",
+    grain_zh="每个行政区划一行（GB/T 2260 代码）",
     columns=(
         C("region_code", "text", "区划代码", "region code", "6-digit GB/T 2260 code; 100000 is the nation",
-          required=True, pattern=REGION_CODE_PATTERN),
-        C("name", "text", "名称", "name", "official name", required=True),
-        C("level", "text", "层级", "level", "country, province, city or county", required=True, choices=LEVELS),
+          required=True, pattern=REGION_CODE_PATTERN, description_zh="6 位 GB/T 2260 代码；100000 表示全国"),
+        C("name", "text", "名称", "name", "official name", required=True, description_zh="规范名称"),
+        C("level", "text", "层级", "level", "country, province, city or county", required=True, choices=LEVELS,
+          description_zh="country（全国）、province（省级）、city（市级）或 county（县级）"),
         C("parent_code", "text", "上级代码", "parent code",
           "code of the parent region; municipalities' and province-administered counties' parent is the province",
-          pattern=REGION_CODE_PATTERN),
-        C("lon", "float", "经度", "longitude", "longitude of a point inside the region (largest part), WGS84 degrees", min_value=-180, max_value=180),
-        C("lat", "float", "纬度", "latitude", "latitude of a point inside the region (largest part), WGS84 degrees", min_value=-90, max_value=90),
+          pattern=REGION_CODE_PATTERN, description_zh="上级区划的代码；直辖市所辖区县和省直管县的上级为省级区划"),
+        C("lon", "float", "经度", "longitude", "longitude of a point inside the region (largest part), WGS84 degrees", min_value=-180, max_value=180,
+          description_zh="区划内（最大连片部分）一个点的经度，WGS84 坐标，单位为度"),
+        C("lat", "float", "纬度", "latitude", "latitude of a point inside the region (largest part), WGS84 degrees", min_value=-90, max_value=90,
+          description_zh="区划内（最大连片部分）一个点的纬度，WGS84 坐标，单位为度"),
     ),
     key=("region_code",),
     references=(Reference("parent_code", "regions", "region_code"),),
@@ -157,14 +172,17 @@ REGIONS = Table(
 POLICIES = Table(
     "policies", "政策", "policies",
     grain="one row per policy",
+    grain_zh="每项政策一行",
     columns=(
-        C("policy_id", "text", "政策编号", "policy ID", "unique identifier", required=True),
-        C("name", "text", "政策名称", "policy name", "title of the policy document", required=True),
-        C("domain", "text", "领域", "domain", "policy domain, e.g. 乡村振兴, 营商环境", required=True),
+        C("policy_id", "text", "政策编号", "policy ID", "unique identifier", required=True, description_zh="唯一标识"),
+        C("name", "text", "政策名称", "policy name", "title of the policy document", required=True,
+          description_zh="政策文件标题"),
+        C("domain", "text", "领域", "domain", "policy domain, e.g. 乡村振兴, 营商环境", required=True,
+          description_zh="政策领域，如 乡村振兴、营商环境"),
         C("policy_type", "text", "政策类型", "policy type", "economic, social, cultural or ecological",
-          choices=POLICY_TYPES),
-        C("issued_date", "date", "发布日期", "issued date", "date the policy was issued"),
-        C("end_date", "date", "截止日期", "end date", "date the policy's period ends"),
+          choices=POLICY_TYPES, description_zh="economic（经济）、social（社会）、cultural（文化）或 ecological（生态）"),
+        C("issued_date", "date", "发布日期", "issued date", "date the policy was issued", description_zh="政策发布的日期"),
+        C("end_date", "date", "截止日期", "end date", "date the policy's period ends", description_zh="政策执行期截止的日期"),
     ),
     key=("policy_id",),
     rules=(Order("issued_date", "end_date"),),
@@ -173,32 +191,44 @@ POLICIES = Table(
 PROJECTS = Table(
     "projects", "督办事项", "supervised items",
     grain="one row per supervised item",
+    grain_zh="每个督办事项一行",
     columns=(
-        C("project_id", "text", "事项编号", "item ID", "unique identifier", required=True),
-        C("name", "text", "事项名称", "item name", "short title", required=True),
-        C("policy_id", "text", "所属政策", "policy ID", "the policy the item implements"),
-        C("domain", "text", "领域", "domain", "policy domain", required=True),
-        C("category", "text", "督办类别", "category", "e.g. 重大决策部署落实, 民生实事, 营商环境优化, 应急督办"),
+        C("project_id", "text", "事项编号", "item ID", "unique identifier", required=True, description_zh="唯一标识"),
+        C("name", "text", "事项名称", "item name", "short title", required=True, description_zh="简短标题"),
+        C("policy_id", "text", "所属政策", "policy ID", "the policy the item implements", description_zh="该事项所落实的政策"),
+        C("domain", "text", "领域", "domain", "policy domain", required=True, description_zh="政策领域"),
+        C("category", "text", "督办类别", "category", "e.g. 重大决策部署落实, 民生实事, 营商环境优化, 应急督办",
+          description_zh="如 重大决策部署落实、民生实事、营商环境优化、应急督办"),
         C("region_code", "text", "区划代码", "region code", "region responsible; any level, 100000 for national",
-          required=True, pattern=REGION_CODE_PATTERN),
-        C("lead_dept", "text", "主责单位", "lead department", "department accountable for delivery", required=True),
-        C("co_depts", "text_list", "协同单位", "co-departments", "other departments that must contribute"),
-        C("supervising_unit", "text", "监督单位", "supervising unit", "office that supervises the item"),
-        C("priority", "text", "优先级", "priority", "normal, key or urgent", choices=PRIORITIES),
-        C("source", "text", "事项来源", "source", "e.g. 领导交办, 会议议定, 群众诉求, 审计发现"),
-        C("start_date", "date", "开始日期", "start date", "planned start", required=True),
+          required=True, pattern=REGION_CODE_PATTERN, description_zh="责任地区；可为任一层级，全国性事项填 100000"),
+        C("lead_dept", "text", "主责单位", "lead department", "department accountable for delivery", required=True,
+          description_zh="对事项落实负主要责任的单位"),
+        C("co_depts", "text_list", "协同单位", "co-departments", "other departments that must contribute",
+          description_zh="须协同配合的其他单位"),
+        C("supervising_unit", "text", "监督单位", "supervising unit", "office that supervises the item",
+          description_zh="负责督办该事项的单位"),
+        C("priority", "text", "优先级", "priority", "normal, key or urgent", choices=PRIORITIES,
+          description_zh="normal（一般）、key（重点）或 urgent（紧急）"),
+        C("source", "text", "事项来源", "source", "e.g. 领导交办, 会议议定, 群众诉求, 审计发现",
+          description_zh="如 领导交办、会议议定、群众诉求、审计发现"),
+        C("start_date", "date", "开始日期", "start date", "planned start", required=True, description_zh="计划开始日期"),
         C("planned_end_date", "date", "计划完成日期", "planned end date",
-          "deadline; empty for an item without one (长期坚持, 持续推进), which is never overdue"),
+          "deadline; empty for an item without one (长期坚持, 持续推进), which is never overdue",
+          description_zh="完成时限；无明确时限的事项（长期坚持、持续推进）留空，此类事项不计逾期"),
         C("deadline_text", "text", "时限原文", "deadline as written",
-          "the deadline as the ledger wrote it when that is not a plain date (年底前, 2026年第四季度, 长期坚持)"),
-        C("actual_end_date", "date", "实际完成日期", "actual end date", "set when the item is completed"),
+          "the deadline as the ledger wrote it when that is not a plain date (年底前, 2026年第四季度, 长期坚持)",
+          description_zh="时限在台账中不是具体日期时的原文写法（年底前、2026年第四季度、长期坚持）"),
+        C("actual_end_date", "date", "实际完成日期", "actual end date", "set when the item is completed",
+          description_zh="事项完成时填写"),
         C("budget_wan_yuan", "float", "预算（万元）", "budget (10k yuan)", "approved budget in 万元",
-          min_value=0),
+          min_value=0, description_zh="批复预算，单位万元"),
         C("status", "text", "状态", "status", "not_started, in_progress, completed or terminated",
-          choices=PROJECT_STATUSES),
-        C("description", "text", "事项描述", "description", "free text"),
+          choices=PROJECT_STATUSES,
+          description_zh="not_started（未启动）、in_progress（推进中）、completed（已完成）或 terminated（已终止）"),
+        C("description", "text", "事项描述", "description", "free text", description_zh="自由文本"),
         C("responsible_leaders", "text", "责任领导", "responsible leaders",
-          "names of the leaders responsible (personal data: masked for roles that may not read it)"),
+          "names of the leaders responsible (personal data: masked for roles that may not read it)",
+          description_zh="责任领导姓名（属个人信息：对无权查看的角色脱敏显示）"),
     ),
     key=("project_id",),
     references=(Reference("policy_id", "policies", "policy_id"), Reference("region_code", "regions", "region_code")),
@@ -209,22 +239,30 @@ PROJECTS = Table(
 PROGRESS_REPORTS = Table(
     "progress_reports", "进度填报", "progress reports",
     grain="one row per item per report date",
+    grain_zh="每个督办事项每个填报日期一行",
     columns=(
-        C("project_id", "text", "事项编号", "item ID", "the item reported on", required=True),
-        C("report_date", "date", "填报日期", "report date", "date the report describes", required=True),
+        C("project_id", "text", "事项编号", "item ID", "the item reported on", required=True,
+          description_zh="所填报的督办事项"),
+        C("report_date", "date", "填报日期", "report date", "date the report describes", required=True,
+          description_zh="填报内容所对应的日期"),
         C("planned_progress_pct", "float", "计划进度（%）", "planned progress (%)",
-          "share of the work planned to be done by the report date", min_value=0, max_value=100),
+          "share of the work planned to be done by the report date", min_value=0, max_value=100,
+          description_zh="截至填报日期按计划应完成的工作量占比"),
         C("planned_basis", "text", "计划进度来源", "planned progress basis",
           "where the planned progress comes from: reported (blank means reported) or elapsed (the share of the time "
           "from start to deadline gone by at the report date, derived by the ledger import when the ledger gives a "
-          "start date)", choices=PLANNED_BASES),
+          "start date)", choices=PLANNED_BASES,
+          description_zh="计划进度的来源：reported（填报，留空即视为填报）或 elapsed（序时进度，即截至填报日期，"
+                         "从开始日期到完成时限已过去的时间占比；台账提供开始日期时由台账导入自动推算）"),
         C("actual_progress_pct", "float", "实际进度（%）", "actual progress (%)",
-          "share of the work reported done", min_value=0, max_value=100),
-        C("forecast_end_date", "date", "预计完成日期", "forecast end date", "the reporter's forecast of completion"),
+          "share of the work reported done", min_value=0, max_value=100, description_zh="填报的已完成工作量占比"),
+        C("forecast_end_date", "date", "预计完成日期", "forecast end date", "the reporter's forecast of completion",
+          description_zh="填报人预计的完成日期"),
         C("budget_spent_wan_yuan", "float", "累计支出（万元）", "budget spent (10k yuan)",
-          "cumulative spending in 万元", min_value=0),
-        C("rag", "text", "红黄绿评级", "RAG rating", "delivery confidence reported: green … red", choices=RAGS),
-        C("note", "text", "备注", "note", "free text"),
+          "cumulative spending in 万元", min_value=0, description_zh="累计支出，单位万元"),
+        C("rag", "text", "红黄绿评级", "RAG rating", "delivery confidence reported: green … red", choices=RAGS,
+          description_zh="填报的按期落实把握程度（红黄绿灯）：从 green（绿）到 red（红）"),
+        C("note", "text", "备注", "note", "free text", description_zh="自由文本"),
     ),
     key=("project_id", "report_date"),
     references=(Reference("project_id", "projects", "project_id"),),
@@ -233,13 +271,17 @@ PROGRESS_REPORTS = Table(
 MILESTONES = Table(
     "milestones", "关键节点", "milestones",
     grain="one row per milestone",
+    grain_zh="每个关键节点一行",
     columns=(
-        C("project_id", "text", "事项编号", "item ID", "the item the milestone belongs to", required=True),
-        C("milestone_id", "text", "节点编号", "milestone ID", "unique identifier", required=True),
-        C("name", "text", "节点名称", "milestone name", "what must be done", required=True),
-        C("planned_date", "date", "计划日期", "planned date", "when it is due", required=True),
-        C("actual_date", "date", "实际日期", "actual date", "when it was achieved"),
-        C("weight", "float", "权重", "weight", "share of the item's work, 0–1", min_value=0, max_value=1),
+        C("project_id", "text", "事项编号", "item ID", "the item the milestone belongs to", required=True,
+          description_zh="该节点所属的督办事项"),
+        C("milestone_id", "text", "节点编号", "milestone ID", "unique identifier", required=True,
+          description_zh="唯一标识"),
+        C("name", "text", "节点名称", "milestone name", "what must be done", required=True, description_zh="须完成的工作内容"),
+        C("planned_date", "date", "计划日期", "planned date", "when it is due", required=True, description_zh="应完成的日期"),
+        C("actual_date", "date", "实际日期", "actual date", "when it was achieved", description_zh="实际完成的日期"),
+        C("weight", "float", "权重", "weight", "share of the item's work, 0–1", min_value=0, max_value=1,
+          description_zh="占该事项工作量的比重，0–1"),
     ),
     key=("milestone_id",),
     references=(Reference("project_id", "projects", "project_id"),),
@@ -248,14 +290,18 @@ MILESTONES = Table(
 INDICATORS = Table(
     "indicators", "指标", "indicators",
     grain="one row per indicator (three-level indicator tree per policy)",
+    grain_zh="每个指标一行（每项政策对应一套三级指标体系）",
     columns=(
-        C("indicator_id", "text", "指标编号", "indicator ID", "unique identifier", required=True),
-        C("name", "text", "指标名称", "indicator name", "what is measured", required=True),
-        C("policy_id", "text", "所属政策", "policy ID", "the policy the indicator measures"),
-        C("parent_indicator_id", "text", "上级指标", "parent indicator", "the indicator one level up the tree"),
-        C("unit", "text", "单位", "unit", "e.g. %, 万元, 个"),
+        C("indicator_id", "text", "指标编号", "indicator ID", "unique identifier", required=True,
+          description_zh="唯一标识"),
+        C("name", "text", "指标名称", "indicator name", "what is measured", required=True, description_zh="所衡量的内容"),
+        C("policy_id", "text", "所属政策", "policy ID", "the policy the indicator measures",
+          description_zh="该指标所衡量的政策"),
+        C("parent_indicator_id", "text", "上级指标", "parent indicator", "the indicator one level up the tree",
+          description_zh="指标体系中的上一级指标"),
+        C("unit", "text", "单位", "unit", "e.g. %, 万元, 个", description_zh="如 %、万元、个"),
         C("direction", "text", "方向", "direction", "higher_is_better or lower_is_better", required=True,
-          choices=DIRECTIONS),
+          choices=DIRECTIONS, description_zh="higher_is_better（越高越好）或 lower_is_better（越低越好）"),
     ),
     key=("indicator_id",),
     references=(Reference("policy_id", "policies", "policy_id"),
@@ -265,13 +311,15 @@ INDICATORS = Table(
 INDICATOR_VALUES = Table(
     "indicator_values", "指标值", "indicator values",
     grain="one row per indicator per region per period",
+    grain_zh="每个指标、每个地区、每个期间一行",
     columns=(
-        C("indicator_id", "text", "指标编号", "indicator ID", "the indicator", required=True),
+        C("indicator_id", "text", "指标编号", "indicator ID", "the indicator", required=True, description_zh="对应的指标"),
         C("region_code", "text", "区划代码", "region code", "region the value is for", required=True,
-          pattern=REGION_CODE_PATTERN),
-        C("period", "text", "期间", "period", "YYYY-MM, YYYY-Qn or YYYY", required=True, pattern=PERIOD_PATTERN),
-        C("target_value", "float", "目标值", "target value", "target for the period"),
-        C("actual_value", "float", "实际值", "actual value", "value achieved"),
+          pattern=REGION_CODE_PATTERN, description_zh="该值所属的地区"),
+        C("period", "text", "期间", "period", "YYYY-MM, YYYY-Qn or YYYY", required=True, pattern=PERIOD_PATTERN,
+          description_zh="YYYY-MM（月）、YYYY-Qn（季度）或 YYYY（年）"),
+        C("target_value", "float", "目标值", "target value", "target for the period", description_zh="该期间的目标值"),
+        C("actual_value", "float", "实际值", "actual value", "value achieved", description_zh="实际达到的值"),
     ),
     key=("indicator_id", "region_code", "period"),
     references=(Reference("indicator_id", "indicators", "indicator_id"),
@@ -281,22 +329,31 @@ INDICATOR_VALUES = Table(
 FEEDBACK = Table(
     "feedback", "反馈评价", "feedback",
     grain="one row per piece of feedback",
+    grain_zh="每条反馈一行",
     columns=(
-        C("feedback_id", "text", "反馈编号", "feedback ID", "unique identifier", required=True),
-        C("received_at", "timestamp", "接收时间", "received at", "when it arrived", required=True),
+        C("feedback_id", "text", "反馈编号", "feedback ID", "unique identifier", required=True, description_zh="唯一标识"),
+        C("received_at", "timestamp", "接收时间", "received at", "when it arrived", required=True,
+          description_zh="接收的时间"),
         C("channel", "text", "渠道", "channel", "hotline_12345, rating, survey, third_party or enterprise",
-          required=True, choices=CHANNELS),
+          required=True, choices=CHANNELS,
+          description_zh="hotline_12345（12345热线）、rating（好差评）、survey（满意度调查）、"
+                         "third_party（第三方评估）或 enterprise（企业反映）"),
         C("region_code", "text", "区划代码", "region code", "region it concerns", required=True,
-          pattern=REGION_CODE_PATTERN),
-        C("project_id", "text", "事项编号", "item ID", "the item it concerns, when known"),
-        C("domain", "text", "领域", "domain", "policy domain it concerns"),
+          pattern=REGION_CODE_PATTERN, description_zh="所涉及的地区"),
+        C("project_id", "text", "事项编号", "item ID", "the item it concerns, when known",
+          description_zh="所涉及的督办事项（已知时填写）"),
+        C("domain", "text", "领域", "domain", "policy domain it concerns", description_zh="所涉及的政策领域"),
         C("satisfaction", "int", "满意度", "satisfaction", "1 (very dissatisfied) to 5 (very satisfied)",
-          min_value=1, max_value=5),
-        C("is_complaint", "bool", "是否投诉", "is complaint", "true for a complaint"),
-        C("category", "text", "问题类别", "category", "what it is about, e.g. 供暖, 物业, 审批"),
-        C("responded_at", "timestamp", "答复时间", "responded at", "when it was first answered"),
-        C("is_resolved", "bool", "是否解决", "is resolved", "true when the issue was resolved"),
-        C("text", "text", "反馈内容", "text", "what was said (may hold personal data)"),
+          min_value=1, max_value=5, description_zh="1（非常不满意）至 5（非常满意）"),
+        C("is_complaint", "bool", "是否投诉", "is complaint", "true for a complaint", description_zh="属于投诉时为 true"),
+        C("category", "text", "问题类别", "category", "what it is about, e.g. 供暖, 物业, 审批",
+          description_zh="反映的问题类别，如 供暖、物业、审批"),
+        C("responded_at", "timestamp", "答复时间", "responded at", "when it was first answered",
+          description_zh="首次答复的时间"),
+        C("is_resolved", "bool", "是否解决", "is resolved", "true when the issue was resolved",
+          description_zh="问题已解决时为 true"),
+        C("text", "text", "反馈内容", "text", "what was said (may hold personal data)",
+          description_zh="反馈的具体内容（可能含个人信息）"),
     ),
     key=("feedback_id",),
     references=(Reference("project_id", "projects", "project_id"), Reference("region_code", "regions", "region_code")),
@@ -306,21 +363,32 @@ FEEDBACK = Table(
 RECTIFICATIONS = Table(
     "rectifications", "整改台账", "rectifications",
     grain="one row per rectification item",
+    grain_zh="每个整改事项一行",
     columns=(
-        C("rectification_id", "text", "整改编号", "rectification ID", "unique identifier", required=True),
-        C("project_id", "text", "事项编号", "item ID", "the item it concerns, when any"),
+        C("rectification_id", "text", "整改编号", "rectification ID", "unique identifier", required=True,
+          description_zh="唯一标识"),
+        C("project_id", "text", "事项编号", "item ID", "the item it concerns, when any", description_zh="所涉及的督办事项（如有）"),
         C("region_code", "text", "区划代码", "region code", "region responsible", required=True,
-          pattern=REGION_CODE_PATTERN),
+          pattern=REGION_CODE_PATTERN, description_zh="责任地区"),
         C("source", "text", "问题来源", "source", "inspection, audit, public_feedback, warning or other",
-          required=True, choices=RECT_SOURCES),
-        C("found_date", "date", "发现日期", "found date", "when the problem was found", required=True),
-        C("description", "text", "问题描述", "description", "the problem", required=True),
-        C("responsible_dept", "text", "整改责任单位", "responsible department", "who must fix it", required=True),
-        C("deadline", "date", "整改时限", "deadline", "date it must be fixed by", required=True),
-        C("closed_date", "date", "销号日期", "closed date", "date it was accepted and closed"),
+          required=True, choices=RECT_SOURCES,
+          description_zh="inspection（督查检查）、audit（审计发现）、public_feedback（群众反映）、"
+                         "warning（预警触发）或 other（其他）"),
+        C("found_date", "date", "发现日期", "found date", "when the problem was found", required=True,
+          description_zh="发现问题的日期"),
+        C("description", "text", "问题描述", "description", "the problem", required=True, description_zh="存在的问题"),
+        C("responsible_dept", "text", "整改责任单位", "responsible department", "who must fix it", required=True,
+          description_zh="负责整改的单位"),
+        C("deadline", "date", "整改时限", "deadline", "date it must be fixed by", required=True,
+          description_zh="须完成整改的日期"),
+        C("closed_date", "date", "销号日期", "closed date", "date it was accepted and closed",
+          description_zh="验收通过并销号的日期"),
         C("status", "text", "整改状态", "status", "open, in_progress, awaiting_acceptance or closed", required=True,
-          choices=RECT_STATUSES),
-        C("is_relapse", "bool", "是否反弹", "is relapse", "the problem came back after an earlier closure"),
+          choices=RECT_STATUSES,
+          description_zh="open（待整改）、in_progress（整改中）、awaiting_acceptance（待验收）"
+                         "或 closed（已销号）"),
+        C("is_relapse", "bool", "是否反弹", "is relapse", "the problem came back after an earlier closure",
+          description_zh="已销号的问题再次出现（反弹）"),
     ),
     key=("rectification_id",),
     references=(Reference("project_id", "projects", "project_id"), Reference("region_code", "regions", "region_code")),

@@ -97,3 +97,18 @@ def test_every_column_has_labels_in_both_languages_and_a_description():
         assert set(t.key) <= set(t.column_names)
         for r in t.references:
             assert r.column in t.column_names and r.target in contract.table(r.table).column_names
+
+
+def test_every_grain_and_description_has_chinese_text_for_the_app():
+    def cjk(s):
+        return any("\u4e00" <= ch <= "\u9fff" for ch in s)
+
+    for t in contract.TABLES:
+        assert t.grain_zh and cjk(t.grain_zh), t.name
+        assert t.grain_in("zh") == t.grain_zh and t.grain_in("en") == t.grain, t.name
+        for c in t.columns:
+            assert c.description_zh and cjk(c.description_zh), (t.name, c.name)
+            assert c.description_in("zh") == c.description_zh and c.description_in("en") == c.description
+    # without Chinese text, Chinese readers get the English rather than nothing
+    bare = contract.Column("x", "text", "甲", "x", "english only")
+    assert bare.description_in("zh") == bare.description_in("en") == "english only"

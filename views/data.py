@@ -16,7 +16,7 @@ tables.grid(
     pl.DataFrame({
         ctx.t("data.table"): [f"{tb.name} · {tb.zh if ctx.lang == 'zh' else tb.en}" for tb in contract.TABLES],
         ctx.t("data.rows"): [i18n.fmt_int(sizes.get(tb.name), ctx.lang) for tb in contract.TABLES],
-        ctx.t("data.grain"): [tb.grain for tb in contract.TABLES],
+        ctx.t("data.grain"): [tb.grain_in(ctx.lang) for tb in contract.TABLES],
     }),
     hide_index=True, width="stretch",
 )
@@ -38,7 +38,7 @@ names = [tb.name for tb in contract.TABLES]
 chosen = st.selectbox(ctx.t("data.choose_table"), names,
                       format_func=lambda n: f"{n} · {contract.table(n).zh if ctx.lang == 'zh' else contract.table(n).en}")
 tb = contract.table(chosen)
-st.caption(f"{ctx.t('data.grain')}: {page.md_escape(tb.grain)}")
+st.caption(f"{ctx.t('data.grain')}{'：' if ctx.lang == 'zh' else ': '}{page.md_escape(tb.grain_in(ctx.lang))}")
 yes, no = ctx.t("data.yes"), ctx.t("data.no")
 tables.grid(
     pl.DataFrame({
@@ -47,7 +47,7 @@ tables.grid(
         ctx.t("data.type"): [c.dtype for c in tb.columns],
         ctx.t("data.required"): [yes if c.required else no for c in tb.columns],
         ctx.t("data.allowed"): [contract.allowed_text(c).replace("\\|", "|").replace("`", "") for c in tb.columns],
-        ctx.t("data.description"): [c.description for c in tb.columns],
+        ctx.t("data.description"): [c.description_in(ctx.lang) for c in tb.columns],
     }),
     hide_index=True, width="stretch",
 )
