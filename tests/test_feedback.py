@@ -282,3 +282,25 @@ def test_a_county_draws_the_trend_by_channel_and_says_so(feedback_env):
     at = start("en", region="340102", by="region")
     assert any("drawn by channel instead" in i.value for i in at.info)
     assert at.subheader[0].value.endswith("by channel")
+
+
+def test_the_short_last_month_is_pale_and_labelled_and_categories_are_in_english(feedback_env):
+    """Issue 17: a month cut short by the as-of date (22 November) was drawn like a whole month, so its bars read
+    as a collapse; complaint categories stayed in Chinese on the English page."""
+    import json
+
+    at = start("en")
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [s for s in specs if any(t.get("type") == "bar" for t in s["data"])]
+    assert len(bars) == 2  # complaints by channel, and by category
+    for spec in bars:
+        assert any("2026-11" in trace["x"] for trace in spec["data"])
+        for trace in spec["data"]:
+            assert all(o == (0.4 if x == "2026-11" else 1.0) for x, o in zip(trace["x"], trace["marker"]["opacity"]))
+        assert [a["text"] for a in spec["layout"]["annotations"]] == ["to 22 Nov"]
+    names = {t["name"] for t in bars[1]["data"]}
+    assert "Road works" in names and "道路施工" not in names  # 道路施工: a category with a known translation
+    at = start("zh", grain="quarter")  # the quarter to 22 November is cut short too
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    notes = [a["text"] for s in specs for a in s["layout"].get("annotations", [])]
+    assert "截至11月22日" in notes

@@ -294,6 +294,7 @@ class Page:
     disagree_regions: pl.DataFrame
     disagree_items: pl.DataFrame
     rule: dict  # the disagreement rule's settings, for the page to state
+    partial: tuple[str, date] | None = None  # (period, its last day) when the as-of date cuts the last period short
 
 
 def breakdowns(cur, sel: Selection, level: str | None) -> tuple[dict, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -364,5 +365,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
         regions, items = disagreement(cur, sel, level, rule)
         trend_frame, complaints = trend.result()
         terms = terms.result()
+    last, start, end = wins[-1]
+    partial = (last, end) if end < series.natural_end(start, grain) else None
     return Page(level, totals if totals.get("n_feedback") else {}, by_channel, by_region, by_domain, trend_frame,
-                complaints, categories, terms, regions, items, asdict(rule) | {"by": by})
+                complaints, categories, terms, regions, items, asdict(rule) | {"by": by}, partial)

@@ -1,6 +1,8 @@
 """Drawing the public feedback page's blocks from the plain data of `analytics.pages.feedback`."""
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
@@ -105,12 +107,16 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
     for i, g in enumerate(groups):
         part = data.trend.filter(pl.col("group") == g).sort("period_end")
         label = group_label(ctx, by, g, names)
-        small = [n < ctx.thresholds.min_n for n in part["n"]]
-        fig.add_scatter(x=part["period"].to_list(), y=[None if v is None else v * scale for v in part["value"]],
+        small = [n < ctx.thresholds.min_n or (data.partial is not None and p == data.partial[0])
+                 for n, p in zip(part["n"], part["period"])]
+        fig.add_scatter(x=_x(ctx, part["period"]), y=[None if v is None else v * scale for v in part["value"]],
                         mode="lines+markers", name=label, line=dict(color=CATEGORICAL[i % len(CATEGORICAL)], width=2),
                         marker=dict(symbol=["circle-open" if s else "circle" for s in small], size=8),
                         customdata=part["n"].to_list(),
                         hovertemplate="%{x}: %{y:.1f} " + unit + " (n = %{customdata:,})<extra>" + label + "</extra>")
+    if data.partial is not None:  # the last period covers a few days: its points are hollow and labelled
+        fig.add_annotation(x=_x(ctx, [data.partial[0]])[0], y=0, yref="paper", text=_partial_note(ctx, data), showarrow=False,
+                           yanchor="bottom", yshift=2, font=dict(size=11, color="#444"))  # clear of the legend
     if m.target is not None:
         fig.add_hline(y=m.target * scale, line_dash="dash", line_color="#555",
                       annotation_text=ctx.t("feedback.target_line", target=i18n.fmt_metric(m.unit, m.target, ctx.lang)))
@@ -118,6 +124,7 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
                       yaxis_title=f"{metric_name(ctx, metric)} ({unit})", xaxis_title=ctx.t(f"feedback.grain_{grain}"),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_yaxes(gridcolor="#e5e8ec")
+    fig.update_xaxes(type="category")
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_trend")
     notes = [ctx.t("feedback.trend_note", date=i18n.fmt_date(data.trend["period_end"].max(), ctx.lang),
                    min_n=ctx.thresholds.min_n)]
@@ -140,18 +147,44 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
             ctx, metric), by=ctx.t(f"feedback.group_{by}")), stem="feedback-trend")
 
 
+def _x(ctx: Context, periods) -> list[str]:
+    """Periods as the chart's category labels in the reader's language ("2026年11月" / "2026-11", "第47周" / "wk 47"):
+    plotly would read "2026-11" as a date and print "Nov 2026" in either language."""
+    return [i18n.fmt_period_short(p, ctx.lang) for p in periods]
+
+
+def _partial_note(ctx: Context, data: pf.Page) -> str:
+    """"截至12月4日" / "to 4 Dec" for the period the as-of date cuts short ("" when none is)."""
+    return "" if data.partial is None else ctx.t("trends.partial", date=i18n.fmt_day(data.partial[1], ctx.lang))
+
+
+def _mark_partial_bars(fig: go.Figure, ctx: Context, data: pf.Page, periods: list, totals: dict) -> None:
+    """The last period's bars, when it covers only a few days, drawn pale and labelled with the day it runs to,
+    so a short month is not read as a collapse (issue 17, point 5)."""
+    if data.partial is None or data.partial[0] not in periods:
+        return
+    cut = _x(ctx, [data.partial[0]])[0]
+    for trace in fig.data:
+        trace.marker.opacity = [0.4 if x == cut else 1.0 for x in trace.x]
+    fig.add_annotation(x=cut, y=totals.get(data.partial[0], 0), text=_partial_note(ctx, data),
+                       showarrow=False, yanchor="bottom", yshift=4, font=dict(size=11, color="#444"))
+
+
 def complaints_chart(ctx: Context, data: pf.Page, groups: list[str], by: str, names: dict[str, str]) -> None:
     fig = go.Figure()
     for i, g in enumerate(groups):
         part = data.complaints.filter(pl.col("group") == g).sort("period")
         label = group_label(ctx, by, g, names)
-        fig.add_bar(x=part["period"].to_list(), y=part["n"].to_list(), name=label,
+        fig.add_bar(x=_x(ctx, part["period"]), y=part["n"].to_list(), name=label,
                     marker_color=CATEGORICAL[i % len(CATEGORICAL)],
                     hovertemplate="%{x}: %{y:,}<extra>" + label + "</extra>")
+    drawn = data.complaints.filter(pl.col("group").is_in(groups)).group_by("period").agg(pl.col("n").sum())
+    _mark_partial_bars(fig, ctx, data, drawn["period"].to_list(), dict(drawn.iter_rows()))
     fig.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
                       title=ctx.t("feedback.complaints_title"), yaxis_title=ctx.t("feedback.axis_complaints"),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
+    fig.update_xaxes(type="category")
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_complaints")
 
 
@@ -213,16 +246,21 @@ def categories(ctx: Context, data: pf.Page) -> None:
         return
     order = [c for c in dict.fromkeys(cats["category"]) if c != pf.OTHER]  # the rest: in the caption and the table
     n_other = int(cats.filter(pl.col("category") == pf.OTHER)["n_complaints"].sum())
-    label = lambda c: ctx.t("feedback.other") if c == pf.OTHER else (c or ctx.t("feedback.no_category"))  # noqa: E731
+    label = lambda c: (ctx.t("feedback.other") if c == pf.OTHER  # noqa: E731
+                       else i18n.glossary("category", c, ctx.lang) if c else ctx.t("feedback.no_category"))
     fig = go.Figure()
     for i, c in enumerate(order):
         part = cats.filter(pl.col("category") == c)
-        fig.add_bar(x=part["period"].to_list(), y=part["n_complaints"].to_list(), name=label(c),
-                    marker_color=CATEGORICAL[i % len(CATEGORICAL)], hovertemplate="%{x}: %{y:,}<extra>" + label(c) + "</extra>")
+        name = html.escape(label(c))  # a category is data: plotly reads a little HTML in names
+        fig.add_bar(x=_x(ctx, part["period"]), y=part["n_complaints"].to_list(), name=name,
+                    marker_color=CATEGORICAL[i % len(CATEGORICAL)], hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>")
+    drawn = cats.filter(pl.col("category") != pf.OTHER).group_by("period").agg(pl.col("n_complaints").sum())
+    _mark_partial_bars(fig, ctx, data, drawn["period"].to_list(), dict(drawn.iter_rows()))
     fig.update_layout(barmode="stack", height=340, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
                       title=ctx.t("feedback.categories_title"), yaxis_title=ctx.t("feedback.axis_complaints"),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
+    fig.update_xaxes(type="category")
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_categories")
     st.caption(ctx.t("feedback.categories_note", top=pf.TOP_CATEGORIES,
                      other=i18n.fmt_int(n_other, ctx.lang), total=i18n.fmt_int(cats["n_complaints"].sum(), ctx.lang)))
