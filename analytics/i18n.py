@@ -126,6 +126,24 @@ def fmt_period_short(period: str, lang: str) -> str:
     return fmt_period(period, lang)
 
 
+def fmt_period_axis(periods, lang: str) -> list[str]:
+    """Category labels of consecutive periods, as short as they can be read: months carry their year only on the
+    first label and where the year changes ("2026年5月", "6月", …, "2027年1月" / "May 2026", "Jun", …); weeks and
+    quarters as `fmt_period_short`. Eight "2026年5月" labels overlapped on a slide's chart (issue 17)."""
+    out, year = [], None
+    for p in periods:
+        if "-" in p and "-W" not in p and "-Q" not in p:
+            y, m = p.split("-")
+            if y == year:
+                out.append(f"{int(m)}月" if lang == "zh" else date(int(y), int(m), 1).strftime("%b"))
+            else:
+                out.append(f"{y}年{int(m)}月" if lang == "zh" else date(int(y), int(m), 1).strftime("%b %Y"))
+            year = y
+        else:
+            out.append(fmt_period_short(p, lang))
+    return out
+
+
 def fmt_period(period: str, lang: str) -> str:
     """'all', 'YYYY', 'YYYY-Qn', 'YYYY-MM' or an ISO week 'YYYY-Www' for display."""
     if period == "all":

@@ -6,7 +6,7 @@ import pytest
 
 from analytics import i18n
 
-GLOSSARY_SECTIONS = ("province.", "domain.", "dept.")
+GLOSSARY_SECTIONS = ("province.", "domain.", "dept.", "category.")
 
 
 def test_locales_have_the_same_keys_and_placeholders():

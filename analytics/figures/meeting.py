@@ -15,32 +15,37 @@ def figure(c: Chart, high_contrast: bool = False, height: int = 430) -> go.Figur
     ink, paper = ("#FFFFFF", "#000000") if high_contrast else ("#1A1A1A", "#FFFFFF")
     colours = SERIES_CONTRAST if high_contrast else SERIES
     fmt = TICK_FORMAT.get(c.unit, "")
+    # a short period's note goes on a second line under its label ("第49周<br>（截至12月4日）"), and labels stay
+    # level: rotated, eight weekly labels took half the chart's height in a slide's narrow column (issue 17)
+    cats = [label.replace("（", "<br>（").replace(" (", "<br>(") for label in c.categories]
     fig = go.Figure()
     for i, (name, values) in enumerate(c.series):
         text = [None if v is None else format(v, fmt) for v in values]
         colour = colours[i % len(colours)]
         if c.kind == "line":
-            fig.add_scatter(x=list(c.categories), y=list(values), name=name, mode="lines+markers+text", text=text,
+            fig.add_scatter(x=cats, y=list(values), name=name, mode="lines+markers+text", text=text,
                             textposition="top center", line=dict(color=colour, width=4), marker=dict(size=10),
+                            cliponaxis=False, textfont=dict(size=15 if len(cats) > 6 else 18),
                             connectgaps=False, hovertemplate="%{x}: %{text}<extra></extra>")
         elif c.kind == "bar":
             fig.add_bar(y=list(c.categories), x=list(values), name=name, orientation="h", marker_color=colour,
                         text=text, textposition="outside", cliponaxis=False,
                         hovertemplate="%{y}: %{text}<extra>" + name + "</extra>")
         else:
-            fig.add_bar(x=list(c.categories), y=list(values), name=name, marker_color=colour, text=text,
+            fig.add_bar(x=cats, y=list(values), name=name, marker_color=colour, text=text,
                         textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{text}<extra></extra>")
     fig.update_layout(title=dict(text=c.title, font=dict(size=24, color=ink)), height=height, barmode="group",
                       paper_bgcolor=paper, plot_bgcolor=paper, font=dict(size=18, color=ink),
                       margin=dict(l=10, r=40, t=60, b=10), showlegend=len(c.series) > 1,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
-    fig.update_xaxes(tickfont=dict(size=16, color=ink))
+    fig.update_xaxes(tickfont=dict(size=16 if len(cats) <= 6 or c.kind == "bar" else 13, color=ink),
+                     **({} if c.kind == "bar" else {"tickangle": 0}))
     fig.update_yaxes(tickfont=dict(size=16, color=ink))
     grid = "#444444" if high_contrast else "#E5E8EC"
     value_axis = dict(gridcolor=grid, rangemode="tozero", tickformat=fmt, zerolinecolor=grid)
     values = [v for _, vs in c.series for v in vs if v is not None]
     if values and max(values) > 0:  # headroom for the value labels above the marks
-        value_axis["range"] = [0, max(values) * 1.2]
+        value_axis["range"] = [0, max(values) * 1.25]
     if c.kind == "bar":
         fig.update_xaxes(**value_axis)
         fig.update_yaxes(autorange="reversed")  # the first category (the best, the most) on top

@@ -101,8 +101,8 @@ def overview(f: Facts, lang: str, min_n: int) -> Slide:
     grain = f.preset  # the presets are the series' grains: week, month, quarter
     if trend.height:  # a period the as-of date cuts short says so under its point ("2026-12（截至12月3日）")
         trend = series.with_partial(trend, grain)
-    labels = [i18n.fmt_period_short(p, lang) + (t("partial", lang, date=i18n.fmt_day(e, lang)) if cut else "")
-              for p, e, cut in zip(trend["period"], trend["period_end"],
+    labels = [label + (t("partial", lang, date=i18n.fmt_day(e, lang)) if cut else "")
+              for label, e, cut in zip(i18n.fmt_period_axis(trend["period"].to_list(), lang), trend["period_end"],
                                    trend["is_partial"] if trend.height else [])]
     chart = Chart("line", t("chart_red_share", lang, grain=t(f"grain_{f.preset}", lang)),
                   tuple(labels), ((t("red_share", lang), tuple(trend["value"].to_list())),),

@@ -109,13 +109,13 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
         label = group_label(ctx, by, g, names)
         small = [n < ctx.thresholds.min_n or (data.partial is not None and p == data.partial[0])
                  for n, p in zip(part["n"], part["period"])]
-        fig.add_scatter(x=_x(ctx, part["period"]), y=[None if v is None else v * scale for v in part["value"]],
+        fig.add_scatter(x=_x(ctx, data, part["period"]), y=[None if v is None else v * scale for v in part["value"]],
                         mode="lines+markers", name=label, line=dict(color=CATEGORICAL[i % len(CATEGORICAL)], width=2),
                         marker=dict(symbol=["circle-open" if s else "circle" for s in small], size=8),
                         customdata=part["n"].to_list(),
                         hovertemplate="%{x}: %{y:.1f} " + unit + " (n = %{customdata:,})<extra>" + label + "</extra>")
     if data.partial is not None:  # the last period covers a few days: its points are hollow and labelled
-        fig.add_annotation(x=_x(ctx, [data.partial[0]])[0], y=0, yref="paper", text=_partial_note(ctx, data), showarrow=False,
+        fig.add_annotation(x=_x(ctx, data, [data.partial[0]])[0], y=0, yref="paper", text=_partial_note(ctx, data), showarrow=False,
                            yanchor="bottom", yshift=2, font=dict(size=11, color="#444"))  # clear of the legend
     if m.target is not None:
         fig.add_hline(y=m.target * scale, line_dash="dash", line_color="#555",
@@ -147,10 +147,14 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
             ctx, metric), by=ctx.t(f"feedback.group_{by}")), stem="feedback-trend")
 
 
-def _x(ctx: Context, periods) -> list[str]:
-    """Periods as the chart's category labels in the reader's language ("2026年11月" / "2026-11", "第47周" / "wk 47"):
-    plotly would read "2026-11" as a date and print "Nov 2026" in either language."""
-    return [i18n.fmt_period_short(p, ctx.lang) for p in periods]
+def _x(ctx: Context, data: pf.Page, periods) -> list[str]:
+    """Periods as the charts' category labels in the reader's language ("2026年11月", "12月" / "Nov 2026", "Dec";
+    "第47周" / "wk 47"), the same label for a period in every trace: plotly would read "2026-11" as a date and
+    print "Nov 2026" in either language."""
+    every = sorted({*data.trend["period"].to_list(), *data.complaints["period"].to_list(),
+                    *data.categories["period"].to_list()} - {None})
+    labels = dict(zip(every, i18n.fmt_period_axis(every, ctx.lang)))
+    return [labels.get(p, p) for p in periods]
 
 
 def _partial_note(ctx: Context, data: pf.Page) -> str:
@@ -163,7 +167,7 @@ def _mark_partial_bars(fig: go.Figure, ctx: Context, data: pf.Page, periods: lis
     so a short month is not read as a collapse (issue 17, point 5)."""
     if data.partial is None or data.partial[0] not in periods:
         return
-    cut = _x(ctx, [data.partial[0]])[0]
+    cut = _x(ctx, data, [data.partial[0]])[0]
     for trace in fig.data:
         trace.marker.opacity = [0.4 if x == cut else 1.0 for x in trace.x]
     fig.add_annotation(x=cut, y=totals.get(data.partial[0], 0), text=_partial_note(ctx, data),
@@ -175,7 +179,7 @@ def complaints_chart(ctx: Context, data: pf.Page, groups: list[str], by: str, na
     for i, g in enumerate(groups):
         part = data.complaints.filter(pl.col("group") == g).sort("period")
         label = group_label(ctx, by, g, names)
-        fig.add_bar(x=_x(ctx, part["period"]), y=part["n"].to_list(), name=label,
+        fig.add_bar(x=_x(ctx, data, part["period"]), y=part["n"].to_list(), name=label,
                     marker_color=CATEGORICAL[i % len(CATEGORICAL)],
                     hovertemplate="%{x}: %{y:,}<extra>" + label + "</extra>")
     drawn = data.complaints.filter(pl.col("group").is_in(groups)).group_by("period").agg(pl.col("n").sum())
@@ -252,7 +256,7 @@ def categories(ctx: Context, data: pf.Page) -> None:
     for i, c in enumerate(order):
         part = cats.filter(pl.col("category") == c)
         name = html.escape(label(c))  # a category is data: plotly reads a little HTML in names
-        fig.add_bar(x=_x(ctx, part["period"]), y=part["n_complaints"].to_list(), name=name,
+        fig.add_bar(x=_x(ctx, data, part["period"]), y=part["n_complaints"].to_list(), name=name,
                     marker_color=CATEGORICAL[i % len(CATEGORICAL)], hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>")
     drawn = cats.filter(pl.col("category") != pf.OTHER).group_by("period").agg(pl.col("n_complaints").sum())
     _mark_partial_bars(fig, ctx, data, drawn["period"].to_list(), dict(drawn.iter_rows()))
