@@ -145,6 +145,9 @@ def test_risk_page_ranks_scored_items_in_scope(scored_db, monkeypatch):
     assert len(probs) <= saved.height  # only Guangdong's items in flight, not all scored items
     flagged = table[table["风险等级"].isin(["高", "中"])]
     assert len(flagged) > 0 and all(r for r in flagged["主要原因"])  # every flagged item says why
+    assert list(table.columns[:4]) == ["督办事项", "延误概率", "风险等级", "主要原因"]  # why, beside how likely
+    files = [c.value for c in at.caption if ".skops" in c.value]  # a file name is for analysts: the model card only
+    assert all(f.startswith("模型文件") for f in files)
 
 
 def test_every_view_is_a_declared_page_and_every_page_has_a_view_and_a_title():

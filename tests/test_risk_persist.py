@@ -363,7 +363,7 @@ def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     assert model_trace["customdata"] == [b["n"] for b in e["reliability"]]
     regions = at.dataframe[1].value  # flags by region: provinces nationally, cities of Guangdong
     assert len(regions) > 0 and regions.iloc[:, 1].sum() <= (
-        sum(1 for b in at.dataframe[0].value.iloc[:, 3] if b in ("high", "高")))
+        sum(1 for b in at.dataframe[0].value.iloc[:, 2] if b in ("high", "高")))
 
 
 def test_scores_of_a_refused_model_are_not_shown(published, tmp_path, monkeypatch):

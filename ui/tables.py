@@ -35,6 +35,10 @@ def meta(ctx: Context, title: str, searched: str = "") -> export.Meta:
 MISSING = "—"  # what a table shows for a value that is not there (never "None", "NaN" or an empty cell)
 
 
+# Streamlit's grid wraps a text cell only when rows are taller than 4rem (64 px): three lines of text
+WRAP_ROW_HEIGHT = 72
+
+
 def grid(data, **kw):
     """st.dataframe with the app's cell for a missing value: every table of the app goes through here."""
     kw.setdefault("placeholder", MISSING)
@@ -43,11 +47,13 @@ def grid(data, **kw):
 
 def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
          item_column: str | None = None, column_config: dict | None = None, height: int | str = "auto",
-         shown: int | None = None, searchable: bool = True) -> None:
+         shown: int | None = None, searchable: bool = True, wrap: str | None = None) -> None:
     """Draw `frame` (headers already in the reader's language) with search and both downloads.
 
     `item_column` names the column holding `project_id`: selecting a row opens that item. `shown`
-    limits the rows drawn on screen (the downloads always have every matching row).
+    limits the rows drawn on screen (the downloads always have every matching row). `wrap` names a column of
+    long text (reasons, patterns): it gets a wide column and rows tall enough for three lines, which the grid
+    then wraps instead of cutting the text off.
     """
     searched = st.text_input(ctx.t("tables.search"), key=f"{key}_search", placeholder=ctx.t("tables.search_hint"),
                              max_chars=100, label_visibility="collapsed") if searchable else ""
@@ -58,9 +64,14 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     # as Arrow: a polars frame would go through pandas and back to Arrow on every run (the largest single
     # cost of the risk and cockpit pages in the 30-session load test); compat level oldest gives plain
     # large_string columns, which Streamlit's frontend reads (not polars' newer string views)
-    event = grid(on_screen.to_arrow(compat_level=pl.CompatLevel.oldest()), hide_index=True, width="stretch", height=height, key=f"{key}_table",
-                         column_config=_date_columns(frame) | (column_config or {}),
-                         on_select="rerun" if item_column else "ignore", selection_mode="single-row")
+    config = _date_columns(frame) | (column_config or {})
+    extra = {}
+    if wrap is not None:
+        config[wrap] = config.get(wrap) or st.column_config.TextColumn(width="large")
+        extra["row_height"] = WRAP_ROW_HEIGHT
+    event = grid(on_screen.to_arrow(compat_level=pl.CompatLevel.oldest()), hide_index=True, width="stretch",
+                 height=height, key=f"{key}_table", column_config=config,
+                 on_select="rerun" if item_column else "ignore", selection_mode="single-row", **extra)
     notes = [ctx.t("tables.rows", n=i18n.fmt_int(rows.height, ctx.lang))]
     if shown is not None and rows.height > shown:
         notes.append(ctx.t("tables.shown", n=i18n.fmt_int(shown, ctx.lang)))

@@ -78,6 +78,7 @@ else:
         t("authenticity.col_dept"): [i18n.glossary("dept", x, ctx.lang) for x in f["lead_dept"]],
         t("authenticity.col_status"): [i18n.choice_label("projects", "status", x, ctx.lang) for x in f["status"]],
     }), key="authenticity_flagged", title=t("authenticity.flagged_title"), stem="items-to-verify",
+        wrap=t("authenticity.col_patterns"),
         item_column=t("authenticity.col_id"), shown=500)
 
 with st.expander(t("authenticity.eval_title")):

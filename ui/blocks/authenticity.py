@@ -42,8 +42,8 @@ def patterns_table(ctx: Context, by_pattern: pl.DataFrame, n_smoother: int) -> N
                                          else "—" for r in rows],
         t("authenticity.col_rule"): [rule_text(ctx, r["pattern"]) for r in rows],
     })
-    tables.grid(table, hide_index=True, width="stretch", key="authenticity_patterns",
-                 column_config={t("authenticity.col_rule"): st.column_config.TextColumn(width="large")})
+    tables.grid(table, hide_index=True, width="stretch", key="authenticity_patterns", row_height=tables.WRAP_ROW_HEIGHT,
+                column_config={t("authenticity.col_rule"): st.column_config.TextColumn(width="large")})
     with st.expander(t("authenticity.rules_title")):  # the rules in full, readable on a phone
         st.markdown("\n".join(f"- **{pattern_label(ctx, r['pattern'])}**: {md_escape(rule_text(ctx, r['pattern']))}"
                                for r in rows))

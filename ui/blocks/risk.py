@@ -97,8 +97,8 @@ def retrain_button(ctx: Context, *, primary: bool = False, key: str = "risk_retr
 
 def model_line(ctx: Context, meta: dict) -> None:
     snapshots = ctx.t(f"risk_model.snapshots_{meta.get('snapshots') or 'grid'}")
-    st.caption(ctx.t("risk_model.model_line", file=meta.get("model_file") or "—",
-                     when=meta["trained_at"].replace("T", " "), version=meta["data_version"],
+    # the model's file name is for analysts (the model card tab and the command line), not on the leader's screen
+    st.caption(ctx.t("risk_model.model_line", when=meta["trained_at"].replace("T", " ")[:16], version=meta["data_version"],
                      as_of=i18n.fmt_date(_date(meta["data_as_of"]), ctx.lang),
                      rows=i18n.fmt_int(meta["n_rows"], ctx.lang), snapshots=snapshots,
                      seconds=meta.get("train_seconds", meta.get("fit_seconds", "—")),
@@ -131,20 +131,21 @@ def items_table(ctx: Context, flagged: pl.DataFrame) -> None:
     rows = list(flagged.iter_rows(named=True))
     table = pl.DataFrame({
         ctx.t("risk.item"): [r["name"] for r in rows],
-        ctx.t("item.id"): [r["project_id"] for r in rows],
         ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
         ctx.t("risk.band"): [ctx.t(f"risk.{r['band']}") for r in rows],
+        # why, next to how likely: the reasons were the last of nine columns, off the screen at 1280 px
+        ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
         ctx.t("risk.light"): [light_word.get(r["light"], "—") for r in rows],
         ctx.t("risk.region"): [i18n.glossary("province", names.get(r["region_code"], r["region_code"]), ctx.lang)
                                for r in rows],
         ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
         ctx.t("risk.planned_end"): [i18n.fmt_date(r["planned_end_date"], ctx.lang) for r in rows],
-        ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
-    }, schema={k: pl.Utf8 for k in (ctx.t("risk.item"), ctx.t("item.id"), ctx.t("risk.probability"),
-                                     ctx.t("risk.band"), ctx.t("risk.light"), ctx.t("risk.region"),
-                                     ctx.t("risk.dept"), ctx.t("risk.planned_end"), ctx.t("risk.reasons"))})
+        ctx.t("item.id"): [r["project_id"] for r in rows],  # last: the name says which item; the ID is for lookups
+    }, schema={k: pl.Utf8 for k in (ctx.t("risk.item"), ctx.t("risk.probability"), ctx.t("risk.band"),
+                                     ctx.t("risk.reasons"), ctx.t("risk.light"), ctx.t("risk.region"),
+                                     ctx.t("risk.dept"), ctx.t("risk.planned_end"), ctx.t("item.id"))})
     tables.show(ctx, table, key="risk", title=ctx.t("risk.title"), stem="slip-risk", item_column=ctx.t("item.id"),
-                shown=300, height=460)
+                shown=300, height=460, wrap=ctx.t("risk.reasons"))
 
 
 def regions_table(ctx: Context, data: risk_page.RiskPage) -> None:
@@ -179,6 +180,7 @@ def model_card(ctx: Context, meta: dict) -> None:
         st.info(ctx.t("risk_model.card_none"))
         return
     lang = ctx.lang
+    st.caption(ctx.t("risk_model.card_file", file=meta.get("model_file") or "—", version=meta["data_version"]))
     st.markdown(ctx.t("risk_model.card_intro", h=e["horizon_days"], cutoff=i18n.fmt_date(_date(e["cutoff"]), lang),
                       n_test=i18n.fmt_int(e["n_test"], lang), test_to=i18n.fmt_date(_date(e["test_dates"][1]), lang),
                       rate=i18n.fmt_pct(e["test_slip_rate"], lang), share=i18n.fmt_pct(e["alert_share"], lang, 0),
