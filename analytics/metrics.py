@@ -132,7 +132,7 @@ METRICS: tuple[Metric, ...] = (
       "加权平均：指标落地率、按期完成率、满意率、资金匹配度（1 − |资金进度偏差|/100），权重可调；无法度量的创新分项不计，权重按可得分项重新归一",
       "weighted mean of landing rate, on-time rate, share satisfied and budget alignment (1 − |gap|/100); "
       "weights editable; the unmeasurable innovation part is left out and weights renormalised",
-      "004 §8.2", column="index", n_column="n_in_flight"),
+      "004 §8.2", column="index", n_column="n_index"),
 )
 BY_KEY = {m.key: m for m in METRICS}
 
@@ -209,7 +209,10 @@ def with_index(frame: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
     used = [(f"{c}_adj", w) for c, w in weights.items() if w > 0]
     num = pl.sum_horizontal([pl.col(c).fill_null(0) * w for c, w in used])
     den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * w for c, w in used])
-    return frame.with_columns(pl.when(den > 0).then(100 * num / den).otherwise(None).alias("index"))
+    # the index's n: the items it speaks about, in flight and completed in the window (a region whose items all
+    # finished has an index from their on-time rate and ratings: "n = 0" beside it read as no data, issue 17)
+    n_index = (pl.col("n_in_flight").fill_null(0) + pl.col("n_completed").fill_null(0)).alias("n_index")
+    return frame.with_columns(pl.when(den > 0).then(100 * num / den).otherwise(None).alias("index"), n_index)
 
 
 def add_metrics(frame: pl.DataFrame, th: Thresholds, weights: dict[str, float]) -> pl.DataFrame:

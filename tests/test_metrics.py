@@ -234,3 +234,18 @@ def test_every_metric_is_declared_completely():
         assert m.unit in {"share", "count", "pp", "days", "rating", "score"} and m.direction in {
             "higher_is_better", "lower_is_better"}
         assert bool(m.numerator) == bool(m.denominator) and (m.numerator or m.column)
+
+
+def test_the_index_rests_on_the_items_in_flight_and_completed():
+    """Issue 17, point 7: a region whose items had all finished showed its index with "n = 0" (items in flight):
+    the index's n counts the items it speaks about, in flight and completed in the window."""
+    frame = pl.DataFrame({"n_in_flight": [0, 3], "n_completed": [2, 0], "n_on_time": [1, 0],
+                          "n_indicators_met": [None, None], "n_indicator_values": [None, None],
+                          "n_satisfied": [None, None], "n_rated": [None, None], "avg_budget_gap_pp": [None, None]},
+                         schema_overrides={c: pl.Int64 for c in ("n_indicators_met", "n_indicator_values",
+                                                                 "n_satisfied", "n_rated")} | {
+                             "avg_budget_gap_pp": pl.Float64})
+    out = metrics.with_index(frame, metrics.DEFAULT_WEIGHTS)
+    assert out["index"].to_list() == [50.0, None]  # one of two completed on time; nothing measurable for the other
+    assert out["n_index"].to_list() == [2, 3]
+    assert metrics.BY_KEY["index"].n_col == "n_index"
