@@ -324,7 +324,15 @@ def markdown() -> str:
             "The weekly chart judges each week as of its Sunday with the same rules as the current light, read from the "
             "item snapshot mart (`analytics/db/marts.py`), so its last week equals the KPI cards. A database without a "
             "current mart falls back to judging each week on its latest report (progress gap, else reported RAG) "
-            "and on being overdue only.", ""]
+            "and on being overdue only.", "",
+            "## Why the red share changed", "",
+            "Under the cockpit's cards, and from `python -m analytics explain`, the red share's change against the "
+            "card's comparison is split item by item (`analytics/explain.py`). With N0, R0 the lit items and red items "
+            "then, N1, R1 now, and Nc items lit on both dates (Rc0 red then, Rc1 now): a continuing item adds "
+            "(red now − red then) / Nc, an item lit only now (new, or newly lit) adds (red − Rc1/Nc) / N1, an item "
+            "lit only then (finished, stopped or unlit) adds (Rc0/Nc − red) / N0. These telescope to R1/N1 − R0/N0 "
+            "exactly, so the parts by kind, region one level down, lead department, domain or priority add up to the "
+            "card's change (the sentence rounds them so they add up on screen too).", ""]
     return "\n".join(out)
 
 

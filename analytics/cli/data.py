@@ -103,6 +103,35 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from analytics import explain, metrics
+    from analytics.db import store
+    from analytics.filters import Filters
+
+    con = store.connect(args.db, read_only=True)
+    version = store.current_version(con)
+    if version is None:
+        print(f"{args.db}: no data version", file=sys.stderr)
+        return 2
+    if args.region and not _known_region(con, args.region):
+        print(f"--region {args.region}: no such region code", file=sys.stderr)
+        return 2
+    as_of = args.as_of or version[1]
+    sel = metrics.Selection(filters=Filters(region_code=args.region), as_of=as_of)
+    e = explain.red_share(con, sel)
+    parts = {dim: e.by(col).to_dicts() for dim, col in (("region", "child_name"), ("kind", "kind"),
+                                                        ("lead_dept", "lead_dept"), ("domain", "domain"),
+                                                        ("priority", "priority"))}
+    if args.json:
+        print(json.dumps({"metric": args.metric, "as_of": str(as_of), "compared_with": str(e.before_as_of),
+                          "data_version": version[0], "region": args.region, "before": e.before, "after": e.after,
+                          "change": e.change, "n_before": e.n_before, "n_after": e.n_after, "by": parts},
+                         ensure_ascii=False, default=str))
+    else:
+        print(explain.summary(e, args.lang, top=args.top))
+    return 0
+
+
 def cmd_metrics_doc(args) -> int:
     from analytics import metrics
 
@@ -153,6 +182,17 @@ def add_commands(sub) -> None:
     p.add_argument("--domain", action="append", help="only this domain (repeatable)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("explain", help="why a KPI changed: its change split over regions, departments, domains, "
+                                       "priorities and kinds of change, adding up exactly")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--metric", choices=("red_share",), default="red_share")
+    p.add_argument("--region", type=_region, help="the selection (default: national)")
+    p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--top", type=int, default=3, help="parts named in the sentence")
+    p.add_argument("--json", action="store_true", help="every part by region, kind, department, domain, priority")
+    p.set_defaults(func=cmd_explain)
 
     sub.add_parser("metrics-doc", help="print docs/metrics.md").set_defaults(func=cmd_metrics_doc)
     sub.add_parser("contract", help="print docs/data-contract.md").set_defaults(func=cmd_contract)

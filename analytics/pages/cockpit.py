@@ -110,3 +110,10 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
         weekly = pool.submit(weekly_lights, cur.cursor(), sel)
         main = summary(cur, sel, weights)
         return Page(main, attention.result(), weekly.result())
+
+
+def why(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None):
+    """Why the red share card changed: the same comparison as the card (analytics/explain.py)."""
+    from analytics import explain
+
+    return explain.red_share(cur, sel)

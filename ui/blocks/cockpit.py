@@ -12,6 +12,7 @@ from analytics.metrics import KPI_TABLES, Kpi
 
 from ui import context, filterbar, mapfit, tables
 from ui.context import Context
+from ui.page import md_escape
 
 
 def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
@@ -47,6 +48,51 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
                     verdict = {True: "✓ " + ctx.t("kpi.met"), False: "✗ " + ctx.t("kpi.missed"), None: ""}
                     notes.append(f"{target} {verdict[k.meets_target]}".strip())
                 st.caption(" · ".join(notes))
+
+
+WHY_DIMENSIONS = {"child_name": "explain.by_region", "lead_dept": "explain.by_dept", "domain": "explain.by_domain",
+                  "priority": "explain.by_priority", "kind": "explain.by_kind"}
+
+
+def why_red_share(ctx: Context, e) -> None:
+    """Why the red share changed, in one sentence under the cards (its parts add up to the card's change), and the
+    breakdown along each dimension and the items that turned red, one click away (issue 21)."""
+    from analytics import explain
+
+    if e.change is None:
+        return
+    st.markdown(f"**{md_escape(ctx.t('explain.why'))}** {md_escape(explain.summary(e, ctx.lang))}")
+    with st.expander(ctx.t("explain.details")):
+        dims = [d for d in WHY_DIMENSIONS if d != "child_name" or e.items["child_name"].is_not_null().any()]
+        dim = st.segmented_control(ctx.t("explain.along"), dims, default=dims[0], key="why_dim",
+                                   format_func=lambda d: ctx.t(WHY_DIMENSIONS[d])) or dims[0]
+        parts = e.by(dim)
+        label = {"child_name": lambda v: i18n.glossary("province", v, ctx.lang) if v else ctx.t("explain.own_level"),
+                 "lead_dept": lambda v: i18n.glossary("dept", v, ctx.lang),
+                 "domain": lambda v: i18n.glossary("domain", v, ctx.lang),
+                 "priority": lambda v: i18n.choice_label("projects", "priority", v, ctx.lang),
+                 "kind": lambda v: ctx.t(f"explain.kind_{v}")}[dim]
+        table = pl.DataFrame({
+            ctx.t(WHY_DIMENSIONS[dim]): [label(v) for v in parts[dim]],
+            ctx.t("explain.col_items"): parts["n_items"],
+            ctx.t("explain.col_pp"): [round(100 * c, 2) for c in parts["contribution"]],
+        }, schema={ctx.t(WHY_DIMENSIONS[dim]): pl.Utf8, ctx.t("explain.col_items"): pl.Int64,
+                   ctx.t("explain.col_pp"): pl.Float64})
+        tables.show(ctx, table, key="why_parts", title=ctx.t("explain.details"), stem="red-share-change",
+                    searchable=False)
+        st.caption(ctx.t("explain.method", n_before=i18n.fmt_int(e.n_before, ctx.lang),
+                         n_after=i18n.fmt_int(e.n_after, ctx.lang), date=i18n.fmt_date(e.before_as_of, ctx.lang)))
+        red = e.items.filter(pl.col("kind") == "turned_red").sort("child_name", "project_id")
+        if red.height:
+            title = ctx.t("explain.turned_red_title", n=i18n.fmt_int(red.height, ctx.lang))
+            st.markdown(f"**{md_escape(title)}**")
+            tables.show(ctx, pl.DataFrame({
+                ctx.t("attention.item"): red["name"],
+                ctx.t("item.id"): red["project_id"],
+                ctx.t("attention.region"): [i18n.glossary("province", v, ctx.lang) if v else "—"
+                                            for v in red["child_name"]],
+                ctx.t("attention.dept"): [i18n.glossary("dept", v, ctx.lang) for v in red["lead_dept"]],
+            }), key="why_red_items", title=title, stem="turned-red", item_column=ctx.t("item.id"))
 
 
 def light_reason(ctx: Context, row: dict) -> str:

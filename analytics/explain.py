@@ -1,0 +1,170 @@
+"""Why the red share changed (issue 21): the change a KPI card shows, split item by item into what moved it,
+so that the parts add up to the change exactly.
+
+The red share is R/N: red items over items in flight with a light. Between the comparison date (R0/N0) and now
+(R1/N1) the lit items are those lit on both dates (continuing, Nc of them, Rc0 then Rc1 red), those lit only now
+(entered: new items, or items that got their first light) and those lit only then (left: completed, terminated,
+or without a light now). The change telescopes through two intermediate shares, the continuing items then
+(Rc0/Nc) and now (Rc1/Nc):
+
+    R1/N1 − R0/N0 = (Rc0/Nc − R0/N0)          left:    each item x that left adds (Rc0/Nc − red_x) / N0
+                  + (Rc1/Nc − Rc0/Nc)         changed: each continuing item adds (red_now − red_then) / Nc
+                  + (R1/N1 − Rc1/Nc)          entered: each item e that entered adds (red_e − Rc1/Nc) / N1
+
+so every item carries one contribution, and any grouping of items (region one level down, lead department,
+domain, priority, kind of change) sums to its part of the change, all of them to the change itself. (With no
+continuing item: entered items add red_e / N1 and left items −red_x / N0.) Items that stayed red or stayed
+not red contribute nothing. Pure functions of the two item lists (`decompose`) and the database reads
+(`red_share`); no Streamlit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from analytics import i18n, metrics
+from analytics.db import queries
+from analytics.filters import Filters
+from analytics.levels import child_level
+from analytics.metrics import Selection
+
+LIT = ("red", "yellow", "green")
+KINDS = ("turned_red", "left_red", "entered", "left")  # the kinds of change that move the share
+DIMENSIONS = ("child", "lead_dept", "domain", "priority")
+ITEM_COLUMNS = ("project_id", "name", "region_code", "lead_dept", "domain", "priority")
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The red share before and after and each item's contribution to the change (a share, not pp)."""
+
+    before: float | None
+    after: float | None
+    as_of: date
+    before_as_of: date
+    n_before: int
+    n_after: int
+    items: pl.DataFrame  # ITEM_COLUMNS, child_code, child_name, kind, red_before, red_after, contribution
+
+    @property
+    def change(self) -> float | None:
+        return None if self.before is None or self.after is None else self.after - self.before
+
+    def by(self, *keys: str) -> pl.DataFrame:
+        """Contributions summed by `keys` (columns of `items`, e.g. "child_name", "kind"), with the item count,
+        the largest first; groups that moved nothing are left out."""
+        moving = self.items.filter(pl.col("contribution") != 0)
+        return (moving.group_by(list(keys)).agg(pl.col("contribution").sum(), pl.len().alias("n_items"))
+                .sort([pl.col("contribution").abs(), *keys], descending=[True] + [False] * len(keys)))
+
+
+def decompose(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """Each item's contribution to after's red share minus before's (both: project_id, red as bool, plus any
+    columns to carry; only lit items). Items in both take after's columns."""
+    b = before.select("project_id", pl.col("red").alias("red_before"))
+    a = after.select("project_id", pl.col("red").alias("red_after"))
+    n0, n1 = before.height, after.height
+    both = a.join(b, on="project_id", how="inner")
+    nc = both.height
+    rc0 = int(both["red_before"].sum()) if nc else 0
+    rc1 = int(both["red_after"].sum()) if nc else 0
+    entered = a.join(b, on="project_id", how="anti")
+    left = b.join(a, on="project_id", how="anti")
+    if nc:
+        p0, p1 = rc0 / nc, rc1 / nc
+        both = both.with_columns(((pl.col("red_after").cast(pl.Float64) - pl.col("red_before").cast(pl.Float64))
+                                  / nc).alias("contribution"))
+        entered = entered.with_columns(((pl.col("red_after").cast(pl.Float64) - p1) / n1).alias("contribution"))
+        left = left.with_columns(((p0 - pl.col("red_before").cast(pl.Float64)) / n0).alias("contribution"))
+    else:
+        both = both.with_columns(pl.lit(0.0).alias("contribution"))
+        entered = entered.with_columns((pl.col("red_after").cast(pl.Float64) / n1).alias("contribution"))
+        left = left.with_columns((-pl.col("red_before").cast(pl.Float64) / n0).alias("contribution"))
+    both = both.with_columns(
+        pl.when(pl.col("red_after") & ~pl.col("red_before")).then(pl.lit("turned_red"))
+        .when(~pl.col("red_after") & pl.col("red_before")).then(pl.lit("left_red"))
+        .otherwise(pl.lit("stayed")).alias("kind"))
+    parts = [both,
+             entered.with_columns(pl.lit(None, pl.Boolean).alias("red_before"), pl.lit("entered").alias("kind")),
+             left.with_columns(pl.lit(None, pl.Boolean).alias("red_after"), pl.lit("left").alias("kind"))]
+    cols = ["project_id", "kind", "red_before", "red_after", "contribution"]
+    moves = pl.concat([p.select(cols) for p in parts], how="vertical_relaxed")
+    carried = [c for c in after.columns if c not in ("project_id", "red")]
+    info = pl.concat([after.select("project_id", *carried),
+                      before.join(after, on="project_id", how="anti").select("project_id", *carried)],
+                     how="vertical_relaxed")
+    return moves.join(info, on="project_id", how="left")
+
+
+def _lit_items(cur: duckdb.DuckDBPyConnection, filters: Filters, sel: Selection, as_of: date) -> pl.DataFrame:
+    rows = queries.run(cur, "item_lights", filters, sel.scope, as_of, **sel.thresholds.params())
+    return (rows.filter(pl.col("light").is_in(LIT))
+            .select(*ITEM_COLUMNS, (pl.col("light") == "red").alias("red")))
+
+
+def red_share(cur: duckdb.DuckDBPyConnection, sel: Selection,
+              before: tuple[Filters, date] | None = None) -> Explanation:
+    """The red share's change for `sel` against `before` (filters and as-of date; default: the cockpit's
+    comparison, metrics.previous), item by item, each item placed in the region one level below the selection."""
+    prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
+    after = _lit_items(cur, sel.filters, sel, sel.as_of)
+    earlier = _lit_items(cur, prev_filters, sel, prev_as_of)
+    items = decompose(earlier, after)
+    level = child_level(cur, sel.filters.region_code)
+    if level is not None and items.height:
+        codes = items["region_code"].unique().to_list()
+        up = queries.run(cur, "region_ancestor_at", level=level, codes=codes)
+        items = items.join(up, on="region_code", how="left")
+    else:
+        items = items.with_columns(pl.col("region_code").alias("child_code"), pl.lit(None, pl.Utf8).alias("child_name"))
+    shares = [None if f.height == 0 else float(f["red"].sum()) / f.height for f in (earlier, after)]
+    return Explanation(shares[0], shares[1], sel.as_of, prev_as_of, earlier.height, after.height, items)
+
+
+def pp(x: float) -> float:
+    """A share's change in percentage points, to one decimal (as the cards show it)."""
+    return round(100 * x, 1)
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.1f}"
+
+
+def rounded_parts(values: list[float], total: float) -> list[float]:
+    """`values` (pp) rounded to one decimal so that they add up to `total` rounded to one decimal on screen:
+    largest remainders first (each part moves at most 0.1 from its own rounding)."""
+    tenths = [v * 10 for v in values]
+    floors = [int(t // 1) for t in tenths]
+    missing = round(total * 10) - sum(floors)
+    order = sorted(range(len(values)), key=lambda i: tenths[i] - floors[i], reverse=missing > 0)
+    for i in order[:abs(missing)]:
+        floors[i] += 1 if missing > 0 else -1
+    return [f / 10 for f in floors]
+
+
+def summary(e: Explanation, lang: str, top: int = 3) -> str:
+    """The change in words: its parts by kind of change, adding up on screen, then the regions one level down that
+    moved it most. "红灯占比较2026年11月6日 -0.2 个百分点：251 个事项转红 +3.3；442 个事项移出（…）-2.5；…。
+    变化最大的地区：云南省 +0.1、安徽省 -0.1。" """
+    t = lambda key, **kw: i18n.t(f"explain.{key}", lang, **kw)  # noqa: E731
+    if e.change is None:
+        return t("no_change_known")
+    total = pp(e.change)
+    kinds = e.by("kind")
+    kinds = kinds.sort(pl.col("kind").replace_strict({k: i for i, k in enumerate(KINDS)}, default=len(KINDS)))
+    shown = rounded_parts([100 * c for c in kinds["contribution"]], total)
+    sep = "；" if lang == "zh" else "; "
+    words = [t("part", n=i18n.fmt_int(n, lang), kind=t(f"kind_{k}"), value=f"{v:+.1f}")
+             for k, n, v in zip(kinds["kind"], kinds["n_items"], shown)]
+    text = t("head", value=f"{total:+.1f}", date=i18n.fmt_date(e.before_as_of, lang)) + (
+        sep.join(words) if words else t("nothing_moved"))
+    if e.items["child_name"].is_not_null().any():
+        regions = e.by("child_name").filter(pl.col("child_name").is_not_null()).head(top)
+        named = [f"{i18n.glossary('province', r['child_name'], lang)} {pp(r['contribution']):+.1f}"
+                 for r in regions.iter_rows(named=True) if pp(r["contribution"]) != 0]
+        if named:
+            text += t("regions", list=("、" if lang == "zh" else ", ").join(named))
+    return text + ("。" if lang == "zh" else ".")

@@ -1,0 +1,183 @@
+"""Why the red share changed (analytics/explain.py, issue 21): each item's contribution, adding up to the change
+exactly, against a brute-force recomputation with exact fractions, on hand-made and random item lists; on the
+fixture the change explained is the cockpit card's change, for several selections; the CLI prints the same."""
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics import explain, metrics
+from analytics.filters import Filters
+from analytics.pages import cockpit
+from tests import fixture_db
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_AS_OF = fixture_db.AS_OF  # the small demo's as-of date (tests/conftest.py: demo_small_path) is the fixture's
+
+
+def _items(pairs: dict[str, bool]) -> pl.DataFrame:
+    return pl.DataFrame({"project_id": list(pairs), "red": list(pairs.values()),
+                         "region_code": ["r" + k[0] for k in pairs]}, schema={"project_id": pl.Utf8,
+                                                                              "red": pl.Boolean,
+                                                                              "region_code": pl.Utf8})
+
+
+def _exact(before: dict[str, bool], after: dict[str, bool]) -> Fraction:
+    share = lambda d: Fraction(sum(d.values()), len(d)) if d else Fraction(0)  # noqa: E731
+    return share(after) - share(before)
+
+
+def test_a_hand_made_change_splits_into_items_that_turned_left_and_entered():
+    # before: a1 red, a2 red, a3 not, x1 red (4 lit, 3 red: 75%); after: a1 red, a2 not, a3 red, e1 red, e2 not
+    before = {"a1": True, "a2": True, "a3": False, "x1": True}
+    after = {"a1": True, "a2": False, "a3": True, "e1": True, "e2": False}
+    out = explain.decompose(_items(before), _items(after)).sort("project_id")
+    by_id = {r["project_id"]: r for r in out.iter_rows(named=True)}
+    assert {k: r["kind"] for k, r in by_id.items()} == {
+        "a1": "stayed", "a2": "left_red", "a3": "turned_red", "e1": "entered", "e2": "entered", "x1": "left"}
+    # continuing 3 items: 2 red then, 2 red now; N0 = 4, N1 = 5
+    assert by_id["a1"]["contribution"] == 0
+    assert by_id["a3"]["contribution"] == pytest.approx(1 / 3) and by_id["a2"]["contribution"] == pytest.approx(-1 / 3)
+    assert by_id["e1"]["contribution"] == pytest.approx((1 - 2 / 3) / 5)
+    assert by_id["e2"]["contribution"] == pytest.approx((0 - 2 / 3) / 5)
+    assert by_id["x1"]["contribution"] == pytest.approx((2 / 3 - 1) / 4)
+    assert out["contribution"].sum() == pytest.approx(float(_exact(before, after)), abs=1e-15)  # 3/5 − 3/4
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_contributions_add_up_to_the_change_on_random_item_lists(seed):
+    rng = random.Random(seed)
+    ids = [f"{rng.choice('abc')}{i}" for i in range(rng.randint(1, 60))]
+    before = {i: rng.random() < 0.3 for i in ids if rng.random() < 0.7}
+    after = {i: rng.random() < 0.3 for i in ids if rng.random() < 0.7}
+    if not before or not after:
+        before, after = before or {"z": True}, after or {"z": False}
+    out = explain.decompose(_items(before), _items(after))
+    assert out["contribution"].sum() == pytest.approx(float(_exact(before, after)), abs=1e-12)
+    # any grouping sums to the same: by the region each item carries, and by kind
+    by_region = out.group_by("region_code").agg(pl.col("contribution").sum())
+    assert by_region["contribution"].sum() == pytest.approx(float(_exact(before, after)), abs=1e-12)
+    assert set(out["kind"]) <= {"stayed", *explain.KINDS}
+
+
+def test_no_continuing_item_is_all_entries_and_exits():
+    before, after = {"x1": True, "x2": False}, {"e1": True, "e2": True, "e3": False}
+    out = explain.decompose(_items(before), _items(after))
+    assert out["contribution"].sum() == pytest.approx(float(_exact(before, after)))
+    assert set(out["kind"]) == {"entered", "left"}
+
+
+@pytest.fixture(scope="module")
+def demo_con(demo_small_path):
+    """The small demo (its red share moves between the comparison date and now; the fixture's does not)."""
+    from analytics.db import store
+
+    con = store.connect(demo_small_path, read_only=True)
+    yield con
+    con.close()
+
+
+SELECTIONS = [Filters(), Filters(region_code="340000"), Filters(period="2026-Q3"), Filters(period="2026-11"),
+              Filters(domains=("乡村振兴",)), Filters(region_code="440000", priorities=("key",))]
+
+
+@pytest.mark.parametrize("filters", SELECTIONS)
+def test_the_change_explained_is_the_cockpit_cards_change(demo_con, filters):
+    sel = metrics.Selection(filters=filters, as_of=DEMO_AS_OF)
+    card = next(k for k in cockpit.summary(demo_con, sel).kpis if k.metric.key == "red_share")
+    e = explain.red_share(demo_con, sel)
+    assert e.after == pytest.approx(card.value) and e.before == pytest.approx(card.previous)
+    assert e.change is not None
+    assert e.items["contribution"].sum() == pytest.approx(card.change, abs=1e-12)
+    for key in ("child_name", "lead_dept", "domain", "priority", "kind"):
+        assert e.by(key)["contribution"].sum() == pytest.approx(card.change, abs=1e-12), key
+
+
+def test_the_national_change_on_the_demo_moves_and_matches_a_recount(demo_con):
+    """Brute force: the two item lists read again, the red shares recounted in exact fractions, and every
+    contribution recomputed from its definition."""
+    from analytics.db import queries
+
+    sel = metrics.Selection(filters=Filters(), as_of=DEMO_AS_OF)
+    e = explain.red_share(demo_con, sel)
+    prev_filters, prev_as_of = metrics.previous(sel.filters, sel.as_of)
+    lists = []
+    for f, d in ((prev_filters, prev_as_of), (sel.filters, sel.as_of)):
+        rows = queries.run(demo_con, "item_lights", f, as_of=d, **sel.thresholds.params())
+        lists.append({r["project_id"]: r["light"] == "red" for r in rows.iter_rows(named=True)
+                      if r["light"] in ("red", "yellow", "green")})
+    before, after = lists
+    assert e.before == pytest.approx(float(Fraction(sum(before.values()), len(before))))
+    assert e.after == pytest.approx(float(Fraction(sum(after.values()), len(after))))
+    both = before.keys() & after.keys()
+    nc, rc0, rc1 = len(both), sum(before[k] for k in both), sum(after[k] for k in both)
+    expected = {k: Fraction(after[k] - before[k], nc) for k in both}
+    expected |= {k: (after[k] - Fraction(rc1, nc)) / len(after) for k in after.keys() - both}
+    expected |= {k: (Fraction(rc0, nc) - before[k]) / len(before) for k in before.keys() - both}
+    got = dict(zip(e.items["project_id"], e.items["contribution"]))
+    assert got.keys() == expected.keys()
+    assert all(got[k] == pytest.approx(float(v), abs=1e-15) for k, v in expected.items())
+    assert sum(expected.values()) == _exact(before, after) and e.change != 0
+
+
+@pytest.mark.parametrize("values,total", [([3.26, -0.67, -0.32, -2.52], -0.2), ([0.05, 0.05, 0.05], 0.2),
+                                          ([0.333, 0.333, 0.334], 1.0), ([-0.06, -0.06], -0.1)])
+def test_parts_are_rounded_to_add_up_to_the_rounded_total(values, total):
+    parts = explain.rounded_parts(values, total)
+    assert round(sum(parts), 1) == total and all(abs(p - v) < 0.1 + 1e-9 for p, v in zip(parts, values))
+
+
+def test_the_sentence_adds_up_on_screen(demo_con):
+    e = explain.red_share(demo_con, metrics.Selection(filters=Filters(), as_of=DEMO_AS_OF))
+    text = explain.summary(e, "zh")
+    assert text.startswith("红灯占比较") and f"{explain.pp(e.change):+.1f} 个百分点" in text
+    import re
+
+    kinds = text.split("：", 1)[1].split("。变化最大的地区")[0]
+    parts = [float(x) for x in re.findall(r" ([+-]\d+\.\d)(?=；|。|$)", kinds)]
+    assert len(parts) == e.by("kind").height and round(sum(parts), 1) == explain.pp(e.change)  # adds up on screen
+    assert explain.summary(e, "en").startswith("Red share ")
+
+
+def test_the_command_line_explains_in_json(demo_small_path, fixture_path):
+    out = subprocess.run([sys.executable, "-m", "analytics", "explain", "--db", str(demo_small_path), "--json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["metric"] == "red_share" and doc["compared_with"] < doc["as_of"]
+    assert doc["change"] is not None and doc["change"] != 0
+    if doc["change"] is not None:
+        for dim in ("region", "kind", "lead_dept", "domain", "priority"):
+            assert sum(p["contribution"] for p in doc["by"][dim]) == pytest.approx(doc["change"], abs=1e-12), dim
+    bad = subprocess.run([sys.executable, "-m", "analytics", "explain", "--db", str(fixture_path), "--region",
+                          "999999"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "no such region" in bad.stderr
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_cockpit_says_why_the_red_share_changed(app_env, fixture_path, lang):
+    """Under the cards: the sentence (the same as the CLI's), and the breakdown whose contributions add up to the
+    card's change."""
+    from analytics.db import store
+    from tests.app_pages import open_page
+
+    at = open_page("cockpit", lang)
+    con = store.connect(fixture_path, read_only=True)
+    try:
+        e = explain.red_share(con, metrics.Selection(filters=Filters(), as_of=fixture_db.AS_OF))
+    finally:
+        con.close()
+    text = " ".join(m.value for m in at.markdown)
+    if e.change is None:
+        return
+    assert explain.summary(e, lang) in text.replace("\\", "")  # md_escape may add backslashes before + - . ( )
+    parts = next(d.value for d in at.dataframe if ("贡献（个百分点）" if lang == "zh" else "Contribution (pp)") in d.value.columns)
+    col = "贡献（个百分点）" if lang == "zh" else "Contribution (pp)"
+    assert parts[col].sum() == pytest.approx(100 * e.change, abs=0.01 * len(parts))
