@@ -145,7 +145,7 @@ def rounded_parts(values: list[float], total: float) -> list[float]:
     return [f / 10 for f in floors]
 
 
-def summary(e: Explanation, lang: str, top: int = 3) -> str:
+def summary(e: Explanation, lang: str, top: int = 3, head: bool = True) -> str:
     """The change in words: its parts by kind of change, adding up on screen, then the regions one level down that
     moved it most. "红灯占比较2026年11月6日 -0.2 个百分点：251 个事项转红 +3.3；442 个事项移出（…）-2.5；…。
     变化最大的地区：云南省 +0.1、安徽省 -0.1。" """
@@ -159,8 +159,9 @@ def summary(e: Explanation, lang: str, top: int = 3) -> str:
     sep = "；" if lang == "zh" else "; "
     words = [t("part", n=i18n.fmt_int(n, lang), kind=t(f"kind_{k}"), value=f"{v:+.1f}")
              for k, n, v in zip(kinds["kind"], kinds["n_items"], shown)]
-    text = t("head", value=f"{total:+.1f}", date=i18n.fmt_date(e.before_as_of, lang)) + (
-        sep.join(words) if words else t("nothing_moved"))
+    opening = (t("head", value=f"{total:+.1f}", date=i18n.fmt_date(e.before_as_of, lang)) if head
+               else t("parts_head"))  # the meeting's sentence has just said the change and its comparison
+    text = opening + (sep.join(words) if words else t("nothing_moved"))
     if e.items["child_name"].is_not_null().any():
         regions = e.by("child_name").filter(pl.col("child_name").is_not_null()).head(top)
         named = [f"{i18n.glossary('province', r['child_name'], lang)} {pp(r['contribution']):+.1f}"

@@ -218,6 +218,15 @@ def test_every_narrative_says_what_its_slide_shows(demo_small_path, as_of, regio
             assert c.value in s.narrative, (key, c.value, s.narrative)
             if c.tone != "flat" or "+0" in c.change or "-0" in c.change:
                 assert _number(c.change) in s.narrative, (key, c.change, s.narrative)
+        # issue 21: what the red share's change came from, its parts adding up to the red share card's change
+        red = cards[metrics.BY_KEY["red_share"].label(lang)]
+        opener = "红灯占比的变化来自：" if lang == "zh" else "The red share's change came from: "
+        if opener in s.narrative:
+            parts = s.narrative.split(opener, 1)[1].split("。变化最大的地区" if lang == "zh" else ". Regions")[0]
+            numbers = [float(x) for x in re.findall(r" ([+-]\d+\.\d)(?=；|; |。|\.$|$)", parts)]
+            assert numbers and round(sum(numbers), 1) == float(_number(red.change)), (parts, red.change)
+        else:
+            assert float(_number(red.change)) == 0, (red.change, s.narrative)
         a = d.slide("attention")
         by = {c.label: c.value for c in a.cards}
         for label in (D.t("card_new_red", lang), D.t("card_worse", lang)):

@@ -22,9 +22,8 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from analytics import metrics, series
+from analytics import explain, metrics, series
 from analytics import levels
-from analytics.pages import cockpit  # the meeting shows the cockpit's exceptions, in its order
 from analytics.db import queries, store
 from analytics.filters import ALL, Filters, period_bounds
 from analytics.metrics import Selection
@@ -72,6 +71,7 @@ class Facts:
     rect_overdue: pl.DataFrame    # meeting_rect_overdue
     feedback: pl.DataFrame        # meeting_feedback_categories
     missing: tuple[str, ...] = () # uploadable tables with no row in the database (their cards say so)
+    why: explain.Explanation | None = None  # the red share's change item by item, against the same comparison
 
     @property
     def is_empty(self) -> bool:
@@ -109,7 +109,8 @@ def build(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, weights: 
         risk=risk_facts(cur, sel, lights, level, db_path, version, prev_end, end),
         rect_status=run("meeting_rect_status"), rect_overdue=run("meeting_rect_overdue"),
         feedback=run("meeting_feedback_categories"),
-        missing=tuple(t for t, n in store.table_rows(cur).items() if not n))
+        missing=tuple(t for t, n in store.table_rows(cur).items() if not n),
+        why=explain.red_share(cur, sel, before=(prev_filters, prev_as_of)) if total else None)
 
 
 def _with_trend(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
@@ -127,6 +128,9 @@ def attention(cur: duckdb.DuckDBPyConnection, sel: Selection, prev_sel: Selectio
               lights: pl.DataFrame) -> pl.DataFrame:
     """Red items (cockpit.needs_attention, its order) and items whose light got worse since the comparison
     point (green → yellow, or turned red), with `light_previous`, `is_new_red` and `is_worse`."""
+    from analytics.pages import cockpit  # the cockpit's exceptions, in its order (imported here: analytics.pages
+    #                                      imports the meeting, which imports these facts)
+
     red = cockpit.needs_attention(cur, sel)
     before = queries.run(cur, "item_lights", prev_sel.filters, prev_sel.scope, prev_sel.as_of,
                          **prev_sel.thresholds.params()).select("project_id", pl.col("light").alias("light_previous"))

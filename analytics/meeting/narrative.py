@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics import i18n, metrics
+from analytics import explain, i18n, metrics
 from analytics.meeting.facts import Facts, RiskFacts
 
 
@@ -67,7 +67,14 @@ def overview(f: Facts, lang: str, cards) -> str:
                                       f.preset, lang),
              index=value("index", f.total, lang),
              index_change=metric_change("index", f.total.get("index"), f.total_previous.get("index"), f.preset, lang),
-             better=better, worse=worse, n_kpis=len(cards))
+             better=better, worse=worse, n_kpis=len(cards)) + _why(f, lang)
+
+
+def _why(f: Facts, lang: str) -> str:
+    """What the red share's change came from (analytics/explain.py), its parts adding up to the card's change."""
+    if f.why is None or f.why.change is None or explain.pp(f.why.change) == 0:
+        return ""
+    return (" " if lang == "en" else "") + explain.summary(f.why, lang, head=False)
 
 
 def red_regions(f: Facts, top: int = 3) -> list[tuple[str, int]]:
