@@ -169,11 +169,25 @@ def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
         text_box(slide, x, y + h, w, Inches(0.3), c.note, 9, lang, colour=MUTED)
 
 
+def fitting_size(text: str, width, height, sizes=(15, 14, 13, 12, 11)) -> int:
+    """The largest of `sizes` (pt) at which `text` fits a box of width × height (EMU), estimating a CJK character
+    at 1 em and any other at 0.55 em, lines at 1.2 em: the overview's narrative grew a sentence (issue 21) and a
+    text box in PowerPoint does not shrink its text by itself."""
+    ems = sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in text)
+    for size in sizes:
+        em = Inches(size / 72)
+        lines = -(-ems * em // (width * 0.97))  # ceiling; a little lost to word wrapping
+        if lines * 1.2 * em <= height:
+            return size
+    return sizes[-1]
+
+
 def slide_page(prs, deck: Deck, s: Slide, number: int) -> None:
     slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank
     lang, inner = deck.lang, WIDTH - 2 * MARGIN
     text_box(slide, MARGIN, Inches(0.3), inner, Inches(0.65), s.title, 28, lang, bold=True, colour=ACCENT)
-    text_box(slide, MARGIN, Inches(1.0), inner, Inches(0.95), s.narrative, 15, lang)
+    text_box(slide, MARGIN, Inches(1.0), inner, Inches(0.95), s.narrative, fitting_size(s.narrative, inner, Inches(0.95)),
+             lang)
     y = Inches(2.0)
     if s.cards:
         y += cards(slide, s.cards, MARGIN, y, inner, lang) + Inches(0.15)
