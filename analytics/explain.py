@@ -19,7 +19,7 @@ not red contribute nothing. Pure functions of the two item lists (`decompose`) a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
@@ -169,3 +169,83 @@ def summary(e: Explanation, lang: str, top: int = 3, head: bool = True) -> str:
         if named:
             text += t("regions", list=("、" if lang == "zh" else ", ").join(named))
     return text + ("。" if lang == "zh" else ".")
+
+
+# --- unusual changes: a region's change against its own history ----------------------------------------------
+
+MIN_HISTORY = 8  # past changes a region needs before its change can be called unusual
+UNUSUAL_Z = 3.5  # |modified z| from which a change is unusual (Iglewicz & Hoaglin)
+
+
+def robust_z(now: float, history: list[float]) -> tuple[float | None, float, float]:
+    """(modified z-score of `now` against `history`, the history's median, its MAD); z is None when the history
+    is too short or does not vary (MAD 0): nothing to compare with."""
+    hist = sorted(history)
+    if len(hist) < MIN_HISTORY:
+        return None, float("nan"), float("nan")
+    med = _median(hist)
+    mad = _median(sorted(abs(x - med) for x in hist))
+    if mad == 0:
+        return None, med, mad
+    return 0.6745 * (now - med) / mad, med, mad
+
+
+def _median(xs: list[float]) -> float:
+    k = len(xs)
+    return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+
+
+def _history_grain(filters: Filters) -> tuple[str, int] | None:
+    """The series grain and lag whose changes are like the card's: four weeks for all time, one month or quarter
+    for a month or quarter (a year has too few past years to judge)."""
+    p = filters.period
+    if p == "all":
+        return "week", 4
+    if "-Q" in p:
+        return "quarter", 1
+    if "-" in p and "-W" not in p:
+        return "month", 1
+    return None
+
+
+def unusual_regions(cur: duckdb.DuckDBPyConnection, sel: Selection, periods: int = 30) -> pl.DataFrame:
+    """The regions one level down whose red share moved far outside their own history: each region's change
+    against the card's comparison (metrics.previous), its modified z-score against the same-length changes of
+    the preceding windows (which end before the comparison date), n items now. Unusual first, largest |z| first;
+    only regions with enough items (min_n) and history."""
+    from analytics import series
+
+    schema = {"region_code": pl.Utf8, "name": pl.Utf8, "change": pl.Float64, "typical": pl.Float64,
+              "mad": pl.Float64, "z": pl.Float64, "n": pl.Int64, "n_history": pl.Int64}
+    level = child_level(cur, sel.filters.region_code)
+    grain = _history_grain(sel.filters)
+    if level is None or grain is None:
+        return pl.DataFrame(schema=schema)
+    grain, lag = grain
+    prev_filters, prev_as_of = metrics.previous(sel.filters, sel.as_of)
+    _, now = metrics.summarise(cur, sel, level)
+    _, before = metrics.summarise(cur, replace(sel, filters=prev_filters, as_of=prev_as_of), level)
+    if now.is_empty() or before.is_empty():
+        return pl.DataFrame(schema=schema)
+    both = now.select("region_code", "name", pl.col("red_share").alias("after"), pl.col("n_lit").alias("n")).join(
+        before.select("region_code", pl.col("red_share").alias("before"), pl.col("n_lit").alias("n_before")),
+        on="region_code", how="inner")
+    hist = series.metric_series(cur, replace(sel, filters=replace(sel.filters, period="all")), "red_share", grain,
+                                periods + lag, by="region", level=level)
+    hist = hist.filter(pl.col("n") >= sel.thresholds.min_n).sort("group", "period_end")
+    by_region: dict[str, list[tuple]] = {}
+    for g, end, v in hist.select("group", "period_end", "value").iter_rows():
+        by_region.setdefault(g, []).append((end, v))
+    rows = []
+    for r in both.iter_rows(named=True):
+        if r["after"] is None or r["before"] is None or min(r["n"], r["n_before"]) < sel.thresholds.min_n:
+            continue
+        points = [(e, v) for e, v in by_region.get(r["region_code"], []) if v is not None and e <= prev_as_of]
+        changes = [b[1] - a[1] for a, b in zip(points, points[lag:])]
+        change = r["after"] - r["before"]
+        z, med, mad = robust_z(change, changes)
+        if z is None:
+            continue
+        rows.append((r["region_code"], r["name"], change, med, mad, z, r["n"], len(changes)))
+    out = pl.DataFrame(rows, schema=schema, orient="row")
+    return out.sort(pl.col("z").abs(), descending=True)

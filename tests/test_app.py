@@ -98,7 +98,7 @@ def test_cockpit_kpis_and_needs_attention_from_the_fixture(app_env):
     at = start("zh")
     values = metric_values(at)
     assert values["红灯占比"] == "50.0%" and values["逾期事项"] == "1"
-    attention = at.dataframe[0].value
+    attention = next(d.value for d in at.dataframe if "逾期天数" in d.value.columns)
     assert list(attention["督办事项"]) == ["老旧小区改造"]
     assert list(attention["原因"]) == ["已逾期 53 天"]
     assert any("样本不足，不作排名" in i.value for i in at.info)  # 安徽 and 北京 both under 10 items: unranked

@@ -17,7 +17,7 @@ if not summary.kpis:
     st.stop()
 
 blocks.kpi_cards(ctx, summary.kpis)
-blocks.why_red_share(ctx, ctx.block("why_red_share"))
+blocks.why_red_share(ctx, *ctx.block("why_red_share"))
 blocks.attention(ctx, data.attention)
 blocks.model_flags(ctx)
 map_col, league_col = st.columns([3, 2])

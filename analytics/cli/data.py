@@ -104,6 +104,8 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    import polars as pl
+
     from analytics import explain, metrics
     from analytics.db import store
     from analytics.filters import Filters
@@ -125,10 +127,15 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps({"metric": args.metric, "as_of": str(as_of), "compared_with": str(e.before_as_of),
                           "data_version": version[0], "region": args.region, "before": e.before, "after": e.after,
-                          "change": e.change, "n_before": e.n_before, "n_after": e.n_after, "by": parts},
+                          "change": e.change, "n_before": e.n_before, "n_after": e.n_after, "by": parts,
+                          "unusual": explain.unusual_regions(con, sel).to_dicts()},
                          ensure_ascii=False, default=str))
     else:
         print(explain.summary(e, args.lang, top=args.top))
+        odd = explain.unusual_regions(con, sel).filter(pl.col("z").abs() >= explain.UNUSUAL_Z)
+        for r in odd.iter_rows(named=True):
+            print(f"unusual: {r['name']} {100 * r['change']:+.1f} pp (median of its past changes "
+                  f"{100 * r['typical']:+.1f}, robust z {r['z']:+.1f}, n = {r['n']}, {r['n_history']} past changes)")
     return 0
 
 

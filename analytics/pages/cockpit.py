@@ -113,7 +113,8 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
 
 
 def why(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None):
-    """Why the red share card changed: the same comparison as the card (analytics/explain.py)."""
+    """Why the red share card changed (the same comparison as the card), and the regions whose change is far
+    outside their own history (analytics/explain.py)."""
     from analytics import explain
 
-    return explain.red_share(cur, sel)
+    return explain.red_share(cur, sel), explain.unusual_regions(cur, sel)

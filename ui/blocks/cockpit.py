@@ -54,7 +54,7 @@ WHY_DIMENSIONS = {"child_name": "explain.by_region", "lead_dept": "explain.by_de
                   "priority": "explain.by_priority", "kind": "explain.by_kind"}
 
 
-def why_red_share(ctx: Context, e) -> None:
+def why_red_share(ctx: Context, e, unusual: pl.DataFrame) -> None:
     """Why the red share changed, in one sentence under the cards (its parts add up to the card's change), and the
     breakdown along each dimension and the items that turned red, one click away (issue 21)."""
     from analytics import explain
@@ -62,6 +62,16 @@ def why_red_share(ctx: Context, e) -> None:
     if e.change is None:
         return
     st.markdown(f"**{md_escape(ctx.t('explain.why'))}** {md_escape(explain.summary(e, ctx.lang))}")
+    odd = unusual.filter(pl.col("z").abs() >= explain.UNUSUAL_Z).head(3)
+    if odd.height:
+        sep = "；" if ctx.lang == "zh" else "; "
+        listed = sep.join(ctx.t("explain.unusual_item", name=i18n.glossary("province", r["name"], ctx.lang),
+                                change=f"{100 * r['change']:+.1f}", typical=f"{100 * r['typical']:+.1f}",
+                                z=f"{r['z']:+.1f}", n=i18n.fmt_int(r["n"], ctx.lang))
+                          for r in odd.iter_rows(named=True))
+        st.markdown("⚠ " + md_escape(ctx.t("explain.unusual", list=listed)))
+    if e.items.filter(pl.col("contribution") != 0).is_empty():
+        return  # nothing moved: nothing to take apart
     with st.expander(ctx.t("explain.details")):
         dims = [d for d in WHY_DIMENSIONS if d != "child_name" or e.items["child_name"].is_not_null().any()]
         dim = st.segmented_control(ctx.t("explain.along"), dims, default=dims[0], key="why_dim",
