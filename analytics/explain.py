@@ -249,3 +249,68 @@ def unusual_regions(cur: duckdb.DuckDBPyConnection, sel: Selection, periods: int
         rows.append((r["region_code"], r["name"], change, med, mad, z, r["n"], len(changes)))
     out = pl.DataFrame(rows, schema=schema, orient="row")
     return out.sort(pl.col("z").abs(), descending=True)
+
+
+# --- any rate: its change over the regions one level down, rate and mix ----------------------------------------
+
+@dataclass(frozen=True)
+class RatioChange:
+    """A rate's change (numerator / denominator) split over the regions one level down (and the selection's own
+    level: items or facts placed at the selected region itself), each region's part split into a rate effect
+    (its own rate moved) and a mix effect (its weight in the denominator moved): with w = den / DEN and r = num /
+    den, w1·r1 − w0·r0 = ½(w0 + w1)(r1 − r0) + ½(r0 + r1)(w1 − w0) exactly (a region absent on one date takes
+    its other rate there, so its part is all mix), and the parts add up to N1/D1 − N0/D0."""
+
+    metric: str
+    before: float | None
+    after: float | None
+    before_as_of: date
+    regions: pl.DataFrame  # region_code (None: own level), name, num0, den0, num1, den1, rate, mix, contribution
+
+    @property
+    def change(self) -> float | None:
+        return None if self.before is None or self.after is None else self.after - self.before
+
+
+def ratio_by_region(cur: duckdb.DuckDBPyConnection, sel: Selection, key: str,
+                    before: tuple[Filters, date] | None = None) -> RatioChange:
+    m = metrics.BY_KEY[key]
+    if not (m.numerator and m.denominator):
+        raise ValueError(f"{key} is not a rate (numerator / denominator)")
+    prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
+    level = child_level(cur, sel.filters.region_code)
+    total1, kids1 = metrics.summarise(cur, sel, level)
+    total0, kids0 = metrics.summarise(cur, replace(sel, filters=prev_filters, as_of=prev_as_of), level)
+    schema = {"region_code": pl.Utf8, "name": pl.Utf8, "num0": pl.Float64, "den0": pl.Float64, "num1": pl.Float64,
+              "den1": pl.Float64, "rate": pl.Float64, "mix": pl.Float64, "contribution": pl.Float64}
+    n0, d0 = float(total0.get(m.numerator) or 0), float(total0.get(m.denominator) or 0)
+    n1, d1 = float(total1.get(m.numerator) or 0), float(total1.get(m.denominator) or 0)
+    after, earlier = (n1 / d1 if d1 else None), (n0 / d0 if d0 else None)
+    if after is None or earlier is None:
+        return RatioChange(key, earlier, after, prev_as_of, pl.DataFrame(schema=schema))
+
+    def counts(kids: pl.DataFrame) -> dict[str, tuple]:
+        if kids.is_empty() or level is None:
+            return {}
+        return {c: (nm, float(a or 0), float(b or 0)) for c, nm, a, b in
+                kids.select("region_code", "name", m.numerator, m.denominator).iter_rows()}
+
+    c0, c1 = counts(kids0), counts(kids1)
+    rows = {c: (c1.get(c, c0.get(c))[0], c0.get(c, (None, 0.0, 0.0))[1:], c1.get(c, (None, 0.0, 0.0))[1:])
+            for c in {*c0, *c1}}
+    own0 = (n0 - sum(v[1] for v in c0.values()), d0 - sum(v[2] for v in c0.values()))
+    own1 = (n1 - sum(v[1] for v in c1.values()), d1 - sum(v[2] for v in c1.values()))
+    if own0[1] or own1[1]:
+        rows[None] = (None, own0, own1)
+    out = []
+    for code, (name, (a0, b0), (a1, b1)) in rows.items():
+        if not b0 and not b1:
+            continue
+        w0, w1 = b0 / d0, b1 / d1
+        r1 = a1 / b1 if b1 else None
+        r0 = a0 / b0 if b0 else r1
+        r1 = r0 if r1 is None else r1
+        rate, mix = (w0 + w1) / 2 * (r1 - r0), (r0 + r1) / 2 * (w1 - w0)
+        out.append((code, name, a0, b0, a1, b1, rate, mix, rate + mix))
+    frame = pl.DataFrame(out, schema=schema, orient="row")
+    return RatioChange(key, earlier, after, prev_as_of, frame.sort(pl.col("contribution").abs(), descending=True))

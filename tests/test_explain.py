@@ -236,3 +236,50 @@ def test_the_cockpit_takes_the_change_apart_on_the_demo(demo_small_path, monkeyp
     assert parts["Contribution (pp)"].sum() == pytest.approx(100 * e.change, abs=0.005 * len(parts))
     text = " ".join(m.value for m in at.markdown)
     assert ("Unusual changes" in text) == (odd.height > 0)
+    rates = next(d.value for d in at.dataframe if "Rate effect (pp)" in d.value.columns)  # on-time rate, the default
+    assert rates["Contribution (pp)"].sum() == pytest.approx(100 * _on_time_change(demo_small_path),
+                                                             abs=0.005 * len(rates))
+
+
+
+@pytest.mark.parametrize("key", ["on_time_rate", "rect_completion_rate", "satisfied_share", "answered_in_time",
+                                 "landing_rate", "red_share"])
+@pytest.mark.parametrize("region", [None, "340000"])
+def test_a_rates_change_splits_over_regions_into_rate_and_mix_adding_up_to_the_card(demo_con, key, region):
+    sel = metrics.Selection(filters=Filters(region_code=region), as_of=DEMO_AS_OF)
+    card = next(k for k in cockpit.summary(demo_con, sel).kpis if k.metric.key == key)
+    r = explain.ratio_by_region(demo_con, sel, key)
+    assert r.after == pytest.approx(card.value) and r.before == pytest.approx(card.previous)
+    assert r.regions["contribution"].sum() == pytest.approx(card.change, abs=1e-12)
+    assert ((r.regions["rate"] + r.regions["mix"] - r.regions["contribution"]).abs() < 1e-15).all()
+    total, _ = metrics.summarise(demo_con, sel, "province" if region is None else "city")
+    assert r.regions["den1"].sum() == pytest.approx(float(total[metrics.BY_KEY[key].denominator]))  # nothing lost
+
+
+def test_rate_and_mix_by_hand():
+    """Two regions: A 8 of 10 then 9 of 10; B 1 of 10 then 6 of 30. Rate 45% → 37.5%."""
+    w0, w1 = (0.5, 0.5), (0.25, 0.75)
+    r0, r1 = (0.8, 0.1), (0.9, 0.2)
+    rate = [(a + b) / 2 * (y - x) for a, b, x, y in zip(w0, w1, r0, r1)]
+    mix = [(x + y) / 2 * (b - a) for a, b, x, y in zip(w0, w1, r0, r1)]
+    assert sum(rate) + sum(mix) == pytest.approx((9 + 6) / 40 - (8 + 1) / 20)
+    assert rate[0] == pytest.approx(0.0375) and mix[0] == pytest.approx(-0.2125)  # A: better rate, less weight
+
+
+def test_the_command_line_splits_a_rate(demo_small_path):
+    out = subprocess.run([sys.executable, "-m", "analytics", "explain", "--db", str(demo_small_path), "--metric",
+                          "on_time_rate", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert sum(r["contribution"] for r in doc["regions"]) == pytest.approx(doc["change"], abs=1e-12)
+
+
+def _on_time_change(path) -> float:
+    from analytics.db import store
+
+    con = store.connect(path, read_only=True)
+    try:
+        sel = metrics.Selection(filters=Filters(), as_of=DEMO_AS_OF)
+        return next(k for k in cockpit.summary(con, sel).kpis if k.metric.key == "on_time_rate").change
+    finally:
+        con.close()

@@ -120,6 +120,17 @@ def cmd_explain(args) -> int:
         return 2
     as_of = args.as_of or version[1]
     sel = metrics.Selection(filters=Filters(region_code=args.region), as_of=as_of)
+    if args.metric != "red_share":
+        r = explain.ratio_by_region(con, sel, args.metric)
+        doc = {"metric": args.metric, "as_of": str(as_of), "compared_with": str(r.before_as_of),
+               "data_version": version[0], "region": args.region, "before": r.before, "after": r.after,
+               "change": r.change, "regions": r.regions.to_dicts()}
+        if args.json:
+            print(json.dumps(doc, ensure_ascii=False, default=str))
+        else:
+            print(f"{args.metric}: {r.before} → {r.after} (change {r.change}) vs {r.before_as_of}", file=sys.stderr)
+            print(r.regions.with_columns(pl.selectors.float().round(6)).write_csv(), end="")
+        return 0
     e = explain.red_share(con, sel)
     parts = {dim: e.by(col).to_dicts() for dim, col in (("region", "child_name"), ("kind", "kind"),
                                                         ("lead_dept", "lead_dept"), ("domain", "domain"),
@@ -193,7 +204,9 @@ def add_commands(sub) -> None:
     p = sub.add_parser("explain", help="why a KPI changed: its change split over regions, departments, domains, "
                                        "priorities and kinds of change, adding up exactly")
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
-    p.add_argument("--metric", choices=("red_share",), default="red_share")
+    p.add_argument("--metric", choices=("red_share", "on_time_rate", "rect_completion_rate", "satisfied_share",
+                                        "answered_in_time", "landing_rate"), default="red_share",
+                   help="red_share: item by item; the other rates: by region, rate and mix effects")
     p.add_argument("--region", type=_region, help="the selection (default: national)")
     p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

@@ -118,3 +118,11 @@ def why(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float
     from analytics import explain
 
     return explain.red_share(cur, sel), explain.unusual_regions(cur, sel)
+
+
+def why_rate(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None, *,
+             metric: str = "on_time_rate"):
+    """A rate card's change over the regions one level down, rate and mix (analytics/explain.py)."""
+    from analytics import explain
+
+    return explain.ratio_by_region(cur, sel, metric)

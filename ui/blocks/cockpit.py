@@ -92,6 +92,7 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame) -> None:
                     searchable=False)
         st.caption(ctx.t("explain.method", n_before=i18n.fmt_int(e.n_before, ctx.lang),
                          n_after=i18n.fmt_int(e.n_after, ctx.lang), date=i18n.fmt_date(e.before_as_of, ctx.lang)))
+        rate_changes(ctx)
         red = e.items.filter(pl.col("kind") == "turned_red").sort("child_name", "project_id")
         if red.height:
             title = ctx.t("explain.turned_red_title", n=i18n.fmt_int(red.height, ctx.lang))
@@ -103,6 +104,37 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame) -> None:
                                             for v in red["child_name"]],
                 ctx.t("attention.dept"): [i18n.glossary("dept", v, ctx.lang) for v in red["lead_dept"]],
             }), key="why_red_items", title=title, stem="turned-red", item_column=ctx.t("item.id"))
+
+
+RATE_KPIS = ("on_time_rate", "rect_completion_rate", "satisfied_share", "answered_in_time", "landing_rate")
+
+
+def rate_changes(ctx: Context) -> None:
+    """Any rate card's change over the regions one level down: each region's rate effect and mix effect, adding up
+    to the card's change (explain.ratio_by_region)."""
+    key = st.selectbox(ctx.t("explain.rate_metric"), RATE_KPIS, key="why_rate",
+                       format_func=lambda k: metrics.BY_KEY[k].label(ctx.lang))
+    r = ctx.block("why_rate", metric=key)
+    if r.change is None or r.regions.is_empty():
+        st.caption(ctx.t("explain.no_change_known"))
+        return
+    m = metrics.BY_KEY[key]
+    pct = lambda a, b: None if not b else round(100 * a / b, 1)  # noqa: E731
+    regions = r.regions
+    table = pl.DataFrame({
+        ctx.t("explain.by_region"): [i18n.glossary("province", n, ctx.lang) if c else ctx.t("explain.own_level")
+                                     for c, n in zip(regions["region_code"], regions["name"])],
+        ctx.t("explain.col_before"): [pct(a, b) for a, b in zip(regions["num0"], regions["den0"])],
+        ctx.t("explain.col_after"): [pct(a, b) for a, b in zip(regions["num1"], regions["den1"])],
+        ctx.t("explain.col_n"): regions["den1"].cast(pl.Int64),
+        ctx.t("explain.col_rate"): [round(100 * x, 2) for x in regions["rate"]],
+        ctx.t("explain.col_mix"): [round(100 * x, 2) for x in regions["mix"]],
+        ctx.t("explain.col_pp"): [round(100 * x, 2) for x in regions["contribution"]],
+    })
+    tables.show(ctx, table, key="why_rate_parts", title=m.label(ctx.lang), stem=f"{key}-change", searchable=False)
+    st.caption(ctx.t("explain.rate_method", metric=m.label(ctx.lang), before=i18n.fmt_pct(r.before, ctx.lang),
+                     after=i18n.fmt_pct(r.after, ctx.lang), change=f"{100 * r.change:+.1f}",
+                     date=i18n.fmt_date(r.before_as_of, ctx.lang)))
 
 
 def light_reason(ctx: Context, row: dict) -> str:
