@@ -71,22 +71,32 @@ def cmd_check(args) -> int:
     return 1
 
 
-def cmd_metrics(args) -> int:
-    import polars as pl
-
-    from analytics import metrics
+def _open_at_region(args):
+    """(connection, current version) of --db read-only with --region checked, or the exit status after saying why."""
     from analytics.db import store
-    from analytics.filters import Filters
 
     con = store.connect(args.db, read_only=True)
     version = store.current_version(con)
     if version is None:
         print(f"{args.db}: no data version", file=sys.stderr)
         return 2
-    as_of = args.as_of or version[1]
     if args.region and not _known_region(con, args.region):
         print(f"--region {args.region}: no such region code", file=sys.stderr)
         return 2
+    return con, version
+
+
+def cmd_metrics(args) -> int:
+    import polars as pl
+
+    from analytics import metrics
+    from analytics.filters import Filters
+
+    opened = _open_at_region(args)
+    if isinstance(opened, int):
+        return opened
+    con, version = opened
+    as_of = args.as_of or version[1]
     filters = Filters(region_code=args.region, domains=tuple(args.domain or ()))
     sel = metrics.Selection(filters=filters, as_of=as_of)
     table = metrics.region_table(con, sel, args.level)
@@ -107,17 +117,12 @@ def cmd_explain(args) -> int:
     import polars as pl
 
     from analytics import explain, metrics
-    from analytics.db import store
     from analytics.filters import Filters
 
-    con = store.connect(args.db, read_only=True)
-    version = store.current_version(con)
-    if version is None:
-        print(f"{args.db}: no data version", file=sys.stderr)
-        return 2
-    if args.region and not _known_region(con, args.region):
-        print(f"--region {args.region}: no such region code", file=sys.stderr)
-        return 2
+    opened = _open_at_region(args)
+    if isinstance(opened, int):
+        return opened
+    con, version = opened
     as_of = args.as_of or version[1]
     sel = metrics.Selection(filters=Filters(region_code=args.region), as_of=as_of)
     if args.metric != "red_share":
