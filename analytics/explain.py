@@ -116,7 +116,7 @@ def red_share(cur: duckdb.DuckDBPyConnection, sel: Selection,
     level = child_level(cur, sel.filters.region_code)
     if level is not None and items.height:
         codes = items["region_code"].unique().to_list()
-        up = queries.run(cur, "region_ancestor_at", level=level, codes=codes)
+        up = queries.run(cur, "region_ancestor_at", scope=sel.scope, level=level, codes=codes)
         items = items.join(up, on="region_code", how="left")
     else:
         items = items.with_columns(pl.col("region_code").alias("child_code"), pl.lit(None, pl.Utf8).alias("child_name"))

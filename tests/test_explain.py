@@ -242,9 +242,9 @@ def test_the_cockpit_takes_the_change_apart_on_the_demo(demo_small_path, monkeyp
 
 
 
-@pytest.mark.parametrize("key", ["on_time_rate", "rect_completion_rate", "satisfied_share", "answered_in_time",
-                                 "landing_rate", "red_share"])
-@pytest.mark.parametrize("region", [None, "340000"])
+@pytest.mark.parametrize("key,region", [("on_time_rate", None), ("rect_completion_rate", None),
+                                        ("satisfied_share", None), ("answered_in_time", None), ("landing_rate", None),
+                                        ("red_share", None), ("on_time_rate", "340000"), ("red_share", "340000")])
 def test_a_rates_change_splits_over_regions_into_rate_and_mix_adding_up_to_the_card(demo_con, key, region):
     sel = metrics.Selection(filters=Filters(region_code=region), as_of=DEMO_AS_OF)
     card = next(k for k in cockpit.summary(demo_con, sel).kpis if k.metric.key == key)

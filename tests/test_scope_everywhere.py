@@ -46,10 +46,11 @@ SAMPLES: dict[str, object] = _THRESHOLDS | {
     "w_periods": ["2026-09", "2026-10", "2026-11"], "w_starts": [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)],
     "w_ends": [date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 22)], "by": "region",
     "since": date(2026, 8, 1), "recent_start": date(2026, 8, 1), "rect_depts": [],
+    "codes": ["340102", "110105", "340100"], "level": "city",
 }
 # further values of parameters that change a query's shape (grouping), each run as well
 VARIANTS: dict[str, list] = {"group_level": ["city", "county"], "by": ["domain", "none"], "project_id": ["B1", "A3"],
-                             "text": ["A", "农"], "code": ["110105"]}
+                             "text": ["A", "农"], "code": ["110105"], "level": ["province", "county"]}
 _PARAM_RE = re.compile(r"\$([a-z_]+)")
 _BASE = set(queries.params_for(Filters(), queries.NATIONAL, AS_OF))
 
