@@ -112,14 +112,7 @@ def red_share(cur: duckdb.DuckDBPyConnection, sel: Selection,
     prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
     after = _lit_items(cur, sel.filters, sel, sel.as_of)
     earlier = _lit_items(cur, prev_filters, sel, prev_as_of)
-    items = decompose(earlier, after)
-    level = child_level(cur, sel.filters.region_code)
-    if level is not None and items.height:
-        codes = items["region_code"].unique().to_list()
-        up = queries.run(cur, "region_ancestor_at", scope=sel.scope, level=level, codes=codes)
-        items = items.join(up, on="region_code", how="left")
-    else:
-        items = items.with_columns(pl.col("region_code").alias("child_code"), pl.lit(None, pl.Utf8).alias("child_name"))
+    items = _with_child(cur, sel, decompose(earlier, after))
     shares = [None if f.height == 0 else float(f["red"].sum()) / f.height for f in (earlier, after)]
     return Explanation(shares[0], shares[1], sel.as_of, prev_as_of, earlier.height, after.height, items)
 
@@ -314,3 +307,66 @@ def ratio_by_region(cur: duckdb.DuckDBPyConnection, sel: Selection, key: str,
         out.append((code, name, a0, b0, a1, b1, rate, mix, rate + mix))
     frame = pl.DataFrame(out, schema=schema, orient="row")
     return RatioChange(key, earlier, after, prev_as_of, frame.sort(pl.col("contribution").abs(), descending=True))
+
+
+# --- a count: overdue items ----------------------------------------------------------------------------------
+
+COUNT_KINDS = ("became_overdue", "finished", "no_longer_overdue")
+
+
+def overdue(cur: duckdb.DuckDBPyConnection, sel: Selection,
+            before: tuple[Filters, date] | None = None) -> Explanation:
+    """The overdue card's change, item by item: +1 for each item overdue now and not then (became_overdue), −1 for
+    each item overdue then and not now, split into those no longer in flight (finished: completed or stopped) and
+    those still in flight (no_longer_overdue: their deadline moved). The parts add up to the card's change; the
+    shares of `Explanation` hold the two counts here."""
+    prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
+
+    def flying(filters: Filters, as_of: date) -> pl.DataFrame:
+        rows = queries.run(cur, "item_lights", filters, sel.scope, as_of, **sel.thresholds.params())
+        return rows.select(*ITEM_COLUMNS, (pl.col("rule") == "overdue").fill_null(False).alias("overdue"))
+
+    now, then = flying(sel.filters, sel.as_of), flying(prev_filters, prev_as_of)
+    late_now, late_then = now.filter("overdue"), then.filter("overdue")
+    became = late_now.join(late_then.select("project_id"), on="project_id", how="anti").with_columns(
+        pl.lit("became_overdue").alias("kind"), pl.lit(1.0).alias("contribution"))
+    gone = late_then.join(late_now.select("project_id"), on="project_id", how="anti")
+    still = set(now["project_id"].to_list())
+    gone = gone.with_columns(
+        pl.when(pl.col("project_id").is_in(list(still))).then(pl.lit("no_longer_overdue"))
+        .otherwise(pl.lit("finished")).alias("kind"), pl.lit(-1.0).alias("contribution"))
+    items = pl.concat([became.drop("overdue"), gone.drop("overdue")], how="vertical_relaxed")
+    items = items.with_columns(pl.lit(None, pl.Boolean).alias("red_before"), pl.lit(None, pl.Boolean).alias("red_after"))
+    items = _with_child(cur, sel, items)
+    return Explanation(float(late_then.height), float(late_now.height), sel.as_of, prev_as_of, then.height,
+                       now.height, items)
+
+
+def _with_child(cur: duckdb.DuckDBPyConnection, sel: Selection, items: pl.DataFrame) -> pl.DataFrame:
+    """`items` with child_code and child_name: the region one level below the selection each item lies in."""
+    level = child_level(cur, sel.filters.region_code)
+    if level is not None and items.height:
+        up = queries.run(cur, "region_ancestor_at", scope=sel.scope, level=level,
+                         codes=items["region_code"].unique().to_list())
+        return items.join(up, on="region_code", how="left")
+    return items.with_columns(pl.col("region_code").alias("child_code"), pl.lit(None, pl.Utf8).alias("child_name"))
+
+
+def overdue_summary(e: Explanation, lang: str, top: int = 3) -> str:
+    """"逾期事项较2026年11月6日 -14 项：新逾期 35 项；已完成或终止 41 项；不再逾期（计划调整）8 项。变化最大的地区：…" """
+    t = lambda key, **kw: i18n.t(f"explain.{key}", lang, **kw)  # noqa: E731
+    change = int(e.after - e.before)
+    kinds = e.by("kind")
+    order = {k: i for i, k in enumerate(COUNT_KINDS)}
+    words = [t(f"count_{k}", n=i18n.fmt_int(n, lang)) for k, n in
+             sorted(zip(kinds["kind"], kinds["n_items"]), key=lambda kv: order.get(kv[0], 9))]
+    sep = "；" if lang == "zh" else "; "
+    text = t("count_head", value=f"{change:+,d}", date=i18n.fmt_date(e.before_as_of, lang)) + (
+        sep.join(words) if words else t("nothing_moved"))
+    if e.items["child_name"].is_not_null().any():
+        regions = e.by("child_name").filter(pl.col("child_name").is_not_null()).head(top)
+        named = [f"{i18n.glossary('province', r['child_name'], lang)} {int(r['contribution']):+d}"
+                 for r in regions.iter_rows(named=True) if r["contribution"]]
+        if named:
+            text += t("regions", list=("、" if lang == "zh" else ", ").join(named))
+    return text + ("。" if lang == "zh" else ".")

@@ -283,3 +283,28 @@ def _on_time_change(path) -> float:
         return next(k for k in cockpit.summary(con, sel).kpis if k.metric.key == "on_time_rate").change
     finally:
         con.close()
+
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(region_code="340000"), Filters(period="2026-11")])
+def test_the_overdue_change_is_the_cards_item_by_item(demo_con, filters):
+    sel = metrics.Selection(filters=filters, as_of=DEMO_AS_OF)
+    card = next(k for k in cockpit.summary(demo_con, sel).kpis if k.metric.key == "overdue")
+    e = explain.overdue(demo_con, sel)
+    assert (e.before, e.after) == (card.previous, card.value)
+    assert e.items["contribution"].sum() == card.change
+    assert set(e.items["kind"]) <= set(explain.COUNT_KINDS)
+    assert (e.items.filter(pl.col("kind") == "became_overdue")["contribution"] == 1).all()
+    for key in ("child_name", "lead_dept", "kind"):
+        assert e.by(key)["contribution"].sum() == card.change
+    text = explain.overdue_summary(e, "zh")
+    assert text.startswith("逾期事项较") and f"{int(card.change):+,d} 项" in text
+
+
+
+def test_the_command_line_explains_overdue(demo_small_path):
+    out = subprocess.run([sys.executable, "-m", "analytics", "explain", "--db", str(demo_small_path), "--metric",
+                          "overdue", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert sum(p["contribution"] for p in doc["by"]["kind"]) == doc["change"] == doc["after"] - doc["before"]

@@ -125,6 +125,18 @@ def cmd_explain(args) -> int:
     con, version = opened
     as_of = args.as_of or version[1]
     sel = metrics.Selection(filters=Filters(region_code=args.region), as_of=as_of)
+    if args.metric == "overdue":
+        e = explain.overdue(con, sel)
+        if args.json:
+            print(json.dumps({"metric": "overdue", "as_of": str(as_of), "compared_with": str(e.before_as_of),
+                              "data_version": version[0], "region": args.region, "before": e.before,
+                              "after": e.after, "change": e.after - e.before,
+                              "by": {dim: e.by(col).to_dicts() for dim, col in (("region", "child_name"),
+                                                                               ("kind", "kind"))}},
+                             ensure_ascii=False, default=str))
+        else:
+            print(explain.overdue_summary(e, args.lang, top=args.top))
+        return 0
     if args.metric != "red_share":
         r = explain.ratio_by_region(con, sel, args.metric)
         doc = {"metric": args.metric, "as_of": str(as_of), "compared_with": str(r.before_as_of),
@@ -209,9 +221,9 @@ def add_commands(sub) -> None:
     p = sub.add_parser("explain", help="why a KPI changed: its change split over regions, departments, domains, "
                                        "priorities and kinds of change, adding up exactly")
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
-    p.add_argument("--metric", choices=("red_share", "on_time_rate", "rect_completion_rate", "satisfied_share",
+    p.add_argument("--metric", choices=("red_share", "overdue", "on_time_rate", "rect_completion_rate", "satisfied_share",
                                         "answered_in_time", "landing_rate"), default="red_share",
-                   help="red_share: item by item; the other rates: by region, rate and mix effects")
+                   help="red_share, overdue: item by item; the other rates: by region, rate and mix effects")
     p.add_argument("--region", type=_region, help="the selection (default: national)")
     p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

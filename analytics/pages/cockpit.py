@@ -117,7 +117,7 @@ def why(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float
     outside their own history (analytics/explain.py)."""
     from analytics import explain
 
-    return explain.red_share(cur, sel), explain.unusual_regions(cur, sel)
+    return explain.red_share(cur, sel), explain.unusual_regions(cur, sel), explain.overdue(cur, sel)
 
 
 def why_rate(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None, *,

@@ -54,14 +54,16 @@ WHY_DIMENSIONS = {"child_name": "explain.by_region", "lead_dept": "explain.by_de
                   "priority": "explain.by_priority", "kind": "explain.by_kind"}
 
 
-def why_red_share(ctx: Context, e, unusual: pl.DataFrame) -> None:
+def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late=None) -> None:
     """Why the red share changed, in one sentence under the cards (its parts add up to the card's change), and the
     breakdown along each dimension and the items that turned red, one click away (issue 21)."""
     from analytics import explain
 
     if e.change is None:
         return
-    st.markdown(f"**{md_escape(ctx.t('explain.why'))}** {md_escape(explain.summary(e, ctx.lang))}")
+    st.markdown(f"**{md_escape(ctx.t('explain.why'))}** {md_escape(explain.summary(e, ctx.lang))}"
+                + ("" if late is None or late.after == late.before else
+                   "  \n" + md_escape(explain.overdue_summary(late, ctx.lang))))
     odd = unusual.filter(pl.col("z").abs() >= explain.UNUSUAL_Z).head(3)
     if odd.height:
         sep = "；" if ctx.lang == "zh" else "; "
