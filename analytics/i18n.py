@@ -6,6 +6,7 @@ per page key); a test checks both languages have the same keys and placeholders.
 from __future__ import annotations
 
 import tomllib
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -124,6 +125,18 @@ def fmt_period_short(period: str, lang: str) -> str:
         y, m = period.split("-")
         return t("period.month_short", lang, year=y, month=int(m))
     return fmt_period(period, lang)
+
+
+_DEMO_SOURCE = re.compile(r"demo scale=([0-9.]+) seed=[0-9]+")
+
+
+def source_label(source: str | None, lang: str) -> str:
+    """A data version's source in the reader's words: the demo's generator record ("demo scale=1.0 seed=…", a
+    setting on screen) reads "演示数据（规模 1.0）" / "demo data (scale 1.0)"; anything else as it is."""
+    if not source:
+        return "—"
+    m = _DEMO_SOURCE.fullmatch(source)
+    return t("data.demo_source", lang, scale=m.group(1)) if m else source
 
 
 def fmt_period_axis(periods, lang: str) -> list[str]:

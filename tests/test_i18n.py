@@ -82,3 +82,10 @@ def test_readers_see_words_of_their_trade_not_algorithm_names_or_seed_references
     for lang in ("zh", "en"):
         found = {k: v for k, v in i18n.catalog(lang).items() if any(j in v for j in jargon)}
         assert found == {}, found
+
+
+
+def test_the_demos_source_reads_as_words_not_settings():
+    assert i18n.source_label("demo scale=1.0 seed=20261122", "zh") == "演示数据（规模 1.0）"
+    assert i18n.source_label("demo scale=0.05 seed=3", "en") == "demo data (scale 0.05)"
+    assert i18n.source_label("进度.xlsx", "zh") == "进度.xlsx" and i18n.source_label(None, "en") == "—"

@@ -27,7 +27,7 @@ versions = versions.select(
     pl.col("version").alias(ctx.t("data.version")),
     pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M").alias(ctx.t("data.created_at")),
     pl.col("created_by").alias(ctx.t("data.created_by")),
-    pl.col("source").alias(ctx.t("data.source")),
+    pl.Series(ctx.t("data.source"), [i18n.source_label(s, ctx.lang) for s in versions["source"]], pl.Utf8),
     # formatted in Python, never with map_elements (see views/cockpit.py: it can deadlock the server)
     pl.Series(ctx.t("data.as_of"), [i18n.fmt_date(d, ctx.lang) for d in versions["as_of"]], pl.Utf8),
 )

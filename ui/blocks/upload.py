@@ -563,7 +563,7 @@ def version_list(ctx: Context) -> None:
         ctx.t("upload.v_who"): h["created_by"].to_list(),
         ctx.t("upload.v_kind"): [ctx.t(f"upload.kind_{k}") if i18n.has(f"upload.kind_{k}", ctx.lang) else k
                                  for k in h["kind"]],
-        ctx.t("upload.v_file"): [f or s for f, s in zip(h["file_name"], h["source"])],
+        ctx.t("upload.v_file"): [f or i18n.source_label(s, ctx.lang) for f, s in zip(h["file_name"], h["source"])],
         ctx.t("upload.v_sha"): [(s or "")[:12] for s in h["sha256"]],
         ctx.t("upload.v_tables"): [t or "" for t in h["table_names"]],
         ctx.t("upload.v_mode"): [ctx.t(f"upload.mode_{m}") if m in ("upsert", "replace") else (m or "")
