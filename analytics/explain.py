@@ -19,6 +19,7 @@ not red contribute nothing. Pure functions of the two item lists (`decompose`) a
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -33,7 +34,7 @@ from analytics.metrics import Selection
 
 LIT = ("red", "yellow", "green")
 KINDS = ("turned_red", "left_red", "entered", "left")  # the kinds of change that move the share
-DIMENSIONS = ("child", "lead_dept", "domain", "priority")
+RATES = ("on_time_rate", "rect_completion_rate", "satisfied_share", "answered_in_time", "landing_rate")
 ITEM_COLUMNS = ("project_id", "name", "region_code", "lead_dept", "domain", "priority")
 
 
@@ -99,31 +100,43 @@ def decompose(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     return moves.join(info, on="project_id", how="left")
 
 
-def _lit_items(cur: duckdb.DuckDBPyConnection, filters: Filters, sel: Selection, as_of: date) -> pl.DataFrame:
-    rows = queries.run(cur, "item_lights", filters, sel.scope, as_of, **sel.thresholds.params())
-    return (rows.filter(pl.col("light").is_in(LIT))
-            .select(*ITEM_COLUMNS, (pl.col("light") == "red").alias("red")))
+@dataclass(frozen=True)
+class ItemsOnBothDates:
+    """The items in flight with their light and rule (item_lights, the cards' own rules) at the comparison date
+    and now: read once for both the red share's and the overdue count's explanations."""
+
+    before_as_of: date
+    then: pl.DataFrame
+    now: pl.DataFrame
 
 
-def red_share(cur: duckdb.DuckDBPyConnection, sel: Selection,
-              before: tuple[Filters, date] | None = None) -> Explanation:
-    """The red share's change for `sel` against `before` (filters and as-of date; default: the cockpit's
-    comparison, metrics.previous), item by item, each item placed in the region one level below the selection."""
+def items_on_both_dates(cur: duckdb.DuckDBPyConnection, sel: Selection,
+                        before: tuple[Filters, date] | None = None) -> ItemsOnBothDates:
+    """`before`: the comparison's filters and as-of date (default: the cockpit's comparison, metrics.previous)."""
     prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
-    after = _lit_items(cur, sel.filters, sel, sel.as_of)
-    earlier = _lit_items(cur, prev_filters, sel, prev_as_of)
-    items = _with_child(cur, sel, decompose(earlier, after))
+    read = lambda filters, as_of: queries.run(cur, "item_lights", filters, sel.scope, as_of,  # noqa: E731
+                                              **sel.thresholds.params())
+    return ItemsOnBothDates(prev_as_of, read(prev_filters, prev_as_of), read(sel.filters, sel.as_of))
+
+
+def _lit(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(pl.col("light").is_in(LIT)).select(*ITEM_COLUMNS, (pl.col("light") == "red").alias("red"))
+
+
+def red_share(cur: duckdb.DuckDBPyConnection, sel: Selection, before: tuple[Filters, date] | None = None,
+              items: ItemsOnBothDates | None = None) -> Explanation:
+    """The red share's change for `sel` against `before` (see items_on_both_dates; or the `items` already read),
+    item by item, each item placed in the region one level below the selection."""
+    items = items or items_on_both_dates(cur, sel, before)
+    earlier, after = _lit(items.then), _lit(items.now)
+    parts = _with_child(cur, sel, decompose(earlier, after))
     shares = [None if f.height == 0 else float(f["red"].sum()) / f.height for f in (earlier, after)]
-    return Explanation(shares[0], shares[1], sel.as_of, prev_as_of, earlier.height, after.height, items)
+    return Explanation(shares[0], shares[1], sel.as_of, items.before_as_of, earlier.height, after.height, parts)
 
 
 def pp(x: float) -> float:
     """A share's change in percentage points, to one decimal (as the cards show it)."""
     return round(100 * x, 1)
-
-
-def _signed(x: float) -> str:
-    return f"{x:+.1f}"
 
 
 def rounded_parts(values: list[float], total: float) -> list[float]:
@@ -173,19 +186,14 @@ UNUSUAL_Z = 3.5  # |modified z| from which a change is unusual (Iglewicz & Hoagl
 def robust_z(now: float, history: list[float]) -> tuple[float | None, float, float]:
     """(modified z-score of `now` against `history`, the history's median, its MAD); z is None when the history
     is too short or does not vary (MAD 0): nothing to compare with."""
-    hist = sorted(history)
+    hist = list(history)
     if len(hist) < MIN_HISTORY:
         return None, float("nan"), float("nan")
-    med = _median(hist)
-    mad = _median(sorted(abs(x - med) for x in hist))
+    med = statistics.median(hist)
+    mad = statistics.median(abs(x - med) for x in hist)
     if mad == 0:
         return None, med, mad
     return 0.6745 * (now - med) / mad, med, mad
-
-
-def _median(xs: list[float]) -> float:
-    k = len(xs)
-    return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
 
 
 def _history_grain(filters: Filters) -> tuple[str, int] | None:
@@ -201,7 +209,30 @@ def _history_grain(filters: Filters) -> tuple[str, int] | None:
     return None
 
 
-def unusual_regions(cur: duckdb.DuckDBPyConnection, sel: Selection, periods: int = 30) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Summaries:
+    """metrics.summarise of the selection at the comparison date (0) and now (1), the regions one level down as
+    children: read once for the unusual changes and every rate's split."""
+
+    level: str | None
+    before_as_of: date
+    total0: dict
+    kids0: pl.DataFrame
+    total1: dict
+    kids1: pl.DataFrame
+
+
+def summaries(cur: duckdb.DuckDBPyConnection, sel: Selection,
+              before: tuple[Filters, date] | None = None) -> Summaries:
+    prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
+    level = child_level(cur, sel.filters.region_code)
+    total1, kids1 = metrics.summarise(cur, sel, level)
+    total0, kids0 = metrics.summarise(cur, replace(sel, filters=prev_filters, as_of=prev_as_of), level)
+    return Summaries(level, prev_as_of, total0, kids0, total1, kids1)
+
+
+def unusual_regions(cur: duckdb.DuckDBPyConnection, sel: Selection, periods: int = 30,
+                    sums: Summaries | None = None) -> pl.DataFrame:
     """The regions one level down whose red share moved far outside their own history: each region's change
     against the card's comparison (metrics.previous), its modified z-score against the same-length changes of
     the preceding windows (which end before the comparison date), n items now. Unusual first, largest |z| first;
@@ -210,14 +241,14 @@ def unusual_regions(cur: duckdb.DuckDBPyConnection, sel: Selection, periods: int
 
     schema = {"region_code": pl.Utf8, "name": pl.Utf8, "change": pl.Float64, "typical": pl.Float64,
               "mad": pl.Float64, "z": pl.Float64, "n": pl.Int64, "n_history": pl.Int64}
-    level = child_level(cur, sel.filters.region_code)
     grain = _history_grain(sel.filters)
-    if level is None or grain is None:
+    if grain is None:
+        return pl.DataFrame(schema=schema)
+    sums = sums or summaries(cur, sel)
+    level, prev_as_of, now, before = sums.level, sums.before_as_of, sums.kids1, sums.kids0
+    if level is None:
         return pl.DataFrame(schema=schema)
     grain, lag = grain
-    prev_filters, prev_as_of = metrics.previous(sel.filters, sel.as_of)
-    _, now = metrics.summarise(cur, sel, level)
-    _, before = metrics.summarise(cur, replace(sel, filters=prev_filters, as_of=prev_as_of), level)
     if now.is_empty() or before.is_empty():
         return pl.DataFrame(schema=schema)
     both = now.select("region_code", "name", pl.col("red_share").alias("after"), pl.col("n_lit").alias("n")).join(
@@ -266,14 +297,14 @@ class RatioChange:
 
 
 def ratio_by_region(cur: duckdb.DuckDBPyConnection, sel: Selection, key: str,
-                    before: tuple[Filters, date] | None = None) -> RatioChange:
+                    before: tuple[Filters, date] | None = None, sums: Summaries | None = None) -> RatioChange:
+    """`key`'s change split over the regions (see RatioChange), from `sums` when already read."""
     m = metrics.BY_KEY[key]
     if not (m.numerator and m.denominator):
         raise ValueError(f"{key} is not a rate (numerator / denominator)")
-    prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
-    level = child_level(cur, sel.filters.region_code)
-    total1, kids1 = metrics.summarise(cur, sel, level)
-    total0, kids0 = metrics.summarise(cur, replace(sel, filters=prev_filters, as_of=prev_as_of), level)
+    sums = sums or summaries(cur, sel, before)
+    level, prev_as_of = sums.level, sums.before_as_of
+    total0, kids0, total1, kids1 = sums.total0, sums.kids0, sums.total1, sums.kids1
     schema = {"region_code": pl.Utf8, "name": pl.Utf8, "num0": pl.Float64, "den0": pl.Float64, "num1": pl.Float64,
               "den1": pl.Float64, "rate": pl.Float64, "mix": pl.Float64, "contribution": pl.Float64}
     n0, d0 = float(total0.get(m.numerator) or 0), float(total0.get(m.denominator) or 0)
@@ -314,19 +345,16 @@ def ratio_by_region(cur: duckdb.DuckDBPyConnection, sel: Selection, key: str,
 COUNT_KINDS = ("became_overdue", "finished", "no_longer_overdue")
 
 
-def overdue(cur: duckdb.DuckDBPyConnection, sel: Selection,
-            before: tuple[Filters, date] | None = None) -> Explanation:
+def overdue(cur: duckdb.DuckDBPyConnection, sel: Selection, before: tuple[Filters, date] | None = None,
+            items: ItemsOnBothDates | None = None) -> Explanation:
     """The overdue card's change, item by item: +1 for each item overdue now and not then (became_overdue), −1 for
     each item overdue then and not now, split into those no longer in flight (finished: completed or stopped) and
     those still in flight (no_longer_overdue: their deadline moved). The parts add up to the card's change; the
     shares of `Explanation` hold the two counts here."""
-    prev_filters, prev_as_of = before or metrics.previous(sel.filters, sel.as_of)
-
-    def flying(filters: Filters, as_of: date) -> pl.DataFrame:
-        rows = queries.run(cur, "item_lights", filters, sel.scope, as_of, **sel.thresholds.params())
-        return rows.select(*ITEM_COLUMNS, (pl.col("rule") == "overdue").fill_null(False).alias("overdue"))
-
-    now, then = flying(sel.filters, sel.as_of), flying(prev_filters, prev_as_of)
+    items = items or items_on_both_dates(cur, sel, before)
+    flying = lambda rows: rows.select(*ITEM_COLUMNS,  # noqa: E731
+                                      (pl.col("rule") == "overdue").fill_null(False).alias("overdue"))
+    now, then = flying(items.now), flying(items.then)
     late_now, late_then = now.filter("overdue"), then.filter("overdue")
     became = late_now.join(late_then.select("project_id"), on="project_id", how="anti").with_columns(
         pl.lit("became_overdue").alias("kind"), pl.lit(1.0).alias("contribution"))
@@ -335,11 +363,10 @@ def overdue(cur: duckdb.DuckDBPyConnection, sel: Selection,
     gone = gone.with_columns(
         pl.when(pl.col("project_id").is_in(list(still))).then(pl.lit("no_longer_overdue"))
         .otherwise(pl.lit("finished")).alias("kind"), pl.lit(-1.0).alias("contribution"))
-    items = pl.concat([became.drop("overdue"), gone.drop("overdue")], how="vertical_relaxed")
-    items = items.with_columns(pl.lit(None, pl.Boolean).alias("red_before"), pl.lit(None, pl.Boolean).alias("red_after"))
-    items = _with_child(cur, sel, items)
-    return Explanation(float(late_then.height), float(late_now.height), sel.as_of, prev_as_of, then.height,
-                       now.height, items)
+    moved = pl.concat([became.drop("overdue"), gone.drop("overdue")], how="vertical_relaxed")
+    moved = moved.with_columns(pl.lit(None, pl.Boolean).alias("red_before"), pl.lit(None, pl.Boolean).alias("red_after"))
+    return Explanation(float(late_then.height), float(late_now.height), sel.as_of, items.before_as_of, then.height,
+                       now.height, _with_child(cur, sel, moved))
 
 
 def _with_child(cur: duckdb.DuckDBPyConnection, sel: Selection, items: pl.DataFrame) -> pl.DataFrame:

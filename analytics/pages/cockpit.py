@@ -113,16 +113,12 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
 
 
 def why(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None):
-    """Why the red share card changed (the same comparison as the card), and the regions whose change is far
-    outside their own history (analytics/explain.py)."""
+    """Why the cards changed, against the cards' comparison (analytics/explain.py): the red share and the overdue
+    count item by item (from one read of the items on both dates), the regions whose red share moved unusually,
+    and every rate card's split by region (from one pair of summaries)."""
     from analytics import explain
 
-    return explain.red_share(cur, sel), explain.unusual_regions(cur, sel), explain.overdue(cur, sel)
-
-
-def why_rate(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None, *,
-             metric: str = "on_time_rate"):
-    """A rate card's change over the regions one level down, rate and mix (analytics/explain.py)."""
-    from analytics import explain
-
-    return explain.ratio_by_region(cur, sel, metric)
+    items, sums = explain.items_on_both_dates(cur, sel), explain.summaries(cur, sel)
+    return (explain.red_share(cur, sel, items=items), explain.unusual_regions(cur, sel, sums=sums),
+            explain.overdue(cur, sel, items=items),
+            {k: explain.ratio_by_region(cur, sel, k, sums=sums) for k in explain.RATES})

@@ -54,7 +54,7 @@ WHY_DIMENSIONS = {"child_name": "explain.by_region", "lead_dept": "explain.by_de
                   "priority": "explain.by_priority", "kind": "explain.by_kind"}
 
 
-def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late=None) -> None:
+def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late, rates: dict) -> None:
     """Why the red share changed, in one sentence under the cards (its parts add up to the card's change), and the
     breakdown along each dimension and the items that turned red, one click away (issue 21)."""
     from analytics import explain
@@ -62,7 +62,7 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late=None) -> None:
     if e.change is None:
         return
     st.markdown(f"**{md_escape(ctx.t('explain.why'))}** {md_escape(explain.summary(e, ctx.lang))}"
-                + ("" if late is None or late.after == late.before else
+                + ("" if late.after == late.before else
                    "  \n" + md_escape(explain.overdue_summary(late, ctx.lang))))
     odd = unusual.filter(pl.col("z").abs() >= explain.UNUSUAL_Z).head(3)
     if odd.height:
@@ -94,7 +94,7 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late=None) -> None:
                     searchable=False)
         st.caption(ctx.t("explain.method", n_before=i18n.fmt_int(e.n_before, ctx.lang),
                          n_after=i18n.fmt_int(e.n_after, ctx.lang), date=i18n.fmt_date(e.before_as_of, ctx.lang)))
-        rate_changes(ctx)
+        rate_changes(ctx, rates)
         red = e.items.filter(pl.col("kind") == "turned_red").sort("child_name", "project_id")
         if red.height:
             title = ctx.t("explain.turned_red_title", n=i18n.fmt_int(red.height, ctx.lang))
@@ -108,15 +108,12 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late=None) -> None:
             }), key="why_red_items", title=title, stem="turned-red", item_column=ctx.t("item.id"))
 
 
-RATE_KPIS = ("on_time_rate", "rect_completion_rate", "satisfied_share", "answered_in_time", "landing_rate")
-
-
-def rate_changes(ctx: Context) -> None:
+def rate_changes(ctx: Context, rates: dict) -> None:
     """Any rate card's change over the regions one level down: each region's rate effect and mix effect, adding up
-    to the card's change (explain.ratio_by_region)."""
-    key = st.selectbox(ctx.t("explain.rate_metric"), RATE_KPIS, key="why_rate",
+    to the card's change (`rates`: explain.ratio_by_region of each, by key)."""
+    key = st.selectbox(ctx.t("explain.rate_metric"), list(rates), key="why_rate",
                        format_func=lambda k: metrics.BY_KEY[k].label(ctx.lang))
-    r = ctx.block("why_rate", metric=key)
+    r = rates[key]
     if r.change is None or r.regions.is_empty():
         st.caption(ctx.t("explain.no_change_known"))
         return
