@@ -100,17 +100,18 @@ def build(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, weights: 
                         total.get(metrics.BY_KEY[k].n_col)) for k in metrics.KPI_KEYS] if total else []
     extra = {"since": prev_end}
     run = lambda name: queries.run(cur, name, sel.filters, sel.scope, sel.as_of, **extra)  # noqa: E731
-    lights = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
+    items = explain.items_on_both_dates(cur, sel, before=(prev_filters, prev_as_of))  # read once: lights, why
+    lights = items.now
     return Facts(
         preset=preset, as_of=end, previous_as_of=prev_end, previous_filters=prev_filters, level=level,
         total=total, total_previous=total_prev or {}, kpis=kpis,
         league=_with_trend(children, children_prev) if level else pl.DataFrame(),
-        trend=trend, attention=attention(cur, sel, prev_sel, lights),
+        trend=trend, attention=attention(cur, sel, lights, items.then),
         risk=risk_facts(cur, sel, lights, level, db_path, version, prev_end, end),
         rect_status=run("meeting_rect_status"), rect_overdue=run("meeting_rect_overdue"),
         feedback=run("meeting_feedback_categories"),
         missing=tuple(t for t, n in store.table_rows(cur).items() if not n),
-        why=explain.red_share(cur, sel, before=(prev_filters, prev_as_of)) if total else None)
+        why=explain.red_share(cur, sel, items=items) if total else None)
 
 
 def _with_trend(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
@@ -124,16 +125,16 @@ def _with_trend(now: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
         .when(pl.col("index_previous").is_not_null()).then(pl.lit("flat")).otherwise(None).alias("trend"))
 
 
-def attention(cur: duckdb.DuckDBPyConnection, sel: Selection, prev_sel: Selection,
-              lights: pl.DataFrame) -> pl.DataFrame:
+def attention(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFrame,
+              lights_before: pl.DataFrame) -> pl.DataFrame:
     """Red items (cockpit.needs_attention, its order) and items whose light got worse since the comparison
-    point (green → yellow, or turned red), with `light_previous`, `is_new_red` and `is_worse`."""
+    point (green → yellow, or turned red), with `light_previous`, `is_new_red` and `is_worse`. `lights` and
+    `lights_before`: item_lights now and at the comparison point."""
     from analytics.pages import cockpit  # the cockpit's exceptions, in its order (imported here: analytics.pages
     #                                      imports the meeting, which imports these facts)
 
     red = cockpit.needs_attention(cur, sel)
-    before = queries.run(cur, "item_lights", prev_sel.filters, prev_sel.scope, prev_sel.as_of,
-                         **prev_sel.thresholds.params()).select("project_id", pl.col("light").alias("light_previous"))
+    before = lights_before.select("project_id", pl.col("light").alias("light_previous"))
     rank = lambda col: pl.col(col).replace_strict(LIGHT_RANK, default=0, return_dtype=pl.Int8)  # noqa: E731
     worse = (lights.join(before, on="project_id", how="left")
              .filter(pl.col("light_previous").is_not_null() & (rank("light") > rank("light_previous"))))
