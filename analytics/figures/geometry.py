@@ -62,7 +62,7 @@ def _round_ring(ring: list, nd: int | None, grid: float | None = None) -> list |
     a small ring."""
     if nd is None and grid is None:
         return [list(p) for p in ring]
-    gd = None if grid is None else max(0, -math.floor(math.log10(grid)) + 1)  # decimals of the grid
+    gd = None if grid is None else _grid_decimals(grid)
     out: list[list[float]] = []
     for x, y, *_ in ring:
         p = ([round(round(x / grid) * grid, gd), round(round(y / grid) * grid, gd)] if grid
@@ -72,8 +72,18 @@ def _round_ring(ring: list, nd: int | None, grid: float | None = None) -> list |
     if len(out) < 4:  # would collapse: a small island, below a grid cell
         if grid is not None and min(p[1] for p in ring) >= KEEP_ISLANDS_SOUTH_OF:
             return None
-        return _small_ring(ring, 3 if grid is None else gd + 1)  # its outline keeps it visible
+        return _small_ring(ring, _small_decimals(grid))  # its outline keeps it visible
     return out
+
+
+def _grid_decimals(grid: float) -> int:
+    """Decimals that print a multiple of `grid` exactly."""
+    return max(0, -math.floor(math.log10(grid)) + 1)
+
+
+def _small_decimals(grid: float | None) -> int:
+    """Decimals of a ring below a grid cell: ten times finer than the grid (3, ≈ 100 m, without one)."""
+    return 3 if grid is None else _grid_decimals(grid) + 1
 
 
 def _round_polygons(polys: list, nd: int | None, grid: float | None) -> list:
@@ -86,7 +96,7 @@ def _round_polygons(polys: list, nd: int | None, grid: float | None) -> list:
             out.append([outer] + [r for r in (_round_ring(h, nd, grid) for h in poly[1:]) if r is not None])
     if not out:
         largest = max(polys, key=lambda p: len(p[0]))
-        out = [[_small_ring(largest[0], 3 if grid is None else max(0, -math.floor(math.log10(grid)) + 2))]]
+        out = [[_small_ring(largest[0], _small_decimals(grid))]]
     return out
 
 
