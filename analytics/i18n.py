@@ -150,7 +150,7 @@ def fmt_period_axis(periods, lang: str) -> list[str]:
             if y == year:
                 out.append(f"{int(m)}月" if lang == "zh" else date(int(y), int(m), 1).strftime("%b"))
             else:
-                out.append(f"{y}年{int(m)}月" if lang == "zh" else date(int(y), int(m), 1).strftime("%b %Y"))
+                out.append(fmt_period_short(p, lang) if lang == "zh" else date(int(y), int(m), 1).strftime("%b %Y"))
             year = y
         else:
             out.append(fmt_period_short(p, lang))

@@ -267,8 +267,7 @@ def _partial_tail(fig: go.Figure, done: pl.DataFrame, cut: pl.DataFrame, colour:
     last = done.tail(1)
     xs = last["period_end"].to_list() + cut["period_end"].to_list()
     ys = last[col].to_list() + cut[col].to_list()
-    label = i18n.t("trends.partial", lang, date=i18n.fmt_date(cut["period_end"][0], lang).split("年")[-1]
-                   if lang == "zh" else cut["period_end"][0].strftime("%-d %b"))
+    label = i18n.t("trends.partial", lang, date=i18n.fmt_day(cut["period_end"][0], lang))
     fig.add_scatter(x=xs, y=ys, mode="lines+markers+text", showlegend=False, hoverinfo="skip",
                     line=dict(color=colour, dash="dot", width=2),
                     marker=dict(symbol=["circle"] * len(last) + ["circle-open"] * len(cut), size=[0] * len(last)
