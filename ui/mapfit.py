@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.figures import maps
+
 TOLERANCE_PX = 24
 DESKTOP_GUESS, PHONE_GUESS = 480, 350
 
@@ -63,3 +65,10 @@ def map_width(key: str) -> int:
         known = int(width)
         st.session_state[state_key] = known
     return known
+
+
+def fit(key: str, level: str, parent_code: str | None, tallest: int) -> dict:
+    """maps.choropleth's keyword arguments for the map named `key`: the width its container reported, a height
+    for it (at most `tallest`) and the detail to send at that width."""
+    width = map_width(key)
+    return {"width": width, "height": map_height(width, tallest), **maps.detail(level, parent_code, width)}

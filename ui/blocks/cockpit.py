@@ -251,16 +251,14 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     is_share = metric == "red_share"
     values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
     fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
-    width = mapfit.map_width("cockpit")
-    height = mapfit.map_height(width, MAP_HEIGHT)
+    fitted = mapfit.fit("cockpit", level, ctx.filters.region_code, MAP_HEIGHT)
     try:
         spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt, inset=True,
-                               higher_is_better=not is_share, width=width, height=height,
-                               **maps.detail(level, ctx.filters.region_code, width), tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
+                               higher_is_better=not is_share, **fitted, tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
     except ValueError:  # no boundaries below this region (e.g. 东莞 has no counties)
         st.info(ctx.t("map.no_boundaries"))
         return
-    event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=height,
+    event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=fitted["height"],
                             key=f"map_{ctx.filters.region_code}_{metric}")
     st.markdown(maps.legend_html(spec, fmt, title=ctx.t(f"map.{metric}"), note=maps.scale_note(not is_share, ctx.lang)),
                 unsafe_allow_html=True)

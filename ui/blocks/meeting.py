@@ -207,18 +207,16 @@ def region_map(ctx: Context, f: mt.Frozen) -> None:
     if facts.league.is_empty() or facts.level is None:
         return
     values = facts.league.select("region_code", pl.col("index").alias("value"), pl.col("n_in_flight").alias("n"))
-    width = mapfit.map_width("meeting")
-    height = mapfit.map_height(width, 460)
+    fitted = mapfit.fit("meeting", facts.level, f.filters.region_code, 460)
     try:
-        spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang, width=width,
-                               height=height, **maps.detail(facts.level, f.filters.region_code, width),
+        spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang, **fitted,
                                value_format=lambda v: f"{v:.1f}", higher_is_better=True,
                                tooltip_labels={"value": ctx.t("league.index"), "n": ctx.t("league.n_items")})
     except ValueError:
         st.caption(ctx.t("map.no_boundaries"))
         return
     st.html(f'<div class="mt-table-title">{_e(ctx.t("meeting.map_title"))}</div>')
-    st.pydeck_chart(spec.deck, height=height, key=f"meeting_map_{f.filters.region_code}")
+    st.pydeck_chart(spec.deck, height=fitted["height"], key=f"meeting_map_{f.filters.region_code}")
     legend = maps.legend_html(spec, lambda v: f"{v:.1f}", title=ctx.t("league.index"),
                               note=f'{maps.scale_note(True, ctx.lang)} {ctx.t("meeting.map_note")}')
     st.html(f'<div class="mt-small">{legend}</div>')
