@@ -1,5 +1,5 @@
 """The risk page in headless Chromium: training from the button runs in the background with progress,
-the page stays usable meanwhile, and the new model's card (numbers and reliability chart) appears."""
+the page stays usable meanwhile, and the new model's card (numbers, reliability chart, finish dates' check) appears."""
 from __future__ import annotations
 
 import shutil
@@ -46,7 +46,9 @@ def test_training_runs_in_the_background_and_the_card_appears(demo_server, brows
     text = main.inner_text()
     assert "在预警名额内，模型精确率为" in text and "提前量中位数" in text  # the verdict (tables are canvas)
     panel = v.page.locator('[role="tabpanel"]:visible')
-    assert panel.locator('[data-testid="stDataFrame"]').count() == 2  # metrics and the rule comparison
+    # metrics, the rule comparison, and the finish dates' holdout check overall and by domain (issue 21)
+    assert panel.locator('[data-testid="stDataFrame"]').count() == 4
+    assert "完成日期预测的检验" in text and "八成把握日期之前完成的占" in text
     chart = v.page.locator('[data-testid="stPlotlyChart"]')
     chart.first.scroll_into_view_if_needed()
     assert chart.count() == 1 and chart.first.is_visible()

@@ -123,6 +123,17 @@ def test_cli_score_train_score(db, tmp_path):
     assert Path(summary["path"]).is_file() and summary["fit_seconds"] > 0 and summary["n_rows"] > 1000
     assert (summary["horizon_days"], summary["tolerance_days"]) == (60, 20)
 
+    # the finish dates trained with it (issue 21), latest against plan first
+    r = _run("forecast", "--db", copy, "--json")
+    assert r.returncode == 0, r.stderr
+    fc = json.loads(r.stdout)
+    assert {x["project_id"] for x in fc["rows"]} == open_items and fc["coverage"]["p80"]["n"] > 0
+    late = [x["p80_late_days"] for x in fc["rows"] if x["p80_late_days"] is not None]
+    assert late == sorted(late, reverse=True)
+    assert all(x["p50_date"] <= x["p80_date"] for x in fc["rows"])
+    r = _run("forecast", "--db", copy)
+    assert r.returncode == 0 and "P80" in r.stderr and r.stdout.startswith("project_id,name,planned_end_date,p50_date")
+
     # the newest stored model (the one just trained) is used
     r = _run("score", "--db", copy)
     assert r.returncode == 0, r.stderr
@@ -204,31 +215,36 @@ def test_cli_missing_database(tmp_path, capsys):
 
 # ---- training in the background, and what it leaves beside the database ----------------------------
 
-def test_publish_saves_model_scores_and_card(db, tmp_path):
+def test_publish_saves_model_scores_and_card(published):
     from analytics.risk import jobs, scores
 
-    copy = tmp_path / "pub.duckdb"
-    shutil.copy(db, copy)
-    con = store.connect(copy, read_only=True)
-    stages = []
-    meta = jobs.publish(con, copy, lambda share, stage: stages.append((share, stage)))
+    copy, meta, stages = published
     # the lock is held while training: a second run is refused, not queued
     handle = jobs._lock(copy)
+    con = store.connect(copy, read_only=True)
     with pytest.raises(jobs.Busy):
         jobs.publish(con, copy)
     handle.close()
     con.close()
     shares = [s for s, _ in stages]
     assert shares == sorted(shares) and shares[-1] == 1.0
-    assert [st for _, st in stages][-1] == "done" and {"features", "evaluate", "fit", "score"} <= {st for _, st in stages}
+    assert [st for _, st in stages][-1] == "done"
+    assert {"features", "evaluate", "fit", "forecast", "score"} <= {st for _, st in stages}
     model = persist.load_latest(copy, 1)
-    assert meta["model_file"] == Path(model.extra["path"]).name and meta["n_scored"] == scores.load(copy, 1).height
+    saved = scores.load(copy, 1)
+    assert meta["model_file"] == Path(model.extra["path"]).name and meta["n_scored"] == saved.height
     assert meta["train_seconds"] > 0 and meta["score_seconds"] > 0 and meta["bands"] == {"high": 0.5, "medium": 0.2}
     card = meta["evaluation"]
     assert card == model.extra["evaluation"]  # the same numbers in the model's own sidecar
     assert 0.5 < card["roc_auc"] <= 1 and card["lead_time"]["model"]["n_warned"] > 0
     assert date.fromisoformat(card["cutoff"]) > model.train_from and card["alert_share"] == 0.1
     assert sum(b["n"] for b in card["reliability"]) == card["n_test"]
+    # every scored item carries its finish dates, and the sidecar their holdout check (issue 21)
+    assert saved["p50_date"].is_not_null().all() and (saved["p50_date"] <= saved["p80_date"]).all()
+    assert (saved["p50_date"] >= saved["as_of"]).all()
+    fc = meta["forecast"]
+    assert fc["n_rows"] > 1000 and set(fc["evaluation"]["levels"]) == {"p50", "p80"}
+    assert fc["evaluation"]["coverage"]["p80"]["n"] > 0
 
 
 def test_one_background_training_at_a_time(db, tmp_path):
@@ -238,8 +254,8 @@ def test_one_background_training_at_a_time(db, tmp_path):
 
     copy = tmp_path / "bg.duckdb"
     shutil.copy(db, copy)
-    job, started = jobs.start(copy, lambda: store.connect(copy, read_only=True))
-    again, started_again = jobs.start(copy, lambda: store.connect(copy, read_only=True))
+    job, started = jobs.start(copy, lambda: store.connect(copy, read_only=True), forecast=False)
+    again, started_again = jobs.start(copy, lambda: store.connect(copy, read_only=True), forecast=False)
     assert started and not started_again and again is job  # the running job, not a second one
     deadline = time.monotonic() + 120
     while not job.done and time.monotonic() < deadline:
@@ -327,16 +343,17 @@ def published(db, tmp_path_factory):
     copy = tmp_path_factory.mktemp("risk_page") / "demo.duckdb"
     shutil.copy(db, copy)
     con = store.connect(copy, read_only=True)
-    meta = jobs.publish(con, copy)
+    stages = []
+    meta = jobs.publish(con, copy, lambda share, stage: stages.append((share, stage)))
     con.close()
-    return copy, meta
+    return copy, meta, stages
 
 
 @pytest.mark.parametrize("lang, region", [("en", None), ("zh", "440000")])
 def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     from streamlit.testing.v1 import AppTest
 
-    copy, meta = published
+    copy, meta, _ = published
     monkeypatch.setenv("COCKPIT_DB", str(copy))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["lang"] = lang
@@ -353,7 +370,7 @@ def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     assert f"{100 * e['red_light_at_budget']['precision']:.1f}%" in text
     metrics_table = next(d.value for d in at.dataframe if len(d.value) == 3 and d.value.shape[1] == 3)
     assert f"{e['roc_auc']:.3f}" in metrics_table.iloc[0].tolist() and f"{e['brier']:.4f}" in metrics_table.iloc[2].tolist()
-    comparison = at.dataframe[-1].value
+    comparison = next(d.value for d in at.dataframe if d.value.shape == (3, 9))
     assert len(comparison) == 3 and f"{e['lead_time']['model']['median_lead_days']:g}" in comparison.iloc[0, -1]
     charts = at.get("plotly_chart")
     assert len(charts) == 1
@@ -364,6 +381,15 @@ def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     regions = at.dataframe[1].value  # flags by region: provinces nationally, cities of Guangdong
     assert len(regions) > 0 and regions.iloc[:, 1].sum() <= (
         sum(1 for b in at.dataframe[0].value.iloc[:, 2] if b in ("high", "高")))
+    # issue 21: the finish dates beside the probability, and the card's holdout check of them
+    items = at.dataframe[0].value
+    p50, p80 = ("Finish (50 % sure)", "Finish (80 % sure)") if lang == "en" else ("预计完成（五成把握）", "预计完成（八成把握）")
+    assert p50 in items.columns and p80 in items.columns
+    assert items[p80].map(lambda v: v != "—").all()
+    cov = meta["forecast"]["evaluation"]["coverage"]
+    check = next(d.value for d in at.dataframe if d.value.shape == (3, 5))
+    assert f"{100 * cov['p80']['share']:.1f}%" in check.iloc[1].tolist()
+    assert f"{100 * cov['reported']['share']:.1f}%" in check.iloc[2].tolist()
 
 
 def test_scores_of_a_refused_model_are_not_shown(published, tmp_path, monkeypatch):
@@ -373,7 +399,7 @@ def test_scores_of_a_refused_model_are_not_shown(published, tmp_path, monkeypatc
     from analytics import metrics
     from analytics.risk import scores
 
-    src, meta = published
+    src, meta, _ = published
     db = tmp_path / "demo.duckdb"
     shutil.copy(src, db)
     shutil.copytree(str(src) + ".models", str(db) + ".models")
@@ -398,3 +424,35 @@ def test_scores_of_a_refused_model_are_not_shown(published, tmp_path, monkeypatc
     assert not at.exception, [e.value for e in at.exception]
     assert any("failed its checks" in e.value for e in at.error)
     assert not at.dataframe  # no flagged items, no model card
+
+
+def test_item_page_shows_the_risk_tables_finish_dates(published, monkeypatch):
+    """One number, one value (issue 21): the item page's fan and caption carry the same P50 / P80 dates as the
+    risk page's table, for the item most likely to slip."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics import i18n
+    from analytics.risk import scores
+
+    copy, meta, _ = published
+    saved = scores.load(copy, meta["data_version"]).sort("probability", descending=True)
+    row = saved.row(0, named=True)
+    monkeypatch.setenv("COCKPIT_DB", str(copy))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["lang"] = "zh"
+    at.query_params["item"] = row["project_id"]
+    at.run()
+    at.switch_page("views/item.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    def shown(when, beyond):
+        text = i18n.fmt_date(when, "zh")
+        return i18n.t("risk.later_than", "zh", date=text) if beyond else text
+
+    p50, p80 = shown(row["p50_date"], row["p50_beyond"]), shown(row["p80_date"], row["p80_beyond"])
+    caption = next(c.value for c in at.caption if "完成日期预测" in c.value)
+    assert p50 in caption and p80 in caption and i18n.fmt_pct(row["p_by_deadline"], "zh") in caption
+    fig = json.loads(next(c for c in at.get("plotly_chart") if "item_progress" in str(c.proto.id)).proto.spec)
+    marks = [t for t in fig["data"] if t.get("mode") == "markers" and t.get("y") == [100]]
+    assert [m["x"][0] for m in marks] == [str(row["p50_date"]), str(row["p80_date"])]
+    assert p50 in marks[0]["name"] and p80 in marks[1]["name"]

@@ -1,4 +1,4 @@
-"""The slip-risk model: risk train | score | evaluate."""
+"""The slip-risk model and the finish-date forecasts: risk train | score | forecast | evaluate."""
 from __future__ import annotations
 
 import json
@@ -111,7 +111,55 @@ def cmd_risk_score(args) -> int:
     return 0
 
 
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def cmd_risk_forecast(args) -> int:
+    """The saved finish-date forecasts of every item in flight (computed when the model was trained)."""
+    import polars as pl
+
+    from analytics.db.queries import run_national
+    from analytics.risk import scores
+
+    opened, error = _risk_open(args.db)
+    if error:
+        print(error, file=sys.stderr)
+        return 2
+    con, data_as_of, version, _ = opened
+    try:
+        saved = scores.load(args.db, version)
+        meta = scores.load_meta(args.db, version) or {}
+        ends = run_national(con, "forecast_items")
+    finally:
+        con.close()
+    if saved is None or "p50_date" not in saved.columns or saved["p50_date"].is_null().all():
+        print(f"no finish-date forecasts for data version {version}: run `python -m analytics risk train --db {args.db}`",
+              file=sys.stderr)
+        return 2
+    rows = (saved.select("project_id", *scores.FORECAST_COLUMNS).join(ends, on="project_id", how="left")
+            .with_columns((pl.col("p80_date") - pl.col("planned_end_date")).dt.total_days().alias("p80_late_days"))
+            .select("project_id", "name", "planned_end_date", "p50_date", "p50_beyond", "p80_date", "p80_beyond",
+                    "p_by_deadline", "p80_late_days")
+            .sort(["p80_late_days", "project_id"], descending=[True, False], nulls_last=True))
+    e = (meta.get("forecast") or {}).get("evaluation") or {}
+    coverage = {k: {x: v[x] for x in ("share", "low", "high", "n")} for k, v in (e.get("coverage") or {}).items()
+                if isinstance(v, dict) and "share" in v}
+    if args.json:
+        print(json.dumps(_jsonable({"as_of": saved["as_of"][0], "data_version": version, "levels": e.get("levels"),
+                                    "holdout_cutoff": e.get("cutoff"), "coverage": coverage,
+                                    "rows": rows.to_dicts()}), ensure_ascii=False))
+    else:
+        print(f"as of {saved['as_of'][0]}, data version {version}, {rows.height} items in flight; "
+              + (f"holdout from {e['cutoff']}: P50 {_pct(coverage['p50']['share'])}, P80 {_pct(coverage['p80']['share'])}, "
+                 f"reporters' forecast {_pct(coverage['reported']['share'])} finished by the date" if coverage
+                 else "no holdout check"), file=sys.stderr)
+        print(rows.with_columns(pl.col("p_by_deadline").round(4)).write_csv(), end="")
+    return 0
+
+
 def cmd_risk_evaluate(args) -> int:
+    from analytics.risk import forecast as FC
     from analytics.risk import model as M
 
     opened, error = _risk_open(args.db)
@@ -126,6 +174,13 @@ def cmd_risk_evaluate(args) -> int:
     try:
         with M.limited_threads():
             e = M.evaluate(con, args.cutoff, args.horizon_days, args.tolerance_days)
+            try:  # the finish-date forecasts on the same cutoff: the share finished by the P50 / P80 dates
+                fc = FC.evaluate(con, args.cutoff)
+                e["forecast"] = {k: fc[k] for k in ("cutoff", "levels", "uncalibrated", "n_forecast", "n_calibration")} | {
+                    "coverage": {k: {x: fc["coverage"][k][x] for x in ("share", "low", "high", "n", "n_items")}
+                                 for k in ("p50", "p80", "reported")}}
+            except ValueError as err:
+                e["forecast"] = {"error": str(err)}
         rows = con.execute("SELECT source, created_by, description FROM data_versions "
                            "ORDER BY version DESC LIMIT 1").fetchall()
     except ValueError as err:
@@ -138,7 +193,7 @@ def cmd_risk_evaluate(args) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         for k, v in result.items():
-            if k in ("reliability", "features", "lead_time"):
+            if k in ("reliability", "features", "lead_time", "forecast"):
                 continue
             print(f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}")
         print("median lead time, first alert to slip (alerts at the budget):")
@@ -148,6 +203,14 @@ def cmd_risk_evaluate(args) -> int:
         print("reliability (mean predicted -> observed, n):")
         for r in result["reliability"]:
             print(f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f} (n = {r['n']})")
+        fc = result["forecast"]
+        if "error" in fc:
+            print(f"finish-date forecasts: {fc['error']}")
+        else:
+            print(f"finish dates, share finished by the date (95 % interval, rows judged), cutoff {fc['cutoff']}:")
+            for k, label in (("p50", "P50"), ("p80", "P80"), ("reported", "reporters' forecast")):
+                c = fc["coverage"][k]
+                print(f"  {label}: {_pct(c['share'])} ({_pct(c['low'])}–{_pct(c['high'])}, n = {c['n']})")
     if args.card:
         from analytics.risk import card
 
@@ -166,7 +229,7 @@ def cmd_risk_evaluate(args) -> int:
 
 
 def add_commands(sub) -> None:
-    risk = sub.add_parser("risk", help="the slip-risk model: train, score, evaluate")
+    risk = sub.add_parser("risk", help="the slip-risk model and finish-date forecasts: train, score, forecast, evaluate")
     rsub = risk.add_subparsers(dest="risk_command", required=True)
     p = rsub.add_parser("train", help="train a model and store it beside the database")
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
@@ -181,6 +244,11 @@ def add_commands(sub) -> None:
     p.add_argument("--as-of", type=_date, default=None, help="default: the data's as-of date")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_risk_score)
+    p = rsub.add_parser("forecast", help="P50 / P80 finish dates and the chance of finishing by the deadline of "
+                        "every item in flight (saved by `risk train`), latest against plan first")
+    p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_risk_forecast)
     p = rsub.add_parser("evaluate", help="train before a cutoff, test after it; every metric")
     p.add_argument("--db", type=Path, default=Path(settings.get("COCKPIT_DB")))
     p.add_argument("--cutoff", type=_date, required=True)

@@ -136,6 +136,11 @@ NATIONAL_QUERIES: dict[str, str] = {
     # how much reporting history there is: the first report date and the months with a report, up to $end
     "risk_history": """SELECT min(report_date) AS first_report, count(DISTINCT strftime(report_date, '%Y-%m')) AS months
         FROM progress_reports WHERE report_date <= $end::DATE""",
+    # grain: one row per completed item: when it finished (the finish-date forecasts' track record, risk/forecast.py)
+    "forecast_outcomes": """SELECT project_id, actual_end_date FROM projects
+        WHERE actual_end_date IS NOT NULL AND coalesce(status, '') <> 'terminated'""",
+    # grain: one row per item: its name and deadline, beside the saved forecasts (`risk forecast`, a national command)
+    "forecast_items": "SELECT project_id, name, planned_end_date FROM projects",
 }
 assert not set(NATIONAL_QUERIES) & set(QUERIES)
 

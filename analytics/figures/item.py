@@ -18,9 +18,15 @@ LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unif
               legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
 
 
-def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | None) -> go.Figure:
-    """Planned and actual progress, and spending as a share of budget, over report dates (all in %)."""
+def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | None,
+             forecast: dict | None = None) -> go.Figure:
+    """Planned and actual progress, and spending as a share of budget, over report dates (all in %). With
+    `forecast` (the item's saved P50 / P80 dates, `scores.item_forecast`), a fan from the last actual progress to
+    100 % between the P50 and P80 dates, each date marked and labelled (`labels` p50 / p80, already naming the
+    date, and fan)."""
     fig = go.Figure()
+    if forecast is not None:
+        _fan(fig, reports, forecast, labels)
     series = (("planned_progress_pct", labels["planned"], BLUE, "dash", "circle-open"),
               ("actual_progress_pct", labels["actual"], ORANGE, "solid", "circle"),
               ("spent_share_pct", labels["spent"], GREEN, "dot", "diamond"))
@@ -38,6 +44,24 @@ def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | 
     return fig
 
 
+def _fan(fig: go.Figure, reports: pl.DataFrame, fc: dict, labels: dict[str, str]) -> None:
+    actual = reports.filter(pl.col("actual_progress_pct").is_not_null())
+    start = (actual["report_date"][-1], float(actual["actual_progress_pct"][-1])) if actual.height else (fc["as_of"], 0.0)
+    p50, p80 = fc["p50_date"], fc["p80_date"]
+    fig.add_trace(go.Scatter(x=[start[0], p50, p80, start[0]], y=[start[1], 100, 100, start[1]], fill="toself",
+                             mode="lines", line=dict(width=0), fillcolor="rgba(230,159,0,0.18)", name=labels["fan"],
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[start[0], p50], y=[start[1], 100], mode="lines", line=dict(color=ORANGE, dash="dash", width=1.5),
+                             showlegend=False, hoverinfo="skip"))
+    for when, beyond, text, symbol in ((p50, fc["p50_beyond"], labels["p50"], "diamond-open"),
+                                       (p80, fc["p80_beyond"], labels["p80"], "diamond")):
+        # named in the legend, not written on the chart: at 100 % a label would sit on the planned-end note
+        fig.add_trace(go.Scatter(x=[when], y=[100], mode="markers", name=text,
+                                 marker=dict(symbol="triangle-right" if beyond else symbol, size=11, color=ORANGE,
+                                             line=dict(color="#444", width=1)),
+                                 hovertemplate=text + "<extra></extra>"))
+
+
 def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date) -> go.Figure:
     """The forecast end date as reported over time, against the planned end date."""
     rows = reports.filter(pl.col("forecast_end_date").is_not_null())
@@ -48,7 +72,8 @@ def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date) -
         span = [rows["report_date"][0], rows["report_date"][-1]]
         fig.add_trace(go.Scatter(x=span, y=[planned_end, planned_end], name=labels["planned_end"], mode="lines",
                                  line=dict(color=BLUE, dash="dash"), hoverinfo="skip"))
-    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"]), **LAYOUT)
+    # dates on the value axis too as numbers: plotly's own month names are English on the Chinese page
+    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], tickformat="%Y-%m-%d"), **LAYOUT)
     return fig
 
 

@@ -64,4 +64,5 @@ BY_KEY = {p.key: p for p in PAGES}
 # what a page may compute through `Context.block`: the pages' data, and one block the item page shares with
 # the authenticity page. A fixed list, so a cache key names a known function.
 BLOCKS: dict[str, PageData] = {p.key: p.data for p in PAGES if p.data} | {"credibility": authenticity.item_credibility,
-                                                                          "why_red_share": cockpit.why}
+                                                                          "why_red_share": cockpit.why,
+                                                                          "item_forecast": item.forecast}

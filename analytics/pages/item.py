@@ -59,6 +59,16 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
                       feedback=run("item_feedback"), rectifications=run("item_rectifications"))
 
 
+def forecast(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = None, *, project_id: str,
+             db_path: str = "", version: int = 0, stamp: str = "") -> dict | None:
+    """The item's saved finish-date forecast (P50 / P80 dates, chance of finishing by the deadline, as of the
+    scores' date), or None (no scores, no forecast, or not in the user's scope). `stamp` only keys the cache."""
+    from analytics.risk import scores
+
+    whole = replace(sel, filters=Filters())
+    return scores.item_forecast(cur, whole, db_path, version, project_id)
+
+
 def search(cur: duckdb.DuckDBPyConnection, sel: Selection, text: str) -> pl.DataFrame:
     """Items in scope and filters whose id or name contains `text` (at most 50; an exact id first)."""
     return queries.run(cur, "item_search", sel.filters, sel.scope, sel.as_of, text=text.strip()[:100],

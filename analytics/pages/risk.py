@@ -18,7 +18,7 @@ from analytics.db import queries
 from analytics.levels import child_level
 from analytics.risk import scores
 
-SCORE_COLUMNS = ("project_id", "probability", "band", "top_reasons")
+SCORE_COLUMNS = ("project_id", "probability", "band", "top_reasons", *scores.FORECAST_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict, 
     if scored is None or meta is None:
         return None
     items = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
-    flagged = (items.join(scored.select(SCORE_COLUMNS), on="project_id", how="inner")
+    flagged = (items.join(scores.with_forecast_columns(scored).select(SCORE_COLUMNS), on="project_id", how="inner")
+               .with_columns((pl.col("p80_date") - pl.col("planned_end_date")).dt.total_days().alias("p80_late_days"))
                .sort(["probability", "project_id"], descending=[True, False]))
     level = child_level(cur, sel.filters.region_code)
     regions = flags_by_region(cur, sel, flagged, level, weights) if level else None
@@ -91,3 +92,22 @@ def reliability_frame(evaluation: dict) -> pl.DataFrame:
     """The reliability curve: per bin of test rows, mean predicted probability, observed slip rate, rows."""
     return pl.DataFrame(evaluation.get("reliability") or [],
                         schema={"mean_predicted": pl.Float64, "observed_rate": pl.Float64, "n": pl.Int64})
+
+
+def forecast_rows(meta: dict) -> pl.DataFrame | None:
+    """The finish-date forecasts' holdout check as rows, one per forecast date (p50, p80, the reporters' own
+    `reported`) and one more per domain: the share of judged rows finished by that date, its 95 % bootstrap
+    interval, and how many rows (and items) were judged; None when the scores carry no holdout."""
+    e = ((meta or {}).get("forecast") or {}).get("evaluation") or {}
+    cov = e.get("coverage")
+    if not cov:
+        return None
+    rows = []
+    for key, nominal in (("p50", 0.5), ("p80", 0.8), ("reported", None)):
+        c = cov[key]
+        for domain, part in [(None, c), *c.get("by_domain", {}).items()]:
+            rows.append({"forecast": key, "domain": domain, "nominal": nominal, "share": part["share"],
+                         "low": part["low"], "high": part["high"], "n": part["n"], "n_items": part.get("n_items")})
+    return pl.DataFrame(rows, schema={"forecast": pl.Utf8, "domain": pl.Utf8, "nominal": pl.Float64,
+                                      "share": pl.Float64, "low": pl.Float64, "high": pl.Float64, "n": pl.Int64,
+                                      "n_items": pl.Int64})

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.risk import forecast as FC
 from analytics.risk import model as M
 from analytics.risk import persist, scores
 
-STAGES = ("features", "evaluate", "fit", "score", "done")
+STAGES = ("features", "evaluate", "fit", "forecast", "score", "done")
 
 
 class Busy(RuntimeError):
@@ -41,19 +42,29 @@ def _lock(db_path) -> object:
 
 
 def publish(con: duckdb.DuckDBPyConnection, db_path, progress: Callable[[float, str], None] | None = None,
-            **train_args) -> dict:
+            forecast: bool = True, **train_args) -> dict:
     """Train, save and score under the database's training lock; returns the scores' sidecar
-    (model file, evaluation, timings). Raises Busy when another training holds the lock."""
+    (model file, evaluation, timings). With `forecast`, also learn the finish-date forecasts (risk/forecast.py)
+    and save them with the scores; a history too thin for them leaves them out, never the scores.
+    Raises Busy when another training holds the lock."""
     say = progress or (lambda share, stage: None)
     handle = _lock(db_path)
     try:
         started = time.perf_counter()
         with M.limited_threads():
-            model = M.train(con, progress=lambda share, stage: say(0.9 * share, stage), **train_args)
+            model = M.train(con, progress=lambda share, stage: say(0.5 * share, stage), **train_args)
             path = persist.save(model, db_path)
-            say(0.9, "score")
             t0 = time.perf_counter()
-            scores.refresh(con, db_path, model, model_path=path,
+            fc = None
+            if forecast and train_args.get("as_of") is None:  # forecasts are of today's items only
+                say(0.5, "forecast")
+                try:
+                    fc = FC.train_with_card(con, lambda share, stage: say(0.5 + 0.4 * share, stage))
+                    fc.extra["train_seconds"] = round(time.perf_counter() - t0, 1)
+                except ValueError:  # e.g. no item has finished yet: the scores come without forecasts
+                    fc = None
+            say(0.9, "score")
+            scores.refresh(con, db_path, model, model_path=path, forecast=fc,
                            timings={"train_seconds": round(t0 - started, 1)})
         say(1.0, "done")
         return scores.load_meta(db_path, model.data_version)

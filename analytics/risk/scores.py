@@ -25,14 +25,30 @@ def path_for(db_path: str | Path, data_version: int) -> Path:
     return Path(str(db_path) + ".models") / f"scores-v{data_version}.parquet"
 
 
+FORECAST_COLUMNS = {"p50_date": pl.Date, "p50_beyond": pl.Boolean, "p80_date": pl.Date, "p80_beyond": pl.Boolean,
+                    "p_by_deadline": pl.Float64}
+
+
 def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedModel,
-            model_path: str | Path | None = None, timings: dict | None = None) -> Path:
+            model_path: str | Path | None = None, timings: dict | None = None, forecast=None) -> Path:
     """Score every item in flight at the model's data as-of date and save the frame (atomically), with a
-    sidecar naming the model file and carrying its evaluation (the page's model card) and timings."""
+    sidecar naming the model file and carrying its evaluation (the page's model card) and timings. With
+    `forecast` (a `forecast.ForecastModel`), each row also carries its P50 / P80 finish dates and the chance of
+    finishing by the deadline (FORECAST_COLUMNS; null without a forecast model), and the sidecar the
+    forecasts' holdout coverage."""
+    from analytics.risk import features as F
+    from analytics.risk import forecast as FC
+
     t0 = time.perf_counter()
     frame = score(con, model, model.data_as_of).with_columns(
         pl.lit(model.data_version).alias("data_version"), pl.lit(model.data_as_of).alias("as_of"))
     score_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if forecast is not None:
+        frame = frame.join(FC.predict(forecast, F.features(con, model.data_as_of)), on="project_id", how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in FORECAST_COLUMNS.items())
+    forecast_seconds = time.perf_counter() - t0
     out = path_for(db_path, model.data_version)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
@@ -46,12 +62,23 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
         "rows_before_sampling": model.extra.get("rows_before_sampling"),
         "bands": {name: threshold for name, threshold in BANDS}, "alert_share": ALERT_SHARE,
         "n_scored": frame.height, **(timings or {}), "score_seconds": round(score_seconds, 2),
-        "evaluation": model.extra.get("evaluation")}
+        "evaluation": model.extra.get("evaluation"),
+        "forecast": None if forecast is None else {
+            "n_rows": forecast.n_rows, "max_days": forecast.max_days, "fit_seconds": round(forecast.fit_seconds, 1),
+            "trained_to": forecast.trained_to.isoformat(), "forecast_seconds": round(forecast_seconds, 1),
+            "train_seconds": forecast.extra.get("train_seconds"),
+            "evaluation": _jsonable(forecast.extra.get("evaluation"))}}
     side_tmp = out.with_name(out.name + ".json.tmp")
     side_tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     tmp.replace(out)
     side_tmp.replace(out.with_suffix(".json"))
     return out
+
+
+def _jsonable(x):
+    from analytics.risk.model import _jsonable as plain
+
+    return plain(x)
 
 
 def refusal(db_path: str | Path, data_version: int) -> str | None:
@@ -93,6 +120,25 @@ def scoped(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_versio
     if not path.exists() or refusal(db_path, data_version):
         return None
     return queries.run(cur, "risk_scores", sel.filters, sel.scope, sel.as_of, scores_path=str(path))
+
+
+def with_forecast_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (saved scores) with every FORECAST_COLUMNS column, null where the scores predate the forecasts."""
+    return frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in FORECAST_COLUMNS.items()
+                              if c not in frame.columns)
+
+
+def item_forecast(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_version: int,
+                  project_id: str) -> dict | None:
+    """One item's saved forecast (FORECAST_COLUMNS with `as_of`), through the scoped `risk_scores`; None when the
+    item has no saved score or no forecast."""
+    frame = scoped(cur, sel, db_path, data_version)
+    if frame is None:
+        return None
+    row = with_forecast_columns(frame).filter(pl.col("project_id") == project_id)
+    if row.is_empty() or row["p50_date"][0] is None:
+        return None
+    return row.select("as_of", *FORECAST_COLUMNS).row(0, named=True)
 
 
 def _number(value: str | None) -> float | None:

@@ -107,6 +107,20 @@ def summary(ctx: Context, d: ItemDetail) -> None:
     item_credibility(ctx, h["project_id"])  # the credibility of its reports (数据真实性)
 
 
+def _forecast(ctx: Context, d: ItemDetail) -> dict | None:
+    """The item's saved finish-date forecast, while it is in flight (None without one)."""
+    if d.head.get("actual_end_date") is not None:
+        return None
+    stamp = (scores.load_meta(ctx.db_path, ctx.version) or {}).get("trained_at", "")
+    return ctx.block("item_forecast", project_id=d.head["project_id"], db_path=ctx.db_path, version=ctx.version,
+                     stamp=stamp)
+
+
+def _finish_date(ctx: Context, when, beyond: bool) -> str:
+    shown = i18n.fmt_date(when, ctx.lang)
+    return ctx.t("risk.later_than", date=shown) if beyond else shown
+
+
 def progress(ctx: Context, d: ItemDetail) -> None:
     reports = d.reports
     if reports.is_empty():
@@ -126,8 +140,18 @@ def progress(ctx: Context, d: ItemDetail) -> None:
         labels["title"] = ctx.t("item.series_sep").join(shown)
         if (reports["planned_basis"] == "elapsed").any():
             st.caption(ctx.t("item.planned_elapsed"))
-        st.plotly_chart(figures_item.progress(reports, labels, d.head["planned_end_date"]), width="stretch",
+        fc = _forecast(ctx, d)
+        if fc is not None:
+            labels |= {"fan": ctx.t("item.fig_fan"),
+                       "p50": ctx.t("item.fig_p50", date=_finish_date(ctx, fc["p50_date"], fc["p50_beyond"])),
+                       "p80": ctx.t("item.fig_p80", date=_finish_date(ctx, fc["p80_date"], fc["p80_beyond"]))}
+        st.plotly_chart(figures_item.progress(reports, labels, d.head["planned_end_date"], fc), width="stretch",
                         key="item_progress")
+        if fc is not None:
+            st.caption(ctx.t("item.forecast_caption", p50=_finish_date(ctx, fc["p50_date"], fc["p50_beyond"]),
+                             p80=_finish_date(ctx, fc["p80_date"], fc["p80_beyond"]),
+                             chance=i18n.fmt_pct(fc["p_by_deadline"], ctx.lang),
+                             as_of=i18n.fmt_date(fc["as_of"], ctx.lang)))
     else:
         st.info(ctx.t("item.no_progress_pct"))
     if reports["forecast_end_date"].is_not_null().any():

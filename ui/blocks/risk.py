@@ -18,6 +18,7 @@ from analytics.pages import risk as risk_page
 from ui import auth as auth_ui
 from ui import context, tables
 from ui.context import Context
+from ui.page import md_escape
 
 _SEEN = "_risk_job_seen"  # session key: the finished job this session has already announced
 ANNOUNCE_FOR = timedelta(minutes=15)  # a finished training is announced to sessions opened this soon after
@@ -124,28 +125,56 @@ def _date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def _finish(ctx: Context, when, beyond) -> str:
+    """A forecast finish date, or "after <date>" when the history cannot tell a later one."""
+    if when is None:
+        return "—"
+    shown = i18n.fmt_date(when, ctx.lang)
+    return ctx.t("risk.later_than", date=shown) if beyond else shown
+
+
+SORTS = ("probability", "p80_late")
+
+
 def items_table(ctx: Context, flagged: pl.DataFrame) -> None:
     names = dict(ctx.query("region_options").select("region_code", "name").iter_rows())
     light_word = {"red": ctx.t("lights.red"), "yellow": ctx.t("lights.yellow"), "green": ctx.t("lights.green"),
                   "none": ctx.t("lights.none")}
+    has_forecast = flagged["p50_date"].is_not_null().any()
+    if has_forecast:
+        order = st.segmented_control(ctx.t("risk.sort"), SORTS, default=SORTS[0], key="risk_sort",
+                                     format_func=lambda k: ctx.t(f"risk.sort_{k}")) or SORTS[0]
+        if order == "p80_late":  # the whole list, not only the rows on screen: latest against plan first
+            flagged = flagged.sort(["p80_late_days", "probability", "project_id"], descending=[True, True, False],
+                                   nulls_last=True)
     rows = list(flagged.iter_rows(named=True))
-    table = pl.DataFrame({
+    text = {
         ctx.t("risk.item"): [r["name"] for r in rows],
         ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
         ctx.t("risk.band"): [ctx.t(f"risk.{r['band']}") for r in rows],
-        # why, next to how likely: the reasons were the last of nine columns, off the screen at 1280 px
-        ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
+    }
+    if has_forecast:  # when, beside how likely: on screen at 1280 px with the reasons
+        text[ctx.t("risk.p80")] = [_finish(ctx, r["p80_date"], r["p80_beyond"]) for r in rows]
+    # why, next to how likely: the reasons were the last of nine columns, off the screen at 1280 px
+    text[ctx.t("risk.reasons")] = [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows]
+    if has_forecast:
+        text |= {ctx.t("risk.p50"): [_finish(ctx, r["p50_date"], r["p50_beyond"]) for r in rows],
+                 ctx.t("risk.p_by_deadline"): [i18n.fmt_pct(r["p_by_deadline"], ctx.lang) for r in rows]}
+    text |= {
         ctx.t("risk.light"): [light_word.get(r["light"], "—") for r in rows],
         ctx.t("risk.region"): [i18n.glossary("province", names.get(r["region_code"], r["region_code"]), ctx.lang)
                                for r in rows],
         ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
         ctx.t("risk.planned_end"): [i18n.fmt_date(r["planned_end_date"], ctx.lang) for r in rows],
-        ctx.t("item.id"): [r["project_id"] for r in rows],  # last: the name says which item; the ID is for lookups
-    }, schema={k: pl.Utf8 for k in (ctx.t("risk.item"), ctx.t("risk.probability"), ctx.t("risk.band"),
-                                     ctx.t("risk.reasons"), ctx.t("risk.light"), ctx.t("risk.region"),
-                                     ctx.t("risk.dept"), ctx.t("risk.planned_end"), ctx.t("item.id"))})
+    }
+    table = pl.DataFrame(text, schema={k: pl.Utf8 for k in text})
+    if has_forecast:  # a number, so the grid sorts it as one (beyond: at least this late)
+        table = table.with_columns(pl.Series(ctx.t("risk.p80_late"), [r["p80_late_days"] for r in rows], dtype=pl.Int64))
+    table = table.with_columns(  # last: the name says which item; the ID is for lookups
+        pl.Series(ctx.t("item.id"), [r["project_id"] for r in rows], dtype=pl.Utf8))
     tables.show(ctx, table, key="risk", title=ctx.t("risk.title"), stem="slip-risk", item_column=ctx.t("item.id"),
                 shown=300, height=460, wrap=ctx.t("risk.reasons"))
+    st.caption(ctx.t("risk.forecast_note") if has_forecast else ctx.t("risk.forecast_none"))
 
 
 def regions_table(ctx: Context, data: risk_page.RiskPage) -> None:
@@ -231,6 +260,48 @@ def model_card(ctx: Context, meta: dict) -> None:
     })
     tables.grid(comparison, hide_index=True, width="stretch")
     st.caption(ctx.t("risk_model.lead_note"))
+    forecast_card(ctx, meta)
+
+
+def forecast_card(ctx: Context, meta: dict) -> None:
+    """How honest the finish dates were on the holdout: the share finished by each date against its level,
+    beside the reporters' own forecast end dates, overall and by domain."""
+    st.subheader(ctx.t("risk_model.fc_title"))
+    rows = risk_page.forecast_rows(meta)
+    if rows is None:
+        e = ((meta.get("forecast") or {}).get("evaluation") or {})
+        st.info(ctx.t("risk_model.fc_none", why=md_escape(e.get("error") or "—")))
+        return
+    e = meta["forecast"]["evaluation"]
+    lang = ctx.lang
+    total = rows.filter(pl.col("domain").is_null())
+    by = {r["forecast"]: r for r in total.iter_rows(named=True)}
+    st.markdown(ctx.t("risk_model.fc_intro", cutoff=i18n.fmt_date(_date(e["cutoff"]), lang),
+                      as_of=i18n.fmt_date(_date(e["data_as_of"]), lang), n=i18n.fmt_int(e["n_forecast"], lang),
+                      p80=i18n.fmt_pct(by["p80"]["share"], lang), p50=i18n.fmt_pct(by["p50"]["share"], lang),
+                      reported=i18n.fmt_pct(by["reported"]["share"], lang)))
+    name = {"p50": ctx.t("risk.p50"), "p80": ctx.t("risk.p80"), "reported": ctx.t("risk_model.fc_reported")}
+
+    def table(part: pl.DataFrame, with_domain: bool) -> pl.DataFrame:
+        cols = {}
+        if with_domain:
+            cols[ctx.t("risk_model.fc_domain")] = [i18n.glossary("domain", d, lang) for d in part["domain"]]
+        cols |= {
+            ctx.t("risk_model.fc_date"): [name[f] for f in part["forecast"]],
+            ctx.t("risk_model.fc_nominal"): [i18n.fmt_pct(v, lang, 0) if v is not None else "—" for v in part["nominal"]],
+            ctx.t("risk_model.fc_share"): [i18n.fmt_pct(v, lang) for v in part["share"]],
+            ctx.t("risk_model.fc_interval"): ["—" if lo is None else f"{i18n.fmt_pct(lo, lang)} – {i18n.fmt_pct(hi, lang)}"
+                                              for lo, hi in zip(part["low"], part["high"])],
+            ctx.t("risk_model.fc_rows"): [ctx.t("risk_model.fc_rows_value", n=i18n.fmt_int(n, lang),
+                                                items=i18n.fmt_int(k, lang)) for n, k in zip(part["n"], part["n_items"])],
+        }
+        return pl.DataFrame(cols)
+
+    tables.grid(table(total, False), hide_index=True, width="stretch")
+    st.caption(ctx.t("risk_model.fc_caption"))
+    with st.expander(ctx.t("risk_model.fc_by_domain")):
+        tables.grid(table(rows.filter(pl.col("domain").is_not_null() & (pl.col("forecast") != "p50")), True),
+                    hide_index=True, width="stretch")
 
 
 def _num(x, digits: int = 3) -> str:
