@@ -16,8 +16,8 @@ from analytics import contract
 from analytics.db import mappings
 from analytics.ingest import mapping, pipeline
 from analytics.ingest.problems import UploadError
-from tests.test_ingest_support import (PROGRESS_HEADER, PROJECT_HEADER, con, csv_bytes, db, xlsx_bytes,  # noqa: F401
-                                       zip_bytes)
+from tests.test_ingest_support import (PROGRESS_HEADER, PROJECT_HEADER, con, csv_bytes, db, october_changes,  # noqa: F401
+                                       october_expected, seed_october_reports, xlsx_bytes, zip_bytes)
 
 ROWS = [PROGRESS_HEADER,
         ["A1", "2026/11/21", "92", "80%", "黄", "按计划推进"],
@@ -312,10 +312,34 @@ def test_preview_counts_new_changed_unchanged_missing_with_before_and_after(con)
     p = pipeline.preview(con, changes)["progress_reports"]
     # A1 and B1 on 11-21 are new; A1 06-30 has actual 41 (was 40) and a note; the other 5 reports are not in the file
     assert (p.rows_new, p.rows_changed, p.rows_unchanged, p.rows_missing, p.rows_removed) == (2, 1, 0, 5, 0)
-    assert p.changed_sample.select("row_key", "field", "before", "after").rows() == [
+    assert pipeline.changed_rows(con, changes[0]).select("row_key", "field", "before", "after").rows() == [
         ("A1 / 2026-06-30", "actual_progress_pct", "40.0", "41.0")]
     replace = pipeline.preview(con, pipeline.to_changes([c], "replace", valid_only=False))["progress_reports"]
     assert replace.rows_removed == 5
+
+
+def test_an_upsert_lists_every_changed_row_before_and_after_and_its_csv_has_them_all(con):
+    """Issue 17, point 16: the preview showed 20 changed rows; a steward must see every one of them."""
+    from analytics import export
+    from analytics.ingest import report
+
+    seed_october_reports(con)
+    changes = pipeline.to_changes([only(checked(con, october_changes(), "p.csv")[1])], "upsert", valid_only=False)
+    p = pipeline.preview(con, changes)["progress_reports"]
+    assert (p.rows_new, p.rows_changed, p.rows_unchanged, p.rows_missing) == (0, 30, 0, 6)
+    every = pipeline.changed_rows(con, changes[0])
+    # 30 rows, 40 fields: each row's actual progress, and every third row's note
+    assert every.select("file_row", "row_key", "field", "before", "after").rows() == october_expected()
+    first = pipeline.changed_rows(con, changes[0], limit=25)  # the first 25 changed rows, each with all its fields
+    assert first.rows() == every.filter(pl.col("file_row") <= 26).rows() and first["row_key"].n_unique() == 25
+    data = report.changes_csv(every, "progress_reports", "upsert", "p.csv", "ab" * 32, "zh", date(2026, 11, 22), 1)
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark: Excel reads the Chinese
+    back = export.read_back(data, "csv", 1 + 4 + 3 + 1)  # title, the 4 standard rows, file, SHA-256, mode, a blank
+    assert back.columns == ["行号", "主键", "规范字段", "原值", "新值"] and back.height == 40
+    assert back.row(3) == ("4", "A1 / 2026-10-03", "备注 (note)", None, "复核")
+    assert back.filter(pl.col("主键") == "A1 / 2026-10-30").rows() == [
+        ("31", "A1 / 2026-10-30", "实际进度（%） (actual_progress_pct)", "70.0", "71.0"),
+        ("31", "A1 / 2026-10-30", "备注 (note)", None, "复核")]
 
 
 def test_the_stewards_guide_is_up_to_date():

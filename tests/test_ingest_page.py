@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from analytics.db import store
-from tests.test_ingest_support import PROGRESS_HEADER, csv_bytes, db  # noqa: F401
+from tests.test_ingest_support import (PROGRESS_HEADER, csv_bytes, db, october_changes,  # noqa: F401
+                                       october_expected, seed_october_reports)
 from tests.app_pages import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,3 +141,25 @@ def test_unknown_headers_with_a_saved_mapping(app, db):
     assert metric_values(at)["新增"] == "1 行"
     at.button(key="up_commit").click().run()
     assert "已提交为数据版本 v2" in " ".join(s.value for s in at.success)
+
+
+def test_the_preview_lists_every_changed_row_before_and_after(app, db, monkeypatch):
+    """Issue 17, point 16: every changed row on the page (past SHOWN_CHANGED, the first ones and a word on the rest)."""
+    from analytics.db import diff
+
+    c = store.connect(db)
+    seed_october_reports(c)
+    c.close()
+    at = app("zh")
+    at.file_uploader[0].set_value(("十月.csv", october_changes(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric_values(at)["变更"] == "30 行"
+    changed = frame_with(at, "原值").fillna("")  # an empty value is drawn as —
+    assert [tuple(r) for r in changed[["行号", "主键", "原值", "新值"]].itertuples(index=False)] == [
+        (row, key, before or "", after) for row, key, _, before, after in october_expected()]  # 30 rows, 40 fields
+    assert "全部 30 行变更" in texts(at)
+    assert [b for b in at.get("download_button") if b.proto.label == "下载全部 30 行变更（CSV，原值 → 新值）"]
+    monkeypatch.setattr(diff, "SHOWN_CHANGED", 25)  # past the limit: the first rows, and a word on the rest
+    at.run()
+    assert frame_with(at, "原值")["主键"].nunique() == 25
+    assert "共 30 行变更，这里显示前 25 行" in texts(at)

@@ -91,3 +91,27 @@ def with_members(xlsx: bytes, extra: dict[str, bytes]) -> bytes:
 PROGRESS_HEADER = ["项目编号", "填报日期", "计划进度", "实际进度", "红黄绿评级", "备注"]
 PROJECT_HEADER = ["督办事项编号", "事项名称", "领域", "所属地区", "牵头单位", "开始日期", "计划完成时间", "优先级", "状态",
                   "预算（万元）"]
+
+
+def seed_october_reports(con, days: int = 30) -> None:
+    """`days` progress reports of item A1, 2026-10-01 onwards: planned 50, actual 40 + day, green, no note."""
+    con.executemany("INSERT INTO progress_reports (project_id, report_date, planned_progress_pct, actual_progress_pct, "
+                    "rag) VALUES ('A1', $date, 50, $actual, 'green')",
+                    [{"date": date(2026, 10, d), "actual": 40 + d} for d in range(1, days + 1)])
+
+
+def october_changes(days: int = 30) -> bytes:
+    """The seeded reports again with actual progress one point higher, and a note on every third day."""
+    rows = [["A1", f"2026-10-{d:02d}", "50", str(41 + d), "绿", "复核" if d % 3 == 0 else ""] for d in range(1, days + 1)]
+    return csv_bytes([PROGRESS_HEADER, *rows])
+
+
+def october_expected(days: int = 30) -> list[tuple]:
+    """What `october_changes` changes, worked out by hand: (file row, key, field, before, after), one per field."""
+    out = []
+    for d in range(1, days + 1):
+        key = f"A1 / 2026-10-{d:02d}"
+        out.append((d + 1, key, "actual_progress_pct", f"{40 + d}.0", f"{41 + d}.0"))
+        if d % 3 == 0:
+            out.append((d + 1, key, "note", None, "复核"))
+    return out

@@ -18,6 +18,9 @@ from analytics import contract
 
 MODES = ("upsert", "replace")
 SAMPLE = 20
+SHOWN_CHANGED = 5_000  # changed rows the upload page draws (docs/uploads.md says so); its CSV has every one
+# what changes in a row the file shares with the table: one line per changed column, values as text
+CHANGED_SCHEMA = {"row_key": pl.Utf8, "field": pl.Utf8, "before": pl.Utf8, "after": pl.Utf8, "file_row": pl.Int64}
 
 
 @dataclass
@@ -29,7 +32,6 @@ class Preview:
     rows_unchanged: int
     rows_missing: int      # in the table, not in the file
     rows_current: int
-    changed_sample: pl.DataFrame = field(default_factory=pl.DataFrame)  # row_key, field, before, after, file_row
     new_sample: pl.DataFrame = field(default_factory=pl.DataFrame)
     missing_sample: pl.DataFrame = field(default_factory=pl.DataFrame)
     orphans: dict[str, int] = field(default_factory=dict)  # table → rows that would refer to removed keys
@@ -75,7 +77,8 @@ def _as_text(expr: str) -> str:
 
 def preview(cur: duckdb.DuckDBPyConnection, table: str, valid: pl.DataFrame, supplied: tuple[str, ...],
             mode: str, incoming: str = "_incoming", samples: bool = True) -> Preview:
-    """Counts and (`samples`) examples of what committing `valid` in `mode` would do."""
+    """Counts and (`samples`) examples of what committing `valid` in `mode` would do; the changed rows
+    themselves, before → after, are `changed_rows`."""
     t = contract.table(table)
     cur.register(incoming, valid)
     try:
@@ -98,26 +101,46 @@ def _preview(cur, t: contract.Table, supplied, mode, incoming, samples: bool) ->
                    count(*) FROM {t.name} c""").fetchall()[0]
     if not samples:
         return Preview(t.name, mode, counts[0], counts[1], counts[2], missing, current)
-    key_text = " || ' / ' || ".join(_as_text(f"i.{_q(k)}") for k in t.key)
-    if compared:  # the first changed rows of the file, then what changed in each
-        picked = (f"SELECT i.* FROM {incoming} i JOIN {t.name} c ON {_match(t, 'i', 'c')} WHERE {differs} "
-                  f"ORDER BY i.__row LIMIT {SAMPLE}")
-        unions = " UNION ALL ".join(
-            f"SELECT {key_text} AS row_key, '{c}' AS field, {_as_text('c.' + _q(c))} AS before, "
-            f"{_as_text('i.' + _q(c))} AS after, i.__row AS file_row FROM picked i JOIN {t.name} c "
-            f"ON {_match(t, 'i', 'c')} WHERE i.{_q(c)} IS DISTINCT FROM c.{_q(c)}" for c in compared)
-        changed = cur.sql(f"WITH picked AS MATERIALIZED ({picked}) SELECT * FROM ({unions}) "
-                          f"ORDER BY file_row, field").pl()
-    else:
-        changed = pl.DataFrame(schema={"row_key": pl.Utf8, "field": pl.Utf8, "before": pl.Utf8, "after": pl.Utf8,
-                                       "file_row": pl.Int64})
     new = cur.sql(f"SELECT i.* FROM {incoming} i WHERE NOT EXISTS (SELECT 1 FROM {t.name} c "
                   f"WHERE {_match(t, 'i', 'c')}) ORDER BY i.__row LIMIT {SAMPLE}").pl()
     gone = cur.sql(f"SELECT c.* FROM {t.name} c WHERE NOT EXISTS (SELECT 1 FROM {incoming} i "
                    f"WHERE {_match(t, 'i', 'c')}) ORDER BY {', '.join('c.' + _q(k) for k in t.key)} "
                    f"LIMIT {SAMPLE}").pl()
     orphans = _orphans(cur, t, incoming) if mode == "replace" and missing else {}
-    return Preview(t.name, mode, counts[0], counts[1], counts[2], missing, current, changed, new, gone, orphans)
+    return Preview(t.name, mode, counts[0], counts[1], counts[2], missing, current, new, gone, orphans)
+
+
+def changed_rows(cur: duckdb.DuckDBPyConnection, table: str, valid: pl.DataFrame, supplied: tuple[str, ...],
+                 incoming: str = "_changed", limit: int | None = None) -> pl.DataFrame:
+    """Every row of `valid` whose stored row (same key) differs in a column the file supplies, before → after:
+    one line per changed column (row_key, field, before, after, file_row; values as text), in the file's order.
+    `limit` keeps the first `limit` changed rows, each with all its changed columns (the page draws a few
+    thousand; its CSV has them all)."""
+    t = contract.table(table)
+    cur.register(incoming, valid)
+    try:
+        return _changed(cur, t, supplied, incoming, limit)
+    finally:
+        cur.unregister(incoming)
+
+
+def _changed(cur, t: contract.Table, supplied, incoming: str, limit: int | None) -> pl.DataFrame:
+    compared = [c for c in supplied if c not in t.key]
+    if not compared:
+        return pl.DataFrame(schema=CHANGED_SCHEMA)
+    differs = " OR ".join(f"i.{_q(c)} IS DISTINCT FROM c.{_q(c)}" for c in compared)
+    key_text = " || ' / ' || ".join(_as_text(f"i.{_q(k)}") for k in t.key)
+    # the changed rows of the file (the first `limit` of them), then what changed in each
+    picked = (f"SELECT i.* FROM {incoming} i JOIN {t.name} c ON {_match(t, 'i', 'c')} WHERE {differs} "
+              "ORDER BY i.__row" + (" LIMIT $limit" if limit is not None else ""))
+    unions = " UNION ALL ".join(
+        f"SELECT {key_text} AS row_key, '{c}' AS field, {_as_text('c.' + _q(c))} AS before, "
+        f"{_as_text('i.' + _q(c))} AS after, i.__row AS file_row FROM picked i JOIN {t.name} c "
+        f"ON {_match(t, 'i', 'c')} WHERE i.{_q(c)} IS DISTINCT FROM c.{_q(c)}" for c in compared)
+    params = {"limit": int(limit)} if limit is not None else None
+    out = cur.sql(f"WITH picked AS MATERIALIZED ({picked}) SELECT * FROM ({unions}) ORDER BY file_row, field",
+                  params=params).pl()
+    return out.cast({k: v for k, v in CHANGED_SCHEMA.items() if k in out.columns})
 
 
 def _orphans(cur, t: contract.Table, incoming: str) -> dict[str, int]:

@@ -6,6 +6,7 @@ and the messages, so what it says is what the code does:
 from __future__ import annotations
 
 from analytics import contract, i18n, settings
+from analytics.db import diff
 from analytics.ingest import mapping, normalise
 
 RULES = ("required", "date", "timestamp", "number", "percent", "integer", "bool", "choice", "period", "range",
@@ -40,9 +41,12 @@ An upload goes through six steps, on the 数据上传 / Data upload page or with
 4. **Checks.** Every contract rule on every row, before anything is written. Each problem gives the row
    number in your file (Excel's row; a CSV's line, unless a cell spans lines), the column as you headed it,
    the value, and what was expected. Download the report as XLSX, summarised by rule.
-5. **Preview.** Rows new, changed (with before and after), unchanged, and missing from the file, against
-   the current data. A file with errors is rejected, unless you choose to load only its valid rows (the
-   rejected rows are in the report and counted in the version).
+5. **Preview.** Rows new, changed, unchanged, and missing from the file, against the current data. Every
+   changed row is listed, before → after, one line per changed field (on screen the first {shown_changed},
+   in a table that scrolls); download them all as CSV (UTF-8, opens in Excel), with the file, its SHA-256,
+   the mode and the data version they were compared with written above. A file with errors is rejected,
+   unless you choose to load only its valid rows (the rejected rows are in the report and counted in the
+   version).
 6. **Commit.** One transaction: all of it or none of it is visible, even if the machine dies halfway.
    It creates a data version (who, when, file name and SHA-256, tables, mode, row counts, the version it was
    based on), re-checks the contract on the result and refreshes the summaries, so every page shows the new
@@ -181,6 +185,6 @@ def _traits() -> list[str]:
 
 
 def markdown() -> str:
-    head, tail = INTRO.split("## Versions and rollback", 1)
+    head, tail = INTRO.replace("{shown_changed}", f"{diff.SHOWN_CHANGED:,}").split("## Versions and rollback", 1)
     return "\n".join([head.rstrip("\n") + "\n", *_traits(), "## Versions and rollback" + tail, *_settings(),
                       *_headers(), *_values(), *_messages()])

@@ -216,3 +216,11 @@ def preview(cur, changes: list[versions.Change]):
 
     return {ch.table: diff.preview(cur, ch.table, ch.frame, ch.supplied, ch.mode, f"_preview_{i}")
             for i, ch in enumerate(changes)}
+
+
+def changed_rows(cur, change: versions.Change, limit: int | None = None) -> pl.DataFrame:
+    """Every row `change` would change, before → after (one line per changed column, in the file's order);
+    `limit`: only the first `limit` changed rows. See diff.changed_rows."""
+    from analytics.db import diff
+
+    return diff.changed_rows(cur, change.table, change.frame, change.supplied, f"_changed_{change.table}", limit)

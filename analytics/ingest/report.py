@@ -1,6 +1,7 @@
-"""The problem report a steward takes away: every problem in their language, summarised by rule.
+"""What a steward takes away from an upload: the problem report (every problem in their language, summarised
+by rule) and the list of every change the upload would make, before → after.
 
-The XLSX goes through `analytics.export` (the project's one writer, with its formula guard): the
+The files go through `analytics.export` (the project's one writer, with its formula guard): the
 summary by rule sits in the labelled rows above the table of problems.
 """
 from __future__ import annotations
@@ -88,3 +89,23 @@ def to_csv(problems: pl.DataFrame, file_name: str, lang: str, as_of: date, versi
     t = lambda k, **kw: i18n.t(f"upload.{k}", lang, **kw)  # noqa: E731
     meta = export.meta_for(t("report_title"), "", as_of, version, lang, ((t("report_file"), file_name),))
     return export.to_csv(readable(problems, lang), meta)
+
+
+def changes(changed: pl.DataFrame, table: str, lang: str) -> pl.DataFrame:
+    """The rows an upload changes (diff.changed_rows: one line per changed column), headed in the reader's language,
+    the field as the reader knows it; the page draws it and the CSV writes it."""
+    t = lambda k: i18n.t(f"upload.{k}", lang)  # noqa: E731
+    fields = {c: _label(table, c, lang) for c in contract.table(table).column_names}
+    return changed.select(pl.col("file_row").cast(pl.Int64).alias(t("col_row")), pl.col("row_key").alias(t("key")),
+                          pl.col("field").replace(fields).alias(t("col_field")),
+                          pl.col("before").alias(t("before")), pl.col("after").alias(t("after")))
+
+
+def changes_csv(changed: pl.DataFrame, table: str, mode: str, file_name: str, sha256: str, lang: str, as_of: date,
+                version: int) -> bytes:
+    """Every change of an upload to one table as CSV (UTF-8 with a byte-order mark, so Excel reads Chinese), with
+    the file, its SHA-256, the mode and the data version it was compared with written above."""
+    t = lambda k, **kw: i18n.t(f"upload.{k}", lang, **kw)  # noqa: E731
+    meta = export.meta_for(t("changes_title", table=_table(table, lang)), "", as_of, version, lang,
+                           ((t("report_file"), file_name), (t("v_sha"), sha256), (t("mode"), t(f"mode_{mode}"))))
+    return export.to_csv(changes(changed, table, lang), meta)

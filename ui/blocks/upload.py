@@ -17,7 +17,7 @@ from analytics import contract, i18n, settings
 from analytics.ingest import mapping as M
 from analytics.db import mappings
 from analytics.ingest import pipeline, report
-from analytics.db import versions
+from analytics.db import diff, versions
 from analytics.ingest.problems import UploadError
 
 from ui import auth as auth_ui
@@ -322,6 +322,9 @@ def _whole_rows(ctx: Context, frame: pl.DataFrame, key: str) -> pl.DataFrame:
 
 # ---- 5. preview, 6. commit ----------------------------------------------------------------------------
 
+CHANGED_HEIGHT = 420  # px: about a dozen lines, then the table scrolls
+
+
 @dataclass
 class Plan:
     changes: list
@@ -370,16 +373,34 @@ def preview(ctx: Context, up: pipeline.Upload, checked: list, modes: dict[str, s
                          date=i18n.fmt_date(ctx.as_of, ctx.lang)))
         if p.orphans:
             st.warning(ctx.t("upload.orphans", detail="、".join(f"{t} {n(k)}" for t, k in p.orphans.items())))
-        if p.changed_sample.height:
-            st.markdown(ctx.t("upload.changed_sample", n=min(p.changed_sample["row_key"].n_unique(), 20)))
-            tables.grid(p.changed_sample.select(
-                pl.col("file_row").alias(ctx.t("upload.col_row")), pl.col("row_key").alias(ctx.t("upload.key")),
-                pl.col("field").alias(ctx.t("upload.col_field")), pl.col("before").alias(ctx.t("upload.before")),
-                pl.col("after").alias(ctx.t("upload.after"))), hide_index=True, width="stretch")
+        if p.rows_changed:
+            changed_rows(ctx, up, ch, p.rows_changed)
         if ch.mode == "replace" and p.missing_sample.height:
             st.markdown(ctx.t("upload.removed_sample"))
             tables.grid(p.missing_sample.head(10), hide_index=True, width="stretch")
     return Plan(changes, previews)
+
+
+def changed_rows(ctx: Context, up: pipeline.Upload, change, n_changed: int) -> None:
+    """Every row the upload changes, before → after: the first diff.SHOWN_CHANGED in a scrollable table (a steward
+    checks them all before committing, not a sample), and all of them in a CSV made when asked."""
+    db = database(ctx.db_path)
+    n = lambda x: i18n.fmt_int(x, ctx.lang)  # noqa: E731
+    limit = diff.SHOWN_CHANGED
+    shown = pipeline.changed_rows(db.cursor(), change, limit=limit)
+    if n_changed > limit:
+        st.markdown(ctx.t("upload.changed_some", shown=n(limit), n=n(n_changed)))
+    else:
+        st.markdown(ctx.t("upload.changed_all", n=n(n_changed)))
+    # as Arrow, like ui.tables.show: values from the file stay data in the grid, never Markdown
+    tables.grid(report.changes(shown, change.table, ctx.lang).to_arrow(compat_level=pl.CompatLevel.oldest()),
+                hide_index=True, width="stretch", height=CHANGED_HEIGHT, key=f"up_changed_{change.table}")
+    st.download_button(ctx.t("upload.download_changed", n=n(n_changed)), on_click="ignore",
+                       key=f"up_changed_csv_{change.table}", icon=":material/download:",
+                       data=lambda: report.changes_csv(pipeline.changed_rows(db.cursor(), change), change.table,
+                                                       change.mode, up.file_name, up.sha256, ctx.lang, ctx.as_of,
+                                                       ctx.version),
+                       file_name=f"upload-changes-{change.table}-{up.sha256[:8]}.csv", mime="text/csv")
 
 
 def _latest_date(plan: Plan) -> date | None:
