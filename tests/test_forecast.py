@@ -111,3 +111,26 @@ def test_no_finished_item_no_forecast():
     with pytest.raises(ValueError, match="no finished item"):
         FC.fit(FC.pairs(snaps.with_columns(pl.lit(1.0).alias("elapsed_share")), D0 + timedelta(days=90)),
                D0 + timedelta(days=90))
+
+
+def test_s_curve_counted_by_hand():
+    """The portfolio S-curve over a fixed population: plan, expected (sum of the curves), 50 % / 80 % sure."""
+    from analytics.pages.risk import s_curve
+
+    d = lambda n: D0 + timedelta(days=n)  # noqa: E731
+    items = pl.DataFrame({
+        "project_id": ["A", "B", "C"], "planned_end_date": [d(10), d(30), None],
+        "p50_date": [d(14), d(28), d(42)], "p50_beyond": [False, False, True],
+        "p80_date": [d(28), d(42), d(42)], "p80_beyond": [False, False, True], "as_of": [D0] * 3})
+    curves = pl.DataFrame({"project_id": ["A", "B", "C"],
+                           "finish_curve": [[0.0, 0.6, 0.9, 1.0], [0.0, 0.1, 0.5, 0.8], [0.0, 0.0, 0.0, 0.2]]})
+    out = s_curve(items, curves, 14)
+    assert out["date"].to_list() == [d(0), d(14), d(28), d(42)]
+    assert out["planned"].to_list() == [0, 1, 1, 2]
+    assert out["expected"].to_list() == pytest.approx([0.0, 0.7, 1.4, 2.0])
+    assert out["sure50"].to_list() == [0, 1, 2, 2]  # C's 50 % date is a lower bound: never counted
+    assert out["sure80"].to_list() == [0, 0, 1, 2]
+    assert set(out["n"]) == {3}
+    # it stops once 99 % are expected finished
+    done = curves.with_columns(pl.lit([0.0, 1.0, 1.0, 1.0]).alias("finish_curve"))
+    assert s_curve(items, done, 14).height == 2

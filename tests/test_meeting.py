@@ -285,3 +285,20 @@ def test_a_period_cut_short_by_the_as_of_date_says_so(fixture_con):
     assert tail.line.dash == "dot" and tail.marker.symbol[-1] == "circle-open" and tail.text[-1].endswith("(to 22 Nov)")
     main = next(t for t in fig.data if t.mode == "lines+markers")
     assert str(main.x[-1]) < "2026-11-22"  # the full line stops at the last whole month
+
+
+def test_risk_slide_gives_each_flag_its_80_percent_date(fixture_con, tmp_path):
+    """Issue 21: the meeting's risk table carries the same 80 % finish date as the risk page ("—" without one)."""
+    db = tmp_path / "x.duckdb"
+    _scores(db, 2, AS_OF, {"A1": "high", "B1": "high"})
+    out = scores.path_for(db, 2)
+    pl.read_parquet(out).with_columns(
+        pl.Series("p80_date", [date(2027, 3, 31), None], dtype=pl.Date),
+        pl.Series("p80_beyond", [False, None], dtype=pl.Boolean)).write_parquet(out)
+    lights = F.queries.run(fixture_con, "item_lights", Filters(), as_of=AS_OF, **metrics.Thresholds().params())
+    r = F.risk_facts(fixture_con, sel(), lights, "province", str(db), 2, date(2026, 11, 15), AS_OF)
+    f = replace(F.build(fixture_con, sel(), "week"), risk=r)
+    for lang, col, when in (("zh", "八成把握完成", "2027年3月31日"), ("en", "80 % sure done by", "31 Mar 2027")):
+        table = D.build(f, lang, "", 1).slide("risk").tables[0]
+        i = table.columns.index(col)
+        assert dict(zip(table.item_ids, (row[i] for row in table.rows))) == {"A1": when, "B1": "—"}

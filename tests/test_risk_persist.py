@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
@@ -373,12 +374,14 @@ def test_risk_page_shows_the_model_card(published, monkeypatch, lang, region):
     comparison = next(d.value for d in at.dataframe if d.value.shape == (3, 9))
     assert len(comparison) == 3 and f"{e['lead_time']['model']['median_lead_days']:g}" in comparison.iloc[0, -1]
     charts = at.get("plotly_chart")
-    assert len(charts) == 1
-    fig = json.loads(charts[0].proto.spec)
+    assert len(charts) == 2  # the portfolio's S-curve and the card's reliability curve
+    fig = json.loads(next(c for c in charts if "risk_reliability" in str(c.proto.id)).proto.spec)
+    s_curve = json.loads(next(c for c in charts if "risk_s_curve" in str(c.proto.id)).proto.spec)
+    assert len(s_curve["data"]) == 5
     model_trace = fig["data"][1]
     assert [round(v, 6) for v in model_trace["x"]] == [round(b["mean_predicted"], 6) for b in e["reliability"]]
     assert model_trace["customdata"] == [b["n"] for b in e["reliability"]]
-    regions = at.dataframe[1].value  # flags by region: provinces nationally, cities of Guangdong
+    regions = at.dataframe[2].value  # flags by region (after the S-curve's table): provinces nationally, cities of Guangdong
     assert len(regions) > 0 and regions.iloc[:, 1].sum() <= (
         sum(1 for b in at.dataframe[0].value.iloc[:, 2] if b in ("high", "高")))
     # issue 21: the finish dates beside the probability, and the card's holdout check of them
@@ -456,3 +459,50 @@ def test_item_page_shows_the_risk_tables_finish_dates(published, monkeypatch):
     marks = [t for t in fig["data"] if t.get("mode") == "markers" and t.get("y") == [100]]
     assert [m["x"][0] for m in marks] == [str(row["p50_date"]), str(row["p80_date"])]
     assert p50 in marks[0]["name"] and p80 in marks[1]["name"]
+
+
+def test_cockpit_lists_carry_the_same_finish_dates(published, monkeypatch):
+    """The cockpit's needs-attention list and its model flags show each item's 80 % date as the risk page does."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics import i18n
+    from analytics.risk import scores
+
+    copy, meta, _ = published
+    saved = scores.load(copy, meta["data_version"])
+    want = {r["project_id"]: (i18n.t("risk.later_than", "en", date=i18n.fmt_date(r["p80_date"], "en"))
+                              if r["p80_beyond"] else i18n.fmt_date(r["p80_date"], "en"))
+            for r in saved.iter_rows(named=True)}
+    monkeypatch.setenv("COCKPIT_DB", str(copy))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    col = "Finish (80 % sure)"
+    attention = next(d.value for d in at.dataframe if "Item ID" in d.value.columns and col in d.value.columns)
+    assert len(attention) > 0
+    for pid, shown in zip(attention["Item ID"], attention[col]):
+        assert shown == want.get(pid, "—")
+    assert any(col in d.value.columns and "Slip probability" in d.value.columns for d in at.dataframe)  # model flags
+
+
+def test_s_curve_is_the_flagged_items_and_agrees_with_their_dates(published):
+    """The S-curve's population is the risk table's items, and its band's edges count the table's P50 / P80 dates."""
+    from analytics import metrics
+    from analytics.pages import risk as risk_page
+
+    copy, meta, _ = published
+    con = store.connect(copy, read_only=True)
+    try:
+        for region in (None, "440000"):
+            sel = metrics.Selection(filters=metrics.Filters(region_code=region), as_of=AS_OF)
+            data = risk_page.page(con, sel, {}, db_path=str(copy), version=meta["data_version"])
+            curve, flagged = data.s_curve, data.flagged
+            assert set(curve["n"]) == {flagged.height} and flagged.height > 0
+            last = curve.row(-1, named=True)
+            sure80 = flagged.filter(~pl.col("p80_beyond") & (pl.col("p80_date") <= last["date"])).height
+            assert last["sure80"] == sure80 and last["sure50"] >= last["sure80"]
+            assert curve["expected"].is_sorted() and curve["planned"].is_sorted()
+            assert last["planned"] == flagged.filter(pl.col("planned_end_date") <= last["date"]).height
+    finally:
+        con.close()

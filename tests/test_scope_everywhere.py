@@ -65,7 +65,8 @@ def _write_scores(db: Path) -> None:
                   "band": [b for _, b in SCORES.values()],
                   "top_reasons": pl.Series([[{"feature": "progress_gap", "value": "15.0", "effect": 0.2}]] * len(SCORES),
                                            dtype=reason),
-                  "data_version": [1] * len(SCORES), "as_of": [AS_OF] * len(SCORES)}).write_parquet(out)
+                  "data_version": [1] * len(SCORES), "as_of": [AS_OF] * len(SCORES),
+                  "finish_curve": pl.Series([[0.0, 0.5, 1.0]] * len(SCORES), dtype=pl.List(pl.Float32))}).write_parquet(out)
     out.with_suffix(".json").write_text(json.dumps({"trained_at": "2026-11-22T08:00:00", "data_version": 1,
                                                     "data_as_of": "2026-11-22", "n_rows": 10, "evaluation": None}))
 

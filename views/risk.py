@@ -31,11 +31,14 @@ else:
     st.markdown(ctx.t("risk.flagged", high=i18n.fmt_int(bands.get("high", 0), ctx.lang),
                       medium=i18n.fmt_int(bands.get("medium", 0), ctx.lang),
                       n=i18n.fmt_int(data.flagged.height, ctx.lang)))
-items_tab, regions_tab, card_tab = st.tabs([ctx.t("risk_model.tab_items"), ctx.t("risk_model.tab_regions"),
-                                            ctx.t("risk_model.tab_card")])
+items_tab, portfolio_tab, regions_tab, card_tab = st.tabs(
+    [ctx.t("risk_model.tab_items"), ctx.t("risk_model.tab_portfolio"), ctx.t("risk_model.tab_regions"),
+     ctx.t("risk_model.tab_card")])
 with items_tab:
     if not data.flagged.is_empty():
         risk_blocks.items_table(ctx, data.flagged)
+with portfolio_tab:
+    risk_blocks.portfolio(ctx, data)
 with regions_tab:
     risk_blocks.regions_table(ctx, data)
 with card_tab:

@@ -171,6 +171,14 @@ def regions(f: Facts, lang: str, min_n: int) -> Slide:
                  charts=(chart,) if ranked.height else (), empty="" if full.height else N.regions(f, lang, min_n))
 
 
+def _finish(when, beyond, lang: str) -> str:
+    """An 80 % finish date as the risk page writes it ("after …" when it is a lower bound)."""
+    if when is None:
+        return "—"
+    shown = i18n.fmt_date(when, lang)
+    return i18n.t("risk.later_than", lang, date=shown) if beyond else shown
+
+
 def risk(f: Facts, lang: str) -> Slide:
     r = f.risk
     title = t("title_risk", lang)
@@ -187,10 +195,10 @@ def risk(f: Facts, lang: str) -> Slide:
              Card(t("card_not_red", lang), i18n.fmt_int(sum(x["light"] != "red" for x in rows), lang),
                   note=t("not_red_note", lang)))
     table = Table(t("table_risk", lang),
-                  (t("col_item", lang), t("col_dept", lang), t("col_probability", lang), t("col_light", lang),
-                   t("col_mark", lang), t("col_reasons", lang)),
+                  (t("col_item", lang), t("col_dept", lang), t("col_probability", lang), t("col_p80", lang),
+                   t("col_light", lang), t("col_mark", lang), t("col_reasons", lang)),
                   tuple((x["name"], i18n.glossary("dept", x["lead_dept"], lang), i18n.fmt_pct(x["probability"], lang),
-                         light(x["light"], lang),
+                         _finish(x["p80_date"], x["p80_beyond"], lang), light(x["light"], lang),
                          "" if r.new_ids is None else t("mark_new", lang) if x["project_id"] in r.new_ids else "",
                          scores.reasons_text(x["top_reasons"], lang)) for x in rows), SHOWN,
                   t("table_risk_note", lang, n=i18n.fmt_int(len(rows), lang)), tuple(x["project_id"] for x in rows))

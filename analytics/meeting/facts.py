@@ -178,7 +178,9 @@ def risk_facts(cur: duckdb.DuckDBPyConnection, sel: Selection, lights: pl.DataFr
     scored = scores.scoped(cur, sel, db_path, version)
     if scored is None:  # the model that made them was refused (scores.refusal): not shown
         return "no_scores"
-    high = (lights.join(scored.filter(pl.col("band") == "high").select("project_id", "probability", "top_reasons"),
+    scored = scores.with_forecast_columns(scored)
+    high = (lights.join(scored.filter(pl.col("band") == "high").select("project_id", "probability", "top_reasons",
+                                                                        "p80_date", "p80_beyond"),
                         on="project_id", how="inner").sort(["probability", "project_id"], descending=[True, False]))
     earlier_as_of, earlier = _earlier_scores(cur, sel, db_path, version, previous_as_of) or (None, None)
     new_ids = None

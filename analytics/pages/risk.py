@@ -9,8 +9,10 @@ flight and red lights for the same regions (`metrics.region_table`), so the two 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from analytics import metrics
@@ -27,6 +29,7 @@ class RiskPage:
     regions: pl.DataFrame | None  # one row per region one level below the selection (None at county level)
     level: str | None            # that level
     meta: dict                   # the scores' sidecar: model file, data version, evaluation, bands
+    s_curve: pl.DataFrame | None = None  # the portfolio's finish forecast by date (`s_curve`); None without curves
 
 
 def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict, db_path: str = "",
@@ -38,12 +41,50 @@ def page(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, weights: dict, 
     if scored is None or meta is None:
         return None
     items = queries.run(cur, "item_lights", sel.filters, sel.scope, sel.as_of, **sel.thresholds.params())
-    flagged = (items.join(scores.with_forecast_columns(scored).select(SCORE_COLUMNS), on="project_id", how="inner")
+    when = ["as_of"] if "as_of" in scored.columns else []  # the scores' date (the S-curve starts there)
+    flagged = (items.join(scores.with_forecast_columns(scored).select(*SCORE_COLUMNS, *when), on="project_id",
+                          how="inner")
                .with_columns((pl.col("p80_date") - pl.col("planned_end_date")).dt.total_days().alias("p80_late_days"))
                .sort(["probability", "project_id"], descending=[True, False]))
     level = child_level(cur, sel.filters.region_code)
     regions = flags_by_region(cur, sel, flagged, level, weights) if level else None
-    return RiskPage(flagged, regions, level, meta)
+    saved = scores.curves(cur, sel, db_path, version) if when else None
+    curve = s_curve(flagged, *saved) if saved is not None else None
+    return RiskPage(flagged, regions, level, meta, curve)
+
+
+def s_curve(items: pl.DataFrame, curves: pl.DataFrame, step_days: int) -> pl.DataFrame | None:
+    """The portfolio S-curve over a fixed population, the selection's scored items in flight (`items`, with
+    planned_end_date, p50/p80 dates and flags, as_of): for each date every `step_days` from the scores' date, how
+    many the plan has finished (planned end on or before it), how many are expected finished (the sum of the items'
+    calibrated finish curves), and how many are 50 % / 80 % sure to be (their P50 / P80 date on or before it; a
+    lower-bound date never counts). It ends once 99 % are expected finished, or at the curves' end. None when no
+    item has a curve."""
+    rows = items.select("project_id", "planned_end_date", "p50_date", "p50_beyond", "p80_date", "p80_beyond",
+                        "as_of").join(curves, on="project_id", how="inner").filter(pl.col("finish_curve").is_not_null())
+    if rows.is_empty():
+        return None
+    width = min(len(c) for c in rows["finish_curve"])
+    matrix = np.vstack([np.asarray(c[:width], dtype=float) for c in rows["finish_curve"]])
+    start = rows["as_of"][0]
+    dates = [start + timedelta(days=step_days * k) for k in range(width)]
+    expected = matrix.sum(axis=0)
+    n = rows.height
+    cut = int(np.argmax(expected >= 0.99 * n)) + 1 if (expected >= 0.99 * n).any() else width
+
+    def by(col: str, beyond: str | None = None) -> np.ndarray:
+        ok = rows[col].is_not_null()
+        if beyond:
+            ok = ok & ~rows[beyond].fill_null(False)
+        when = np.array([d.toordinal() for d in rows.filter(ok)[col]], dtype=np.int64)
+        grid = np.array([d.toordinal() for d in dates], dtype=np.int64)
+        return np.searchsorted(np.sort(when), grid, side="right")
+
+    return pl.DataFrame({"date": dates, "planned": by("planned_end_date"), "expected": expected,
+                         "sure50": by("p50_date", "p50_beyond"), "sure80": by("p80_date", "p80_beyond"),
+                         "n": [n] * width},
+                        schema={"date": pl.Date, "planned": pl.Int64, "expected": pl.Float64, "sure50": pl.Int64,
+                                "sure80": pl.Int64, "n": pl.Int64}).head(cut)
 
 
 def flags_by_region(cur: duckdb.DuckDBPyConnection, sel: metrics.Selection, flagged: pl.DataFrame, level: str,

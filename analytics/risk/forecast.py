@@ -220,6 +220,29 @@ def predict(model: ForecastModel, feats: pl.DataFrame, levels: dict[str, float] 
     return pl.DataFrame(cols)
 
 
+CURVE_STEP = 28  # days between the points of an item's saved finish curve (the portfolio S-curve sums them)
+
+
+def curve_days(model: ForecastModel) -> np.ndarray:
+    return np.arange(0, model.max_days + 1, CURVE_STEP, dtype=float)
+
+
+def recalibrated(raw: np.ndarray, levels: dict[str, float] | None) -> np.ndarray:
+    """Raw F mapped through the calibrated levels (piecewise linear through (0, 0), (level read for P50, 0.5),
+    (level read for P80, 0.8), (1, 1)), so a curve crosses 0.5 and 0.8 on the item's P50 and P80 dates."""
+    levels = levels or {}
+    xs = [0.0, levels.get("p50", 0.5), levels.get("p80", 0.8), 1.0]
+    ys = [0.0, 0.5, 0.8, 1.0]
+    pts = sorted(set(zip(xs, ys)))
+    return np.interp(raw, [x for x, _ in pts], [y for _, y in pts])
+
+
+def curves(model: ForecastModel, feats: pl.DataFrame) -> np.ndarray:
+    """Each item's chance of being finished by as-of + d for every d of `curve_days` (calibrated): rows × days."""
+    raw = cdf(model, feats, curve_days(model))
+    return recalibrated(raw, model.extra.get("levels"))
+
+
 def train(con: duckdb.DuckDBPyConnection, observed_to: date | None = None,
           progress: Callable[[float, str], None] | None = None, snaps: pl.DataFrame | None = None) -> ForecastModel:
     """Fit on every snapshot up to `observed_to` (default: the data's as-of date), outcomes as known then."""

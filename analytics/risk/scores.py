@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from analytics import i18n
@@ -25,6 +26,7 @@ def path_for(db_path: str | Path, data_version: int) -> Path:
     return Path(str(db_path) + ".models") / f"scores-v{data_version}.parquet"
 
 
+CURVE = "finish_curve"  # per item: the chance of being finished by as-of + k × curve_step_days (read by `curves`)
 FORECAST_COLUMNS = {"p50_date": pl.Date, "p50_beyond": pl.Boolean, "p80_date": pl.Date, "p80_beyond": pl.Boolean,
                     "p_by_deadline": pl.Float64}
 
@@ -45,7 +47,11 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
     score_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     if forecast is not None:
-        frame = frame.join(FC.predict(forecast, F.features(con, model.data_as_of)), on="project_id", how="left")
+        feats = F.features(con, model.data_as_of)
+        curve = FC.curves(forecast, feats).astype(np.float32)
+        predicted = FC.predict(forecast, feats).with_columns(
+            pl.Series(CURVE, list(curve), dtype=pl.List(pl.Float32)))
+        frame = frame.join(predicted, on="project_id", how="left")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in FORECAST_COLUMNS.items())
     forecast_seconds = time.perf_counter() - t0
@@ -66,6 +72,7 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
         "forecast": None if forecast is None else {
             "n_rows": forecast.n_rows, "max_days": forecast.max_days, "fit_seconds": round(forecast.fit_seconds, 1),
             "trained_to": forecast.trained_to.isoformat(), "forecast_seconds": round(forecast_seconds, 1),
+            "curve_step_days": FC.CURVE_STEP, "levels": forecast.extra.get("levels"),
             "train_seconds": forecast.extra.get("train_seconds"),
             "evaluation": _jsonable(forecast.extra.get("evaluation"))}}
     side_tmp = out.with_name(out.name + ".json.tmp")
@@ -126,6 +133,19 @@ def with_forecast_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` (saved scores) with every FORECAST_COLUMNS column, null where the scores predate the forecasts."""
     return frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in FORECAST_COLUMNS.items()
                               if c not in frame.columns)
+
+
+def curves(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_version: int) -> tuple[pl.DataFrame, int] | None:
+    """(project_id → finish curve of the selection's scored items, the curve's step in days), through the scoped
+    `risk_curves`; None without saved curves."""
+    from analytics.db import queries
+
+    path = path_for(db_path, data_version)
+    meta = load_meta(db_path, data_version) or {}
+    step = (meta.get("forecast") or {}).get("curve_step_days")
+    if not path.exists() or not step or refusal(db_path, data_version):
+        return None
+    return queries.run(cur, "risk_curves", sel.filters, sel.scope, sel.as_of, scores_path=str(path)), int(step)
 
 
 def item_forecast(cur: duckdb.DuckDBPyConnection, sel, db_path: str | Path, data_version: int,

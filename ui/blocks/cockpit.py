@@ -150,14 +150,40 @@ def light_reason(ctx: Context, row: dict) -> str:
     return ctx.t("attention.rag", rag=i18n.choice_label("progress_reports", "rag", row["rag"], ctx.lang))
 
 
+def _saved_scores(ctx: Context) -> pl.DataFrame | None:
+    """The selection's saved risk scores and finish dates (scoped in SQL), or None (no model, or a refused one)."""
+    from analytics.risk import scores
+
+    path = scores.path_for(ctx.db_path, ctx.version)
+    if not path.exists() or scores.refusal(ctx.db_path, ctx.version):  # a refused model's scores are not shown
+        return None
+    # the file's time keys the cache, so a retraining shows at once
+    return scores.with_forecast_columns(ctx.query("risk_scores", scores_path=str(path), stamp=path.stat().st_mtime_ns))
+
+
+def _finish(ctx: Context, when, beyond) -> str:
+    if when is None:
+        return "—"
+    shown = i18n.fmt_date(when, ctx.lang)
+    return ctx.t("risk.later_than", date=shown) if beyond else shown
+
+
 def attention_table(ctx: Context, items: pl.DataFrame) -> pl.DataFrame:
-    """The needs-attention list as shown and downloaded, with headers in the reader's language."""
+    """The needs-attention list as shown and downloaded, with headers in the reader's language; with the items'
+    80 % finish date (issue 21) when the saved scores carry one."""
+    scored = _saved_scores(ctx)
+    p80 = {}
+    if scored is not None and scored["p80_date"].is_not_null().any():
+        p80 = {r["project_id"]: _finish(ctx, r["p80_date"], r["p80_beyond"])
+               for r in scored.select("project_id", "p80_date", "p80_beyond").iter_rows(named=True)}
     rows = list(items.iter_rows(named=True))
+    finish = {ctx.t("risk.p80"): [p80.get(r["project_id"], "—") for r in rows]} if p80 else {}
     return pl.DataFrame({
         ctx.t("attention.item"): [r["name"] for r in rows],
         ctx.t("item.id"): [r["project_id"] for r in rows],
         ctx.t("attention.region"): [i18n.glossary("province", r["region_name"], ctx.lang) for r in rows],
         ctx.t("attention.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
+        **finish,  # when it will be done, beside who is responsible
         ctx.t("attention.days_late"): [r["days_late"] for r in rows],
         ctx.t("attention.lag"): [None if r["lag_pp"] is None else round(r["lag_pp"], 1) for r in rows],
         ctx.t("attention.rel_lag"): [i18n.fmt_pct(r["rel_lag"], ctx.lang) for r in rows],
@@ -273,11 +299,9 @@ def model_flags(ctx: Context, limit: int = 10) -> None:
     """The risk model's high-risk items that are not red yet: the early warnings."""
     from analytics.risk import scores
 
-    path = scores.path_for(ctx.db_path, ctx.version)
-    if not path.exists() or scores.refusal(ctx.db_path, ctx.version):  # a refused model's scores are not shown
+    scored = _saved_scores(ctx)
+    if scored is None:
         return
-    # the scored items of the selection (scoped in SQL); the file's time keys the cache, so a retraining shows
-    scored = ctx.query("risk_scores", scores_path=str(path), stamp=path.stat().st_mtime_ns)
     items = ctx.query("item_lights", **ctx.thresholds.params())
     early = (items.filter(pl.col("light") != "red").join(scored.filter(pl.col("band") == "high"), on="project_id")
              .sort("probability", descending=True))
@@ -289,6 +313,7 @@ def model_flags(ctx: Context, limit: int = 10) -> None:
     tables.grid(pl.DataFrame({
         ctx.t("risk.item"): [r["name"] for r in rows],
         ctx.t("risk.probability"): [i18n.fmt_pct(r["probability"], ctx.lang) for r in rows],
+        ctx.t("risk.p80"): [_finish(ctx, r["p80_date"], r["p80_beyond"]) for r in rows],
         ctx.t("risk.dept"): [i18n.glossary("dept", r["lead_dept"], ctx.lang) for r in rows],
         ctx.t("risk.reasons"): [scores.reasons_text(r["top_reasons"], ctx.lang) for r in rows],
     }), hide_index=True, width="stretch")

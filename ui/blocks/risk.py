@@ -177,6 +177,40 @@ def items_table(ctx: Context, flagged: pl.DataFrame) -> None:
     st.caption(ctx.t("risk.forecast_note") if has_forecast else ctx.t("risk.forecast_none"))
 
 
+QUARTERS = (91, 182, 273, 364)  # days ahead of the table under the S-curve
+
+
+def portfolio(ctx: Context, data: risk_page.RiskPage) -> None:
+    """The selection's items in flight as one portfolio: how many the plan finishes by each date against how many
+    are expected to finish, with the band from 80 % to 50 % sure (issue 21)."""
+    frame = data.s_curve
+    if frame is None or frame.is_empty():
+        st.info(ctx.t("risk.forecast_none"))
+        return
+    lang = ctx.lang
+    n = int(frame["n"][0])
+    st.subheader(ctx.t("risk.s_title", n=i18n.fmt_int(n, lang), date=i18n.fmt_date(frame["date"][0], lang)))
+    labels = {"title": "", "y": ctx.t("risk.s_y"), "planned": ctx.t("risk.s_planned"),
+              "expected": ctx.t("risk.s_expected"), "sure50": ctx.t("risk.s_sure50"), "sure80": ctx.t("risk.s_sure80"),
+              "total": ctx.t("risk.s_total")}
+    st.plotly_chart(risk_figures.s_curve(frame, labels), width="stretch", key="risk_s_curve",
+                    config={"displaylogo": False})
+    step = (frame["date"][1] - frame["date"][0]).days if frame.height > 1 else 14
+    picks = sorted({min(frame.height - 1, round(d / step)) for d in QUARTERS})
+    rows = frame[picks]
+    share = lambda v: i18n.fmt_pct(v / n if n else None, lang, 0)  # noqa: E731
+    tables.grid(pl.DataFrame({
+        ctx.t("risk.s_date"): [i18n.fmt_date(d, lang) for d in rows["date"]],
+        ctx.t("risk.s_planned"): [f"{i18n.fmt_int(v, lang)}（{share(v)}）" if lang == "zh" else
+                                  f"{i18n.fmt_int(v, lang)} ({share(v)})" for v in rows["planned"]],
+        ctx.t("risk.s_expected"): [f"{i18n.fmt_int(round(v), lang)}（{share(v)}）" if lang == "zh" else
+                                   f"{i18n.fmt_int(round(v), lang)} ({share(v)})" for v in rows["expected"]],
+        ctx.t("risk.s_band"): [f"{i18n.fmt_int(lo, lang)} – {i18n.fmt_int(hi, lang)}"
+                               for lo, hi in zip(rows["sure80"], rows["sure50"])],
+    }), hide_index=True, width="stretch")
+    st.caption(ctx.t("risk.s_note", n=i18n.fmt_int(n, lang)))
+
+
 def regions_table(ctx: Context, data: risk_page.RiskPage) -> None:
     if data.level is None:
         st.info(ctx.t("risk_model.regions_none"))

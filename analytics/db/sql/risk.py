@@ -253,6 +253,13 @@ QUERIES: dict[str, str] = {
         JOIN region_closure t ON t.region_code = g.region_code AND t.ancestor_code = $total_code::VARCHAR""",
     # grain: one row per scored item in scope and filter: the saved scores of one model (`risk/scores.py` writes
     # them beside the database when the model is trained; $scores_path is that file, never user input)
+    # (every column but the finish curves, which only the S-curve reads: `risk_curves`)
     "risk_scores": "WITH " + SCOPED_ITEMS + """
-        SELECT s.* FROM read_parquet($scores_path::VARCHAR) s SEMI JOIN scoped_items i ON i.project_id = s.project_id""",
+        SELECT COLUMNS(lambda c: c <> 'finish_curve') FROM read_parquet($scores_path::VARCHAR) s
+        SEMI JOIN scoped_items i ON i.project_id = s.project_id""",
+    # grain: one row per scored item in scope and filter with its saved finish curve (risk/forecast.py `curves`:
+    # the chance of being finished by the scores' date + k steps), for the portfolio S-curve
+    "risk_curves": "WITH " + SCOPED_ITEMS + """
+        SELECT s.project_id, s.finish_curve FROM read_parquet($scores_path::VARCHAR) s
+        SEMI JOIN scoped_items i ON i.project_id = s.project_id""",
 }
