@@ -10,6 +10,7 @@ from analytics import i18n, settings
 from analytics.auth import scoping
 from analytics import pages as app_pages
 from analytics.filters import Filters, Options, recent_periods
+from ui import a11y
 from ui import auth as auth_ui
 from ui import context, filterbar, metric_settings, setup
 from ui import page as page_ui
@@ -62,6 +63,7 @@ if st.session_state.pop(setup.LAND_ON, None) == "upload" and user.may("upload"):
 with st.sidebar:
     st.markdown(f"**{i18n.t('app.title', lang)}**  \n{i18n.t('app.subtitle', lang)}")
     filterbar.language_switch(lang)
+    a11y.labels(lang)  # Streamlit's own screen-reader labels ("Help for …") in the page's language
     auth_ui.sidebar(user, tree.name, lang, str(db_path))
     filterbar.render(filters, tree, options, domain_counts, dept_counts, lang)
 

@@ -168,11 +168,16 @@ def test_cockpit_filters_language_and_no_request_leaves_the_machine(server, brow
     main = v.main
     expect(main).to_contain_text("当前筛选范围内没有红灯事项", timeout=WAIT)  # 安徽: none red
     assert "红灯占比" in main.inner_text()
+    # a screen reader hears the help icons in Chinese too (issue 17, point 15): Streamlit writes "Help for …"
+    expect(v.page.locator('[aria-label="红灯占比的说明"]').first).to_be_attached(timeout=WAIT)
+    assert v.page.locator('[aria-label^="Help for"]').count() == 0
     assert v.page.get_by_text("城市", exact=True).first.is_visible()  # the cascade offers cities
     v.page.locator('[data-testid="stButtonGroup"] button', has_text="English").click()
     v.idle()
     expect(main).to_contain_text("No red items", timeout=WAIT)
     assert "Red share" in main.inner_text()
+    expect(v.page.locator('[aria-label="Help for Red share"]').first).to_be_attached(timeout=WAIT)
+    assert v.page.locator('[aria-label$="的说明"]').count() == 0
     assert v.query().get("lang") == ["en"] and v.query().get("region") == ["340000"]
     v.page.get_by_role("button", name="Reset filters").click()
     v.idle()
