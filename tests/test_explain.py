@@ -242,6 +242,37 @@ def test_the_cockpit_takes_the_change_apart_on_the_demo(demo_small_path, monkeyp
 
 
 
+def test_a_click_on_a_card_opens_its_own_breakdown(demo_small_path, monkeypatch):
+    """Issue 21: beside each card whose change can be taken apart, a button opens that card's breakdown, which adds up
+    to the card's change: the overdue count item by item, a rate by region."""
+    from tests.app_pages import open_page
+
+    monkeypatch.setenv("COCKPIT_DB", str(demo_small_path))
+    monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
+    at = open_page("cockpit", "en")
+    keys = {b.key for b in at.button}
+    assert {"why_red_share", "why_overdue", "why_on_time_rate"} <= keys and "why_index" not in keys
+    from analytics.db import store
+
+    con = store.connect(demo_small_path, read_only=True)
+    try:
+        sel = metrics.Selection(filters=Filters(), as_of=DEMO_AS_OF)
+        late = explain.overdue(con, sel)
+    finally:
+        con.close()
+    before = len(at.dataframe)
+    at.button(key="why_overdue").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    parts = next(d.value for d in at.dataframe[before - 1:] if "Contribution (items)" in d.value.columns)
+    assert parts["Contribution (items)"].sum() == late.after - late.before
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")  # markdown escapes "+" and "."
+    assert f"Overdue items {int(late.after - late.before):+,d} vs" in text
+    at.button(key="why_on_time_rate").click().run()
+    rates = [d.value for d in at.dataframe if "Rate effect (pp)" in d.value.columns]
+    assert rates and all(r["Contribution (pp)"].sum() == pytest.approx(100 * _on_time_change(demo_small_path),
+                                                                       abs=0.005 * len(r)) for r in rates)
+
+
 @pytest.mark.parametrize("key,region", [("on_time_rate", None), ("rect_completion_rate", None),
                                         ("satisfied_share", None), ("answered_in_time", None), ("landing_rate", None),
                                         ("red_share", None), ("on_time_rate", "340000"), ("red_share", "340000")])

@@ -16,8 +16,9 @@ if not summary.kpis:
     page.empty_state(ctx, "cockpit.empty")
     st.stop()
 
-blocks.kpi_cards(ctx, summary.kpis)
-blocks.why_red_share(ctx, *ctx.block("why_red_share"))
+why = ctx.block("why_red_share")
+blocks.kpi_cards(ctx, summary.kpis, why=why)
+blocks.why_red_share(ctx, *why)
 blocks.attention(ctx, data.attention)
 blocks.model_flags(ctx)
 map_col, league_col = st.columns([3, 2])

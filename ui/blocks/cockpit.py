@@ -15,9 +15,10 @@ from ui.context import Context
 from ui.page import md_escape
 
 
-def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
+def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4, why: tuple | None = None) -> None:
     """Cards with change against the previous period (coloured by direction) and against target; a card whose
-    table was never uploaded says so."""
+    table was never uploaded says so. With `why` (the cockpit's `why` block), a card whose change can be taken apart
+    (the red share, overdue items, every rate) has a button opening its breakdown (issue 21)."""
     present = context.table_rows(ctx.db_path, ctx.version)
     for start in range(0, len(kpis), per_row):
         for col, k in zip(st.columns(per_row), kpis[start:start + per_row]):
@@ -48,6 +49,71 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4) -> None:
                     verdict = {True: "✓ " + ctx.t("kpi.met"), False: "✗ " + ctx.t("kpi.missed"), None: ""}
                     notes.append(f"{target} {verdict[k.meets_target]}".strip())
                 st.caption(" · ".join(notes))
+                if why is not None and k.change and m.key in EXPLAINED:
+                    if st.button(ctx.t("explain.open"), key=f"why_{m.key}", type="tertiary",
+                                 icon=":material/troubleshoot:"):
+                        why_dialog(ctx, m.key, why)
+
+
+def _explained() -> tuple[str, ...]:
+    from analytics import explain
+
+    return ("red_share", "overdue", *explain.RATES)
+
+
+EXPLAINED = _explained()  # the cards a click takes apart
+
+
+def why_dialog(ctx: Context, key: str, why: tuple) -> None:
+    """One card's change taken apart, in a dialog opened from the card (computed with the page's `why` block, so
+    opening it costs nothing): the red share and overdue items item by item along any dimension, a rate by region
+    into rate and mix effects. Every breakdown adds up to the card's change."""
+    from analytics import explain
+
+    e, _, late, rates = why
+    label = metrics.BY_KEY[key].label(ctx.lang)
+
+    @st.dialog(ctx.t("explain.dialog_title", metric=label), width="large")
+    def show() -> None:
+        if key == "red_share":
+            st.markdown(md_escape(explain.summary(e, ctx.lang)))
+            parts_table(ctx, e, "dlg_red", share=True)
+            st.caption(ctx.t("explain.method", n_before=i18n.fmt_int(e.n_before, ctx.lang),
+                             n_after=i18n.fmt_int(e.n_after, ctx.lang), date=i18n.fmt_date(e.before_as_of, ctx.lang)))
+        elif key == "overdue":
+            st.markdown(md_escape(explain.overdue_summary(late, ctx.lang)))
+            parts_table(ctx, late, "dlg_overdue", share=False)
+            st.caption(ctx.t("explain.count_method", date=i18n.fmt_date(late.before_as_of, ctx.lang)))
+        else:
+            rate_table(ctx, rates[key], key, "dlg_rate")
+
+    show()
+
+
+def parts_table(ctx: Context, e, key: str, share: bool) -> None:
+    """An item-by-item change summed along a chosen dimension (region one level down, department, domain, priority,
+    kind of change): a share in percentage points, or a count in items."""
+    if e.items.filter(pl.col("contribution") != 0).is_empty():
+        st.caption(ctx.t("explain.nothing_moved"))
+        return
+    dims = [d for d in WHY_DIMENSIONS if d != "child_name" or e.items["child_name"].is_not_null().any()]
+    dim = st.segmented_control(ctx.t("explain.along"), dims, default=dims[0], key=f"{key}_dim",
+                               format_func=lambda d: ctx.t(WHY_DIMENSIONS[d])) or dims[0]
+    parts = e.by(dim)
+    label = {"child_name": lambda v: i18n.glossary("province", v, ctx.lang) if v else ctx.t("explain.own_level"),
+             "lead_dept": lambda v: i18n.glossary("dept", v, ctx.lang),
+             "domain": lambda v: i18n.glossary("domain", v, ctx.lang),
+             "priority": lambda v: i18n.choice_label("projects", "priority", v, ctx.lang),
+             "kind": lambda v: ctx.t(f"explain.kind_{v}")}[dim]
+    col = ctx.t("explain.col_pp") if share else ctx.t("explain.col_count")
+    table = pl.DataFrame({
+        ctx.t(WHY_DIMENSIONS[dim]): [label(v) for v in parts[dim]],
+        ctx.t("explain.col_items"): parts["n_items"],
+        col: [round(100 * c, 2) for c in parts["contribution"]] if share else [int(c) for c in parts["contribution"]],
+    }, schema={ctx.t(WHY_DIMENSIONS[dim]): pl.Utf8, ctx.t("explain.col_items"): pl.Int64,
+               col: pl.Float64 if share else pl.Int64})
+    tables.show(ctx, table, key=f"{key}_parts", title=ctx.t("explain.details"), stem=f"{key}-change",
+                searchable=False)
 
 
 WHY_DIMENSIONS = {"child_name": "explain.by_region", "lead_dept": "explain.by_dept", "domain": "explain.by_domain",
@@ -75,23 +141,7 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late, rates: dict) -> 
     if e.items.filter(pl.col("contribution") != 0).is_empty():
         return  # nothing moved: nothing to take apart
     with st.expander(ctx.t("explain.details")):
-        dims = [d for d in WHY_DIMENSIONS if d != "child_name" or e.items["child_name"].is_not_null().any()]
-        dim = st.segmented_control(ctx.t("explain.along"), dims, default=dims[0], key="why_dim",
-                                   format_func=lambda d: ctx.t(WHY_DIMENSIONS[d])) or dims[0]
-        parts = e.by(dim)
-        label = {"child_name": lambda v: i18n.glossary("province", v, ctx.lang) if v else ctx.t("explain.own_level"),
-                 "lead_dept": lambda v: i18n.glossary("dept", v, ctx.lang),
-                 "domain": lambda v: i18n.glossary("domain", v, ctx.lang),
-                 "priority": lambda v: i18n.choice_label("projects", "priority", v, ctx.lang),
-                 "kind": lambda v: ctx.t(f"explain.kind_{v}")}[dim]
-        table = pl.DataFrame({
-            ctx.t(WHY_DIMENSIONS[dim]): [label(v) for v in parts[dim]],
-            ctx.t("explain.col_items"): parts["n_items"],
-            ctx.t("explain.col_pp"): [round(100 * c, 2) for c in parts["contribution"]],
-        }, schema={ctx.t(WHY_DIMENSIONS[dim]): pl.Utf8, ctx.t("explain.col_items"): pl.Int64,
-                   ctx.t("explain.col_pp"): pl.Float64})
-        tables.show(ctx, table, key="why_parts", title=ctx.t("explain.details"), stem="red-share-change",
-                    searchable=False)
+        parts_table(ctx, e, "why", share=True)
         st.caption(ctx.t("explain.method", n_before=i18n.fmt_int(e.n_before, ctx.lang),
                          n_after=i18n.fmt_int(e.n_after, ctx.lang), date=i18n.fmt_date(e.before_as_of, ctx.lang)))
         rate_changes(ctx, rates)
@@ -113,7 +163,11 @@ def rate_changes(ctx: Context, rates: dict) -> None:
     to the card's change (`rates`: explain.ratio_by_region of each, by key)."""
     key = st.selectbox(ctx.t("explain.rate_metric"), list(rates), key="why_rate",
                        format_func=lambda k: metrics.BY_KEY[k].label(ctx.lang))
-    r = rates[key]
+    rate_table(ctx, rates[key], key, "why_rate")
+
+
+def rate_table(ctx: Context, r, key: str, table_key: str) -> None:
+    """One rate's change over the regions one level down: each region's rate and mix effect (they add up to it)."""
     if r.change is None or r.regions.is_empty():
         st.caption(ctx.t("explain.no_change_known"))
         return
@@ -130,7 +184,7 @@ def rate_changes(ctx: Context, rates: dict) -> None:
         ctx.t("explain.col_mix"): [round(100 * x, 2) for x in regions["mix"]],
         ctx.t("explain.col_pp"): [round(100 * x, 2) for x in regions["contribution"]],
     })
-    tables.show(ctx, table, key="why_rate_parts", title=m.label(ctx.lang), stem=f"{key}-change", searchable=False)
+    tables.show(ctx, table, key=f"{table_key}_parts", title=m.label(ctx.lang), stem=f"{key}-change", searchable=False)
     st.caption(ctx.t("explain.rate_method", metric=m.label(ctx.lang), before=i18n.fmt_pct(r.before, ctx.lang),
                      after=i18n.fmt_pct(r.after, ctx.lang), change=f"{100 * r.change:+.1f}",
                      date=i18n.fmt_date(r.before_as_of, ctx.lang)))
