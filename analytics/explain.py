@@ -397,3 +397,68 @@ def overdue_summary(e: Explanation, lang: str, top: int = 3) -> str:
         if named:
             text += t("regions", list=("、" if lang == "zh" else ", ").join(named))
     return text + ("。" if lang == "zh" else ".")
+
+
+# --- the execution index: its change over its components ------------------------------------------------------
+
+INDEX_PARTS = tuple(metrics.DEFAULT_WEIGHTS)  # landing, on-time, satisfaction, budget alignment
+
+
+@dataclass(frozen=True)
+class IndexChange:
+    """The index before and after and each component's contribution in index points (they add up to the change)."""
+
+    before: float | None
+    after: float | None
+    before_as_of: date
+    parts: pl.DataFrame  # component, weight, score0, score1 (0–1, null = absent), contribution (points)
+
+    @property
+    def change(self) -> float | None:
+        return None if self.before is None or self.after is None else self.after - self.before
+
+
+def index_terms(total: dict, weights: dict[str, float]) -> dict[str, float]:
+    """Each present component's term of the index, 100 × w × score / (sum of the present components' weights):
+    the terms add up to the index exactly as `metrics.with_index` computes it."""
+    scores = {c: total.get(f"{c}_adj") for c, w in weights.items() if w > 0}
+    scores = {c: float(s) for c, s in scores.items() if s is not None and s == s}
+    weight = sum(weights[c] for c in scores)
+    return {c: 100 * weights[c] * s / weight for c, s in scores.items()} if weight else {}
+
+
+def index_change(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None,
+                 before: tuple[Filters, date] | None = None, sums: Summaries | None = None) -> IndexChange:
+    """The index card's change split over its components: component c contributes its term now minus its term then
+    (`index_terms`; a component present on one date only contributes that term, with the weights renormalised as
+    the index renormalises them), so the parts add up to the change exactly."""
+    weights = weights or metrics.DEFAULT_WEIGHTS
+    sums = sums or summaries(cur, sel, before)
+    t0, t1 = index_terms(sums.total0, weights), index_terms(sums.total1, weights)
+    rows = []
+    for c in weights:
+        if c in t0 or c in t1:
+            s0, s1 = sums.total0.get(f"{c}_adj"), sums.total1.get(f"{c}_adj")
+            rows.append((c, weights[c], s0 if c in t0 else None, s1 if c in t1 else None, t1.get(c, 0.0) - t0.get(c, 0.0)))
+    parts = pl.DataFrame(rows, schema={"component": pl.Utf8, "weight": pl.Float64, "score0": pl.Float64,
+                                       "score1": pl.Float64, "contribution": pl.Float64}, orient="row")
+    return IndexChange(sum(t0.values()) if t0 else None, sum(t1.values()) if t1 else None, sums.before_as_of,
+                       parts.sort(pl.col("contribution").abs(), descending=True))
+
+
+def component_label(component: str, lang: str) -> str:
+    m = metrics.BY_KEY.get(component)
+    return m.label(lang) if m is not None else i18n.t(f"explain.comp_{component}", lang)
+
+
+def index_summary(e: IndexChange, lang: str) -> str:
+    """"执行综合指数较2026年11月6日 -1.2：按期完成率 -0.8；群众满意率 -0.3；…。" (parts rounded to add up)"""
+    t = lambda key, **kw: i18n.t(f"explain.{key}", lang, **kw)  # noqa: E731
+    if e.change is None:
+        return t("no_change_known")
+    total = round(e.change, 1)
+    shown = rounded_parts(e.parts["contribution"].to_list(), total)
+    sep = "；" if lang == "zh" else "; "
+    words = [f"{component_label(c, lang)} {v:+.1f}" for c, v in zip(e.parts["component"], shown) if v]
+    return (t("index_head", value=f"{total:+.1f}", date=i18n.fmt_date(e.before_as_of, lang))
+            + (sep.join(words) if words else t("nothing_moved")) + ("。" if lang == "zh" else "."))

@@ -207,6 +207,8 @@ def with_index(frame: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
     comps.append((1 - (pl.col("avg_budget_gap_pp").abs() / 100).clip(0, 1)).alias("budget_alignment_adj"))
     frame = frame.with_columns(comps)
     used = [(f"{c}_adj", w) for c, w in weights.items() if w > 0]
+    if not used:  # no component weighs anything: no index (rather than a failed sum of nothing)
+        used = [("budget_alignment_adj", 0.0)]
     num = pl.sum_horizontal([pl.col(c).fill_null(0) * w for c, w in used])
     den = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Float64) * w for c, w in used])
     # the index's n: the items it speaks about, in flight and completed in the window (a region whose items all
@@ -332,7 +334,14 @@ def markdown() -> str:
             "(red now − red then) / Nc, an item lit only now (new, or newly lit) adds (red − Rc1/Nc) / N1, an item "
             "lit only then (finished, stopped or unlit) adds (Rc0/Nc − red) / N0. These telescope to R1/N1 − R0/N0 "
             "exactly, so the parts by kind, region one level down, lead department, domain or priority add up to the "
-            "card's change (the sentence rounds them so they add up on screen too).", ""]
+            "card's change (the sentence rounds them so they add up on screen too).", "",
+            "Each card whose change can be taken apart has a \"why it changed\" button opening its own breakdown: "
+            "the red share as above; overdue items item by item (+1 for each item overdue now and not then, −1 for "
+            "each overdue then and not now, finished or with a moved deadline); a rate by region one level down, each "
+            "region's part = (mean weight) × (its rate's change) + (mean rate) × (its weight's change), which adds "
+            "up to the rate's change; and the execution index over its components, each contributing its points now "
+            "minus its points then, 100 × w × score / (sum of the weights of the components with data), which adds "
+            "up to the index's change also when a component appears or disappears.", ""]
     return "\n".join(out)
 
 

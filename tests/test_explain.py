@@ -251,7 +251,7 @@ def test_a_click_on_a_card_opens_its_own_breakdown(demo_small_path, monkeypatch)
     monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
     at = open_page("cockpit", "en")
     keys = {b.key for b in at.button}
-    assert {"why_red_share", "why_overdue", "why_on_time_rate"} <= keys and "why_index" not in keys
+    assert {"why_red_share", "why_overdue", "why_on_time_rate", "why_index"} <= keys
     from analytics.db import store
 
     con = store.connect(demo_small_path, read_only=True)
@@ -267,6 +267,15 @@ def test_a_click_on_a_card_opens_its_own_breakdown(demo_small_path, monkeypatch)
     assert parts["Contribution (items)"].sum() == late.after - late.before
     text = " ".join(m.value for m in at.markdown).replace("\\", "")  # markdown escapes "+" and "."
     assert f"Overdue items {int(late.after - late.before):+,d} vs" in text
+    at.button(key="why_index").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = store.connect(demo_small_path, read_only=True)
+    try:
+        ic = explain.index_change(con, sel)
+    finally:
+        con.close()
+    points = next(d.value for d in at.dataframe if "Contribution (index points)" in d.value.columns)
+    assert points["Contribution (index points)"].sum() == pytest.approx(ic.change, abs=0.005 * len(points))
     at.button(key="why_on_time_rate").click().run()
     rates = [d.value for d in at.dataframe if "Rate effect (pp)" in d.value.columns]
     assert rates and all(r["Contribution (pp)"].sum() == pytest.approx(100 * _on_time_change(demo_small_path),
@@ -339,3 +348,59 @@ def test_the_command_line_explains_overdue(demo_small_path):
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert sum(p["contribution"] for p in doc["by"]["kind"]) == doc["change"] == doc["after"] - doc["before"]
+
+
+def test_the_index_change_splits_over_its_components_by_hand():
+    """Index = 100 × Σ w·s / Σ w over the components with data; each component adds its points now minus then, so a
+    component that appears renormalises the others and the parts still add up."""
+    from analytics.explain import Summaries
+
+    w = {"landing_rate": 0.3, "on_time_rate": 0.25, "satisfied_share": 0.2, "budget_alignment": 0.15}
+    then = {"landing_rate_adj": 0.5, "on_time_rate_adj": 0.4, "satisfied_share_adj": None, "budget_alignment_adj": 1.0}
+    now = {"landing_rate_adj": 0.5, "on_time_rate_adj": 0.6, "satisfied_share_adj": 0.8, "budget_alignment_adj": 1.0}
+    sums = Summaries(None, DEMO_AS_OF, then, pl.DataFrame(), now, pl.DataFrame())
+    ic = explain.index_change(None, metrics.Selection(as_of=DEMO_AS_OF), w, sums=sums)
+    before = 100 * (0.3 * 0.5 + 0.25 * 0.4 + 0.15 * 1.0) / 0.7
+    after = 100 * (0.3 * 0.5 + 0.25 * 0.6 + 0.2 * 0.8 + 0.15 * 1.0) / 0.9
+    assert ic.before == pytest.approx(before) and ic.after == pytest.approx(after)
+    parts = dict(zip(ic.parts["component"], ic.parts["contribution"]))
+    assert parts["satisfied_share"] == pytest.approx(100 * 0.2 * 0.8 / 0.9)  # appeared: its whole term
+    assert parts["landing_rate"] == pytest.approx(100 * 0.3 * 0.5 * (1 / 0.9 - 1 / 0.7))  # same score, less weight
+    assert sum(parts.values()) == pytest.approx(after - before, abs=1e-12)
+
+
+@pytest.mark.parametrize("region", [None, "340000"])
+def test_the_index_change_is_the_cockpit_cards(demo_con, region):
+    from analytics.pages import cockpit
+
+    sel = metrics.Selection(filters=Filters(region_code=region), as_of=DEMO_AS_OF)
+    card = next(k for k in cockpit.summary(demo_con, sel).kpis if k.metric.key == "index")
+    ic = explain.index_change(demo_con, sel)
+    assert ic.after == pytest.approx(card.value, abs=1e-9) and ic.change == pytest.approx(card.change, abs=1e-9)
+    assert ic.parts["contribution"].sum() == pytest.approx(card.change, abs=1e-9)
+    text = explain.index_summary(ic, "zh")
+    assert text.startswith(f"执行综合指数较") and f"{round(card.change, 1):+.1f}" in text
+
+
+def test_all_weights_zero_keeps_the_index_and_says_so(app_env):
+    """Weights that weigh nothing leave the index nothing to average: the cockpit keeps the weights in use and says so
+    (once an interrupted rerun reset the inputs to 0 and the cockpit failed on a sum of nothing)."""
+    from tests.app_pages import open_page
+
+    at = open_page("cockpit", "en")
+    index = lambda: next(m.value for m in at.metric if m.label == "Execution index")  # noqa: E731
+    *first, last = metrics.DEFAULT_WEIGHTS
+    for key in first:  # some weights at 0 is a choice: the others carry the index
+        at.number_input(key=f"w_{key}").set_value(0.0).run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    shown = index()
+    at.number_input(key=f"w_{last}").set_value(0.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot all be 0" in e.value for e in at.error)
+    assert index() == shown  # the weights in use are kept
+    frame = metrics.with_index(pl.DataFrame({"avg_budget_gap_pp": [5.0], "n_in_flight": [3], "n_completed": [1],
+                                             **{f"n_{x}": [1] for x in ("indicators_met", "indicator_values", "on_time",
+                                                                         "satisfied", "rated")}}),
+                               {k: 0.0 for k in metrics.DEFAULT_WEIGHTS})
+    assert frame["index"][0] is None

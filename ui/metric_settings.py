@@ -36,7 +36,14 @@ def _apply() -> None:
     except ValueError as exc:
         s["_thresholds"] = Thresholds()
         s["_thresholds_error"] = str(exc)
-    s["_weights"] = tuple((k, float(s[f"w_{k}"])) for k in metrics.DEFAULT_WEIGHTS)
+    weights = tuple((k, s.get(f"w_{k}")) for k in metrics.DEFAULT_WEIGHTS)
+    if any(w is None for _, w in weights) or sum(float(w) for _, w in weights) <= 0:
+        # all weights zero leaves the index nothing to weigh: keep the weights in use and say so (an interrupted
+        # rerun once reset the inputs to their minimum, 0, and the cockpit failed on an index of no component)
+        s["_weights_error"] = True
+    else:
+        s["_weights"] = tuple((k, float(w)) for k, w in weights)
+        s.pop("_weights_error", None)
 
 
 def render(ctx: Context) -> None:
@@ -47,17 +54,20 @@ def render(ctx: Context) -> None:
             st.error(ctx.t("thresholds.invalid", error=st.session_state["_thresholds_error"]))
         current_th = asdict(ctx.thresholds)
         cols = st.columns(3)
+        # each input's default is the value in use (not the input's minimum): a rerun that remounts the inputs
+        # (opening a card's dialog on a phone did) then reports the same values, never a reset to 0
         for i, (name, label) in enumerate(_FIELDS):
-            st.session_state.setdefault(f"th_{name}", current_th[name])
             integer = name in ("response_hours", "min_n")
-            cols[i % 3].number_input(ctx.t(label), key=f"th_{name}", on_change=_apply,
+            cols[i % 3].number_input(ctx.t(label), key=f"th_{name}", on_change=_apply, value=current_th[name],
                                      min_value=1 if integer else 0.0, max_value=10_000 if integer else 100.0,
                                      step=1 if integer else 1.0)
         st.markdown(f"**{ctx.t('thresholds.weights')}**")
+        if st.session_state.get("_weights_error"):
+            st.error(ctx.t("thresholds.weights_invalid", weights=", ".join(
+                f"{ctx.t(WEIGHT_LABELS[k])} {w:.0%}" for k, w in ctx.weights)))
         cols = st.columns(len(metrics.DEFAULT_WEIGHTS))
         for col, (key, weight) in zip(cols, dict(ctx.weights).items()):
-            st.session_state.setdefault(f"w_{key}", weight)
-            col.number_input(ctx.t(WEIGHT_LABELS[key]), key=f"w_{key}", min_value=0.0, max_value=1.0,
+            col.number_input(ctx.t(WEIGHT_LABELS[key]), key=f"w_{key}", value=weight, min_value=0.0, max_value=1.0,
                              step=0.05, on_change=_apply)
         st.markdown(f"**{ctx.t('thresholds.metrics_table')}**")
         zh = ctx.lang == "zh"

@@ -115,10 +115,11 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
 def why(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None):
     """Why the cards changed, against the cards' comparison (analytics/explain.py): the red share and the overdue
     count item by item (from one read of the items on both dates), the regions whose red share moved unusually,
-    and every rate card's split by region (from one pair of summaries)."""
+    every rate card's split by region and the index's split over its components (from one pair of summaries)."""
     from analytics import explain
 
     items, sums = explain.items_on_both_dates(cur, sel), explain.summaries(cur, sel)
     return (explain.red_share(cur, sel, items=items), explain.unusual_regions(cur, sel, sums=sums),
             explain.overdue(cur, sel, items=items),
-            {k: explain.ratio_by_region(cur, sel, k, sums=sums) for k in explain.RATES})
+            {k: explain.ratio_by_region(cur, sel, k, sums=sums) for k in explain.RATES},
+            explain.index_change(cur, sel, weights, sums=sums))

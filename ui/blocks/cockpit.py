@@ -58,7 +58,7 @@ def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4, why: tuple | None
 def _explained() -> tuple[str, ...]:
     from analytics import explain
 
-    return ("red_share", "overdue", *explain.RATES)
+    return ("red_share", "overdue", "index", *explain.RATES)
 
 
 EXPLAINED = _explained()  # the cards a click takes apart
@@ -70,7 +70,7 @@ def why_dialog(ctx: Context, key: str, why: tuple) -> None:
     into rate and mix effects. Every breakdown adds up to the card's change."""
     from analytics import explain
 
-    e, _, late, rates = why
+    e, _, late, rates, index = why
     label = metrics.BY_KEY[key].label(ctx.lang)
 
     @st.dialog(ctx.t("explain.dialog_title", metric=label), width="large")
@@ -84,10 +84,31 @@ def why_dialog(ctx: Context, key: str, why: tuple) -> None:
             st.markdown(md_escape(explain.overdue_summary(late, ctx.lang)))
             parts_table(ctx, late, "dlg_overdue", share=False)
             st.caption(ctx.t("explain.count_method", date=i18n.fmt_date(late.before_as_of, ctx.lang)))
+        elif key == "index":
+            index_table(ctx, index)
         else:
             rate_table(ctx, rates[key], key, "dlg_rate")
 
     show()
+
+
+def index_table(ctx: Context, ic) -> None:
+    """The index's change over its components, each one's points now minus then (they add up to the card)."""
+    from analytics import explain
+
+    st.markdown(md_escape(explain.index_summary(ic, ctx.lang)))
+    if ic.change is None or ic.parts.is_empty():
+        return
+    pct = lambda v: None if v is None else round(100 * v, 1)  # noqa: E731
+    parts = ic.parts
+    tables.grid(pl.DataFrame({
+        ctx.t("explain.col_component"): [explain.component_label(c, ctx.lang) for c in parts["component"]],
+        ctx.t("explain.col_weight"): [i18n.fmt_pct(w, ctx.lang, 0) for w in parts["weight"]],
+        ctx.t("explain.col_before"): [pct(v) for v in parts["score0"]],
+        ctx.t("explain.col_after"): [pct(v) for v in parts["score1"]],
+        ctx.t("explain.col_points"): [round(v, 2) for v in parts["contribution"]],
+    }), hide_index=True, width="stretch")
+    st.caption(ctx.t("explain.index_method", date=i18n.fmt_date(ic.before_as_of, ctx.lang)))
 
 
 def parts_table(ctx: Context, e, key: str, share: bool) -> None:
@@ -120,7 +141,7 @@ WHY_DIMENSIONS = {"child_name": "explain.by_region", "lead_dept": "explain.by_de
                   "priority": "explain.by_priority", "kind": "explain.by_kind"}
 
 
-def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late, rates: dict) -> None:
+def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late, rates: dict, index=None) -> None:
     """Why the red share changed, in one sentence under the cards (its parts add up to the card's change), and the
     breakdown along each dimension and the items that turned red, one click away (issue 21)."""
     from analytics import explain
