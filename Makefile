@@ -1,5 +1,6 @@
 # Two commands for a newcomer (Python 3.11+):
-#   make run    start the app; the first start creates the demo database (about a minute)
+#   make run    start the app; the first start creates the demo database (seconds; the model trains
+#               in the background, about 80 s)
 #   make test   run the whole test suite
 # Both create .venv and install the pinned requirements when they change.
 

@@ -37,7 +37,9 @@ def _copy_with_a_report(demo_small_path, tmp_path) -> tuple[Path, Path]:
 
 def _cli(*args: str, retrain: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env=os.environ | {"COCKPIT_RETRAIN_AFTER_COMMIT": retrain})
+                          timeout=600, env=os.environ | {"COCKPIT_RETRAIN_AFTER_COMMIT": retrain,
+                                                          # the retraining, not the finish dates (test_forecast.py)
+                                                          "COCKPIT_FORECAST": "0"})
 
 
 def test_a_command_line_commit_retrains_and_waits_for_it(demo_small_path, tmp_path):
@@ -59,9 +61,10 @@ def test_no_retrain_and_the_setting_leave_the_model_alone(demo_small_path, tmp_p
     assert "Retraining" not in r.stderr and persist.load_latest(path, 3) is None
 
 
-def test_a_commit_in_the_app_process_retrains_in_the_background(demo_small_path, tmp_path):
+def test_a_commit_in_the_app_process_retrains_in_the_background(demo_small_path, tmp_path, monkeypatch):
     """The upload page commits through versions.commit with the database's path, as here: the commit starts the
     training on a cursor of its own and returns at once; the committing cursor may close."""
+    monkeypatch.setenv("COCKPIT_FORECAST", "0")  # the retraining, not the finish dates (test_forecast.py)
     path, csv = _copy_with_a_report(demo_small_path, tmp_path)
     db = store.Database(path, read_only=False)
     try:

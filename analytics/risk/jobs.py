@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics import settings
 from analytics.risk import forecast as FC
 from analytics.risk import model as M
 from analytics.risk import persist, scores
@@ -42,12 +43,15 @@ def _lock(db_path) -> object:
 
 
 def publish(con: duckdb.DuckDBPyConnection, db_path, progress: Callable[[float, str], None] | None = None,
-            forecast: bool = True, **train_args) -> dict:
+            forecast: bool | None = None, **train_args) -> dict:
     """Train, save and score under the database's training lock; returns the scores' sidecar
-    (model file, evaluation, timings). With `forecast`, also learn the finish-date forecasts (risk/forecast.py)
+    (model file, evaluation, timings). With `forecast` (default: the COCKPIT_FORECAST setting), also learn the
+    finish-date forecasts (risk/forecast.py)
     and save them with the scores; a history too thin for them leaves them out, never the scores.
     Raises Busy when another training holds the lock."""
     say = progress or (lambda share, stage: None)
+    if forecast is None:
+        forecast = bool(settings.get("COCKPIT_FORECAST"))
     handle = _lock(db_path)
     try:
         started = time.perf_counter()
