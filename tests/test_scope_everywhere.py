@@ -46,7 +46,7 @@ SAMPLES: dict[str, object] = _THRESHOLDS | {
     "w_periods": ["2026-09", "2026-10", "2026-11"], "w_starts": [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)],
     "w_ends": [date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 22)], "by": "region",
     "since": date(2026, 8, 1), "recent_start": date(2026, 8, 1), "rect_depts": [],
-    "codes": ["340102", "110105", "340100"], "level": "city",
+    "codes": ["340102", "110105", "340100"], "level": "city", "cycle_days": 30,
 }
 # further values of parameters that change a query's shape (grouping), each run as well
 VARIANTS: dict[str, list] = {"group_level": ["city", "county"], "by": ["domain", "none"], "project_id": ["B1", "A3"],

@@ -5,6 +5,7 @@ import streamlit as st
 from analytics import contract, i18n
 from ui import context, page
 from ui import tables
+from ui.blocks import freshness as freshness_blocks
 
 ctx = context.current()
 page.header(ctx, "data.title")
@@ -20,6 +21,8 @@ tables.grid(
     }),
     hide_index=True, width="stretch",
 )
+
+freshness_blocks.data_table(ctx)
 
 st.subheader(ctx.t("data.versions"))
 versions = ctx.query("versions")

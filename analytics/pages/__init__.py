@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from analytics import freshness
 from analytics.pages import (authenticity, cockpit, domains, duplicates, feedback, item, meeting, rectifications,
                              regions, risk, trends)
 
@@ -65,4 +66,5 @@ BY_KEY = {p.key: p for p in PAGES}
 # the authenticity page. A fixed list, so a cache key names a known function.
 BLOCKS: dict[str, PageData] = {p.key: p.data for p in PAGES if p.data} | {"credibility": authenticity.item_credibility,
                                                                           "why_red_share": cockpit.why,
-                                                                          "item_forecast": item.forecast}
+                                                                          "item_forecast": item.forecast,
+                                                                          "freshness": freshness.block}
