@@ -170,10 +170,10 @@ def snapshot_labels(rows: pl.DataFrame, plan: list[date], horizon_days: int = HO
     publication). A row can only be seen to slip through a later report inside its window (or by running past its
     end), so a snapshot whose next publication lies beyond the horizon has labels that are mostly "no slip"."""
     nxt = {d: next((e for e in plan if e > d), None) for d in set(rows["snapshot_date"])}
-    return (rows.group_by("snapshot_date").agg(pl.len().alias("rows"), pl.col("slipped").mean().alias("slip_rate"))
-            .sort("snapshot_date")
-            .with_columns(pl.col("snapshot_date").map_elements(lambda d: (nxt[d] - d).days if nxt[d] else None,
-                                                               return_dtype=pl.Int64).alias("days_to_next"))
+    per_date = (rows.group_by("snapshot_date").agg(pl.len().alias("rows"), pl.col("slipped").mean().alias("slip_rate"))
+                .sort("snapshot_date"))
+    gaps = [(nxt[d] - d).days if nxt[d] else None for d in per_date["snapshot_date"]]
+    return (per_date.with_columns(pl.Series("days_to_next", gaps, dtype=pl.Int64))
             .with_columns((pl.col("days_to_next") <= horizon_days).fill_null(False).alias("next_in_window")))
 
 
