@@ -58,6 +58,16 @@ def test_coverage_counted_by_hand():
     assert cov["p80"]["low"] <= cov["p80"]["share"] <= cov["p80"]["high"]
 
 
+def test_calibrated_p80_level_is_never_below_p50s(monkeypatch):
+    """Thin data (GMPP, 2016): P50's search reaches its nominal share only at level 0.845, P80's runs out of judged
+    rows first. P80 must not fall back below P50's level, or its date would come before the P50 date."""
+    f_watched = np.r_[np.full(40, 0.9), np.full(60, 0.1)]     # 40 rows judged up to level 0.9, none above
+    f_before = np.r_[np.full(20, 0.84), np.full(20, 0.99), np.full(60, np.nan)]  # half met from level 0.845
+    monkeypatch.setattr(FC, "conformity", lambda model, snaps, as_of: (f_watched, f_before))
+    levels = FC.calibrate(None, None, D0)
+    assert levels == {"p50": pytest.approx(0.845), "p80": pytest.approx(0.845)}
+
+
 @pytest.fixture(scope="module")
 def trained(demo_small_path):
     con = store.connect(demo_small_path, read_only=True)

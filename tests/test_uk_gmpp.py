@@ -277,3 +277,23 @@ def test_p80_covers_well_under_80_percent_on_gmpp(pooled):
         p80 = pooled["forecast"][design]["pooled"]["p80"]
         assert p80["n"] >= 50
         assert p80["high95"] < 0.8
+
+
+def test_model_card_quotes_the_pooled_gmpp_numbers(pooled):
+    """The model card's "Real data" limit quotes the pooled GMPP check; its numbers are this computation's, so the
+    card cannot keep a margin or a coverage that the reference data no longer gives."""
+    from analytics.reference.uk_gmpp_doc import _pct, _s
+    card = (Path(__file__).resolve().parents[1] / "docs" / "model-card.md").read_text(encoding="utf-8")
+    bullet = next(line for line in card.splitlines() if line.startswith("- **Real data"))
+    nxt = pooled["classifier"]["next"]["pooled"]
+    for rule in ("rag", "red"):
+        m = nxt[rule]
+        assert m["low90"] <= 0 <= m["high90"]  # the card says every interval includes zero
+        assert f"{m['margin']:+d} " in bullet and f"({m['model']} vs {m['rule']}" in bullet, rule
+        assert f"[{_s(m['low90'])}, {_s(m['high90'])}]" in bullet, rule
+        assert f"at {m['k']} " in bullet or f"at its {m['k']} alerts" in bullet, rule
+    fc = pooled["forecast"]["next"]["pooled"]
+    for level in ("p50", "p80"):
+        c = fc[level]
+        assert f"{_pct(c['share'])} of {c['n']}" in bullet, level
+        assert f"[{_pct(c['low95'])}, {_pct(c['high95'])}]" in bullet, level

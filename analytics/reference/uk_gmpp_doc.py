@@ -314,6 +314,7 @@ def forecast_section(fc: dict) -> str:
     levels = {c: f["levels"] for c, f in fc["facts"].items()}
     nominal = sum(v == {"p50": 0.5, "p80": 0.8} for v in levels.values())
     inverted = [c for c, v in levels.items() if v["p50"] > v["p80"]]
+    raised = [c for c, v in levels.items() if v["p80"] == v["p50"] > 0.8]
     lines += [
         "`forecast.evaluate` at the same cutoffs: fitted on the snapshots before the cutoff with the outcomes known "
         "then, it forecasts every snapshot from the cutoff on; half the projects (by a stable hash of the id) choose "
@@ -348,7 +349,9 @@ def forecast_section(fc: dict) -> str:
               f"- **Calibration**: the levels stayed nominal (0.5, 0.8) at {nominal} of {len(levels)} cutoffs (the "
               "calibration half rarely has the 30 judged rows `forecast.calibrate` needs)"
               + ("; where P80's level could not be found it stays 0.8 even when P50's is higher, so P50 is read "
-                 "later than P80 at " + ", ".join(str(c) for c in inverted) if inverted else "") + ".", ""]
+                 "later than P80 at " + ", ".join(str(c) for c in inverted) if inverted else "")
+              + ("; where P50's level passes 0.8 and P80's cannot be found, P80 is read at P50's level (never "
+                 "earlier than the P50 date): " + ", ".join(str(c) for c in raised) if raised else "") + ".", ""]
     return "\n".join(lines)
 
 

@@ -392,20 +392,23 @@ CALIBRATION_GRID = np.round(np.arange(0.20, 0.996, 0.005), 3)
 def calibrate(model: ForecastModel, snaps: pl.DataFrame, data_as_of: date) -> dict[str, float]:
     """The level of F to read for each of LEVELS so that, on these rows (the calibration half of the holdout),
     the share met among those judged is the nominal one: the smallest level on CALIBRATION_GRID reaching it.
-    Without enough judged rows (30) a level stays nominal."""
+    Without enough judged rows (30) a level stays nominal, but never below the level chosen for a lower nominal
+    one: a P80 date is never earlier than the P50 date (on thin data P50's search can pass 0.8 while P80's runs
+    out of judged rows)."""
     f_watched, f_before = conformity(model, snaps, data_as_of)
     out = {}
-    for nominal in LEVELS:
-        chosen = nominal
+    floor = 0.0
+    for nominal in sorted(LEVELS):
+        chosen = max(nominal, floor)
         for level in CALIBRATION_GRID:
             judged = f_watched >= level
             if judged.sum() < 30:
                 break
             met = np.nan_to_num(f_before[judged], nan=np.inf) < level
             if met.mean() >= nominal:
-                chosen = float(level)
+                chosen = max(float(level), floor)
                 break
-        out[f"p{round(nominal * 100)}"] = chosen
+        out[f"p{round(nominal * 100)}"] = floor = chosen
     return out
 
 
