@@ -158,6 +158,27 @@ def cmd_risk_forecast(args) -> int:
     return 0
 
 
+def evaluation_text(result: dict) -> str:
+    """`risk evaluate`'s plain-text report of an evaluation (as its --json prints it)."""
+    lines = [f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
+             for k, v in result.items() if k not in ("reliability", "features", "lead_time", "forecast")]
+    lines.append("median lead time, first alert to slip (alerts at the budget):")
+    for name, lead in result["lead_time"].items():
+        days = "n/a" if lead["median_lead_days"] is None else f"{lead['median_lead_days']:g} days"
+        lines.append(f"  {name}: {days} ({lead['n_warned']} of {lead['n_slipped_items']} slipped items warned)")
+    lines.append("reliability (mean predicted -> observed, n):")
+    lines += [f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f} (n = {r['n']})" for r in result["reliability"]]
+    fc = result["forecast"]
+    if "error" in fc:
+        lines.append(f"finish-date forecasts: {fc['error']}")
+    else:
+        lines.append(f"finish dates, share finished by the date (95 % interval, rows judged), cutoff {fc['cutoff']}:")
+        for k, label in (("p50", "P50"), ("p80", "P80"), ("reported", "reporters' forecast")):
+            c = fc["coverage"][k]
+            lines.append(f"  {label}: {_pct(c['share'])} ({_pct(c['low'])}–{_pct(c['high'])}, n = {c['n']})")
+    return "\n".join(lines)
+
+
 def cmd_risk_evaluate(args) -> int:
     from analytics.risk import forecast as FC
     from analytics.risk import model as M
@@ -189,28 +210,7 @@ def cmd_risk_evaluate(args) -> int:
     finally:
         con.close()
     result = _jsonable(e)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for k, v in result.items():
-            if k in ("reliability", "features", "lead_time", "forecast"):
-                continue
-            print(f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}")
-        print("median lead time, first alert to slip (alerts at the budget):")
-        for name, lead in result["lead_time"].items():
-            days = "n/a" if lead["median_lead_days"] is None else f"{lead['median_lead_days']:g} days"
-            print(f"  {name}: {days} ({lead['n_warned']} of {lead['n_slipped_items']} slipped items warned)")
-        print("reliability (mean predicted -> observed, n):")
-        for r in result["reliability"]:
-            print(f"  {r['mean_predicted']:.3f} -> {r['observed_rate']:.3f} (n = {r['n']})")
-        fc = result["forecast"]
-        if "error" in fc:
-            print(f"finish-date forecasts: {fc['error']}")
-        else:
-            print(f"finish dates, share finished by the date (95 % interval, rows judged), cutoff {fc['cutoff']}:")
-            for k, label in (("p50", "P50"), ("p80", "P80"), ("reported", "reporters' forecast")):
-                c = fc["coverage"][k]
-                print(f"  {label}: {_pct(c['share'])} ({_pct(c['low'])}–{_pct(c['high'])}, n = {c['n']})")
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else evaluation_text(result))
     if args.card:
         from analytics.risk import card
 
