@@ -174,7 +174,33 @@ def summary(e: Explanation, lang: str, top: int = 3, head: bool = True) -> str:
                  for r in regions.iter_rows(named=True) if pp(r["contribution"]) != 0]
         if named:
             text += t("regions", list=("、" if lang == "zh" else ", ").join(named))
+    if (cell := top_cell(e)) is not None:
+        text += t("cell", value=f"{pp(cell['contribution']):+.1f}", n=i18n.fmt_int(cell["n_items"], lang),
+                  region=i18n.glossary("province", cell["child_name"], lang),
+                  domain=i18n.glossary("domain", cell["domain"], lang), kind=t(f"kind_{cell['kind']}"))
     return text + ("。" if lang == "zh" else ".")
+
+
+def top_cell(e: Explanation) -> dict | None:
+    """The one region (one level down) × domain × kind of change that moved the share most ("0.8 from 14 items of
+    合肥市's housing domain that turned red"): named when it holds at least MIN_CELL_ITEMS items, moved the share by
+    at least 0.1 pp on screen, moved it more than any other group (no tie picked at random), and is not all the
+    items of its kind of change (already said by the kinds, e.g. in a selection of one region and one domain)."""
+    cells = e.by("child_name", "domain", "kind").filter(pl.col("child_name").is_not_null()
+                                                        & pl.col("domain").is_not_null())
+    if cells.is_empty():
+        return None
+    first = cells.row(0, named=True)
+    kind = e.by("kind").filter(pl.col("kind") == first["kind"])
+    if kind["n_items"][0] == first["n_items"]:  # the group is all of its kind: the sentence has said it already
+        return None
+    runner_up = abs(cells["contribution"][1]) if cells.height > 1 else 0.0
+    if first["n_items"] < MIN_CELL_ITEMS or pp(first["contribution"]) == 0 or abs(first["contribution"]) - runner_up < 1e-12:
+        return None
+    return first
+
+
+MIN_CELL_ITEMS = 3  # fewer items than this in one region × domain × kind is an anecdote, not where a change came from
 
 
 # --- unusual changes: a region's change against its own history ----------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics import explain, metrics
+from analytics import explain, i18n, metrics
 from analytics.filters import Filters
 from analytics.pages import cockpit
 from tests import fixture_db
@@ -404,3 +404,31 @@ def test_all_weights_zero_keeps_the_index_and_says_so(app_env):
                                                                          "satisfied", "rated")}}),
                                {k: 0.0 for k in metrics.DEFAULT_WEIGHTS})
     assert frame["index"][0] is None
+
+
+def _explanation(rows: list[tuple]) -> explain.Explanation:
+    """An explanation by hand: (child_name, domain, kind, contribution) per item."""
+    items = pl.DataFrame(rows, schema={"child_name": pl.Utf8, "domain": pl.Utf8, "kind": pl.Utf8,
+                                       "contribution": pl.Float64}, orient="row")
+    total = float(items["contribution"].sum())
+    return explain.Explanation(0.1, 0.1 + total, DEMO_AS_OF, DEMO_AS_OF, 100, 100, items)
+
+
+def test_the_sentence_names_the_largest_single_group():
+    """Issue 21's "其中 0.8 来自合肥市住建领域 14 个事项转红": the region one level down × domain × kind of change
+    that moved the share most, its value the sum of its items' contributions; never a tie or an anecdote."""
+    hefei = [("合肥市", "住房城乡建设", "turned_red", 0.0006)] * 14
+    e = _explanation(hefei + [("合肥市", "住房城乡建设", "left", -0.0002)] * 2
+                     + [("芜湖市", "住房城乡建设", "turned_red", 0.0006)] * 4 + [(None, "营商环境", "entered", 0.003)])
+    cell = explain.top_cell(e)
+    assert (cell["child_name"], cell["domain"], cell["kind"], cell["n_items"]) == ("合肥市", "住房城乡建设", "turned_red", 14)
+    assert cell["contribution"] == pytest.approx(14 * 0.0006)
+    assert explain.summary(e, "zh").endswith("；最集中的一组：合肥市住房城乡建设领域 14 个事项转红 +0.8。")
+    assert "the largest single group: 14 items of" in explain.summary(e, "en")
+    # a tie between two groups, a group of two items, a group too small to show: no group named
+    assert explain.top_cell(_explanation(hefei + [("芜湖市", "住房城乡建设", "turned_red", 0.0006)] * 14)) is None
+    assert explain.top_cell(_explanation([("合肥市", "住房城乡建设", "turned_red", 0.01)] * 2
+                                         + [("芜湖市", "住房城乡建设", "left", -0.001)] * 3)) is None
+    assert explain.top_cell(_explanation([("合肥市", "住房城乡建设", "turned_red", 0.0001)] * 3
+                                         + [("芜湖市", "住房城乡建设", "left", -0.00001)] * 3)) is None
+    assert "最集中" not in explain.summary(_explanation(hefei + hefei), "zh")  # one group is the whole change
