@@ -26,7 +26,7 @@ def cycle_days() -> int:
 
 @dataclass(frozen=True)
 class Freshness:
-    regions: pl.DataFrame  # region_code, name, level, n_in_flight, last_report (null: never), first_start,
+    regions: pl.DataFrame  # region_code, name, level, lon, lat, n_in_flight, last_report (null: never), first_start,
     #                        n_reported_in_cycle, days_silent, share_in_cycle, silent
     cycle_days: int
 
@@ -49,3 +49,28 @@ def regions(cur: duckdb.DuckDBPyConnection, sel: Selection, days: int | None = N
 def block(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = None) -> Freshness:
     """The pages' block (`analytics.pages.BLOCKS["freshness"]`): `regions` at the configured cycle."""
     return regions(cur, sel)
+
+
+ROLLED_UP = {"region_code": pl.Utf8, "n_in_flight": pl.Int64, "last_report": pl.Date, "days_silent": pl.Int64,
+             "share_in_cycle": pl.Float64, "n_silent": pl.Int64}
+
+
+def rolled_up(cur: duckdb.DuckDBPyConnection, sel: Selection, level: str, fresh: Freshness) -> pl.DataFrame:
+    """`fresh` summed into the regions at `level` below the selection (the rows of the regions page's ranking):
+    per region, the latest report on any item in flight in it or below it, the days since (from the earliest start
+    when none was ever reported on), the share of its items in flight reported on in the cycle, and how many of the
+    regions in it are silent. Items that hang above `level` (at the selection itself) belong to no row."""
+    if fresh.regions.is_empty():
+        return pl.DataFrame(schema=ROLLED_UP)
+    up = queries.run(cur, "region_ancestor_at", scope=sel.scope, level=level,
+                     codes=fresh.regions["region_code"].to_list())
+    rows = (fresh.regions.join(up, on="region_code", how="inner")
+            .group_by("child_code").agg(pl.col("n_in_flight").sum(), pl.col("last_report").max(),
+                                        pl.col("first_start").min(), pl.col("n_reported_in_cycle").sum(),
+                                        pl.col("silent").sum().alias("n_silent")))
+    return rows.select(
+        pl.col("child_code").alias("region_code"), pl.col("n_in_flight").cast(pl.Int64), "last_report",
+        (pl.lit(sel.as_of) - pl.coalesce("last_report", "first_start")).dt.total_days().cast(pl.Int64)
+        .alias("days_silent"),
+        (pl.col("n_reported_in_cycle") / pl.col("n_in_flight")).alias("share_in_cycle"),
+        pl.col("n_silent").cast(pl.Int64))

@@ -60,7 +60,8 @@ SETTINGS = (
             "waits for it; `--no-retrain` skips it); 0: the model is retrained only on demand (the risk page's button, "
             "`python -m analytics risk train`).", int),
     Setting("COCKPIT_SILENT_DAYS", "30", "The reporting cycle in days: a region whose items in flight have had no "
-            "progress report for longer is flagged as silent on the cockpit, and the data page gives every region's "
+            "progress report for longer is flagged as silent on the cockpit and the regions page (a ring on the map), "
+            "and the data page gives every region's "
             "share of items in flight reported on within it.", int),
     Setting("COCKPIT_FORECAST", "1", "1: each training of the slip-risk model also learns the finish-date forecasts "
             "(P50 / P80 dates, chance of finishing by the deadline, the portfolio S-curve; about 45 s more at demo "

@@ -119,13 +119,18 @@ def test_levels_offered_and_empty_states(fixture_con):
     assert rg.page(fixture_con, sel("340000"), level="province").level == "city"
 
 
+def ranking(at):
+    """The page's ranking table (the silent regions' table, in an expander above, comes first)."""
+    return next(d.value for d in at.dataframe if "区划代码" in d.value.columns or "Code" in d.value.columns)
+
+
 def test_inset_at_national_level_only(fixture_con):
     spec = rg.map_deck(rg.page(fixture_con, sel()), None, lang="zh", labels=LABELS)
     ids = [layer.id for layer in spec.deck.layers]
     assert ids == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
-                   maps.INSET_LABEL_LAYER_ID]
+                   maps.INSET_LABEL_LAYER_ID, maps.SILENT_LAYER_ID]  # the fixture's 安徽省 itself is silent: a ring
     w, s, e, n = inset.SCS_TARGET
-    label = spec.deck.layers[-1]
+    label = spec.deck.layers[-2]
     assert label.data[0]["text"] == "南海诸岛" and w < label.data[0]["position"][0] < e
 
     def inside(p):
@@ -206,7 +211,7 @@ def test_page_renders_in_both_languages(app_env, lang, title):
     at = start(lang)
     assert at.title[0].value == title
     assert len(at.get("deck_gl_json_chart")) == 1
-    table = at.dataframe[0].value
+    table = ranking(at)
     rank_col, region_col = ("排名", "地区") if lang == "zh" else ("Rank", "Region")
     assert set(table[region_col]) >= ({"安徽省", "北京市"} if lang == "zh" else {"Anhui", "Beijing"})
     captions = " ".join(c.value for c in at.caption)
@@ -221,7 +226,7 @@ def test_a_filter_change_changes_the_numbers_and_the_map_level(app_env):
     assert "安徽省：红灯占比 0.0%（样本数 1" in headline(at).replace("\\", "")
     assert at.segmented_control(key="regions_level").value == "city"
     assert at.query_params["metric"] == "red_share" and at.query_params["region"] == "340000"
-    table = at.dataframe[0].value
+    table = ranking(at)
     assert "合肥市" in set(table["地区"])
 
 
@@ -263,7 +268,7 @@ def test_a_county_lists_its_own_items_instead_of_a_dead_end(app_env, lang):
     in flight, red first, each opening the item page (A1 is 瑶海区's, yellow: 15 pp behind plan)."""
     at = start(lang, region="340102")
     assert not at.exception, [e.value for e in at.exception]
-    table = at.dataframe[0].value
+    table = at.dataframe[-1].value
     assert table.iloc[:, 0].tolist() == ["A1"]
     assert ("黄" if lang == "zh" else "yellow") in str(table.iloc[0, 2]).lower()
     assert "15" in str(table.iloc[0, 3])  # the reason, in words, with its number

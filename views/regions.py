@@ -8,6 +8,7 @@ from analytics import i18n, metrics
 from analytics.figures import maps, palette
 from analytics.pages import regions as rg
 from ui import context, filterbar, mapfit, page, tables
+from ui.blocks import freshness as freshness_ui
 
 ctx = context.current()
 tree = st.session_state["_tree"]
@@ -103,6 +104,8 @@ st.markdown("**" + page.md_escape(ctx.t(
     "regions.total", region=here, metric=_label(m), value=i18n.fmt_metric(m.unit, data.total.get(m.key), ctx.lang),
     n=i18n.fmt_int(data.total.get(rg.n_column(m)), ctx.lang), date=i18n.fmt_date(ctx.as_of, ctx.lang))) + "**")
 
+freshness_ui.cockpit_line(ctx)  # how fresh the numbers above are: the regions in the selection gone silent
+
 if data.level is None:  # a county: no region below to compare, so its own items (issue 17: no dead end)
     st.info(ctx.t("regions.no_level_below"), icon=":material/location_on:")
     from ui.blocks.cockpit import light_reason
@@ -152,6 +155,14 @@ def legend_html(spec: maps.MapSpec) -> str:
     return maps.legend_html(spec, fmt, note=maps.scale_note(m.direction == "higher_is_better", ctx.lang))
 
 
+def silent_legend() -> str:
+    """The silent regions' ring (issue 20), when the map draws any."""
+    if not rg.silent_rows(data.silent, region is None):
+        return ""
+    return ("<div style='font-size:0.85rem;line-height:1.9'>" + maps.silent_swatch(ctx.t(
+        "freshness.map_legend", n=i18n.fmt_int(data.silent.height, ctx.lang), days=data.cycle_days)) + "</div>")
+
+
 map_col, table_col = st.columns([11, 9])
 with map_col:
     if not data.has_boundaries:
@@ -166,7 +177,7 @@ with map_col:
                            labels=labels, light=light, width=width, height=height)
         event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=height,
                                 key=f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}")
-        st.markdown(legend_html(spec), unsafe_allow_html=True)
+        st.markdown(legend_html(spec) + silent_legend(), unsafe_allow_html=True)
         drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())
         with_data = drawn.height if layer == "choropleth" else data.values.filter(pl.col("value").is_not_null()).height
         notes = [ctx.t("regions.caption", metric=_label(m), level=ctx.t(f"regions.level_{data.level}"),
@@ -199,7 +210,8 @@ with table_col:
     else:
         factor = 100 if m.unit == "share" else 1
         digits = {"count": 0, "rating": 2}.get(m.unit, 1)
-        rows = data.table.sort("metric_rank", nulls_last=True)
+        rows = (data.table.join(data.freshness.select("region_code", "last_report", "n_silent"), on="region_code",
+                                how="left").sort("metric_rank", nulls_last=True))
         frame = pl.DataFrame({
             ctx.t("regions.col_rank"): rows["metric_rank"],
             ctx.t("regions.col_region"): [i18n.glossary("province", n, ctx.lang) for n in rows["name"]],
@@ -207,6 +219,9 @@ with table_col:
                 (rows[m.key].cast(pl.Float64) * factor).round(digits),
             ctx.t("regions.col_n"): rows[rg.n_column(m)].cast(pl.Float64).round(0).cast(pl.Int64),
             ctx.t("regions.col_in_flight"): rows["n_in_flight"],
+            ctx.t("freshness.last_report"): [i18n.fmt_date(d, ctx.lang) if d else "—" for d in rows["last_report"]],
+            ctx.t("freshness.col_silent", days=data.cycle_days): [i18n.fmt_int(n, ctx.lang) if n else ""
+                                                                   for n in rows["n_silent"]],
             ctx.t("regions.col_note"): [ctx.t("regions.note_small") if s else "" for s in rows["is_small"]],
             ctx.t("regions.col_code"): rows["region_code"],
         })

@@ -436,11 +436,31 @@ def border_layer(level: str = "province", *, precision: int | None = 2, thin: in
                      get_width=width_px, width_min_pixels=width_px)
 
 
-def with_layers(spec: MapSpec, extra: Sequence[pdk.Layer], tooltip: Mapping | None = None) -> pdk.Deck:
-    """The spec's deck with `extra` layers drawn between the regions and the maritime line."""
+def with_layers(spec: MapSpec, extra: Sequence[pdk.Layer], tooltip: Mapping | None = None,
+                top: Sequence[pdk.Layer] = ()) -> pdk.Deck:
+    """The spec's deck with `extra` layers drawn between the regions and the maritime line, and `top` over all."""
     first, rest = spec.deck.layers[0], list(spec.deck.layers[1:])
-    return _CompactDeck(layers=[first, *extra, *rest], initial_view_state=spec.deck.initial_view_state,
+    return _CompactDeck(layers=[first, *extra, *rest, *top], initial_view_state=spec.deck.initial_view_state,
                         map_provider=None, tooltip=tooltip or spec.tooltip)
+
+
+SILENT_LAYER_ID = "silent-regions"
+SILENT_COLOUR = (17, 17, 17, 255)  # a black ring: no class of the quality or density scales, nor a light, is black
+
+
+def silent_layer(rows: Sequence[Mapping]) -> pdk.Layer:
+    """A ring at each region that has gone silent (no report for longer than the cycle; analytics/freshness.py):
+    drawn over everything, not pickable (the region under it keeps its own tooltip); rows: position, region_code."""
+    return pdk.Layer("ScatterplotLayer", id=SILENT_LAYER_ID, data=[{"position": r["position"]} for r in rows],
+                     pickable=False, stroked=True, filled=False, get_position="position", get_radius=7,
+                     radius_units="'pixels'", get_line_color=list(SILENT_COLOUR), line_width_units="'pixels'",
+                     get_line_width=2.5, line_width_min_pixels=2)
+
+
+def silent_swatch(label: str) -> str:
+    """The legend's entry for `silent_layer`: an open black ring and its words."""
+    return (f"<span style='display:inline-block;width:0.8em;height:0.8em;border:2px solid #111;border-radius:50%;"
+            f"vertical-align:-0.1em;margin-right:0.3em'></span>{html.escape(label)}")
 
 
 def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAYER_ID)) -> str | None:

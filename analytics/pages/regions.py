@@ -14,7 +14,7 @@ from typing import Mapping
 import duckdb
 import polars as pl
 
-from analytics import metrics
+from analytics import freshness, metrics
 from analytics.figures import maps
 from analytics.figures.geometry import COUNTRY_CODE, region_features
 from analytics.figures.inset import in_inset_only, to_inset
@@ -68,6 +68,11 @@ class RegionsPage:
     values: pl.DataFrame = field(default_factory=pl.DataFrame)  # region_code, name, value, n, rank
     lights: pl.DataFrame = field(default_factory=pl.DataFrame)  # region_code, name, level, light, n_items, lon, lat
     has_boundaries: bool = True
+    # report freshness (issue 20): per row of `table` (freshness.rolled_up), and the silent regions in the selection
+    # (freshness.Freshness.silent: name, lon, lat, days_silent …), marked on the map
+    freshness: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=freshness.ROLLED_UP))
+    silent: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cycle_days: int = 30
 
 
 def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, float] | None = None, *,
@@ -82,12 +87,14 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
     if level is None:
         return RegionsPage(m, levels, None, metrics.totals(cur, sel, weights), pl.DataFrame(), lights=lights,
                            has_boundaries=False)
+    fresh = freshness.regions(cur, sel)
     total, table = metrics.summarise(cur, sel, level, weights)
     table = table.with_columns(metric_rank(table, m))
     values = table.select("region_code", "name", pl.col(m.key).cast(pl.Float64).alias("value"),
                           pl.col(n_column(m)).cast(pl.Float64).alias("n"), pl.col("metric_rank").alias("rank"))
     drawable = bool(region_features(level, sel.filters.region_code))
-    return RegionsPage(m, levels, level, total, table, values, lights, drawable)
+    return RegionsPage(m, levels, level, total, table, values, lights, drawable,
+                       freshness.rolled_up(cur, sel, level, fresh), fresh.silent, fresh.cycle_days)
 
 
 # --- the deck ---------------------------------------------------------------------------------
@@ -135,6 +142,30 @@ def map_deck(data: RegionsPage, parent_code: str | None, *, lang: str, layer: st
     `light` limits the hexagons to one light (None: every item in flight).
     """
     national = parent_code in (None, COUNTRY_CODE)
+    spec = _map_deck(data, parent_code, national, lang=lang, layer=layer, scale=scale, value_format=value_format,
+                     labels=labels, light=light, width=width, height=height)
+    rings = silent_rows(data.silent, national)
+    if not rings:
+        return spec
+    return dataclasses.replace(spec, deck=maps.with_layers(spec, [], top=[maps.silent_layer(rings)]))
+
+
+def silent_rows(silent: pl.DataFrame, inset: bool) -> list[dict]:
+    """The silent regions' points (issue 20: flagged on the map), moved into the South China Sea inset like the
+    item points."""
+    rows = []
+    for r in silent.iter_rows(named=True) if silent.height else []:
+        lon, lat = r["lon"], r["lat"]
+        if lon is None or lat is None:
+            continue
+        if inset and in_inset_only(lon, lat):
+            lon, lat = to_inset(lon, lat)
+        rows.append({"position": [round(lon, 4), round(lat, 4)], "region_code": r["region_code"]})
+    return rows
+
+
+def _map_deck(data: RegionsPage, parent_code: str | None, national: bool, *, lang: str, layer: str, scale: str,
+              value_format, labels: Mapping[str, str], light: str | None, width: int, height: int) -> maps.MapSpec:
     unstroked = (national, data.level) in _UNSTROKED
     fine = maps.detail(data.level, parent_code, width)
     common = dict(parent_code=parent_code, lang=lang, inset=national, width=width, height=height,

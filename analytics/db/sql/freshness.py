@@ -7,17 +7,18 @@ from analytics.db.sql.rules import in_flight
 QUERIES: dict[str, str] = {
     # grain: one row per region that holds items in flight at $period_end (the items' own region, any level), in
     # scope and filter: how many, the latest progress report on any of them up to $period_end, the earliest start
-    # among them, and how many were reported on in the $cycle_days days up to it
+    # among them, and how many were reported on in the $cycle_days days up to it; lon/lat: the point drawn for the
+    # region (a point inside it) where a map marks it silent
     "region_freshness": "WITH " + SCOPED_ITEMS + """,
         flying AS (SELECT i.project_id, i.region_code, i.start_date FROM scoped_items i WHERE """ + in_flight("i", "$period_end::DATE") + """),
         latest AS (
             SELECT r.project_id, max(r.report_date) AS last_report FROM progress_reports r
             SEMI JOIN flying f ON f.project_id = r.project_id
             WHERE r.report_date <= $period_end::DATE GROUP BY r.project_id)
-        SELECT f.region_code, g.name, g.level, count(*) AS n_in_flight, max(l.last_report) AS last_report,
+        SELECT f.region_code, g.name, g.level, g.lon, g.lat, count(*) AS n_in_flight, max(l.last_report) AS last_report,
             min(f.start_date) AS first_start,
             count(*) FILTER (WHERE l.last_report > $period_end::DATE - $cycle_days::INTEGER) AS n_reported_in_cycle
         FROM flying f LEFT JOIN latest l USING (project_id) JOIN regions g ON g.region_code = f.region_code
-        GROUP BY f.region_code, g.name, g.level
+        GROUP BY f.region_code, g.name, g.level, g.lon, g.lat
         ORDER BY max(l.last_report) NULLS FIRST, f.region_code""",
 }
