@@ -21,7 +21,9 @@ from analytics.notify.rules import STEP_ORDER, STEPS, RuleSet
 from analytics.notify.subscriptions import Subscription, in_scope, scope_of
 
 MAX_LISTED = 20  # entries per rule in the text; the rest are counted, with a link to the app
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# what could give data text structure in a robot's Markdown (emphasis, code, links, headings, HTML, tables); dates
+# and hyphens are left alone, since some robots show a backslash before them as it is
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,16 @@ def _light(light: str | None, lang: str) -> str:
 
 def _render(d: Digest, ruleset: RuleSet, title: str, md: bool) -> str:
     lang, esc = d.lang, (md_escape if md else str)
-    out = [f"### {esc(title)}" if md else title,
+    out = [f"### {title}" if md else title,
            i18n.t("notify.digest_to", lang, name=esc(d.display_name), date=i18n.fmt_date(d.as_of, lang),
                   version=d.data_version, rules=d.rules_version), ""]
     out.append(("**" + i18n.t("notify.digest_changes", lang) + "**") if md else i18n.t("notify.digest_changes", lang))
-    for key, c in d.counts.items():
+    changed = {k: c for k, c in d.counts.items() if c["fired"] or c["cleared"]}
+    for key, c in changed.items():
         out.append(("- " if md else "  ") + i18n.t("notify.digest_count", lang, rule=ruleset.get(key).title(lang),
                                                    fired=c["fired"], cleared=c["cleared"], standing=c["standing"]))
+    if not changed:
+        out.append(("- " if md else "  ") + i18n.t("notify.digest_no_change", lang))
     for step in STEP_ORDER:
         mine = [e for e in d.entries if e.step == step]
         if not mine:
@@ -137,7 +142,8 @@ def _render(d: Digest, ruleset: RuleSet, title: str, md: bool) -> str:
         out += ["", (f"**{zh if lang == 'zh' else en.capitalize()}**" if md else (zh if lang == "zh" else en.upper()))]
         for key in dict.fromkeys(e.rule_key for e in mine):
             rows = [e for e in mine if e.rule_key == key]
-            out.append(i18n.t("notify.digest_rule", lang, rule=ruleset.get(key).title(lang), n=len(rows)))
+            head = i18n.t("notify.digest_rule", lang, rule=ruleset.get(key).title(lang), n=len(rows))
+            out += ["", head, ""] if md else [head]  # Markdown: a paragraph of its own, then the list
             out += [_line(e, lang, md) for e in rows[:MAX_LISTED]]
             if len(rows) > MAX_LISTED:
                 out.append(i18n.t("notify.digest_more", lang, n=len(rows) - MAX_LISTED))

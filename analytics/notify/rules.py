@@ -39,7 +39,8 @@ class Rule:
         return dict(self.params)[name]
 
     def title(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        """The rule's name as a heading: Chinese, or English with a capital."""
+        return self.zh if lang == "zh" else self.en[:1].upper() + self.en[1:]
 
     def text(self, lang: str) -> str:
         return self.text_zh if lang == "zh" else self.text_en
