@@ -19,6 +19,7 @@ from analytics.cli import main as cli
 from analytics.db import store as db_store
 from analytics.notify import evaluate, firings, outbox, rules, scheduler, store, subscriptions
 from tests import notify_support as support
+from tests.test_auth_app import signed_env  # noqa: F401 (the accounts of the AppTest test below)
 from tests.test_ingest_support import PROGRESS_HEADER, csv_bytes
 
 PASSWORD = "Xq7!mLp29vZr"
@@ -262,3 +263,30 @@ def test_the_signature_is_dingtalks():
     assert channels.sign("SEC1", 1700000000000) == want
     url = channels.signed_url("https://oapi.example/robot/send?access_token=x", "SEC1", 1700000000000)
     assert url.startswith("https://oapi.example/robot/send?access_token=x&timestamp=1700000000000&sign=")
+
+
+def test_the_admin_page_shows_rules_dry_run_and_outbox_and_the_cockpit_a_persons_inbox(signed_env):
+    """AppTest: an administrator reads the rules in force, the dry run (a digest per account) and the outbox; a
+    leader of 朝阳区 finds the weekly notice about B1 on the cockpit."""
+    from tests.test_auth_app import sign_in, start
+
+    db = signed_env.with_name("fixture.duckdb")
+    rep = scheduler.run_once(db, now=MONDAY_9)
+    assert rep.delivered["sent"] == rep.queued >= 3
+    at = sign_in(start("en"), "admin")
+    at.switch_page("views/admin.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    frames = {tuple(d.value.columns): d.value for d in at.dataframe}
+    (rules_frame,) = [f for cols, f in frames.items() if "Wording" in cols]
+    assert rules_frame.shape[0] == len(rules.RULE_KEYS)
+    (sent,) = [f for cols, f in frames.items() if "Attempts" in cols]
+    assert set(sent["State"]) == {"sent"} and "beijing" in set(sent["User name"])
+    at.toggle(key="notify_dry_run").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (dry,) = [d.value for d in at.dataframe if "Period" in d.value.columns and "Attempts" not in d.value.columns]
+    assert sorted(dry["User name"]) == ["admin", "analyst", "beijing", "county", "steward"]
+    at = sign_in(start("en"), "beijing")
+    assert not at.exception, [e.value for e in at.exception]
+    (box,) = [e for e in at.expander if e.label.startswith("My notices")]
+    text = " ".join(m.value for m in box.markdown)
+    assert "老旧小区改造" in text and "item=B1" in text

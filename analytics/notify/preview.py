@@ -15,20 +15,23 @@ class UnknownAccount(LookupError):
     pass
 
 
-def dry_run(db_path: str | Path, ruleset: rules.RuleSet) -> tuple[int, object, list[firings.Event],
-                                                                 list[firings.Event]]:
-    """(data version, as of, the events an evaluation now would append, the firings that would stand after it)."""
+def dry_run(db_path: str | Path, ruleset: rules.RuleSet, cur=None) -> tuple[int, object, list[firings.Event],
+                                                                           list[firings.Event]]:
+    """(data version, as of, the events an evaluation now would append, the firings that would stand after it).
+    `cur`: a cursor of the caller's connection (the app's; DuckDB refuses a second one to the same file in one
+    process), else the file is opened read-only."""
     from analytics.db import queries
     from analytics.db import store as db_store
 
     path = store.path_for(db_path)
-    con = db_store.connect(db_path, read_only=True)
+    con = cur if cur is not None else db_store.connect(db_path, read_only=True)
     try:
         v = queries.run(con, "data_version")
         version, as_of = int(v["version"][0]), v["as_of"][0]
         lines = evaluate.lines(evaluate.Context(con, str(db_path), version, as_of), ruleset)
     finally:
-        con.close()
+        if cur is None:
+            con.close()
     plan = firings.plan(path, lines)
     pending = firings.pending(plan, version)
     gone = {e.firing_id for e in plan.cleared}
@@ -37,14 +40,27 @@ def dry_run(db_path: str | Path, ruleset: rules.RuleSet) -> tuple[int, object, l
 
 
 def preview(db_path: str | Path, username: str, now: datetime | None = None,
-            ruleset: rules.RuleSet | None = None) -> list[D.Digest]:
+            ruleset: rules.RuleSet | None = None, cur=None) -> list[D.Digest]:
     """One digest per subscription of the account, as it would read if its period were due now."""
     account = accounts.get(auth_store.path_for(db_path), username.strip().lower())
     if account is None:
         raise UnknownAccount(username)
     path = store.path_for(db_path)
     ruleset = ruleset or rules.load(path)
-    version, as_of, pending, standing = dry_run(db_path, ruleset)
+    return _digests(path, account, ruleset, dry_run(db_path, ruleset, cur), now)
+
+
+def everyone(db_path: str | Path, cur=None, now: datetime | None = None) -> list[D.Digest]:
+    """Every active account's digests as they would read now (the admin page's dry run: what goes to whom)."""
+    path = store.path_for(db_path)
+    ruleset = rules.load(path)
+    run = dry_run(db_path, ruleset, cur)
+    return [d for a in accounts.list_all(auth_store.path_for(db_path)) if not a.disabled
+            for d in _digests(path, a, ruleset, run, now)]
+
+
+def _digests(path: Path, account, ruleset: rules.RuleSet, run, now: datetime | None) -> list[D.Digest]:
+    version, as_of, pending, standing = run
     out = []
     for sub in subscriptions.effective(path, account):
         events = firings.events_after(path, outbox.last_seq(path, account.username, sub.channel)) + pending
