@@ -290,3 +290,33 @@ def test_the_admin_page_shows_rules_dry_run_and_outbox_and_the_cockpit_a_persons
     (box,) = [e for e in at.expander if e.label.startswith("My notices")]
     text = " ".join(m.value for m in box.markdown)
     assert "老旧小区改造" in text and "item=B1" in text
+
+
+def test_a_rule_without_risk_scores_is_judged_when_they_arrive_and_the_app_can_evaluate_through_its_own_cursor(db):
+    """While the app holds the file for writing, the scheduler cannot open it: the app evaluates after a commit
+    through its own connection (`evaluate_in_background`). A version whose risk scores are not yet saved is judged
+    without the risk rule and again once they are: the risk rule then fires, nothing else twice."""
+    import time
+
+    import duckdb
+
+    path = store.path_for(db)
+    writer = duckdb.connect(str(db))  # as the app holds it
+    try:
+        rep = scheduler.run_once(db, now=MONDAY_9)
+        assert not rep.evaluated and "in use" in rep.not_evaluated
+        scheduler.evaluate_in_background(db, writer.cursor)
+        for _ in range(100):
+            if firings.open_firings(path):
+                break
+            time.sleep(0.05)
+        before = {(e.rule_key, e.subject) for e in firings.open_firings(path)}
+        assert ("overdue", "B1") in before and firings.evaluated(path, 1, 0)  # judged, but without high_risk:
+        assert not firings.evaluated(path, 1, 0, scores_ready=True)  # so once its scores are saved, again
+        _write_scores(db, ["A1", "A3", "B1"], {"B1"})
+        rep = scheduler.evaluate_on(writer.cursor(), db, path, rules.load(path))
+    finally:
+        writer.close()
+    assert (rep.fired, rep.cleared, rep.partial) == (1, 0, [])
+    assert {(e.rule_key, e.subject) for e in firings.open_firings(path)} - before == {("high_risk", "B1")}
+    assert firings.evaluated(path, 1, 0, scores_ready=True) and not scheduler.run_once(db, now=MONDAY_9).evaluated

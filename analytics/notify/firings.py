@@ -69,19 +69,25 @@ def plan(path: str | Path, lines: dict[str, list[Line] | None]) -> Plan:
         return _plan(con, lines)
 
 
-def evaluated(path: str | Path, data_version: int, rules_version: int) -> bool:
+def evaluated(path: str | Path, data_version: int, rules_version: int, scores_ready: bool = False) -> bool:
+    """Whether this version was judged under these rules: completely, or without the risk rule while its scores are
+    still missing (`scores_ready` False)."""
     with store.connect(path) as con:
-        return con.execute("SELECT 1 FROM evaluations WHERE data_version = ? AND rules_version = ?",
-                           (data_version, rules_version)).fetchone() is not None
+        row = con.execute("SELECT complete FROM evaluations WHERE data_version = ? AND rules_version = ?",
+                          (data_version, rules_version)).fetchone()
+    return row is not None and (bool(row[0]) or not scores_ready)
 
 
 def record(path: str | Path, lines: dict[str, list[Line] | None], *, data_version: int, as_of, rules_version: int
            ) -> tuple[int, int] | None:
-    """Fire and clear for one data version, in one transaction; None when this version was already evaluated under
-    these rules (so running twice changes nothing). Returns (fired, cleared)."""
+    """Fire and clear for one data version, in one transaction; None when this version was already judged
+    completely under these rules (so running twice changes nothing). Returns (fired, cleared). A version some rule
+    could not be judged on (its risk scores are still being computed) is marked incomplete and judged again once
+    they are saved: what fired already does not fire twice, and the missing rule gets its turn."""
     stamp = now_text()
+    complete = all(found is not None for found in lines.values())
     with store.connect(path, write=True) as con:
-        if con.execute("SELECT 1 FROM evaluations WHERE data_version = ? AND rules_version = ?",
+        if con.execute("SELECT 1 FROM evaluations WHERE data_version = ? AND rules_version = ? AND complete = 1",
                        (data_version, rules_version)).fetchone():
             return None
         p = _plan(con, lines)
@@ -98,9 +104,11 @@ def record(path: str | Path, lines: dict[str, list[Line] | None], *, data_versio
                         (data_version, str(as_of), e.firing_id))
             con.execute("INSERT INTO events (firing_id, kind, data_version) VALUES (?, 'cleared', ?)",
                         (e.firing_id, data_version))
-        con.execute("INSERT INTO evaluations (data_version, rules_version, as_of, evaluated_at, n_fired, n_cleared) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (data_version, rules_version, str(as_of), stamp, len(p.fired),
-                                                  len(p.cleared)))
+        con.execute("INSERT INTO evaluations (data_version, rules_version, as_of, evaluated_at, n_fired, n_cleared, "
+                    "complete) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (data_version, rules_version) DO UPDATE SET "
+                    "evaluated_at = excluded.evaluated_at, n_fired = n_fired + excluded.n_fired, "
+                    "n_cleared = n_cleared + excluded.n_cleared, complete = excluded.complete",
+                    (data_version, rules_version, str(as_of), stamp, len(p.fired), len(p.cleared), int(complete)))
     return len(p.fired), len(p.cleared)
 
 

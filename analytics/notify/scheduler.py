@@ -27,6 +27,7 @@ class Report:
     cleared: int = 0
     evaluated: bool = False
     not_evaluated: str = ""  # why not, when it could not be
+    partial: list = field(default_factory=list)  # rules not judged (no risk scores yet): judged again next pass
     queued: int = 0
     delivered: dict = field(default_factory=dict)
 
@@ -49,28 +50,68 @@ def period_of(frequency: str, now: datetime, last_seq: int) -> str | None:
 
 
 def evaluate_newest(db_path: str | Path, path: Path, ruleset: rules.RuleSet) -> Report:
-    """Fire and clear on the newest data version (once per rules version)."""
-    from analytics.db import queries
+    """Fire and clear on the newest data version (once per rules version), opening the file read-only."""
     from analytics.db import store as db_store
 
-    rep = Report(rules_version=ruleset.version)
     con = db_store.connect(db_path, read_only=True)
     try:
-        v = queries.run(con, "data_version")
-        if v.is_empty():
-            rep.not_evaluated = "the database holds no data version yet"
-            return rep
-        rep.data_version, as_of = int(v["version"][0]), v["as_of"][0]
-        if firings.evaluated(path, rep.data_version, ruleset.version):
-            return rep
-        ctx = evaluate.Context(con, str(db_path), rep.data_version, as_of)
-        done = firings.record(path, evaluate.lines(ctx, ruleset), data_version=rep.data_version, as_of=as_of,
-                              rules_version=ruleset.version)
+        return evaluate_on(con, db_path, path, ruleset)
     finally:
         con.close()
+
+
+def evaluate_on(cur, db_path: str | Path, path: Path, ruleset: rules.RuleSet) -> Report:
+    """`evaluate_newest` through a cursor the caller holds (the app's, which has the file open for writing)."""
+    from analytics.db import queries
+
+    rep = Report(rules_version=ruleset.version)
+    v = queries.run(cur, "data_version")
+    if v.is_empty():
+        rep.not_evaluated = "the database holds no data version yet"
+        return rep
+    rep.data_version, as_of = int(v["version"][0]), v["as_of"][0]
+    if firings.evaluated(path, rep.data_version, ruleset.version, scores_ready(db_path, rep.data_version)):
+        return rep
+    lines = evaluate.lines(evaluate.Context(cur, str(db_path), rep.data_version, as_of), ruleset)
+    rep.partial = [k for k, found in lines.items() if found is None]
+    done = firings.record(path, lines, data_version=rep.data_version, as_of=as_of, rules_version=ruleset.version)
     if done:
         rep.evaluated, (rep.fired, rep.cleared) = True, done
     return rep
+
+
+def scores_ready(db_path: str | Path, data_version: int) -> bool:
+    """Whether the version's slip-risk scores are saved (the risk rule can be judged)."""
+    from analytics.risk import scores
+
+    return scores.path_for(db_path, data_version).exists()
+
+
+def evaluate_in_background(db_path: str | Path, connect, wait_seconds: float = 5, patience: float = 3600) -> None:
+    """Evaluate the newest version in a thread of its own with `connect()`'s cursor: the app calls it after each
+    commit (while it holds the file, no scheduler process can open it). When a rule could not be judged because the
+    version's risk scores are being computed, it waits for that training and judges again."""
+    import threading
+
+    from analytics.risk import jobs
+
+    def run() -> None:
+        waited = 0.0
+        try:
+            path = store.path_for(db_path)
+            rep = evaluate_on(connect(), db_path, path, rules.load(path))
+            while rep.partial and waited < patience:
+                job = jobs.current(db_path)
+                if job is None or job.done:
+                    if job is not None:
+                        rep = evaluate_on(connect(), db_path, path, rules.load(path))
+                    break
+                time.sleep(wait_seconds)
+                waited += wait_seconds
+        except Exception as e:  # a background thread: say it, never crash the app
+            print(f"notifications: evaluating {db_path} failed: {type(e).__name__}: {e}", flush=True)
+
+    threading.Thread(target=run, name="notify-evaluate", daemon=True).start()
 
 
 def newest_evaluation(path: Path) -> tuple[int, date | None]:
@@ -136,7 +177,9 @@ def serve(db_path: str | Path, interval: float, passes: int | None = None, log=p
 
 def summary(rep: Report) -> str:
     what = (f"evaluated data version {rep.data_version} under rules version {rep.rules_version}: "
-            f"{rep.fired} fired, {rep.cleared} cleared" if rep.evaluated else
+            f"{rep.fired} fired, {rep.cleared} cleared"
+            + (f" (not judged yet, no risk scores: {', '.join(rep.partial)})" if rep.partial else "")
+            if rep.evaluated else
             f"not evaluated: {rep.not_evaluated}" if rep.not_evaluated else
             f"data version {rep.data_version} already evaluated under rules version {rep.rules_version}")
     sent = rep.delivered or {}

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     evaluated_at TEXT NOT NULL,
     n_fired INTEGER NOT NULL,
     n_cleared INTEGER NOT NULL,
+    complete INTEGER NOT NULL,           -- 0: a rule could not be judged yet (no risk scores for the version)
     PRIMARY KEY (data_version, rules_version)
 );
 CREATE TABLE IF NOT EXISTS subscriptions (
