@@ -22,12 +22,13 @@ from tests import notify_support as support
 from tests.test_auth_app import signed_env  # noqa: F401 (the accounts of the AppTest test below)
 from tests.test_ingest_support import PROGRESS_HEADER, csv_bytes
 
-PASSWORD = "Xq7!mLp29vZr"
 MONDAY_9 = datetime(2026, 11, 23, 9, 0)  # the fixture's data is as of Sunday 2026-11-22; the weekly send is Monday 8:00
 
 
 def add(db, name: str, role: str = "analyst", regions=()):
-    return accounts.add(auth_store.path_for(db), name, role=role, by="test", password=PASSWORD, region_codes=regions)
+    """An account that signs in by SSO only: no password to hash (argon2 takes a while), the same scope rules."""
+    return accounts.add(auth_store.path_for(db), name, role=role, by="test", region_codes=regions,
+                        sso_identity=f"{name}@example.gov.cn")
 
 
 @pytest.fixture()
@@ -265,9 +266,10 @@ def test_the_signature_is_dingtalks():
     assert url.startswith("https://oapi.example/robot/send?access_token=x&timestamp=1700000000000&sign=")
 
 
-def test_the_admin_page_shows_rules_dry_run_and_outbox_and_the_cockpit_a_persons_inbox(signed_env):
+def test_the_admin_page_shows_rules_dry_run_and_outbox_and_the_cockpit_a_persons_inbox(signed_env):  # noqa: F811
     """AppTest: an administrator reads the rules in force, the dry run (a digest per account) and the outbox; a
-    leader of 朝阳区 finds the weekly notice about B1 on the cockpit."""
+    leader of 朝阳区 finds the weekly notice about B1 on the cockpit; a county leader subscribes in the sidebar."""
+    from analytics.auth import audit
     from tests.test_auth_app import sign_in, start
 
     db = signed_env.with_name("fixture.duckdb")
@@ -290,6 +292,19 @@ def test_the_admin_page_shows_rules_dry_run_and_outbox_and_the_cockpit_a_persons
     (box,) = [e for e in at.expander if e.label.startswith("My notices")]
     text = " ".join(m.value for m in box.markdown)
     assert "老旧小区改造" in text and "item=B1" in text
+    # a county leader subscribes in the sidebar: their role's default first; only regions within the scope offered
+    at = sign_in(start("en"), "county")
+    assert any("role's default" in c.value for c in at.caption)
+    at.selectbox(key="notify_mine_channel").set_value("email").run()
+    assert at.multiselect(key="notify_mine_regions").options == ["瑶海区 (340102)"]
+    at.multiselect(key="notify_mine_regions").select("340102")
+    at.text_input(key="notify_mine_address").input("yaohai@example.gov.cn")
+    at.button[[b.label for b in at.button].index("Save the subscription")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (sub,) = subscriptions.effective(store.path_for(db), accounts.get(signed_env, "county"))
+    assert (sub.channel, sub.region_codes, sub.address, sub.frequency) == (
+        "email", ("340102",), "yaohai@example.gov.cn", "weekly")
+    assert audit.entries(signed_env)[0].action == "notify_subscribe"
 
 
 def test_a_rule_without_risk_scores_is_judged_when_they_arrive_and_the_app_can_evaluate_through_its_own_cursor(db):

@@ -15,6 +15,16 @@ def _store(args) -> Path:
     return store.path_for(args.db)
 
 
+def _audit(args, action: str, target: str, **detail) -> None:
+    """Rule edits and subscriptions go to the audit trail like every other change (analytics/auth/audit.py)."""
+    from analytics.auth import audit
+    from analytics.auth import store as auth_store
+    from analytics.cli.users import _actor
+
+    audit.append(auth_store.path_for(args.db), actor=_actor(), role="admin", action=action, target=target,
+                 detail=detail, source="cli")
+
+
 def cmd_preview(args) -> int:
     from analytics.notify import preview
 
@@ -78,6 +88,7 @@ def cmd_rules(args) -> int:
         except rules.RuleError as e:
             print(f"refused: {e}", file=sys.stderr)
             return 2
+        _audit(args, "notify_rules", f"v{saved.version}", overrides=overrides)
         print(f"saved rules version {saved.version}")
     rs = rules.load(path)
     print(f"rules version {rs.version}")
@@ -103,6 +114,8 @@ def cmd_subscribe(args) -> int:
     except S.SubscriptionError as e:
         print(f"refused: {e}", file=sys.stderr)
         return 2
+    _audit(args, "notify_subscribe", account.username, channel=sub.channel, rules=list(sub.rule_keys),
+           regions=list(sub.region_codes), frequency=sub.frequency)
     print(f"{account.username}: {sub.channel}, {sub.frequency}, rules {', '.join(sub.rule_keys)}, "
           f"regions {', '.join(sub.region_codes) or 'the whole scope'}")
     return 0

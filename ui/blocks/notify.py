@@ -92,3 +92,56 @@ def inbox(ctx: Context) -> None:
         for m in found:
             st.caption(md_escape(m["created_at"][:16].replace("T", " ")))
             st.markdown(m["body_markdown"])  # written by analytics/notify/digest.py, data text escaped there
+
+
+def my_subscriptions(user, names: dict[str, str], lang: str, db_path: str) -> None:
+    """The signed-in person's own subscriptions, in a popover of the sidebar's account area: which rules, which
+    regions (only within their scope: anything else is refused), which channel, how often, in which language."""
+    from analytics import i18n
+    from analytics.auth import accounts
+    from analytics.auth import store as auth_store
+    from analytics.notify import subscriptions as S
+    from ui import auth as auth_ui
+
+    if user.is_demo:
+        return
+    account = accounts.get(auth_store.path_for(db_path), user.username)
+    if account is None:
+        return
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    path = store.path_for(db_path)
+    ruleset = rules.load(path)
+    with st.popover(t("notify.mine"), icon=":material/notifications:"):
+        current = {s.channel: s for s in S.effective(path, account)}
+        own = any(s.owner.startswith("user:") for s in current.values())
+        st.caption(t("notify.mine_own" if own else "notify.mine_default"))
+        for s in current.values():
+            st.caption(md_escape(f"· {t(f'notify.channel_{s.channel}')} · {t(f'notify.freq_{s.frequency}')} · "
+                                 + ", ".join(ruleset.get(k).title(lang) for k in s.rule_keys)))
+        channel = st.selectbox(t("notify.col_channel"), S.CHANNELS, key="notify_mine_channel",
+                               format_func=lambda c: t(f"notify.channel_{c}"))
+        was = current.get(channel) or S.default_for(account.role)[0]
+        with st.form("notify_mine_form", border=False):
+            keys = st.multiselect(t("notify.col_rule"), list(rules.RULE_KEYS), default=list(was.rule_keys),
+                                  format_func=lambda k: ruleset.get(k).title(lang), key="notify_mine_rules")
+            codes = sorted(c for c in names if c != "100000" and S.within(c, account.region_codes))
+            regions = st.multiselect(t("notify.regions"), codes, default=[c for c in was.region_codes if c in codes],
+                                     format_func=lambda c: f"{names.get(c, c)} ({c})", max_selections=20,
+                                     placeholder=t("notify.regions_hint"), key="notify_mine_regions")
+            frequency = st.selectbox(t("notify.frequency"), S.FREQUENCIES, index=S.FREQUENCIES.index(was.frequency),
+                                     format_func=lambda f: t(f"notify.freq_{f}"), key="notify_mine_frequency")
+            address = st.text_input(t("notify.address"), value=was.address, max_chars=200,
+                                    key="notify_mine_address") \
+                if channel == "email" else ""
+            language = st.radio(t("notify.lang"), ("zh", "en"), index=("zh", "en").index(was.lang), horizontal=True,
+                                format_func=lambda x: "中文" if x == "zh" else "English")
+            if st.form_submit_button(t("notify.save")):
+                sub = S.Subscription("", channel, tuple(keys), tuple(regions), frequency, address.strip(), language)
+                try:
+                    saved = S.save(path, account, sub, by=account.username)
+                except S.SubscriptionError as e:
+                    st.error(t(f"notify.err_{e.code}", **{k: md_escape(str(v)) for k, v in e.values.items()}))
+                else:
+                    auth_ui.log(db_path, user, "notify_subscribe", saved.channel, rules=list(saved.rule_keys),
+                                regions=list(saved.region_codes), frequency=saved.frequency)
+                    st.success(t("notify.saved"))
