@@ -287,6 +287,13 @@ def test_the_admin_page_shows_rules_dry_run_and_outbox_and_the_cockpit_a_persons
     assert not at.exception, [e.value for e in at.exception]
     (dry,) = [d.value for d in at.dataframe if "Period" in d.value.columns and "Attempts" not in d.value.columns]
     assert sorted(dry["User name"]) == ["admin", "analyst", "beijing", "county", "steward"]
+    at.selectbox(key="notify_edit_rule").set_value("red_weeks").run()
+    at.number_input(key="notify_edit_red_weeks_weeks").set_value(4)
+    at.button[[b.label for b in at.button].index("Save as a new rules version")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    saved = rules.load(store.path_for(db))
+    assert saved.version == 1 and saved.get("red_weeks").param("weeks") == 4
+    assert audit.entries(signed_env)[0].action == "notify_rules"
     at = sign_in(start("en"), "beijing")
     assert not at.exception, [e.value for e in at.exception]
     (box,) = [e for e in at.expander if e.label.startswith("My notices")]

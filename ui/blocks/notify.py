@@ -29,8 +29,40 @@ def admin_tab(ctx: Context) -> None:
     })
     tables.show(ctx, frame, key="notify_rules", title=ctx.t("notify.rules", version=ruleset.version),
                 stem="notification-rules", searchable=False)
+    edit_rule(ctx, path, ruleset)
     dry_run(ctx)
     outbox_table(ctx, path)
+
+
+def edit_rule(ctx: Context, path, ruleset: rules.RuleSet) -> None:
+    """Change one rule (on or off, its parameters, its wording): saved as a new rules version, audited."""
+    from ui import auth as auth_ui
+
+    with st.expander(ctx.t("notify.edit"), icon=":material/edit:"):
+        key = st.selectbox(ctx.t("notify.col_rule"), rules.RULE_KEYS, key="notify_edit_rule",
+                           format_func=lambda k: ruleset.get(k).title(ctx.lang))
+        rule = ruleset.get(key)
+        with st.form(f"notify_edit_{key}", border=False):
+            enabled = st.toggle(ctx.t("notify.col_on"), value=rule.enabled, key=f"notify_edit_on_{key}")
+            params = {name: st.number_input(ctx.t(f"notify.param_{name}"), min_value=1, max_value=3650, value=value, step=1,
+                                            key=f"notify_edit_{key}_{name}") for name, value in rule.params}
+            text_zh = st.text_input(ctx.t("notify.wording_zh"), value=rule.text_zh, key=f"notify_edit_zh_{key}")
+            text_en = st.text_input(ctx.t("notify.wording_en"), value=rule.text_en, key=f"notify_edit_en_{key}")
+            st.caption(ctx.t("notify.placeholders", names=", ".join("{" + n + "}" for n in
+                                                                   rules.PLACEHOLDERS[rule.subject])))
+            if not st.form_submit_button(ctx.t("notify.save_rule")):
+                return
+        overrides = rules.overrides_of(path)
+        overrides[key] = {"enabled": enabled, "params": {k: int(v) for k, v in params.items()},
+                          "text_zh": text_zh, "text_en": text_en}
+        try:
+            saved = rules.save(path, overrides, by=ctx.user.username)
+        except rules.RuleError as e:
+            st.error(ctx.t("notify.err_rule", rule=md_escape(str(e.values.get("rule", key)))))
+            return
+        auth_ui.log(ctx.db_path, ctx.user, "notify_rules", f"v{saved.version}", rule=key, enabled=enabled,
+                    params=overrides[key]["params"])
+        st.success(ctx.t("notify.saved_rules", version=saved.version))
 
 
 def dry_run(ctx: Context) -> None:
