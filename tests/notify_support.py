@@ -22,10 +22,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Mailbox:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives and checks the sign-in."""
+def self_signed(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and localhost and its key, made by the openssl command (no Python library)."""
+    import subprocess
 
-    def __init__(self, port: int, user: str = "notify", password: str = "pw-1234"):
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives and checks the sign-in; with `tls`
+    (cert, key) it offers STARTTLS and accepts mail and sign-in only after it."""
+
+    def __init__(self, port: int, user: str = "notify", password: str = "pw-1234", tls: tuple[str, str] | None = None):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -46,8 +58,14 @@ class Mailbox:
             box.logins.append((login, pw))
             return AuthResult(success=(login, pw) == (user, password))
 
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticate,
-                                     auth_require_tls=False)
+        kw = {"auth_require_tls": False}
+        if tls:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            kw = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticate, **kw)
 
     def __enter__(self):
         self.controller.start()

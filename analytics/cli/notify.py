@@ -103,20 +103,27 @@ def cmd_subscribe(args) -> int:
     from analytics.auth import store as auth_store
     from analytics.notify import subscriptions as S
 
-    account = accounts.get(auth_store.path_for(args.db), args.username.strip().lower())
-    if account is None:
-        print(f"no account {args.username!r}", file=sys.stderr)
+    if bool(args.username) == bool(args.role):
+        print("name an account or give --role (the default of every account of the role without its own)",
+              file=sys.stderr)
         return 2
     sub = S.Subscription("", args.channel, tuple(args.rules.split(",")), tuple(args.region or ()), args.frequency,
                          args.address or "", args.lang)
     try:
-        sub = S.save(_store(args), account, sub, by="cli")
+        if args.role:
+            sub = S.save_for_role(_store(args), args.role, sub, by="cli")
+        else:
+            account = accounts.get(auth_store.path_for(args.db), args.username.strip().lower())
+            if account is None:
+                print(f"no account {args.username!r}", file=sys.stderr)
+                return 2
+            sub = S.save(_store(args), account, sub, by="cli")
     except S.SubscriptionError as e:
         print(f"refused: {e}", file=sys.stderr)
         return 2
-    _audit(args, "notify_subscribe", account.username, channel=sub.channel, rules=list(sub.rule_keys),
+    _audit(args, "notify_subscribe", sub.owner, channel=sub.channel, rules=list(sub.rule_keys),
            regions=list(sub.region_codes), frequency=sub.frequency)
-    print(f"{account.username}: {sub.channel}, {sub.frequency}, rules {', '.join(sub.rule_keys)}, "
+    print(f"{sub.owner}: {sub.channel}, {sub.frequency}, rules {', '.join(sub.rule_keys)}, "
           f"regions {', '.join(sub.region_codes) or 'the whole scope'}")
     return 0
 
@@ -135,6 +142,7 @@ def cmd_outbox(args) -> int:
 
 
 def add_commands(sub) -> None:
+    from analytics.auth import roles
     from analytics.notify.rules import RULE_KEYS
     from analytics.notify.subscriptions import CHANNELS, FREQUENCIES
 
@@ -161,8 +169,11 @@ def add_commands(sub) -> None:
     q.add_argument("--enable", action="append", metavar="KEY")
     q.add_argument("--disable", action="append", metavar="KEY")
     q.set_defaults(func=cmd_rules)
-    q = common(nsub.add_parser("subscribe", help="save an account's subscription on one channel"))
-    q.add_argument("username")
+    q = common(nsub.add_parser("subscribe", help="save an account's (or with --role, a role's) subscription on one "
+                                                 "channel"))
+    q.add_argument("username", nargs="?")
+    q.add_argument("--role", choices=roles.ROLE_KEYS, help="the subscription of every account of this role that has "
+                                                          "none of its own (no regions: each account's scope)")
     q.add_argument("--channel", choices=CHANNELS, default="inbox")
     q.add_argument("--rules", default=",".join(RULE_KEYS), help="comma-separated rule keys")
     q.add_argument("--region", action="append", help="a region within the account's scope (repeat; none = all)")

@@ -37,6 +37,7 @@ class Entry:
     owner: str | None
     reason: str
     link: str
+    severity: float = 0.0  # lower first: the worst of a rule leads (exception first)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,18 @@ def _entry(event: Event, ruleset: RuleSet, lang: str, base: str | None) -> Entry
         reason = ruleset.get(event.rule_key).title(lang)
     name = event.detail.get("name") or event.detail.get("description") or event.detail.get("region") or event.subject
     return Entry(rule.key, rule.step, event.subject, str(name), str(event.detail.get("region") or ""),
-                 event.detail.get("light"), event.detail.get("owner"), reason, link(event, lang, base))
+                 event.detail.get("light"), event.detail.get("owner"), reason, link(event, lang, base),
+                 _severity(event))
+
+
+def _severity(event: Event) -> float:
+    """How bad, for the order within a rule: nearest deadline, longest overdue or silent, most likely to slip."""
+    d = event.detail
+    if event.rule_key == "due_soon":
+        return float(d.get("days_left") or 0)
+    if event.rule_key == "high_risk":
+        return -float(str(d.get("probability") or "0").rstrip("%") or 0)
+    return -float(d.get("days_silent") or d.get("days_late") or 0)
 
 
 def _mine(events: list[Event], account: Account, sub: Subscription, ruleset: RuleSet) -> list[Event]:
@@ -105,7 +117,7 @@ def build(account: Account, sub: Subscription, ruleset: RuleSet, events: list[Ev
     crossed = [e for e in mine if e.kind == "fired" and e.is_open]
     entries = [_entry(e, ruleset, lang, base_url) for e in crossed]
     entries.sort(key=lambda x: (STEP_ORDER.index(x.step), [r.key for r in ruleset.rules].index(x.rule_key),
-                                x.region, x.subject))
+                                x.severity, x.region, x.subject))
     seqs = [e.seq for e in events if e.seq is not None]
     d = Digest(account.username, account.display_name, sub.channel, lang, period, data_version, ruleset.version,
                as_of, max(seqs, default=0), counts, entries)

@@ -59,6 +59,13 @@ def enqueue(path: str | Path, digest: Digest, address: str, now: float | None = 
         return cur.lastrowid if cur.rowcount else None
 
 
+def is_queued(path: str | Path, username: str, period: str, channel: str) -> bool:
+    """Whether this person's digest of this period on this channel is already queued (or sent): not built again."""
+    with store.connect(path) as con:
+        return con.execute("SELECT 1 FROM outbox WHERE idem_key = ?",
+                           (idem_key(username, period, channel),)).fetchone() is not None
+
+
 def last_seq(path: str | Path, username: str, channel: str) -> int:
     """The newest event a person's queued digests on a channel reported (their next digest starts after it)."""
     with store.connect(path) as con:

@@ -136,7 +136,7 @@ def queue_due(db_path: str | Path, path: Path, ruleset: rules.RuleSet, now: date
             continue
         for sub in subscriptions.effective(path, account):
             period = period_of(sub.frequency, now, newest)
-            if period is None:
+            if period is None or outbox.is_queued(path, account.username, period, sub.channel):
                 continue
             events = firings.events_after(path, outbox.last_seq(path, account.username, sub.channel))
             d = D.build(account, sub, ruleset, events, standing, period=period, data_version=version, as_of=as_of)
