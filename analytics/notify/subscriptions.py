@@ -59,13 +59,15 @@ def _parents() -> dict[str, str | None]:
     return dict(zip(frame["region_code"].to_list(), frame["parent_code"].to_list()))
 
 
-def ancestors(code: str) -> list[str]:
-    """`code` and every region above it (GB/T 2260, data/regions.csv); [] for an unknown code."""
+@lru_cache(maxsize=8192)
+def ancestors(code: str) -> tuple[str, ...]:
+    """`code` and every region above it (GB/T 2260, data/regions.csv); () for an unknown code. Cached: a pass asks
+    it for every firing and every account."""
     parents, out = _parents(), []
     while code in parents and code not in out:
         out.append(code)
         code = parents[code]
-    return out
+    return tuple(out)
 
 
 def within(code: str, region_codes) -> bool:
