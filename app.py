@@ -14,6 +14,7 @@ from ui import a11y
 from ui import auth as auth_ui
 from ui import context, filterbar, metric_settings, setup
 from ui import page as page_ui
+from ui.blocks import notify as notify_blocks
 
 st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit", page_icon="📊", layout="wide")
 
@@ -65,6 +66,7 @@ with st.sidebar:
     filterbar.language_switch(lang)
     a11y.labels(lang)  # Streamlit's own screen-reader labels ("Help for …") in the page's language
     auth_ui.sidebar(user, tree.name, lang, str(db_path))
+    notify_blocks.my_subscriptions(user, tree.name, lang, str(db_path))
     filterbar.render(filters, tree, options, domain_counts, dept_counts, lang)
 
 for p in problems:

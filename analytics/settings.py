@@ -20,9 +20,13 @@ class Setting:
     default: str
     help: str
     kind: type = str
+    secret: bool = False  # also read from `[notify]` of .streamlit/secrets.toml; never printed
 
     def get(self):
-        raw = os.environ.get(self.name, self.default)
+        raw = os.environ.get(self.name)
+        if raw is None and self.secret:
+            raw = _secrets_file().get(self.name.removeprefix("COCKPIT_").lower())
+        raw = self.default if raw is None else raw
         try:
             return self.kind(raw)
         except ValueError:
@@ -96,8 +100,50 @@ SETTINGS = (
             "and a digit, and may not contain the user name).", int),
     Setting("COCKPIT_SSO_PROVIDER", "", "Single sign-on: the provider's name in `[auth.<name>]` of "
             "`.streamlit/secrets.toml`; empty uses `[auth]` itself. SSO is offered only when `[auth]` is configured."),
+    # notifications (analytics/notify, docs/notifications.md)
+    Setting("COCKPIT_BASE_URL", "http://localhost:8501", "The app's address as readers open it: every link in a "
+            "notification starts with it (an item opens at `<base>/item?item=<id>&region=<code>&lang=zh`)."),
+    Setting("COCKPIT_NOTIFY_DB", "", "Path of the notifications file (rules, firings, subscriptions, the outbox and "
+            "the inbox; SQLite); empty means `<COCKPIT_DB>.notify.sqlite`."),
+    Setting("COCKPIT_DIGEST_HOUR", "8", "Hour of the day (0–23, the server's time) from which the daily and weekly "
+            "digests are sent.", int),
+    Setting("COCKPIT_DIGEST_WEEKDAY", "0", "Day of the week the weekly digest is sent on (0 Monday … 6 Sunday).",
+            int),
+    Setting("COCKPIT_NOTIFY_RETRY_SECONDS", "60", "Wait before the first retry of a message that could not be "
+            "delivered; each further failure doubles it, up to an hour.", int),
+    Setting("COCKPIT_NOTIFY_INTERVAL_SECONDS", "300", "How often `python -m analytics notify serve` runs a pass "
+            "(evaluate the rules on a new data version, queue the digests that are due, deliver the outbox).", int),
+    Setting("COCKPIT_SMTP_HOST", "", "Mail server for e-mail notifications; empty: no e-mail is sent (messages "
+            "wait in the outbox)."),
+    Setting("COCKPIT_SMTP_PORT", "587", "Mail server port (587 with STARTTLS, 25 without).", int),
+    Setting("COCKPIT_SMTP_STARTTLS", "1", "1: upgrade the mail connection with STARTTLS before signing in "
+            "(refused when the server does not offer it); 0: plain (only on a trusted internal network).", int),
+    Setting("COCKPIT_SMTP_USER", "", "User name to sign in to the mail server with; empty: no sign-in."),
+    Setting("COCKPIT_SMTP_PASSWORD", "", "Password for the mail server. A secret: set it in the environment or as "
+            "`smtp_password` under `[notify]` in `.streamlit/secrets.toml`, never in a committed file.",
+            secret=True),
+    Setting("COCKPIT_SMTP_FROM", "cockpit@localhost", "Sender address of notification e-mails."),
+    Setting("COCKPIT_WEBHOOK_URL", "", "Group robot address of the office's messaging platform (DingTalk-style "
+            "markdown messages); empty: no webhook messages are sent."),
+    Setting("COCKPIT_WEBHOOK_SECRET", "", "Signing secret of the group robot (each message is signed with it, as "
+            "DingTalk robots require); empty: unsigned. A secret: set it in the environment or as `webhook_secret` "
+            "under `[notify]` in `.streamlit/secrets.toml`.", secret=True),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
+SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
+
+
+def _secrets_file() -> dict:
+    """`[notify]` of the git-ignored secrets file (where Streamlit keeps the SSO secrets too): the scheduler runs
+    outside Streamlit, so it reads the file itself. {} when there is none."""
+    import tomllib
+
+    try:
+        with SECRETS_FILE.open("rb") as f:
+            section = tomllib.load(f).get("notify", {})
+    except (FileNotFoundError, tomllib.TOMLDecodeError):
+        return {}
+    return {k: str(v) for k, v in section.items()} if isinstance(section, dict) else {}
 
 
 def get(name: str):

@@ -73,7 +73,20 @@ def database(path: str) -> Database:
         from analytics.db import versions
 
         versions.ON_NEW_VERSION.append(lambda db_path, version: warm_after_commit(path, db_path))
+        versions.ON_NEW_VERSION.append(lambda db_path, version: _notify_after_commit(path, db))
+        _notify_after_commit(path, db)  # a version committed while the app was stopped
     return db
+
+
+def _notify_after_commit(path: str, db: Database) -> None:
+    """Judge the notification rules on the newest version (analytics/notify): while the app holds the file for
+    writing, the scheduler process cannot open it. Only with sign-in on: nobody receives notices in demo mode."""
+    from analytics.auth import accounts
+    from analytics.auth import store as auth_store
+    from analytics.notify import scheduler
+
+    if accounts.count(auth_store.path_for(path)):
+        scheduler.evaluate_in_background(path, db.cursor)
 
 
 # --- warming the caches after a commit ------------------------------------------------------------------

@@ -3,6 +3,7 @@ import streamlit as st
 
 from analytics.auth import store
 from ui.blocks import admin as blocks
+from ui.blocks import notify as notify_blocks
 from ui import auth as auth_ui
 from ui import context, page
 
@@ -16,11 +17,14 @@ if ctx.user.is_demo:
     st.code("python -m analytics users add admin --role admin --db " + ctx.db_path
             + "\n# " + ctx.t("admin.demo_then"), language="bash")
 if auth_ui.may_manage_users(ctx):
-    users_tab, audit_tab = st.tabs([ctx.t("admin.tab_users"), ctx.t("admin.tab_audit")])
+    users_tab, audit_tab, notify_tab = st.tabs([ctx.t("admin.tab_users"), ctx.t("admin.tab_audit"),
+                                                ctx.t("notify.tab")])
     with users_tab:
         blocks.users(ctx, path)
     with audit_tab:
         blocks.audit_log(ctx, path)
+    with notify_tab:
+        notify_blocks.admin_tab(ctx)
 elif auth_ui.may_read_audit(ctx):
     blocks.audit_log(ctx, path)
 else:  # a scoped administrator: accounts and the log are national business

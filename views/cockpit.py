@@ -5,6 +5,7 @@ import streamlit as st
 from analytics import i18n
 from ui.blocks import cockpit as blocks
 from ui.blocks import freshness as freshness_blocks
+from ui.blocks import notify as notify_blocks
 from ui import context, metric_settings, page
 from ui import tables
 
@@ -21,6 +22,7 @@ why = ctx.block("why_red_share")
 blocks.kpi_cards(ctx, summary.kpis, why=why)
 blocks.why_red_share(ctx, *why)
 freshness_blocks.cockpit_line(ctx)
+notify_blocks.inbox(ctx)
 blocks.attention(ctx, data.attention)
 blocks.model_flags(ctx)
 map_col, league_col = st.columns([3, 2])

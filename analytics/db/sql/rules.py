@@ -8,6 +8,7 @@
   found in the window.
 - `in_window`: a date inside the selected period (open start for "all time").
 - `GROUP_CODES`: each region code with its ancestor at `$group_level`.
+- `item_is`: an item light's conditions the counts and the notification rules share (overdue, deviating).
 - `item_counts`: the execution counts over item lights (in flight, lit, red, yellow, green, overdue, completed,
   on time, budget), shared by the cockpit's region table, the trend series and the department league.
 
@@ -76,6 +77,19 @@ GROUP_CODES = """group_codes AS (
     WHERE g.level = $group_level::VARCHAR
 )"""
 
+# conditions on one `item_light` row (sql/metrics.py) that the counts below and the notification rules
+# (sql/notify.py) share; {s} is the row alias with its dot (or nothing)
+ITEM_IS = {
+    "overdue": "{s}state = 'in_flight' AND {s}rule = 'overdue'",  # past its planned end, not completed
+    "deviating": "{s}state = 'in_flight' AND {s}lag_pp > $yellow_pp",  # behind plan by more than the yellow line
+}
+
+
+def item_is(name: str, s: str = "") -> str:
+    """The condition `name` (a key of ITEM_IS) on item lights aliased `s` ("" for none)."""
+    return "(" + ITEM_IS[name].replace("{s}", _check(s) + "." if s else "") + ")"
+
+
 # the execution counts over `item_light` rows (sql/metrics.py), by output column; {s} is the row alias with its
 # dot (or nothing), {completed} the window condition on the completion date
 _ITEM_COUNTS = {
@@ -85,8 +99,8 @@ _ITEM_COUNTS = {
     "n_yellow": "count(*) FILTER (WHERE {s}light = 'yellow')",
     "n_green": "count(*) FILTER (WHERE {s}light = 'green')",
     "n_no_data": "count(*) FILTER (WHERE {s}light = 'none')",
-    "n_overdue": "count(*) FILTER (WHERE {s}state = 'in_flight' AND {s}rule = 'overdue')",
-    "n_deviating": "count(*) FILTER (WHERE {s}state = 'in_flight' AND {s}lag_pp > $yellow_pp)",
+    "n_overdue": "count(*) FILTER (WHERE " + ITEM_IS["overdue"] + ")",
+    "n_deviating": "count(*) FILTER (WHERE " + ITEM_IS["deviating"] + ")",
     "avg_lag_pp": "avg({s}lag_pp) FILTER (WHERE {s}state = 'in_flight' AND {s}planned_pct IS NOT NULL)",
     "n_with_progress": "count(*) FILTER (WHERE {s}state = 'in_flight' AND {s}planned_pct IS NOT NULL)",
     "avg_planned_pct": "avg({s}planned_pct) FILTER (WHERE {s}state = 'in_flight' AND {s}planned_pct IS NOT NULL)",

@@ -1,0 +1,134 @@
+"""The outbox: every digest is queued before it is sent, sent at most once, and retried with backoff until it is.
+
+A message's idempotency key is person + period + channel: queuing it again is a no-op, so two scheduler passes (or
+two schedulers) never queue one digest twice. A pass claims due messages in one transaction (state `sending`, with
+a lease), so two schedulers never send the same message; a message whose sender died in the lease is due again.
+A failure keeps the message with its reason and the time of the next attempt: the retry waits
+COCKPIT_NOTIFY_RETRY_SECONDS, doubled at each failure up to an hour. Nothing is dropped.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from analytics import settings
+from analytics.auth.accounts import now_text
+from analytics.notify import channels, store
+from analytics.notify.digest import Digest
+
+LEASE_SECONDS = 300
+MAX_BACKOFF_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    idem_key: str
+    username: str
+    channel: str
+    address: str
+    title: str
+    body_text: str
+    body_markdown: str
+    attempts: int
+
+
+def idem_key(username: str, period: str, channel: str) -> str:
+    return f"{username}|{period}|{channel}"
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next attempt after `attempts` failures: base, 2 × base, 4 × base … up to an hour."""
+    return min(settings.get("COCKPIT_NOTIFY_RETRY_SECONDS") * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+def enqueue(path: str | Path, digest: Digest, address: str, now: float | None = None) -> int | None:
+    """Queue a digest; None when its key is already queued (or sent)."""
+    now = time.time() if now is None else now
+    with store.connect(path, write=True) as con:
+        cur = con.execute(
+            "INSERT INTO outbox (idem_key, username, channel, address, period, title, body_text, body_markdown, "
+            "last_seq, data_version, rules_version, state, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+            (idem_key(digest.username, digest.period, digest.channel), digest.username, digest.channel, address,
+             digest.period, digest.title, digest.text, digest.markdown, digest.last_seq, digest.data_version,
+             digest.rules_version, now, now_text()))
+        return cur.lastrowid if cur.rowcount else None
+
+
+def is_queued(path: str | Path, username: str, period: str, channel: str) -> bool:
+    """Whether this person's digest of this period on this channel is already queued (or sent): not built again."""
+    with store.connect(path) as con:
+        return con.execute("SELECT 1 FROM outbox WHERE idem_key = ?",
+                           (idem_key(username, period, channel),)).fetchone() is not None
+
+
+def last_seq(path: str | Path, username: str, channel: str) -> int:
+    """The newest event a person's queued digests on a channel reported (their next digest starts after it)."""
+    with store.connect(path) as con:
+        return con.execute("SELECT coalesce(max(last_seq), 0) FROM outbox WHERE username = ? AND channel = ?",
+                           (username, channel)).fetchone()[0]
+
+
+def claim(path: str | Path, now: float, limit: int = 100) -> list[Message]:
+    with store.connect(path, write=True) as con:
+        rows = con.execute(
+            "SELECT id, idem_key, username, channel, address, title, body_text, body_markdown, attempts FROM outbox "
+            "WHERE state IN ('queued', 'failed', 'sending') AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (now, limit)).fetchall()
+        con.executemany("UPDATE outbox SET state = 'sending', next_attempt_at = ? WHERE id = ?",
+                        [(now + LEASE_SECONDS, r[0]) for r in rows])
+    return [Message(*r) for r in rows]
+
+
+def _send(path: str | Path, m: Message) -> None:
+    if m.channel == "email":
+        channels.send_email(m.address, m.title, m.body_text, m.idem_key.replace("|", "."))
+    elif m.channel == "webhook":
+        channels.send_webhook(m.title, m.body_markdown)
+    else:
+        with store.connect(path, write=True) as con:
+            con.execute("INSERT INTO inbox (outbox_id, username, title, body_markdown, created_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (outbox_id) DO NOTHING",
+                        (m.id, m.username, m.title, m.body_markdown, now_text()))
+
+
+def deliver(path: str | Path, now: float | None = None) -> dict[str, int]:
+    """Send every due message once; returns how many were sent and how many failed (kept for a retry)."""
+    now = time.time() if now is None else now
+    out = {"sent": 0, "failed": 0}
+    for m in claim(path, now):
+        try:
+            _send(path, m)
+        except channels.DeliveryError as e:
+            with store.connect(path, write=True) as con:
+                con.execute("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
+                            "next_attempt_at = ? WHERE id = ?", (str(e), now + backoff(m.attempts + 1), m.id))
+            out["failed"] += 1
+            continue
+        with store.connect(path, write=True) as con:
+            con.execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = '', sent_at = ? "
+                        "WHERE id = ?", (now_text(), m.id))
+        out["sent"] += 1
+    return out
+
+
+def listing(path: str | Path, limit: int = 200) -> pl.DataFrame:
+    """The newest messages with their state, attempts, last error and next attempt (the admin page, `notify outbox`)."""
+    with store.connect(path) as con:
+        rows = con.execute("SELECT id, created_at, username, channel, period, title, state, attempts, last_error, "
+                           "next_attempt_at, sent_at, data_version, rules_version FROM outbox ORDER BY id DESC "
+                           "LIMIT ?", (limit,)).fetchall()
+    cols = ["id", "created_at", "username", "channel", "period", "title", "state", "attempts", "last_error",
+            "next_attempt_at", "sent_at", "data_version", "rules_version"]
+    return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None)
+
+
+def inbox(path: str | Path, username: str, limit: int = 20) -> list[dict]:
+    with store.connect(path) as con:
+        rows = con.execute("SELECT id, title, body_markdown, created_at, read_at FROM inbox WHERE username = ? "
+                           "ORDER BY id DESC LIMIT ?", (username, limit)).fetchall()
+    return [dict(zip(("id", "title", "body_markdown", "created_at", "read_at"), r)) for r in rows]
