@@ -180,6 +180,7 @@ def expected_lines(con, d: date, high: set[str], due_days=14, weeks=3, silent_da
         red &= set(lights(con, last_sunday - timedelta(days=7 * k)).filter(pl.col("light") == "red")["project_id"])
     out["red_weeks"] = {(r[0], r[1]) for r in now.filter(pl.col("project_id").is_in(sorted(red))).iter_rows()}
     out["high_risk"] = {(r[0], r[1]) for r in now.filter(pl.col("project_id").is_in(sorted(high))).iter_rows()}
+    out["unanswered"] = set()  # nothing was urged before this first look: the ladder's next step counts from an urging
     rect = con.sql("SELECT * FROM rectifications").pl().filter(
         (pl.col("found_date") <= d) & (pl.col("deadline") < d)
         & ~(pl.col("closed_date").is_not_null() & (pl.col("closed_date") <= d)))

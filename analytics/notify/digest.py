@@ -93,7 +93,7 @@ def _severity(event: Event) -> float:
         return float(d.get("days_left") or 0)
     if event.rule_key == "high_risk":
         return -float(str(d.get("probability") or "0").rstrip("%") or 0)
-    return -float(d.get("days_silent") or d.get("days_late") or 0)
+    return -float(d.get("days_unanswered") or d.get("days_silent") or d.get("days_late") or 0)
 
 
 def _mine(events: list[Event], account: Account, sub: Subscription, ruleset: RuleSet) -> list[Event]:

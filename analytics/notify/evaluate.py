@@ -63,7 +63,7 @@ def _item_line(rule: Rule, row: dict, **extra) -> Line:
     detail = {"project_id": row["project_id"], "name": row["name"], "region": row["region_name"],
               "owner": row["lead_dept"], "deadline": str(row["planned_end_date"]), "days_left": row["days_left"],
               "days_late": row["days_late"], "lag": _fmt_lag(row["lag_pp"]), "light": row["light"],
-              "weeks": None, "probability": None} | extra
+              "weeks": None, "probability": None, "urged": None, "days_unanswered": None, "last_report": None} | extra
     return Line(rule.key, row["project_id"], row["region_code"], row["domain"], detail)
 
 
@@ -93,6 +93,23 @@ def red_weeks(ctx: Context, rule: Rule, items: pl.DataFrame) -> list[Line]:
         red &= set(ctx.run("notify_items", as_of=day).filter(pl.col("light") == "red")["project_id"].to_list())
     hit = items.filter(pl.col("project_id").is_in(sorted(red)))
     return [_item_line(rule, r, weeks=weeks) for r in hit.iter_rows(named=True)]
+
+
+def unanswered(ctx: Context, rule: Rule, items: pl.DataFrame) -> list[Line]:
+    """Up the ladder (催办 → 通报): an item urged as overdue at least `days` days ago (its open `overdue` firing's
+    as-of date), still overdue, with no progress report since it was urged: the notice was not answered."""
+    from analytics.notify import firings, store
+
+    urged = firings.open_since(store.path_for(ctx.db_path), "overdue")
+    days = rule.param("days")
+    out = []
+    for r in items.filter(pl.col("is_overdue") & pl.col("project_id").is_in(list(urged))).iter_rows(named=True):
+        since = urged[r["project_id"]]
+        last = r["last_report_date"]
+        if (ctx.as_of - since).days >= days and (last is None or last <= since):
+            out.append(_item_line(rule, r, urged=str(since), days_unanswered=(ctx.as_of - since).days,
+                                  last_report=str(last) if last else "—"))
+    return out
 
 
 def high_risk(ctx: Context, rule: Rule, items: pl.DataFrame) -> list[Line] | None:
@@ -129,4 +146,5 @@ def silent(ctx: Context, rule: Rule, items: pl.DataFrame) -> list[Line]:
 
 
 _RULES = {"due_soon": due_soon, "overdue": overdue, "red_weeks": red_weeks, "high_risk": high_risk,
+          "unanswered": unanswered,
           "rect_overdue": rect_overdue, "silent": silent}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from analytics.auth.accounts import now_text
@@ -142,3 +143,14 @@ def open_firings(path: str | Path) -> list[Event]:
 def last_seq(path: str | Path) -> int:
     with store.connect(path) as con:
         return con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+
+
+def open_since(path: str | Path, rule_key: str) -> dict[str, date]:
+    """Subject → the as-of date of its open firing of `rule_key` (when the condition was first seen): what the
+    ladder's next step counts from. Empty while the store does not exist yet."""
+    if not Path(path).is_file():
+        return {}
+    with store.connect(path) as con:
+        rows = con.execute("SELECT subject, as_of FROM firings WHERE rule_key = ? AND cleared_version IS NULL",
+                           (rule_key,)).fetchall()
+    return {subject: date.fromisoformat(as_of) for subject, as_of in rows}

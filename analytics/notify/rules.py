@@ -48,7 +48,8 @@ class Rule:
 
 # the placeholders a rule's wording may use (what evaluate.py records for its subjects)
 PLACEHOLDERS = {
-    "item": ("name", "region", "owner", "deadline", "days_left", "days_late", "lag", "light", "weeks", "probability"),
+    "item": ("name", "region", "owner", "deadline", "days_left", "days_late", "lag", "light", "weeks", "probability",
+             "urged", "days_unanswered", "last_report"),
     "rectification": ("description", "region", "owner", "deadline", "days_late"),
     "region": ("region", "days_silent", "n_in_flight", "last_report"),
 }
@@ -68,6 +69,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          "no progress report for {days_silent} days ({n_in_flight} items in flight)"),
     Rule("red_weeks", "bulletin", "item", (("weeks", 3),), "连续红灯", "red for weeks",
          "连续 {weeks} 周亮红灯", "red for {weeks} weeks in a row"),
+    Rule("unanswered", "bulletin", "item", (("days", 14),), "催办后仍无进展", "urged, no answer",
+         "{urged} 已催办（逾期），{days_unanswered} 天来没有新的进度填报（最近一次：{last_report}）",
+         "urged on {urged} (overdue); no progress report in the {days_unanswered} days since (last: {last_report})"),
     Rule("high_risk", "bulletin", "item", (), "滞后风险高", "high slip risk",
          "模型判断滞后风险高（{probability}）", "the model rates its slip risk high ({probability})"),
 )

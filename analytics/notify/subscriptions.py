@@ -35,9 +35,9 @@ class Subscription:
 
 # role -> the rules it hears of by default (leaders: the bulletins and what is overdue; stewards: reporting)
 ROLE_RULES = {
-    "leader": ("overdue", "red_weeks", "high_risk"),
+    "leader": ("overdue", "red_weeks", "unanswered", "high_risk"),
     "analyst": RULE_KEYS,
-    "presenter": ("red_weeks", "high_risk"),
+    "presenter": ("red_weeks", "unanswered", "high_risk"),
     "steward": ("silent", "due_soon", "rect_overdue"),
     "admin": RULE_KEYS,
 }

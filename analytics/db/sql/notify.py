@@ -12,7 +12,7 @@ from analytics.db.sql.rules import item_is, rect_overdue
 
 _ITEMS = """
         SELECT s.project_id, s.name, s.region_code, g.name AS region_name, s.domain, s.lead_dept,
-               s.planned_end_date, s.light, s.rule, s.lag_pp, s.days_late,
+               s.planned_end_date, s.last_report_date, s.light, s.rule, s.lag_pp, s.days_late,
                date_diff('day', $period_end::DATE, s.planned_end_date) AS days_left,
                """ + item_is("overdue", "s") + """ AS is_overdue,
                coalesce(""" + item_is("deviating", "s") + """, false) AS is_behind
