@@ -24,7 +24,8 @@ def admin_tab(ctx: Context) -> None:
         ctx.t("notify.col_rule"): [r.title(ctx.lang) for r in ruleset.rules],
         ctx.t("notify.col_step"): [STEPS[r.step][0 if ctx.lang == "zh" else 1] for r in ruleset.rules],
         ctx.t("notify.col_on"): [ctx.t("auth.yes") if r.enabled else ctx.t("auth.no") for r in ruleset.rules],
-        ctx.t("notify.col_params"): [", ".join(f"{k} = {v}" for k, v in r.params) or "—" for r in ruleset.rules],
+        ctx.t("notify.col_params"): [", ".join(f"{ctx.t('notify.param_' + k)} = {v}" for k, v in r.params) or "—"
+                                     for r in ruleset.rules],
         ctx.t("notify.col_wording"): [r.text(ctx.lang) for r in ruleset.rules],
     })
     tables.show(ctx, frame, key="notify_rules", title=ctx.t("notify.rules", version=ruleset.version),
