@@ -38,7 +38,7 @@ def db(fixture_path, tmp_path, monkeypatch):
     return copy
 
 
-def _commit(db, rows: list[list[str]]) -> int:
+def _commit(db, rows: list[list[str]], as_of: date | None = None) -> int:
     from analytics.db import versions
     from analytics.ingest import pipeline
 
@@ -48,7 +48,7 @@ def _commit(db, rows: list[list[str]]) -> int:
         up = pipeline.read(data, "进度.csv")
         changes = pipeline.to_changes(pipeline.check(con, up, modes={p.table: "upsert" for p in up.parts}), "upsert",
                                       False)
-        return versions.commit(con, changes, who="测试员", file_name="进度.csv", sha256=up.sha256).version
+        return versions.commit(con, changes, who="测试员", file_name="进度.csv", sha256=up.sha256, as_of=as_of).version
     finally:
         con.close()
 
@@ -119,21 +119,6 @@ def test_a_rule_fires_once_and_is_reset_when_it_clears_across_data_versions(db):
     assert a1.detail["lag"] == 25 and a1.detail["light"] == "red"  # what the firing recorded, from version 3
 
 
-def _commit_as_of(db, rows: list[list[str]], as_of: date) -> int:
-    from analytics.db import versions
-    from analytics.ingest import pipeline
-
-    data = csv_bytes([PROGRESS_HEADER, *rows])
-    con = db_store.connect(db)
-    try:
-        up = pipeline.read(data, "进度.csv")
-        changes = pipeline.to_changes(pipeline.check(con, up, modes={p.table: "upsert" for p in up.parts}), "upsert",
-                                      False)
-        return versions.commit(con, changes, who="测试员", file_name="进度.csv", sha256=up.sha256, as_of=as_of).version
-    finally:
-        con.close()
-
-
 def test_an_urging_not_answered_goes_up_the_ladder_to_a_bulletin(db):
     """B1 is overdue on 22 Nov (urged: `overdue` fires). Two weeks later, on 6 Dec, it is still overdue and nobody
     has reported on it since: `unanswered` (情况通报) fires, counting from the urging. A report on 7 Dec answers it:
@@ -142,14 +127,14 @@ def test_an_urging_not_answered_goes_up_the_ladder_to_a_bulletin(db):
     assert scheduler.run_once(db, now=MONDAY_9).evaluated
     assert ("overdue", "B1") in {(e.rule_key, e.subject) for e in firings.open_firings(path)}
     assert not [e for e in firings.open_firings(path) if e.rule_key == "unanswered"]  # urged only now
-    assert _commit_as_of(db, [["A1", "2026-12-06", "95", "90", "绿", ""]], date(2026, 12, 6)) == 2
+    assert _commit(db, [["A1", "2026-12-06", "95", "90", "绿", ""]], date(2026, 12, 6)) == 2
     scheduler.run_once(db, now=MONDAY_9)
     (b1,) = [e for e in firings.open_firings(path) if e.rule_key == "unanswered"]
     assert b1.subject == "B1" and b1.data_version == 2
     assert (b1.detail["urged"], b1.detail["days_unanswered"], b1.detail["last_report"]) == ("2026-11-22", 14, "2026-10-31")
     text = rules.load(path).get("unanswered").text("zh").format(**b1.detail)
     assert text == "2026-11-22 已催办（逾期），14 天来没有新的进度填报（最近一次：2026-10-31）"
-    assert _commit_as_of(db, [["B1", "2026-12-07", "80", "60", "红", ""]], date(2026, 12, 7)) == 3
+    assert _commit(db, [["B1", "2026-12-07", "80", "60", "红", ""]], date(2026, 12, 7)) == 3
     rep = scheduler.run_once(db, now=MONDAY_9)
     assert not [e for e in firings.open_firings(path) if e.rule_key == "unanswered"] and rep.cleared >= 1
     # with a 30-day wait it would not have fired on 6 Dec at all
