@@ -21,7 +21,8 @@ from analytics.auth.accounts import now_text
 GENESIS = "0" * 64
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "upload", "upload_refused", "commit",
            "rollback", "export", "export_refused", "retrain", "user_add", "user_change", "user_disable", "user_enable",
-           "user_reset", "user_unlock", "commit_recovered", "duplicates_mark", "duplicates_unmark", "duplicates_refused")
+           "user_reset", "user_unlock", "commit_recovered", "duplicates_mark", "duplicates_unmark", "duplicates_refused",
+           "annotation_add", "annotation_delete", "annotation_refused")
 
 
 @dataclass(frozen=True)
