@@ -54,7 +54,7 @@ NATION = "100000"
 # bidirectional overrides and isolates: invisible, and able to make a note read backwards
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 COLUMNS = {"annotation_id": pl.Int64, "start_date": pl.Date, "end_date": pl.Date, "region_code": pl.Utf8,
-           "region_name": pl.Utf8, "kind": pl.Utf8, "text": pl.Utf8, "author": pl.Utf8, "created_at": pl.Utf8,
+           "region_name": pl.Utf8, "region_level": pl.Utf8, "kind": pl.Utf8, "text": pl.Utf8, "author": pl.Utf8, "created_at": pl.Utf8,
            "data_version": pl.Int64}
 
 
@@ -222,8 +222,9 @@ def get(db_path: str | Path, annotation_id: int) -> Annotation | None:
 
 
 def may_delete(tree: RegionTree, user: auth.User, note: Annotation) -> bool:
-    """Its author, or an administrator, and only a note the user can see."""
-    return (note.author == user.username or user.role == "admin") and visible(tree, user.scope, note.region_code)
+    """Its author, or an administrator, holding `annotate`, and only a note the user can see."""
+    return (user.may("annotate") and (note.author == user.username or user.role == "admin")
+            and visible(tree, user.scope, note.region_code))
 
 
 def delete(db_path: str | Path, tree: RegionTree, user: auth.User, annotation_id: int, source: str = "",
@@ -254,13 +255,42 @@ def _all(db_path: str | Path) -> pl.DataFrame:
         rows = con.execute("SELECT annotation_id, start_date, end_date, region_code, kind, text, author, created_at,"
                            " data_version FROM annotations WHERE deleted_at IS NULL").fetchall()
     return pl.DataFrame(
-        [(r[0], date.fromisoformat(r[1]), date.fromisoformat(r[2]), r[3], None, *r[4:]) for r in rows],
+        [(r[0], date.fromisoformat(r[1]), date.fromisoformat(r[2]), r[3], None, None, *r[4:]) for r in rows],
         schema=COLUMNS, orient="row")
 
 
 def _named(frame: pl.DataFrame, tree: RegionTree) -> pl.DataFrame:
-    return frame.with_columns(pl.Series("region_name", [tree.name.get(c, c) for c in frame["region_code"]],
-                                        pl.Utf8))
+    codes = frame["region_code"].to_list()
+    return frame.with_columns(pl.Series("region_name", [tree.name.get(c, c) for c in codes], pl.Utf8),
+                              pl.Series("region_level", [tree.level.get(c) for c in codes], pl.Utf8))
+
+
+def region_label(code: str, name: str | None, level: str | None, lang: str) -> str:
+    """A note's region as the reader's language names it (provinces have English names; other regions keep theirs)."""
+    if code == NATION:
+        return i18n.t("annotations.nation", lang)
+    return i18n.glossary("province" if level == "province" else "region", name or code, lang)
+
+
+def dates_label(start: date, end: date, lang: str) -> str:
+    """"2026年11月3日" or "2026年10月25日–11月10日" / "3 Nov 2026" or "25 Oct 2026 – 10 Nov 2026"."""
+    if start == end:
+        return i18n.fmt_date(start, lang)
+    return f"{i18n.fmt_date(start, lang)}–{i18n.fmt_day(end, lang)}" if lang == "zh" and start.year == end.year \
+        else f"{i18n.fmt_date(start, lang)} – {i18n.fmt_date(end, lang)}"
+
+
+def number_label(n: int) -> str:
+    """①…⑳, then (21), (22) …"""
+    return chr(0x2460 + n - 1) if 1 <= n <= 20 else f"({n})"
+
+
+def lines(notes: pl.DataFrame, lang: str) -> list[str]:
+    """One plain line per note of a chart, for lists, exports and tests: "① 2026年11月3日 · 安徽省 · 政策出台：text"."""
+    colon = "：" if lang == "zh" else ": "
+    return [f"{number_label(r['number'])} {dates_label(r['start_date'], r['end_date'], lang)} · "
+            f"{region_label(r['region_code'], r['region_name'], r['region_level'], lang)} · "
+            f"{kind_label(r['kind'], lang)}{colon}{r['text']}" for r in notes.iter_rows(named=True)]
 
 
 def for_scope(db_path: str | Path, tree: RegionTree, scope: Scope) -> pl.DataFrame:

@@ -121,3 +121,68 @@ def test_a_role_without_annotate_or_a_region_outside_the_scope_is_refused(db, tr
         _add(db, tree, user=COUNTY, region_code=ANHUI)  # an ancestor: everyone below would see it
     assert [e.detail["reason"] for e in audit.entries(auth_store.path_for(db))] == ["scope", "role"]
     assert A.for_scope(db, tree, NATIONAL).is_empty()
+
+
+# ---- markers on the charts ----------------------------------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script> **bold**"
+
+
+def test_markers_go_on_a_trends_figure_for_notes_in_range_only_and_text_is_escaped(db, tree, fixture_con):
+    from analytics import metrics
+    from analytics.figures import annotations as F
+    from analytics.pages import trends
+    from tests import fixture_db
+
+    data = trends.page(fixture_con, metrics.Selection(as_of=fixture_db.AS_OF), metric="red_share", grain="month")
+    lo, hi = data.lines["period_start"].min(), data.lines["period_end"].max()
+    _add(db, tree, start=date(2026, 11, 3), text=HOSTILE)
+    _add(db, tree, start=date(2026, 9, 1), end=date(2026, 9, 20), region_code=NATION, kind="inspection", text="督查")
+    _add(db, tree, start=lo.replace(year=lo.year - 1), text="a year before the chart")
+    notes = A.for_chart(db, tree, NATIONAL, None, lo, hi)
+    assert notes["text"].to_list() == ["督查", HOSTILE]
+    fig = trends.metric_figure(data, {None: "all"}, "en", 5)
+    before = len(fig.layout.shapes)
+    F.add_markers(fig, F.date_markers(notes, "en", lo, hi))
+    added = fig.layout.shapes[before:]
+    assert [s.type for s in added] == ["rect", "line"]  # a band for the range, a dashed line for the day
+    assert (str(added[0].x0)[:10], str(added[0].x1)[:10]) == ("2026-09-01", "2026-09-21")
+    labels = {a.text: a.hovertext for a in fig.layout.annotations if a.text in ("①", "②")}
+    assert set(labels) == {"①", "②"}
+    hover = labels["②"].replace("<br>", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; **bold**" in hover and "<script>" not in hover
+    assert hover.startswith("② 3 Nov 2026 · Anhui · policy issued: ")
+
+
+@pytest.fixture()
+def app_copy(fixture_path, tmp_path, monkeypatch):
+    """The app on a copy of the fixture (its notes are written beside the copy), read-only."""
+    import shutil
+
+    path = tmp_path / "fixture.duckdb"
+    shutil.copy(fixture_path, path)
+    monkeypatch.setenv("COCKPIT_DB", str(path))
+    monkeypatch.setenv("COCKPIT_DB_WRITABLE", "0")
+    return str(path)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_trends_page_marks_and_lists_the_notes_and_the_data_page_lists_them(app_copy, tree, lang):
+    from tests.app_pages import open_page
+
+    _add(app_copy, tree, start=date(2026, 10, 12), text=HOSTILE)
+    at = open_page("trends", lang)
+    text = " ".join(m.value for m in at.markdown)
+    line = ("① 2026年10月12日 · 安徽省 · 政策出台：" if lang == "zh" else "① 12 Oct 2026 · Anhui · policy issued: ")
+    assert line.replace(" ", "") in text.replace("\\", "").replace(" ", "").replace("\u2060", "")
+    assert "\\<script\\>" in text and "\\*\\*bold\\*\\*" in text  # Markdown-escaped: shown as typed
+    import json
+
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    label = next(a for a in layout["annotations"] if a.get("text") == "①")
+    assert "&lt;script&gt;" in label["hovertext"] and "<script>" not in label["hovertext"]
+    at = open_page("data", lang)
+    table = next(d.value for d in at.dataframe if ("说明" if lang == "zh" else "Text") in d.value.columns)
+    assert table.iloc[0].tolist()[:5] == [1, "2026年10月12日" if lang == "zh" else "12 Oct 2026",
+                                         "安徽省" if lang == "zh" else "Anhui",
+                                         "政策出台" if lang == "zh" else "policy issued", HOSTILE]
