@@ -11,6 +11,7 @@ from analytics import auth
 from analytics.auth import audit
 from analytics.auth import store as auth_store
 from analytics.db.queries import NATIONAL, Scope
+from analytics.filters import Filters
 
 HEFEI_YAOHAI, HEFEI, ANHUI, NATION = "340102", "340100", "340000", "100000"
 HEFEI_LUYANG, BEIJING_CHAOYANG = "340103", "110105"
@@ -186,3 +187,36 @@ def test_the_trends_page_marks_and_lists_the_notes_and_the_data_page_lists_them(
     assert table.iloc[0].tolist()[:5] == [1, "2026年10月12日" if lang == "zh" else "12 Oct 2026",
                                          "安徽省" if lang == "zh" else "Anhui",
                                          "政策出台" if lang == "zh" else "policy issued", HOSTILE]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_meeting_deck_its_pptx_and_its_pdf_carry_the_note(db, tree, fixture_con, lang):
+    import io
+    import re
+
+    import pypdf
+    from pptx import Presentation
+
+    from analytics import metrics
+    from analytics.meeting import pdf_writer, pptx_writer
+    from analytics.pages import meeting
+    from tests import fixture_db
+
+    _add(db, tree, start=date(2026, 11, 3), text=HOSTILE)
+    _add(db, tree, start=date(2026, 11, 10), end=date(2026, 11, 12), region_code=BEIJING_CHAOYANG, kind="disaster",
+         text="暴雨")  # Beijing's: on the national deck too (a descendant), not on 安徽's
+    deck = meeting.make_deck(fixture_con, metrics.Selection(as_of=fixture_db.AS_OF), "week", lang, db, 1)
+    chart = deck.slide("overview").charts[0]
+    assert [m.label for m in chart.marks] == ["①", "②"]
+    assert chart.marks[0].line.endswith(HOSTILE) and "①" in chart.category_labels()[chart.marks[0].first]
+    prs = Presentation(io.BytesIO(pptx_writer.write(deck)))
+    overview = prs.slides[1]
+    texts = "\n".join(sh.text_frame.text for sh in overview.shapes if sh.has_text_frame)
+    assert chart.marks[0].line in texts and chart.marks[1].line in texts  # the note's text, as typed
+    categories = next(list(sh.chart.plots[0].categories) for sh in overview.shapes if sh.has_chart)
+    assert any(c.endswith("①") for c in categories) and any(c.endswith("②") for c in categories)
+    pdf = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf_writer.write_deck(deck))).pages)
+    assert re.sub(r"\s+", "", "alert(1)</script> **bold**") in re.sub(r"\s+", "", pdf)
+    anhui = meeting.make_deck(fixture_con, metrics.Selection(Filters(region_code=ANHUI), as_of=fixture_db.AS_OF),
+                              "week", lang, db, 1)
+    assert [m.line[-len(HOSTILE):] for m in anhui.slide("overview").charts[0].marks] == [HOSTILE]

@@ -19,6 +19,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from analytics.meeting.model import Card, Chart, Deck, Slide, Table
+from analytics.meeting.narrative import t
 
 FONT = "Microsoft YaHei"
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)  # 16:9
@@ -127,15 +128,24 @@ def _cell(cell, text: str, lang: str, bold: bool = False) -> None:
     set_font(run.font, 9, lang, bold, INK)
 
 
+MARK_LINE = Inches(0.22)  # one line of the event notes listed under a chart
+MAX_MARKS = 4             # lines of them on a slide; the rest are counted
+
+
 def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
     data = CategoryChartData(number_format=NUMBER_FORMATS.get(c.unit, "General"))
-    categories = list(c.categories)
+    categories = c.category_labels()  # with the numbers of the event notes (①) under their periods
     series = [(name, list(values)) for name, values in c.series]
     if c.kind == "bar":  # PowerPoint draws bar categories bottom-up: reverse so the first is on top
         categories, series = categories[::-1], [(n, v[::-1]) for n, v in series]
     data.categories = categories
     for name, values in series:
         data.add_series(name, values)
+    listed = [m.line for m in c.marks[:MAX_MARKS]]
+    if len(c.marks) > MAX_MARKS:
+        listed.append(t("more_marks", lang, n=len(c.marks) - MAX_MARKS))
+    lines = sum(_wrapped(line, w) for line in listed)
+    h -= MARK_LINE * lines  # the notes are listed under the chart, inside the same space
     frame = slide.shapes.add_chart(CHART_TYPES[c.kind], x, y, w, h, data)
     ch = frame.chart
     set_font(ch.font, 10, lang, colour=INK)
@@ -167,6 +177,14 @@ def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
         axis.major_unit = max(1, math.ceil(max(values or [1]) / 5))
     if c.note:
         text_box(slide, x, y + h, w, Inches(0.3), c.note, 9, lang, colour=MUTED)
+    if listed:  # plain text: a note's text is never read as markup
+        text_box(slide, x, y + h + Inches(0.3), w, MARK_LINE * lines, "\n".join(listed), 9, lang, colour=INK)
+
+
+def _wrapped(text: str, width, size: float = 9) -> int:
+    """Lines `text` takes at `size` pt in a box `width` wide (a CJK character 1 em, any other 0.55 em)."""
+    ems = sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in text)
+    return max(1, math.ceil(ems * Inches(size / 72) / (width * 0.95)))
 
 
 def fitting_size(text: str, width, height, sizes=(15, 14, 13, 12, 11)) -> int:

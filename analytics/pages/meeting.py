@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 import duckdb
 
-from analytics import i18n
+from analytics import annotations, i18n
 from analytics.db import queries
+from analytics.db.queries import Scope
 from analytics.filters import Filters
 from analytics.metrics import Selection
 from analytics.meeting import deck as deck_module
 from analytics.meeting import notes as notes_store
 from analytics.meeting.facts import PRESETS, Facts, build as build_facts, comparison
 from analytics.meeting.model import Deck
+from analytics.region_tree import RegionTree
 
 __all__ = ["PRESETS", "Frozen", "comparison", "describe_filters", "make_deck", "page"]
 
@@ -31,6 +33,15 @@ class Frozen:
     version: int
     filters_text: dict[str, str]  # by language
     scope: tuple = ((), ())  # the user's scope (regions, domains): keys the notes of a scoped user's meetings
+    regions: RegionTree | None = None  # every region: which event notes the trend shows
+
+    def events(self, db_path: str):
+        """The event notes on the overview's trend, read when the deck is drawn (a note added since shows)."""
+        trend = self.facts.trend
+        if not db_path or self.regions is None or not trend.height:
+            return None
+        return annotations.for_chart(db_path, self.regions, Scope(*self.scope), self.filters.region_code,
+                                     trend["period_start"].min(), trend["period_end"].max())
 
     def deck(self, lang: str, db_path: str, min_n: int) -> Deck:
         """The deck in `lang` with the notes saved so far for this meeting and the last one of its series."""
@@ -39,7 +50,7 @@ class Frozen:
         before = notes_store.previous_meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
         return deck_module.build(f, lang, self.filters_text[lang], self.version, min_n,
                                  now.notes if now else {}, before.notes if before else {},
-                                 before.as_of if before else None)
+                                 before.as_of if before else None, self.events(db_path))
 
 
 def describe_filters(cur: duckdb.DuckDBPyConnection, filters: Filters, lang: str) -> str:
@@ -56,7 +67,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict, preset: 
     """The meeting's numbers for one selection and preset (the block cached on the data version)."""
     facts = build_facts(cur, sel, preset, weights, db_path, version)
     return Frozen(facts, sel.filters, version, {lang: describe_filters(cur, sel.filters, lang) for lang in i18n.LANGS},
-                  (tuple(sel.scope.region_codes), tuple(sel.scope.domains)))
+                  (tuple(sel.scope.region_codes), tuple(sel.scope.domains)), annotations.region_tree(cur))
 
 
 def make_deck(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, lang: str, db_path: str,

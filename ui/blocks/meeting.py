@@ -182,6 +182,9 @@ def slide(ctx: Context, deck: Deck, s: Slide, frozen_value: mt.Frozen, high_cont
                                     width="stretch", config={"displaylogo": False}, key=f"meeting_chart_{s.key}")
                     if s.charts[0].note:
                         st.html(f'<div class="mt-small">{_e(s.charts[0].note)}</div>')
+                    if s.charts[0].marks:  # the event notes, readable without hover
+                        st.html('<div class="mt-small">' + "<br>".join(_e(m.line) for m in s.charts[0].marks)
+                                + "</div>")
         st.html(f'<div class="mt-footer">{_e(deck.footer)} · '
                 f'{_e(ctx.t("meeting.frozen", version=frozen_value.version, date=i18n.fmt_date(deck.as_of, ctx.lang)))}'
                 "</div>")
