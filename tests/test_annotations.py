@@ -232,3 +232,19 @@ def test_the_cockpit_lights_and_the_item_progress_chart_list_their_notes(app_cop
     assert "① 2026年10月12日 · 安徽省 · 政策出台：省里出台新规" in flat(open_page("cockpit", "zh"))
     item = flat(open_page("item", "en", item="A1"))  # A1 is 瑶海区's: 安徽's note applies, 朝阳区's does not
     assert "① 12 Oct 2026 · Anhui · policy issued: 省里出台新规" in item and "北京的事" not in item
+
+
+def test_the_command_line_adds_lists_and_deletes_notes_audited(app_copy, capsys):
+    from analytics.cli import main
+
+    assert main(["notes", "add", "--db", app_copy, "--start", "2026-11-03", "--end", "2026-11-05", "--region", ANHUI,
+                 "--kind", "inspection", "--text", "督查组进驻"]) == 0
+    assert main(["notes", "add", "--db", app_copy, "--start", "2026-11-03", "--region", "999", "--kind", "other",
+                 "--text", "x"]) == 2
+    assert "region code “999” is not in the region table" in capsys.readouterr().err
+    assert main(["notes", "list", "--db", app_copy]) == 0
+    assert "2026-11-03..2026-11-05  340000 安徽省  inspection  督查组进驻" in capsys.readouterr().out
+    assert main(["notes", "delete", "--db", app_copy, "1"]) == 0
+    actions = [e.action for e in audit.entries(auth_store.path_for(app_copy))]
+    assert actions == ["annotation_delete", "annotation_add"] and all(
+        e.actor.startswith("cli") for e in audit.entries(auth_store.path_for(app_copy)))
