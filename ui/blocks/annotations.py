@@ -56,10 +56,11 @@ def _table(ctx: Context, notes: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({
         ctx.t("annotations.col_number"): [r["annotation_id"] for r in rows],
         ctx.t("annotations.col_dates"): [A.dates_label(r["start_date"], r["end_date"], ctx.lang) for r in rows],
+        # the text before region and kind: on a phone the first columns are what shows without scrolling
+        ctx.t("annotations.col_text"): [r["text"] for r in rows],
         ctx.t("annotations.col_region"): [A.region_label(r["region_code"], r["region_name"], r["region_level"],
                                                          ctx.lang) for r in rows],
         ctx.t("annotations.col_kind"): [A.kind_label(r["kind"], ctx.lang) for r in rows],
-        ctx.t("annotations.col_text"): [r["text"] for r in rows],
         ctx.t("annotations.col_author"): [r["author"] for r in rows],
         ctx.t("annotations.col_created"): [r["created_at"].replace("T", " ") for r in rows],
     }, schema_overrides={ctx.t("annotations.col_number"): pl.Int64})
