@@ -33,24 +33,25 @@ class Frozen:
     version: int
     filters_text: dict[str, str]  # by language
     scope: tuple = ((), ())  # the user's scope (regions, domains): keys the notes of a scoped user's meetings
-    regions: RegionTree | None = None  # every region: which event notes the trend shows
 
-    def events(self, db_path: str):
-        """The event notes on the overview's trend, read when the deck is drawn (a note added since shows)."""
+    def events(self, db_path: str, regions: RegionTree | None):
+        """The event notes on the overview's trend (`regions`: every region, `annotations.region_tree`), read when
+        the deck is drawn, so a note added since shows."""
         trend = self.facts.trend
-        if not db_path or self.regions is None or not trend.height:
+        if not db_path or regions is None or not trend.height:
             return None
-        return annotations.for_chart(db_path, self.regions, Scope(*self.scope), self.filters.region_code,
+        return annotations.for_chart(db_path, regions, Scope(*self.scope), self.filters.region_code,
                                      trend["period_start"].min(), trend["period_end"].max())
 
-    def deck(self, lang: str, db_path: str, min_n: int) -> Deck:
-        """The deck in `lang` with the notes saved so far for this meeting and the last one of its series."""
+    def deck(self, lang: str, db_path: str, min_n: int, regions: RegionTree | None = None) -> Deck:
+        """The deck in `lang` with the notes saved so far for this meeting and the last one of its series, and with
+        `regions` the event notes on its trend."""
         f = self.facts
         now = notes_store.meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
         before = notes_store.previous_meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
         return deck_module.build(f, lang, self.filters_text[lang], self.version, min_n,
                                  now.notes if now else {}, before.notes if before else {},
-                                 before.as_of if before else None, self.events(db_path))
+                                 before.as_of if before else None, self.events(db_path, regions))
 
 
 def describe_filters(cur: duckdb.DuckDBPyConnection, filters: Filters, lang: str) -> str:
@@ -67,7 +68,7 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict, preset: 
     """The meeting's numbers for one selection and preset (the block cached on the data version)."""
     facts = build_facts(cur, sel, preset, weights, db_path, version)
     return Frozen(facts, sel.filters, version, {lang: describe_filters(cur, sel.filters, lang) for lang in i18n.LANGS},
-                  (tuple(sel.scope.region_codes), tuple(sel.scope.domains)), annotations.region_tree(cur))
+                  (tuple(sel.scope.region_codes), tuple(sel.scope.domains)))
 
 
 def make_deck(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, lang: str, db_path: str,
@@ -76,4 +77,4 @@ def make_deck(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, lang:
     from analytics.metrics import DEFAULT_WEIGHTS
 
     frozen = page(cur, sel, weights or DEFAULT_WEIGHTS, preset, db_path, version)
-    return frozen.deck(lang, db_path, sel.thresholds.min_n)
+    return frozen.deck(lang, db_path, sel.thresholds.min_n, annotations.region_tree(cur))
