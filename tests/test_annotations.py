@@ -213,6 +213,7 @@ def test_the_meeting_deck_its_pptx_and_its_pdf_carry_the_note(db, tree, fixture_
     overview = prs.slides[1]
     texts = "\n".join(sh.text_frame.text for sh in overview.shapes if sh.has_text_frame)
     assert chart.marks[0].line in texts and chart.marks[1].line in texts  # the note's text, as typed
+    assert chart.marks[0].line in overview.notes_slide.notes_text_frame.text  # and in full in the speaker notes
     categories = next(list(sh.chart.plots[0].categories) for sh in overview.shapes if sh.has_chart)
     assert any(c.endswith("①") for c in categories) and any(c.endswith("②") for c in categories)
     if lang == "zh":  # the PDF once (subsetting its font is the slow part)

@@ -145,6 +145,9 @@ def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
     if len(c.marks) > MAX_MARKS:
         listed.append(t("more_marks", lang, n=len(c.marks) - MAX_MARKS))
     lines = sum(_wrapped(line, w) for line in listed)
+    if lines > MAX_MARKS + 1:  # long notes: one line each, so the chart keeps its height (in full in the speaker notes)
+        listed = [_clipped(line, w) for line in listed]
+        lines = len(listed)
     h -= MARK_LINE * lines  # the notes are listed under the chart, inside the same space
     frame = slide.shapes.add_chart(CHART_TYPES[c.kind], x, y, w, h, data)
     ch = frame.chart
@@ -181,10 +184,26 @@ def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
         text_box(slide, x, y + h + Inches(0.3), w, MARK_LINE * lines, "\n".join(listed), 9, lang, colour=INK)
 
 
+def _ems(text: str) -> float:
+    return sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in text)
+
+
+def _clipped(text: str, width, size: float = 9) -> str:
+    """`text` cut to one line of a box `width` wide, with "…" when cut."""
+    room = width * 0.95 / Inches(size / 72) - 1
+    if _ems(text) <= room + 1:
+        return text
+    out = ""
+    for c in text:
+        if _ems(out + c) > room:
+            break
+        out += c
+    return out + "…"
+
+
 def _wrapped(text: str, width, size: float = 9) -> int:
     """Lines `text` takes at `size` pt in a box `width` wide (a CJK character 1 em, any other 0.55 em)."""
-    ems = sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in text)
-    return max(1, math.ceil(ems * Inches(size / 72) / (width * 0.95)))
+    return max(1, math.ceil(_ems(text) * Inches(size / 72) / (width * 0.95)))
 
 
 def fitting_size(text: str, width, height, sizes=(15, 14, 13, 12, 11)) -> int:
@@ -225,9 +244,10 @@ def slide_page(prs, deck: Deck, s: Slide, number: int) -> None:
              colour=MUTED)
     text_box(slide, WIDTH - MARGIN - Inches(1.2), HEIGHT - Inches(0.45), Inches(1.2), Inches(0.35),
              f"{number} / {len(deck.slides)}", 9, lang, colour=MUTED, align=PP_ALIGN.RIGHT)
-    notes = [n for n in (s.note,) if n]
+    notes = [f"{n.text} ({n.saved_by}, {n.saved_at})" for n in (s.note,) if n]
+    notes += [m.line for c in s.charts for m in c.marks]  # the event notes in full, whatever the slide had room for
     if notes:  # this meeting's note goes into the speaker notes as well
-        slide.notes_slide.notes_text_frame.text = "\n".join(f"{n.text} ({n.saved_by}, {n.saved_at})" for n in notes)
+        slide.notes_slide.notes_text_frame.text = "\n".join(notes)
 
 
 def cover(prs, deck: Deck) -> None:
