@@ -148,7 +148,11 @@ def _chart(pdf: FPDF, c: Chart, x: float, y: float, w: float, h: float) -> None:
         listed.append(t("more_marks", pdf.deck.lang, n=len(c.marks) - MAX_MARKS))
     pdf.set_font("cjk", "", 7)
     # the event notes are listed under the chart, inside its space: as many lines as they wrap to
-    listed_h = sum(len(pdf.multi_cell(w, MARK_LINE, line, dry_run=True, output="LINES")) for line in listed) * MARK_LINE
+    n_lines = sum(len(pdf.multi_cell(w, MARK_LINE, line, dry_run=True, output="LINES")) for line in listed)
+    if n_lines > MAX_MARKS + 1:  # long notes: one line each, so the chart keeps its height
+        listed = [_clip(pdf, line, w - 2 * pdf.c_margin - 1) for line in listed]
+        n_lines = len(listed)
+    listed_h = n_lines * MARK_LINE + (2 if listed else 0)
     pdf.set_font("cjk", "B", 10)
     h -= listed_h
     top, bottom = pdf.get_y() + 2, y + h - (6 if c.note else 1)
@@ -216,12 +220,15 @@ def _chart(pdf: FPDF, c: Chart, x: float, y: float, w: float, h: float) -> None:
         pdf.set_font("cjk", "", 7)
         pdf.multi_cell(w, 3.5, c.note)
     if listed:  # plain text: a note's text is never read as markup
-        pdf.set_xy(x, y + h)
+        pdf.set_xy(x, y + h + 0.5)
         pdf.set_text_color(*INK)
         pdf.set_font("cjk", "", 7)
+        auto, margin = pdf.auto_page_break, pdf.b_margin
+        pdf.set_auto_page_break(False)  # the lines were given room inside the chart's box: never a new page
         for line in listed:
             pdf.set_x(x)
             pdf.multi_cell(w, MARK_LINE, line)
+        pdf.set_auto_page_break(auto, margin)
 
 
 def _width(text: str) -> int:
