@@ -249,3 +249,21 @@ def test_the_command_line_adds_lists_and_deletes_notes_audited(app_copy, capsys)
     actions = [e.action for e in audit.entries(auth_store.path_for(app_copy))]
     assert actions == ["annotation_delete", "annotation_add"] and all(
         e.actor.startswith("cli") for e in audit.entries(auth_store.path_for(app_copy)))
+
+
+def test_the_data_page_form_adds_a_note_and_refuses_a_bad_one_in_words(app_copy):
+    from tests.app_pages import open_page
+
+    at = open_page("data", "en")
+    at.text_input(key="annotations_text").input("two  words ")
+    next(b for b in at.button if b.label == "Add note").click().run()
+    assert not at.exception and [s.value for s in at.success] == ["Note 1 added."]
+    table = next(d.value for d in at.dataframe if "Text" in d.value.columns)
+    assert table["Text"].tolist() == ["two  words"] and table["Region"].tolist() == ["Nation"]
+    entry = audit.entries(auth_store.path_for(app_copy))[0]
+    assert (entry.action, entry.actor, entry.role) == ("annotation_add", "demo", "demo")
+    at.date_input(key="annotations_end").set_value(date(2020, 1, 1))
+    at.text_input(key="annotations_text").input("x")
+    next(b for b in at.button if b.label == "Add note").click().run()
+    # the start date offered is the data's as-of date (the fixture's 22 Nov 2026)
+    assert [e.value for e in at.error] == ["End date: the end date 2020-01-01 is before the start date 2026-11-22"]
