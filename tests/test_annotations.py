@@ -267,3 +267,20 @@ def test_the_data_page_form_adds_a_note_and_refuses_a_bad_one_in_words(app_copy)
     next(b for b in at.button if b.label == "Add note").click().run()
     # the start date offered is the data's as-of date (the fixture's 22 Nov 2026)
     assert [e.value for e in at.error] == ["End date: the end date 2020-01-01 is before the start date 2026-11-22"]
+
+
+def test_a_signed_in_county_analyst_lists_and_adds_only_within_the_scope(app_copy, tree):
+    from analytics.auth import accounts
+    from tests.test_auth_app import PASSWORD, sign_in, start
+
+    accounts.add(auth_store.path_for(app_copy), "li", role="analyst", by="test", password=PASSWORD,
+                 region_codes=[HEFEI_YAOHAI])
+    for code in (NATION, ANHUI, HEFEI_YAOHAI, HEFEI_LUYANG, BEIJING_CHAOYANG):
+        _add(app_copy, tree, region_code=code, text=f"note {code}")
+    at = sign_in(start("zh"), "li")
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "说明" in d.value.columns)
+    assert sorted(table["说明"]) == [f"note {c}" for c in sorted((NATION, ANHUI, HEFEI_YAOHAI))]
+    assert at.selectbox(key="annotations_region").options == ["瑶海区 · 340102"]  # only inside the scope
+    assert not [s for s in at.selectbox if s.key == "annotations_delete_pick"]  # none of them is li's
