@@ -50,8 +50,9 @@ def date_markers(notes: pl.DataFrame, lang: str, lo: date, hi: date) -> list[Mar
     return out
 
 
-def add_markers(fig: go.Figure, markers: list[Marker]) -> go.Figure:
-    """Draw `markers` on `fig` (in place, and returned); markers at the same place share one label."""
+def add_markers(fig: go.Figure, markers: list[Marker], top: bool = True) -> go.Figure:
+    """Draw `markers` on `fig` (in place, and returned); markers at the same place share one label, at the top of
+    the plot or (`top` False: a chart whose values are written above its points) at the bottom."""
     at: dict[object, list[Marker]] = {}
     for m in markers:
         if m.x0 == m.x1:
@@ -62,7 +63,8 @@ def add_markers(fig: go.Figure, markers: list[Marker]) -> go.Figure:
                           line=dict(color=INK, width=1, dash="dot"))
         at.setdefault(m.x0, []).append(m)
     for x, group in at.items():
-        fig.add_annotation(x=x, y=1, yref="paper", yanchor="top", yshift=-16, showarrow=False,
+        fig.add_annotation(x=x, y=1 if top else 0, yref="paper", yanchor="top" if top else "bottom",
+                           yshift=-16 if top else 4, showarrow=False,
                            text="".join(m.label for m in group), font=dict(size=15, color=INK),
                            bgcolor="rgba(255, 255, 255, 0.85)",
                            hovertext="<br>".join(_hover(m.line) for m in group),

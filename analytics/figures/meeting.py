@@ -55,5 +55,6 @@ def figure(c: Chart, high_contrast: bool = False, height: int = 430) -> go.Figur
         fig.update_yaxes(**value_axis)
     if c.marks and c.kind != "bar":
         marks.add_markers(fig, [marks.Marker(m.label, m.first, m.first, m.line) if m.first == m.last else
-                                marks.Marker(m.label, m.first - 0.45, m.last + 0.45, m.line) for m in c.marks])
+                                marks.Marker(m.label, m.first - 0.45, m.last + 0.45, m.line) for m in c.marks],
+                          top=False)  # the values are written above the points
     return fig

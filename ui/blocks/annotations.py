@@ -96,6 +96,9 @@ def _add_form(ctx: Context, regions: RegionTree) -> None:
         st.caption(t("annotations.not_allowed"))
         return
     options = _region_options(ctx, regions)
+    if not options:  # a scope whose regions the table no longer holds: nowhere to add a note
+        st.caption(t("annotations.refused_scope"))
+        return
     default = ctx.filters.region_code if ctx.filters.region_code in options else options[0] if options else None
     with st.form("annotations_add", clear_on_submit=True, border=True):
         st.markdown(f"**{t('annotations.add_title')}**")
