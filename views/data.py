@@ -1,10 +1,11 @@
-"""数据与口径 / Data & definitions: the data contract, table sizes and data versions."""
+"""数据与口径 / Data & definitions: the data contract, table sizes, report freshness, event notes and data versions."""
 import polars as pl
 import streamlit as st
 
 from analytics import contract, i18n
 from ui import context, page
 from ui import tables
+from ui.blocks import annotations as annotation_blocks
 from ui.blocks import freshness as freshness_blocks
 
 ctx = context.current()
@@ -23,6 +24,7 @@ tables.grid(
 )
 
 freshness_blocks.data_table(ctx)
+annotation_blocks.data_section(ctx)
 
 st.subheader(ctx.t("data.versions"))
 versions = ctx.query("versions")

@@ -3,6 +3,7 @@ import streamlit as st
 
 from analytics.pages import meeting as mt
 from ui import context, filterbar, page
+from ui.blocks import annotations as annotation_blocks
 from ui.blocks import meeting as blocks
 
 ctx = context.current()
@@ -55,7 +56,7 @@ if frozen.facts.is_empty:
     page.empty_state(ctx, "meeting.empty_page")
     st.stop()
 
-deck = frozen.deck(ctx.lang, ctx.db_path, ctx.thresholds.min_n)
+deck = frozen.deck(ctx.lang, ctx.db_path, ctx.thresholds.min_n, annotation_blocks.tree(ctx))
 keys = tuple(s.key for s in deck.slides)
 wanted = filterbar.page_param("slide")
 if wanted in keys and blocks.SLIDE not in st.session_state:

@@ -5,6 +5,7 @@ import streamlit as st
 from analytics import i18n, metrics
 from analytics.pages import trends
 from ui import context, filterbar, page, tables
+from ui.blocks import annotations as notes_block
 
 ctx = context.current()
 page.header(ctx, "nav.trends")
@@ -69,12 +70,15 @@ if not data.has_items:
 
 m = metrics.BY_KEY[state.metric]
 names = {None: ctx.t("trends.selection")} | {g: group_label(g, state.by) for g in state.compare}
+lo, hi = data.lines["period_start"].min(), data.lines["period_end"].max()
+events = notes_block.for_chart(ctx, lo, hi)  # event notes on the selection's region, its ancestors and below
 st.subheader(ctx.t("trends.chart_title", metric=metric_label(state.metric), grain=ctx.t(f"trends.grain_{state.grain}")))
 if not data.has_values:
     st.info(ctx.t("trends.no_values"), icon=":material/info:")
 else:
-    st.plotly_chart(trends.metric_figure(data, names, ctx.lang, ctx.thresholds.min_n), width="stretch",
-                    config={"displaylogo": False}, key="trends_chart")
+    st.plotly_chart(notes_block.mark(trends.metric_figure(data, names, ctx.lang, ctx.thresholds.min_n), ctx, events,
+                                     lo, hi), width="stretch", config={"displaylogo": False}, key="trends_chart")
+    notes_block.listing(ctx, events)
 notes = [ctx.t("trends.points_note", periods=data.lines["period"].n_unique(), date=i18n.fmt_date(
     data.lines["period_end"].max(), ctx.lang))]
 if data.lines["is_small"].any():
@@ -99,8 +103,9 @@ st.caption(ctx.t("trends.progress_note"))
 if data.progress["planned_pct"].is_null().all():
     st.info(ctx.t("trends.progress_empty"))
 else:
-    st.plotly_chart(trends.progress_figure(data, ctx.lang), width="stretch", config={"displaylogo": False},
-                    key="trends_progress_chart")
+    st.plotly_chart(notes_block.mark(trends.progress_figure(data, ctx.lang), ctx, events, lo, hi), width="stretch",
+                    config={"displaylogo": False}, key="trends_progress_chart")
+    notes_block.listing(ctx, events)
     with st.expander(ctx.t("trends.progress_table")):
         tables.show(ctx, trends.progress_table(data, ctx.lang), key="trends_progress",
                     title=ctx.t("trends.progress_title"), stem="trends-progress")

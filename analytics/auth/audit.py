@@ -22,7 +22,8 @@ GENESIS = "0" * 64
 ACTIONS = ("sign_in", "sign_in_failed", "sign_out", "session_expired", "upload", "upload_refused", "commit",
            "rollback", "export", "export_refused", "retrain", "user_add", "user_change", "user_disable", "user_enable",
            "user_reset", "user_unlock", "commit_recovered", "duplicates_mark", "duplicates_unmark", "duplicates_refused",
-           "notify_subscribe", "notify_rules")
+           "notify_subscribe", "notify_rules",
+           "annotation_add", "annotation_delete", "annotation_refused")
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,17 @@ while the app holds the database for writing; it says so, and the admin page sho
 Unknown user names of failed sign-ins are recorded as
 `?` (a password typed into the name box must not be written down).
 
+## Event notes
+
+Event notes (a policy issued, an inspection, a disaster, a data gap: `analytics/annotations.py`) are kept in
+`<db>.annotations.sqlite`. Adding one needs `annotate` and a region inside the account's scope (not one of its
+ancestors, whose notes everyone below would read); deleting one needs to be its author or an administrator, and
+only flags it deleted. A note is visible to an account when its region lies in the scope or is an ancestor of a
+scope region (a national or provincial event matters to a county), never on another county or province; notes
+carry no domain. Every add, delete and refusal is an audit entry (`annotation_add`, `annotation_delete`,
+`annotation_refused`) holding the note's text. The text is shown as text everywhere (escaped in charts' hover and
+in Markdown), and line breaks, tabs and direction overrides are refused.
+
 ## Known limits
 
 - A session lives in one browser tab (Streamlit keeps no cookie of its own): reloading the page, or opening a

@@ -27,6 +27,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("present", "主持会议汇报：保存每页会议记录", "run review meetings: save the notes of each slide"),
     Permission("curate", "判定疑似重复：标记“非重复”、撤销标记（仅本人范围内的事项）",
                "judge probable duplicates: mark a group “not duplicates” and undo marks (items of one's own scope only)"),
+    Permission("annotate", "添加事件标注（政策出台、督查、灾害、数据缺口），删除本人所加的标注（仅本人范围内的地区）",
+               "add event notes (a policy issued, an inspection, a disaster, a data gap) and delete one's own "
+               "(regions of one's own scope only)"),
     Permission("upload", "上传数据并提交为新的数据版本", "upload extracts and commit them as a new data version"),
     Permission("rollback", "将数据恢复到之前的版本（仅全国范围）",
                "restore the data to an earlier version (national scope only)"),
@@ -59,18 +62,18 @@ def _role(key: str, zh: str, en: str, permissions: str, needs: str) -> Role:
 ROLES: tuple[Role, ...] = (
     _role("leader", "领导", "leader", "view export",
           "reads where things stand and what is red, and takes tables into briefings; never needs who complained"),
-    _role("analyst", "分析员", "analyst", "view export curate retrain",
-          "slices and compares, exports for reports, judges probable duplicates, retrains the slip-risk model after "
-          "checking it"),
+    _role("analyst", "分析员", "analyst", "view export curate annotate retrain",
+          "slices and compares, exports for reports, judges probable duplicates, notes the events that explain a "
+          "curve, retrains the slip-risk model after checking it"),
     _role("presenter", "汇报人", "presenter", "view export present",
           "runs the review meetings, records decisions per slide and exports the deck"),
-    _role("steward", "数据专员", "data steward", "view curate upload rollback personal_data",
-          "loads departmental extracts and corrects them, so sees the raw rows, including the feedback text, and "
-          "judges which probable duplicates are not"),
+    _role("steward", "数据专员", "data steward", "view curate annotate upload rollback personal_data",
+          "loads departmental extracts and corrects them, so sees the raw rows, including the feedback text, "
+          "judges which probable duplicates are not, and notes data gaps and events"),
     _role("admin", "管理员", "administrator", " ".join(p.key for p in PERMISSIONS),
           "manages accounts and reads the audit log; holds every permission"),
 )
-DEMO = _role("demo", "演示", "demo", "view export present curate upload rollback retrain view_audit",
+DEMO = _role("demo", "演示", "demo", "view export present curate annotate upload rollback retrain view_audit",
              "demo mode (no account exists yet): anyone can see everything except account management")
 BY_ROLE = {r.key: r for r in ROLES + (DEMO,)}
 ROLE_KEYS = tuple(r.key for r in ROLES)  # the roles an account may have (demo is not one)

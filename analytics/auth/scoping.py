@@ -37,6 +37,8 @@ UNSCOPED: dict[str, str] = {
     "region_path": "the names of one region's ancestors (breadcrumbs); the region itself comes from a scoped list",
     "table_sizes": "row counts of whole tables on the data page: no row, and no figure by region or item",
     "versions": "the list of data versions (who loaded which file when): metadata, no rows",
+    "annotation_regions": "the region tree event notes hang on: codes, names and parents, no rows of items (which "
+                          "notes a user sees is decided in analytics/annotations.py from the scope)",
     "ingest_regions": "the region list, to resolve names given instead of codes in an upload",
     "ingest_versions": "upload history: metadata, no rows",
     "audit_anchors": "the audit log's entry number and hash at each commit: metadata, no rows",

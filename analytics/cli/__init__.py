@@ -1,7 +1,7 @@
 """Command line: `python -m analytics <command>`. One module per command group, each adding its own
 subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
 
-Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench, users (add, change, disable, enable, reset, unlock, list), audit (verify, show), notify (preview, run, serve, rules, subscribe, outbox).
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench, users (add, change, disable, enable, reset, unlock, list), audit (verify, show), notify (preview, run, serve, rules, subscribe, outbox), notes (list, add, delete).
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import sys
 
 from analytics.cli import bench, data, ingest, meeting, risk
 from analytics.cli import audit, users
-from analytics.cli import notify, quality
+from analytics.cli import notes, notify, quality
 
-GROUPS = (data, risk, ingest, meeting, bench, users, audit, quality, notify)
+GROUPS = (data, risk, ingest, meeting, bench, users, audit, quality, notify, notes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from analytics.db import marts
 from analytics.filters import Filters, period_bounds
 from analytics.db.sql import (auth, domains, explain, feedback, freshness, item, meeting, notify, quality,
                                rectifications, regions, risk, trends, upload)
+from analytics.db.sql import annotations as annotation_sql
 from analytics.db.sql.metrics import METRIC_QUERIES
 from analytics.db.scope import SCOPED_FEEDBACK, SCOPED_ITEMS, SCOPED_RECTIFICATIONS, SCOPED_REGIONS, region_predicate
 
@@ -84,7 +85,7 @@ QUERIES: dict[str, str] = {
 QUERIES |= METRIC_QUERIES
 # the SQL of each page (analytics/db/sql/<key>.py) and the shared SQL (metrics, quality, auth); names must not clash
 for _module in (regions, domains, trends, item, upload, risk, meeting, quality, rectifications, feedback, auth, explain,
-                freshness, notify):
+                freshness, notify, annotation_sql):
     assert not set(_module.QUERIES) & set(QUERIES), f"{_module.__name__} redefines a query"
     QUERIES |= _module.QUERIES
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from analytics.figures import annotations as marks
 from analytics.meeting.model import Chart
 
 SERIES = ("#1F4E79", "#E08E0B")          # dark blue, amber: distinct in greyscale too
@@ -18,6 +19,7 @@ def figure(c: Chart, high_contrast: bool = False, height: int = 430) -> go.Figur
     # a short period's note goes on a second line under its label ("第49周<br>（截至12月4日）"), and labels stay
     # level: rotated, eight weekly labels took half the chart's height in a slide's narrow column (issue 17)
     cats = [label.replace("（", "<br>（").replace(" (", "<br>(") for label in c.categories]
+    # the same categories on every axis of the chart; event notes drawn by index (a band spans whole periods)
     fig = go.Figure()
     for i, (name, values) in enumerate(c.series):
         text = [None if v is None else format(v, fmt) for v in values]
@@ -51,4 +53,8 @@ def figure(c: Chart, high_contrast: bool = False, height: int = 430) -> go.Figur
         fig.update_yaxes(autorange="reversed")  # the first category (the best, the most) on top
     else:
         fig.update_yaxes(**value_axis)
+    if c.marks and c.kind != "bar":
+        marks.add_markers(fig, [marks.Marker(m.label, m.first, m.first, m.line) if m.first == m.last else
+                                marks.Marker(m.label, m.first - 0.45, m.last + 0.45, m.line) for m in c.marks],
+                          top=False)  # the values are written above the points
     return fig

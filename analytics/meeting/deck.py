@@ -11,11 +11,11 @@ from datetime import date
 
 import polars as pl
 
-from analytics import contract, i18n, metrics, series
+from analytics import annotations, contract, i18n, metrics, series
 from analytics.risk import scores
 from analytics.meeting import narrative as N
 from analytics.meeting.facts import Facts, RiskFacts
-from analytics.meeting.model import Card, Chart, Deck, Note, Slide, Table
+from analytics.meeting.model import Card, Chart, Deck, Mark, Note, Slide, Table
 
 SLIDES = ("overview", "attention", "regions", "risk", "rectification", "feedback", "decisions")
 SHOWN = 8           # table rows on a slide (the PDF continues; the page offers the full list)
@@ -95,7 +95,21 @@ def reason(row: dict, lang: str) -> str:
     return t("light_none", lang)
 
 
-def overview(f: Facts, lang: str, min_n: int) -> Slide:
+def chart_marks(trend: pl.DataFrame, events: pl.DataFrame | None, lang: str) -> tuple[Mark, ...]:
+    """The event notes of a time chart (`annotations.for_chart`, numbered) on its periods: each covers the periods
+    its dates overlap."""
+    if events is None or events.is_empty() or not trend.height:
+        return ()
+    spans = list(zip(trend["period_start"].to_list(), trend["period_end"].to_list()))
+    out = []
+    for r, line in zip(events.iter_rows(named=True), annotations.lines(events, lang)):
+        hit = [i for i, (s, e) in enumerate(spans) if s <= r["end_date"] and e >= r["start_date"]]
+        if hit:
+            out.append(Mark(annotations.number_label(r["number"]), hit[0], hit[-1], line))
+    return tuple(out)
+
+
+def overview(f: Facts, lang: str, min_n: int, events: pl.DataFrame | None = None) -> Slide:
 
     trend = f.trend
     grain = f.preset  # the presets are the series' grains: week, month, quarter
@@ -106,7 +120,7 @@ def overview(f: Facts, lang: str, min_n: int) -> Slide:
                                    trend["is_partial"] if trend.height else [])]
     chart = Chart("line", t("chart_red_share", lang, grain=t(f"grain_{f.preset}", lang)),
                   tuple(labels), ((t("red_share", lang), tuple(trend["value"].to_list())),),
-                  unit="share", note=t("chart_red_share_note", lang))
+                  unit="share", note=t("chart_red_share_note", lang), marks=chart_marks(trend, events, lang))
     cards = tuple(card(k, f, lang, min_n) for k in metrics.KPI_KEYS)
     # the narrative is written from these cards (their rounded changes and tones), so it says what they show
     return Slide("overview", t("title_overview", lang), N.overview(f, lang, cards), cards=cards, charts=(chart,))
@@ -269,13 +283,14 @@ def footer(f: Facts, lang: str, filters_text: str, version: int) -> str:
 
 def build(f: Facts, lang: str, filters_text: str, version: int, min_n: int = metrics.Thresholds().min_n,
           notes: dict[str, Note] | None = None, previous_notes: dict[str, Note] | None = None,
-          previous_meeting: date | None = None) -> Deck:
-    """The deck for one language. `notes` are this meeting's per slide; `previous_notes` the last meeting's."""
+          previous_meeting: date | None = None, events: pl.DataFrame | None = None) -> Deck:
+    """The deck for one language. `notes` are this meeting's per slide; `previous_notes` the last meeting's;
+    `events` the event notes on the overview's trend (`annotations.for_chart` over its periods)."""
     notes, previous_notes = notes or {}, previous_notes or {}
     if f.is_empty:
         slides = (Slide("overview", t("title_overview", lang), t("empty", lang), empty=t("empty", lang)),)
     else:
-        slides = [overview(f, lang, min_n), attention(f, lang), regions(f, lang, min_n), risk(f, lang),
+        slides = [overview(f, lang, min_n, events), attention(f, lang), regions(f, lang, min_n), risk(f, lang),
                   rectification(f, lang, min_n), feedback(f, lang, min_n)]
         titles = {s.key: s.title for s in slides} | {"decisions": t("title_decisions", lang)}
         slides.append(decisions(lang, titles, previous_notes, previous_meeting))

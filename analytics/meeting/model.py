@@ -22,6 +22,17 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """An event note on a chart (analytics/annotations.py): its number, the categories it covers, the note in one
+    plain line (every writer shows the line as text under the chart)."""
+
+    label: str                                  # "①"
+    first: int                                  # index of the first category the note's dates fall in
+    last: int
+    line: str
+
+
+@dataclass(frozen=True)
 class Chart:
     kind: str                                   # bar (horizontal ranking) | column | line
     title: str
@@ -29,6 +40,14 @@ class Chart:
     series: tuple[tuple[str, tuple[float | None, ...]], ...]
     unit: str = "count"                         # share (0–1) | count | score
     note: str = ""
+    marks: tuple[Mark, ...] = ()                # event notes on a time chart
+
+    def category_labels(self) -> list[str]:
+        """The categories with the numbers of the notes that start in them ("第49周 ①")."""
+        out = list(self.categories)
+        for m in self.marks:
+            out[m.first] += (" " if out[m.first] == self.categories[m.first] else "") + m.label
+        return out
 
 
 @dataclass(frozen=True)

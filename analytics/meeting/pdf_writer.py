@@ -18,6 +18,8 @@ SLIDE_MM = (338.67, 190.5)  # 13.333 × 7.5 in, as the PPTX
 INK, MUTED, ACCENT, RULE, CARD = (26, 26, 26), (85, 85, 85), (31, 78, 121), (208, 215, 222), (244, 246, 248)
 TONE = {"better": (27, 110, 58), "worse": (176, 30, 30), "flat": MUTED}
 SERIES = ((31, 78, 121), (224, 142, 11))  # dark blue, amber: distinct in grey too
+MAX_MARKS = 4  # event notes listed under a chart; the rest are counted
+MARK_LINE = 3.5  # mm
 PDF_MAX_ROWS = 150  # rows of one table in the PDF deck (a few pages); the page's downloads have them all
 FMT = {"share": lambda v: f"{100 * v:.1f}%", "count": lambda v: f"{v:,.0f}", "score": lambda v: f"{v:.1f}"}
 
@@ -32,7 +34,8 @@ def deck_text(deck: Deck) -> str:
         for tb in s.tables:
             parts += [tb.title, tb.note, *tb.columns, *("".join(r) for r in tb.rows[:PDF_MAX_ROWS])]
         for ch in s.charts:
-            parts += [ch.title, ch.note, *ch.categories, *(name for name, _ in ch.series)]
+            parts += [ch.title, ch.note, *ch.category_labels(), *(name for name, _ in ch.series),
+                      *(m.line for m in ch.marks), t("more_marks", deck.lang, n=0)]
         for n in (s.note, s.previous_note):
             if n:
                 parts += [n.text, n.saved_by, n.saved_at]
@@ -140,10 +143,23 @@ def _chart(pdf: FPDF, c: Chart, x: float, y: float, w: float, h: float) -> None:
     pdf.set_font("cjk", "B", 10)
     pdf.set_text_color(*ACCENT)
     pdf.multi_cell(w, 5, c.title)
+    listed = [m.line for m in c.marks[:MAX_MARKS]]
+    if len(c.marks) > MAX_MARKS:
+        listed.append(t("more_marks", pdf.deck.lang, n=len(c.marks) - MAX_MARKS))
+    pdf.set_font("cjk", "", 7)
+    # the event notes are listed under the chart, inside its space: as many lines as they wrap to
+    n_lines = sum(len(pdf.multi_cell(w, MARK_LINE, line, dry_run=True, output="LINES")) for line in listed)
+    if n_lines > MAX_MARKS + 1:  # long notes: one line each, so the chart keeps its height
+        listed = [_clip(pdf, line, w - 2 * pdf.c_margin - 1) for line in listed]
+        n_lines = len(listed)
+    listed_h = n_lines * MARK_LINE + (2 if listed else 0)
+    pdf.set_font("cjk", "B", 10)
+    h -= listed_h
     top, bottom = pdf.get_y() + 2, y + h - (6 if c.note else 1)
     values = [v for _, vs in c.series for v in vs if v is not None]
     peak = max([v for v in values if v > 0] or [1.0]) * 1.15
     pdf.set_font("cjk", "", 7.5)
+    categories = c.category_labels()  # with the numbers of the event notes (①) under their periods
     if c.kind == "bar":
         label_w = min(w * 0.32, 45)
         n, k = len(c.categories), len(c.series)
@@ -170,7 +186,7 @@ def _chart(pdf: FPDF, c: Chart, x: float, y: float, w: float, h: float) -> None:
         pdf.set_draw_color(*RULE)
         pdf.line(left, base, x + w - 4, base)
         points = []
-        for i, cat in enumerate(c.categories):
+        for i, cat in enumerate(categories):
             cx = left + i * step
             pdf.set_text_color(*INK)
             pdf.set_xy(cx, base + 0.5)
@@ -203,6 +219,16 @@ def _chart(pdf: FPDF, c: Chart, x: float, y: float, w: float, h: float) -> None:
         pdf.set_text_color(*MUTED)
         pdf.set_font("cjk", "", 7)
         pdf.multi_cell(w, 3.5, c.note)
+    if listed:  # plain text: a note's text is never read as markup
+        pdf.set_xy(x, y + h + 0.5)
+        pdf.set_text_color(*INK)
+        pdf.set_font("cjk", "", 7)
+        auto, margin = pdf.auto_page_break, pdf.b_margin
+        pdf.set_auto_page_break(False)  # the lines were given room inside the chart's box: never a new page
+        for line in listed:
+            pdf.set_x(x)
+            pdf.multi_cell(w, MARK_LINE, line)
+        pdf.set_auto_page_break(auto, margin)
 
 
 def _width(text: str) -> int:

@@ -19,6 +19,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from analytics.meeting.model import Card, Chart, Deck, Slide, Table
+from analytics.meeting.narrative import t
 
 FONT = "Microsoft YaHei"
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)  # 16:9
@@ -127,15 +128,27 @@ def _cell(cell, text: str, lang: str, bold: bool = False) -> None:
     set_font(run.font, 9, lang, bold, INK)
 
 
+MARK_LINE = Inches(0.22)  # one line of the event notes listed under a chart
+MAX_MARKS = 4             # lines of them on a slide; the rest are counted
+
+
 def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
     data = CategoryChartData(number_format=NUMBER_FORMATS.get(c.unit, "General"))
-    categories = list(c.categories)
+    categories = c.category_labels()  # with the numbers of the event notes (①) under their periods
     series = [(name, list(values)) for name, values in c.series]
     if c.kind == "bar":  # PowerPoint draws bar categories bottom-up: reverse so the first is on top
         categories, series = categories[::-1], [(n, v[::-1]) for n, v in series]
     data.categories = categories
     for name, values in series:
         data.add_series(name, values)
+    listed = [m.line for m in c.marks[:MAX_MARKS]]
+    if len(c.marks) > MAX_MARKS:
+        listed.append(t("more_marks", lang, n=len(c.marks) - MAX_MARKS))
+    lines = sum(_wrapped(line, w) for line in listed)
+    if lines > MAX_MARKS + 1:  # long notes: one line each, so the chart keeps its height (in full in the speaker notes)
+        listed = [_clipped(line, w) for line in listed]
+        lines = len(listed)
+    h -= MARK_LINE * lines  # the notes are listed under the chart, inside the same space
     frame = slide.shapes.add_chart(CHART_TYPES[c.kind], x, y, w, h, data)
     ch = frame.chart
     set_font(ch.font, 10, lang, colour=INK)
@@ -167,6 +180,30 @@ def chart(slide, c: Chart, x, y, w, h, lang: str) -> None:
         axis.major_unit = max(1, math.ceil(max(values or [1]) / 5))
     if c.note:
         text_box(slide, x, y + h, w, Inches(0.3), c.note, 9, lang, colour=MUTED)
+    if listed:  # plain text: a note's text is never read as markup
+        text_box(slide, x, y + h + Inches(0.3), w, MARK_LINE * lines, "\n".join(listed), 9, lang, colour=INK)
+
+
+def _ems(text: str) -> float:
+    return sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in text)
+
+
+def _clipped(text: str, width, size: float = 9) -> str:
+    """`text` cut to one line of a box `width` wide, with "…" when cut."""
+    room = width * 0.95 / Inches(size / 72) - 1
+    if _ems(text) <= room + 1:
+        return text
+    out = ""
+    for c in text:
+        if _ems(out + c) > room:
+            break
+        out += c
+    return out + "…"
+
+
+def _wrapped(text: str, width, size: float = 9) -> int:
+    """Lines `text` takes at `size` pt in a box `width` wide (a CJK character 1 em, any other 0.55 em)."""
+    return max(1, math.ceil(_ems(text) * Inches(size / 72) / (width * 0.95)))
 
 
 def fitting_size(text: str, width, height, sizes=(15, 14, 13, 12, 11)) -> int:
@@ -207,9 +244,10 @@ def slide_page(prs, deck: Deck, s: Slide, number: int) -> None:
              colour=MUTED)
     text_box(slide, WIDTH - MARGIN - Inches(1.2), HEIGHT - Inches(0.45), Inches(1.2), Inches(0.35),
              f"{number} / {len(deck.slides)}", 9, lang, colour=MUTED, align=PP_ALIGN.RIGHT)
-    notes = [n for n in (s.note,) if n]
+    notes = [f"{n.text} ({n.saved_by}, {n.saved_at})" for n in (s.note,) if n]
+    notes += [m.line for c in s.charts for m in c.marks]  # the event notes in full, whatever the slide had room for
     if notes:  # this meeting's note goes into the speaker notes as well
-        slide.notes_slide.notes_text_frame.text = "\n".join(f"{n.text} ({n.saved_by}, {n.saved_at})" for n in notes)
+        slide.notes_slide.notes_text_frame.text = "\n".join(notes)
 
 
 def cover(prs, deck: Deck) -> None:

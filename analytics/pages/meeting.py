@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 import duckdb
 
-from analytics import i18n
+from analytics import annotations, i18n
 from analytics.db import queries
+from analytics.db.queries import Scope
 from analytics.filters import Filters
 from analytics.metrics import Selection
 from analytics.meeting import deck as deck_module
 from analytics.meeting import notes as notes_store
 from analytics.meeting.facts import PRESETS, Facts, build as build_facts, comparison
 from analytics.meeting.model import Deck
+from analytics.region_tree import RegionTree
 
 __all__ = ["PRESETS", "Frozen", "comparison", "describe_filters", "make_deck", "page"]
 
@@ -32,14 +34,24 @@ class Frozen:
     filters_text: dict[str, str]  # by language
     scope: tuple = ((), ())  # the user's scope (regions, domains): keys the notes of a scoped user's meetings
 
-    def deck(self, lang: str, db_path: str, min_n: int) -> Deck:
-        """The deck in `lang` with the notes saved so far for this meeting and the last one of its series."""
+    def events(self, db_path: str, regions: RegionTree | None):
+        """The event notes on the overview's trend (`regions`: every region, `annotations.region_tree`), read when
+        the deck is drawn, so a note added since shows."""
+        trend = self.facts.trend
+        if not db_path or regions is None or not trend.height:
+            return None
+        return annotations.for_chart(db_path, regions, Scope(*self.scope), self.filters.region_code,
+                                     trend["period_start"].min(), trend["period_end"].max())
+
+    def deck(self, lang: str, db_path: str, min_n: int, regions: RegionTree | None = None) -> Deck:
+        """The deck in `lang` with the notes saved so far for this meeting and the last one of its series, and with
+        `regions` the event notes on its trend."""
         f = self.facts
         now = notes_store.meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
         before = notes_store.previous_meeting(db_path, f.preset, self.filters, f.as_of, self.scope) if db_path else None
         return deck_module.build(f, lang, self.filters_text[lang], self.version, min_n,
                                  now.notes if now else {}, before.notes if before else {},
-                                 before.as_of if before else None)
+                                 before.as_of if before else None, self.events(db_path, regions))
 
 
 def describe_filters(cur: duckdb.DuckDBPyConnection, filters: Filters, lang: str) -> str:
@@ -65,4 +77,4 @@ def make_deck(cur: duckdb.DuckDBPyConnection, sel: Selection, preset: str, lang:
     from analytics.metrics import DEFAULT_WEIGHTS
 
     frozen = page(cur, sel, weights or DEFAULT_WEIGHTS, preset, db_path, version)
-    return frozen.deck(lang, db_path, sel.thresholds.min_n)
+    return frozen.deck(lang, db_path, sel.thresholds.min_n, annotations.region_tree(cur))

@@ -1,6 +1,8 @@
 """Drawing the cockpit's blocks from the plain data of `analytics.pages.cockpit`."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import polars as pl
 import streamlit as st
 
@@ -11,6 +13,7 @@ from analytics import contract
 from analytics.metrics import KPI_TABLES, Kpi
 
 from ui import context, filterbar, mapfit, tables
+from ui.blocks import annotations as annotation_blocks
 from ui.context import Context
 from ui.page import md_escape
 
@@ -333,9 +336,12 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
         st.caption(ctx.t("lights.no_weeks"))
         return
     labels = {k: ctx.t(f"lights.{k}") for k in ("red", "yellow", "green", "none")}
-    st.plotly_chart(figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y")),
-                    width="stretch", config={"displaylogo": False})
+    lo, hi = weekly["week_end"].min() - timedelta(days=6), weekly["week_end"].max()  # the first bar's whole week
+    events = annotation_blocks.for_chart(ctx, lo, hi)
+    fig = figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y"))
+    st.plotly_chart(annotation_blocks.mark(fig, ctx, events, lo, hi), width="stretch", config={"displaylogo": False})
     st.caption(ctx.t("lights.note"))
+    annotation_blocks.listing(ctx, events)
 
 
 MAP_METRICS = ("index", "red_share")

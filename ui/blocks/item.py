@@ -14,6 +14,7 @@ from analytics.risk import scores
 
 from ui import auth as auth_ui
 from ui import context, filterbar, tables
+from ui.blocks import annotations as annotation_blocks
 from ui.blocks.cockpit import light_reason
 from ui.context import Context
 from ui.page import md_escape
@@ -145,8 +146,12 @@ def progress(ctx: Context, d: ItemDetail) -> None:
             labels |= {"fan": ctx.t("item.fig_fan"),
                        "p50": ctx.t("item.fig_p50", date=_finish_date(ctx, fc["p50_date"], fc["p50_beyond"])),
                        "p80": ctx.t("item.fig_p80", date=_finish_date(ctx, fc["p80_date"], fc["p80_beyond"]))}
-        st.plotly_chart(figures_item.progress(reports, labels, d.head["planned_end_date"], fc), width="stretch",
-                        key="item_progress")
+        # event notes on the item's region, its ancestors or below, from its first report to the as-of date
+        lo, hi = reports["report_date"].min(), max(reports["report_date"].max(), ctx.as_of)
+        events = annotation_blocks.for_chart(ctx, lo, hi, region_code=d.head["region_code"])
+        fig = figures_item.progress(reports, labels, d.head["planned_end_date"], fc)
+        st.plotly_chart(annotation_blocks.mark(fig, ctx, events, lo, hi), width="stretch", key="item_progress")
+        annotation_blocks.listing(ctx, events)
         if fc is not None:
             st.caption(ctx.t("item.forecast_caption", p50=_finish_date(ctx, fc["p50_date"], fc["p50_beyond"]),
                              p80=_finish_date(ctx, fc["p80_date"], fc["p80_beyond"]),

@@ -122,6 +122,21 @@ def css(high_contrast: bool, present: bool = False) -> None:
     st.html(CSS + (CONTRAST_CSS if high_contrast else "") + (PRESENT_CSS if present else ""))
 
 
+# event notes under a chart in presenter mode, which must fit the screen: a few, one short line each, the chart
+# giving up the height they take
+PRESENT_MARKS, PRESENT_MARK_CHARS, PRESENT_MARK_PX = 3, 40, 24
+
+
+def mark_lines(ctx: Context, marks, present: bool) -> list[str]:
+    """The event notes under a chart: all in full, or in presenter mode the first few, each cut to one line."""
+    if not present:
+        return [m.line for m in marks]
+    lines = [m.line if len(m.line) <= PRESENT_MARK_CHARS else m.line[:PRESENT_MARK_CHARS - 1] + "…"
+             for m in marks[:PRESENT_MARKS]]
+    more = len(marks) - PRESENT_MARKS
+    return lines + ([ctx.t("meeting.more_marks", n=more)] if more > 0 else [])
+
+
 def chart_height(present: bool, beside: bool) -> int:
     """A chart's height on the slide: smaller in presenter mode, where the slide must fit the screen."""
     return (270 if beside else 300) if present else (380 if beside else 430)
@@ -178,10 +193,14 @@ def slide(ctx: Context, deck: Deck, s: Slide, frozen_value: mt.Frozen, high_cont
                 if show_map:
                     region_map(ctx, frozen_value)
                 else:
-                    st.plotly_chart(figures.figure(s.charts[0], high_contrast, height=chart_height(present, beside)),
+                    marks = mark_lines(ctx, s.charts[0].marks, present)
+                    height = chart_height(present, beside) - (PRESENT_MARK_PX * len(marks) if present else 0)
+                    st.plotly_chart(figures.figure(s.charts[0], high_contrast, height=height),
                                     width="stretch", config={"displaylogo": False}, key=f"meeting_chart_{s.key}")
                     if s.charts[0].note:
                         st.html(f'<div class="mt-small">{_e(s.charts[0].note)}</div>')
+                    if s.charts[0].marks:  # the event notes, readable without hover
+                        st.html('<div class="mt-small">' + "<br>".join(_e(line) for line in marks) + "</div>")
         st.html(f'<div class="mt-footer">{_e(deck.footer)} · '
                 f'{_e(ctx.t("meeting.frozen", version=frozen_value.version, date=i18n.fmt_date(deck.as_of, ctx.lang)))}'
                 "</div>")
