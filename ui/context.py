@@ -72,10 +72,16 @@ def database(path: str) -> Database:
     if db.writable:
         from analytics.db import versions
 
-        versions.ON_NEW_VERSION.append(lambda db_path, version: warm_after_commit(path, db_path))
-        versions.ON_NEW_VERSION.append(lambda db_path, version: _notify_after_commit(path, db))
+        versions.ON_NEW_VERSION.append(lambda db_path, version: _after_commit(path, db, db_path))
         _notify_after_commit(path, db)  # a version committed while the app was stopped
     return db
+
+
+def _after_commit(path: str, db: Database, db_path: str) -> None:
+    """The app's one listener per database: after a commit to it (not to another file), warm the caches for the new
+    version, then judge the notification rules on it."""
+    if warm_after_commit(path, db_path):
+        _notify_after_commit(path, db)
 
 
 def _notify_after_commit(path: str, db: Database) -> None:
