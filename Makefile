@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 .PHONY: run test demo clean
 
 run: $(VENV)/.app-installed
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run server.py
 
 # two workers, one test file each at a time (a file's fixtures are built once): the suite takes about 1,060 s
 # in one process, over its 15-minute budget; TEST_WORKERS=0 runs it in one process

@@ -23,12 +23,13 @@ def free_port() -> int:
 
 @contextmanager
 def app_server(db: Path, env: dict[str, str] | None = None, log: Path | None = None,
-               timeout: float = 90) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` on `db`; yields (base URL, process) once its health check answers; stops it after."""
+               timeout: float = 90, wait_for: str = "/readyz") -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run server.py` (the app with the operator's routes, as `make run` starts it) on `db`; yields
+    (base URL, process) once `wait_for` answers 200 (/readyz: it is ready; /healthz: it is alive); stops it after."""
     port = free_port()
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port)],
         cwd=ROOT, env=os.environ | {"COCKPIT_DB": str(db)} | (env or {}), stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True)
@@ -37,7 +38,7 @@ def app_server(db: Path, env: dict[str, str] | None = None, log: Path | None = N
         deadline = time.time() + timeout
         while True:
             try:
-                with urllib.request.urlopen(base + "/_stcore/health", timeout=2):
+                with urllib.request.urlopen(base + wait_for, timeout=2):
                     break
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:

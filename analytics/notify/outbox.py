@@ -132,3 +132,9 @@ def inbox(path: str | Path, username: str, limit: int = 20) -> list[dict]:
         rows = con.execute("SELECT id, title, body_markdown, created_at, read_at FROM inbox WHERE username = ? "
                            "ORDER BY id DESC LIMIT ?", (username, limit)).fetchall()
     return [dict(zip(("id", "title", "body_markdown", "created_at", "read_at"), r)) for r in rows]
+
+
+def counts(path: str | Path) -> dict[str, int]:
+    """How many messages are in each state (queued, sending, sent, failed): the job queue an operator watches."""
+    with store.connect(path) as con:
+        return dict(con.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())

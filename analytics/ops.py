@@ -1,0 +1,119 @@
+"""What an operator watches in a running app process (issue 18): page runs and their times, script errors, and the
+structured log line of each run, kept per process and rendered in the Prometheus text format for `/metrics`
+(server.py serves it beside the app; docs/deployment.md).
+
+Plain Python: app.py records each run here, server.py's routes read it. Counters live as long as the process, as
+Prometheus expects (a restart resets them; the scraper sees the process start time change).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STARTED_AT = time.time()
+# upper bounds of the page-time histogram, seconds: the 3 s aim of issue 17 sits between two of them
+BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
+OUTCOMES = ("ok", "stopped", "rerun", "error")
+ACCESS_LOG = logging.getLogger("cockpit.access")  # one JSON object per page run; server.py gives it a handler
+
+
+@dataclass
+class _Histogram:
+    counts: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    total: float = 0.0
+    n: int = 0
+
+    def observe(self, seconds: float) -> None:
+        for i, bound in enumerate(BUCKETS):
+            if seconds <= bound:
+                self.counts[i] += 1
+        self.total += seconds
+        self.n += 1
+
+
+class Registry:
+    """Counters of one process, safe to update from the script threads of many sessions at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.runs: dict[tuple[str, str], int] = {}
+        self.seconds: dict[str, _Histogram] = {}
+
+    def record(self, page: str, seconds: float, outcome: str) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
+        with self._lock:
+            self.runs[(page, outcome)] = self.runs.get((page, outcome), 0) + 1
+            self.seconds.setdefault(page, _Histogram()).observe(seconds)
+
+    def snapshot(self) -> tuple[dict[tuple[str, str], int], dict[str, _Histogram]]:
+        with self._lock:
+            return dict(self.runs), {k: _Histogram(list(h.counts), h.total, h.n) for k, h in self.seconds.items()}
+
+
+REGISTRY = Registry()
+
+
+def record_run(page: str, seconds: float, outcome: str, *, user: str, role: str, data_version: int | None,
+               session: str = "") -> None:
+    """Count one run of the app script (a page view or a rerun after a click) and write its log line."""
+    REGISTRY.record(page, seconds, outcome)
+    if ACCESS_LOG.isEnabledFor(logging.INFO):
+        ACCESS_LOG.info(json.dumps({
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": "page_run", "page": page, "user": user,
+            "role": role, "outcome": outcome, "seconds": round(seconds, 3), "data_version": data_version,
+            "session": session}, ensure_ascii=False))
+
+
+def _label(value: object) -> str:
+    return str(value).replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+
+
+def _memory() -> tuple[int, int]:
+    """(resident, peak resident) bytes of this process, from /proc (0, 0 where there is none)."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return 0, 0
+
+
+def exposition(gauges: dict[str, tuple[str, list[tuple[dict, float]]]] | None = None,
+               registry: Registry = REGISTRY) -> str:
+    """The Prometheus text format (version 0.0.4) of this process: its counters and histogram, its memory, and
+    `gauges` (name → (help, [(labels, value)])) the caller measured now (sessions, data version, outbox …)."""
+    runs, seconds = registry.snapshot()
+    rss, peak = _memory()
+    out: list[str] = []
+
+    def family(name: str, kind: str, help_: str, samples: list[tuple[str, dict, float]]) -> None:
+        out.append(f"# HELP {name} {help_}")
+        out.append(f"# TYPE {name} {kind}")
+        for sample, labels, value in samples:
+            text = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            number = repr(float(value)) if isinstance(value, float) else str(value)
+            out.append(f"{sample}{{{text}}} {number}" if text else f"{sample} {number}")
+
+    family("cockpit_process_start_time_seconds", "gauge", "Start time of the process since the epoch, seconds.",
+           [("cockpit_process_start_time_seconds", {}, STARTED_AT)])
+    family("cockpit_process_resident_memory_bytes", "gauge", "Resident memory of the process, bytes.",
+           [("cockpit_process_resident_memory_bytes", {}, rss)])
+    family("cockpit_process_peak_resident_memory_bytes", "gauge", "Peak resident memory of the process, bytes.",
+           [("cockpit_process_peak_resident_memory_bytes", {}, peak)])
+    family("cockpit_page_runs_total", "counter", "Runs of the app script, by page and outcome.",
+           [("cockpit_page_runs_total", {"page": p, "outcome": o}, n) for (p, o), n in sorted(runs.items())])
+    samples: list[tuple[str, dict, float]] = []
+    for page, h in sorted(seconds.items()):
+        samples += [("cockpit_page_run_seconds_bucket", {"page": page, "le": repr(bound)}, n)
+                    for bound, n in zip(BUCKETS, h.counts)]
+        samples += [("cockpit_page_run_seconds_bucket", {"page": page, "le": "+Inf"}, h.n),
+                    ("cockpit_page_run_seconds_sum", {"page": page}, h.total),
+                    ("cockpit_page_run_seconds_count", {"page": page}, h.n)]
+    family("cockpit_page_run_seconds", "histogram", "Time of one run of the app script, by page, seconds.", samples)
+    for name, (help_, values) in sorted((gauges or {}).items()):
+        family(name, "gauge", help_, [(name, labels, value) for labels, value in values])
+    return "\n".join(out) + "\n"

@@ -1,0 +1,118 @@
+"""The production entry point (issue 18): the app (app.py) served by Streamlit's ASGI server with an operator's
+routes beside it. `streamlit run server.py` (make run) or any ASGI server: `uvicorn server:app`.
+
+- `/healthz`  liveness: the process answers (a proxy or orchestrator restarts it when it does not);
+- `/readyz`   readiness: Streamlit's runtime accepts sessions and the database and the state stores answer
+              (a proxy sends no new sessions to a process that is not ready); JSON, 200 or 503;
+- `/metrics`  the process's counters in the Prometheus text format (analytics/ops.py): page runs and times by page
+              and outcome, sessions, the data version, the notification outbox by state, memory.
+
+Every run of app.py writes one JSON log line to stderr (logger `cockpit.access`): time, page, user, role, outcome,
+seconds, data version. docs/deployment.md says how to use them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from analytics import ops, settings
+
+_handler = logging.StreamHandler(sys.stderr)
+_handler.setFormatter(logging.Formatter("%(message)s"))
+ops.ACCESS_LOG.addHandler(_handler)
+ops.ACCESS_LOG.setLevel(logging.INFO)
+ops.ACCESS_LOG.propagate = False
+
+
+def _runtime():
+    from streamlit.runtime import Runtime
+
+    return Runtime.instance() if Runtime.exists() else None
+
+
+def _data_version(db_path: str) -> tuple[int, object] | None:
+    from ui import context
+
+    return context.data_version(db_path)
+
+
+def _checks() -> dict[str, str]:
+    """Each dependency of serving a page and what it said; "ok" or the reason it is not."""
+    db_path = settings.get("COCKPIT_DB")
+    checks: dict[str, str] = {}
+    if not Path(db_path).is_file():
+        checks["database"] = "ok: not created yet (the first visit sets it up)"
+    else:
+        try:
+            newest = _data_version(db_path)
+            checks["database"] = f"ok: version {newest[0]} as of {newest[1]}" if newest else "ok: no data yet"
+        except Exception as e:  # noqa: BLE001 (reported, not raised: this is the report)
+            checks["database"] = f"failed: {type(e).__name__}: {e}"
+    from analytics.auth import store as auth_store
+    from analytics.notify import store as notify_store
+
+    for name, module in (("accounts", auth_store), ("notifications", notify_store)):
+        if module is auth_store and not auth_store.exists(auth_store.path_for(db_path)):
+            checks[name] = "ok: no accounts (demo mode)"
+            continue
+        try:
+            with module.connect(module.path_for(db_path)) as con:
+                con.execute("SELECT 1").fetchone()
+            checks[name] = "ok"
+        except Exception as e:  # noqa: BLE001
+            checks[name] = f"failed: {type(e).__name__}: {e}"
+    return checks
+
+
+async def healthz(request) -> PlainTextResponse:
+    return PlainTextResponse(f"ok pid={os.getpid()} uptime_s={time.time() - ops.STARTED_AT:.0f}\n")
+
+
+async def readyz(request) -> JSONResponse:
+    runtime = _runtime()
+    ok, message = (await runtime.is_ready_for_browser_connection) if runtime else (False, "no runtime")
+    checks = {"runtime": "ok" if ok else f"failed: {message}"} | await run_in_threadpool(_checks)
+    ready = all(v.startswith("ok") for v in checks.values())
+    return JSONResponse({"ready": ready, "pid": os.getpid(), "checks": checks}, status_code=200 if ready else 503)
+
+
+def _gauges() -> dict:
+    db_path = settings.get("COCKPIT_DB")
+    gauges: dict = {}
+    runtime = _runtime()
+    if runtime is not None:
+        gauges["cockpit_sessions"] = ("Browser sessions connected to this process.",
+                                      [({}, runtime._session_mgr.num_active_sessions())])
+    if Path(db_path).is_file():
+        try:
+            newest = _data_version(db_path)
+        except Exception:  # noqa: BLE001 (/readyz says why)
+            newest = None
+        if newest:
+            gauges["cockpit_data_version"] = ("The data version this process serves.", [({}, newest[0])])
+    from analytics.notify import outbox
+    from analytics.notify import store as notify_store
+
+    counts = outbox.counts(notify_store.path_for(db_path))
+    gauges["cockpit_outbox_messages"] = ("Notification messages in the outbox, by state.",
+                                         [({"state": s}, counts.get(s, 0))
+                                          for s in ("queued", "sending", "sent", "failed")])
+    return gauges
+
+
+async def metrics(request) -> PlainTextResponse:
+    text = ops.exposition(await run_in_threadpool(_gauges))
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+app = st.App("app.py", routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]),
+                               Route("/readyz", readyz, methods=["GET", "HEAD"]),
+                               Route("/metrics", metrics, methods=["GET"])])
