@@ -5,7 +5,9 @@ routes beside it. `streamlit run server.py` (make run) or any ASGI server: `uvic
 - `/readyz`   readiness: Streamlit's runtime accepts sessions and the database and the state stores answer
               (a proxy sends no new sessions to a process that is not ready); JSON, 200 or 503;
 - `/metrics`  the process's counters in the Prometheus text format (analytics/ops.py): page runs and times by page
-              and outcome, sessions, the data version, the notification outbox by state, memory.
+              and outcome, sessions, the data version, the notification outbox by state, memory;
+- `/auth/adopt` (POST, from the app's own page) swaps the one-time ticket a password sign-in issued for the sign-in
+              cookie, so the sign-in survives a reload, a new tab and another process (analytics/auth/sessions.py).
 
 Every run of app.py writes one JSON log line to stderr (logger `cockpit.access`): time, page, user, role, outcome,
 seconds, data version. docs/deployment.md says how to use them.
@@ -24,12 +26,14 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from analytics import ops, settings
+from analytics.auth import sessions
 
 _handler = logging.StreamHandler(sys.stderr)
 _handler.setFormatter(logging.Formatter("%(message)s"))
 ops.ACCESS_LOG.addHandler(_handler)
 ops.ACCESS_LOG.setLevel(logging.INFO)
 ops.ACCESS_LOG.propagate = False
+sessions.ADOPT_ROUTE = True  # the sign-in form may now hand its ticket to /auth/adopt
 
 
 def _runtime():
@@ -101,6 +105,11 @@ def _gauges() -> dict:
     from analytics.notify import outbox
     from analytics.notify import store as notify_store
 
+    from analytics.auth import store as auth_store
+
+    gauges["cockpit_signed_in_sessions"] = (
+        "Sign-in sessions that hold now (not ended, not idle too long), in the shared accounts store.",
+        [({}, sessions.active(auth_store.path_for(db_path)))])
     counts = outbox.counts(notify_store.path_for(db_path))
     gauges["cockpit_outbox_messages"] = ("Notification messages in the outbox, by state.",
                                          [({"state": s}, counts.get(s, 0))
@@ -113,6 +122,36 @@ async def metrics(request) -> PlainTextResponse:
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
+def _secure(request) -> bool:
+    choice = settings.get("COCKPIT_COOKIE_SECURE").strip().lower()
+    if choice in ("1", "true", "yes"):
+        return True
+    if choice in ("0", "false", "no"):
+        return False
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+async def adopt(request) -> PlainTextResponse:
+    """POST ticket=…: the sign-in cookie for a one-time ticket (204), from a page of this site only (403)."""
+    origin = request.headers.get("origin", "")
+    if not origin or origin.split("://", 1)[-1] != request.headers.get("host", ""):
+        return PlainTextResponse("a sign-in ticket is accepted from this site's own pages only\n", status_code=403)
+    ticket = str((await request.form()).get("ticket", ""))
+    client = request.headers.get("x-forwarded-for") or (request.client.host if request.client else "")
+    from analytics.auth import store as auth_store
+
+    token = await run_in_threadpool(sessions.adopt, auth_store.path_for(settings.get("COCKPIT_DB")), ticket,
+                                    client)
+    if token is None:
+        return PlainTextResponse("unknown, used or expired ticket\n", status_code=400,
+                                 headers={"Cache-Control": "no-store"})
+    response = PlainTextResponse("", status_code=204, headers={"Cache-Control": "no-store"})
+    response.set_cookie(sessions.COOKIE, token, max_age=3600 * settings.get("COCKPIT_AUTH_SESSION_HOURS"),
+                        path="/", httponly=True, samesite="lax", secure=_secure(request))
+    return response
+
+
 app = st.App("app.py", routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]),
                                Route("/readyz", readyz, methods=["GET", "HEAD"]),
-                               Route("/metrics", metrics, methods=["GET"])])
+                               Route("/metrics", metrics, methods=["GET"]),
+                               Route("/auth/adopt", adopt, methods=["POST"])])

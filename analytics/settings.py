@@ -96,6 +96,10 @@ SETTINGS = (
     Setting("COCKPIT_AUTH_LOCKOUT_MINUTES", "15", "How long a locked user name stays locked, in minutes.", int),
     Setting("COCKPIT_AUTH_IDLE_MINUTES", "30", "Minutes without any action after which a session is signed out.",
             int),
+    Setting("COCKPIT_AUTH_SESSION_HOURS", "12", "Hours after signing in at which a session ends however active it "
+            "is (the cookie that keeps a sign-in across reloads and tabs lasts no longer).", int),
+    Setting("COCKPIT_COOKIE_SECURE", "auto", "Whether the sign-in cookie is sent only over HTTPS: `auto` (when the "
+            "request came by HTTPS, also as the proxy's X-Forwarded-Proto says), `1` always, `0` never."),
     Setting("COCKPIT_AUTH_MIN_PASSWORD", "10", "Fewest characters a password may have (it also needs a letter "
             "and a digit, and may not contain the user name).", int),
     Setting("COCKPIT_SSO_PROVIDER", "", "Single sign-on: the provider's name in `[auth.<name>]` of "

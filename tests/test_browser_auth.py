@@ -77,3 +77,50 @@ def test_the_sign_in_page_in_chinese_at_phone_width(auth_server, browser):
     assert v.page.get_by_label("用户名").is_visible() and v.page.get_by_role("textbox", name="密码").is_visible()
     assert v.exceptions() == []
     v.close()
+
+
+def test_a_sign_in_survives_a_reload_and_a_new_tab_until_signed_out_anywhere(auth_server, browser):
+    """Served as in production (server.py), a password sign-in becomes an HttpOnly cookie naming a server-side
+    session: a reload and a second tab find it signed in; signing out in one tab signs the other out at its next
+    run; a reload after that asks again."""
+    from analytics.auth import audit
+
+    base, side = auth_server
+    v = Visit(browser, base)
+    v.page.context.clear_cookies()
+    before = len(audit.entries(side))
+    v.open("/regions?lang=en")
+    v.page.get_by_label("User name").fill("yaohai")
+    v.page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    v.page.get_by_role("button", name="Sign in").click()
+    for _ in range(100):  # the page posts its one-time ticket to /auth/adopt for the cookie
+        cookie = next((c for c in v.page.context.cookies() if c["name"] == "cockpit_session"), None)
+        if cookie:
+            break
+        v.page.wait_for_timeout(200)
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/", cookie
+    v.idle()
+    expect(v.main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+
+    v.open("/regions?lang=en")  # a reload: a new Streamlit session, the same sign-in
+    expect(v.main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+    assert "瑶海区领导" in v.page.locator('[data-testid="stSidebar"]').inner_text()
+    tab = Visit(browser, base)  # a second tab of the same browser
+    tab.open("/?lang=en")
+    expect(tab.main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+    tab.page.get_by_role("button", name="Sign out").click()
+    tab.idle()
+    expect(tab.main).to_contain_text("You are signed out", timeout=WAIT)
+
+    v.page.get_by_role("link", name="Item detail").click()  # the first tab's next run
+    v.idle()
+    expect(v.main).to_contain_text("You are signed out", timeout=WAIT)
+    assert "Sign in" in v.page.locator("h1").first.inner_text()
+    v.open("/regions?lang=en")  # and a reload does not bring the ended session back
+    assert "Sign in" in v.page.locator("h1").first.inner_text()
+    actions = [e.action for e in audit.entries(side)][: len(audit.entries(side)) - before]
+    assert actions.count("sign_in") == 1, actions  # resuming from the cookie is not a new sign-in
+    assert "sign_out" in actions
+    assert v.exceptions() == [] and tab.exceptions() == [] and v.failed == [] and tab.failed == []
+    tab.close()
+    v.close()

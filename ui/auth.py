@@ -2,21 +2,27 @@
 the user's line in the sidebar, and the hooks pages call (audit an action, mask a text, check an upload).
 
 The decisions are `analytics.auth`'s: accounts and lockout (`accounts`), roles (`roles`), masking
-(`masking`), upload scope (`scoping`), the audit chain (`audit`). A session is this browser tab's: a
-reload asks to sign in again (single sign-on keeps its own cookie, so it signs in again at once).
+(`masking`), upload scope (`scoping`), the audit chain (`audit`), sessions that survive a reload (`sessions`).
+
+A password sign-in holds in this tab at once; served by server.py (make run), the page then exchanges a one-time
+ticket for an HttpOnly cookie (POST /auth/adopt), so a reload, a new tab or another app process behind the proxy finds
+the same session until sign-out, idle expiry or the session's longest life (analytics/auth/sessions.py). Run as
+bare `streamlit run app.py` (no such route) a reload asks again. Single sign-on keeps its own cookie.
 """
 from __future__ import annotations
 
 import html
+import json
 import time
 
 import streamlit as st
 
 from analytics import auth, i18n, settings
-from analytics.auth import accounts, audit, masking, roles, scoping, store
+from analytics.auth import accounts, audit, masking, roles, scoping, sessions, store
 
 SESSION = "_auth"          # {"username", "method", "since", "last_seen"}
 NOTICE = "_auth_notice"    # why the last session ended (shown once on the sign-in form)
+ADOPT = "_auth_adopt"      # a ticket to exchange for the sign-in cookie on this run (sessions.issue_ticket)
 
 BANNER_CSS = """<style>
 .cockpit-demo-banner { border: 2px solid #8a5a00; background: #fff4d6; color: #3d2a00; border-radius: 0.4rem;
@@ -114,13 +120,22 @@ def gate(lang: str, db_path: str) -> auth.User:
     now = time.time()
     if held:
         account = accounts.get(path, held["username"])
+        shared = sessions.check(path, held["sid"], now) if held.get("sid") else None
+        ended = (shared.ended or None) if shared else ("signed_out" if held.get("sid") else None)
         if account is None or account.disabled:
             _end(db_path, held, "sign_out", "disabled", account)
-        elif now - held["last_seen"] > 60 * settings.get("COCKPIT_AUTH_IDLE_MINUTES"):
+        elif ended == "expired" or now - held["last_seen"] > 60 * settings.get("COCKPIT_AUTH_IDLE_MINUTES"):
             _end(db_path, held, "session_expired", "expired", account)
+        elif ended:  # signed out in another tab or process, or the account was disabled there
+            _end(db_path, held, "sign_out", "disabled" if ended == "disabled" else "signed_out", account)
         else:
             held["last_seen"] = now
+            if (ticket := st.session_state.pop(ADOPT, None)) is not None:
+                _go_adopt(ticket)
             return auth.user_of(account)
+    resumed = _resume(path, now)
+    if resumed is not None:
+        return resumed
     if sso_configured() and _sso_logged_in():
         account = accounts.signed_in_by_sso(path, _sso_identity())
         if account is not None and st.session_state.get(NOTICE) not in ("expired", "signed_out"):
@@ -128,6 +143,39 @@ def gate(lang: str, db_path: str) -> auth.User:
             return auth.user_of(account)
     sign_in_form(lang, db_path)
     st.stop()
+
+
+def _cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(sessions.COOKIE)
+    except Exception:  # no browser session (a bare script run)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _resume(path, now: float) -> auth.User | None:
+    """The user of the session this browser's cookie names, when it still holds (a reload, a new tab, another
+    process); else None, and why it ended is shown on the form."""
+    s = sessions.resolve(path, _cookie(), now)
+    if s is None:
+        return None
+    if s.ended:
+        st.session_state.setdefault(NOTICE, s.ended)
+        return None
+    account = accounts.get(path, s.username)
+    st.session_state[SESSION] = {"username": s.username, "method": s.method, "since": s.created_at,
+                                 "last_seen": now, "sid": s.sid}
+    st.session_state.pop(NOTICE, None)
+    return auth.user_of(account)
+
+
+def _go_adopt(ticket: str) -> None:
+    """Have the browser swap `ticket` for the sign-in cookie (POST /auth/adopt, server.py) while this page goes on:
+    from the next reload, new tab or process on, the cookie names the session."""
+    script = ("<script>fetch('/auth/adopt', {method: 'POST', credentials: 'same-origin', headers: {'Content-Type': "
+              "'application/x-www-form-urlencoded'}, body: 'ticket=' + encodeURIComponent(" + json.dumps(ticket)
+              + ")});</script>")
+    st.iframe(script, height=1)
 
 
 def _sso_logged_in() -> bool:
@@ -145,12 +193,19 @@ def _start(db_path: str, account: accounts.Account, method: str) -> None:
     now = time.time()
     st.session_state[SESSION] = {"username": account.username, "method": method, "since": now, "last_seen": now}
     st.session_state.pop(NOTICE, None)
+    if method == "password":  # one session for every tab and process; served by server.py, a cookie names it
+        sid, ticket = sessions.start(store.path_for(db_path), account.username, method, now)
+        st.session_state[SESSION]["sid"] = sid
+        if sessions.ADOPT_ROUTE:
+            st.session_state[ADOPT] = ticket
     log(db_path, auth.user_of(account), "sign_in", account.username, method=method)
 
 
 def _end(db_path: str, held: dict, action: str, notice: str, account: accounts.Account | None) -> None:
     held["ended"] = True  # download buttons rendered in this session hold this dict: they refuse from now on
     st.session_state.pop(SESSION, None)
+    if held.get("sid"):  # every tab and process on this session is signed out at its next run
+        sessions.end(store.path_for(db_path), held["sid"], notice)
     st.session_state[NOTICE] = notice
     role = account.role if account else "?"
     log(db_path, auth.User(held["username"], held["username"], role), action, held["username"],
@@ -176,7 +231,8 @@ def sign_in_form(lang: str, db_path: str) -> None:
     st.caption(t("app.subtitle"))
     notice = st.session_state.pop(NOTICE, None)
     if notice:
-        st.info(t(f"auth.notice_{notice}", minutes=settings.get("COCKPIT_AUTH_IDLE_MINUTES")))
+        st.info(t(f"auth.notice_{notice}", minutes=settings.get("COCKPIT_AUTH_IDLE_MINUTES"),
+                  hours=settings.get("COCKPIT_AUTH_SESSION_HOURS")))
     with st.form("auth_sign_in", clear_on_submit=True, width=420):
         name = st.text_input(t("auth.username"), key="auth_username", max_chars=64, autocomplete="username")
         password = st.text_input(t("auth.password"), key="auth_password", type="password", max_chars=128,

@@ -64,8 +64,14 @@ BODY = """
   the same for an unknown name, a wrong password and a disabled account, so the answers tell nothing about
   which names exist. The admin page lists the locks in force by client (one client that locked many names is
   guessing); an administrator lifts a lockout (`users unlock`, or on the admin page).
-- A session ends after the idle time above without any action, when its account is disabled, and on sign-out.
-  A session belongs to one browser tab: reloading the page asks to sign in again.
+- A session ends after the idle time above without any action, `COCKPIT_AUTH_SESSION_HOURS` after signing in,
+  when its account is disabled, and on sign-out, for every tab and app process using it at their next run.
+- Served as `make run` serves it (server.py), a password sign-in survives a reload, a new tab and a move to
+  another app process: the page swaps a one-time ticket (random, kept only as its SHA-256, usable once within a
+  minute) at `POST /auth/adopt`, which accepts it only from this site's own pages (Origin), for a cookie
+  `cockpit_session` (HttpOnly, SameSite=Lax, Secure over HTTPS; `COCKPIT_COOKIE_SECURE`) holding a new random token
+  that names the server-side session in the accounts store (kept only as its SHA-256). A session resumed from the
+  cookie is not a new sign-in in the audit log. Run as bare `streamlit run app.py`, a session belongs to its tab.
 - Changes to an account's role or scope apply at its sessions' next page view.
 
 ## Region scope (row-level security)
@@ -188,8 +194,10 @@ in Markdown), and line breaks, tabs and direction overrides are refused.
 
 ## Known limits
 
-- A session lives in one browser tab (Streamlit keeps no cookie of its own): reloading the page, or opening a
-  link in a new tab, asks to sign in again. Moving between pages through the menu keeps the session.
+- The sign-in cookie is set by the page's script after the sign-in (Streamlit's form runs over a websocket, which
+  cannot set one): with scripts blocked, the sign-in holds in its tab only. A sign-in by single sign-on relies on
+  Streamlit's own cookie instead. The cookie route sits at the site's root: a `server.baseUrlPath` other than
+  `/` is not supported by it yet.
 - The address recorded is what Streamlit reports: none for a browser on the same machine (`localhost`), and
   behind a proxy the proxy's unless it sets `X-Forwarded-For` (recorded beside it, as the client claims it).
 - The command line acts as the national administrator (it runs on the server): `ingest` and `rollback` there

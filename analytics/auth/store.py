@@ -57,6 +57,25 @@ CREATE TABLE IF NOT EXISTS audit_log (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
+-- sign-ins that survive a reload (analytics/auth/sessions.py): a cookie's token, stored only as its SHA-256
+CREATE TABLE IF NOT EXISTS web_sessions (
+    sid TEXT PRIMARY KEY,               -- the session's id, held by the tab that signed in
+    token_hash TEXT UNIQUE,             -- the cookie's token once a ticket was swapped for it (NULL before)
+    username TEXT NOT NULL,
+    method TEXT NOT NULL,               -- password | sso
+    created_at REAL NOT NULL,           -- epoch seconds
+    last_seen REAL NOT NULL,
+    ended_at REAL,
+    end_reason TEXT,                    -- signed_out | expired | disabled
+    client TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (username) WHERE ended_at IS NULL;
+-- one-time tickets a signed-in page exchanges for the cookie at /auth/adopt (used once, within a minute)
+CREATE TABLE IF NOT EXISTS session_tickets (
+    ticket_hash TEXT PRIMARY KEY,
+    sid TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 
