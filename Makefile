@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test demo clean
+.PHONY: run serve test demo clean
 
 run: $(VENV)/.app-installed
 	$(BIN)/streamlit run server.py
@@ -16,6 +16,11 @@ run: $(VENV)/.app-installed
 # two workers, one test file each at a time (a file's fixtures are built once): the suite takes about 1,060 s
 # in one process, over its 15-minute budget; TEST_WORKERS=0 runs it in one process
 TEST_WORKERS ?= 2
+
+# a proxy, REPLICAS app processes and the worker (docs/deployment.md); the database must exist (make demo)
+REPLICAS ?= 2
+serve: $(VENV)/.serve-installed
+	$(BIN)/python -m analytics serve --replicas $(REPLICAS)
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
@@ -29,7 +34,11 @@ $(VENV)/.app-installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.app-installed
+$(VENV)/.serve-installed: requirements-serve.txt $(VENV)/.app-installed
+	$(BIN)/python -m pip install --quiet -r requirements-serve.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt requirements-serve.txt $(VENV)/.app-installed
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 

@@ -34,6 +34,7 @@ def main(run: dict) -> None:
     setup.ensure_database(db_path, lang, may_choose=user.is_demo or user.may("manage_users"),
                           who=settings.get("COCKPIT_STEWARD") if user.is_demo else user.username)
 
+    context.pin(str(db_path))  # served with a worker: this run reads one published snapshot throughout
     newest = context.data_version(str(db_path))
     if newest is None:
         st.error(i18n.t("app.no_data", lang))

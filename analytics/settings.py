@@ -96,6 +96,13 @@ SETTINGS = (
     Setting("COCKPIT_AUTH_LOCKOUT_MINUTES", "15", "How long a locked user name stays locked, in minutes.", int),
     Setting("COCKPIT_AUTH_IDLE_MINUTES", "30", "Minutes without any action after which a session is signed out.",
             int),
+    Setting("COCKPIT_SERVE_PORT", "8501", "The port `python -m analytics serve` (make serve) listens on; its app "
+            "processes take the ports after it, on 127.0.0.1 only.", int),
+    Setting("COCKPIT_WORKER_NOTIFY_SECONDS", "60", "How often the worker (`python -m analytics worker`) queues and "
+            "sends the notification digests that are due, in seconds; 0: never (run `notify serve` instead).", int),
+    Setting("COCKPIT_SNAPSHOTS", "auto", "How the app reads the database: `auto` reads the snapshots a worker publishes "
+            "(`<db>.snapshots/`) when there are any, else opens the file itself as one process; `0` always opens the "
+            "file itself (a worker's snapshots are then ignored)."),
     Setting("COCKPIT_AUTH_SESSION_HOURS", "12", "Hours after signing in at which a session ends however active it "
             "is (the cookie that keeps a sign-in across reloads and tabs lasts no longer).", int),
     Setting("COCKPIT_COOKIE_SECURE", "auto", "Whether the sign-in cookie is sent only over HTTPS: `auto` (when the "

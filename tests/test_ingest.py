@@ -154,15 +154,15 @@ def test_money_in_yuan_is_converted_to_wan_yuan_by_its_header(con):
     assert c.frame["budget_wan_yuan"].to_list() == [123.4]
 
 
-def test_unknown_header_is_listed_and_a_saved_mapping_maps_it(con):
+def test_unknown_header_is_listed_and_a_saved_mapping_maps_it(con, db):  # noqa: F811
     rows = [["事项号", "填报日期", "实际进度", "自定义列"], ["A1", "2026-11-21", "80", "x"]]
     data = csv_bytes(rows)
     c = only(checked(con, data, "p.csv", table="progress_reports")[1])
     assert (None, "project_id", "missing_column") in rules(c) and c.blocked
     assert (None, "", "column_ignored") in rules(c)
-    mappings.save(con, "区县周报", "progress_reports", {"事项号": "project_id", "自定义列": None}, "steward")
-    assert mappings.saved_names(con) == ["区县周报"]
-    table, saved = mappings.load(con, "区县周报")
+    mappings.save(db, "区县周报", "progress_reports", {"事项号": "project_id", "自定义列": None}, "steward")
+    assert mappings.saved_names(db) == ["区县周报"]
+    table, saved = mappings.load(db, "区县周报")
     up = pipeline.read(data, "p.csv", table=table, saved=saved)
     c = only(pipeline.check(con, up, mappings={"p.csv": saved}))
     assert not c.blocked and c.problems.is_empty()
@@ -421,3 +421,20 @@ def test_a_total_row_is_skipped_and_said_not_counted_as_errors(con, word):
     (note,) = c.problems.filter(pl.col("rule") == "total_row").iter_rows(named=True)
     assert (note["row"], note["severity"]) == (5, "warning")
     assert c.frame["__row"].to_list() == [2, 3, 4]
+
+
+def test_mappings_an_earlier_version_kept_in_the_database_file_are_carried_over(con, db):  # noqa: F811
+    """Saved mappings moved from the DuckDB file to a state store any process may write (issue 18): none is lost."""
+    from analytics.db import store
+
+    for stmt in store.UPLOAD_DDL:
+        con.execute(stmt)
+    con.execute("INSERT INTO upload_mappings VALUES ('区县周报', 'progress_reports', '事项号', 'project_id', "
+                "TIMESTAMP '2026-11-01 09:00:00', '李四'), ('区县周报', 'progress_reports', '备注列', NULL, "
+                "TIMESTAMP '2026-11-01 09:00:00', '李四')")
+    assert mappings.saved_names(db) == []
+    assert mappings.migrate(db, con) == 2
+    assert mappings.load(db, "区县周报") == ("progress_reports", {"事项号": "project_id", "备注列": None})
+    mappings.save(db, "区县周报", "progress_reports", {"事项号": "project_id"}, "王五")  # a newer save wins
+    assert mappings.migrate(db, con) == 0
+    assert mappings.load(db, "区县周报") == ("progress_reports", {"事项号": "project_id"})

@@ -124,10 +124,8 @@ def test_rollback_from_the_version_list(app):
 def test_unknown_headers_with_a_saved_mapping(app, db):
     from analytics.db import mappings
 
-    c = store.connect(db)
-    mappings.save(c, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date",
+    mappings.save(db, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date",
                                                      "进度": "actual_progress_pct"}, "李四")
-    c.close()
     at = app("zh")
     weekly = csv_bytes([["事项号", "日期", "进度"], ["A1", "2026-11-21", "80"]])
     at.file_uploader[0].set_value(("weekly.csv", weekly, "text/csv")).run()

@@ -372,9 +372,7 @@ def test_cli_ingest_says_clearly_when_the_app_holds_the_file(db, tmp_path):
 def test_cli_uses_a_saved_mapping(db, tmp_path):
     from analytics.db import mappings
 
-    c = store.connect(db)
-    mappings.save(c, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date"}, "steward")
-    c.close()
+    mappings.save(db, "区县周报", "progress_reports", {"事项号": "project_id", "日期": "report_date"}, "steward")
     f = tmp_path / "weekly.csv"
     f.write_bytes(csv_bytes([["事项号", "日期", "实际进度"], ["A1", "2026-11-21", "80"]]))
     r = cli("ingest", "--db", str(db), "--table", "progress_reports", str(f), "--mapping", "区县周报", "--json")

@@ -101,5 +101,5 @@ def test_a_writable_app_database_registers_its_cache_listener_once(tmp_path, mon
         assert db.writable and len(versions.ON_NEW_VERSION) == before + 1  # warm the caches; retraining is the commit's
     finally:
         del versions.ON_NEW_VERSION[before:]
-        context.database.clear()
+        context._own_database.clear()
         db.close()

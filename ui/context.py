@@ -59,19 +59,64 @@ class Context:
         return _cached_block(self.db_path, self.version, name, key[1], key[2], self.as_of, *key[3:])
 
 
-@st.cache_resource(show_spinner=False)
+# Which file a run reads. One process (make run): the database file itself. Served with a worker (issue 18;
+# analytics/db/snapshots.py): the snapshot the worker published last, read-only; each run pins the snapshot it
+# started on (`pin`), so a publish in the middle of a run never mixes two versions on one page.
+_PINNED = threading.local()
+
+
+def reading_snapshots(path: str) -> bool:
+    """Whether this process reads a worker's published snapshots of `path` (and hands commits to the worker)."""
+    from analytics.db import snapshots
+
+    return settings.get("COCKPIT_SNAPSHOTS").strip() != "0" and snapshots.published(path)
+
+
+def pin(path: str) -> None:
+    """Called at the start of every run: the snapshot this run reads (none in the one-process mode)."""
+    from analytics.db import snapshots
+
+    _PINNED.dbs = {}
+    if reading_snapshots(path) and (snap := snapshots.current(path)) is not None:
+        _PINNED.dbs[path] = _snapshot_database(str(snap.path))
+
+
 def database(path: str) -> Database:
+    """The database a query of `path` goes to: the snapshot this run pinned, the newest snapshot, or the file."""
+    pinned = getattr(_PINNED, "dbs", {}).get(path)
+    if pinned is not None:
+        return pinned
+    if reading_snapshots(path):
+        from analytics.db import snapshots
+
+        if (snap := snapshots.current(path)) is not None:
+            return _snapshot_database(str(snap.path))
+    return _own_database(path)
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _snapshot_database(file: str) -> Database:
+    """One read-only connection per published snapshot, shared by the sessions reading it; the oldest is dropped
+    (and closed once no run uses it) as newer ones come."""
+    db = Database(file, read_only=True)
+    db.read_only_reason = "snapshots"
+    return db
+
+
+@st.cache_resource(show_spinner=False)
+def _own_database(path: str) -> Database:
     """One DuckDB connection per file for all sessions; each thread queries through its own cursor.
     Read-write (uploads commit through it) unless COCKPIT_DB_WRITABLE=0; read-only when another process
     holds the file (the upload page then says why). A writable one warms its caches after every commit or
     rollback (the commit itself starts the retraining the new version needs: analytics/db/versions.py)."""
     db = Database(path, read_only=not settings.get("COCKPIT_DB_WRITABLE"))
-    from analytics.db import versions as _versions
+    from analytics.db import mappings, versions as _versions
 
     _versions.reconcile_audit(db.cursor(), path)  # a commit whose process died before its audit entry
     if db.writable:
         from analytics.db import versions
 
+        mappings.migrate(path, db.cursor())  # mappings an earlier version kept in the file
         versions.ON_NEW_VERSION.append(lambda db_path, version: _after_commit(path, db, db_path))
         _notify_after_commit(path, db)  # a version committed while the app was stopped
     return db
@@ -183,6 +228,14 @@ def data_version(db_path: str) -> tuple[int, date] | None:
 def _file_stamp(db_path: str) -> tuple:
     import os
 
+    pinned = getattr(_PINNED, "dbs", {}).get(db_path)
+    if pinned is not None:  # a published snapshot never changes: its name is its state
+        return ("snapshot", str(pinned.path))
+    if reading_snapshots(db_path):
+        from analytics.db import snapshots
+
+        snap = snapshots.current(db_path)
+        return ("snapshot", str(snap.path) if snap else None)
     stamp = []
     for path in (db_path, db_path + ".wal"):
         try:

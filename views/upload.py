@@ -8,11 +8,12 @@ ctx = context.current()
 page.header(ctx, "nav.upload")
 st.write(ctx.t("upload.intro"))
 blocks.flash(ctx)
+blocks.job_panel(ctx)  # served with a worker: its state and this steward's queued commits
 db = context.database(ctx.db_path)
 
 if not blocks.may_upload(ctx):
     st.info(ctx.t("upload.not_allowed"), icon=":material/lock:")
-elif not db.writable:
+elif not db.writable and not context.reading_snapshots(ctx.db_path):  # served with a worker: commits are its jobs
     st.warning(page.md_escape(ctx.t("upload.err_read_only", reason=db.read_only_reason or "COCKPIT_DB_WRITABLE=0")),
                icon=":material/lock:")
 else:

@@ -1,7 +1,8 @@
 """Command line: `python -m analytics <command>`. One module per command group, each adding its own
 subcommands (`add_commands(sub)`); this module only builds the parser and dispatches.
 
-Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench, users (add, change, disable, enable, reset, unlock, list), audit (verify, show), notify (preview, run, serve, rules, subscribe, outbox), notes (list, add, delete).
+Groups: data (demo, check, metrics, metrics-doc, contract, settings), risk (train, score, evaluate), ingest (ingest, versions, rollback), meeting (export meeting), bench, users (add, change, disable, enable, reset, unlock, list), audit (verify, show), notify (preview, run, serve, rules, subscribe, outbox), notes (list, add, delete), serve (worker, jobs,
+serve).
 """
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import sys
 
 from analytics.cli import bench, data, ingest, meeting, risk
 from analytics.cli import audit, users
-from analytics.cli import notes, notify, quality
+from analytics.cli import notes, notify, quality, serve
 
-GROUPS = (data, risk, ingest, meeting, bench, users, audit, quality, notify, notes)
+GROUPS = (data, risk, ingest, meeting, bench, users, audit, quality, notify, notes, serve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,15 +12,29 @@ from analytics.cli.common import _date, _jsonable
 
 
 
+def _job_mode(db: Path) -> bool:
+    """Whether a worker publishes this database (analytics/worker.py): commits are then its jobs, and this command
+    checks the file against the newest published snapshot, while the app keeps running."""
+    from analytics.db import snapshots
+
+    return settings.get("COCKPIT_SNAPSHOTS") != "0" and snapshots.published(db)
+
+
 def _open_for_writing(db: Path, lang: str):
-    """(connection, None) or (None, message): a file another process holds gets a clear message."""
+    """(connection, None) or (None, message): a file another process holds gets a clear message. Under a worker, a
+    read-only connection to the newest snapshot (the commit is the worker's job: `_commit`)."""
     import duckdb
 
     from analytics import i18n
-    from analytics.db import store
+    from analytics.db import mappings, snapshots, store
 
     if not Path(db).is_file():
         return None, f"{db}: no such database file"
+    if _job_mode(db):
+        snap = snapshots.current(db)
+        if snap is None:
+            return None, f"{db}: its published snapshot is missing; is the worker starting?"
+        return store.connect(snap.path, read_only=True), None
     try:
         con = store.connect(db)
     except duckdb.IOException as e:
@@ -28,7 +42,57 @@ def _open_for_writing(db: Path, lang: str):
     from analytics.db import versions
 
     versions.reconcile_audit(con, str(db))  # a commit whose process died before its audit entry
+    mappings.migrate(db, con)
     return con, None
+
+
+def _commit(args, con, changes, *, file_name: str, sha256: str, as_of, mode: str):
+    """Commit `changes` as one new version: here, or, under a worker, as its job (waited for unless --no-wait).
+    Returns a `versions.Outcome` (status `queued` when the job was left to run)."""
+    from analytics import jobs, worker
+    from analytics.db import store, versions
+    from analytics.ingest.problems import UploadError
+
+    if not _job_mode(args.db):
+        out = versions.commit(con, changes, who=_who(args), file_name=file_name, sha256=sha256, as_of=as_of,
+                              db_path=str(Path(args.db).resolve()), retrain=_retrain(args))
+        if out.status == "committed":
+            _audit(args.db, _who(args), "commit", file_name, version=out.version, based_on=out.based_on,
+                   sha256=sha256, mode=mode)
+        return out
+    based_on = store.current_version(con)[0]
+    payload, frames = jobs.commit_payload(changes, file_name=file_name, sha256=sha256, as_of=as_of, based_on=based_on,
+                                          modes=[mode], audit={"sha256": sha256, "mode": mode},
+                                          retrain=_retrain(args))
+    job_id = jobs.submit(args.db, "commit", payload, who=_who(args), role="steward", source="cli", title=file_name,
+                         frames=frames)
+    if not worker.alive(args.db):
+        print(f"job {job_id} queued: no worker is running for {args.db}; it runs when `python -m analytics worker` "
+              "starts", file=sys.stderr)
+        return versions.Outcome("queued", None, based_on)
+    if args.no_wait:
+        print(f"job {job_id} queued", file=sys.stderr)
+        return versions.Outcome("queued", None, based_on)
+    job = _wait_for_job(args.db, job_id)
+    if job.state == "failed":
+        error = (job.result or {}).get("error") or {}
+        raise UploadError("job_failed", {"job": job_id, "reason": error.get(args.lang) or job.error})
+    return versions.Outcome(job.result["status"], job.result.get("version"), job.result.get("based_on", based_on))
+
+
+def _wait_for_job(db: Path, job_id: int, poll: float = 0.3):
+    from analytics import jobs
+
+    said = ""
+    while True:
+        job = jobs.get(db, job_id)
+        if job.state in ("done", "failed"):
+            return job
+        line = f"job {job_id}: {job.state} {job.progress}".strip()
+        if line != said:
+            print(line, file=sys.stderr)
+            said = line
+        time.sleep(poll)
 
 
 def _wait_for_retraining(db: Path, version: int | None, lang: str) -> dict | None:
@@ -62,7 +126,7 @@ def _who(args) -> str:
 
 def cmd_ingest(args) -> int:
     from analytics import i18n
-    from analytics.db import mappings, versions
+    from analytics.db import mappings
     from analytics.ingest import pipeline, report
     from analytics.ingest.problems import UploadError
 
@@ -79,10 +143,10 @@ def cmd_ingest(args) -> int:
     try:
         saved = None
         if args.mapping:
-            found = mappings.load(con, args.mapping)
+            found = mappings.load(args.db, args.mapping)
             if found is None:
                 print(f"--mapping {args.mapping!r}: no saved mapping by that name "
-                      f"(saved: {', '.join(mappings.saved_names(con)) or 'none'})", file=sys.stderr)
+                      f"(saved: {', '.join(mappings.saved_names(args.db)) or 'none'})", file=sys.stderr)
                 return 2
             if args.table and found[0] != args.table:
                 print(f"--mapping {args.mapping!r} is for table {found[0]}, not {args.table}", file=sys.stderr)
@@ -128,11 +192,9 @@ def cmd_ingest(args) -> int:
         if args.dry_run:
             result |= {"status": "dry_run", "message": i18n.t("upload.cli_dry_run", lang)}
             return _ingest_out(args, result, problems, 0)
-        out = versions.commit(con, changes, who=_who(args), file_name=Path(args.file).name, sha256=upload.sha256,
-                              as_of=args.as_of, db_path=str(Path(args.db).resolve()), retrain=_retrain(args))
+        out = _commit(args, con, changes, file_name=Path(args.file).name, sha256=upload.sha256, as_of=args.as_of,
+                      mode=args.mode)
         if out.status == "committed":
-            _audit(args.db, _who(args), "commit", Path(args.file).name, version=out.version, based_on=out.based_on,
-                   sha256=upload.sha256, mode=args.mode)
             result["retraining"] = _wait_for_retraining(Path(args.db), out.version, lang)
         result |= {"status": out.status, "version": out.version, "based_on": out.based_on,
                    "seconds": round(time.perf_counter() - started, 2),
@@ -163,7 +225,7 @@ def _outside_home(con, changes, lang: str) -> str | None:
 def _ingest_ledger(args, con, upload, result: dict, started: float) -> int:
     """A monthly 督办台账, recognised by its headers: read, match with the stored items, commit as one version."""
     from analytics import i18n
-    from analytics.db import store, versions
+    from analytics.db import store
     from analytics.ingest import ledger, report
     from analytics.ingest.problems import UploadError
 
@@ -197,11 +259,9 @@ def _ingest_ledger(args, con, upload, result: dict, started: float) -> int:
     if args.dry_run:
         result |= {"status": "dry_run", "message": i18n.t("upload.cli_dry_run", lang)}
         return _ingest_out(args, result, problems, 0)
-    out = versions.commit(con, changes, who=_who(args), file_name=upload.file_name, sha256=upload.sha256,
-                          as_of=read.as_of, db_path=str(Path(args.db).resolve()), retrain=_retrain(args))
+    out = _commit(args, con, changes, file_name=upload.file_name, sha256=upload.sha256, as_of=read.as_of,
+                  mode="ledger")
     if out.status == "committed":
-        _audit(args.db, _who(args), "commit", upload.file_name, version=out.version, based_on=out.based_on,
-               sha256=upload.sha256, mode="ledger")
         result["retraining"] = _wait_for_retraining(Path(args.db), out.version, lang)
     result |= {"status": out.status, "version": out.version, "based_on": out.based_on,
                "seconds": round(time.perf_counter() - started, 2),
@@ -328,6 +388,8 @@ def _add_upload_commands(sub) -> None:
     p.add_argument("--who", default=None, help="recorded as the steward (default COCKPIT_STEWARD)")
     p.add_argument("--no-retrain", action="store_true", help="do not retrain the slip-risk model on the new version "
                    "(by default a commit retrains it and the command waits; COCKPIT_RETRAIN_AFTER_COMMIT=0 turns it off)")
+    p.add_argument("--no-wait", action="store_true", help="under a worker: queue the commit as its job and return "
+                   "(by default the command waits for the job)")
     p.add_argument("--lang", choices=("zh", "en"), default="en")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)

@@ -1,7 +1,8 @@
 """The state stores: small SQLite files beside the database for what people write while the app runs, each with
 its own schema (`<db>.auth.sqlite` accounts and audit log, `<db>.meetings.sqlite` meeting notes,
 `<db>.quality.sqlite` "not duplicates" marks, `<db>.notify.sqlite` notification rules, firings, subscriptions and
-the outbox, `<db>.annotations.sqlite` event notes). One way to open them, here.
+the outbox, `<db>.annotations.sqlite` event notes, `<db>.mappings.sqlite` saved header mappings, `<db>.jobs.sqlite`
+the worker's job queue). One way to open them, here.
 
 Why SQLite and not the DuckDB file: while the app runs it holds the DuckDB file open for writing, and DuckDB then
 lets no other process open it, so state kept there could not be written from the command line or a second app

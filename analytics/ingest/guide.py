@@ -96,13 +96,20 @@ rows stay. The page lists every version with its counts and offers restore; so d
 ```bash
 python -m analytics ingest --db data/cockpit.duckdb --table progress_reports 进度.csv \\
     [--mapping NAME] [--mode upsert|replace] [--valid-rows-only] [--dry-run] [--json] [--report PATH] [--no-retrain]
+    [--no-wait]
 python -m analytics versions --db data/cockpit.duckdb [--json]
 python -m analytics rollback --db data/cockpit.duckdb 5 [--no-retrain]
 ```
 
 `ingest` exits 0 after a commit (or when nothing changed), 1 when the file is rejected (the problem report
 is written beside the file, or to `--report`), 2 for a file that cannot be used, and 3 when the database is
-busy: while the app runs it holds the database for writing, so upload through its page instead.
+busy: while the app runs as one process (`make run`) it holds the database for writing, so upload through its page
+instead. Served with a worker (`make serve`, docs/deployment.md) the app processes only read, and a commit from
+the page or from `ingest` is the worker's job: `ingest` checks the file against the newest published version,
+queues the commit and waits for it (`--no-wait` returns at once; `python -m analytics jobs` lists the queue), and
+the page follows the job's state, so the steward may leave and come back. Two commits previewed on the same
+version are run one after the other; the second is refused with the reason (look at its preview again). Saved
+header mappings live beside the database (`<db>.mappings.sqlite`), so any app process can save one.
 
 A new version has no slip-risk model yet: every commit and rollback, from the page or the command line, retrains
 it on the new data. The page goes on at once (the risk page shows the training's progress); the command line

@@ -186,15 +186,15 @@ def _column_label(ctx: Context, table: str, column: str | None) -> str:
     return f"{c.zh if ctx.lang == 'zh' else c.en} · {c.name}" + (" *" if c.required else "")
 
 
-def _saved_mapping(ctx: Context, cur, table: str, key: str) -> dict[str, str | None] | None:
-    names = mappings.saved_names(cur, table)
+def _saved_mapping(ctx: Context, table: str, key: str) -> dict[str, str | None] | None:
+    names = mappings.saved_names(ctx.db_path, table)
     if not names:
         return None
     name = st.selectbox(ctx.t("upload.saved_mapping"), [""] + names, key=f"up_saved_{key}",
                         format_func=lambda n: n or ctx.t("upload.saved_none"))
     if not name:
         return None
-    found = mappings.load(cur, name)
+    found = mappings.load(ctx.db_path, name)
     return found[1] if found else None
 
 
@@ -202,13 +202,12 @@ def mapping_screen(ctx: Context, up: pipeline.Upload, chosen: dict[str, str | No
                    header_rows: dict[str, int]) -> dict[str, dict]:
     """Every header of every chosen sheet with the column it maps to; unknown ones first to decide."""
     st.subheader(ctx.t("upload.step_mapping"))
-    db = database(ctx.db_path)
     out = {}
     for i, part in enumerate(effective(up, header_rows)):
         table = chosen.get(part.sheet.name)
         if not table or part.header_index < 0:
             continue
-        saved = _saved_mapping(ctx, db.cursor(), table, str(i))
+        saved = _saved_mapping(ctx, table, str(i))
         m = M.map_headers(table, part.headers, saved)
         labels = [_column_label(ctx, table, c) for c in contract.table(table).column_names]
         by_label = {_column_label(ctx, table, c): c for c in contract.table(table).column_names}
@@ -247,13 +246,7 @@ def _save_mapping_form(ctx: Context, table: str, choice: dict[str, str | None], 
                            placeholder=ctx.t("upload.save_placeholder"))
     right.write("")
     if right.button(ctx.t("upload.save"), key=f"up_save_{key}", disabled=not name.strip()):
-        db = database(ctx.db_path)
-        cur = db.writer()
-        try:
-            with versions.lock_for(ctx.db_path):  # one writer at a time, like a commit
-                mappings.save(cur, name, table, choice, who(ctx))
-        finally:
-            cur.close()
+        mappings.save(ctx.db_path, name, table, choice, who(ctx))
         st.success(_esc(ctx.t("upload.saved", name=name.strip())))
 
 
@@ -427,7 +420,21 @@ def commit(ctx: Context, up: pipeline.Upload, plan: Plan) -> None:
 
 
 def _commit(ctx: Context, up: pipeline.Upload, changes: list, as_of: date, modes: list[str]) -> None:
-    """Commit as one data version, record it in the audit log, and show the outcome after the rerun."""
+    """Commit as one data version, record it in the audit log, and show the outcome after the rerun. Served with a
+    worker, hand it the commit as a job instead (it commits, audits and publishes; `job_panel` follows it)."""
+    from ui import context
+
+    if context.reading_snapshots(ctx.db_path):
+        from analytics import jobs
+
+        payload, frames = jobs.commit_payload(
+            changes, file_name=up.file_name, sha256=up.sha256, as_of=as_of, based_on=ctx.version, modes=modes,
+            audit={"sha256": up.sha256, "tables": [ch.table for ch in changes], "modes": modes,
+                   "rows": sum(ch.frame.height for ch in changes)})
+        job_id = jobs.submit(ctx.db_path, "commit", payload, who=who(ctx), role=ctx.user.role,
+                             source=auth_ui.source(), title=up.file_name, frames=frames)
+        _queued(ctx, job_id)
+        return
     cur = database(ctx.db_path).writer()
     try:
         with st.spinner(ctx.t("upload.committing")):
@@ -613,7 +620,17 @@ def version_list(ctx: Context) -> None:
                                format_func=lambda v: f"v{v} · {labels.get(v, '')}"
                                + (" · " + ctx.t("upload.earlier") if v < current else ""))
     sure = cols[1].checkbox(ctx.t("upload.restore_sure", version=target), key="up_restore_sure")
-    if cols[2].button(ctx.t("upload.restore"), key="up_restore", disabled=not sure or not database(ctx.db_path).writable):
+    from ui import context
+
+    by_job = context.reading_snapshots(ctx.db_path)
+    if cols[2].button(ctx.t("upload.restore"), key="up_restore",
+                      disabled=not sure or not (by_job or database(ctx.db_path).writable)):
+        if by_job:
+            from analytics import jobs
+
+            _queued(ctx, jobs.submit(ctx.db_path, "restore", {"target": int(target)}, who=who(ctx),
+                                     role=ctx.user.role, source=auth_ui.source(), title=f"v{target}"))
+            return
         cur = database(ctx.db_path).writer()
         try:
             with st.spinner(ctx.t("upload.restoring")):
@@ -630,3 +647,99 @@ def version_list(ctx: Context) -> None:
         for k in ("up_restore_sure", "up_restore_to"):  # a second restore needs a second decision
             st.session_state.pop(k, None)
         st.rerun()
+
+
+# ---- served with a worker: commits and restores are its jobs (analytics/jobs.py, analytics/worker.py) -----------
+
+MY_JOBS = "up_jobs"  # the jobs this session queued, newest last
+
+
+def _queued(ctx: Context, job_id: int) -> None:
+    st.session_state.setdefault(MY_JOBS, []).append(job_id)
+    st.session_state["up_flash"] = ("info", ctx.t("upload.job_queued", job=job_id))
+    st.session_state.pop("up_ledger_date", None)
+    for k in ("up_restore_sure", "up_restore_to"):
+        st.session_state.pop(k, None)
+    _reset()
+    st.rerun()
+
+
+def _job_line(ctx: Context, job) -> tuple[str, str]:
+    """(kind of message, text) for one job's state, in the reader's language."""
+    from analytics import jobs
+
+    if job.state == "queued":
+        return "info", ctx.t("upload.job_waiting", job=job.id, ahead=jobs.ahead_of(ctx.db_path, job.id))
+    if job.state == "running":
+        return "info", ctx.t("upload.job_running", job=job.id, progress=job.progress or "…")
+    if job.state == "failed":
+        reason = ((job.result or {}).get("error") or {}).get(ctx.lang) or job.error or ""
+        return "error", ctx.t("upload.job_failed", job=job.id, reason=reason)
+    r = job.result or {}
+    status = r.get("status", "")
+    message = (ctx.t(f"upload.cli_{status}", version=r.get("version"), based_on=r.get("based_on"))
+               if i18n.has(f"upload.cli_{status}", ctx.lang) else status)
+    return "success", ctx.t("upload.job_done", job=job.id, message=message)
+
+
+def job_panel(ctx: Context) -> None:
+    """Served with a worker: whether it runs, the state of this session's jobs (followed until they end, so the
+    steward may leave and come back), and the queue's newest jobs with retry for a failed one."""
+    from ui import context
+
+    if not context.reading_snapshots(ctx.db_path):
+        return
+
+    seen = st.session_state.setdefault("_up_jobs_seen", set())
+    seen |= {j.id for j in _mine(ctx) if j.state in ("done", "failed")}  # this full run shows them as they are
+
+    @st.fragment(run_every=1.5 if any(j.state in ("queued", "running") for j in _mine(ctx)) else None)
+    def follow() -> None:
+        from analytics import jobs, worker
+
+        if not worker.alive(ctx.db_path):
+            st.warning(_esc(ctx.t("upload.job_no_worker")), icon=":material/pending:")
+        mine = _mine(ctx)
+        for job in mine:
+            kind, text = _job_line(ctx, job)
+            getattr(st, kind)(_esc(text))
+            if job.state == "failed" and st.button(ctx.t("upload.job_retry", job=job.id), key=f"up_retry_{job.id}"):
+                jobs.retry(ctx.db_path, job.id)
+                st.rerun(scope="app")
+        ended = {j.id for j in mine if j.state in ("done", "failed")}
+        if ended - seen:  # the worker published the new version (or said why not): the whole page shows it now
+            seen.update(ended)
+            st.rerun(scope="app")
+
+    follow()
+    _job_table(ctx)
+
+
+def _mine(ctx: Context) -> list:
+    """This session's three newest jobs."""
+    from analytics import jobs
+
+    return [j for j in (jobs.get(ctx.db_path, i) for i in st.session_state.get(MY_JOBS, [])[-3:]) if j is not None]
+
+
+def _job_table(ctx: Context) -> None:
+    from datetime import datetime
+
+    from analytics import jobs
+
+    listed = jobs.listing(ctx.db_path, limit=20)
+    with st.expander(ctx.t("upload.jobs_title"), expanded=False):
+        if not listed:
+            st.caption(ctx.t("upload.jobs_none"))
+            return
+        tables.grid(pl.DataFrame({
+            ctx.t("upload.job_col_id"): [j.id for j in listed],
+            ctx.t("upload.job_col_kind"): [ctx.t(f"upload.job_kind_{j.kind}") for j in listed],
+            ctx.t("upload.job_col_title"): [j.title for j in listed],
+            ctx.t("upload.job_col_by"): [j.submitted_by for j in listed],
+            ctx.t("upload.job_col_when"): [datetime.fromtimestamp(j.submitted_at).strftime("%Y-%m-%d %H:%M:%S")
+                                           for j in listed],
+            ctx.t("upload.job_col_state"): [ctx.t(f"upload.job_state_{j.state}") for j in listed],
+            ctx.t("upload.job_col_result"): [_job_line(ctx, j)[1] if j.state in ("done", "failed") else ""
+                                             for j in listed],
+        }), hide_index=True, width="stretch")

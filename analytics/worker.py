@@ -1,0 +1,233 @@
+"""The one writer of a served deployment (issue 18): `python -m analytics worker --db PATH`.
+
+It alone opens the database file for writing. It runs the job queue (analytics/jobs.py) one job at a time: a
+commit of an upload the app validated, a restore of an earlier version, a retraining. After every new version it
+publishes a snapshot the app processes switch to (analytics/db/snapshots.py), retrains the slip-risk model in a
+background thread (COCKPIT_RETRAIN_AFTER_COMMIT) and judges the notification rules; every
+COCKPIT_WORKER_NOTIFY_SECONDS it also queues and sends the notification digests that are due (analytics/notify).
+
+Killed in the middle of a commit, DuckDB rolls the unfinished transaction back when the file is next opened: the
+published version stays the previous one. The next worker to start marks the job it found running as failed (or as
+done, when its version did land before the kill), so a steward sees what happened and can retry.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from analytics import jobs, settings
+from analytics.db import snapshots, store, versions
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+def _message(e: Exception) -> tuple[str, dict | None]:
+    """(the reason in English for the job's row, both languages for the page when the reason is a known one)."""
+    from analytics.ingest.problems import UploadError
+
+    if isinstance(e, UploadError):
+        return e.message("en"), {"zh": e.message("zh"), "en": e.message("en")}
+    return f"{type(e).__name__}: {e}", None
+
+
+class Worker:
+    def __init__(self, db_path: str | Path, log=print):
+        self.db_path = str(db_path)
+        self.log = log
+        self.id = jobs.worker_id()
+        self.started_at = time.time()
+        import duckdb
+
+        try:
+            self.db = store.Database(self.db_path, read_only=False)
+        except (duckdb.IOException, duckdb.ConnectionException) as e:
+            raise WorkerError(f"cannot open {self.db_path} for writing: another process holds it (another worker, or "
+                              f"an app without snapshots): {str(e).splitlines()[0][:300]}") from None
+        if not self.db.writable:
+            self.db.close()
+            raise WorkerError(f"cannot open {self.db_path} for writing: {self.db.read_only_reason} (is another worker "
+                              "or an app without snapshots holding it?)")
+        self._last_beat = 0.0
+        self._last_notify = time.time()
+        self._stop = threading.Event()
+        versions.ON_NEW_VERSION.append(self._on_new_version)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._on_new_version in versions.ON_NEW_VERSION:
+            versions.ON_NEW_VERSION.remove(self._on_new_version)
+        jobs.stop_worker(self.db_path, self.id)
+        self.db.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def version(self) -> int | None:
+        newest = store.current_version(self.db.cursor()) if store.has_table(self.db.cursor(), "data_versions") else None
+        return newest[0] if newest else None
+
+    def start(self) -> None:
+        """Recover what a killed worker left, and make sure readers have the newest version."""
+        jobs.heartbeat(self.db_path, self.id, started_at=self.started_at)
+        from analytics.db import mappings
+
+        mappings.migrate(self.db_path, self.db.cursor())  # mappings an earlier version kept in the file
+        alive = {w["id"] for w in jobs.alive_workers(self.db_path)} - {self.id}
+        for job in jobs.running_orphans(self.db_path, alive):
+            self._recover(job)
+        newest = self.version()
+        snap = snapshots.current(self.db_path)
+        if newest is not None and (snap is None or snap.version != newest):
+            self.publish(newest)
+        elif snap is not None:
+            jobs.heartbeat(self.db_path, self.id, version=snap.version)
+
+    def _recover(self, job: jobs.Job) -> None:
+        landed = None
+        if job.kind == "commit":
+            import duckdb
+
+            try:
+                rows = self.db.cursor().execute(  # data_versions.created_at is local time, as datetime.now() gives it
+                    "SELECT version FROM data_versions WHERE sha256 = ? AND created_at >= ? ORDER BY version DESC "
+                    "LIMIT 1", [job.payload.get("sha256", ""), datetime.fromtimestamp(job.started_at or 0)]).fetchall()
+            except duckdb.BinderException:  # a database no upload ever reached has no sha256 column yet
+                rows = []
+            landed = rows[0][0] if rows else None
+        if landed is not None:
+            jobs.finish(self.db_path, job.id, result={"status": "committed", "version": landed, "recovered": True})
+            self.log(f"job {job.id}: its version v{landed} had landed before its worker stopped; marked done")
+        else:
+            jobs.finish(self.db_path, job.id, error="the worker stopped during this job; nothing of it was committed. "
+                                                    "Retry it.")
+            self.log(f"job {job.id}: its worker stopped mid-job; nothing committed; marked failed (retry it)")
+
+    def publish(self, version: int) -> snapshots.Snapshot:
+        t0 = time.perf_counter()
+        cur = self.db.writer()
+        try:
+            snap = snapshots.publish(cur, self.db_path, version)
+        finally:
+            cur.close()
+        jobs.heartbeat(self.db_path, self.id, version=version)
+        self.log(f"published v{version} as {snap.path.name} in {time.perf_counter() - t0:.1f} s")
+        return snap
+
+    def _on_new_version(self, db_path: str, version: int) -> None:
+        if db_path != self.db_path:
+            return
+        self.publish(version)
+        from analytics.auth import accounts
+        from analytics.auth import store as auth_store
+        from analytics.notify import scheduler
+
+        if accounts.count(auth_store.path_for(self.db_path)):
+            scheduler.evaluate_in_background(self.db_path, self.db.writer)
+
+    # ---- the loop --------------------------------------------------------------------------------------------
+    def beat(self) -> None:
+        if time.time() - self._last_beat >= jobs.HEARTBEAT_SECONDS:
+            jobs.heartbeat(self.db_path, self.id)
+            self._last_beat = time.time()
+
+    def run(self, poll: float = 0.5, once: bool = False) -> int:
+        """Run jobs until stopped (or, with `once`, until the queue is empty); returns how many ran."""
+        self.start()
+        n = 0
+        while not self._stop.is_set():
+            self.beat()
+            job = jobs.claim(self.db_path, self.id)
+            if job is not None:
+                self.run_job(job)
+                n += 1
+                continue
+            if once:
+                break
+            self._notify_pass()
+            self._stop.wait(poll)
+        return n
+
+    def _notify_pass(self) -> None:
+        every = settings.get("COCKPIT_WORKER_NOTIFY_SECONDS")
+        if every <= 0 or time.time() - self._last_notify < every:
+            return
+        self._last_notify = time.time()
+        from analytics.auth import accounts
+        from analytics.auth import store as auth_store
+        from analytics.notify import scheduler
+
+        if accounts.count(auth_store.path_for(self.db_path)):
+            try:
+                self.log("notifications: " + scheduler.summary(scheduler.run_once(self.db_path)))
+            except Exception as e:  # a notification problem never stops the commits
+                self.log(f"notifications failed: {type(e).__name__}: {e}")
+
+    def run_job(self, job: jobs.Job) -> None:
+        self.log(f"job {job.id} ({job.kind}, {job.title}) by {job.submitted_by}: started")
+        t0 = time.perf_counter()
+        try:
+            result = getattr(self, f"_{job.kind}")(job)
+        except Exception as e:  # the job fails with its reason; the worker goes on
+            error, both = _message(e)
+            jobs.finish(self.db_path, job.id, error=error, result={"error": both} if both else None)
+            self.log(f"job {job.id}: failed: {error}")
+            return
+        result["seconds"] = round(time.perf_counter() - t0, 2)
+        jobs.finish(self.db_path, job.id, result=result)
+        self.log(f"job {job.id}: {result.get('status')} v{result.get('version')} in {result['seconds']} s")
+
+    def _audit(self, job: jobs.Job, action: str, target: str, **detail) -> None:
+        from analytics.auth import audit
+        from analytics.auth import store as auth_store
+
+        audit.append(auth_store.path_for(self.db_path), actor=job.submitted_by, role=job.role, action=action,
+                     target=target, detail=detail | {"job": job.id}, source=job.source)
+
+    def _commit(self, job: jobs.Job) -> dict:
+        p = job.payload
+        jobs.progress(self.db_path, job.id, "committing")
+        changes = [versions.Change(c["table"], c["mode"], frame, tuple(c["supplied"]), c["rejected"])
+                   for c, frame in zip(p["changes"], jobs.frames(self.db_path, job))]
+        cur = self.db.writer()
+        try:
+            out = versions.commit(cur, changes, who=job.submitted_by, file_name=p["file_name"], sha256=p["sha256"],
+                                  as_of=date.fromisoformat(p["as_of"]) if p.get("as_of") else None,
+                                  based_on=p["based_on"], db_path=self.db_path, keep=p.get("keep"),
+                                  retrain=p.get("retrain"))
+        finally:
+            cur.close()
+        self._audit(job, "commit", p["file_name"], status=out.status, version=out.version, based_on=out.based_on,
+                    **p.get("audit", {}))
+        return {"status": out.status, "version": out.version, "based_on": out.based_on}
+
+    def _restore(self, job: jobs.Job) -> dict:
+        target = int(job.payload["target"])
+        jobs.progress(self.db_path, job.id, f"restoring v{target}")
+        cur = self.db.writer()
+        try:
+            out = versions.restore(cur, target, who=job.submitted_by, db_path=self.db_path)
+        finally:
+            cur.close()
+        self._audit(job, "rollback", f"v{target}", status=out.status, version=out.version, based_on=out.based_on)
+        return {"status": out.status, "version": out.version, "based_on": out.based_on}
+
+    def _retrain(self, job: jobs.Job) -> dict:
+        from analytics.risk import jobs as risk_jobs
+
+        training, _ = risk_jobs.start(self.db_path, lambda: store.connect(self.db_path))
+        while not training.done:
+            self.beat()
+            jobs.progress(self.db_path, job.id, f"{training.stage} {training.share:.0%}")
+            time.sleep(1)
+        if training.error:
+            raise WorkerError(f"training failed: {training.error}")
+        return {"status": "trained", "version": self.version()}
+
+
+def alive(db_path: str | Path) -> bool:
+    """Whether a worker for this database sent a heartbeat lately (the app hands it commits only then)."""
+    return bool(jobs.alive_workers(db_path))
