@@ -108,7 +108,7 @@ class Proc:
 class Deployment:
     """The worker, `replicas` app processes and the proxy, supervised."""
 
-    def __init__(self, db_path: str | Path, replicas: int, port: int, first_port: int | None = None,
+    def __init__(self, db_path: str | Path, replicas: int, port: int, app_ports: list[int] | None = None,
                  log_dir: Path | None = None, address: str = "", log=print):
         if replicas < 1:
             raise ServeError(f"--replicas {replicas}: expected at least 1")
@@ -120,8 +120,9 @@ class Deployment:
         self.port, self.log = port, log
         self.log_dir = Path(log_dir or Path(self.db_path + ".logs"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        first = first_port or port + 1
-        self.app_ports = list(range(first, first + replicas))
+        self.app_ports = app_ports or list(range(port + 1, port + 1 + replicas))
+        if len(self.app_ports) != replicas:
+            raise ServeError(f"{replicas} app processes need {replicas} ports, not {self.app_ports}")
         env = os.environ | {"COCKPIT_DB": self.db_path, "COCKPIT_SNAPSHOTS": "auto", "PYTHONUNBUFFERED": "1"}
         # (Streamlit takes the secret from the environment only, never from a command-line flag)
         app_env = env | {"STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret(self.db_path)}
