@@ -1,6 +1,7 @@
 """The Monday meeting: many people click through the cockpit at once while a steward commits an upload.
 
 Run: python scripts/load_test.py --db data/cockpit.duckdb [--sessions 30] [--seconds 120] [--no-upload] [--think 0.5,2]
+     [--replicas N [--kill-at SECONDS]]
 
 Loopback only, and it stops by itself. The app runs in its own process on a private copy of --db (read-
 write, as in production). Each simulated user is a real Streamlit session driven over the app's websocket
@@ -11,6 +12,13 @@ after a quarter of the time, one steward uploads and commits 2,000 changed progr
 upload page in headless Chromium (Debian's chromium), so the data version changes mid-run.
 Reports p50/p95 page-ready time per page, errors (exceptions on a page, failed runs, dropped connections:
 there must be none), the server's peak memory, and the upload's commit time.
+
+With `--replicas N` the app is served as `python -m analytics serve` serves it (issue 18; docs/deployment.md): Caddy in
+front of N app processes reading the worker's published snapshots, and the worker, which commits the steward's upload
+as a job and retrains the model; every user connects through the proxy. It then also reports each process's memory
+and how long after the commit every app process served the new version. `--kill-at S` kills one app process
+(SIGKILL) S seconds in: its users' connections drop and reconnect through the proxy to the others, as a browser does
+(reported as reconnections; a page run lost that way is not an error, one that fails after reconnecting is).
 """
 from __future__ import annotations
 
@@ -39,19 +47,26 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 async def _session(port: int, until: float, results: list, errors: list, rng: random.Random,
-                   think: tuple[float, float]) -> None:
-    try:
-        async with session(f"http://127.0.0.1:{port}") as ws:
-            while time.time() < until:
-                page, state = rng.choice(PAGES), rng.choice(STATES)
-                query = "&".join(q for q in (state, "lang=" + rng.choice(("zh", "en"))) if q)
-                seconds, size, failed = await page_run(ws, page, query)
-                if failed:
-                    errors.append(f"{page or 'cockpit'}?{query}: {failed}")
-                results.append((page or "cockpit", seconds, size, time.time() - seconds))
-                await asyncio.sleep(rng.uniform(*think))  # a person reads before the next click
-    except Exception as exc:  # a dropped connection or a timeout is an error of the run
-        errors.append(f"session: {type(exc).__name__}: {exc}"[:300])
+                   think: tuple[float, float], reconnects: list | None = None) -> None:
+    """One user clicking until `until`. With `reconnects` (a list), a dropped connection is counted there and the
+    user reconnects, as Streamlit's page does; without it, a dropped connection is an error."""
+    while time.time() < until:
+        try:
+            async with session(f"http://127.0.0.1:{port}") as ws:
+                while time.time() < until:
+                    page, state = rng.choice(PAGES), rng.choice(STATES)
+                    query = "&".join(q for q in (state, "lang=" + rng.choice(("zh", "en"))) if q)
+                    seconds, size, failed = await page_run(ws, page, query)
+                    if failed:
+                        errors.append(f"{page or 'cockpit'}?{query}: {failed}")
+                    results.append((page or "cockpit", seconds, size, time.time() - seconds))
+                    await asyncio.sleep(rng.uniform(*think))  # a person reads before the next click
+        except Exception as exc:  # a dropped connection or a timeout
+            if reconnects is None:
+                errors.append(f"session: {type(exc).__name__}: {exc}"[:300])
+                return
+            reconnects.append(f"{type(exc).__name__}: {exc}"[:200])
+            await asyncio.sleep(1.0)  # the page waits a moment before it reconnects
 
 
 def _progress_csv(db: Path, rows: int = 2000) -> bytes:
@@ -83,7 +98,8 @@ def _steward(base: str, csv_path: Path, delay: float, outcome: dict) -> None:
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_path), timeout=120000)
             page.get_by_role("button", name="Commit", exact=True).click(timeout=180000)
             started = time.perf_counter()
-            page.get_by_text("Committed as data version").first.wait_for(timeout=180000)
+            outcome["clicked_at"] = time.time()
+            page.get_by_text("Committed as data version").first.wait_for(timeout=300000)
             outcome["commit_s"] = time.perf_counter() - started
             outcome["committed_at"] = time.time()
             outcome["message"] = page.get_by_text("Committed as data version").first.inner_text()[:120]
@@ -100,7 +116,13 @@ def main() -> int:
     ap.add_argument("--no-upload", action="store_true")
     ap.add_argument("--think", default="0.5,2", help="seconds a user reads a page before the next click, as "
                     "MIN,MAX (default 0.5,2: far busier than people in a meeting, who read for 10 s or more)")
+    ap.add_argument("--replicas", type=int, default=0, help="serve through the proxy with this many app processes "
+                    "and the worker (0: one app process that writes, as `make run`)")
+    ap.add_argument("--kill-at", type=float, default=None, help="with --replicas: SIGKILL one app process this many "
+                    "seconds in")
     a = ap.parse_args()
+    if a.replicas:
+        return served(a)
     try:
         think = tuple(float(x) for x in a.think.split(","))
         assert len(think) == 2 and 0 <= think[0] <= think[1] <= 120
@@ -179,6 +201,130 @@ def main() -> int:
     if not a.no_upload:
         print("upload: " + (f"committed in {upload['commit_s']:.1f} s ({upload.get('message', '')})"
                             if "commit_s" in upload else f"FAILED {upload.get('error', 'did not finish')}"))
+    return 1 if errors or (not a.no_upload and "commit_s" not in upload) else 0
+
+
+def _table(results: list, started: float, upload: dict) -> None:
+    print("| page | runs | p50 s | p95 s | max s | median MB sent |")
+    print("|---|---|---|---|---|---|")
+    for page in ("cockpit", "regions", "risk"):
+        times = sorted(s for p, s, _, _ in results if p == page)
+        sizes = [b for p, _, b, _ in results if p == page]
+        if times:
+            p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+            print(f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {times[-1]:.2f} | "
+                  f"{statistics.median(sizes) / 1048576:.2f} |")
+    warm = sorted(s for _, s, _, t in results if t - started >= 30)
+    if warm:
+        print(f"| all pages, asked after the first 30 s | {len(warm)} | {statistics.median(warm):.2f} | "
+              f"{warm[min(len(warm) - 1, int(0.95 * len(warm)))]:.2f} | {warm[-1]:.2f} | |")
+    if "committed_at" in upload:
+        after = sorted(s for _, s, _, t in results if 0 <= t - upload["committed_at"] <= 30)
+        if after:
+            print(f"| all pages, asked within 30 s after the commit | {len(after)} | {statistics.median(after):.2f} | "
+                  f"{after[min(len(after) - 1, int(0.95 * len(after)))]:.2f} | {after[-1]:.2f} | |")
+
+
+def _version_of(port: int) -> int | None:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as r:
+            text = json.loads(r.read())["checks"]["database"]
+        return int(text.split("version ")[1].split()[0])
+    except Exception:  # noqa: BLE001 (down, or restarting)
+        return None
+
+
+def served(a) -> int:
+    """The run through `python -m analytics serve`'s proxy (issue 18)."""
+    from analytics import serve
+    from analytics.bench.server import free_port
+
+    try:
+        think = tuple(float(x) for x in a.think.split(","))
+    except ValueError:
+        print("--think MIN,MAX", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="load-test-served-"))
+    db = copy_database(a.db, tmp / "cockpit.duckdb")
+    csv_path = tmp / "进度更新.csv"
+    csv_path.write_bytes(_progress_csv(db))
+    results, errors, reconnects, upload = [], [], [], {}
+    memory: dict[str, list[float]] = {}
+    propagation: dict[int, float] = {}
+    killed: list[str] = []
+    d = serve.Deployment(db, a.replicas, free_port(), app_ports=[free_port() for _ in range(a.replicas)],
+                         log_dir=tmp / "logs", log=lambda s: None)
+    try:
+        t0 = time.time()
+        d.start(timeout=600)
+        print(f"started the proxy, {a.replicas} app process(es) and the worker in {time.time() - t0:.0f} s",
+              flush=True)
+        base = f"http://127.0.0.1:{d.port}"
+        stop = threading.Event()
+        before = _version_of(d.app_ports[0])
+
+        def sample() -> None:
+            while not stop.is_set():
+                for proc in d.processes:
+                    if proc.alive():
+                        memory.setdefault(proc.name, []).append(rss_mb(proc.proc.pid)[0])
+                if "clicked_at" in upload:
+                    for port in d.app_ports:
+                        if port not in propagation and (_version_of(port) or 0) > (before or 0):
+                            propagation[port] = time.time() - upload["clicked_at"]
+                stop.wait(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        steward = None
+        if not a.no_upload:
+            steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
+            steward.start()
+
+        def kill() -> None:
+            time.sleep(a.kill_at)
+            victim = d.apps[-1]
+            os.killpg(victim.proc.pid, 9)
+            killed.append(f"{victim.name} at {a.kill_at:.0f} s")
+
+        if a.kill_at is not None:
+            threading.Thread(target=kill, daemon=True).start()
+        until = time.time() + a.seconds
+
+        async def everyone() -> None:
+            rng = random.Random(20261201)
+            await asyncio.gather(*[_session(d.port, until, results, errors, random.Random(rng.random()), think,
+                                            reconnects) for _ in range(a.sessions)])
+
+        started = time.time()
+        asyncio.run(everyone())
+        elapsed = time.time() - started
+        if steward is not None:
+            steward.join(timeout=600)
+        stop.set()
+        peaks = {p.name: rss_mb(p.proc.pid)[1] for p in d.processes if p.alive()}
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{a.sessions} sessions through the proxy for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), "
+          f"{a.replicas} app process(es), reading {a.think} s between clicks, {os.cpu_count()} cores; "
+          f"{len(results)} page runs; load average {os.getloadavg()[0]:.1f}")
+    _table(results, started, upload)
+    print(f"\nerrors: {len(errors)}" + "".join(f"\n- {e}" for e in errors[:10]))
+    print(f"reconnections after a dropped connection: {len(reconnects)}"
+          + (f" (killed {', '.join(killed)})" if killed else ""))
+    print("memory MB (at most while sampled / peak): " + ", ".join(
+        f"{name} {max(vals):.0f}/{peaks.get(name, 0):.0f}" for name, vals in sorted(memory.items())))
+    if not a.no_upload:
+        print("upload: " + (f"committed in {upload['commit_s']:.1f} s after the click ({upload.get('message', '')})"
+                            if "commit_s" in upload else f"FAILED {upload.get('error', 'did not finish')}"))
+        alive_ports = [p for p, app in zip(d.app_ports, d.apps) if app.name not in " ".join(killed)]
+        print("new version served by every app process: "
+              + (f"{max(propagation[p] for p in alive_ports):.1f} s after the click"
+                 if all(p in propagation for p in alive_ports) else f"not by all ({propagation})"))
     return 1 if errors or (not a.no_upload and "commit_s" not in upload) else 0
 
 
