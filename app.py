@@ -104,9 +104,19 @@ except StopException:
 except RerunException:
     _outcome = "rerun"
     raise
-except Exception:
+except Exception as error:
+    from analytics.db import state
+
+    if state.transient(error) and st.session_state.get("_state_retries", 0) < 3:
+        # the state store's server went away mid-run (a PostgreSQL restart): run the page again once it answers
+        st.session_state["_state_retries"] = st.session_state.get("_state_retries", 0) + 1
+        _outcome = "rerun"
+        time.sleep(1)
+        st.rerun()
     _outcome = "error"
     raise
+else:
+    st.session_state.pop("_state_retries", None)
 finally:
     ops.record_run(_run["page"] or "none", time.perf_counter() - _started, _outcome, user=_run["user"],
                    role=_run["role"], data_version=_run["version"],

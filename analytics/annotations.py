@@ -210,7 +210,7 @@ def add(db_path: str | Path, tree: RegionTree, user: auth.User, *, start, end=No
 
 def get(db_path: str | Path, annotation_id: int) -> Annotation | None:
     """One note that is not deleted."""
-    if not path_for(db_path).exists():
+    if not state.exists(path_for(db_path)):
         return None
     with _connect(db_path) as con:
         row = con.execute("SELECT annotation_id, start_date, end_date, region_code, kind, text, author, created_at,"
@@ -249,7 +249,7 @@ def delete(db_path: str | Path, tree: RegionTree, user: auth.User, annotation_id
 # ---- reading ------------------------------------------------------------------------------------------------
 
 def _all(db_path: str | Path) -> pl.DataFrame:
-    if not path_for(db_path).exists():
+    if not state.exists(path_for(db_path)):
         return pl.DataFrame(schema=COLUMNS)
     with _connect(db_path) as con:
         rows = con.execute("SELECT annotation_id, start_date, end_date, region_code, kind, text, author, created_at,"

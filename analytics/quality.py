@@ -168,7 +168,7 @@ def not_duplicate_pairs(db_path: str | Path | None) -> tuple[tuple[str, str], ..
     """Every pair marked "not duplicates", (smaller id, larger id), sorted; () when nothing was marked. Pairs outside
     a scope change nothing inside it (the analysis pairs only items of the scope); `duplicates.page` counts only the
     scope's own."""
-    if db_path is None or not marks_path(db_path).exists():
+    if db_path is None or not state.exists(marks_path(db_path)):
         return ()
     with _connect(db_path) as con:
         return tuple(con.execute("SELECT project_a, project_b FROM not_duplicates ORDER BY 1, 2").fetchall())
@@ -178,7 +178,7 @@ def marks(db_path: str | Path | None, *, in_scope: Collection[str] | None) -> pl
     """One row per marked cluster whose items all lie in `in_scope` (None: every cluster): key, pairs, when, who,
     note (newest first). A mark on items of another region is not shown, nor its note."""
     schema = {"cluster_key": pl.Utf8, "n_pairs": pl.Int64, "marked_at": pl.Utf8, "marked_by": pl.Utf8, "note": pl.Utf8}
-    if db_path is None or not marks_path(db_path).exists():
+    if db_path is None or not state.exists(marks_path(db_path)):
         return pl.DataFrame(schema=schema)
     with _connect(db_path) as con:
         rows = con.execute("""SELECT cluster_key, group_concat(project_a || char(31) || project_b, char(30)),

@@ -96,6 +96,14 @@ SETTINGS = (
     Setting("COCKPIT_AUTH_LOCKOUT_MINUTES", "15", "How long a locked user name stays locked, in minutes.", int),
     Setting("COCKPIT_AUTH_IDLE_MINUTES", "30", "Minutes without any action after which a session is signed out.",
             int),
+    Setting("COCKPIT_STATE_URL", "", "Where accounts, sessions, the audit log, notifications, notes, saved mappings and "
+            "jobs live: empty for SQLite files beside the database (one machine), or `postgresql://user:password@host/"
+            "db` (psycopg 3) for several machines sharing them; each store is then a schema of that database."),
+    Setting("COCKPIT_STATE_NAMESPACE", "", "With COCKPIT_STATE_URL: the stores' schema prefix (`cockpit` gives "
+            "`cockpit_auth`, …). Set it when machines reach the database file by different paths; empty derives it "
+            "from the database file's path."),
+    Setting("COCKPIT_STATE_WAIT_SECONDS", "30", "With COCKPIT_STATE_URL: how long a request waits and retries while "
+            "PostgreSQL does not answer (a restart) before it fails.", int),
     Setting("COCKPIT_SERVE_PORT", "8501", "The port `python -m analytics serve` (make serve) listens on; its app "
             "processes take the ports after it, on 127.0.0.1 only.", int),
     Setting("COCKPIT_WORKER_NOTIFY_SECONDS", "60", "How often the worker (`python -m analytics worker`) queues and "

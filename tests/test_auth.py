@@ -3,7 +3,6 @@ chain (an edited, a deleted and a truncated entry are found), masking by role, t
 upload rules of a scoped steward, the CLI, and docs/security.md kept current."""
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import polars as pl
 import pytest
 
 from analytics import settings
+from analytics.db import state
 from analytics.auth import accounts, audit, doc, masking, roles, scoping, store
 from analytics.auth.accounts import AccountError
 from analytics.db.versions import Change
@@ -26,11 +26,26 @@ def side(tmp_path) -> Path:
     return tmp_path / "x.duckdb.auth.sqlite"
 
 
+
+def _raw(side):
+    """The store as someone with access to its file (or its PostgreSQL schema) sees it: for tampering."""
+    return state.connect(side, store.SCHEMA, write=True)
+
+
+def _drop(side) -> None:
+    """The whole store gone: the SQLite file deleted, or the PostgreSQL schema dropped."""
+    if state.backend() == "sqlite":
+        side.unlink()
+        return
+    with state._pg() as con:
+        con.execute(f'DROP SCHEMA "{state.schema_name(side)}" CASCADE')
+    state._CREATED.clear()
+
 # ---- accounts ---------------------------------------------------------------------------------------------
 
 def test_no_file_means_no_account_and_creates_nothing(side):
     assert accounts.count(side) == 0 and accounts.list_all(side) == [] and accounts.get(side, "a") is None
-    assert not side.exists()
+    assert not state.exists(side)
 
 
 def test_an_account_stores_an_argon2_hash_never_the_password(side):
@@ -38,9 +53,11 @@ def test_an_account_stores_an_argon2_hash_never_the_password(side):
                      display_name="张三")
     assert (a.username, a.role, a.region_codes, a.display_name, a.has_password) == \
         ("zhang.san", "analyst", ("340102",), "张三", True)
-    raw = side.read_bytes()
-    assert GOOD.encode() not in raw
-    (stored,) = sqlite3.connect(side).execute("SELECT password_hash FROM users").fetchone()
+    if state.backend() == "sqlite":
+        assert GOOD.encode() not in side.read_bytes()
+    with _raw(side) as con:
+        assert GOOD not in " ".join(str(v) for row in con.execute("SELECT * FROM users").fetchall() for v in row)
+        (stored,) = con.execute("SELECT password_hash FROM users").fetchone()
     assert stored.startswith("$argon2id$")
     assert "password" not in repr(a).lower().replace("has_password", "")  # the record carries no secret
 
@@ -155,7 +172,7 @@ def test_an_intact_chain_verifies_and_links_every_entry(side):
 
 def test_an_edited_entry_is_found(side):
     _chain(side)
-    with sqlite3.connect(side) as con:
+    with _raw(side) as con:
         con.execute("UPDATE audit_log SET target = 'nothing.csv' WHERE seq = 3")
     kinds = {(p.seq, p.kind) for p in audit.verify(side)[2]}
     assert kinds == {(3, "edited")}
@@ -163,7 +180,7 @@ def test_an_edited_entry_is_found(side):
 
 def test_a_deleted_entry_is_found(side):
     _chain(side)
-    with sqlite3.connect(side) as con:
+    with _raw(side) as con:
         con.execute("DELETE FROM audit_log WHERE seq = 2")
     kinds = {(p.seq, p.kind) for p in audit.verify(side)[2]}
     assert kinds == {(3, "broken_link"), (3, "gap")}
@@ -172,7 +189,7 @@ def test_a_deleted_entry_is_found(side):
 def test_deleting_the_newest_entries_is_found(side):
     _chain(side)
     head = audit.entries(side)[0].hash
-    with sqlite3.connect(side) as con:
+    with _raw(side) as con:
         con.execute("DELETE FROM audit_log WHERE seq >= 4")
     kinds = {p.kind for p in audit.verify(side)[2]}
     assert kinds == {"truncated"}
@@ -181,7 +198,7 @@ def test_deleting_the_newest_entries_is_found(side):
 
 def test_an_edit_with_a_recomputed_hash_still_breaks_the_next_link(side):
     _chain(side)
-    with sqlite3.connect(side) as con:
+    with _raw(side) as con:
         seq, at, actor, role, action, target, detail, source, prev = con.execute(
             "SELECT seq, at, actor, role, action, 'x.csv', detail, source, prev_hash FROM audit_log WHERE seq = 2"
         ).fetchone()
@@ -294,7 +311,7 @@ def test_users_and_audit_from_the_command_line(tmp_path):
     assert ok.returncode == 0 and "4 entries, chain intact" in ok.stdout
     actions = [e.action for e in audit.entries(store.path_for(db))]
     assert actions == ["user_reset", "user_disable", "user_add", "user_add"]
-    with sqlite3.connect(store.path_for(db)) as con:
+    with _raw(store.path_for(db)) as con:
         con.execute("DELETE FROM audit_log WHERE seq = 2")
     broken = cli("audit", "verify", "--db", db)
     assert broken.returncode == 1 and "missing" in broken.stderr
@@ -400,7 +417,7 @@ def test_each_commit_records_the_logs_newest_entry(tmp_path):
 def test_a_missing_log_with_a_head_or_an_anchor_is_a_failure(tmp_path):
     db, side, anchors = _committed_db(tmp_path)
     head = audit.entries(side)[0].hash
-    side.unlink()
+    _drop(side)
     assert {p.kind for p in audit.verify(side, head=head)[2]} == {"missing"}
     assert {p.kind for p in audit.verify(side, anchors=anchors)[2]} == {"missing"}
     assert cli("audit", "verify", "--db", str(db)).returncode == 1
@@ -410,7 +427,7 @@ def test_a_missing_log_with_a_head_or_an_anchor_is_a_failure(tmp_path):
 
 def test_a_dropped_log_that_restarts_at_entry_one_is_found(tmp_path):
     db, side, anchors = _committed_db(tmp_path)
-    with sqlite3.connect(side) as con:
+    with _raw(side) as con:
         con.execute("DROP TABLE audit_log")
     assert {p.kind for p in audit.verify(side, anchors=anchors)[2]} == {"missing"}
     # the app's next writes make a fresh, self-consistent chain
@@ -427,9 +444,12 @@ def test_rewinding_the_newest_entries_and_the_counter_is_found_up_to_the_last_co
     db, side, anchors = _committed_db(tmp_path)
     _chain(side, 2)  # entries 4 and 5, after the commit
     head = audit.entries(side)[0].hash
-    with sqlite3.connect(side) as con:
+    with _raw(side) as con:
         con.execute("DELETE FROM audit_log WHERE seq >= 3")
-        con.execute("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'audit_log'")
+        if state.backend() == "sqlite":
+            con.execute("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'audit_log'")
+        else:
+            con.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), 2)")
     assert audit.verify(side)[2] == []  # the file alone cannot tell
     assert [p.kind for p in audit.verify(side, anchors=anchors)[2]] == ["anchor_mismatch"]
     assert "head_mismatch" in {p.kind for p in audit.verify(side, head=head)[2]}

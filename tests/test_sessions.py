@@ -3,11 +3,10 @@ cookie's token names one session, and a session ends for everyone on sign-out, i
 disabled account."""
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from analytics.auth import accounts, sessions, store
+from analytics.db import state
 
 PASSWORD = "Yangtze7riverbank"
 T0 = 1_800_000_000.0
@@ -32,8 +31,8 @@ def test_a_ticket_becomes_one_cookie_once_and_only_within_its_minute(side):
     assert sessions.adopt(side, late, now=T0 + sessions.TICKET_SECONDS + 1) is None  # stale
     assert sessions.adopt(side, "made-up", now=T0) is None
     assert sessions.resolve(side, "made-up", now=T0) is None and sessions.resolve(side, None) is None
-    with sqlite3.connect(side) as con:  # neither the ticket nor the token is stored, only their hashes
-        stored = " ".join(str(v) for row in con.execute("SELECT * FROM web_sessions") for v in row)
+    with state.connect(side, store.SCHEMA) as con:  # neither the ticket nor the token is stored, only their hashes
+        stored = " ".join(str(v) for row in con.execute("SELECT * FROM web_sessions").fetchall() for v in row)
     assert token not in stored and ticket not in stored and sessions._hash(token) in stored
 
 

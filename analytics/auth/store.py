@@ -86,7 +86,7 @@ def path_for(db_path: str | Path) -> Path:
 
 
 def exists(path: str | Path) -> bool:
-    return Path(path).is_file()
+    return state.exists(path)
 
 
 def connect(path: str | Path, write: bool = False):

@@ -36,7 +36,7 @@ def path_for(db_path: str | Path) -> Path:
 
 def _read(db_path, sql: str, params: tuple) -> list[tuple]:
     path = path_for(db_path)
-    if not path.is_file():
+    if not state.exists(path):
         return []
     with state.connect(path, SCHEMA) as con:
         if not state.has_table(con, "mappings"):
@@ -73,7 +73,7 @@ def save(db_path: str | Path, name: str, table: str, mapping: dict[str, str | No
 def migrate(db_path: str | Path, cur: duckdb.DuckDBPyConnection) -> int:
     """Copy the mappings an earlier version kept in the DuckDB file into the store, once."""
     path = path_for(db_path)
-    if path.is_file():
+    if state.exists(path):
         with state.connect(path, SCHEMA) as con:
             if state.has_table(con, "carried_over") and con.execute(
                     "SELECT 1 FROM carried_over WHERE source = 'upload_mappings'").fetchone():

@@ -99,7 +99,7 @@ def _meeting(con: sqlite3.Connection, row) -> Meeting:
 
 def meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date, scope: tuple = ((), ())) -> Meeting | None:
     """This meeting (series and as-of date), if anything was saved for it."""
-    if not path_for(db_path).exists():
+    if not state.exists(path_for(db_path)):
         return None
     with _connect(db_path) as con:
         row = con.execute("SELECT meeting_id, as_of, data_version FROM meetings WHERE series_key = ? AND as_of = ?",
@@ -110,7 +110,7 @@ def meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date, sco
 def previous_meeting(db_path: str | Path, preset: str, filters: Filters, as_of: date,
                      scope: tuple = ((), ())) -> Meeting | None:
     """The newest earlier meeting of the same series that recorded at least one note."""
-    if not path_for(db_path).exists():
+    if not state.exists(path_for(db_path)):
         return None
     with _connect(db_path) as con:
         row = con.execute("SELECT m.meeting_id, m.as_of, m.data_version FROM meetings m WHERE m.series_key = ?"

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from analytics.auth.accounts import now_text
+from analytics.db import state
 from analytics.notify import store
 from analytics.notify.evaluate import Line
 
@@ -107,8 +108,8 @@ def record(path: str | Path, lines: dict[str, list[Line] | None], *, data_versio
                         (e.firing_id, data_version))
         con.execute("INSERT INTO evaluations (data_version, rules_version, as_of, evaluated_at, n_fired, n_cleared, "
                     "complete) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (data_version, rules_version) DO UPDATE SET "
-                    "evaluated_at = excluded.evaluated_at, n_fired = n_fired + excluded.n_fired, "
-                    "n_cleared = n_cleared + excluded.n_cleared, complete = excluded.complete",
+                    "evaluated_at = excluded.evaluated_at, n_fired = evaluations.n_fired + excluded.n_fired, "
+                    "n_cleared = evaluations.n_cleared + excluded.n_cleared, complete = excluded.complete",
                     (data_version, rules_version, str(as_of), stamp, len(p.fired), len(p.cleared), int(complete)))
     return len(p.fired), len(p.cleared)
 
@@ -148,7 +149,7 @@ def last_seq(path: str | Path) -> int:
 def open_since(path: str | Path, rule_key: str) -> dict[str, date]:
     """Subject → the as-of date of its open firing of `rule_key` (when the condition was first seen): what the
     ladder's next step counts from. Empty while the store does not exist yet."""
-    if not Path(path).is_file():
+    if not state.exists(path):
         return {}
     with store.connect(path) as con:
         rows = con.execute("SELECT subject, as_of FROM firings WHERE rule_key = ? AND cleared_version IS NULL",

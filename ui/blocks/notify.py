@@ -8,6 +8,7 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
+from analytics.db import state
 from analytics.notify import outbox, preview, rules, store
 from analytics.notify.rules import STEPS
 from ui import tables
@@ -116,7 +117,7 @@ def inbox(ctx: Context) -> None:
     if ctx.user.is_demo:
         return
     path = store.path_for(ctx.db_path)
-    if not path.is_file():
+    if not state.exists(path):
         return
     found = outbox.inbox(path, ctx.user.username, limit=5)
     if not found:
