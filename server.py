@@ -73,6 +73,12 @@ def _checks() -> dict[str, str]:
             checks[name] = "ok"
         except Exception as e:  # noqa: BLE001
             checks[name] = f"failed: {type(e).__name__}: {e}"
+    from analytics.db import snapshots
+
+    if snapshots.published(db_path):  # reading does not need the worker: said, never a reason to be unready
+        from analytics import jobs
+
+        checks["worker"] = "ok" if jobs.alive_workers(db_path) else "ok: no worker running (commits wait in its queue)"
     return checks
 
 
@@ -110,6 +116,19 @@ def _gauges() -> dict:
     gauges["cockpit_signed_in_sessions"] = (
         "Sign-in sessions that hold now (not ended, not idle too long), in the shared accounts store.",
         [({}, sessions.active(auth_store.path_for(db_path)))])
+    from analytics.db import snapshots
+
+    if snapshots.published(db_path):  # served with a worker: its queue, whether it beats, what it published
+        from analytics import jobs
+
+        queued = jobs.counts(db_path)
+        gauges["cockpit_jobs"] = ("Jobs in the worker's queue (commits, restores, retraining), by state.",
+                                  [({"state": s}, queued.get(s, 0)) for s in jobs.STATES])
+        gauges["cockpit_worker_up"] = ("1 when a worker sent its heartbeat within the last 10 s.",
+                                       [({}, 1 if jobs.alive_workers(db_path) else 0)])
+        snap = snapshots.current(db_path)
+        gauges["cockpit_published_version"] = ("The data version the worker published last.",
+                                               [({}, snap.version if snap else 0)])
     counts = outbox.counts(notify_store.path_for(db_path))
     gauges["cockpit_outbox_messages"] = ("Notification messages in the outbox, by state.",
                                          [({"state": s}, counts.get(s, 0))

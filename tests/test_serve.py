@@ -81,6 +81,10 @@ def test_an_upload_through_the_proxy_is_published_to_every_process(deployment, b
             break
         assert time.monotonic() - committed_at < 10, versions
         time.sleep(0.2)
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    assert "cockpit_worker_up 1" in metrics and "cockpit_published_version 2" in metrics
+    assert 'cockpit_jobs{state="done"} 1' in metrics
     assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
     v.close()
 

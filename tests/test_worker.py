@@ -221,3 +221,39 @@ def test_the_upload_page_queues_the_commit_and_shows_the_new_version_once_publis
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
     assert "data version v2" in text
     assert "Job 1: Committed as data version v2" in " ".join(s.value for s in at.success).replace("\\", "")
+
+
+def test_a_restore_is_a_job_that_publishes_the_earlier_state_as_a_new_version(db):
+    w = worker.Worker(db, log=lambda s: None)
+    try:
+        w.start()
+        _submit(db, REPORTS, "进度.csv", based_on=1)
+        w.run(once=True)
+        job_id = jobs.submit(db, "restore", {"target": 1}, who="王五", role="steward", source="10.0.0.9", title="v1")
+        w.run(once=True)
+    finally:
+        w.close()
+    job = jobs.get(db, job_id)
+    assert job.state == "done" and (job.result["status"], job.result["version"]) == ("restored", 3)
+    assert _published(db) == (3, BEFORE)
+    assert [e.action for e in audit.entries(auth_store.path_for(db))][:2] == ["rollback", "commit"]
+
+
+def test_retraining_asked_on_the_risk_page_is_the_workers_job(served_db):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lang"] = "en"
+    at.run()
+    at.switch_page("views/risk.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    keys = [b.key for b in at.button if b.key and b.key.startswith(("risk_retrain", "risk_train"))]
+    assert keys, [b.key for b in at.button]
+    at.button(key=keys[0]).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (job,) = jobs.listing(served_db)
+    assert (job.kind, job.state) == ("retrain", "queued")  # no training thread in this (reading) process
+    from analytics.risk import jobs as risk_jobs
+
+    assert risk_jobs.current(served_db) is None
+    assert "Retraining by the worker (job 1): queued" in " ".join(i.value for i in at.info).replace("\\", "")

@@ -28,6 +28,19 @@ _CLEARED: set = set()  # finished jobs whose new model has replaced the cached o
 # ---- training in the background ----------------------------------------------------------------
 
 def start_training(ctx: Context) -> None:
+    if context.reading_snapshots(ctx.db_path):  # served: the worker trains (issue 18), never an app process
+        from analytics import jobs as queue
+
+        pending = [j for j in queue.listing(ctx.db_path, limit=20) if j.kind == "retrain" and j.state in
+                   ("queued", "running")]
+        if pending:
+            st.toast(ctx.t("risk_model.busy"))
+            return
+        job_id = queue.submit(ctx.db_path, "retrain", {}, who=auth_ui.who(ctx, "COCKPIT_STEWARD"),
+                              role=ctx.user.role, source=auth_ui.source(), title="slip-risk model")
+        auth_ui.log(ctx.db_path, ctx.user, "retrain", "slip-risk model", data_version=ctx.version, job=job_id)
+        st.toast(ctx.t("risk_model.queued", job=job_id))
+        return
     # the job's thread gets a cursor of its own (Database.cursor is per thread): sharing this script thread's
     # cursor made the page's next query fail with "connection is busy with another call"
     _, started = jobs.start(ctx.db_path, context.database(ctx.db_path).cursor)
@@ -40,6 +53,9 @@ def start_training(ctx: Context) -> None:
 def training_status(ctx: Context) -> None:
     """While a training of this database runs: its progress, refreshed every second in a fragment (the rest
     of the page stays usable). When it has finished: say so once, and drop the cached model."""
+    if context.reading_snapshots(ctx.db_path):
+        _worker_training(ctx)
+        return
     job = jobs.current(ctx.db_path)
     if job is None:
         return
@@ -57,6 +73,42 @@ def training_status(ctx: Context) -> None:
         st.error(ctx.t("risk_model.failed", error=job.error))
     else:
         st.success(ctx.t("risk_model.ready", seconds=f"{job.seconds:.0f}"), icon=":material/check_circle:")
+
+
+def _worker_training(ctx: Context) -> None:
+    """Served: the newest retraining job the worker runs or ran (the model cache follows its saved scores)."""
+    from analytics import jobs as queue
+
+    found = [j for j in queue.listing(ctx.db_path, limit=20) if j.kind == "retrain"]
+    if not found:
+        return
+    job = found[0]
+    if job.state in ("queued", "running"):
+        _worker_progress(ctx, job.id)
+    elif job.state == "failed" and st.session_state.get(_SEEN) != ("job", job.id):
+        st.session_state[_SEEN] = ("job", job.id)
+        st.error(ctx.t("risk_model.failed", error=job.error or ""))
+    elif job.state == "done" and st.session_state.get(_SEEN) != ("job", job.id) and \
+            time.time() - (job.finished_at or 0) < ANNOUNCE_FOR.total_seconds():
+        st.session_state[_SEEN] = ("job", job.id)
+        st.success(ctx.t("risk_model.ready", seconds=f"{(job.result or {}).get('seconds', 0):.0f}"),
+                   icon=":material/check_circle:")
+
+
+@st.fragment(run_every=1.0)
+def _worker_progress(ctx: Context, job_id: int) -> None:
+    from analytics import jobs as queue
+
+    job = queue.get(ctx.db_path, job_id)
+    if job is None or job.state in ("done", "failed"):
+        st.rerun()
+    import re
+
+    m = re.fullmatch(r"(\w+) (\d+)%", job.progress or "")  # the worker's "<stage> <share>%" (analytics/worker.py)
+    progress = (f"{ctx.t(f'risk_model.stage_{m.group(1)}')} {m.group(2)}%"
+                if m and i18n.has(f"risk_model.stage_{m.group(1)}", ctx.lang) else "…")
+    st.info(ctx.t("risk_model.queued_state", job=job.id, state=ctx.t(f"upload.job_state_{job.state}"),
+                  progress=progress), icon=":material/model_training:")
 
 
 @st.fragment(run_every=1.0)
