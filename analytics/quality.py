@@ -14,6 +14,7 @@ findings never depend on it.
 """
 from __future__ import annotations
 
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
@@ -74,11 +75,17 @@ def data_version(cur: duckdb.DuckDBPyConnection) -> int | None:
 
 def cached(kind: str, cur: duckdb.DuckDBPyConnection, scope: Scope, as_of: date, compute: Callable[[], object]):
     """`compute()` once per (kind, file, data version, scope, as-of); in-memory databases are not cached.
-    Concurrent callers for the same key wait for the first instead of computing it twice."""
+    Concurrent callers for the same key wait for the first instead of computing it twice. A mart the worker built
+    for this version and scope (`build_marts`) is read instead of computing."""
     path = database_path(cur)
     if path is None:
         return compute()
-    key = (kind, str(Path(path).resolve()), data_version(cur), scope, as_of)
+    version = data_version(cur)
+    key = (kind, str(Path(path).resolve()), version, scope, as_of)
+    stored = _mart_dir(path, kind, version, scope, as_of)
+    if stored is not None and stored.is_dir():
+        inner = compute
+        compute = lambda: _load_mart(stored) or inner()  # noqa: E731 (a mart that cannot be read is computed)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -95,6 +102,77 @@ def cached(kind: str, cur: duckdb.DuckDBPyConnection, scope: Scope, as_of: date,
                 _CACHE.popitem(last=False)
             _KEY_LOCKS.pop(key, None)
         return value
+
+
+# ---- marts: the national analyses, built by the worker once per version (issue 18) ------------------------------
+# Served with a worker, the whole-country analyses (the slowest first view: 16 s at scale 10) are built by the
+# worker right after it publishes a version, and stored beside the snapshots as Parquet, one folder per analysis:
+# `<db>.snapshots/marts/<kind>-v<version>-<as_of>/`. App processes read them instead of computing.
+
+def _mart_dir(db_file: str, kind: str, version: int | None, scope: Scope, as_of: date) -> Path | None:
+    """Where the mart of this analysis would be: only national, all-domain analyses have one."""
+    if version is None or scope.region_codes or scope.domains:
+        return None
+    folder = Path(db_file).parent if Path(db_file).parent.name.endswith(".snapshots") else Path(db_file + ".snapshots")
+    return folder / "marts" / f"{kind}-v{version}-{as_of.isoformat()}"
+
+
+def _load_mart(folder: Path):
+    """The analysis stored in `folder` (its dataclass rebuilt from its frames and numbers), or None."""
+    import importlib
+    import json
+
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        cls = getattr(importlib.import_module(meta["module"]), meta["class"])
+        values = {k: pl.read_parquet(folder / f"{k}.parquet") for k in meta["frames"]} | meta["numbers"]
+        return cls(**values)
+    except (OSError, ValueError, KeyError, AttributeError, ImportError):
+        return None
+
+
+def save_mart(folder: Path, analysis) -> None:
+    """Store an analysis (a dataclass of frames and numbers) in `folder`, whole or not at all."""
+    import dataclasses
+    import json
+
+    tmp = folder.with_name(folder.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    frames, numbers = [], {}
+    for f in dataclasses.fields(analysis):
+        value = getattr(analysis, f.name)
+        if isinstance(value, pl.DataFrame):
+            value.write_parquet(tmp / f"{f.name}.parquet")
+            frames.append(f.name)
+        else:
+            numbers[f.name] = value
+    (tmp / "meta.json").write_text(json.dumps({"module": type(analysis).__module__, "class": type(analysis).__name__,
+                                               "frames": frames, "numbers": numbers}))
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def build_marts(cur: duckdb.DuckDBPyConnection, db_path: str | Path, version: int, as_of: date) -> list[str]:
+    """Build the national duplicate and authenticity analyses of `version` as marts (the worker, after publishing);
+    returns what was built. Skipped when the country holds more items than one analysis may take."""
+    from analytics.pages import authenticity, duplicates
+
+    built = []
+    try:
+        scope = analysis_scope(cur, Scope(), None, as_of)
+    except TooLarge:
+        return built
+    for kind, module in (("duplicates", duplicates), ("authenticity", authenticity)):
+        folder = _mart_dir(str(db_path), kind, version, scope, as_of)
+        if folder is None or folder.is_dir():
+            continue
+        save_mart(folder, module.analyse(cur, scope, as_of))
+        built.append(kind)
+    marts = Path(str(db_path) + ".snapshots") / "marts"
+    for old in sorted(marts.glob("*-v*"), key=lambda p: p.stat().st_mtime)[:-6]:  # the newest three versions' kept
+        shutil.rmtree(old, ignore_errors=True)
+    return built
 
 
 def clear_cache() -> None:

@@ -54,10 +54,12 @@ class Worker:
         self._last_beat = 0.0
         self._last_notify = time.time()
         self._stop = threading.Event()
+        self._started = False
         versions.ON_NEW_VERSION.append(self._on_new_version)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     def close(self) -> None:
+        self._stop.set()
         if self._on_new_version in versions.ON_NEW_VERSION:
             versions.ON_NEW_VERSION.remove(self._on_new_version)
         jobs.stop_worker(self.db_path, self.id)
@@ -71,8 +73,12 @@ class Worker:
         return newest[0] if newest else None
 
     def start(self) -> None:
-        """Recover what a killed worker left, and make sure readers have the newest version."""
+        """Recover what a killed worker left, and make sure readers have the newest version (once per worker)."""
+        if self._started:
+            return
+        self._started = True
         jobs.heartbeat(self.db_path, self.id, started_at=self.started_at)
+        threading.Thread(target=self._beating, name="worker-heartbeat", daemon=True).start()
         from analytics.db import mappings
 
         mappings.migrate(self.db_path, self.db.cursor())  # mappings an earlier version kept in the file
@@ -85,6 +91,8 @@ class Worker:
             self.publish(newest)
         elif snap is not None:
             jobs.heartbeat(self.db_path, self.id, version=snap.version)
+        if newest is not None:
+            self.build_marts(newest)
 
     def _recover(self, job: jobs.Job) -> None:
         landed = None
@@ -106,6 +114,21 @@ class Worker:
                                                     "Retry it.")
             self.log(f"job {job.id}: its worker stopped mid-job; nothing committed; marked failed (retry it)")
 
+    def build_marts(self, version: int) -> None:
+        """The national duplicate and authenticity analyses of the published version, so no reader computes them
+        at its first view (analytics/quality.py)."""
+        from analytics import quality
+
+        t0 = time.perf_counter()
+        try:
+            as_of = store.current_version(self.db.cursor())[1]
+            built = quality.build_marts(self.db.cursor(), self.db_path, version, as_of)
+        except Exception as e:  # the readers compute them themselves: never a reason to stop
+            self.log(f"marts of v{version} failed: {type(e).__name__}: {e}")
+            return
+        if built:
+            self.log(f"built the {' and '.join(built)} marts of v{version} in {time.perf_counter() - t0:.1f} s")
+
     def publish(self, version: int) -> snapshots.Snapshot:
         t0 = time.perf_counter()
         cur = self.db.writer()
@@ -121,6 +144,7 @@ class Worker:
         if db_path != self.db_path:
             return
         self.publish(version)
+        self.build_marts(version)
         from analytics.auth import accounts
         from analytics.auth import store as auth_store
         from analytics.notify import scheduler
@@ -133,6 +157,14 @@ class Worker:
         if time.time() - self._last_beat >= jobs.HEARTBEAT_SECONDS:
             jobs.heartbeat(self.db_path, self.id)
             self._last_beat = time.time()
+
+    def _beating(self) -> None:
+        """The heartbeat, in a thread of its own: a long commit or analysis is not a dead worker."""
+        while not self._stop.wait(jobs.HEARTBEAT_SECONDS):
+            try:
+                jobs.heartbeat(self.db_path, self.id)
+            except Exception as e:  # a state store hiccup: the next beat tries again
+                self.log(f"heartbeat failed: {type(e).__name__}: {e}")
 
     def run(self, poll: float = 0.5, once: bool = False) -> int:
         """Run jobs until stopped (or, with `once`, until the queue is empty); returns how many ran."""

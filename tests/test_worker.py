@@ -257,3 +257,39 @@ def test_retraining_asked_on_the_risk_page_is_the_workers_job(served_db):
 
     assert risk_jobs.current(served_db) is None
     assert "Retraining by the worker (job 1): queued" in " ".join(i.value for i in at.info).replace("\\", "")
+
+
+def test_the_worker_builds_the_national_quality_analyses_that_readers_then_load(db):
+    from analytics import quality
+    from analytics.db.queries import Scope
+    from analytics.pages import authenticity, duplicates
+
+    w = worker.Worker(db, log=lambda s: None)
+    try:
+        w.start()
+    finally:
+        w.close()
+    snap = snapshots.current(db)
+    marts = sorted(p.name for p in (snapshots.folder(db) / "marts").iterdir())
+    assert [m.split("-v")[0] for m in marts] == ["authenticity", "duplicates"]
+    con = store.connect(snap.path, read_only=True)
+    try:
+        as_of = store.current_version(con)[1]
+        quality.clear_cache()
+        computed = []
+        real = duplicates.candidate_pairs
+        duplicates.candidate_pairs = lambda *a, **k: computed.append(1) or real(*a, **k)
+        try:
+            loaded = duplicates.analyse(con, Scope(), as_of)
+        finally:
+            duplicates.candidate_pairs = real
+        assert computed == []  # read from the mart, not computed
+        quality.clear_cache()
+        (snapshots.folder(db) / "marts").rename(snapshots.folder(db) / "away")  # no mart: computed here
+        fresh = duplicates.analyse(con, Scope(), as_of)
+        assert loaded.pairs.equals(fresh.pairs) and loaded.items.equals(fresh.items)
+        assert loaded.n_compared == fresh.n_compared
+        auth = authenticity.analyse(con, Scope(), as_of)
+        assert auth.items.height > 0
+    finally:
+        con.close()
