@@ -108,6 +108,16 @@ def _steward(base: str, csv_path: Path, delay: float, outcome: dict) -> None:
         outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
 
 
+def _background(sample, a, base: str, csv_path: Path, upload: dict) -> threading.Thread | None:
+    """Start the sampler and (unless --no-upload) the steward, who uploads a quarter of the way in."""
+    threading.Thread(target=sample, daemon=True).start()
+    if a.no_upload:
+        return None
+    steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
+    steward.start()
+    return steward
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -151,12 +161,7 @@ def main() -> int:
                     memory.append(rss_mb(proc.pid)[0])
                     stop.wait(1.0)
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            steward = None
-            if not a.no_upload:
-                steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
-                steward.start()
+            steward = _background(sample, a, base, csv_path, upload)
             until = time.time() + a.seconds
 
             async def everyone() -> None:
@@ -177,24 +182,7 @@ def main() -> int:
           f"between clicks, {os.cpu_count()} cores; "
           f"{len(results)} page runs; server CPU {cpu_used:.0f} s, {1000 * cpu_used / max(len(results), 1):.0f} ms "
           f"per page run (the upload and retraining included); load average {os.getloadavg()[0]:.1f}")
-    print("| page | runs | p50 s | p95 s | max s | median MB sent |")
-    print("|---|---|---|---|---|---|")
-    for page in ("cockpit", "regions", "risk"):
-        times = sorted(s for p, s, _, _ in results if p == page)
-        sizes = [b for p, _, b, _ in results if p == page]
-        if times:
-            p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
-            print(f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {times[-1]:.2f} | "
-                  f"{statistics.median(sizes) / 1048576:.2f} |")
-    warm = sorted(s for _, s, _, t in results if t - started >= 30)
-    if warm:  # past the first half minute: the first visitors of a freshly started server have filled its caches
-        print(f"| all pages, asked after the first 30 s | {len(warm)} | {statistics.median(warm):.2f} | "
-              f"{warm[min(len(warm) - 1, int(0.95 * len(warm)))]:.2f} | {warm[-1]:.2f} | |")
-    if "committed_at" in upload:  # the new data version's caches were empty: how the next half minute went
-        after = sorted(s for _, s, _, t in results if 0 <= t - upload["committed_at"] <= 30)
-        if after:
-            print(f"| all pages, asked within 30 s after the commit | {len(after)} | {statistics.median(after):.2f} | "
-                  f"{after[min(len(after) - 1, int(0.95 * len(after)))]:.2f} | {after[-1]:.2f} | |")
+    _table(results, started, upload)
     print(f"\nerrors: {len(errors)}" + "".join(f"\n- {e}" for e in errors[:10]))
     print(f"server memory: {rest_mb:.0f} MB at rest, {max(memory, default=0):.0f} MB at most while sampled, "
           f"peak (VmHWM) {peak:.0f} MB")
@@ -215,10 +203,10 @@ def _table(results: list, started: float, upload: dict) -> None:
             print(f"| {page} | {len(times)} | {statistics.median(times):.2f} | {p95:.2f} | {times[-1]:.2f} | "
                   f"{statistics.median(sizes) / 1048576:.2f} |")
     warm = sorted(s for _, s, _, t in results if t - started >= 30)
-    if warm:
+    if warm:  # past the first half minute: the first visitors of a freshly started server have filled its caches
         print(f"| all pages, asked after the first 30 s | {len(warm)} | {statistics.median(warm):.2f} | "
               f"{warm[min(len(warm) - 1, int(0.95 * len(warm)))]:.2f} | {warm[-1]:.2f} | |")
-    if "committed_at" in upload:
+    if "committed_at" in upload:  # the new data version's caches were empty: how the next half minute went
         after = sorted(s for _, s, _, t in results if 0 <= t - upload["committed_at"] <= 30)
         if after:
             print(f"| all pages, asked within 30 s after the commit | {len(after)} | {statistics.median(after):.2f} | "
@@ -277,12 +265,7 @@ def served(a) -> int:
                             propagation[port] = time.time()  # first seen serving the new version
                 stop.wait(0.5)
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        steward = None
-        if not a.no_upload:
-            steward = threading.Thread(target=_steward, args=(base, csv_path, a.seconds / 4, upload), daemon=True)
-            steward.start()
+        steward = _background(sample, a, base, csv_path, upload)
 
         def kill() -> None:
             time.sleep(a.kill_at)
