@@ -55,6 +55,7 @@ class Worker:
         self._last_notify = time.time()
         self._stop = threading.Event()
         self._started = False
+        self._marts_due: int | None = None
         versions.ON_NEW_VERSION.append(self._on_new_version)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ class Worker:
         elif snap is not None:
             jobs.heartbeat(self.db_path, self.id, version=snap.version)
         if newest is not None:
-            self.build_marts(newest)
+            self._marts_due = newest
 
     def _recover(self, job: jobs.Job) -> None:
         landed = None
@@ -144,7 +145,7 @@ class Worker:
         if db_path != self.db_path:
             return
         self.publish(version)
-        self.build_marts(version)
+        self._marts_due = version  # built once the queue is empty: the job is done, and readers have it, before
         from analytics.auth import accounts
         from analytics.auth import store as auth_store
         from analytics.notify import scheduler
@@ -176,6 +177,10 @@ class Worker:
             if job is not None:
                 self.run_job(job)
                 n += 1
+                continue
+            if self._marts_due is not None:  # the queue is empty: now the analyses of the newest version
+                version, self._marts_due = self._marts_due, None
+                self.build_marts(version)
                 continue
             if once:
                 break

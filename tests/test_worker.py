@@ -266,7 +266,7 @@ def test_the_worker_builds_the_national_quality_analyses_that_readers_then_load(
 
     w = worker.Worker(db, log=lambda s: None)
     try:
-        w.start()
+        w.run(once=True)  # publishes, then, the queue being empty, builds the analyses
     finally:
         w.close()
     snap = snapshots.current(db)
