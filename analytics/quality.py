@@ -106,7 +106,7 @@ def cached(kind: str, cur: duckdb.DuckDBPyConnection, scope: Scope, as_of: date,
 
 # ---- marts: the national analyses, built by the worker once per version (issue 18) ------------------------------
 # Served with a worker, the whole-country analyses (the slowest first view: 16 s at scale 10) are built by the
-# worker right after it publishes a version, and stored beside the snapshots as Parquet, one folder per analysis:
+# worker once its queue is empty after it publishes a version, and stored beside the snapshots as Parquet, one folder per analysis:
 # `<db>.snapshots/marts/<kind>-v<version>-<as_of>/`. App processes read them instead of computing.
 
 def _mart_dir(db_file: str, kind: str, version: int | None, scope: Scope, as_of: date) -> Path | None:
