@@ -293,3 +293,22 @@ def test_the_worker_builds_the_national_quality_analyses_that_readers_then_load(
         assert auth.items.height > 0
     finally:
         con.close()
+
+
+def test_the_cli_rollback_under_a_worker_is_its_job(db):
+    w = worker.Worker(db, log=lambda s: None)
+    w.start()
+    _submit(db, REPORTS, "进度.csv", based_on=1)
+    w.run(once=True)
+    thread = threading.Thread(target=w.run, kwargs={"poll": 0.1}, daemon=True)
+    thread.start()
+    try:
+        r = subprocess.run([sys.executable, "-m", "analytics", "rollback", "--db", str(db), "1"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        w.stop()
+        thread.join(10)
+        w.close()
+    assert r.returncode == 0, r.stderr
+    assert "Restored as the new data version v3" in r.stdout
+    assert _published(db) == (3, BEFORE)

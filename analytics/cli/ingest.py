@@ -49,9 +49,8 @@ def _open_for_writing(db: Path, lang: str):
 def _commit(args, con, changes, *, file_name: str, sha256: str, as_of, mode: str):
     """Commit `changes` as one new version: here, or, under a worker, as its job (waited for unless --no-wait).
     Returns a `versions.Outcome` (status `queued` when the job was left to run)."""
-    from analytics import jobs, worker
+    from analytics import jobs
     from analytics.db import store, versions
-    from analytics.ingest.problems import UploadError
 
     if not _job_mode(args.db):
         out = versions.commit(con, changes, who=_who(args), file_name=file_name, sha256=sha256, as_of=as_of,
@@ -66,11 +65,20 @@ def _commit(args, con, changes, *, file_name: str, sha256: str, as_of, mode: str
                                           retrain=_retrain(args))
     job_id = jobs.submit(args.db, "commit", payload, who=_who(args), role="steward", source="cli", title=file_name,
                          frames=frames)
+    return _job_outcome(args, job_id, based_on, wait=not args.no_wait)
+
+
+def _job_outcome(args, job_id: int, based_on: int, wait: bool = True):
+    """The `versions.Outcome` of a queued job: waited for while a worker runs (status `queued` otherwise)."""
+    from analytics import worker
+    from analytics.db import versions
+    from analytics.ingest.problems import UploadError
+
     if not worker.alive(args.db):
         print(f"job {job_id} queued: no worker is running for {args.db}; it runs when `python -m analytics worker` "
               "starts", file=sys.stderr)
         return versions.Outcome("queued", None, based_on)
-    if args.no_wait:
+    if not wait:
         print(f"job {job_id} queued", file=sys.stderr)
         return versions.Outcome("queued", None, based_on)
     job = _wait_for_job(args.db, job_id)
@@ -78,6 +86,15 @@ def _commit(args, con, changes, *, file_name: str, sha256: str, as_of, mode: str
         error = (job.result or {}).get("error") or {}
         raise UploadError("job_failed", {"job": job_id, "reason": error.get(args.lang) or job.error})
     return versions.Outcome(job.result["status"], job.result.get("version"), job.result.get("based_on", based_on))
+
+
+def _restore_by_job(args):
+    from analytics import jobs
+    from analytics.db import snapshots
+
+    job_id = jobs.submit(args.db, "restore", {"target": args.version}, who=_who(args), role="steward", source="cli",
+                         title=f"v{args.version}")
+    return _job_outcome(args, job_id, snapshots.current(args.db).version)
 
 
 def _wait_for_job(db: Path, job_id: int, poll: float = 0.3):
@@ -346,6 +363,11 @@ def cmd_rollback(args) -> int:
         print(error, file=sys.stderr)
         return 3
     try:
+        if _job_mode(args.db):  # under a worker: its job, waited for
+            con.close()
+            out = _restore_by_job(args)
+            print(i18n.t(f"upload.cli_{out.status}", args.lang, version=out.version, based_on=out.based_on))
+            return 0
         out = versions.restore(con, args.version, who=_who(args), db_path=str(Path(args.db).resolve()),
                                retrain=_retrain(args))
         if out.status == "restored":
