@@ -56,11 +56,14 @@ class Worker:
         self._stop = threading.Event()
         self._started = False
         self._marts_due: int | None = None
+        self._marts: threading.Thread | None = None
         versions.ON_NEW_VERSION.append(self._on_new_version)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     def close(self) -> None:
         self._stop.set()
+        if self._marts is not None:
+            self._marts.join()
         if self._on_new_version in versions.ON_NEW_VERSION:
             versions.ON_NEW_VERSION.remove(self._on_new_version)
         jobs.stop_worker(self.db_path, self.id)
@@ -178,11 +181,16 @@ class Worker:
                 self.run_job(job)
                 n += 1
                 continue
-            if self._marts_due is not None:  # the queue is empty: now the analyses of the newest version
+            if self._marts_due is not None and not (self._marts and self._marts.is_alive()):
+                # the queue is empty: the analyses of the newest version, in a thread, so a job coming meanwhile
+                # is not kept waiting (a commit's publish reads beside it)
                 version, self._marts_due = self._marts_due, None
-                self.build_marts(version)
-                continue
+                self._marts = threading.Thread(target=self.build_marts, args=(version,), name="worker-marts",
+                                               daemon=True)
+                self._marts.start()
             if once:
+                if self._marts is not None:
+                    self._marts.join()
                 break
             self._notify_pass()
             self._stop.wait(poll)
