@@ -202,7 +202,7 @@ def test_the_domains_and_trends_pages_say_how_fresh_their_numbers_are(app_env, k
 
 @pytest.mark.parametrize("lang,item,expected", [
     ("zh", "A1", "本事项最近一次进度填报为 2026年11月20日（2 天前），在 30 天填报周期内"),
-    ("en", "A1", "this item's latest progress report is of 20 Nov 2026 (2 days ago), within the 30-day reporting cycle"),
+    ("en", "A1", "this item's latest progress report is of 20 Nov 2026 (2 d ago), within the 30-day reporting cycle"),
     ("zh", "A3", "本事项尚无进度填报（开始于 2026年6月1日，174 天前）"),
     ("en", "A2", "it is no longer in flight"),
 ])

@@ -4,7 +4,6 @@ import streamlit as st
 
 from analytics.pages import item
 from ui import context, filterbar, page
-from ui.blocks import freshness as freshness_ui
 from ui.blocks import item as blocks
 
 ctx = context.current()
@@ -26,7 +25,6 @@ if detail is None:  # unknown, or outside the user's scope: the same answer for 
 
 blocks.back(ctx)
 blocks.summary(ctx, detail)
-freshness_ui.item_line(ctx, detail.reports, detail.head["start_date"], detail.light is not None)
 progress, milestones, feedback, rectifications, risk = st.tabs(
     [ctx.t("item.tab_progress"), ctx.t("item.tab_milestones", n=detail.milestones.height),
      ctx.t("item.tab_feedback", n=detail.feedback.height),

@@ -121,7 +121,7 @@ def data_table(ctx: Context) -> None:
 
 def _tables_table(ctx: Context, frame: pl.DataFrame) -> pl.DataFrame:
     """One row per region, one column per dated table: the latest date and the days since."""
-    cols = [ctx.t(f"freshness.table_{t}") for t in freshness.TABLES]
+    cols = [ctx.t(f"freshness.table_{t}")[:1].upper() + ctx.t(f"freshness.table_{t}")[1:] for t in freshness.TABLES]
     regions: dict[str, dict] = {}
     for r in frame.iter_rows(named=True):
         row = regions.setdefault(r["region_code"], {"name": r["name"], "level": r["level"]})
