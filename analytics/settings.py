@@ -64,9 +64,9 @@ SETTINGS = (
             "waits for it; `--no-retrain` skips it); 0: the model is retrained only on demand (the risk page's button, "
             "`python -m analytics risk train`).", int),
     Setting("COCKPIT_SILENT_DAYS", "30", "The reporting cycle in days: a region whose items in flight have had no "
-            "progress report for longer is flagged as silent on the cockpit and the regions page (a ring on the map), "
-            "and the data page gives every region's "
-            "share of items in flight reported on within it.", int),
+            "progress report for longer is flagged as silent on the cockpit, the regions page (a ring on the map), the "
+            "domains and trends pages, and an item in flight without a report for longer on its own page; the data "
+            "page gives every region's share of items in flight reported on within it (docs/freshness.md).", int),
     Setting("COCKPIT_FORECAST", "1", "1: each training of the slip-risk model also learns the finish-date forecasts "
             "(P50 / P80 dates, chance of finishing by the deadline, the portfolio S-curve; about 45 s more at demo "
             "scale 1, 2 minutes at scale 10); 0: the scores come without them and the pages say so.", int),

@@ -95,3 +95,118 @@ def test_the_regions_page_shows_freshness_and_rings_the_silent(app_env, fixture_
     assert list(layers)[-1] == maps.SILENT_LAYER_ID
     lon, lat = fixture_con.execute("SELECT lon, lat FROM regions WHERE region_code = '340000'").fetchone()
     assert layers[maps.SILENT_LAYER_ID]["data"] == [{"position": [round(lon, 4), round(lat, 4)]}]
+
+
+# ---- per table (issue 20: "for each region and each table, the date of its latest report") ----------------------
+INDICATORS = fixture_db.pl.DataFrame({"indicator_id": ["I1", "I2"], "name": ["企业开办时间", "高标准农田面积"],
+                                      "policy_id": ["P2", "P1"], "direction": ["lower_is_better", "higher_is_better"]})
+INDICATOR_VALUES = fixture_db.pl.DataFrame({
+    "indicator_id": ["I1", "I1", "I2", "I1"],
+    "region_code": ["340000", "340000", "340102", "340100"],
+    "period": ["2026-Q3", "2026-Q4", "2026-10", "2025"],  # 2026-Q4 ends 31 Dec, after the as-of date: not counted
+    "target_value": [3.0, 3.0, 100.0, 5.0],
+    "actual_value": [2.5, 2.0, 80.0, 4.0],
+})
+# closed on 1 Dec, after the as-of date (22 Nov): not known yet, so its found date counts
+LATE_CLOSE = fixture_db.RECTIFICATIONS.head(1).with_columns(
+    fixture_db.pl.lit("R3").alias("rectification_id"), fixture_db.pl.lit(None, fixture_db.pl.Utf8).alias("project_id"),
+    fixture_db.pl.lit("340102").alias("region_code"), fixture_db.pl.lit(date(2026, 11, 1)).alias("found_date"),
+    fixture_db.pl.lit(date(2026, 12, 1)).alias("closed_date"), fixture_db.pl.lit("closed").alias("status"))
+
+
+@pytest.fixture(scope="module")
+def tables_con(tmp_path_factory):
+    from analytics.db import store
+
+    path = fixture_db.build(tmp_path_factory.mktemp("freshness") / "t.duckdb", indicators=INDICATORS,
+                            indicator_values=INDICATOR_VALUES,
+                            rectifications=fixture_db.pl.concat([fixture_db.RECTIFICATIONS, LATE_CLOSE]))
+    con = store.connect(path, read_only=True)
+    yield con
+    con.close()
+
+
+def _latest(frame) -> dict:
+    return {(r["region_code"], r["table"]): (r["latest"], r["days_since"]) for r in frame.iter_rows(named=True)}
+
+
+def test_latest_date_per_region_and_table_by_hand(tables_con):
+    """By hand on the fixture, as of 22 Nov 2026. Progress reports (items in flight only): A1 瑶海区 20 Nov, B1 朝阳区
+    31 Oct (A3 安徽省 never reported; A2 合肥市 is completed). Feedback received: F1 朝阳区 1 Aug, F2 瑶海区 3 Oct, F3 合肥市
+    2 Nov 2025. Rectifications, the later of found and closed: R1 朝阳区 found 15 Jul (open), R2 合肥市 closed 20 Nov 2025
+    (found 1 Oct 2025), R3 瑶海区 found 1 Nov (its close on 1 Dec is after the as-of date). Indicator values, the end
+    of the latest period ended: 安徽省 2026-Q3 → 30 Sep (2026-Q4 not ended), 瑶海区 2026-10 → 31 Oct, 合肥市 2025 → 31 Dec
+    2025."""
+    got = freshness.tables(tables_con, metrics.Selection(as_of=AS_OF))
+    assert _latest(got) == {
+        ("340102", "progress_reports"): (date(2026, 11, 20), 2), ("110105", "progress_reports"): (date(2026, 10, 31), 22),
+        ("110105", "feedback"): (date(2026, 8, 1), 113), ("340102", "feedback"): (date(2026, 10, 3), 50),
+        ("340100", "feedback"): (date(2025, 11, 2), 385),
+        ("110105", "rectifications"): (date(2026, 7, 15), 130), ("340100", "rectifications"): (date(2025, 11, 20), 367),
+        ("340102", "rectifications"): (date(2026, 11, 1), 21),
+        ("340000", "indicator_values"): (date(2026, 9, 30), 53), ("340102", "indicator_values"): (date(2026, 10, 31), 22),
+        ("340100", "indicator_values"): (date(2025, 12, 31), 326),
+    }
+    # one region's rows together, its tables in the pages' order
+    assert got.filter(got["region_code"] == "340102")["table"].to_list() == list(freshness.TABLES)
+    assert freshness.latest_by_table(got) == {"progress_reports": date(2026, 11, 20), "feedback": date(2026, 10, 3),
+                                              "rectifications": date(2026, 11, 1),
+                                              "indicator_values": date(2026, 10, 31)}
+    block = freshness.block(tables_con, metrics.Selection(as_of=AS_OF))
+    assert block.tables.equals(got) and block.silent["region_code"].to_list() == ["340000"]
+
+
+def test_latest_per_table_keeps_to_the_scope_and_the_filters(tables_con):
+    from analytics.db.queries import Scope
+
+    hefei = freshness.tables(tables_con, metrics.Selection(scope=Scope(("340100",)), as_of=AS_OF))
+    # 合肥市 and 瑶海区 below it; nothing of 朝阳区 (Beijing) nor of 安徽省 itself (above the scope)
+    assert set(_latest(hefei)) == {("340102", "progress_reports"), ("340102", "feedback"), ("340100", "feedback"),
+                                   ("340100", "rectifications"), ("340102", "rectifications"),
+                                   ("340102", "indicator_values"), ("340100", "indicator_values")}
+    assert freshness.latest_by_table(hefei)["feedback"] == date(2026, 10, 3)
+    # a domain filter: 乡村振兴 holds A1 (瑶海区), F2 and the indicator I2 (policy P1)
+    rural = freshness.tables(tables_con, metrics.Selection(filters=Filters(domains=("乡村振兴",)), as_of=AS_OF))
+    assert {k for k in _latest(rural) if k[1] != "rectifications"} == {
+        ("340102", "progress_reports"), ("340102", "feedback"), ("340102", "indicator_values")}
+
+
+def test_the_regions_page_runs_the_freshness_query_once(app_env, monkeypatch):
+    """The regions page's ranking and map reuse the pages' one cached freshness block (review of issue 20)."""
+    import streamlit as st
+
+    from analytics.db import queries
+    from tests.app_pages import open_page
+
+    st.cache_resource.clear()
+    asked, run = [], queries.run
+    monkeypatch.setattr(queries, "run", lambda cur, name, *a, **kw: (asked.append(name), run(cur, name, *a, **kw))[1])
+    open_page("regions", "zh")
+    assert asked.count("region_freshness") == 1
+
+
+def _captions(at) -> str:
+    return " ".join(c.value for c in at.caption).replace("\\", "")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("key", ["domains", "trends"])
+def test_the_domains_and_trends_pages_say_how_fresh_their_numbers_are(app_env, key, lang):
+    from tests.app_pages import open_page
+
+    text = _captions(open_page(key, lang))
+    assert ("1 个地区超过 30 天未填报 · 数据截至 进度填报 11月20日 · 反馈 10月3日 · 整改 7月15日" if lang == "zh" else
+            "Silent for more than 30 days: 1 regions · Latest data: progress reports 20 Nov · feedback 3 Oct · "
+            "rectifications 15 Jul") in text
+
+
+@pytest.mark.parametrize("lang,item,expected", [
+    ("zh", "A1", "本事项最近一次进度填报为 2026年11月20日（2 天前），在 30 天填报周期内"),
+    ("en", "A1", "this item's latest progress report is of 20 Nov 2026 (2 d ago), within the 30-day reporting cycle"),
+    ("zh", "A3", "本事项尚无进度填报（开始于 2026年6月1日，174 天前）"),
+    ("en", "A2", "it is no longer in flight"),
+])
+def test_the_item_page_says_how_fresh_its_reports_are(app_env, lang, item, expected):
+    from tests.app_pages import open_page
+
+    assert expected in _captions(open_page("item", lang, item=item))

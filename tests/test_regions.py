@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import i18n, metrics
+from analytics import freshness, i18n, metrics
 from analytics.figures import inset, maps, palette
 from analytics.db import queries
 from analytics.pages import regions as rg
@@ -125,7 +125,10 @@ def ranking(at):
 
 
 def test_inset_at_national_level_only(fixture_con):
-    spec = rg.map_deck(rg.page(fixture_con, sel()), None, lang="zh", labels=LABELS)
+    data, fresh = rg.page(fixture_con, sel()), freshness.regions(fixture_con, sel())
+    data = rg.with_freshness(data, fresh, queries.run(fixture_con, "region_ancestor_at", level=data.level,
+                                                      codes=freshness.ancestor_codes(fresh)), fixture_db.AS_OF)
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS)
     ids = [layer.id for layer in spec.deck.layers]
     assert ids == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
                    maps.INSET_LABEL_LAYER_ID, maps.SILENT_LAYER_ID]  # the fixture's 安徽省 itself is silent: a ring

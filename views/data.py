@@ -24,6 +24,7 @@ tables.grid(
 )
 
 freshness_blocks.data_table(ctx)
+freshness_blocks.data_tables(ctx)
 annotation_blocks.data_section(ctx)
 
 st.subheader(ctx.t("data.versions"))

@@ -10,10 +10,12 @@ from analytics import i18n, metrics, series
 from analytics.pages import domains
 from analytics.figures.heatmap import Axis, heatmap
 from ui import context, filterbar, page, tables
+from ui.blocks import freshness as freshness_ui
 
 ctx = context.current()
 page.header(ctx, "nav.domains")
 st.caption(ctx.t("domains.intro"))
+freshness_ui.line(ctx)  # how fresh the numbers below are
 
 KEYS = [m.key for m in metrics.METRICS]
 asked = filterbar.page_param("metric")

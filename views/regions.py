@@ -52,7 +52,9 @@ scale = _param("scale", rg.SCALES, "quantile")
 light = _param("light", rg.LIGHTS, None)
 wanted_level = _param("level", metrics.LEVELS[1:], None)
 
-data = ctx.block("regions", metric=metric_key, level=wanted_level or "", with_lights=layer != "choropleth")
+# the report freshness from the pages' one cached block, not computed a second time by the regions block
+data = freshness_ui.for_regions(ctx, ctx.block("regions", metric=metric_key, level=wanted_level or "",
+                                               with_lights=layer != "choropleth"))
 m = data.metric
 
 # --- path (breadcrumb): 全国 › 安徽省 › 合肥市 ------------------------------------------------

@@ -6,6 +6,7 @@ from analytics import i18n, metrics
 from analytics.pages import trends
 from ui import context, filterbar, page, tables
 from ui.blocks import annotations as notes_block
+from ui.blocks import freshness as freshness_ui
 
 ctx = context.current()
 page.header(ctx, "nav.trends")
@@ -47,6 +48,7 @@ def _changed(name: str) -> None:
 s = st.session_state
 s["tr_metric"], s["tr_grain"], s["tr_by"], s["tr_cmp"] = state.metric, state.grain, state.by, list(state.compare)
 st.caption(ctx.t("trends.intro", max=trends.MAX_COMPARE))
+freshness_ui.line(ctx)  # how fresh the numbers below are
 left, mid, right = st.columns([2, 1, 1])
 left.selectbox(ctx.t("trends.metric"), [m.key for m in metrics.METRICS], key="tr_metric", format_func=metric_label,
                on_change=_changed, args=("metric",))

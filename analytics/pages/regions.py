@@ -68,8 +68,10 @@ class RegionsPage:
     values: pl.DataFrame = field(default_factory=pl.DataFrame)  # region_code, name, value, n, rank
     lights: pl.DataFrame = field(default_factory=pl.DataFrame)  # region_code, name, level, light, n_items, lon, lat
     has_boundaries: bool = True
-    # report freshness (issue 20): per row of `table` (freshness.rolled_up), and the silent regions in the selection
-    # (freshness.Freshness.silent: name, lon, lat, days_silent …), marked on the map
+    # report freshness (issue 20), attached by `with_freshness` from the pages' one cached Freshness block (not
+    # computed here, so the page does not run the freshness query a second time): per row of `table`
+    # (freshness.roll_up), and the silent regions in the selection (Freshness.silent: name, lon, lat, days_silent …),
+    # marked on the map
     freshness: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=freshness.ROLLED_UP))
     silent: pl.DataFrame = field(default_factory=pl.DataFrame)
     cycle_days: int = 30
@@ -87,14 +89,20 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict[str, floa
     if level is None:
         return RegionsPage(m, levels, None, metrics.totals(cur, sel, weights), pl.DataFrame(), lights=lights,
                            has_boundaries=False)
-    fresh = freshness.regions(cur, sel)
     total, table = metrics.summarise(cur, sel, level, weights)
     table = table.with_columns(metric_rank(table, m))
     values = table.select("region_code", "name", pl.col(m.key).cast(pl.Float64).alias("value"),
                           pl.col(n_column(m)).cast(pl.Float64).alias("n"), pl.col("metric_rank").alias("rank"))
     drawable = bool(region_features(level, sel.filters.region_code))
-    return RegionsPage(m, levels, level, total, table, values, lights, drawable,
-                       freshness.rolled_up(cur, sel, level, fresh), fresh.silent, fresh.cycle_days)
+    return RegionsPage(m, levels, level, total, table, values, lights, drawable)
+
+
+def with_freshness(data: RegionsPage, fresh: freshness.Freshness, up: pl.DataFrame, as_of) -> RegionsPage:
+    """`data` with the selection's report freshness: `fresh` (the pages' block) rolled up to the rows of its
+    ranking through `up` (`region_ancestor_at` at `data.level` for `freshness.ancestor_codes(fresh)`), and its
+    silent regions for the map's rings."""
+    rolled = freshness.roll_up(fresh, up, as_of) if data.level is not None else data.freshness
+    return dataclasses.replace(data, freshness=rolled, silent=fresh.silent, cycle_days=fresh.cycle_days)
 
 
 # --- the deck ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from analytics.risk import scores
 from ui import auth as auth_ui
 from ui import context, filterbar, tables
 from ui.blocks import annotations as annotation_blocks
+from ui.blocks import freshness as freshness_ui
 from ui.blocks.cockpit import light_reason
 from ui.context import Context
 from ui.page import md_escape
@@ -105,7 +106,9 @@ def summary(ctx: Context, d: ItemDetail) -> None:
     if h["description"]:
         with st.expander(ctx.t("item.description")):
             st.text(h["description"])
-    item_credibility(ctx, h["project_id"])  # the credibility of its reports (数据真实性)
+    # how fresh its reports are (issue 20), then their credibility (数据真实性)
+    freshness_ui.item_line(ctx, d.reports, h["start_date"], d.light is not None)
+    item_credibility(ctx, h["project_id"])
 
 
 def _forecast(ctx: Context, d: ItemDetail) -> dict | None:
