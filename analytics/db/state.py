@@ -99,6 +99,31 @@ def has_table(con, name: str) -> bool:
     return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
+def columns(con, table: str) -> list[str]:
+    """The columns of a store's table, in order (none when it has no such table), on either backend."""
+    if isinstance(con, PgStore):
+        return con.columns(table)
+    return [r[0] for r in con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()]
+
+
+def add_column(con, table: str, column: str, decl: str) -> bool:
+    """Add a column a newer schema has to a store written before it (`CREATE TABLE IF NOT EXISTS` leaves an existing
+    table as it was); True when it was missing. Safe against another process adding it at the same moment."""
+    if not re.fullmatch(r"\w+", table) or not re.fullmatch(r"\w+", column) or not re.fullmatch(r"[\w ]+", decl):
+        raise ValueError(f"{table}.{column} {decl}")
+    if column in columns(con, table):
+        return False
+    if isinstance(con, PgStore):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}")
+        return True
+    try:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    except sqlite3.OperationalError:
+        if column not in columns(con, table):  # not "duplicate column": another writer did not add it
+            raise
+    return True
+
+
 # ---- PostgreSQL -------------------------------------------------------------------------------------------------
 
 def schema_name(path: str | Path) -> str:
@@ -234,6 +259,11 @@ class PgStore:
     def has_table(self, name: str) -> bool:
         return self._con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND "
                                  "table_name = %s", (self.schema, name)).fetchone() is not None
+
+    def columns(self, table: str) -> list[str]:
+        return [r[0] for r in self._con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (self.schema, table)).fetchall()]
 
 
 @contextmanager
