@@ -447,27 +447,24 @@ def test_an_account_in_english_receives_an_english_digest_from_a_subscription_sa
 
 
 def test_an_accounts_store_written_before_the_language_column_gets_it(tmp_path):
-    """A store from before `users.lang`: its first connection adds the column (through state.columns, which reads
-    PostgreSQL's information_schema the same way), and its accounts keep working."""
-    import sqlite3
-
+    """A store from before `users.lang` (a SQLite file, or a PostgreSQL schema under COCKPIT_STATE_URL): its first
+    connection adds the column (state.columns reads PRAGMA table_info or information_schema), and its accounts keep
+    working."""
     from analytics.db import state
 
     side = tmp_path / "old.duckdb.auth.sqlite"
     old = auth_store.SCHEMA.replace(",\n    lang TEXT", "")
     assert old != auth_store.SCHEMA
-    con = sqlite3.connect(side)
-    con.executescript(old)
-    con.execute("INSERT INTO users (username, display_name, role, region_codes, domains, sso_identity, created_at, "
-                "created_by, updated_at) VALUES ('old', 'Old', 'leader', '[]', '[]', 'old@example.gov.cn', 'x', 't', "
-                "'x')")
-    con.commit()
-    assert "lang" not in state.columns(con, "users")
-    con.close()
+    with state.connect(side, old, write=True) as con:
+        con.execute("INSERT INTO users (username, display_name, role, region_codes, domains, sso_identity, "
+                    "created_at, created_by, updated_at) VALUES ('old', 'Old', 'leader', '[]', '[]', "
+                    "'old@example.gov.cn', 'x', 't', 'x')")
+        assert "lang" not in state.columns(con, "users") and "display_name" in state.columns(con, "users")
     assert accounts.get(side, "old").lang is None
-    with sqlite3.connect(side) as con:
+    with state.connect(side, old) as con:
         assert state.columns(con, "users")[-1] == "lang"
         assert not state.add_column(con, "users", "lang", "TEXT")  # there already: nothing to do
+        assert state.columns(con, "no_such_table") == []
     assert accounts.update(side, "old", by="test", lang="en").lang == "en"
 
 

@@ -16,6 +16,10 @@ store is a schema of that database (named after the store and the database file,
 lock on its store first, as SQLite's BEGIN IMMEDIATE takes the file's write lock, so the audit chain's writers
 still go one at a time. A server that does not answer is retried for COCKPIT_STATE_WAIT_SECONDS before the
 request fails.
+
+A column added to a store's schema later reaches a store written before it through `add_column` (its owner calls it
+when it connects: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was); `columns` reads a table's columns
+on either backend.
 """
 from __future__ import annotations
 
