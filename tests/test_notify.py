@@ -500,3 +500,12 @@ def test_a_person_marks_their_notices_read_on_the_cockpit_and_chooses_their_lang
     at.button[[b.label for b in at.button].index("Save the subscription")].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert accounts.get(side, "beijing").lang == "en"
+    # an administrator clears it on the accounts page: the subscription's language again
+    at = sign_in(start("en"), "admin")
+    at.switch_page("views/admin.py").run()
+    at.selectbox(key="admin_edit_user").set_value("beijing").run()
+    assert at.selectbox(key="admin_edit_lang_beijing").value == "en"
+    at.selectbox(key="admin_edit_lang_beijing").set_value("")
+    at.button[[b.label for b in at.button].index("Save role, scope and language")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert accounts.get(side, "beijing").lang is None
