@@ -139,8 +139,9 @@ def inbox(ctx: Context) -> None:
         if not new:
             st.caption(ctx.t("notify.all_read"))
         for m in new:
+            st.markdown(f"**{md_escape(m['title'])}**")
             st.caption(md_escape(_when(m["created_at"])))
-            st.markdown(m["body_markdown"])  # written by analytics/notify/digest.py, data text escaped there
+            _body(m)
             st.button(ctx.t("notify.mark_read"), key=f"notify_read_{m['id']}", icon=":material/done:",
                       on_click=outbox.mark_read, args=(path, username, m["id"]))
             st.divider()
@@ -150,7 +151,20 @@ def inbox(ctx: Context) -> None:
             cols = st.columns([4, 1], vertical_alignment="center")
             cols[0].caption(md_escape(f"{_when(m['created_at'])} · {m['title']}"))
             with cols[1].popover(ctx.t("notify.show"), key=f"notify_old_{m['id']}"):
-                st.markdown(m["body_markdown"])
+                _body(m)
+
+
+LONG_BODY = 1500  # characters: a longer digest scrolls in a box of its own, the cockpit below stays in reach
+
+
+def _body(m: dict) -> None:
+    """A message's text without its heading (the title is shown above it): written by analytics/notify/digest.py,
+    data text escaped there."""
+    body = m["body_markdown"]
+    if body.startswith("### "):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+    with st.container(height=360 if len(body) > LONG_BODY else "content", border=False):
+        st.markdown(body)
 
 
 def _when(stamp: str) -> str:
