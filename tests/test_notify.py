@@ -403,3 +403,109 @@ def test_a_rule_without_risk_scores_is_judged_when_they_arrive_and_the_app_can_e
     assert (rep.fired, rep.cleared, rep.partial) == (1, 0, [])
     assert {(e.rule_key, e.subject) for e in firings.open_firings(path)} - before == {("high_risk", "B1")}
     assert firings.evaluated(path, 1, 0, scores_ready=True) and not scheduler.run_once(db, now=MONDAY_9).evaluated
+
+
+def _inbox_message(path, username: str, period: str) -> int:
+    """A digest delivered into a person's in-app inbox; its inbox id."""
+    from analytics.notify.digest import Digest
+
+    d = Digest(username, username, "inbox", "zh", period, 1, 0, None, 0, {}, title=f"督办通知（{period}）",
+               text="…", markdown=f"### 督办通知（{period}）\n正文 {username}\n")
+    outbox.enqueue(path, d, "")
+    assert outbox.deliver(path)["sent"] == 1
+    with store.connect(path) as con:
+        return con.execute("SELECT max(id) FROM inbox").fetchone()[0]
+
+
+def test_inbox_messages_are_marked_read_one_or_all_and_only_by_their_own_person(tmp_path):
+    path = tmp_path / "x.notify.sqlite"
+    a1, a2 = _inbox_message(path, "alice", "2026-W47"), _inbox_message(path, "alice", "2026-W48")
+    b1 = _inbox_message(path, "bob", "2026-W48")
+    assert (outbox.unread(path, "alice"), outbox.unread(path, "bob")) == (2, 1)
+    assert not outbox.mark_read(path, "bob", a1)  # not bob's: nothing changes
+    assert outbox.mark_all_read(path, "bob") == 1 and outbox.unread(path, "alice") == 2
+    assert outbox.mark_read(path, "alice", a2) and not outbox.mark_read(path, "alice", a2)  # read once
+    found = {m["id"]: m["read_at"] for m in outbox.inbox(path, "alice")}
+    assert found[a1] is None and found[a2] is not None and b1 not in found
+    assert outbox.mark_all_read(path, "alice") == 1 and outbox.unread(path, "alice") == 0
+    assert not outbox.mark_read(path, "alice", 9999)
+
+
+def test_an_account_in_english_receives_an_english_digest_from_a_subscription_saved_in_chinese(db):
+    _weekly(db, "anhui", ("340000",), "inbox", lang="zh")
+    side = auth_store.path_for(db)
+    assert accounts.get(side, "anhui").lang is None
+    with pytest.raises(accounts.AccountError):
+        accounts.update(side, "anhui", by="test", lang="fr")
+    assert accounts.update(side, "anhui", by="test", lang="en").lang == "en"
+    scheduler.run_once(db, now=MONDAY_9)
+    (msg,) = outbox.inbox(store.path_for(db), "anhui")
+    assert msg["title"] == "Supervision notice (2026-W48)" and "no progress report for" in msg["body_markdown"]
+    assert "lang=en" in msg["body_markdown"]
+    assert accounts.update(side, "anhui", by="test", lang="").lang is None  # cleared: the subscription's again
+    assert accounts.update(side, "anhui", by="test", display_name="安徽").lang is None
+
+
+def test_an_accounts_store_written_before_the_language_column_gets_it(tmp_path):
+    """A store from before `users.lang` (a SQLite file, or a PostgreSQL schema under COCKPIT_STATE_URL): its first
+    connection adds the column (state.columns reads PRAGMA table_info or information_schema), and its accounts keep
+    working."""
+    from analytics.db import state
+
+    side = tmp_path / "old.duckdb.auth.sqlite"
+    old = auth_store.SCHEMA.replace(",\n    lang TEXT", "")
+    assert old != auth_store.SCHEMA
+    with state.connect(side, old, write=True) as con:
+        con.execute("INSERT INTO users (username, display_name, role, region_codes, domains, sso_identity, "
+                    "created_at, created_by, updated_at) VALUES ('old', 'Old', 'leader', '[]', '[]', "
+                    "'old@example.gov.cn', 'x', 't', 'x')")
+        assert "lang" not in state.columns(con, "users") and "display_name" in state.columns(con, "users")
+    assert accounts.get(side, "old").lang is None
+    with state.connect(side, old) as con:
+        assert state.columns(con, "users")[-1] == "lang"
+        assert not state.add_column(con, "users", "lang", "TEXT")  # there already: nothing to do
+        assert state.columns(con, "no_such_table") == []
+    assert accounts.update(side, "old", by="test", lang="en").lang == "en"
+
+
+def test_users_change_sets_the_notice_language(tmp_path, capsys):
+    db = tmp_path / "c.duckdb"
+    add(db, "wang", role="leader")
+    assert cli(["users", "change", "wang", "--db", str(db), "--lang", "en"]) == 0
+    assert accounts.get(auth_store.path_for(db), "wang").lang == "en" and "notices in en" in capsys.readouterr().out
+    assert cli(["users", "change", "wang", "--db", str(db), "--lang", "none"]) == 0
+    assert accounts.get(auth_store.path_for(db), "wang").lang is None
+
+
+def test_a_person_marks_their_notices_read_on_the_cockpit_and_chooses_their_language(signed_db):
+    """AppTest: the leader of 朝阳区 sees the unread count, marks the notice read (it moves under "earlier"), and
+    sets the language of their notices in the sidebar; the administrator's own notice stays unread."""
+    from tests.test_auth_app import sign_in, start
+
+    db, side = signed_db, auth_store.path_for(signed_db)
+    path = store.path_for(db)
+    scheduler.run_once(db, now=MONDAY_9)
+    at = sign_in(start("en"), "beijing")
+    assert not at.exception, [e.value for e in at.exception]
+    (box,) = [e for e in at.expander if e.label.startswith("My notices")]
+    assert box.label == "My notices · 1 unread"
+    (mine,) = outbox.inbox(path, "beijing")
+    at.button(key=f"notify_read_{mine['id']}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (box,) = [e for e in at.expander if e.label.startswith("My notices")]
+    assert box.label == "My notices"
+    assert any(c.value == "Nothing unread." for c in box.caption) and any("Earlier" in m.value for m in box.markdown)
+    assert outbox.unread(path, "beijing") == 0 and outbox.unread(path, "admin") == 1
+    at.radio(key="notify_mine_lang").set_value("en")
+    at.button[[b.label for b in at.button].index("Save the subscription")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert accounts.get(side, "beijing").lang == "en"
+    # an administrator clears it on the accounts page: the subscription's language again
+    at = sign_in(start("en"), "admin")
+    at.switch_page("views/admin.py").run()
+    at.selectbox(key="admin_edit_user").set_value("beijing").run()
+    assert at.selectbox(key="admin_edit_lang_beijing").value == "en"
+    at.selectbox(key="admin_edit_lang_beijing").set_value("")
+    at.button[[b.label for b in at.button].index("Save role, scope and language")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert accounts.get(side, "beijing").lang is None

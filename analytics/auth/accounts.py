@@ -51,6 +51,7 @@ class Account:
     created_by: str
     updated_at: str
     last_sign_in_at: str | None
+    lang: str | None = None  # the language of the person's notices (zh | en); None: each subscription's
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,12 @@ def _check_regions(codes) -> tuple[str, ...]:
 def _row(r) -> Account:
     return Account(username=r[0], display_name=r[1], role=r[2], region_codes=tuple(json.loads(r[3])),
                    domains=tuple(json.loads(r[4])), sso_identity=r[5], disabled=bool(r[6]), has_password=bool(r[7]),
-                   created_at=r[8], created_by=r[9], updated_at=r[10], last_sign_in_at=r[11])
+                   created_at=r[8], created_by=r[9], updated_at=r[10], last_sign_in_at=r[11], lang=r[12])
 
 
 _COLUMNS = ("username, display_name, role, region_codes, domains, sso_identity, disabled, password_hash IS NOT NULL, "
-            "created_at, created_by, updated_at, last_sign_in_at")
+            "created_at, created_by, updated_at, last_sign_in_at, lang")
+LANGS = ("zh", "en")
 
 
 def count(path: str | Path) -> int:
@@ -201,18 +203,22 @@ def add(path: str | Path, username: str, *, role: str, by: str, password: str | 
 
 
 def update(path: str | Path, username: str, *, by: str, role: str | None = None, region_codes=None,
-           domains=None, display_name: str | None = None) -> Account:
-    """Change an account's role, scope or name (the next page view of its sessions applies it)."""
+           domains=None, display_name: str | None = None, lang: str | None = None) -> Account:
+    """Change an account's role, scope, name or the language of its notices (the next page view of its sessions
+    applies it). `lang` "" clears the language (each subscription's then); None leaves it as it is."""
     current = _existing(path, username)
     if role is not None:
         _check_role(role)
+    if lang not in (None, "", *LANGS):
+        raise AccountError("lang", value=lang)
     regions = _check_regions(region_codes) if region_codes is not None else current.region_codes
     with store.connect(path, write=True) as con:
-        con.execute("UPDATE users SET role = ?, region_codes = ?, domains = ?, display_name = ?, updated_at = ? "
-                    "WHERE username = ?",
+        con.execute("UPDATE users SET role = ?, region_codes = ?, domains = ?, display_name = ?, lang = ?, "
+                    "updated_at = ? WHERE username = ?",
                     (role or current.role, json.dumps(list(regions)),
                      json.dumps(sorted(set(domains if domains is not None else current.domains)), ensure_ascii=False),
-                     (display_name or "").strip() or current.display_name, now_text(), current.username))
+                     (display_name or "").strip() or current.display_name,
+                     current.lang if lang is None else (lang or None), now_text(), current.username))
     return get(path, current.username)
 
 

@@ -6,6 +6,7 @@ while the app runs.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics import settings
@@ -25,7 +26,8 @@ CREATE TABLE IF NOT EXISTS users (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     password_changed_at TEXT,
-    last_sign_in_at TEXT
+    last_sign_in_at TEXT,
+    lang TEXT                           -- the language of the person's notices (zh | en); NULL: the subscription's
 );
 -- failed sign-ins by the name typed, whether or not an account has it (so a lockout says nothing
 -- about which names exist)
@@ -89,10 +91,25 @@ def exists(path: str | Path) -> bool:
     return state.exists(path)
 
 
+# columns added after the first release: (table, column, declaration), added to a store written before them
+MIGRATIONS = (("users", "lang", "TEXT"),)
+_MIGRATED: set[str] = set()  # stores (backend, path) found up to date in this process
+
+
+@contextmanager
 def connect(path: str | Path, write: bool = False):
     """A connection to the sidecar (`analytics.db.state.connect`); `write` runs one transaction that takes the write
-    lock at once, so two writers of the audit chain never read the same last hash."""
-    return state.connect(path, SCHEMA, write)
+    lock at once, so two writers of the audit chain never read the same last hash. A store written before a column
+    of MIGRATIONS existed gets it (`ALTER TABLE … ADD COLUMN`, on SQLite and PostgreSQL alike) at its first
+    connection."""
+    with state.connect(path, SCHEMA, write) as con:
+        key = f"{state.backend()}|{Path(path).resolve()}"
+        if key not in _MIGRATED:
+            for table, column, decl in MIGRATIONS:
+                if state.has_table(con, table):
+                    state.add_column(con, table, column, decl)
+            _MIGRATED.add(key)
+        yield con
 
 
 def has_table(con: sqlite3.Connection, name: str) -> bool:

@@ -70,11 +70,14 @@ def cmd_change(args) -> int:
     try:
         a = accounts.update(_path(args), args.username, by=_actor(), role=args.role,
                             region_codes=args.region if args.region is not None else None,
-                            domains=args.domain if args.domain is not None else None, display_name=args.name)
+                            domains=args.domain if args.domain is not None else None, display_name=args.name,
+                            lang=None if args.lang is None else ("" if args.lang == "none" else args.lang))
     except accounts.AccountError as e:
         return _fail(e)
-    _log(args, "user_change", a.username, role=a.role, regions=list(a.region_codes), domains=list(a.domains))
-    print(f"changed {a.username}: {a.role}, scope {', '.join(a.region_codes) or 'national'}")
+    _log(args, "user_change", a.username, role=a.role, regions=list(a.region_codes), domains=list(a.domains),
+         lang=a.lang)
+    print(f"changed {a.username}: {a.role}, scope {', '.join(a.region_codes) or 'national'}, "
+          f"notices in {a.lang or 'each subscription’s language'}")
     return 0
 
 
@@ -153,11 +156,13 @@ def add_commands(sub) -> None:
     p.add_argument("--sso-only", action="store_true", help="no password: signs in only by single sign-on")
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
     p.set_defaults(func=cmd_add)
-    p = common(usub.add_parser("change", help="change an account's role, scope or display name"))
+    p = common(usub.add_parser("change", help="change an account's role, scope, display name or notice language"))
     p.add_argument("--role", choices=roles.ROLE_KEYS)
     p.add_argument("--name")
     p.add_argument("--region", action="append", help="the new scope's region codes (replaces the old scope)")
     p.add_argument("--domain", action="append", help="the new scope's domains (replaces the old ones)")
+    p.add_argument("--lang", choices=("zh", "en", "none"),
+                   help="the language of the account's notices (none: each subscription's own)")
     p.set_defaults(func=cmd_change)
     p = common(usub.add_parser("disable", help="disable an account (its sessions end at their next page view)"))
     p.set_defaults(func=cmd_disable)

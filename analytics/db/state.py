@@ -16,6 +16,10 @@ store is a schema of that database (named after the store and the database file,
 lock on its store first, as SQLite's BEGIN IMMEDIATE takes the file's write lock, so the audit chain's writers
 still go one at a time. A server that does not answer is retried for COCKPIT_STATE_WAIT_SECONDS before the
 request fails.
+
+A column added to a store's schema later reaches a store written before it through `add_column` (its owner calls it
+when it connects: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was); `columns` reads a table's columns
+on either backend.
 """
 from __future__ import annotations
 
@@ -97,6 +101,31 @@ def has_table(con, name: str) -> bool:
     if isinstance(con, PgStore):
         return con.has_table(name)
     return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def columns(con, table: str) -> list[str]:
+    """The columns of a store's table, in order (none when it has no such table), on either backend."""
+    if isinstance(con, PgStore):
+        return con.columns(table)
+    return [r[0] for r in con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()]
+
+
+def add_column(con, table: str, column: str, decl: str) -> bool:
+    """Add a column a newer schema has to a store written before it (`CREATE TABLE IF NOT EXISTS` leaves an existing
+    table as it was); True when it was missing. Safe against another process adding it at the same moment."""
+    if not re.fullmatch(r"\w+", table) or not re.fullmatch(r"\w+", column) or not re.fullmatch(r"[\w ]+", decl):
+        raise ValueError(f"{table}.{column} {decl}")
+    if column in columns(con, table):
+        return False
+    if isinstance(con, PgStore):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {decl}")
+        return True
+    try:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    except sqlite3.OperationalError:
+        if column not in columns(con, table):  # not "duplicate column": another writer did not add it
+            raise
+    return True
 
 
 # ---- PostgreSQL -------------------------------------------------------------------------------------------------
@@ -234,6 +263,11 @@ class PgStore:
     def has_table(self, name: str) -> bool:
         return self._con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND "
                                  "table_name = %s", (self.schema, name)).fetchone() is not None
+
+    def columns(self, table: str) -> list[str]:
+        return [r[0] for r in self._con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (self.schema, table)).fetchall()]
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 It says which counts changed (per rule: how many crossed the line, how many cleared, how many stand on it now), then
 the items that crossed a line, by the ladder's steps, each with its light in words, the reason in words, its owner
 (the lead or responsible department) and a link that opens it in the app with its region chosen. Text and Markdown
-(the webhook's group robots read Markdown); Chinese unless the subscription asks for English. Text from data is
+(the webhook's group robots read Markdown), in the account's language when it has one, else the
+subscription's (Chinese unless it asks for English). Text from data is
 escaped in the Markdown, so a name cannot add a link or formatting.
 """
 from __future__ import annotations
@@ -106,8 +107,9 @@ def _mine(events: list[Event], account: Account, sub: Subscription, ruleset: Rul
 def build(account: Account, sub: Subscription, ruleset: RuleSet, events: list[Event], standing: list[Event], *,
           period: str, data_version: int, as_of: date | None, base_url: str | None = None) -> Digest:
     """The digest of `events` (after the person's last one) and the firings `standing` now, for one account and
-    one of its subscriptions, under one rules version."""
-    lang = sub.lang
+    one of its subscriptions, under one rules version. Its language is the account's when it has one, else the
+    subscription's."""
+    lang = account.lang or sub.lang
     mine, now = _mine(events, account, sub, ruleset), _mine(standing, account, sub, ruleset)
     counts = {r.key: {"fired": 0, "cleared": 0, "standing": 0} for r in ruleset.enabled if r.key in sub.rule_keys}
     for e in mine:

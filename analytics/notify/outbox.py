@@ -128,10 +128,32 @@ def listing(path: str | Path, limit: int = 200) -> pl.DataFrame:
 
 
 def inbox(path: str | Path, username: str, limit: int = 20) -> list[dict]:
+    """A person's newest in-app messages, newest first; `read_at` is None for the unread ones."""
     with store.connect(path) as con:
         rows = con.execute("SELECT id, title, body_markdown, created_at, read_at FROM inbox WHERE username = ? "
                            "ORDER BY id DESC LIMIT ?", (username, limit)).fetchall()
     return [dict(zip(("id", "title", "body_markdown", "created_at", "read_at"), r)) for r in rows]
+
+
+def unread(path: str | Path, username: str) -> int:
+    """How many of a person's in-app messages they have not marked read."""
+    with store.connect(path) as con:
+        return con.execute("SELECT count(*) FROM inbox WHERE username = ? AND read_at IS NULL",
+                           (username,)).fetchone()[0]
+
+
+def mark_read(path: str | Path, username: str, message_id: int) -> bool:
+    """Mark one of the person's own messages read; False when it is not theirs, does not exist or was read."""
+    with store.connect(path, write=True) as con:
+        return con.execute("UPDATE inbox SET read_at = ? WHERE id = ? AND username = ? AND read_at IS NULL",
+                           (now_text(), int(message_id), username)).rowcount > 0
+
+
+def mark_all_read(path: str | Path, username: str) -> int:
+    """Mark every unread message of the person read (nobody else's); how many were."""
+    with store.connect(path, write=True) as con:
+        return con.execute("UPDATE inbox SET read_at = ? WHERE username = ? AND read_at IS NULL",
+                           (now_text(), username)).rowcount
 
 
 def counts(path: str | Path) -> dict[str, int]:

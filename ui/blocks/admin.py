@@ -38,12 +38,14 @@ def users(ctx: Context, path) -> None:
         ctx.t("admin.col_role"): [roles.label(a.role, ctx.lang) for a in found],
         ctx.t("admin.col_scope"): [auth_ui.scope_text(_user(a), names, ctx.lang) for a in found],
         ctx.t("admin.col_sso"): [a.sso_identity or "" for a in found],
+        ctx.t("admin.col_lang"): [_lang_label(ctx, a.lang) for a in found],
         ctx.t("admin.col_state"): [ctx.t("admin.disabled") if a.disabled else ctx.t("admin.active") for a in found],
         ctx.t("admin.col_locked"): [yes if locked[a.username] else no for a in found],
         ctx.t("admin.col_last"): [(a.last_sign_in_at or "")[:16].replace("T", " ") for a in found],
         ctx.t("admin.col_created"): [f"{a.created_at[:10]} · {a.created_by}" for a in found],
     }, schema={k: pl.Utf8 for k in (ctx.t("admin.col_username"), ctx.t("admin.col_name"), ctx.t("admin.col_role"),
-                                     ctx.t("admin.col_scope"), ctx.t("admin.col_sso"), ctx.t("admin.col_state"),
+                                     ctx.t("admin.col_scope"), ctx.t("admin.col_sso"), ctx.t("admin.col_lang"),
+                                     ctx.t("admin.col_state"),
                                      ctx.t("admin.col_locked"), ctx.t("admin.col_last"), ctx.t("admin.col_created"))})
     st.subheader(ctx.t("admin.users", n=len(found)))
     tables.show(ctx, frame, key="admin_users", title=ctx.t("admin.users", n=len(found)), stem="accounts")
@@ -51,6 +53,10 @@ def users(ctx: Context, path) -> None:
     add_form(ctx, path)
     if found:
         edit_form(ctx, path, found)
+
+
+def _lang_label(ctx: Context, lang: str | None) -> str:
+    return {"zh": "中文", "en": "English"}.get(lang or "", ctx.t("admin.lang_none"))
 
 
 def lockouts(ctx: Context, path) -> None:
@@ -143,12 +149,16 @@ def edit_form(ctx: Context, path, found: list) -> None:
             role = cols[1].selectbox(ctx.t("admin.col_role"), roles.ROLE_KEYS, index=roles.ROLE_KEYS.index(a.role),
                                      key=f"admin_edit_role_{name}", format_func=lambda r: roles.label(r, ctx.lang))
             regions, domains = _scope_inputs(ctx, f"admin_edit_{name}", a.region_codes, a.domains)
+            options = ("", *accounts.LANGS)
+            lang = st.selectbox(ctx.t("admin.col_lang"), options, index=options.index(a.lang or ""),
+                                key=f"admin_edit_lang_{name}", format_func=lambda x: _lang_label(ctx, x),
+                                help=ctx.t("admin.lang_help"))
             save = st.form_submit_button(ctx.t("admin.save"), type="primary")
         if save:
             changed = accounts.update(path, name, by=ctx.user.username, role=role, region_codes=regions,
-                                      domains=domains, display_name=display)
+                                      domains=domains, display_name=display, lang=lang)
             auth_ui.log(ctx.db_path, ctx.user, "user_change", name, role=changed.role,
-                        regions=list(changed.region_codes), domains=list(changed.domains))
+                        regions=list(changed.region_codes), domains=list(changed.domains), lang=changed.lang)
             _done(ctx, ctx.t("admin.saved", username=name))
         cols = st.columns(3)
         if a.username != ctx.user.username:  # an admin does not lock themself out

@@ -112,20 +112,63 @@ def outbox_table(ctx: Context, path) -> None:
     tables.show(ctx, frame, key="notify_outbox", title=ctx.t("notify.outbox", n=found.height), stem="outbox")
 
 
+INBOX_SHOWN = 10
+
+
 def inbox(ctx: Context) -> None:
-    """The signed-in person's latest notices (none in demo mode: nobody is signed in)."""
+    """The signed-in person's latest notices (none in demo mode: nobody is signed in): the unread ones first, each
+    with a button that marks it read, then the earlier ones, dimmed, their text behind a popover. The label counts
+    the unread ones. Only the person's own messages are listed or marked."""
     if ctx.user.is_demo:
         return
     path = store.path_for(ctx.db_path)
     if not state.exists(path):
         return
-    found = outbox.inbox(path, ctx.user.username, limit=5)
+    username = ctx.user.username
+    found = outbox.inbox(path, username, limit=INBOX_SHOWN)
     if not found:
         return
-    with st.expander(ctx.t("notify.inbox", n=len(found)), icon=":material/notifications:"):
-        for m in found:
-            st.caption(md_escape(m["created_at"][:16].replace("T", " ")))
-            st.markdown(m["body_markdown"])  # written by analytics/notify/digest.py, data text escaped there
+    n_unread = outbox.unread(path, username)
+    label = ctx.t("notify.inbox_unread", n=n_unread) if n_unread else ctx.t("notify.inbox")
+    new = [m for m in found if m["read_at"] is None]
+    earlier = [m for m in found if m["read_at"] is not None]
+    with st.expander(label, icon=":material/notifications:", key="notify_inbox"):
+        if n_unread > 1:
+            st.button(ctx.t("notify.mark_all", n=n_unread), key="notify_mark_all", icon=":material/done_all:",
+                      on_click=outbox.mark_all_read, args=(path, username))
+        if not new:
+            st.caption(ctx.t("notify.all_read"))
+        for m in new:
+            st.markdown(f"**{md_escape(m['title'])}**")
+            st.caption(md_escape(_when(m["created_at"])))
+            _body(m)
+            st.button(ctx.t("notify.mark_read"), key=f"notify_read_{m['id']}", icon=":material/done:",
+                      on_click=outbox.mark_read, args=(path, username, m["id"]))
+            st.divider()
+        if earlier:
+            st.markdown(f"**{ctx.t('notify.earlier')}**")
+        for m in earlier:
+            cols = st.columns([4, 1], vertical_alignment="center")
+            cols[0].caption(md_escape(f"{_when(m['created_at'])} · {m['title']}"))
+            with cols[1].popover(ctx.t("notify.show"), key=f"notify_old_{m['id']}"):
+                _body(m)
+
+
+LONG_BODY = 1500  # characters: a longer digest scrolls in a box of its own, the cockpit below stays in reach
+
+
+def _body(m: dict) -> None:
+    """A message's text without its heading (the title is shown above it): written by analytics/notify/digest.py,
+    data text escaped there."""
+    body = m["body_markdown"]
+    if body.startswith("### "):
+        body = body.split("\n", 1)[1] if "\n" in body else ""
+    with st.container(height=360 if len(body) > LONG_BODY else "content", border=False):
+        st.markdown(body)
+
+
+def _when(stamp: str) -> str:
+    return (stamp or "")[:16].replace("T", " ")
 
 
 def my_subscriptions(user, names: dict[str, str], lang: str, db_path: str) -> None:
@@ -167,8 +210,9 @@ def my_subscriptions(user, names: dict[str, str], lang: str, db_path: str) -> No
             address = st.text_input(t("notify.address"), value=was.address, max_chars=200,
                                     key="notify_mine_address") \
                 if channel == "email" else ""
-            language = st.radio(t("notify.lang"), ("zh", "en"), index=("zh", "en").index(was.lang), horizontal=True,
-                                format_func=lambda x: "中文" if x == "zh" else "English")
+            language = st.radio(t("notify.lang"), ("zh", "en"), index=("zh", "en").index(account.lang or was.lang),
+                                horizontal=True, format_func=lambda x: "中文" if x == "zh" else "English",
+                                help=t("notify.lang_help"), key="notify_mine_lang")
             if st.form_submit_button(t("notify.save")):
                 sub = S.Subscription("", channel, tuple(keys), tuple(regions), frequency, address.strip(), language)
                 try:
@@ -176,6 +220,9 @@ def my_subscriptions(user, names: dict[str, str], lang: str, db_path: str) -> No
                 except S.SubscriptionError as e:
                     st.error(t(f"notify.err_{e.code}", **{k: md_escape(str(v)) for k, v in e.values.items()}))
                 else:
+                    if account.lang != language:  # the language of all the person's notices, on every channel
+                        accounts.update(auth_store.path_for(db_path), account.username, by=account.username,
+                                        lang=language)
                     auth_ui.log(db_path, user, "notify_subscribe", saved.channel, rules=list(saved.rule_keys),
-                                regions=list(saved.region_codes), frequency=saved.frequency)
+                                regions=list(saved.region_codes), frequency=saved.frequency, lang=language)
                     st.success(t("notify.saved"))
