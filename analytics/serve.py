@@ -43,9 +43,10 @@ def caddyfile(port: int, upstreams: list[int], address: str = "", static: Path |
     """The proxy's configuration: one site on `port`, the app processes behind it. Streamlit's frontend files
     (`static`, its bundled JavaScript and fonts, a few MB per first visit) are served by the proxy itself: under load
     an app process's event loop is slow to answer, and a newcomer could not even load the page."""
-    import streamlit
+    import importlib.util
 
-    static = static or Path(streamlit.__file__).parent / "static"
+    # Streamlit's package folder, found without importing it (analytics/ stays free of Streamlit)
+    static = static or Path(importlib.util.find_spec("streamlit").origin).parent / "static"
     ups = " ".join(f"127.0.0.1:{p}" for p in upstreams)
     return f"""{{
 	admin off

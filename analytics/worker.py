@@ -51,7 +51,6 @@ class Worker:
             self.db.close()
             raise WorkerError(f"cannot open {self.db_path} for writing: {self.db.read_only_reason} (is another worker "
                               "or an app without snapshots holding it?)")
-        self._last_beat = 0.0
         self._last_notify = time.time()
         self._stop = threading.Event()
         self._started = False
@@ -157,11 +156,6 @@ class Worker:
             scheduler.evaluate_in_background(self.db_path, self.db.writer)
 
     # ---- the loop --------------------------------------------------------------------------------------------
-    def beat(self) -> None:
-        if time.time() - self._last_beat >= jobs.HEARTBEAT_SECONDS:
-            jobs.heartbeat(self.db_path, self.id)
-            self._last_beat = time.time()
-
     def _beating(self) -> None:
         """The heartbeat, in a thread of its own: a long commit or analysis is not a dead worker."""
         while not self._stop.wait(jobs.HEARTBEAT_SECONDS):
@@ -175,7 +169,6 @@ class Worker:
         self.start()
         n = 0
         while not self._stop.is_set():
-            self.beat()
             job = jobs.claim(self.db_path, self.id)
             if job is not None:
                 self.run_job(job)
@@ -265,7 +258,6 @@ class Worker:
 
         training, _ = risk_jobs.start(self.db_path, lambda: store.connect(self.db_path))
         while not training.done:
-            self.beat()
             jobs.progress(self.db_path, job.id, f"{training.stage} {training.share:.0%}")
             time.sleep(1)
         if training.error:

@@ -691,9 +691,10 @@ def job_panel(ctx: Context) -> None:
         return
 
     seen = st.session_state.setdefault("_up_jobs_seen", set())
-    seen |= {j.id for j in _mine(ctx) if j.state in ("done", "failed")}  # this full run shows them as they are
+    now = _mine(ctx)
+    seen |= {j.id for j in now if j.state in ("done", "failed")}  # this full run shows them as they are
 
-    @st.fragment(run_every=1.5 if any(j.state in ("queued", "running") for j in _mine(ctx)) else None)
+    @st.fragment(run_every=1.5 if any(j.state in ("queued", "running") for j in now) else None)
     def follow() -> None:
         from analytics import jobs, worker
 
