@@ -64,11 +64,7 @@ def files_for(db_path: str | Path, job_id: int) -> Path:
 
 
 def _connect(db_path, write: bool = False):
-    path = path_for(db_path)
-    if not write and not state.exists(path):
-        with state.connect(path, SCHEMA, write=True):
-            pass
-    return state.connect(path, SCHEMA, write)
+    return state.connect_or_create(path_for(db_path), SCHEMA, write)
 
 
 @dataclass(frozen=True)

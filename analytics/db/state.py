@@ -97,6 +97,15 @@ def connect(path: str | Path, schema: str, write: bool = False) -> Iterator[sqli
         con.close()
 
 
+def connect_or_create(path: str | Path, schema: str, write: bool = False):
+    """`connect`, but reading a store not yet written creates it empty first, so every reader sees its tables (the
+    stores whose readers come before any writer: notifications, the job queue)."""
+    if not write and not exists(path):
+        with connect(path, schema, write=True):
+            pass
+    return connect(path, schema, write)
+
+
 def has_table(con, name: str) -> bool:
     if isinstance(con, PgStore):
         return con.has_table(name)

@@ -102,7 +102,4 @@ def path_for(db_path: str | Path) -> Path:
 def connect(path: str | Path, write: bool = False):
     """`analytics.db.state.connect` with this store's schema; reading a store not yet written creates it empty, so
     every reader sees the tables."""
-    if not write and not state.exists(path):
-        with state.connect(path, SCHEMA, write=True):
-            pass
-    return state.connect(path, SCHEMA, write)
+    return state.connect_or_create(path, SCHEMA, write)
