@@ -3,7 +3,8 @@
 It alone opens the database file for writing. It runs the job queue (analytics/jobs.py) one job at a time: a
 commit of an upload the app validated, a restore of an earlier version, a retraining. After every new version it
 publishes a snapshot the app processes switch to (analytics/db/snapshots.py), retrains the slip-risk model in a
-background thread (COCKPIT_RETRAIN_AFTER_COMMIT) and judges the notification rules; every
+background thread (COCKPIT_RETRAIN_AFTER_COMMIT) and judges the notification rules; once its queue is empty it
+computes what readers asked for most (analytics/warming.py) and the national quality marts beside the snapshot; every
 COCKPIT_WORKER_NOTIFY_SECONDS it also queues and sends the notification digests that are due (analytics/notify).
 
 Killed in the middle of a commit, DuckDB rolls the unfinished transaction back when the file is next opened: the
@@ -17,7 +18,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from analytics import jobs, settings
+from analytics import jobs, settings, warming
 from analytics.db import snapshots, store, versions
 
 
@@ -117,6 +118,29 @@ class Worker:
                                                     "Retry it.")
             self.log(f"job {job.id}: its worker stopped mid-job; nothing committed; marked failed (retry it)")
 
+    def after_publish(self, version: int) -> None:
+        """What readers of a new version should find ready (in a thread once the queue is empty): the results they
+        asked for most (analytics/warming.py), then the national quality marts, then the quality pages' results."""
+        self.warm(version, skip=warming.QUALITY)
+        self.build_marts(version)
+        self.warm(version, only=warming.QUALITY)
+
+    def warm(self, version: int, only=None, skip=()) -> None:
+        snap = snapshots.current(self.db_path)
+        if snap is None or snap.version != version:
+            return  # a newer version was published meanwhile: its own warming comes
+        try:
+            as_of = store.current_version(self.db.cursor())[1]
+            out = warming.warm_snapshot(snap.path, self.db_path, as_of, only=only, skip=skip, log=self.log,
+                                        still_current=lambda: not self._stop.is_set() and
+                                        (s := snapshots.current(self.db_path)) is not None and s.path == snap.path)
+        except Exception as e:  # readers compute what is not warm: never a reason to stop
+            self.log(f"warming v{version} failed: {type(e).__name__}: {e}")
+            return
+        if out["warmed"] or out["failed"]:
+            self.log(f"warmed {out['warmed']} results of v{version} in {out['seconds']:.1f} s"
+                     + (f" ({out['failed']} failed)" if out["failed"] else ""))
+
     def build_marts(self, version: int) -> None:
         """The national duplicate and authenticity analyses of the published version, so no reader computes them
         at its first view (analytics/quality.py)."""
@@ -178,7 +202,7 @@ class Worker:
                 # the queue is empty: the analyses of the newest version, in a thread, so a job coming meanwhile
                 # is not kept waiting (a commit's publish reads beside it)
                 version, self._marts_due = self._marts_due, None
-                self._marts = threading.Thread(target=self.build_marts, args=(version,), name="worker-marts",
+                self._marts = threading.Thread(target=self.after_publish, args=(version,), name="worker-marts",
                                                daemon=True)
                 self._marts.start()
             if once:

@@ -16,14 +16,16 @@ from tests import pg_support
 
 ROOT = Path(__file__).resolve().parents[1]
 # the tests of everything kept in the state stores: accounts, sign-in sessions and the audit chain; notifications;
-# event notes; the worker's job queue; saved header mappings; meeting notes; duplicate marks
+# event notes; the worker's job queue; saved header mappings; meeting notes; duplicate marks; the warming list
 STORE_TESTS = ["tests/test_auth.py", "tests/test_sessions.py", "tests/test_notify.py", "tests/test_annotations.py",
                "tests/test_worker.py", "tests/test_ingest.py::test_mappings_an_earlier_version_kept_in_the_database_"
                "file_are_carried_over", "tests/test_ingest.py::test_unknown_header_is_listed_and_a_saved_mapping_"
                "maps_it",
                "tests/test_meeting.py::test_notes_are_saved_with_who_and_when_and_shown_at_the_next_meeting",
                "tests/test_duplicates.py::test_a_not_duplicates_mark_persists",
-               "tests/test_duplicates.py::test_marks_act_and_show_only_within_the_scope"]
+               "tests/test_duplicates.py::test_marks_act_and_show_only_within_the_scope",
+               "tests/test_warming.py::test_the_warming_list_adds_every_process_counts_and_forgets_what_nobody_asks_"
+               "for"]
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,8 @@ def test_after_a_commit_the_results_sessions_asked_for_are_ready_before_anyone_a
     run of those pages computes nothing itself."""
     from streamlit.testing.v1 import AppTest
 
+    from analytics import warming
+    from analytics.pages import BLOCKS
     from ui import context
 
     computed: list[str] = []
@@ -44,8 +46,8 @@ def test_after_a_commit_the_results_sessions_asked_for_are_ready_before_anyone_a
             return fn(*args, **kwargs)
         return run
 
-    for name, fn in list(context.BLOCKS.items()):
-        monkeypatch.setitem(context.BLOCKS, name, counting(name, fn))
+    for name, fn in list(BLOCKS.items()):
+        monkeypatch.setitem(BLOCKS, name, counting(name, fn))
 
     def run_pages() -> None:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
@@ -53,7 +55,7 @@ def test_after_a_commit_the_results_sessions_asked_for_are_ready_before_anyone_a
         at.switch_page("views/regions.py").run()
         assert not at.exception
 
-    context._DEMAND.pop(str(app_env), None)
+    warming.path_for(app_env).unlink(missing_ok=True)  # the warming list of the state store, empty
     context._cached_block.clear()  # other tests have rendered these pages on the same fixture
     context._cached_query.clear()
     run_pages()

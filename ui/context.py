@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 import polars as pl
 import streamlit as st
 
-from analytics import auth, i18n, metrics, settings
+from analytics import auth, i18n, metrics, settings, warming
 from analytics.db import queries
 from analytics.filters import Filters
-from analytics.pages import BLOCKS
 from analytics.metrics import Selection, Thresholds
 from analytics.db.queries import Scope
 from analytics.db.store import Database
@@ -38,7 +36,7 @@ class Context:
 
     def query(self, name: str, **extra) -> pl.DataFrame:
         """The named query for this context, cached on the data version (so a new load shows at once)."""
-        key = (name, astuple(self.filters), astuple(self.scope), tuple(sorted(extra.items())))
+        key = warming.query_key(name, self.filters, self.scope, extra)
         _note_demand(self.db_path, "query", key)
         return _cached_query(self.db_path, self.version, name, key[1], key[2], self.as_of, key[3])
 
@@ -53,8 +51,7 @@ class Context:
     def block(self, name: str, **extra):
         """A named block (`analytics.pages.BLOCKS`) for this context, cached on the data version and every input;
         `extra` are the page's own hashable parameters (a metric key, a grain, a tuple of regions)."""
-        key = (name, astuple(self.filters), astuple(self.scope), astuple(self.thresholds), self.weights,
-               tuple(sorted(extra.items())))
+        key = warming.block_key(name, self.filters, self.scope, self.thresholds, self.weights, extra)
         _note_demand(self.db_path, "block", key)
         return _cached_block(self.db_path, self.version, name, key[1], key[2], self.as_of, *key[3:])
 
@@ -141,26 +138,21 @@ def _notify_after_commit(path: str, db: Database) -> None:
 
 
 # --- warming the caches after a commit ------------------------------------------------------------------
-# What sessions asked for, by database: (kind, key without the data version) -> how often. After a commit
-# or rollback the most asked-for results are computed again for the new version in one background thread,
-# most asked first, so that people opening the cockpit after the steward's upload (the Monday meeting) find
-# them ready. A session asking for a result the warmer is computing waits for it (Streamlit computes a key
-# once), never computes it twice.
-WARM_TOP = 48  # results warmed after a commit: the cockpit, regions and risk states of a busy meeting
-_DEMAND: dict[str, Counter] = {}
-_DEMAND_LOCK = threading.Lock()
-# results that name the data version in their parameters (the risk page's saved scores): nothing to warm
-_NOT_WARMED = frozenset({"risk"})
+# What sessions ask for goes to the warming list (analytics/warming.py: one list in the state store for every
+# process). In one process (make run), after a commit or rollback the most asked-for results are computed again for
+# the new version in one background thread, most asked first, so that people opening the cockpit after the steward's
+# upload (the Monday meeting) find them ready. A session asking for a result the warmer is computing waits for it
+# (Streamlit computes a key once), never computes it twice. Served, the worker warms (analytics/worker.py) and the
+# app processes load what it wrote beside the snapshot (`_stored`).
+WARM_TOP = warming.TOP
 
 
 def _note_demand(db_path: str, kind: str, key: tuple) -> None:
-    with _DEMAND_LOCK:
-        _DEMAND.setdefault(db_path, Counter())[(kind, key)] += 1
+    warming.note(db_path, kind, key)
 
 
 def most_asked(db_path: str, n: int = WARM_TOP) -> list[tuple[str, tuple]]:
-    with _DEMAND_LOCK:
-        return [k for k, _ in _DEMAND.get(db_path, Counter()).most_common(n)]
+    return warming.most_asked(db_path, n)
 
 
 def warm(db_path: str, n: int = WARM_TOP) -> int:
@@ -178,11 +170,9 @@ def warm(db_path: str, n: int = WARM_TOP) -> int:
             if kind == "query":
                 name, filters, scope, extra = key
                 _cached_query(db_path, version, name, filters, scope, as_of, extra)
-            elif key[0] not in _NOT_WARMED:
+            else:
                 name, filters, scope, thresholds, weights, extra = key
                 _cached_block(db_path, version, name, filters, scope, as_of, thresholds, weights, extra)
-            else:
-                continue
             done += 1
         except Exception:  # noqa: BLE001 (the page shows the error when someone opens it)
             continue
@@ -207,15 +197,23 @@ def warm_after_commit(own_path: str, committed_path: str) -> bool:
 @st.cache_resource(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=512, show_spinner=False)
 def _cached_query(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
                   extra: tuple) -> pl.DataFrame:
-    return queries.run(database(db_path).cursor(), name, Filters(*filters), Scope(*scope), as_of, **dict(extra))
+    return _stored_or_computed(db_path, "query", (name, filters, scope, extra), as_of)
 
 
 @st.cache_resource(ttl=settings.get("COCKPIT_CACHE_TTL_SECONDS"), max_entries=256, show_spinner=False)
 def _cached_block(db_path: str, version: int, name: str, filters: tuple, scope: tuple, as_of: date,
                   thresholds: tuple, weights: tuple, extra: tuple = ()):
-    sel = Selection(Filters(*filters), Scope(*scope), as_of, Thresholds(*thresholds))
-    cur = database(db_path).cursor()
-    return BLOCKS[name](cur, sel, dict(weights), **dict(extra))
+    return _stored_or_computed(db_path, "block", (name, filters, scope, thresholds, weights, extra), as_of)
+
+
+def _stored_or_computed(db_path: str, kind: str, key: tuple, as_of: date):
+    """What the worker stored for this snapshot (served mode, analytics/warming.py), else computed here."""
+    db = database(db_path)
+    if db.read_only_reason == "snapshots" and warming.warmable(kind, key):
+        stored = warming.load(db.path, kind, key)
+        if stored is not warming.MISSING:
+            return stored
+    return warming.compute(db.cursor(), kind, key, as_of)
 
 
 def data_version(db_path: str) -> tuple[int, date] | None:

@@ -6,7 +6,8 @@ new state as an immutable copy, `<db>.snapshots/v<version>-<stamp>.duckdb`, then
 at it (written beside and renamed over, so a reader sees the old pointer or the new one, never half of one). App
 processes open the snapshot CURRENT names, read-only, and switch to a newer one between runs (ui/context.py), so
 no page mixes two versions. Older snapshots are deleted once two newer ones exist: a reader still using one keeps
-reading it (the file's data stays until its last handle closes, on POSIX systems).
+reading it (the file's data stays until its last handle closes, on POSIX systems). Beside each snapshot the worker
+writes the results readers asked for most, `<snapshot>.results/` (analytics/warming.py), deleted with it.
 
 The database path (`<db>`) still names everything beside it (models, accounts, notifications): only the file
 DuckDB opens changes.
@@ -85,4 +86,8 @@ def prune(db_path: str | Path, keep: int = KEEP) -> list[Path]:
     for p in gone:
         p.unlink(missing_ok=True)
         Path(str(p) + ".wal").unlink(missing_ok=True)
+    # the results the worker warmed beside each snapshot (analytics/warming.py) go with it
+    for results in out.glob("v*.duckdb.results"):
+        if not Path(str(results).removesuffix(".results")).is_file():
+            shutil.rmtree(results, ignore_errors=True)
     return gone
