@@ -98,8 +98,8 @@ def test_the_warming_list_adds_every_process_counts_and_forgets_what_nobody_asks
     assert warming.most_asked(office, n=1, now=now + 60) == [("block", cockpit)]
     later = now + 60 + (warming.FORGET_DAYS + 1) * 86400
     warming.note(office, "query", query)
-    warming.flush(db, now=later)  # two weeks on, only the query was asked for again
-    assert warming.most_asked(db, now=later) == [("query", query)]
+    warming.flush(office, now=later)  # two weeks on, only the query was asked for again
+    assert warming.most_asked(office, now=later) == [("query", query)]
 
 
 def test_the_worker_warms_what_the_cockpit_asked_for_and_an_app_process_then_computes_nothing(db, monkeypatch):
