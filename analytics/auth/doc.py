@@ -32,7 +32,7 @@ file does that. Passwords are passed to the CLI on the terminal (or one line of 
 `--password-stdin`), never as an argument.
 
 **Single sign-on** (optional): when `.streamlit/secrets.toml` has an `[auth]` section (OpenID Connect, see
-Streamlit's `st.login`; needs `pip install Authlib`), the sign-in page offers it. The identity's e-mail (or
+Streamlit's `st.login`; Authlib is in requirements.txt), the sign-in page offers it. The identity's e-mail (or
 subject) must match an account's `--sso` identity, which gives the role and the scope; an identity without an
 active account is refused.
 
