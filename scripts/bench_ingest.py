@@ -24,6 +24,8 @@ def main() -> int:
     for r in ingest.times(a.db, a.runs):
         print(f"{r['file']}: {r['rows']:,} rows, {r['mb']:.1f} MB; {r['changes']}")
         print(f"  median of {a.runs}: " + ", ".join(f"{k} {r[k + '_s']:.2f} s" for k in ("read", "check", "preview", "commit", "total")))
+        if "commit_whole_mart_s" in r:
+            print(f"  commit rebuilding every item snapshot instead: {r['commit_whole_mart_s']:.2f} s")
     return 0
 
 

@@ -55,8 +55,10 @@ def test_the_bench_command_runs_at_a_tiny_scale(capsys, monkeypatch):
     db = out["databases"][0]
     assert {r["page"] for r in db["pages"]} >= {"cockpit", "regions", "domains", "trends", "item", "meeting", "risk",
                                               "rectifications", "feedback", "duplicates", "authenticity"}
-    assert db["demo_s"] > 0 and db["risk"]["scored_items"] > 0 and len(db["ingest"]) == 2
+    assert db["demo_s"] > 0 and db["risk"]["scored_items"] > 0 and len(db["ingest"]) == 3
     assert all(r["ratio"] > 0 for r in db["baseline"]["states"])
+    weekly = db["ingest"][2]
+    assert weekly["file"] == "weekly.csv" and weekly["commit_whole_mart_s"] > 0
 
 
 @pytest.mark.parametrize("args,message", [(["--scale", "0"], "above 0"), (["--scale", "x"], "expected scales"),

@@ -110,3 +110,47 @@ def test_date_ranges():
 
 def test_sundays():
     assert marts.sundays(date(2026, 11, 25), 3) == [date(2026, 11, 8), date(2026, 11, 15), date(2026, 11, 22)]
+
+
+@pytest.mark.parametrize("case", ["last weeks", "a year back", "new as-of date"])
+def test_an_upsert_of_reports_rebuilds_only_its_dates_and_gives_the_same_mart(db, tmp_path, monkeypatch, case):
+    """A commit of progress reports rebuilds the snapshot dates from its earliest report on (and any date a new
+    as-of date adds); the mart is the same table, row for row and in the same order, as a whole rebuild."""
+    import shutil
+    from datetime import timedelta
+
+    import duckdb
+
+    from analytics.db import versions
+
+    since = {"last weeks": AS_OF - timedelta(days=20), "a year back": AS_OF - timedelta(days=380),
+             "new as-of date": AS_OF - timedelta(days=6)}[case]
+    as_of = AS_OF + timedelta(days=10) if case == "new as-of date" else None  # a Wednesday
+    rebuilt: dict[str, list] = {"since": [], "whole": []}
+    real_since, real_whole = marts.rebuild_since, marts.rebuild
+    monkeypatch.setattr(marts, "rebuild_since", lambda *a: rebuilt["since"].append(a[3]) or real_since(*a))
+    monkeypatch.setattr(marts, "rebuild", lambda *a: rebuilt["whole"].append(a[1]) or real_whole(*a))
+    frames = {}
+    for incremental in (True, False):
+        path = tmp_path / f"{incremental}.duckdb"
+        shutil.copy(db, path)
+        monkeypatch.setattr(versions, "INCREMENTAL_MART", incremental)
+        con = store.connect(path)
+        reports = con.sql("SELECT * FROM progress_reports WHERE report_date >= ? ORDER BY project_id, report_date "
+                          "LIMIT 400", params=[since]).pl()
+        changed = reports.with_columns(  # some values change, and each item gets a report a day later
+            (pl.col("actual_progress_pct").fill_null(0) * 0.9).alias("actual_progress_pct"))
+        later = reports.group_by("project_id").agg(pl.all().last()).with_columns(
+            (pl.col("report_date") + timedelta(days=1)).alias("report_date"), pl.lit("red").alias("rag"))
+        later = later.join(reports.select("project_id", "report_date"), on=["project_id", "report_date"], how="anti")
+        frame = pl.concat([changed, later.select(changed.columns)])
+        out = versions.commit(con, [versions.Change("progress_reports", "upsert", frame, tuple(frame.columns))],
+                              who="t", file_name="进度.csv", sha256=f"{case}-{incremental}", as_of=as_of)
+        assert out.status == "committed"
+        con.close()
+        con = duckdb.connect(str(path), read_only=True)
+        frames[incremental] = [con.sql(f"SELECT * FROM {t}").pl() for t in ("item_snapshots", "mart_dates")]
+        con.close()
+    assert rebuilt["since"] == [frame["report_date"].min()] and len(rebuilt["whole"]) == 1  # one of each
+    assert frames[True][0].height > 20_000
+    assert frames[True][0].equals(frames[False][0]) and frames[True][1].equals(frames[False][1])

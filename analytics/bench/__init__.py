@@ -255,6 +255,8 @@ def markdown(results: dict) -> str:
             out += [f"| {r['file']} → {r['table']} | {r['rows']:,} | {r['mb']:.1f} | {r['read_s']:.2f} | "
                     f"{r['check_s']:.2f} | {r['preview_s']:.2f} | {r['commit_s']:.2f} | {r['total_s']:.2f} |"
                     for r in e["ingest"]]
+            out += [f"The {r['file']} commit rebuilding every item snapshot instead of those from its first report on: "
+                    f"{r['commit_whole_mart_s']:.2f} s." for r in e["ingest"] if "commit_whole_mart_s" in r]
             out.append("")
         if "risk" in e:
             r = e["risk"]

@@ -149,6 +149,50 @@ def rebuild(con: duckdb.DuckDBPyConnection, as_of: date, version: int) -> None:
     con.execute(STAMP_DDL, {"version": version, "as_of": as_of})
 
 
+def rebuild_since(con: duckdb.DuckDBPyConnection, as_of: date, version: int, since: date) -> bool:
+    """Rebuild only what a commit can have changed when the projects and milestones are as they were and no
+    progress report dated before `since` changed (an append or upsert of reports; the caller knows): the
+    snapshot dates from `since` on, and any date the (new) as-of date adds; dates it no longer has go. Inside
+    the caller's transaction. The result is the same table, row for row and in the same order, as `rebuild`
+    (tests/test_marts.py holds them equal); False, having changed nothing, when the mart is not there to update.
+    A weekly upload of the latest reports then rebuilds two or three snapshot dates instead of every one."""
+    if not all(has_table(con, t) for t in TABLES):
+        return False
+    for name, sql in SNAPSHOT_STEPS:
+        params = {"as_of": as_of} if "$as_of" in sql else None
+        con.execute("CREATE OR REPLACE TEMP TABLE " + name + " AS " + sql, params)
+    new_dates = [r[0] for r in con.execute("SELECT snapshot_date FROM snap_dates ORDER BY 1").fetchall()]
+    old_dates = {r[0] for r in con.execute("SELECT snapshot_date FROM mart_dates").fetchall()}
+    start = min([since, *(d for d in new_dates if d not in old_dates)])
+    before = [d for d in new_dates if d < start]
+    # the dates kept are those before `start` the new as-of date still has; the rest is computed again
+    con.execute("DELETE FROM item_snapshots WHERE snapshot_date >= ? OR NOT list_contains(?::DATE[], snapshot_date)",
+                [start, new_dates])
+    after = before[-1] if before else None
+    if after is not None:  # each signal's state at the last kept date, as the range before would have left it
+        con.execute(CARRY_FORWARD, {"d1": after, "after": None})
+        con.execute("DROP TABLE carried")
+        con.execute("ALTER TABLE carried_next RENAME TO carried")
+    per_date = con.execute("SELECT snapshot_date, n_items FROM flying_per_date WHERE snapshot_date >= ? ORDER BY 1",
+                           [start]).fetchall()
+    for d0, d1 in (date_ranges(per_date, CHUNK_ROWS) if per_date else []):
+        con.execute("INSERT INTO item_snapshots " + SNAPSHOT_RANGE, {"d0": d0, "d1": d1, "after": after})
+        con.execute(CARRY_FORWARD, {"d1": d1, "after": after})
+        con.execute("DROP TABLE carried")
+        con.execute("ALTER TABLE carried_next RENAME TO carried")
+        after = d1
+    for name, _ in SNAPSHOT_STEPS:
+        con.execute("DROP TABLE " + name)
+    con.execute("CREATE OR REPLACE TABLE mart_dates AS SELECT DISTINCT snapshot_date FROM item_snapshots ORDER BY 1")
+    con.execute(STAMP_DDL, {"version": version, "as_of": as_of})
+    return True
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                            [name]).fetchall())
+
+
 def date_ranges(per_date: list[tuple[date, int]], max_rows: int) -> list[tuple[date, date]]:
     """Consecutive (first, last) date ranges of about `max_rows` rows each from (date, rows) in date order;
     always at least one range, so that an empty database still gets an (empty) snapshot table."""

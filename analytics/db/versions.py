@@ -39,6 +39,9 @@ ON_NEW_VERSION: list[Callable[[str, int], None]] = []
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+# an upsert of progress reports rebuilds only the snapshot dates it can change (marts.rebuild_since); off, every
+# commit rebuilds the whole mart (tests compare the two)
+INCREMENTAL_MART = True
 
 
 def lock_for(path: str | Path) -> threading.Lock:
@@ -134,14 +137,30 @@ def _gate(cur, touched: set[str]) -> None:
         raise UploadError("contract", {"detail": lines})
 
 
-def _finish(cur, version: int, as_of: date, touched: set[str]) -> None:
+def _finish(cur, version: int, as_of: date, touched: set[str], reports_since: date | None = None) -> None:
     """The item snapshot mart for the new version: rebuilt when its sources or the as-of date changed,
-    else only stamped (a feedback upload leaves every snapshot as it was)."""
+    else only stamped (a feedback upload leaves every snapshot as it was). When only progress reports
+    changed, none dated before `reports_since`, only the snapshot dates from then on are rebuilt."""
     stamp = cur.execute("SELECT as_of FROM mart_stamp").fetchall() if store.has_table(cur, "mart_stamp") else []
     if touched & set(marts.SOURCES) or not stamp or stamp[0][0] != as_of or not store.has_table(cur, "item_snapshots"):
+        if touched & set(marts.SOURCES) <= {"progress_reports"} and reports_since is not None and \
+                marts.rebuild_since(cur, as_of, version, reports_since):
+            return
         marts.rebuild(cur, as_of, version)
     else:
         marts.restamp(cur, as_of, version)
+
+
+def _reports_since(changes: list[Change]) -> date | None:
+    """The earliest report date an upsert of progress reports can change (its rows' own dates: an upsert
+    replaces rows of the same item and date and keeps every other); None when anything else might change the
+    item snapshots or the reports were replaced as a whole."""
+    reports = [c for c in changes if c.table == "progress_reports"]
+    if any(c.table in marts.SOURCES and c.table != "progress_reports" for c in changes) or \
+            any(c.mode != "upsert" for c in reports) or not reports:
+        return None
+    dates = [c.frame["report_date"].min() for c in reports if c.frame.height]
+    return min(dates) if dates else None
 
 
 def _after_commit(db_path: str | None, version: int, retrain: bool | None) -> None:
@@ -306,7 +325,7 @@ def commit(cur: duckdb.DuckDBPyConnection, changes: list[Change], *, who: str, f
                                SELECT ?, table_name, state, rows_total FROM data_version_tables
                                WHERE version = ? AND table_name = ?""", [new, version, t.name])
         _gate(cur, set(previews))
-        _finish(cur, new, as_of, set(previews))
+        _finish(cur, new, as_of, set(previews), _reports_since(changes) if INCREMENTAL_MART else None)
         _prune(cur, keep)
         tx.commit()
     _after_commit(db_path, new, retrain)
