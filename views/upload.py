@@ -2,13 +2,14 @@
 import streamlit as st
 
 from ui import context, page
+from ui.blocks import jobs as jobs_panel
 from ui.blocks import upload as blocks
 
 ctx = context.current()
 page.header(ctx, "nav.upload")
 st.write(ctx.t("upload.intro"))
 blocks.flash(ctx)
-blocks.job_panel(ctx)  # served with a worker: its state and this steward's queued commits
+jobs_panel.job_panel(ctx)  # served with a worker: its state and this steward's queued commits
 db = context.database(ctx.db_path)
 
 if not blocks.may_upload(ctx):
