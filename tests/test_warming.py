@@ -81,6 +81,7 @@ def test_decoding_builds_nothing_but_data_of_this_package():
 
 def test_the_warming_list_adds_every_process_counts_and_forgets_what_nobody_asks_for(tmp_path):
     office = str(tmp_path / "office.duckdb")
+    Path(office).touch()  # the list is kept for databases that exist
     cockpit = ("cockpit", ("all", None, (), (), ()), (), (0.6, 0.8), (("a", 1.0),), ())
     regions = ("regions", ("all", "340000", (), (), ()), (), (0.6, 0.8), (("a", 1.0),), (("metric", "index"),))
     query = ("region_options", ("all", None, (), (), ()), (), ())
