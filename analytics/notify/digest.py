@@ -132,9 +132,18 @@ def build(account: Account, sub: Subscription, ruleset: RuleSet, events: list[Ev
     seqs = [e.seq for e in events if e.seq is not None]
     d = Digest(account.username, account.display_name, sub.channel, lang, period, data_version, ruleset.version,
                as_of, max(seqs, default=0), counts, entries, stream=sub.stream)
-    title = i18n.t("notify.digest_title", lang, period=period)
+    title = i18n.t("notify.digest_title", lang, period=period_label(period, lang, as_of))
     return replace(d, title=title, text=_render(d, ruleset, title, md=False),
                    markdown=_render(d, ruleset, title, md=True))
+
+
+def period_label(period: str, lang: str, as_of: date | None = None) -> str:
+    """A period as a reader names it: a date or an ISO week as it is; an `immediate` one (its key is the newest
+    event, "#3603") as "at once", with the data's date when known."""
+    if not period.startswith("#"):
+        return period
+    word = i18n.t("notify.freq_immediate", lang)
+    return f"{word} · {i18n.fmt_date(as_of, lang)}" if as_of else word
 
 
 def md_escape(text: str) -> str:

@@ -186,6 +186,7 @@ def summary(rep: Report) -> str:
             f"not evaluated: {rep.not_evaluated}" if rep.not_evaluated else
             f"data version {rep.data_version} already evaluated under rules version {rep.rules_version}")
     sent = rep.delivered or {}
-    paced = f", {sent['paced']} waiting for their group robot's pace" if sent.get("paced") else ""
+    paced = (f", {sent['paced']} waiting for their group robot (its pace, or an earlier message to it)"
+             if sent.get("paced") else "")
     return (f"{what}; {rep.queued} digest(s) queued; {sent.get('sent', 0)} sent, {sent.get('failed', 0)} failed"
             + paced)

@@ -34,23 +34,23 @@ def users(ctx: Context, path) -> None:
     names = st.session_state["_tree"].name
     yes, no = ctx.t("auth.yes"), ctx.t("auth.no")
     locked = {a.username: accounts.lock_state(path, a.username)[1] is not None for a in found}
-    frame = pl.DataFrame({
-        ctx.t("admin.col_username"): [a.username for a in found],
-        ctx.t("admin.col_name"): [a.display_name for a in found],
-        ctx.t("admin.col_role"): [roles.label(a.role, ctx.lang) for a in found],
-        ctx.t("admin.col_scope"): [auth_ui.scope_text(_user(a), names, ctx.lang) for a in found],
-        ctx.t("admin.col_sso"): [a.sso_identity or "" for a in found],
-        ctx.t("admin.col_lang"): [_lang_label(ctx, a.lang) for a in found],
-        ctx.t("admin.col_department"): [a.department or "" for a in found],
-        ctx.t("admin.col_leader"): [a.leader_name or "" for a in found],
-        ctx.t("admin.col_state"): [ctx.t("admin.disabled") if a.disabled else ctx.t("admin.active") for a in found],
-        ctx.t("admin.col_locked"): [yes if locked[a.username] else no for a in found],
-        ctx.t("admin.col_last"): [(a.last_sign_in_at or "")[:16].replace("T", " ") for a in found],
-        ctx.t("admin.col_created"): [f"{a.created_at[:10]} · {a.created_by}" for a in found],
-    }, schema={k: pl.Utf8 for k in (ctx.t("admin.col_username"), ctx.t("admin.col_name"), ctx.t("admin.col_role"),
-                                     ctx.t("admin.col_scope"), ctx.t("admin.col_sso"), ctx.t("admin.col_lang"),
-                                     ctx.t("admin.col_department"), ctx.t("admin.col_leader"), ctx.t("admin.col_state"),
-                                     ctx.t("admin.col_locked"), ctx.t("admin.col_last"), ctx.t("admin.col_created"))})
+    # who, what and whether they can sign in first (a disabled or locked account is the exception an
+    # administrator looks for), then what their notices depend on, then the record
+    columns = {
+        "admin.col_username": [a.username for a in found],
+        "admin.col_name": [a.display_name for a in found],
+        "admin.col_role": [roles.label(a.role, ctx.lang) for a in found],
+        "admin.col_scope": [auth_ui.scope_text(_user(a), names, ctx.lang) for a in found],
+        "admin.col_state": [ctx.t("admin.disabled") if a.disabled else ctx.t("admin.active") for a in found],
+        "admin.col_locked": [yes if locked[a.username] else no for a in found],
+        "admin.col_department": [a.department or "" for a in found],
+        "admin.col_leader": [a.leader_name or "" for a in found],
+        "admin.col_lang": [_lang_label(ctx, a.lang) for a in found],
+        "admin.col_sso": [a.sso_identity or "" for a in found],
+        "admin.col_last": [(a.last_sign_in_at or "")[:16].replace("T", " ") for a in found],
+        "admin.col_created": [f"{a.created_at[:10]} · {a.created_by}" for a in found],
+    }
+    frame = pl.DataFrame({ctx.t(k): v for k, v in columns.items()}, schema={ctx.t(k): pl.Utf8 for k in columns})
     st.subheader(ctx.t("admin.users", n=len(found)))
     tables.show(ctx, frame, key="admin_users", title=ctx.t("admin.users", n=len(found)), stem="accounts")
     lockouts(ctx, path)

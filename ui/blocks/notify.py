@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics.db import state
 from analytics.notify import outbox, preview, rules, store
+from analytics.notify.digest import period_label
 from analytics.notify.rules import STEPS
 from ui import tables
 from ui.context import Context, database
@@ -82,7 +83,7 @@ def dry_run(ctx: Context) -> None:
         ctx.t("admin.col_username"): [d.username for d in digests],
         ctx.t("notify.col_why"): [ctx.t(f"notify.stream_{d.stream or 'sub'}") for d in digests],
         ctx.t("notify.col_channel"): [ctx.t(f"notify.channel_{d.channel}") for d in digests],
-        ctx.t("notify.col_period"): [d.period for d in digests],
+        ctx.t("notify.col_period"): [period_label(d.period, ctx.lang) for d in digests],
         **{ruleset.get(k).title(ctx.lang): [_new_and_now(d.counts.get(k)) for d in digests] for k in keys},
     }, schema_overrides={ruleset.get(k).title(ctx.lang): pl.Utf8 for k in keys})
     st.caption(ctx.t("notify.dry_run_cells"))
@@ -103,12 +104,14 @@ def outbox_table(ctx: Context, path) -> None:
         ctx.t("notify.col_created"): [str(v)[:16].replace("T", " ") for v in found["created_at"]],
         ctx.t("admin.col_username"): found["username"].to_list(),
         ctx.t("notify.col_channel"): [ctx.t(f"notify.channel_{c}") for c in found["channel"]],
-        ctx.t("notify.col_period"): found["period"].to_list(),
+        ctx.t("notify.col_period"): [period_label(p, ctx.lang) for p in found["period"]],
         ctx.t("notify.col_state"): [ctx.t(f"notify.state_{s}") for s in found["state"]],
-        ctx.t("notify.col_attempts"): found["attempts"].to_list(),
-        ctx.t("notify.col_error"): found["last_error"].to_list(),
-        ctx.t("notify.col_next"): [datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M") if s != "sent" else ""
+        ctx.t("notify.col_next"): [datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
+                                   if s not in ("sent", "batched") else ""
                                    for t, s in zip(found["next_attempt_at"], found["state"])],
+        ctx.t("notify.col_attempts"): found["attempts"].to_list(),
+        ctx.t("notify.col_title"): found["title"].to_list(),
+        ctx.t("notify.col_error"): found["last_error"].to_list(),
     })
     tables.show(ctx, frame, key="notify_outbox", title=ctx.t("notify.outbox", n=found.height), stem="outbox")
 
