@@ -134,6 +134,7 @@ def queue_due(db_path: str | Path, path: Path, ruleset: rules.RuleSet, now: date
     standing = firings.open_firings(path)
     newest = firings.last_seq(path)
     n = 0
+    read: dict[int, list] = {}  # last event received -> the events after it: most streams share one of a few
     for account in accounts.list_all(auth_store.path_for(db_path)):
         if account.disabled:
             continue
@@ -141,7 +142,10 @@ def queue_due(db_path: str | Path, path: Path, ruleset: rules.RuleSet, now: date
             period = period_of(sub.frequency, now, newest)
             if period is None or outbox.is_queued(path, account.username, period, sub.channel, sub.stream):
                 continue
-            events = firings.events_after(path, outbox.last_seq(path, account.username, sub.channel, sub.stream))
+            seq = outbox.last_seq(path, account.username, sub.channel, sub.stream)
+            if seq not in read:
+                read[seq] = firings.events_after(path, seq)
+            events = read[seq]
             d = D.build(account, sub, ruleset, events, standing, period=period, data_version=version, as_of=as_of)
             if d.is_empty:
                 continue
