@@ -309,3 +309,45 @@ def test_an_administrator_sets_an_accounts_department_and_the_person_opts_out_of
     at.button[[b.label for b in at.button].index("保存")].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert owners.muted(store.path_for(db), "beijing") == ("red_weeks",)
+
+
+def test_on_the_demo_a_county_department_hears_of_exactly_its_items_on_each_line(demo_small_path, tmp_path):
+    """On the small demo: an account of one county and one department receives, as an owner, exactly the items of
+    that county whose lead department it is (the rectifications it is responsible for) that a computation from
+    the raw tables puts on each rule's line; reminders in the daily stream, the rest at once."""
+    import shutil
+    from datetime import date
+
+    from analytics.db import store as db_store
+    from tests.test_notify import _write_scores
+
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(demo_small_path, path)
+    con = db_store.connect(path, read_only=True)
+    try:
+        flying = support.lights(con, date(2026, 11, 22))
+        high = set(flying["project_id"].to_list()[::3])
+        expected = support.expected_lines(con, date(2026, 11, 22), high)
+        lead = dict(con.sql("SELECT project_id, lead_dept FROM projects").fetchall())
+        resp = dict(con.sql("SELECT rectification_id, responsible_dept FROM rectifications").fetchall())
+    finally:
+        con.close()
+    _write_scores(path, flying["project_id"].to_list(), high)
+    owner_of = {k: (resp if k == "rect_overdue" else lead) for k in expected if k != "silent"}
+    pairs: dict[tuple[str, str], int] = {}
+    for key, dept_of in owner_of.items():
+        for subject, region in expected[key]:
+            pairs[(region, dept_of[subject])] = pairs.get((region, dept_of[subject]), 0) + 1
+    (county, dept), _ = max(((p, n) for p, n in pairs.items() if len(p[0]) == 6 and not p[0].endswith("00")),
+                            key=lambda x: (x[1], x[0]))
+    add(path, "owner", regions=(county,), department=dept)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli(["notify", "preview", "--db", str(path), "--user", "owner", "--json"]) == 0
+    found = {d["stream"]: d for d in json.loads(out.getvalue()) if d["channel"] == "inbox"}
+    got = {(e["rule_key"], e["subject"]) for s in ("owner", "owner_daily") for e in found[s]["entries"]}
+    want = {(key, subject) for key, dept_of in owner_of.items() for subject, region in expected[key]
+            if region == county and dept_of[subject] == dept}
+    assert got == want and len(want) >= 2
+    assert {e["rule_key"] for e in found["owner_daily"]["entries"]} <= {"due_soon"}
+    assert all(e["why"] in (["dept"], ["dept_rect"]) for s in ("owner", "owner_daily") for e in found[s]["entries"])
