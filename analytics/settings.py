@@ -147,6 +147,12 @@ SETTINGS = (
     Setting("COCKPIT_WEBHOOK_SECRET", "", "Signing secret of the group robot (each message is signed with it, as "
             "DingTalk robots require); empty: unsigned. A secret: set it in the environment or as `webhook_secret` "
             "under `[notify]` in `.streamlit/secrets.toml`.", secret=True),
+    Setting("COCKPIT_WEBHOOK_PER_MINUTE", "20", "Most messages sent to one group robot (webhook URL) in any 60 "
+            "seconds (WeCom, DingTalk and Feishu robots take about 20); the rest wait in the outbox, queued with "
+            "the time they may go. 0: no limit.", int),
+    Setting("COCKPIT_WEBHOOK_MAX_BYTES", "4096", "Largest Markdown text of one group robot message, in bytes of "
+            "UTF-8 (WeCom: 4096; DingTalk takes 20000). The digests queued for one robot and period go as few "
+            "messages as fit; a longer digest is split between its items into parts marked (1/3), (2/3) ….", int),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"

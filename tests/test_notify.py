@@ -162,7 +162,7 @@ def test_the_weekly_digest_arrives_by_email_and_at_the_group_robot_with_the_righ
         monkeypatch.setenv("COCKPIT_WEBHOOK_URL", robot.url)
         monkeypatch.setenv("COCKPIT_WEBHOOK_SECRET", "s3cret")
         rep = scheduler.run_once(db, now=MONDAY_9)
-        assert (rep.queued, rep.delivered) == (2, {"sent": 2, "failed": 0})
+        assert (rep.queued, rep.delivered) == (2, {"sent": 2, "failed": 0, "paced": 0})
     (mail,) = box.messages
     assert box.logins == [("notify", "pw-1234")] and mail["To"] == "chaoyang@example.gov.cn"
     body = mail.get_content()
@@ -186,13 +186,14 @@ def test_an_unreachable_server_keeps_the_message_retries_with_backoff_and_never_
     path = store.path_for(db)
     t0 = MONDAY_9
     rep = scheduler.run_once(db, now=t0)
-    assert (rep.queued, rep.delivered) == (1, {"sent": 0, "failed": 1})
+    assert (rep.queued, rep.delivered) == (1, {"sent": 0, "failed": 1, "paced": 0})
     row = outbox.listing(path).row(0, named=True)
     assert row["state"] == "failed" and row["attempts"] == 1 and "refused" in row["last_error"].lower()
     assert row["next_attempt_at"] == pytest.approx(t0.timestamp() + 60)
-    assert scheduler.run_once(db, now=t0 + timedelta(seconds=30)).delivered == {"sent": 0, "failed": 0}  # waits
+    waits = scheduler.run_once(db, now=t0 + timedelta(seconds=30)).delivered
+    assert waits == {"sent": 0, "failed": 0, "paced": 0}
     rep = scheduler.run_once(db, now=t0 + timedelta(seconds=61))
-    assert rep.delivered == {"sent": 0, "failed": 1}
+    assert rep.delivered == {"sent": 0, "failed": 1, "paced": 0}
     assert outbox.listing(path).row(0, named=True)["next_attempt_at"] == pytest.approx(
         (t0 + timedelta(seconds=61)).timestamp() + 120)  # doubled
     with support.Mailbox(port) as box:
@@ -209,7 +210,8 @@ def test_a_webhook_answering_an_error_is_retried_and_the_starttls_setting_is_nev
         monkeypatch.setenv("COCKPIT_WEBHOOK_SECRET", "s3cret")
         first = scheduler.run_once(db, now=MONDAY_9)
         second = scheduler.run_once(db, now=MONDAY_9 + timedelta(minutes=2))
-    assert (first.delivered, second.delivered) == ({"sent": 0, "failed": 1}, {"sent": 1, "failed": 0})
+    assert (first.delivered, second.delivered) == (
+        {"sent": 0, "failed": 1, "paced": 0}, {"sent": 1, "failed": 0, "paced": 0})
     assert len(robot.received) == 1
     port = support.free_port()
     monkeypatch.setenv("COCKPIT_SMTP_HOST", "127.0.0.1")
@@ -235,7 +237,7 @@ def test_e_mail_goes_over_starttls_with_sign_in_when_the_server_requires_both(db
     _weekly(db, "chaoyang", ("110105",), "email", address="chaoyang@example.gov.cn")
     with support.Mailbox(port, tls=cert) as box:
         rep = scheduler.run_once(db, now=MONDAY_9)
-    assert rep.delivered == {"sent": 1, "failed": 0} and box.logins == [("notify", "pw-1234")]
+    assert rep.delivered == {"sent": 1, "failed": 0, "paced": 0} and box.logins == [("notify", "pw-1234")]
     assert "item=B1" in box.messages[0].get_content()
 
 
@@ -506,6 +508,6 @@ def test_a_person_marks_their_notices_read_on_the_cockpit_and_chooses_their_lang
     at.selectbox(key="admin_edit_user").set_value("beijing").run()
     assert at.selectbox(key="admin_edit_lang_beijing").value == "en"
     at.selectbox(key="admin_edit_lang_beijing").set_value("")
-    at.button[[b.label for b in at.button].index("Save role, scope and language")].click().run()
+    at.button[[b.label for b in at.button].index("Save the account")].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert accounts.get(side, "beijing").lang is None

@@ -17,7 +17,8 @@ from tests import pg_support
 ROOT = Path(__file__).resolve().parents[1]
 # the tests of everything kept in the state stores: accounts, sign-in sessions and the audit chain; notifications;
 # event notes; the worker's job queue; saved header mappings; meeting notes; duplicate marks; the warming list
-STORE_TESTS = ["tests/test_auth.py", "tests/test_sessions.py", "tests/test_notify.py", "tests/test_annotations.py",
+STORE_TESTS = ["tests/test_auth.py", "tests/test_sessions.py", "tests/test_notify.py", "tests/test_notify_owners.py",
+               "tests/test_annotations.py",
                "tests/test_worker.py", "tests/test_ingest.py::test_mappings_an_earlier_version_kept_in_the_database_"
                "file_are_carried_over", "tests/test_ingest.py::test_unknown_header_is_listed_and_a_saved_mapping_"
                "maps_it",

@@ -52,6 +52,8 @@ class Account:
     updated_at: str
     last_sign_in_at: str | None
     lang: str | None = None  # the language of the person's notices (zh | en); None: each subscription's
+    department: str | None = None  # 部门/单位, as items' lead_dept (rectifications' responsible_dept) give it
+    leader_name: str | None = None  # the person's name as items' responsible_leaders give it
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,30 @@ def _check_regions(codes) -> tuple[str, ...]:
 def _row(r) -> Account:
     return Account(username=r[0], display_name=r[1], role=r[2], region_codes=tuple(json.loads(r[3])),
                    domains=tuple(json.loads(r[4])), sso_identity=r[5], disabled=bool(r[6]), has_password=bool(r[7]),
-                   created_at=r[8], created_by=r[9], updated_at=r[10], last_sign_in_at=r[11], lang=r[12])
+                   created_at=r[8], created_by=r[9], updated_at=r[10], last_sign_in_at=r[11], lang=r[12],
+                   department=r[13], leader_name=r[14])
 
 
 _COLUMNS = ("username, display_name, role, region_codes, domains, sso_identity, disabled, password_hash IS NOT NULL, "
-            "created_at, created_by, updated_at, last_sign_in_at, lang")
+            "created_at, created_by, updated_at, last_sign_in_at, lang, department, leader_name")
 LANGS = ("zh", "en")
+MAX_OWNER_TEXT = 64  # characters of a department or a leader's name
+
+
+def check_owner_text(text: str | None, what: str) -> str | None:
+    """A department or leader name as stored: trimmed, inner runs of white space as one space, None when empty;
+    refused (`AccountError`) when longer than MAX_OWNER_TEXT characters or holding control or format characters
+    (a line break, a zero-width or direction mark would make it match nothing the data says while looking equal)."""
+    import unicodedata
+
+    if text is None:
+        return None
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
+        raise AccountError(f"{what}_chars")
+    text = " ".join(text.split())
+    if len(text) > MAX_OWNER_TEXT:
+        raise AccountError(f"{what}_length", n=MAX_OWNER_TEXT)
+    return text or None
 
 
 def count(path: str | Path) -> int:
@@ -176,11 +196,15 @@ def list_all(path: str | Path) -> list[Account]:
 
 
 def add(path: str | Path, username: str, *, role: str, by: str, password: str | None = None,
-        display_name: str = "", region_codes=(), domains=(), sso_identity: str | None = None) -> Account:
-    """A new account. It needs a password (checked against the policy) or an SSO identity, or both."""
+        display_name: str = "", region_codes=(), domains=(), sso_identity: str | None = None,
+        department: str | None = None, leader_name: str | None = None) -> Account:
+    """A new account. It needs a password (checked against the policy) or an SSO identity, or both. `department`
+    and `leader_name` (optional) make it an owner of the items whose lead department or responsible leaders they
+    are: their notices reach it (analytics/notify/owners.py)."""
     name = normalise_username(username)
     _check_role(role)
     regions = _check_regions(region_codes)
+    department, leader_name = check_owner_text(department, "department"), check_owner_text(leader_name, "leader")
     if password is None and not sso_identity:
         raise AccountError("no_credential")
     if password is not None:
@@ -193,20 +217,24 @@ def add(path: str | Path, username: str, *, role: str, by: str, password: str | 
         if sso and con.execute("SELECT 1 FROM users WHERE sso_identity = ?", (sso,)).fetchone():
             raise AccountError("sso_taken", identity=sso)
         con.execute("INSERT INTO users (username, display_name, role, region_codes, domains, password_hash, "
-                    "sso_identity, disabled, created_at, created_by, updated_at, password_changed_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                    "sso_identity, disabled, created_at, created_by, updated_at, password_changed_at, department, "
+                    "leader_name) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
                     (name, display_name.strip() or name, role, json.dumps(list(regions)),
                      json.dumps(sorted(set(domains)), ensure_ascii=False),
                      _HASHER.hash(password) if password is not None else None, sso, stamp, by, stamp,
-                     stamp if password is not None else None))
+                     stamp if password is not None else None, department, leader_name))
     return get(path, name)
 
 
 def update(path: str | Path, username: str, *, by: str, role: str | None = None, region_codes=None,
-           domains=None, display_name: str | None = None, lang: str | None = None) -> Account:
-    """Change an account's role, scope, name or the language of its notices (the next page view of its sessions
-    applies it). `lang` "" clears the language (each subscription's then); None leaves it as it is."""
+           domains=None, display_name: str | None = None, lang: str | None = None, department: str | None = None,
+           leader_name: str | None = None) -> Account:
+    """Change an account's role, scope, name, the language of its notices, its department or its leader name (the
+    next page view of its sessions applies it). `lang`, `department`, `leader_name`: "" clears it, None leaves it
+    as it is."""
     current = _existing(path, username)
+    department = current.department if department is None else check_owner_text(department, "department")
+    leader_name = current.leader_name if leader_name is None else check_owner_text(leader_name, "leader")
     if role is not None:
         _check_role(role)
     if lang not in (None, "", *LANGS):
@@ -214,11 +242,12 @@ def update(path: str | Path, username: str, *, by: str, role: str | None = None,
     regions = _check_regions(region_codes) if region_codes is not None else current.region_codes
     with store.connect(path, write=True) as con:
         con.execute("UPDATE users SET role = ?, region_codes = ?, domains = ?, display_name = ?, lang = ?, "
-                    "updated_at = ? WHERE username = ?",
+                    "department = ?, leader_name = ?, updated_at = ? WHERE username = ?",
                     (role or current.role, json.dumps(list(regions)),
                      json.dumps(sorted(set(domains if domains is not None else current.domains)), ensure_ascii=False),
                      (display_name or "").strip() or current.display_name,
-                     current.lang if lang is None else (lang or None), now_text(), current.username))
+                     current.lang if lang is None else (lang or None), department, leader_name, now_text(),
+                     current.username))
     return get(path, current.username)
 
 

@@ -136,6 +136,9 @@ names before an honorific or after a label, not every name.
 An item's responsible leaders (`projects.responsible_leaders`, the 责任领导 column of a monthly ledger) are
 people's names too: roles without `personal_data` read each as its first character and stars (张明远 → 张**) on the
 item page (`analytics/auth/masking.person_names`); stewards and administrators read them as uploaded.
+An account may carry a department and a leader name (set by an administrator): the notices of the items its
+department leads, or it is a responsible leader of, reach it within its own scope only (docs/notifications.md). The
+notices say why ("you are the responsible leader") but never print the item's list of leaders.
 
 Whether the database holds any row of a table at all (the pages and cards that say "no rectifications uploaded
 yet" instead of n = 0) is a fact of the whole file, the same for every account: a scoped user learns whether the

@@ -39,7 +39,15 @@ def feedback_text(text: str | None, role: str) -> str | None:
     return mask_names(privacy.mask(text))
 
 
-_NAME_LIST = re.compile(r"\s*[、，,;；/\s]+\s*")
+# what separates the names of a list of people as ledgers write it: 、 , ， ; ； / | and white space (a full-width
+# space too); a name never holds one of them
+_NAME_LIST = re.compile(r"[、，,;；/|｜\s\u3000]+")
+
+
+def split_names(text: str | None) -> list[str]:
+    """The names of a list of people (an item's responsible leaders: "张明远、李卫国", "张明远, 李卫国；王五"), in
+    order, each trimmed; [] for none."""
+    return [n for n in _NAME_LIST.split(text or "") if n]
 
 
 def person_names(text: str | None, role: str) -> str | None:
@@ -49,4 +57,4 @@ def person_names(text: str | None, role: str) -> str | None:
         return None
     if roles.allowed(role, "personal_data"):
         return text
-    return "、".join(n[:1] + "*" * (len(n) - 1) for n in _NAME_LIST.split(text.strip()) if n)
+    return "、".join(n[:1] + "*" * (len(n) - 1) for n in split_names(text))

@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS users (
     updated_at TEXT NOT NULL,
     password_changed_at TEXT,
     last_sign_in_at TEXT,
-    lang TEXT                           -- the language of the person's notices (zh | en); NULL: the subscription's
+    lang TEXT,                          -- the language of the person's notices (zh | en); NULL: the subscription's
+    department TEXT,                    -- 部门/单位 as the items' lead_dept gives it: notices of the items it leads
+    leader_name TEXT                    -- the name as the items' responsible_leaders give it: 催办 and 通报 of them
 );
 -- failed sign-ins by the name typed, whether or not an account has it (so a lockout says nothing
 -- about which names exist)
@@ -92,7 +94,7 @@ def exists(path: str | Path) -> bool:
 
 
 # columns added after the first release: (table, column, declaration), added to a store written before them
-MIGRATIONS = (("users", "lang", "TEXT"),)
+MIGRATIONS = (("users", "lang", "TEXT"), ("users", "department", "TEXT"), ("users", "leader_name", "TEXT"))
 _MIGRATED: set[str] = set()  # stores (backend, path) found up to date in this process
 
 

@@ -38,8 +38,10 @@ def cmd_preview(args) -> int:
         json.dump(out, sys.stdout, ensure_ascii=False, indent=1, default=str)
         print()
         return 0
+    why = {"": "subscription", "owner": "as owner (lead department, leader), at once", "owner_daily":
+           "as owner (lead department), daily"}
     for d in digests:
-        print(f"--- {d.channel} ({d.lang}) ---")
+        print(f"--- {d.channel} ({d.lang}) · {why.get(d.stream, d.stream)} ---")
         print(d.text)
     return 0
 

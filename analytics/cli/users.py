@@ -51,14 +51,14 @@ def cmd_add(args) -> int:
     try:
         a = accounts.add(_path(args), args.username, role=args.role, by=_actor(), password=password,
                          display_name=args.name or "", region_codes=args.region or (), domains=args.domain or (),
-                         sso_identity=args.sso)
+                         sso_identity=args.sso, department=args.department, leader_name=args.leader)
     except accounts.AccountError as e:
         return _fail(e)
     _log(args, "user_add", a.username, role=a.role, regions=list(a.region_codes), domains=list(a.domains),
-         sso=bool(a.sso_identity))
+         sso=bool(a.sso_identity), department=a.department, leader=a.leader_name)
     first = accounts.count(_path(args)) == 1
     print(f"added {a.username} ({a.role}, scope {', '.join(a.region_codes) or 'national'}"
-          f"{'; ' + ', '.join(a.domains) if a.domains else ''}) to {_path(args)}")
+          f"{'; ' + ', '.join(a.domains) if a.domains else ''}{_owner(a)}) to {_path(args)}")
     if first:
         print("sign-in is now required: the app leaves demo mode at its next page view")
     return 0
@@ -71,14 +71,21 @@ def cmd_change(args) -> int:
         a = accounts.update(_path(args), args.username, by=_actor(), role=args.role,
                             region_codes=args.region if args.region is not None else None,
                             domains=args.domain if args.domain is not None else None, display_name=args.name,
-                            lang=None if args.lang is None else ("" if args.lang == "none" else args.lang))
+                            lang=None if args.lang is None else ("" if args.lang == "none" else args.lang),
+                            department=args.department, leader_name=args.leader)
     except accounts.AccountError as e:
         return _fail(e)
     _log(args, "user_change", a.username, role=a.role, regions=list(a.region_codes), domains=list(a.domains),
-         lang=a.lang)
+         lang=a.lang, department=a.department, leader=a.leader_name)
     print(f"changed {a.username}: {a.role}, scope {', '.join(a.region_codes) or 'national'}, "
-          f"notices in {a.lang or 'each subscription’s language'}")
+          f"notices in {a.lang or 'each subscription’s language'}{_owner(a)}")
     return 0
+
+
+def _owner(a) -> str:
+    """The account's department and leader name, as the command prints them (empty when it has neither)."""
+    parts = [f"department {a.department}" if a.department else "", f"leader {a.leader_name}" if a.leader_name else ""]
+    return "".join(f"; {p}" for p in parts if p)
 
 
 def cmd_disable(args, disabled: bool = True) -> int:
@@ -126,12 +133,20 @@ def cmd_list(args) -> int:
     if not rows:
         print(f"no accounts in {_path(args)}: the app runs in demo mode (anyone can see everything)")
         return 0
-    print("username\trole\tscope\tdomains\tstate\tlast sign-in")
+    print("username\trole\tscope\tdomains\tstate\tlast sign-in\tdepartment\tleader")  # new columns last
     for r in rows:
         print("\t".join([r["username"], r["role"], ",".join(r["region_codes"]) or "national",
                          ",".join(r["domains"]) or "all", "disabled" if r["disabled"] else "active",
-                         r["last_sign_in_at"] or "never"]))
+                         r["last_sign_in_at"] or "never", r["department"] or "—", r["leader_name"] or "—"]))
     return 0
+
+
+def _owner_args(p, change: bool = False) -> None:
+    clear = " (\"\" clears it)" if change else ""
+    p.add_argument("--department", help="its department (部门/单位) as the items' lead department gives it: the "
+                   "notices of the items that department leads reach the account" + clear)
+    p.add_argument("--leader", help="its name as the items' responsible leaders (责任领导) give it: the urgings and "
+                   "bulletins of those items reach the account" + clear)
 
 
 def add_commands(sub) -> None:
@@ -155,6 +170,7 @@ def add_commands(sub) -> None:
     p.add_argument("--sso", help="identity (e-mail) single sign-on maps to this account")
     p.add_argument("--sso-only", action="store_true", help="no password: signs in only by single sign-on")
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    _owner_args(p)
     p.set_defaults(func=cmd_add)
     p = common(usub.add_parser("change", help="change an account's role, scope, display name or notice language"))
     p.add_argument("--role", choices=roles.ROLE_KEYS)
@@ -163,6 +179,7 @@ def add_commands(sub) -> None:
     p.add_argument("--domain", action="append", help="the new scope's domains (replaces the old ones)")
     p.add_argument("--lang", choices=("zh", "en", "none"),
                    help="the language of the account's notices (none: each subscription's own)")
+    _owner_args(p, change=True)
     p.set_defaults(func=cmd_change)
     p = common(usub.add_parser("disable", help="disable an account (its sessions end at their next page view)"))
     p.set_defaults(func=cmd_disable)

@@ -122,7 +122,7 @@ def columns(con, table: str) -> list[str]:
 def add_column(con, table: str, column: str, decl: str) -> bool:
     """Add a column a newer schema has to a store written before it (`CREATE TABLE IF NOT EXISTS` leaves an existing
     table as it was); True when it was missing. Safe against another process adding it at the same moment."""
-    if not re.fullmatch(r"\w+", table) or not re.fullmatch(r"\w+", column) or not re.fullmatch(r"[\w ]+", decl):
+    if not re.fullmatch(r"\w+", table) or not re.fullmatch(r"\w+", column) or not re.fullmatch(r"[\w ]+(?:'')?", decl):
         raise ValueError(f"{table}.{column} {decl}")
     if column in columns(con, table):
         return False

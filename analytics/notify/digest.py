@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from analytics import i18n, settings
 from analytics.auth.accounts import Account
 from analytics.filters import Filters, to_query
+from analytics.notify import owners
 from analytics.notify.firings import Event
 from analytics.notify.rules import STEP_ORDER, STEPS, RuleSet
 from analytics.notify.subscriptions import Subscription, in_scope, scope_of
@@ -39,6 +40,7 @@ class Entry:
     reason: str
     link: str
     severity: float = 0.0  # lower first: the worst of a rule leads (exception first)
+    why: tuple[str, ...] = ()  # why the person receives it as an owner: dept | dept_rect | leader (owners.why)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Digest:
     title: str = ""
     text: str = ""
     markdown: str = ""
+    stream: str = ""  # "": a subscription's digest; owner, owner_daily: the person's notices as an owner
 
     @property
     def is_empty(self) -> bool:
@@ -74,7 +77,7 @@ def link(event: Event, lang: str, base: str | None = None) -> str:
     return f"{base}/{'data' if event.rule_key == 'silent' else 'rectifications'}?{urlencode(query)}"
 
 
-def _entry(event: Event, ruleset: RuleSet, lang: str, base: str | None) -> Entry:
+def _entry(event: Event, ruleset: RuleSet, lang: str, base: str | None, account: Account) -> Entry:
     rule = ruleset.get(event.rule_key)
     values = {k: ("—" if v is None else v) for k, v in event.detail.items()}
     try:
@@ -84,7 +87,7 @@ def _entry(event: Event, ruleset: RuleSet, lang: str, base: str | None) -> Entry
     name = event.detail.get("name") or event.detail.get("description") or event.detail.get("region") or event.subject
     return Entry(rule.key, rule.step, event.subject, str(name), str(event.detail.get("region") or ""),
                  event.detail.get("light"), event.detail.get("owner"), reason, link(event, lang, base),
-                 _severity(event))
+                 _severity(event), owners.why(account, rule.key, rule.step, event.detail, rule.subject))
 
 
 def _severity(event: Event) -> float:
@@ -98,10 +101,16 @@ def _severity(event: Event) -> float:
 
 
 def _mine(events: list[Event], account: Account, sub: Subscription, ruleset: RuleSet) -> list[Event]:
+    """The events a subscription reports: its rules (enabled ones), within its regions and the account's scope; for
+    an owner stream, only the firings the account owns (its department or it as leader), within its whole scope."""
     scope = scope_of(account, sub)
     keys = {r.key for r in ruleset.enabled} & set(sub.rule_keys)
-    return [e for e in events if e.rule_key in keys
-            and in_scope(e.region_code, e.domain, scope, region_rule=ruleset.get(e.rule_key).subject == "region")]
+    out = [e for e in events if e.rule_key in keys
+           and in_scope(e.region_code, e.domain, scope, region_rule=ruleset.get(e.rule_key).subject == "region")]
+    if sub.stream:
+        out = [e for e in out if owners.why(account, e.rule_key, ruleset.get(e.rule_key).step, e.detail,
+                                            ruleset.get(e.rule_key).subject)]
+    return out
 
 
 def build(account: Account, sub: Subscription, ruleset: RuleSet, events: list[Event], standing: list[Event], *,
@@ -117,15 +126,24 @@ def build(account: Account, sub: Subscription, ruleset: RuleSet, events: list[Ev
     for e in now:
         counts[e.rule_key]["standing"] += 1
     crossed = [e for e in mine if e.kind == "fired" and e.is_open]
-    entries = [_entry(e, ruleset, lang, base_url) for e in crossed]
+    entries = [_entry(e, ruleset, lang, base_url, account) for e in crossed]
     entries.sort(key=lambda x: (STEP_ORDER.index(x.step), [r.key for r in ruleset.rules].index(x.rule_key),
                                 x.severity, x.region, x.subject))
     seqs = [e.seq for e in events if e.seq is not None]
     d = Digest(account.username, account.display_name, sub.channel, lang, period, data_version, ruleset.version,
-               as_of, max(seqs, default=0), counts, entries)
-    title = i18n.t("notify.digest_title", lang, period=period)
+               as_of, max(seqs, default=0), counts, entries, stream=sub.stream)
+    title = i18n.t("notify.digest_title", lang, period=period_label(period, lang, as_of))
     return replace(d, title=title, text=_render(d, ruleset, title, md=False),
                    markdown=_render(d, ruleset, title, md=True))
+
+
+def period_label(period: str, lang: str, as_of: date | None = None) -> str:
+    """A period as a reader names it: a date or an ISO week as it is; an `immediate` one (its key is the newest
+    event, "#3603") as "at once", with the data's date when known."""
+    if not period.startswith("#"):
+        return period
+    word = i18n.t("notify.freq_immediate", lang)
+    return f"{word} · {i18n.fmt_date(as_of, lang)}" if as_of else word
 
 
 def md_escape(text: str) -> str:
@@ -140,7 +158,10 @@ def _render(d: Digest, ruleset: RuleSet, title: str, md: bool) -> str:
     lang, esc = d.lang, (md_escape if md else str)
     out = [f"### {title}" if md else title,
            i18n.t("notify.digest_to", lang, name=esc(d.display_name), date=i18n.fmt_date(d.as_of, lang),
-                  version=d.data_version, rules=d.rules_version), ""]
+                  version=d.data_version, rules=d.rules_version)]
+    if d.stream:
+        out.append(i18n.t("notify.digest_owner_intro", lang))
+    out.append("")
     out.append(("**" + i18n.t("notify.digest_changes", lang) + "**") if md else i18n.t("notify.digest_changes", lang))
     changed = {k: c for k, c in d.counts.items() if c["fired"] or c["cleared"]}
     for key, c in changed.items():
@@ -169,6 +190,9 @@ def _render(d: Digest, ruleset: RuleSet, title: str, md: bool) -> str:
 def _line(e: Entry, lang: str, md: bool) -> str:
     esc = md_escape if md else str
     owner = i18n.t("notify.digest_owner", lang, owner=esc(e.owner)) if e.owner else ""
+    if e.why:
+        why = i18n.t("notify.why_sep", lang).join(i18n.t(f"notify.why_{w}", lang) for w in e.why)
+        owner += ("（" + why + "）") if lang == "zh" else f" ({why})"
     head = f"{_light(e.light, lang)} {esc(e.name)}（{esc(e.region)}）" if lang == "zh" else \
         f"{_light(e.light, lang)} {esc(e.name)} ({esc(e.region)})"
     if md:

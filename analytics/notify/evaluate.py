@@ -63,7 +63,8 @@ def _item_line(rule: Rule, row: dict, **extra) -> Line:
     detail = {"project_id": row["project_id"], "name": row["name"], "region": row["region_name"],
               "owner": row["lead_dept"], "deadline": str(row["planned_end_date"]), "days_left": row["days_left"],
               "days_late": row["days_late"], "lag": _fmt_lag(row["lag_pp"]), "light": row["light"],
-              "weeks": None, "probability": None, "urged": None, "days_unanswered": None, "last_report": None} | extra
+              "weeks": None, "probability": None, "urged": None, "days_unanswered": None, "last_report": None,
+              "leaders": row["responsible_leaders"]} | extra
     return Line(rule.key, row["project_id"], row["region_code"], row["domain"], detail)
 
 
@@ -129,7 +130,8 @@ def rect_overdue(ctx: Context, rule: Rule, items: pl.DataFrame) -> list[Line]:
     out = []
     for r in ctx.run("notify_rect_overdue").iter_rows(named=True):
         detail = {"project_id": r["project_id"], "description": r["description"], "region": r["region_name"],
-                  "owner": r["responsible_dept"], "deadline": str(r["deadline"]), "days_late": r["days_late"]}
+                  "owner": r["responsible_dept"], "deadline": str(r["deadline"]), "days_late": r["days_late"],
+                  "leaders": r["responsible_leaders"]}
         out.append(Line(rule.key, r["rectification_id"], r["region_code"], r["domain"], detail))
     return out
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from analytics import settings
 from analytics.auth.accounts import now_text
-from analytics.notify import channels, store
+from analytics.notify import channels, robots, store
 from analytics.notify.digest import Digest
 
 LEASE_SECONDS = 300
@@ -36,8 +36,10 @@ class Message:
     attempts: int
 
 
-def idem_key(username: str, period: str, channel: str) -> str:
-    return f"{username}|{period}|{channel}"
+def idem_key(username: str, period: str, channel: str, stream: str = "") -> str:
+    """person | period | channel, and the stream for an owner's notices (a subscription's digests keep the key
+    they had before owners' notices existed)."""
+    return f"{username}|{period}|{channel}" + (f"|{stream}" if stream else "")
 
 
 def backoff(attempts: int) -> float:
@@ -51,26 +53,28 @@ def enqueue(path: str | Path, digest: Digest, address: str, now: float | None = 
     with store.connect(path, write=True) as con:
         cur = con.execute(
             "INSERT INTO outbox (idem_key, username, channel, address, period, title, body_text, body_markdown, "
-            "last_seq, data_version, rules_version, state, next_attempt_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (idem_key) DO NOTHING",
-            (idem_key(digest.username, digest.period, digest.channel), digest.username, digest.channel, address,
-             digest.period, digest.title, digest.text, digest.markdown, digest.last_seq, digest.data_version,
-             digest.rules_version, now, now_text()))
+            "last_seq, data_version, rules_version, state, next_attempt_at, created_at, stream) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+            (idem_key(digest.username, digest.period, digest.channel, digest.stream), digest.username,
+             digest.channel, address, digest.period, digest.title, digest.text, digest.markdown, digest.last_seq,
+             digest.data_version, digest.rules_version, now, now_text(), digest.stream))
         return cur.lastrowid if cur.rowcount else None
 
 
-def is_queued(path: str | Path, username: str, period: str, channel: str) -> bool:
-    """Whether this person's digest of this period on this channel is already queued (or sent): not built again."""
+def is_queued(path: str | Path, username: str, period: str, channel: str, stream: str = "") -> bool:
+    """Whether this person's digest of this period on this channel (and stream) is already queued (or sent): not
+    built again."""
     with store.connect(path) as con:
         return con.execute("SELECT 1 FROM outbox WHERE idem_key = ?",
-                           (idem_key(username, period, channel),)).fetchone() is not None
+                           (idem_key(username, period, channel, stream),)).fetchone() is not None
 
 
-def last_seq(path: str | Path, username: str, channel: str) -> int:
-    """The newest event a person's queued digests on a channel reported (their next digest starts after it)."""
+def last_seq(path: str | Path, username: str, channel: str, stream: str = "") -> int:
+    """The newest event a person's queued digests on a channel and stream reported (their next digest on it starts
+    after it): a subscription and an owner stream each keep their own place."""
     with store.connect(path) as con:
-        return con.execute("SELECT coalesce(max(last_seq), 0) FROM outbox WHERE username = ? AND channel = ?",
-                           (username, channel)).fetchone()[0]
+        return con.execute("SELECT coalesce(max(last_seq), 0) FROM outbox WHERE username = ? AND channel = ? "
+                           "AND stream = ?", (username, channel, stream)).fetchone()[0]
 
 
 def claim(path: str | Path, now: float, limit: int = 100) -> list[Message]:
@@ -97,21 +101,44 @@ def _send(path: str | Path, m: Message) -> None:
 
 
 def deliver(path: str | Path, now: float | None = None) -> dict[str, int]:
-    """Send every due message once; returns how many were sent and how many failed (kept for a retry)."""
+    """Send every due message once; returns how many were sent, how many failed (kept for a retry) and how many
+    wait for their group robot's pace. Fresh group-robot digests are batched into posts first (robots.py); the
+    posts to one robot go in order, one behind the other: when one fails or must wait, the later ones wait too."""
     now = time.time() if now is None else now
-    out = {"sent": 0, "failed": 0}
+    out = {"sent": 0, "failed": 0, "paced": 0}
+    with store.connect(path, write=True) as con:
+        robots.batch(con, now)
+    held: dict[str, float] = {}  # robot address -> when its next message may go (this pass sends it no more)
     for m in claim(path, now):
+        if m.channel == "webhook":
+            wait = held.get(m.address)
+            if wait is None:
+                with store.connect(path, write=True) as con:
+                    pause = robots.reserve(con, robots.robot_key(settings.get("COCKPIT_WEBHOOK_URL")), now)
+                wait = now + pause if pause > 0 else None
+            if wait is not None:
+                held[m.address] = wait
+                with store.connect(path, write=True) as con:
+                    con.execute("UPDATE outbox SET state = 'queued', next_attempt_at = ? WHERE id = ?", (wait, m.id))
+                out["paced"] += 1
+                continue
         try:
             _send(path, m)
         except channels.DeliveryError as e:
+            retry = now + backoff(m.attempts + 1)
             with store.connect(path, write=True) as con:
                 con.execute("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
-                            "next_attempt_at = ? WHERE id = ?", (str(e), now + backoff(m.attempts + 1), m.id))
+                            "next_attempt_at = ? WHERE id = ?", (str(e), retry, m.id))
+            if m.channel == "webhook":
+                held[m.address] = retry
             out["failed"] += 1
             continue
         with store.connect(path, write=True) as con:
             con.execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1, last_error = '', sent_at = ? "
                         "WHERE id = ?", (now_text(), m.id))
+            # the digests a post carried (the last part of a split one) are delivered with it
+            con.execute("UPDATE outbox SET state = 'sent', sent_at = ? WHERE post_id = ? AND state = 'batched'",
+                        (now_text(), m.id))
         out["sent"] += 1
     return out
 

@@ -41,7 +41,8 @@ def dry_run(db_path: str | Path, ruleset: rules.RuleSet, cur=None) -> tuple[int,
 
 def preview(db_path: str | Path, username: str, now: datetime | None = None,
             ruleset: rules.RuleSet | None = None, cur=None) -> list[D.Digest]:
-    """One digest per subscription of the account, as it would read if its period were due now."""
+    """One digest per subscription of the account, as it would read if its period were due now, and one per owner
+    stream (the items its department leads or it is the leader of: owners.py)."""
     account = accounts.get(auth_store.path_for(db_path), username.strip().lower())
     if account is None:
         raise UnknownAccount(username)
@@ -51,7 +52,8 @@ def preview(db_path: str | Path, username: str, now: datetime | None = None,
 
 
 def everyone(db_path: str | Path, cur=None, now: datetime | None = None) -> list[D.Digest]:
-    """Every active account's digests as they would read now (the admin page's dry run: what goes to whom)."""
+    """Every active account's digests as they would read now, owners' notices included (the admin page's dry run:
+    what goes to whom)."""
     path = store.path_for(db_path)
     ruleset = rules.load(path)
     run = dry_run(db_path, ruleset, cur)
@@ -62,8 +64,8 @@ def everyone(db_path: str | Path, cur=None, now: datetime | None = None) -> list
 def _digests(path: Path, account, ruleset: rules.RuleSet, run, now: datetime | None) -> list[D.Digest]:
     version, as_of, pending, standing = run
     out = []
-    for sub in subscriptions.effective(path, account):
-        events = firings.events_after(path, outbox.last_seq(path, account.username, sub.channel)) + pending
+    for sub in subscriptions.delivered(path, account, ruleset):
+        events = firings.events_after(path, outbox.last_seq(path, account.username, sub.channel, sub.stream)) + pending
         period = scheduler.period_of(sub.frequency, now or datetime.now(), firings.last_seq(path))
         out.append(D.build(account, sub, ruleset, events, standing, period=period, data_version=version,
                            as_of=as_of))

@@ -122,23 +122,30 @@ def newest_evaluation(path: Path) -> tuple[int, date | None]:
 
 
 def address_of(account: accounts.Account, sub: subscriptions.Subscription) -> str:
+    """Where a digest goes: the e-mail address, the person's inbox, or the group robot ("robot": the one
+    COCKPIT_WEBHOOK_URL names; the batching and pacing of robots.py are per this address)."""
     return sub.address if sub.channel == "email" else account.username if sub.channel == "inbox" else "robot"
 
 
 def queue_due(db_path: str | Path, path: Path, ruleset: rules.RuleSet, now: datetime) -> int:
-    """Queue the digest of every active account and subscription whose period is due and that has news."""
+    """Queue the digest of every active account and subscription whose period is due and that has news, and the
+    notices of the items an account owns (its department leads them, it is their leader: owners.py)."""
     version, as_of = newest_evaluation(path)
     standing = firings.open_firings(path)
     newest = firings.last_seq(path)
     n = 0
+    read: dict[int, list] = {}  # last event received -> the events after it: most streams share one of a few
     for account in accounts.list_all(auth_store.path_for(db_path)):
         if account.disabled:
             continue
-        for sub in subscriptions.effective(path, account):
+        for sub in subscriptions.delivered(path, account, ruleset):
             period = period_of(sub.frequency, now, newest)
-            if period is None or outbox.is_queued(path, account.username, period, sub.channel):
+            if period is None or outbox.is_queued(path, account.username, period, sub.channel, sub.stream):
                 continue
-            events = firings.events_after(path, outbox.last_seq(path, account.username, sub.channel))
+            seq = outbox.last_seq(path, account.username, sub.channel, sub.stream)
+            if seq not in read:
+                read[seq] = firings.events_after(path, seq)
+            events = read[seq]
             d = D.build(account, sub, ruleset, events, standing, period=period, data_version=version, as_of=as_of)
             if d.is_empty:
                 continue
@@ -183,4 +190,7 @@ def summary(rep: Report) -> str:
             f"not evaluated: {rep.not_evaluated}" if rep.not_evaluated else
             f"data version {rep.data_version} already evaluated under rules version {rep.rules_version}")
     sent = rep.delivered or {}
-    return f"{what}; {rep.queued} digest(s) queued; {sent.get('sent', 0)} sent, {sent.get('failed', 0)} failed"
+    paced = (f", {sent['paced']} waiting for their group robot (its pace, or an earlier message to it)"
+             if sent.get("paced") else "")
+    return (f"{what}; {rep.queued} digest(s) queued; {sent.get('sent', 0)} sent, {sent.get('failed', 0)} failed"
+            + paced)

@@ -2,6 +2,7 @@
 firings and their events, subscriptions, the outbox and the in-app inbox."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics import settings
@@ -74,12 +75,27 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_seq INTEGER NOT NULL,           -- the newest event it reports
     data_version INTEGER NOT NULL,
     rules_version INTEGER NOT NULL,
-    state TEXT NOT NULL,                 -- queued | sending | sent | failed
+    state TEXT NOT NULL,                 -- queued | sending | sent | failed | batched (sent within a post)
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,       -- epoch seconds
     last_error TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT,
+    stream TEXT NOT NULL DEFAULT '',     -- '': a subscription's digest; owner, owner_daily: an owner's notices;
+                                         -- post: a group robot message carrying several digests or part of one
+    post_id INTEGER                      -- a batched digest: the (last) post that carries it
+);
+-- the rules an account does not want to hear of as an owner (its department leads the item, it is its leader)
+CREATE TABLE IF NOT EXISTS owner_optouts (
+    username TEXT NOT NULL,
+    rule_key TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (username, rule_key)
+);
+-- every message sent to a group robot, by robot (a hash of its URL): the pace COCKPIT_WEBHOOK_PER_MINUTE counts them
+CREATE TABLE IF NOT EXISTS robot_sends (
+    robot TEXT NOT NULL,
+    sent_at REAL NOT NULL                -- epoch seconds
 );
 CREATE TABLE IF NOT EXISTS inbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -99,7 +115,22 @@ def path_for(db_path: str | Path) -> Path:
     return Path(override) if override else Path(str(db_path) + ".notify.sqlite")
 
 
+# columns added after the first release: (table, column, declaration), added to a store written before them
+MIGRATIONS = (("outbox", "stream", "TEXT NOT NULL DEFAULT ''"), ("outbox", "post_id", "INTEGER"))
+_MIGRATED: set[str] = set()  # stores (backend, path) brought up to date in this process
+
+
+@contextmanager
 def connect(path: str | Path, write: bool = False):
-    """`analytics.db.state.connect` with this store's schema; reading a store not yet written creates it empty, so
-    every reader sees the tables."""
-    return state.connect_or_create(path, SCHEMA, write)
+    """`analytics.db.state.connect` with this store's schema. The first connection of a process to a store writes
+    it once: a store not yet written is created empty (so every reader sees the tables), one written before a
+    table of the schema existed gets it (`CREATE TABLE IF NOT EXISTS`), and one written before a column of
+    MIGRATIONS existed gets it (`state.add_column`, on SQLite and PostgreSQL alike)."""
+    key = f"{state.backend()}|{Path(path).resolve()}"
+    if key not in _MIGRATED:
+        with state.connect(path, SCHEMA, write=True) as con:
+            for table, column, decl in MIGRATIONS:
+                state.add_column(con, table, column, decl)
+        _MIGRATED.add(key)
+    with state.connect_or_create(path, SCHEMA, write) as con:  # (a store removed since is made again)
+        yield con

@@ -31,6 +31,7 @@ class Subscription:
     frequency: str = "weekly"
     address: str = ""  # the e-mail address of the email channel
     lang: str = "zh"
+    stream: str = ""  # "": a subscription; owner, owner_daily: an owner's notices (analytics/notify/owners.py)
 
 
 # role -> the rules it hears of by default (leaders: the bulletins and what is overdue; stewards: reporting)
@@ -157,6 +158,15 @@ def effective(path: str | Path, account: Account) -> list[Subscription]:
     """The subscriptions in force for an account: its own, else its role's, else the role's default."""
     return (_rows(path, f"user:{account.username}") or _rows(path, f"role:{account.role}")
             or default_for(account.role))
+
+
+def delivered(path: str | Path, account: Account, ruleset) -> list[Subscription]:
+    """Everything an account receives: its subscriptions in force (`effective`), then its owner streams, if its
+    department or leader name make it an owner of items (analytics/notify/owners.py)."""
+    from analytics.notify import owners
+
+    subs = effective(path, account)
+    return subs + owners.subscriptions(path, account, ruleset, subs)
 
 
 def scope_of(account: Account, sub: Subscription) -> Scope:

@@ -10,7 +10,9 @@ import streamlit as st
 from analytics import i18n
 from analytics.auth import accounts, audit, roles
 from analytics.auth.accounts import AccountError
-from analytics.db import versions
+from analytics.db import queries, versions
+from analytics.db.queries import Scope
+from analytics.filters import Filters
 
 from ui import auth as auth_ui
 from ui import tables
@@ -32,21 +34,23 @@ def users(ctx: Context, path) -> None:
     names = st.session_state["_tree"].name
     yes, no = ctx.t("auth.yes"), ctx.t("auth.no")
     locked = {a.username: accounts.lock_state(path, a.username)[1] is not None for a in found}
-    frame = pl.DataFrame({
-        ctx.t("admin.col_username"): [a.username for a in found],
-        ctx.t("admin.col_name"): [a.display_name for a in found],
-        ctx.t("admin.col_role"): [roles.label(a.role, ctx.lang) for a in found],
-        ctx.t("admin.col_scope"): [auth_ui.scope_text(_user(a), names, ctx.lang) for a in found],
-        ctx.t("admin.col_sso"): [a.sso_identity or "" for a in found],
-        ctx.t("admin.col_lang"): [_lang_label(ctx, a.lang) for a in found],
-        ctx.t("admin.col_state"): [ctx.t("admin.disabled") if a.disabled else ctx.t("admin.active") for a in found],
-        ctx.t("admin.col_locked"): [yes if locked[a.username] else no for a in found],
-        ctx.t("admin.col_last"): [(a.last_sign_in_at or "")[:16].replace("T", " ") for a in found],
-        ctx.t("admin.col_created"): [f"{a.created_at[:10]} · {a.created_by}" for a in found],
-    }, schema={k: pl.Utf8 for k in (ctx.t("admin.col_username"), ctx.t("admin.col_name"), ctx.t("admin.col_role"),
-                                     ctx.t("admin.col_scope"), ctx.t("admin.col_sso"), ctx.t("admin.col_lang"),
-                                     ctx.t("admin.col_state"),
-                                     ctx.t("admin.col_locked"), ctx.t("admin.col_last"), ctx.t("admin.col_created"))})
+    # who, what and whether they can sign in first (a disabled or locked account is the exception an
+    # administrator looks for), then what their notices depend on, then the record
+    columns = {
+        "admin.col_username": [a.username for a in found],
+        "admin.col_name": [a.display_name for a in found],
+        "admin.col_role": [roles.label(a.role, ctx.lang) for a in found],
+        "admin.col_scope": [auth_ui.scope_text(_user(a), names, ctx.lang) for a in found],
+        "admin.col_state": [ctx.t("admin.disabled") if a.disabled else ctx.t("admin.active") for a in found],
+        "admin.col_locked": [yes if locked[a.username] else no for a in found],
+        "admin.col_department": [a.department or "" for a in found],
+        "admin.col_leader": [a.leader_name or "" for a in found],
+        "admin.col_lang": [_lang_label(ctx, a.lang) for a in found],
+        "admin.col_sso": [a.sso_identity or "" for a in found],
+        "admin.col_last": [(a.last_sign_in_at or "")[:16].replace("T", " ") for a in found],
+        "admin.col_created": [f"{a.created_at[:10]} · {a.created_by}" for a in found],
+    }
+    frame = pl.DataFrame({ctx.t(k): v for k, v in columns.items()}, schema={ctx.t(k): pl.Utf8 for k in columns})
     st.subheader(ctx.t("admin.users", n=len(found)))
     tables.show(ctx, frame, key="admin_users", title=ctx.t("admin.users", n=len(found)), stem="accounts")
     lockouts(ctx, path)
@@ -118,17 +122,62 @@ def add_form(ctx: Context, path) -> None:
                                           max_chars=128, help=ctx.t("admin.policy", n=_min()))
             sso = cols[1].text_input(ctx.t("admin.col_sso"), key="admin_add_sso", max_chars=200,
                                      help=ctx.t("admin.sso_help"))
+            department, leader = _owner_inputs(ctx, "admin_add", _departments(ctx, ctx.scope))
             submitted = st.form_submit_button(ctx.t("admin.add_submit"), type="primary")
         if submitted:
             try:
                 a = accounts.add(path, username, role=role, by=ctx.user.username, password=password or None,
-                                 display_name=display, region_codes=regions, domains=domains, sso_identity=sso or None)
+                                 display_name=display, region_codes=regions, domains=domains, sso_identity=sso or None,
+                                 department=department, leader_name=leader)
             except AccountError as e:
                 st.error(md_escape(e.message(ctx.lang)))
                 return
             auth_ui.log(ctx.db_path, ctx.user, "user_add", a.username, role=a.role, regions=list(a.region_codes),
-                        domains=list(a.domains), sso=bool(a.sso_identity))
+                        domains=list(a.domains), sso=bool(a.sso_identity), department=a.department,
+                        leader=a.leader_name)
             _done(ctx, ctx.t("admin.added", username=a.username))
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _departments_cached(db_path: str, version: int, regions: tuple, domains: tuple, as_of
+                        ) -> dict[str, tuple[int, int]]:
+    frame = queries.run(database(db_path).cursor(), "notify_departments", Filters(), Scope(regions, domains), as_of)
+    return {r[0]: (r[1], r[2]) for r in frame.iter_rows()}
+
+
+def _departments(ctx: Context, scope: Scope) -> dict[str, tuple[int, int]]:
+    """Department → (items it leads, rectifications it is responsible for) in `scope`, as the data writes them."""
+    return _departments_cached(ctx.db_path, ctx.version, tuple(scope.region_codes), tuple(scope.domains), ctx.as_of)
+
+
+def _owner_inputs(ctx: Context, key: str, depts: dict, department: str | None = None,
+                  leader: str | None = None) -> tuple[str | None, str | None]:
+    """The account's department (the departments of the data in its scope to choose from, or typed) and its name as
+    the items' responsible leaders write it: whose notices it receives as an owner (analytics/notify/owners.py)."""
+    options = ["", *depts]
+    if department and department not in depts:
+        options.insert(1, department)
+    cols = st.columns(2)
+    chosen = cols[0].selectbox(
+        ctx.t("admin.col_department"), options, index=options.index(department or ""), key=f"{key}_department",
+        accept_new_options=True, help=ctx.t("admin.department_help"),
+        format_func=lambda d: ctx.t("admin.department_none") if not d else
+        ctx.t("admin.department_option", dept=d, n=depts[d][0], m=depts[d][1]) if d in depts else d)
+    typed = cols[1].text_input(ctx.t("admin.col_leader"), value=leader or "", key=f"{key}_leader",
+                               max_chars=accounts.MAX_OWNER_TEXT, help=ctx.t("admin.leader_help"))
+    return chosen or None, typed.strip() or None
+
+
+def _owner_match(ctx: Context, depts: dict, department: str | None) -> None:
+    """Whether the account's department is one the data names in its scope: a department written otherwise
+    (市住建局 for 住房和城乡建设局) matches nothing, and its notices would never come."""
+    if not department:
+        return
+    if department in depts:
+        n, m = depts[department]
+        st.caption(ctx.t("admin.department_matches", dept=md_escape(department), n=n, m=m))
+    else:
+        st.warning(ctx.t("admin.department_no_match", dept=md_escape(department)), icon=":material/warning:")
 
 
 def _min() -> int:
@@ -153,12 +202,21 @@ def edit_form(ctx: Context, path, found: list) -> None:
             lang = st.selectbox(ctx.t("admin.col_lang"), options, index=options.index(a.lang or ""),
                                 key=f"admin_edit_lang_{name}", format_func=lambda x: _lang_label(ctx, x),
                                 help=ctx.t("admin.lang_help"))
+            depts = _departments(ctx, Scope(a.region_codes, a.domains))
+            department, leader = _owner_inputs(ctx, f"admin_edit_{name}", depts, a.department, a.leader_name)
             save = st.form_submit_button(ctx.t("admin.save"), type="primary")
+        _owner_match(ctx, depts, a.department)
         if save:
-            changed = accounts.update(path, name, by=ctx.user.username, role=role, region_codes=regions,
-                                      domains=domains, display_name=display, lang=lang)
+            try:
+                changed = accounts.update(path, name, by=ctx.user.username, role=role, region_codes=regions,
+                                          domains=domains, display_name=display, lang=lang,
+                                          department=department or "", leader_name=leader or "")
+            except AccountError as e:
+                st.error(md_escape(e.message(ctx.lang)))
+                return
             auth_ui.log(ctx.db_path, ctx.user, "user_change", name, role=changed.role,
-                        regions=list(changed.region_codes), domains=list(changed.domains), lang=changed.lang)
+                        regions=list(changed.region_codes), domains=list(changed.domains), lang=changed.lang,
+                        department=changed.department, leader=changed.leader_name)
             _done(ctx, ctx.t("admin.saved", username=name))
         cols = st.columns(3)
         if a.username != ctx.user.username:  # an admin does not lock themself out

@@ -10,6 +10,7 @@ import streamlit as st
 
 from analytics.db import state
 from analytics.notify import outbox, preview, rules, store
+from analytics.notify.digest import period_label
 from analytics.notify.rules import STEPS
 from ui import tables
 from ui.context import Context, database
@@ -80,8 +81,9 @@ def dry_run(ctx: Context) -> None:
     ruleset = rules.load(store.path_for(ctx.db_path))
     frame = pl.DataFrame({
         ctx.t("admin.col_username"): [d.username for d in digests],
+        ctx.t("notify.col_why"): [ctx.t(f"notify.stream_{d.stream or 'sub'}") for d in digests],
         ctx.t("notify.col_channel"): [ctx.t(f"notify.channel_{d.channel}") for d in digests],
-        ctx.t("notify.col_period"): [d.period for d in digests],
+        ctx.t("notify.col_period"): [period_label(d.period, ctx.lang) for d in digests],
         **{ruleset.get(k).title(ctx.lang): [_new_and_now(d.counts.get(k)) for d in digests] for k in keys},
     }, schema_overrides={ruleset.get(k).title(ctx.lang): pl.Utf8 for k in keys})
     st.caption(ctx.t("notify.dry_run_cells"))
@@ -102,12 +104,14 @@ def outbox_table(ctx: Context, path) -> None:
         ctx.t("notify.col_created"): [str(v)[:16].replace("T", " ") for v in found["created_at"]],
         ctx.t("admin.col_username"): found["username"].to_list(),
         ctx.t("notify.col_channel"): [ctx.t(f"notify.channel_{c}") for c in found["channel"]],
-        ctx.t("notify.col_period"): found["period"].to_list(),
+        ctx.t("notify.col_period"): [period_label(p, ctx.lang) for p in found["period"]],
         ctx.t("notify.col_state"): [ctx.t(f"notify.state_{s}") for s in found["state"]],
-        ctx.t("notify.col_attempts"): found["attempts"].to_list(),
-        ctx.t("notify.col_error"): found["last_error"].to_list(),
-        ctx.t("notify.col_next"): [datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M") if s != "sent" else ""
+        ctx.t("notify.col_next"): [datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
+                                   if s not in ("sent", "batched") else ""
                                    for t, s in zip(found["next_attempt_at"], found["state"])],
+        ctx.t("notify.col_attempts"): found["attempts"].to_list(),
+        ctx.t("notify.col_title"): found["title"].to_list(),
+        ctx.t("notify.col_error"): found["last_error"].to_list(),
     })
     tables.show(ctx, frame, key="notify_outbox", title=ctx.t("notify.outbox", n=found.height), stem="outbox")
 
@@ -226,3 +230,31 @@ def my_subscriptions(user, names: dict[str, str], lang: str, db_path: str) -> No
                     auth_ui.log(db_path, user, "notify_subscribe", saved.channel, rules=list(saved.rule_keys),
                                 regions=list(saved.region_codes), frequency=saved.frequency, lang=language)
                     st.success(t("notify.saved"))
+        _owner_optouts(account, ruleset, lang, path, db_path, user)
+
+
+def _owner_optouts(account, ruleset, lang: str, path, db_path: str, user) -> None:
+    """As the owner of items (their lead department, their responsible leader), which rules the person hears of:
+    all of them unless they opt out of some; their subscriptions above are not touched."""
+    from analytics import i18n
+    from analytics.notify import owners
+    from ui import auth as auth_ui
+
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    if not owners.is_owner(account):
+        return
+    st.divider()
+    who = [t("notify.owner_dept", dept=md_escape(account.department)) if account.department else "",
+           t("notify.owner_leader", name=md_escape(account.leader_name)) if account.leader_name else ""]
+    st.markdown(f"**{t('notify.owner_title')}**")
+    st.caption(t("notify.owner_note", who=t("notify.why_sep").join(w for w in who if w)))
+    keys = [k for k in owners.OWNER_RULES if account.department or ruleset.get(k).step in owners.LEADER_STEPS]
+    off = set(owners.muted(path, account.username))
+    with st.form("notify_owner_form", border=False):
+        kept = st.multiselect(t("notify.owner_rules"), keys, default=[k for k in keys if k not in off],
+                              format_func=lambda k: ruleset.get(k).title(lang), key="notify_owner_rules",
+                              placeholder=t("notify.owner_none"))
+        if st.form_submit_button(t("notify.owner_save")):
+            muted = owners.set_muted(path, account.username, [k for k in keys if k not in kept])
+            auth_ui.log(db_path, user, "notify_subscribe", "owner", owner_optout=list(muted))
+            st.success(t("notify.saved"))
