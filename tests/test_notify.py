@@ -166,13 +166,13 @@ def test_the_weekly_digest_arrives_by_email_and_at_the_group_robot_with_the_righ
     (mail,) = box.messages
     assert box.logins == [("notify", "pw-1234")] and mail["To"] == "chaoyang@example.gov.cn"
     body = mail.get_content()
-    assert "2026-W48" in mail["Subject"] and "老旧小区改造" in body and "施工进度滞后于计划" in body
+    assert "2026年第48周" in mail["Subject"] and "老旧小区改造" in body and "施工进度滞后于计划" in body
     assert "http://cockpit.example/item?region=110105&lang=zh&item=B1" in body
     assert "企业开办" not in body and "高标准农田" not in body  # nothing outside 朝阳区
     (msg,) = robot.received
     assert robot.rejected == [] and msg["msgtype"] == "markdown"
     text = msg["markdown"]["text"]
-    assert msg["markdown"]["title"] == "Supervision notice (2026-W48)"
+    assert msg["markdown"]["title"] == "Supervision notice (week 48, 2026)"
     assert "no progress report for" in text and "(http://cockpit.example/data?region=340000&lang=en)" in text
     assert "老旧小区改造" not in text and "B1" not in text  # 朝阳区 is not in 安徽省
 
@@ -442,7 +442,7 @@ def test_an_account_in_english_receives_an_english_digest_from_a_subscription_sa
     assert accounts.update(side, "anhui", by="test", lang="en").lang == "en"
     scheduler.run_once(db, now=MONDAY_9)
     (msg,) = outbox.inbox(store.path_for(db), "anhui")
-    assert msg["title"] == "Supervision notice (2026-W48)" and "no progress report for" in msg["body_markdown"]
+    assert msg["title"] == "Supervision notice (week 48, 2026)" and "no progress report for" in msg["body_markdown"]
     assert "lang=en" in msg["body_markdown"]
     assert accounts.update(side, "anhui", by="test", lang="").lang is None  # cleared: the subscription's again
     assert accounts.update(side, "anhui", by="test", display_name="安徽").lang is None

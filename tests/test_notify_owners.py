@@ -99,7 +99,7 @@ def test_owners_get_the_items_of_their_department_and_leaders_from_the_urging_up
     assert "item=A1" in daily["nongye"] and "以下是贵单位牵头" in daily["nongye"]
     with store.connect(path) as con:
         titles = {s: t for s, t in con.execute("SELECT stream, title FROM outbox WHERE username = 'zhujian'")}
-    assert titles == {"owner": "督办提醒（即时 · 2026年11月22日）", "": "督办提醒（2026-W48）"}
+    assert titles == {"owner": "督办提醒（即时 · 2026年11月22日）", "": "督办提醒（2026年第48周）"}
     # the account's subscription (its role's weekly inbox default) is its own stream, untouched
     with store.connect(path) as con:
         streams = {(u, s) for u, s in con.execute("SELECT username, stream FROM outbox").fetchall()}

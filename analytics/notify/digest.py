@@ -138,10 +138,16 @@ def build(account: Account, sub: Subscription, ruleset: RuleSet, events: list[Ev
 
 
 def period_label(period: str, lang: str, as_of: date | None = None) -> str:
-    """A period as a reader names it: a date or an ISO week as it is; an `immediate` one (its key is the newest
-    event, "#3603") as "at once", with the data's date when known."""
+    """A period as a reader names it: a day as a date ("2026年12月4日" / "4 Dec 2026"), an ISO week in words
+    ("2026年第49周" / "week 49 of 2026"), an `immediate` one (its key is the newest event, "#3603") as "at once",
+    with the data's date when known."""
+    if "-W" in period:
+        return i18n.fmt_period(period, lang)
     if not period.startswith("#"):
-        return period
+        try:
+            return i18n.fmt_date(date.fromisoformat(period), lang)
+        except ValueError:
+            return period
     word = i18n.t("notify.freq_immediate", lang)
     return f"{word} · {i18n.fmt_date(as_of, lang)}" if as_of else word
 
