@@ -511,3 +511,20 @@ def test_a_person_marks_their_notices_read_on_the_cockpit_and_chooses_their_lang
     at.button[[b.label for b in at.button].index("Save the account")].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert accounts.get(side, "beijing").lang is None
+
+
+def test_a_delivery_failure_is_worded_in_the_readers_language_with_the_servers_words_kept():
+    from analytics.notify import channels
+
+    assert channels.explain("webhook oapi.example.cn: errcode 310000: keywords not in content", "zh") == \
+        "群机器人 oapi.example.cn 拒收（错误码 310000）：keywords not in content"
+    assert channels.explain("webhook 127.0.0.1:9: [Errno 111] Connection refused", "zh") == \
+        "无法连接群机器人 127.0.0.1:9：[Errno 111] Connection refused"
+    assert channels.explain("webhook 127.0.0.1:9: HTTP 502", "en") == "Group robot 127.0.0.1:9 answered HTTP 502"
+    assert channels.explain("mail server smtp.gov.cn does not offer STARTTLS", "zh").startswith(
+        "邮件服务器 smtp.gov.cn 不支持 STARTTLS")
+    assert channels.explain("mail server smtp.gov.cn: SMTPAuthenticationError: (535, b'bad')", "zh") == \
+        "邮件服务器 smtp.gov.cn 未能发送：SMTPAuthenticationError: (535, b'bad')"
+    assert channels.explain("no mail server configured (COCKPIT_SMTP_HOST)", "zh") == \
+        "未配置邮件服务器（COCKPIT_SMTP_HOST）"
+    assert channels.explain("something new", "zh") == "something new" and channels.explain(None, "zh") == ""

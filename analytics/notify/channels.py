@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import socket
 import ssl
@@ -23,7 +24,33 @@ TIMEOUT_SECONDS = 15
 
 
 class DeliveryError(Exception):
-    """The message was not delivered; str() is the reason (kept in the outbox)."""
+    """The message was not delivered; str() is the reason (kept in the outbox, in English; `explain` words it in
+    the reader's language)."""
+
+
+# the reasons `send_email` and `send_webhook` give, and their locale keys (notify.err_*): the outbox keeps the
+# English, the admin page shows it in the reader's language with the server's own words kept as they came
+_REASONS = (
+    (re.compile(r"no mail server configured \(COCKPIT_SMTP_HOST\)$"), "err_no_smtp"),
+    (re.compile(r"mail server (?P<host>\S+) does not offer STARTTLS$"), "err_no_starttls"),
+    (re.compile(r"mail server (?P<host>\S+): (?P<detail>.*)$", re.S), "err_smtp"),
+    (re.compile(r"no webhook configured \(COCKPIT_WEBHOOK_URL\)$"), "err_no_webhook"),
+    (re.compile(r"webhook (?P<host>\S+): HTTP (?P<code>\d+)$"), "err_webhook_http"),
+    (re.compile(r"webhook (?P<host>\S+): errcode (?P<code>[^:]*): (?P<detail>.*)$", re.S), "err_webhook_refused"),
+    (re.compile(r"webhook (?P<host>\S+): (?P<detail>.*)$", re.S), "err_webhook_unreachable"),
+)
+
+
+def explain(reason: str | None, lang: str) -> str:
+    """A delivery failure's reason in the reader's language (what the server said stays as it said it)."""
+    from analytics import i18n
+
+    if not reason:
+        return ""
+    for pattern, key in _REASONS:
+        if (m := pattern.match(reason)) is not None:
+            return i18n.t(f"notify.{key}", lang, **m.groupdict())
+    return reason
 
 
 def send_email(to: str, subject: str, text: str, message_id: str) -> None:

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.db import state
-from analytics.notify import outbox, preview, rules, store
+from analytics.notify import channels, outbox, preview, rules, store
 from analytics.notify.digest import period_label
 from analytics.notify.rules import STEPS
 from ui import tables
@@ -111,7 +111,7 @@ def outbox_table(ctx: Context, path) -> None:
                                    for t, s in zip(found["next_attempt_at"], found["state"])],
         ctx.t("notify.col_attempts"): found["attempts"].to_list(),
         ctx.t("notify.col_title"): found["title"].to_list(),
-        ctx.t("notify.col_error"): found["last_error"].to_list(),
+        ctx.t("notify.col_error"): [channels.explain(e, ctx.lang) for e in found["last_error"]],
     })
     tables.show(ctx, frame, key="notify_outbox", title=ctx.t("notify.outbox", n=found.height), stem="outbox")
 
