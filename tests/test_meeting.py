@@ -302,3 +302,19 @@ def test_risk_slide_gives_each_flag_its_80_percent_date(fixture_con, tmp_path):
         table = D.build(f, lang, "", 1).slide("risk").tables[0]
         i = table.columns.index(col)
         assert dict(zip(table.item_ids, (row[i] for row in table.rows))) == {"A1": when, "B1": "—"}
+
+
+def test_a_weekly_line_in_a_slide_names_every_other_week_and_writes_only_the_last_highest_and_lowest_values():
+    """Eight weekly labels and eight values ran into each other in the slide's narrow column at 1280×720."""
+    from analytics.figures import meeting as meeting_figures
+    from analytics.meeting.model import Chart
+
+    weeks = tuple(f"第{w}周" for w in range(42, 49)) + ("第49周（截至12月4日）",)
+    values = (0.078, 0.075, 0.084, 0.078, 0.070, 0.068, 0.067, 0.077)
+    fig = meeting_figures.figure(Chart("line", "红灯占比（按周）", weeks, (("红灯占比", values),), unit="share"))
+    written = [t for t in fig.data[0].text if t]
+    assert written == ["8.4%", "6.7%", "7.7%"]  # the highest, the lowest and the last, in order
+    shown = [t for t in fig.layout.xaxis.ticktext if t]
+    assert shown == ["第43周", "第45周", "第47周", "第49周<br>（截至12月4日）"]
+    few = meeting_figures.figure(Chart("line", "t", weeks[:4], (("s", values[:4]),), unit="share"))
+    assert all(few.data[0].text) and few.layout.xaxis.ticktext is None  # four fit: all written and named

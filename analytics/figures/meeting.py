@@ -21,8 +21,14 @@ def figure(c: Chart, high_contrast: bool = False, height: int = 430) -> go.Figur
     cats = [label.replace("（", "<br>（").replace(" (", "<br>(") for label in c.categories]
     # the same categories on every axis of the chart; event notes drawn by index (a band spans whole periods)
     fig = go.Figure()
+    crowded = c.kind == "line" and len(cats) > 6  # eight weekly points in a slide's narrow column
     for i, (name, values) in enumerate(c.series):
         text = [None if v is None else format(v, fmt) for v in values]
+        if crowded:  # written on the last point and the highest and lowest only: eight labels ran into each other
+            known = [j for j, v in enumerate(values) if v is not None]
+            keep = {known[-1], max(known, key=lambda j: values[j]), min(known, key=lambda j: values[j])} if known \
+                else set()
+            text = [t if j in keep else None for j, t in enumerate(text)]
         colour = colours[i % len(colours)]
         if c.kind == "line":
             fig.add_scatter(x=cats, y=list(values), name=name, mode="lines+markers+text", text=text,
@@ -42,6 +48,9 @@ def figure(c: Chart, high_contrast: bool = False, height: int = 430) -> go.Figur
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_xaxes(tickfont=dict(size=16 if len(cats) <= 6 or c.kind == "bar" else 13, color=ink),
                      **({} if c.kind == "bar" else {"tickangle": 0}))
+    if crowded:  # every other period named, counting back from the last (the current one, with its note)
+        fig.update_xaxes(tickmode="array", tickvals=cats,
+                         ticktext=[label if (len(cats) - 1 - j) % 2 == 0 else "" for j, label in enumerate(cats)])
     fig.update_yaxes(tickfont=dict(size=16, color=ink))
     grid = "#444444" if high_contrast else "#E5E8EC"
     value_axis = dict(gridcolor=grid, rangemode="tozero", tickformat=fmt, zerolinecolor=grid)
