@@ -50,7 +50,9 @@ regions = Axis.of(data.regions["region_code"],
 
 
 def months_axis(frame: pl.DataFrame) -> Axis:
-    return Axis.of(frame["col"].unique().sort(), lambda p: p)
+    """The twelve months as a reader names them ("2025年12月", "1月", … / "Dec 2025", "Jan", …), not as codes."""
+    keys = tuple(frame["col"].unique().sort())
+    return Axis(keys, tuple(i18n.fmt_period_axis(keys, ctx.lang)))
 
 
 def cells_table(frame: pl.DataFrame, rows: Axis, cols: Axis, row_title: str, col_title: str) -> pl.DataFrame:
