@@ -64,7 +64,7 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     # as Arrow: a polars frame would go through pandas and back to Arrow on every run (the largest single
     # cost of the risk and cockpit pages in the 30-session load test); compat level oldest gives plain
     # large_string columns, which Streamlit's frontend reads (not polars' newer string views)
-    config = _date_columns(frame) | (column_config or {})
+    config = _date_columns(frame, ctx.lang) | _number_columns(frame) | (column_config or {})
     extra = {}
     if wrap is not None:
         config[wrap] = config.get(wrap) or st.column_config.TextColumn(width="large")
@@ -85,14 +85,48 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     downloads(ctx, rows, key=key, title=title, stem=stem, searched=searched)
 
 
-def _date_columns(frame: pl.DataFrame) -> dict:
-    """Dates as dates (st.dataframe would show midnight times), timestamps to the minute."""
+# dates as the reader writes them (moment.js formats, as Streamlit's grid takes them): 2026年11月22日 / 22 Nov 2026
+DATE_FORMATS = {"zh": ("YYYY年M月D日", "YYYY年M月D日 HH:mm"), "en": ("D MMM YYYY", "D MMM YYYY HH:mm")}
+
+
+def _date_columns(frame: pl.DataFrame, lang: str = "zh") -> dict:
+    """Dates as dates in the reader's words (st.dataframe would show midnight times), timestamps to the minute."""
+    day, minute = DATE_FORMATS.get(lang, DATE_FORMATS["en"])
     out = {}
     for name, dtype in frame.schema.items():
         if dtype == pl.Date:
-            out[name] = st.column_config.DateColumn(name, format="YYYY-MM-DD")
+            out[name] = st.column_config.DateColumn(name, format=day)
         elif isinstance(dtype, pl.Datetime):
-            out[name] = st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm")
+            out[name] = st.column_config.DatetimeColumn(name, format=minute)
+    return out
+
+
+def number_format(values: pl.Series) -> str | None:
+    """One printf format for a numeric column: thousands separators, and the same decimals on every row (as many
+    as its values need, at most two): 1,610 and 43,890; 7.00 and 7.07, never 7 beside 7.07. None for a column of
+    years (1990-2100 whole numbers), which must not read 2,026."""
+    known = values.drop_nulls()
+    if values.dtype.is_integer():
+        if known.len() and known.min() >= 1990 and known.max() <= 2100:
+            return None
+        return "%,d"
+    if not values.dtype.is_float():
+        return None
+    known = known.filter(known.is_finite())
+    if known.is_empty():
+        return None
+    rounded = known.round(2)
+    if (rounded == rounded.round(0)).all():
+        return "%,.0f"
+    return "%,.1f" if (rounded == rounded.round(1)).all() else "%,.2f"
+
+
+def _number_columns(frame: pl.DataFrame) -> dict:
+    out = {}
+    for name in frame.columns:
+        fmt = number_format(frame[name])
+        if fmt is not None:
+            out[name] = st.column_config.NumberColumn(name, format=fmt)
     return out
 
 
