@@ -20,6 +20,9 @@ class Selection:
     county: str | None = None
 
 
+NATION = "100000"  # GB/T 2260's code for the whole country
+
+
 class RegionTree:
     def __init__(self, regions: pl.DataFrame):
         rows = regions.select("region_code", "name", "level", "parent_code").iter_rows()
@@ -32,6 +35,8 @@ class RegionTree:
             self.children.setdefault(parent, []).append(code)
         for kids in self.children.values():
             kids.sort()
+        # the nation is no region to pick, but rows can name it (items held nationally): named, never a code
+        self.name.setdefault(NATION, "全国")
 
     def __contains__(self, code: str) -> bool:
         return code in self.level

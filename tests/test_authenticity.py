@@ -170,3 +170,17 @@ def test_items_without_reports_are_an_empty_state_not_an_error(tmp_path):
     p = authenticity.page(con, Selection(as_of=AS_OF))
     con.close()
     assert p.n_items == 0 and p.flagged.is_empty() and p.by_pattern["n_items"].sum() == 0
+
+
+def test_departments_held_nationally_are_named_not_coded():
+    """The smoother-than-peers table groups items by province; items held nationally (100000) showed the code."""
+    import polars as pl
+
+    from analytics import i18n
+    from analytics.region_tree import RegionTree
+
+    tree = RegionTree(pl.DataFrame({"region_code": ["340000"], "name": ["安徽省"], "level": ["province"],
+                                    "parent_code": ["100000"]}))
+    assert [i18n.glossary("province", tree.name.get(c, c), lang) for c in ("100000", "340000") for lang in
+            ("zh", "en")] == ["全国", "China", "安徽省", "Anhui"]
+    assert "100000" not in tree and tree.provinces() == ["340000"]  # a name only: nothing to pick
