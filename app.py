@@ -80,7 +80,7 @@ def main(run: dict) -> None:
         filterbar.render(filters, tree, options, domain_counts, dept_counts, lang)
 
     for p in problems:
-        st.warning(i18n.t("filters.dropped", lang, param=p.param, value=page_ui.md_escape(p.value), expected=p.expected))
+        st.warning(i18n.t("filters.dropped", lang, param=p.param, value=page_ui.md_escape(p.value), expected=i18n.t(f"filters.expect_{p.key}", lang, n=p.n) if p.key else p.expected))
 
     auth_ui.banner(user, lang)
     shown = app_pages.BY_KEY.get(page.url_path) or next(p for p in app_pages.PAGES if p.default)

@@ -37,7 +37,9 @@ class Problem:
 
     param: str
     value: str
-    expected: str
+    expected: str  # in English, for logs and tests
+    key: str = ""  # the locale key `filters.expect_<key>` saying it in the reader's language
+    n: int = 0  # a number the words need (at most how many)
 
 
 @dataclass(frozen=True)
@@ -90,17 +92,17 @@ def _split(raw: str | list[str] | None) -> list[str]:
     return [v.strip() for p in parts for v in p.split(",") if v.strip()]
 
 
-def _multi(param: str, raw, allowed, problems: list[Problem], expected: str) -> tuple[str, ...]:
+def _multi(param: str, raw, allowed, problems: list[Problem], expected: str, key: str) -> tuple[str, ...]:
     values = _split(raw)
     if len(values) > MAX_MULTI:
-        problems.append(Problem(param, f"{len(values)} values", f"at most {MAX_MULTI}"))
+        problems.append(Problem(param, f"{len(values)} values", f"at most {MAX_MULTI}", "at_most", MAX_MULTI))
         values = values[:MAX_MULTI]
     kept = []
     for v in values:
         if v in allowed and v not in kept:
             kept.append(v)
         elif v not in allowed:
-            problems.append(Problem(param, v[:80], expected))
+            problems.append(Problem(param, v[:80], expected, key))
     return tuple(kept)
 
 
@@ -109,20 +111,21 @@ def from_query(params: dict, options: Options) -> tuple[Filters, list[Problem]]:
     problems: list[Problem] = []
     period = (_split(params.get("period")) or [ALL])[0]
     if period != ALL and (not PERIOD_RE.match(period) or (options.periods and period not in options.periods)):
-        problems.append(Problem("period", period[:80], "all, YYYY, YYYY-Qn or YYYY-MM within the data's history"))
+        problems.append(Problem("period", period[:80], "all, YYYY, YYYY-Qn or YYYY-MM within the data's history", "period"))
         period = ALL
     region = (_split(params.get("region")) or [None])[0]
     if region is not None and region not in options.region_codes:
-        problems.append(Problem("region", region[:80], "a region code within your scope"))
+        problems.append(Problem("region", region[:80], "a region code within your scope", "region"))
         region = None
     filters = Filters(
         period=period,
         region_code=region,
-        domains=_multi("domain", params.get("domain"), set(options.domains), problems, "a domain present in the data"),
+        domains=_multi("domain", params.get("domain"), set(options.domains), problems, "a domain present in the data",
+                       "domain"),
         lead_depts=_multi("dept", params.get("dept"), set(options.lead_depts), problems,
-                          "a lead department present in the data"),
+                          "a lead department present in the data", "dept"),
         priorities=_multi("priority", params.get("priority"), set(contract.PROJECTS.column("priority").allowed),
-                          problems, "normal, key or urgent"),
+                          problems, "normal, key or urgent", "priority"),
     )
     return filters, problems
 

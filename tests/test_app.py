@@ -70,10 +70,13 @@ def test_a_link_reproduces_the_view(app_env):
 
 
 def test_a_bad_link_parameter_is_reported_not_obeyed(app_env):
-    at = start("zh", region="999999", domain="<b>x</b>")
+    at = start("zh", region="999999", domain="<b>x</b>", period="last_4_weeks")
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "999999" in warnings and "domain" in warnings
+    # what was expected, in the reader's words (it said "all, YYYY, YYYY-Qn or YYYY-MM" in Chinese mode)
+    assert "您权限范围内的地区代码" in warnings and "数据中有的领域" in warnings and "某季度（如 2026-Q3）" in warnings
+    assert "YYYY" not in warnings and "within your scope" not in warnings
     assert metric_values(at)["督办事项"] == "5 项"
 
 
