@@ -277,9 +277,10 @@ def banner(user: auth.User, lang: str) -> None:
     if not user.is_demo:
         return
     text = html.escape(i18n.t("auth.demo_banner", lang))
-    how = html.escape(i18n.t("auth.demo_how", lang))
-    st.markdown(BANNER_CSS + f'<div class="cockpit-demo-banner" role="status">⚠ <strong>{text}</strong> {how} '
-                '<code>python -m analytics users add admin --role admin</code></div>', unsafe_allow_html=True)
+    # the command belongs to whoever runs the server: the accounts page shows it, readers see words
+    how = html.escape(i18n.t("auth.demo_how", lang, page=i18n.t("nav.admin", lang)))
+    st.markdown(BANNER_CSS + f'<div class="cockpit-demo-banner" role="status">⚠ <strong>{text}</strong> {how}</div>',
+                unsafe_allow_html=True)
 
 
 def scope_text(user: auth.User, names: dict[str, str], lang: str) -> str:
