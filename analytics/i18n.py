@@ -75,6 +75,19 @@ def glossary(kind: str, value: str | None, lang: str) -> str:
     return catalog(lang).get(f"{kind}.{value}", value)
 
 
+_BATCH = re.compile(r"^(.*?)（第(\d+)批）$")
+
+
+def milestone_name(name: str | None, lang: str) -> str:
+    """A milestone's name with a known translation; "全面实施（第2批）" → "Full implementation (batch 2)"."""
+    if name is None or lang == "zh":
+        return "—" if name is None else name
+    m = _BATCH.match(name)
+    if m is None:
+        return glossary("milestone", name, lang)
+    return f"{glossary('milestone', m.group(1), lang)} (batch {int(m.group(2))})"
+
+
 def choice_label(table: str, column: str, value: str | None, lang: str) -> str:
     """Label of an enumerated value from the contract, e.g. priority 'key' → 重点 / key."""
     if value is None:

@@ -6,7 +6,7 @@ import pytest
 
 from analytics import i18n
 
-GLOSSARY_SECTIONS = ("province.", "domain.", "dept.", "category.")
+GLOSSARY_SECTIONS = ("province.", "domain.", "dept.", "category.", "item_category.", "item_source.", "supervisor.", "milestone.")
 
 
 def test_locales_have_the_same_keys_and_placeholders():
@@ -89,3 +89,14 @@ def test_the_demos_source_reads_as_words_not_settings():
     assert i18n.source_label("demo scale=1.0 seed=20261122", "zh") == "演示数据（规模 1.0）"
     assert i18n.source_label("demo scale=0.05 seed=3", "en") == "demo data (scale 0.05)"
     assert i18n.source_label("进度.xlsx", "zh") == "进度.xlsx" and i18n.source_label(None, "en") == "—"
+
+
+def test_an_items_fixed_values_read_in_english():
+    """The item page and the duplicates tables showed category, source, supervising unit and milestone names in
+    Chinese in English mode."""
+    assert i18n.glossary("item_category", "重大决策部署落实", "en") == "Implementing major decisions"
+    assert i18n.glossary("item_source", "人大建议政协提案", "en") == "NPC suggestion or CPPCC proposal"
+    assert i18n.glossary("supervisor", "县委督查室", "en") == "County Party Committee Supervision Office"
+    assert i18n.milestone_name("全面实施（第2批）", "en") == "Full implementation (batch 2)"
+    assert i18n.milestone_name("全面实施（第2批）", "zh") == "全面实施（第2批）"
+    assert i18n.glossary("item_source", "某个新来源", "en") == "某个新来源"  # unknown: as it is

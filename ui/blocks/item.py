@@ -92,9 +92,9 @@ def summary(ctx: Context, d: ItemDetail) -> None:
         ("item.forecast_end", i18n.fmt_date(latest_fc, ctx.lang) if latest_fc else "—"),
         ("item.actual_end", i18n.fmt_date(h["actual_end_date"], ctx.lang) if h["actual_end_date"] else "—"),
         ("item.budget", i18n.fmt_amount_wan(h["budget_wan_yuan"], ctx.lang) if h["budget_wan_yuan"] is not None else "—"),
-        ("item.category", h["category"] or "—"),
-        ("item.source", h["source"] or "—"),
-        ("item.supervising_unit", h["supervising_unit"] or "—"),
+        ("item.category", i18n.glossary("item_category", h["category"] or None, ctx.lang)),
+        ("item.source", i18n.glossary("item_source", h["source"] or None, ctx.lang)),
+        ("item.supervising_unit", i18n.glossary("supervisor", h["supervising_unit"] or None, ctx.lang)),
     ]
     if h.get("responsible_leaders"):
         facts.append(("item.leaders", auth_ui.person_names(ctx, h["responsible_leaders"])))
@@ -189,6 +189,7 @@ def milestones(ctx: Context, d: ItemDetail) -> None:
     if ms.is_empty():
         st.info(ctx.t("item.no_milestones"))
         return
+    ms = ms.with_columns(pl.Series("name", [i18n.milestone_name(n, ctx.lang) for n in ms["name"]], pl.Utf8))
     counts = dict(ms["state"].value_counts().iter_rows())
     st.caption(" · ".join(f"{ctx.t(f'item.ms_{s}')} {counts.get(s, 0)}" for s in ("on_time", "late", "missed", "upcoming")))
     labels = {"planned": ctx.t("item.ms_planned"), "actual": ctx.t("item.ms_actual"), "title": ctx.t("item.fig_ms")}
@@ -220,7 +221,7 @@ def feedback(ctx: Context, d: ItemDetail) -> None:
         ctx.t("item.fb_channel"): [i18n.choice_label("feedback", "channel", c, ctx.lang) for c in fb["channel"]],
         ctx.t("item.fb_satisfaction"): fb["satisfaction"],
         ctx.t("item.fb_complaint"): [ctx.t("item.yes") if c else ctx.t("item.no") for c in fb["is_complaint"]],
-        ctx.t("item.fb_category"): fb["category"],
+        ctx.t("item.fb_category"): [i18n.glossary("category", c, ctx.lang) if c else None for c in fb["category"]],
         ctx.t("item.fb_hours"): fb["hours_to_answer"].round(1),
         ctx.t("item.fb_in_time", h=limit): [None if h is None else (ctx.t("item.yes") if h <= limit else ctx.t("item.no"))
                                              for h in fb["hours_to_answer"]],
