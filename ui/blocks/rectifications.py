@@ -87,7 +87,8 @@ def _bars(labels: list[str], values: list[int], colours, title: str, x_title: st
     fig.update_layout(title=title, height=260, margin=dict(l=10, r=40, t=50, b=10), plot_bgcolor="white",
                       xaxis_title=x_title, showlegend=False)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(gridcolor="#e5e8ec", rangemode="tozero")
+    # counts in full with separators (25,000), never the SI "25k", which is no Chinese way of writing a number
+    fig.update_xaxes(gridcolor="#e5e8ec", rangemode="tozero", tickformat=",d")
     return fig
 
 
