@@ -88,7 +88,7 @@ def _bars(labels: list[str], values: list[int], colours, title: str, x_title: st
                       xaxis_title=x_title, showlegend=False)
     fig.update_yaxes(autorange="reversed")
     # counts in full with separators (25,000), never the SI "25k", which is no Chinese way of writing a number
-    fig.update_xaxes(gridcolor="#e5e8ec", rangemode="tozero", tickformat=",d")
+    fig.update_xaxes(gridcolor="#e5e8ec", rangemode="tozero", exponentformat="none", separatethousands=True)
     return fig
 
 
