@@ -169,6 +169,13 @@ class _CompactDeck(pdk.Deck):
 # --- the map -------------------------------------------------------------------------------
 
 
+def empty_deck() -> pdk.Deck:
+    """A deck with nothing in it, over China: the placeholder a page draws until it knows the map's width
+    (ui/mapfit.py), so that deck.gl loads and opens its canvas meanwhile."""
+    return _CompactDeck(layers=[], initial_view_state=pdk.ViewState(longitude=104.0, latitude=36.0, zoom=2.5),
+                        map_provider=None)
+
+
 def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = None,
                lang: str = "zh", legend_breaks: Sequence[float] | None = None,
                classes: int = DEFAULT_CLASSES,
