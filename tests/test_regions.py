@@ -51,8 +51,14 @@ def test_map_values_equal_the_metrics_table(fixture_con, region, level, metric):
         zip(table["region_code"], table[n_col].cast(pl.Float64)))
     spec = rg.map_deck(data, region, lang="zh", labels=LABELS)
     expected = dict(zip(table["region_code"], table[metric]))
-    for code, f in features(spec).items():
-        assert f["properties"]["value"] == expected.get(code), code
+    assert spec.values and set(spec.values) == set(spec.region_codes)
+    for code, value in spec.values.items():
+        assert value == expected.get(code), code
+    if region is None and level != "province":  # a picture: each region's point says its value in words
+        points = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID).data
+        assert len(points) == len(spec.region_codes)
+        for code, p in zip(spec.region_codes, points):
+            assert (p["v"] == "无数据") == (expected.get(code) is None), code
 
 
 def test_hand_counted_red_share_by_province(fixture_con):
@@ -181,15 +187,29 @@ def test_points_count_the_items_of_item_lights_per_region_and_light(fixture_con)
     assert [p["n"] for p in hex_layer.data] == [1]  # only the red item
 
 
-def test_national_county_deck_stays_small(fixture_con):
-    data = rg.page(fixture_con, sel(), level="county")
-    text = rg.map_deck(data, None, lang="zh", labels=LABELS).deck.to_json()
-    assert len(features(rg.map_deck(data, None, lang="zh", labels=LABELS))) > 2800
-    assert len(text.encode()) < 3_500_000  # vertices thinned alike on both sides of a border
-    # thousands of outlines are slow to stroke in software WebGL: the province borders go on top instead
+@pytest.mark.parametrize("layer", ["choropleth", "points"])
+def test_national_county_map_is_a_picture_with_a_point_per_county(fixture_con, layer):
+    """Issue 17, point 14: 2,845 county polygons were 1.4–2 MB of GeoJSON and seconds of software WebGL; now one
+    PNG and an invisible point per county that carries its tooltip and its click, under 300 KB."""
+    data = rg.page(fixture_con, sel(), level="county", with_lights=layer == "points")
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS, layer=layer, width=868, height=560)
+    text = spec.deck.to_json()
+    assert len(text.encode()) < 300_000
     doc = json.loads(text)
-    assert [layer["id"] for layer in doc["layers"]][:2] == [maps.REGION_LAYER_ID, maps.BORDER_LAYER_ID]
-    assert doc["layers"][0]["stroked"] is False and len(doc["layers"][1]["data"]) > 34
+    ids = [layer["id"] for layer in doc["layers"]]
+    assert ids[:2] == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID]
+    picture, points = doc["layers"][0], doc["layers"][1]
+    assert picture["image"].startswith("data:image/png;base64,") and "http" not in text
+    assert len(points["data"]) == len(spec.region_codes) > 2800 and "region_code" not in points["data"][0]
+    # a click on the n-th point is the n-th region code
+    chaoyang = spec.region_codes.index("110105")
+
+    class Event:
+        selection = {"indices": {maps.REGION_LAYER_ID: [chaoyang]},
+                     "objects": {maps.REGION_LAYER_ID: [points["data"][chaoyang]]}}
+
+    assert maps.selected_code(Event(), spec=spec) == "110105"
+    assert points["data"][chaoyang]["t" if layer == "choropleth" else "name"] == "朝阳区"
 
 
 # --- the page under AppTest ---------------------------------------------------------------------

@@ -203,7 +203,7 @@ with map_col:
             if region is None:
                 notes.append(ctx.t("regions.inset"))
             st.caption(" ".join(notes))
-            code = maps.selected_code(event)
+            code = maps.selected_code(event, spec=spec)
             if code and code != region and code in tree and tree.level[code] != "country":
                 _go(code)
                 st.rerun()

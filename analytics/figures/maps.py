@@ -34,9 +34,10 @@ import pydeck.bindings.deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from analytics import geo, i18n
+from analytics.figures import raster
 from analytics.figures.classes import DEFAULT_CLASSES, class_of, nice_ticks, quantile_breaks
 from analytics.figures.geometry import COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, region_features
-from analytics.figures.inset import SCS_TARGET, border_paths, inset_geometries, inset_maritime
+from analytics.figures.inset import SCS_TARGET, in_inset_only, inset_geometries, inset_maritime, to_inset
 from analytics.figures.palette import (NO_DATA_COLOR, NO_DATA_OUTLINE, density_colours, hex_colour, light_rgba,
                                        quality_at, quality_colours, rgba)
 
@@ -89,6 +90,9 @@ class MapSpec:
     vmax: float | None = None
     higher_is_better: bool = True  # which end of the bad → good scale the high values take
     tooltip: Mapping | None = None  # the deck's tooltip ({"text": template, "style": TOOLTIP_STYLE})
+    base_layers: int = 1  # the regions' own layers at the bottom of the deck (2 for a picture: it and its points)
+    values: Mapping[str, float | None] = field(default_factory=dict)  # each drawn region's value (None: no data)
+    fills: Mapping[str, tuple[int, int, int, int]] = field(default_factory=dict)  # and its colour on the map
 
     def gradient(self, steps: int = 9) -> list[str]:
         """The continuous ramp from vmin to vmax as "#rrggbb" stops (for a CSS linear-gradient)."""
@@ -202,8 +206,8 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     inset: at national view, draw the South China Sea in a framed inset (see `SCS_SOURCE`).
     rank_label: with a `rank` column in values (null = unranked), the tooltip gains a rank line;
     the tooltip text then comes from each feature's `tip` property (name on the first line).
-    stroked: draw each region's outline (software WebGL spends seconds stroking thousands of rings:
-    national city/county maps go without, with `border_layer` on top instead).
+    stroked: draw each region's outline.
+    National maps of every city or county (RASTER_LEVELS) are drawn as a picture: `_picture_choropleth`.
     """
     text = _TEXT.get(lang, _TEXT["zh"])
     labels = {"value": text["value"], "n": text["n"], **(tooltip_labels or {})}
@@ -226,9 +230,15 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
 
     national = parent_code in (None, COUNTRY_CODE)
     inset = inset and national
+    fmt = value_format.format if isinstance(value_format, str) else value_format
+    if national and level in RASTER_LEVELS:
+        return _picture_choropleth(level, feats, by_code, fill, fmt, labels, text["no_data"], rgba(no_data_color),
+                                   with_rank=with_rank, rank_label=rank_label, width=width, height=height,
+                                   inset=inset, grid=grid, thin=thin, lang=lang,
+                                   legend=dict(breaks=tuple(breaks), colors=tuple(colors), scale=scale, vmin=vmin,
+                                               vmax=vmax, higher_is_better=higher_is_better))
     geoms = (inset_geometries(level, precision, grid, thin) if inset
              else geometries(level, precision, grid, thin))
-    fmt = value_format.format if isinstance(value_format, str) else value_format
     no_data = rgba(no_data_color)
     n_ranked = sum(1 for _, _, r in by_code.values() if r is not None)
     out_features = []
@@ -258,7 +268,84 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     return MapSpec(deck=deck, breaks=tuple(breaks), colors=tuple(colors),
                    no_data_color=no_data, no_data_label=text["no_data"],
                    region_codes=tuple(f["properties"]["region_code"] for f in out_features),
-                   scale=scale, vmin=vmin, vmax=vmax, higher_is_better=higher_is_better, tooltip=tooltip)
+                   scale=scale, vmin=vmin, vmax=vmax, higher_is_better=higher_is_better, tooltip=tooltip,
+                   values={f["properties"]["region_code"]: f["properties"]["value"] for f in out_features},
+                   fills={f["properties"]["region_code"]: tuple(f["properties"]["fill"]) for f in out_features})
+
+
+# National maps of these levels are drawn as a picture with a point per region (analytics/figures/raster.py)
+RASTER_LEVELS = ("city", "county")
+PICTURE_LAYER_ID = "regions-picture"
+
+
+@lru_cache(maxsize=16)
+def _fit_bounds(level: str, inset: bool, grid: float | None, thin: int) -> tuple[float, float, float, float]:
+    geoms = (inset_geometries if inset else geometries)(level, None, grid, thin)
+    lines = inset_maritime() if inset else tuple(f["geometry"] for f in geo.maritime_line()["features"])
+    return bounds([*geoms.values(), *lines])
+
+
+@lru_cache(maxsize=1)
+def _region_points() -> dict[str, tuple[float, float]]:
+    r = geo.regions_frame().drop_nulls(["lon", "lat"])
+    return {c: (x, y) for c, x, y in zip(r["region_code"].to_list(), r["lon"].to_list(), r["lat"].to_list())}
+
+
+def _picture_choropleth(level: str, feats: list[dict], by_code: Mapping, fill: Callable, fmt: Callable,
+                        labels: Mapping[str, str], no_data_text: str, no_data: tuple, *, with_rank: bool,
+                        rank_label: str | None, width: int, height: int, inset: bool, grid: float | None,
+                        thin: int, lang: str, legend: dict) -> MapSpec:
+    """The national map of every city or county: the regions as one PNG (raster.picture) under a layer of
+    invisible points, one per region, sized to the region, that carry the tooltip and take the click (deck.gl
+    cannot pick a pixel of a picture). The points' properties are short ("t" name, "v" value, "k" count, "o"
+    rank), their positions rounded to 0.1° (about a pixel at national zoom) and they carry no region code: a
+    click's index in the layer is its place in `MapSpec.region_codes` (`selected_code`). 2,845 counties fit in
+    under 300 KB."""
+    codes = tuple(f["properties"]["region_code"] for f in feats)
+    view_state = fit_view(_fit_bounds(level, inset, grid, thin), width, height)
+    view = (view_state.longitude, view_state.latitude, view_state.zoom)
+    scale = 2 if len(codes) < 1000 else 1  # sharp on a phone's or a laptop's 2x screen, where the bytes allow it
+    lab = raster.labels_for(level, codes, view, width, height, scale, inset, grid, thin)
+    values = [by_code.get(c, (None, None, None)) for c in codes]
+    fills = [tuple(fill(v)) if _has(v) else None for v, _, _ in values]
+    group = [int(c[:2]) for c in codes]
+    image = raster.picture(lab, fills, group, view=view, width=width, height=height, scale=scale, inset=inset,
+                           border=LINE_COLOR, no_data=no_data, maritime=MARITIME_COLOR)
+    count = raster.region_pixels(lab, len(codes)) / scale ** 2
+    cx, cy = raster.region_centres(lab, len(codes))
+    points, n_ranked = _region_points(), sum(1 for _, _, r in by_code.values() if r is not None)
+    rows = []
+    for i, (f, (v, n, r)) in enumerate(zip(feats, values)):
+        code = codes[i]
+        if code in points:
+            lon, lat = points[code]
+            if inset and in_inset_only(lon, lat):
+                lon, lat = to_inset(lon, lat)
+        else:  # no point of its own: the middle of its pixels
+            lon, lat = raster.pixel_lonlat(view, width, height, cx[i] / scale, cy[i] / scale)
+        row = {"p": [round(lon, 1), round(lat, 1)], "r": int(min(max(0.6 * math.sqrt(count[i] / math.pi), 3), 40)),
+               "t": str(f["properties"]["name"]), "v": fmt(v) if _has(v) else no_data_text,
+               "k": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}"}
+        if with_rank:
+            row["o"] = "—" if r is None else f"{int(r)}"
+        rows.append((code, row))
+    rows.sort(key=lambda code_row: -code_row[1]["r"])  # the small on top, so that each can be picked
+    rank_line = f"\n{_tpl(rank_label)}: {{o}} / {n_ranked}" if with_rank else ""
+    tooltip = {"text": f"{{t}}\n{_tpl(labels['value'])}: {{v}}\n{_tpl(labels['n'])}: {{k}}{rank_line}",
+               "style": TOOLTIP_STYLE}
+    w, s, e, n = raster.view_bounds(view, width, height)
+    layers = [pdk.Layer("BitmapLayer", id=PICTURE_LAYER_ID, image=f"'{image}'",  # quoted: a literal
+                        bounds=[w, s, e, n], pickable=False),
+              pdk.Layer("ScatterplotLayer", id=REGION_LAYER_ID, data=[row for _, row in rows], pickable=True,
+                        stroked=False,
+                        filled=True, get_position="p", get_radius="r", radius_units="'pixels'",
+                        get_fill_color=[0, 0, 0, 0], auto_highlight=True, highlight_color=[255, 255, 255, 110])]
+    deck = _CompactDeck(layers=layers + (inset_layers(lang) if inset else []), initial_view_state=view_state,
+                        map_provider=None, tooltip=tooltip)
+    return MapSpec(deck=deck, no_data_color=no_data, no_data_label=no_data_text,
+                   region_codes=tuple(code for code, _ in rows), tooltip=tooltip, base_layers=2,
+                   values={c: v if _has(v) else None for c, (v, _, _) in zip(codes, values)},
+                   fills={c: f or no_data for c, f in zip(codes, fills)}, **legend)
 
 
 def _tpl(label: str) -> str:
@@ -358,17 +445,9 @@ def _maritime_layer(features: list[dict]) -> pdk.Layer:
     )
 
 
-def selected_region_code(event) -> str | None:
+def selected_region_code(event, spec: MapSpec | None = None) -> str | None:
     """region_code of the clicked region from st.pydeck_chart(..., on_select="rerun")."""
-    try:
-        objects = event.selection["objects"].get(REGION_LAYER_ID) or []
-    except (AttributeError, KeyError, TypeError):
-        return None
-    if not objects:
-        return None
-    obj = objects[0]
-    props = obj.get("properties", obj) if isinstance(obj, dict) else {}
-    return props.get("region_code")
+    return selected_code(event, (REGION_LAYER_ID,), spec)
 
 
 INSET_FRAME_LAYER_ID = "scs-inset-frame"
@@ -430,24 +509,11 @@ def hexagon_layer(rows: Sequence[Mapping], radius_m: float) -> pdk.Layer:
                      color_range=[list(c[:3]) for c in density_colours(6)])
 
 
-BORDER_LAYER_ID = "borders"
-
-
-def border_layer(level: str = "province", *, precision: int | None = 2, thin: int = 4, inset: bool = True,
-                 min_vertices: int = 12, width_px: float = 0.8, grid: float | None = None) -> pdk.Layer:
-    """The outlines of one level's regions as one PathLayer (outer rings of min_vertices or more: the
-    small islands, which a border would only blot, are left to their fill)."""
-    paths = border_paths(level, precision, thin, inset, min_vertices, grid)
-    return pdk.Layer("PathLayer", id=BORDER_LAYER_ID, data=list(paths),
-                     pickable=False, get_path="path", get_color=list(LINE_COLOR), width_units="'pixels'",
-                     get_width=width_px, width_min_pixels=width_px)
-
-
 def with_layers(spec: MapSpec, extra: Sequence[pdk.Layer], tooltip: Mapping | None = None,
                 top: Sequence[pdk.Layer] = ()) -> pdk.Deck:
     """The spec's deck with `extra` layers drawn between the regions and the maritime line, and `top` over all."""
-    first, rest = spec.deck.layers[0], list(spec.deck.layers[1:])
-    return _CompactDeck(layers=[first, *extra, *rest, *top], initial_view_state=spec.deck.initial_view_state,
+    first, rest = list(spec.deck.layers[:spec.base_layers]), list(spec.deck.layers[spec.base_layers:])
+    return _CompactDeck(layers=[*first, *extra, *rest, *top], initial_view_state=spec.deck.initial_view_state,
                         map_provider=None, tooltip=tooltip or spec.tooltip)
 
 
@@ -470,10 +536,12 @@ def silent_swatch(label: str) -> str:
             f"vertical-align:-0.1em;margin-right:0.3em'></span>{html.escape(label)}")
 
 
-def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAYER_ID)) -> str | None:
-    """region_code of the clicked region or point (the first of `layer_ids` with a selection)."""
+def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAYER_ID),
+                  spec: MapSpec | None = None) -> str | None:
+    """region_code of the clicked region or point (the first of `layer_ids` with a selection). A region of a
+    picture map carries no code: its index in the layer is its place in `spec.region_codes`."""
     try:
-        chosen = event.selection["objects"]
+        chosen, indices = event.selection["objects"], event.selection.get("indices") or {}
     except (AttributeError, KeyError, TypeError):
         return None
     for layer_id in layer_ids:
@@ -482,4 +550,7 @@ def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAY
             props = objects[0].get("properties", objects[0])
             if props.get("region_code"):
                 return props["region_code"]
+            where = indices.get(layer_id) or []
+            if layer_id == REGION_LAYER_ID and spec is not None and where and 0 <= where[0] < len(spec.region_codes):
+                return spec.region_codes[where[0]]
     return None

@@ -374,7 +374,7 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     st.markdown(maps.legend_html(spec, fmt, title=ctx.t(f"map.{metric}"), note=maps.scale_note(not is_share, ctx.lang)),
                 unsafe_allow_html=True)
     st.caption(ctx.t("map.hint"))
-    code = maps.selected_region_code(event)
+    code = maps.selected_region_code(event, spec)
     if code and code != ctx.filters.region_code and code in table["region_code"].to_list():
         filterbar.set_region(code)
         st.rerun()
