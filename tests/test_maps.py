@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analytics import geo
-from analytics.figures import classes, geometry, inset, maps, palette
+from analytics.figures import classes, geometry, inset, maps, palette, raster
 
 
 def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
@@ -17,8 +17,7 @@ def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
 
 
 def _features(spec: maps.MapSpec) -> dict[str, dict]:
-    layer = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID)
-    return {f["properties"]["region_code"]: f["properties"] for f in layer.data["features"]}
+    return maps.shown(spec)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +36,34 @@ def test_deck_json_has_no_external_url_and_no_basemap(beijing):
         # the sentinel Streamlit drops without falling back to Carto; no mapProvider at all
         assert doc["mapStyle"] == "__MAP_STYLE__" and "mapProvider" not in doc
         assert "\n" not in text  # compact, not pydeck's indent=2
-        assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
-        assert doc["layers"][0]["getFillColor"] == "@@=properties.fill"
-        assert doc["layers"][1]["lineWidthUnits"] == "pixels"
+    doc = json.loads(beijing.deck.to_json())  # a province's or a city's map: vector
+    assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
+    assert doc["layers"][0]["getFillColor"] == "@@=properties.fill"
+    assert doc["layers"][1]["lineWidthUnits"] == "pixels"
+    # the national map: a picture (a data URI, nothing fetched) under the provinces' invisible shapes
+    doc = json.loads(spec.deck.to_json())
+    assert [layer["id"] for layer in doc["layers"]][:2] == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID]
+    assert doc["layers"][0]["image"].startswith("data:image/png;base64,")
+    assert doc["layers"][1]["getFillColor"] == [0, 0, 0, 0] and doc["layers"][1]["pickable"] is True
+
+
+def test_the_picture_shows_each_region_in_its_class_colour_and_no_data_hatched():
+    """What the reader sees of the national map: a province's pixel at its own point has its class colour; a
+    no-data province is white with grey hatching; the maritime line and the inset are drawn."""
+    from analytics.db.store import read_regions_csv
+
+    spec = maps.choropleth("province", _frame([("650000", 1.0, 5), ("530000", 9.0, 5), ("620000", 5.0, 5)]),
+                           inset=True, width=868, height=560, **maps.detail("province", None, 868))
+    picture = spec.deck.layers[0]
+    image, bounds = picture.image, picture.bounds
+    at = read_regions_csv().select("region_code", "lon", "lat").rows_by_key("region_code", unique=True)
+    for code in ("650000", "530000", "620000"):
+        assert raster.colour_at(image, bounds, *at[code]) == spec.fills[code], code
+    assert spec.fills["650000"] == palette.rgba(palette.QUALITY[0])  # the lowest value: the bad end
+    pixels = raster.decode(image)
+    colours = {tuple(c) for c in pixels.reshape(-1, 4)}
+    assert (150, 150, 150, 255) in colours and maps.NO_DATA_COLOR in colours  # no data: white, hatched
+    assert maps.MARITIME_COLOR in colours and (255, 255, 255, 0) in colours  # the line; clear outside China
 
 
 def test_quantile_breaks_hand_computed():

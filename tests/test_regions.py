@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import freshness, i18n, metrics
-from analytics.figures import inset, maps, palette
+from analytics import freshness, geo, i18n, metrics
+from analytics.figures import inset, maps, palette, raster
 from analytics.db import queries
 from analytics.pages import regions as rg
 from analytics.filters import Filters
@@ -32,8 +32,8 @@ def sel(region: str | None = None, **kw) -> Selection:
 
 
 def features(spec: maps.MapSpec) -> dict[str, dict]:
-    layer = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID)
-    return {f["properties"]["region_code"]: f for f in layer.data["features"]}
+    """Each region as the map shows it (maps.shown: vector maps and pictures alike), as {"properties": …}."""
+    return {code: {"properties": props} for code, props in maps.shown(spec).items()}
 
 
 @pytest.mark.parametrize("region,level", [(None, "province"), (None, "city"), (None, "county"),
@@ -68,8 +68,9 @@ def test_hand_counted_red_share_by_province(fixture_con):
     assert got == {"340000": (0.0, 1.0, None), "110000": (1.0, 1.0, None)}
     spec = rg.map_deck(data, None, lang="zh", labels=LABELS, value_format=lambda v: i18n.fmt_pct(v, "zh"))
     props = {c: f["properties"] for c, f in features(spec).items()}
-    # the tooltip as deck.gl fills its template from the region's properties
-    tip = spec.deck._tooltip["text"].format_map(props["110000"])
+    # the tooltip as deck.gl fills its template from the region's own (short) properties
+    beijing = maps.pick_properties(spec)[spec.region_codes.index("110000")]
+    tip = spec.deck._tooltip["text"].format_map(beijing)
     assert tip == "北京市\n红灯占比: 100.0%\n样本数: 1\n排名: —"  # too few items: not ranked
     assert props["440000"]["value_str"] == "无数据" and props["440000"]["fill"] == list(maps.NO_DATA_COLOR)
     assert "tip" not in props["110000"]  # the labels are in the template once, not in every region
@@ -134,9 +135,9 @@ def test_inset_at_national_level_only(fixture_con):
     data, fresh = rg.page(fixture_con, sel()), freshness.regions(fixture_con, sel())
     data = rg.with_freshness(data, fresh, queries.run(fixture_con, "region_ancestor_at", level=data.level,
                                                       codes=freshness.ancestor_codes(fresh)), fixture_db.AS_OF)
-    spec = rg.map_deck(data, None, lang="zh", labels=LABELS)
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS, width=868, height=560)
     ids = [layer.id for layer in spec.deck.layers]
-    assert ids == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
+    assert ids == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
                    maps.INSET_LABEL_LAYER_ID, maps.SILENT_LAYER_ID]  # the fixture's 安徽省 itself is silent: a ring
     w, s, e, n = inset.SCS_TARGET
     label = spec.deck.layers[-2]
@@ -145,15 +146,21 @@ def test_inset_at_national_level_only(fixture_con):
     def inside(p):
         return w <= p[0] <= e and s <= p[1] <= n
 
-    hainan = features(spec)["460000"]["geometry"]["coordinates"]
-    in_box = [poly for poly in hainan if all(inside(p) for p in poly[0])]
-    # the islands (西沙, 南沙 …) and Hainan island are drawn again in the inset, and nothing of the
-    # main map lies south of Hainan any more
-    assert len(in_box) > 10
-    assert all(min(p[1] for p in poly[0]) > inset.MAIN_SOUTH - 0.5 for poly in hainan if poly not in in_box)
-    line = spec.deck.layers[1].data["features"][0]["geometry"]["coordinates"]
-    assert sum(all(inside(p) for p in dash) for dash in line) == 10  # all ten dashes in the inset
-    assert sum(not any(inside(p) for p in dash) for dash in line) == 3  # three north of 17.6°N on the main map
+    # Hainan island is drawn again in the inset, and its shape there takes a click too; nothing of the main map
+    # lies south of Hainan any more
+    hainan = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID).data["features"][
+        spec.region_codes.index("460000")]["geometry"]["coordinates"]
+    assert any(all(inside(p) for p in poly[0]) for poly in hainan)
+    assert all(min(p[1] for p in poly[0]) > inset.MAIN_SOUTH - 0.5 for poly in hainan
+               if not all(inside(p) for p in poly[0]))
+    # the maritime line: dashes in the inset and three north of 17.6°N on the main map, in the picture
+    picture = spec.deck.layers[0]
+    lines = [line for f in geo.maritime_line()["features"] for line in f["geometry"]["coordinates"]]
+    north = [line for line in lines if min(p[1] for p in line) >= inset.MAIN_SOUTH]
+    assert len(north) == 3
+    for line in north[:1] + [[list(inset.to_inset(*lines[-1][0][:2]))]]:
+        x, y = line[0][:2]
+        assert raster.colour_at(picture.image, picture.bounds, x, y) == maps.MARITIME_COLOR
     # the map stops around Hainan: the view's south edge is above the Spratlys
     assert 100 < spec.deck.initial_view_state.longitude < 110
     text = spec.deck.to_json()

@@ -200,6 +200,8 @@ with map_col:
                 notes.append(ctx.t("regions.hint_hexagon", n=i18n.fmt_int(n_items, ctx.lang)))
             else:
                 notes.append(ctx.t("regions.hint"))
+            if region is None and data.level not in maps.SHAPE_PICKED_LEVELS:  # a picture picked by points
+                notes.append(ctx.t("regions.hint_picture"))
             if region is None:
                 notes.append(ctx.t("regions.inset"))
             st.caption(" ".join(notes))

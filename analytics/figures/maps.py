@@ -14,8 +14,9 @@ values there would show as ``&lt;…``.
 
 Selection (drill-down): ``st.pydeck_chart(spec.deck, on_select="rerun",
 selection_mode="single-object", key=...)`` returns
-``event.selection["objects"][REGION_LAYER_ID][0]["properties"]["region_code"]``
-(see `selected_region_code`).
+``event.selection["objects"][REGION_LAYER_ID][0]["properties"]["region_code"]`` on a vector map; a national
+map is a picture whose pickable regions carry no code, and the click's index in the layer is its place in
+``spec.region_codes`` (see `selected_code`).
 
 No streamlit import here: the module is tested without a running app.
 """
@@ -36,7 +37,8 @@ from pydeck.bindings.json_tools import default_serialize
 from analytics import geo, i18n
 from analytics.figures import raster
 from analytics.figures.classes import DEFAULT_CLASSES, class_of, nice_ticks, quantile_breaks
-from analytics.figures.geometry import COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, region_features
+from analytics.figures.geometry import (COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, polygons,
+                                        region_features)
 from analytics.figures.inset import SCS_TARGET, in_inset_only, inset_geometries, inset_maritime, to_inset
 from analytics.figures.palette import (NO_DATA_COLOR, NO_DATA_OUTLINE, density_colours, hex_colour, light_rgba,
                                        quality_at, quality_colours, rgba)
@@ -207,7 +209,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     rank_label: with a `rank` column in values (null = unranked), the tooltip gains a rank line;
     the tooltip text then comes from each feature's `tip` property (name on the first line).
     stroked: draw each region's outline.
-    National maps of every city or county (RASTER_LEVELS) are drawn as a picture: `_picture_choropleth`.
+    National maps (RASTER_LEVELS) are drawn as a picture: `_picture_choropleth`.
     """
     text = _TEXT.get(lang, _TEXT["zh"])
     labels = {"value": text["value"], "n": text["n"], **(tooltip_labels or {})}
@@ -273,8 +275,12 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
                    fills={f["properties"]["region_code"]: tuple(f["properties"]["fill"]) for f in out_features})
 
 
-# National maps of these levels are drawn as a picture with a point per region (analytics/figures/raster.py)
-RASTER_LEVELS = ("city", "county")
+# National maps are drawn as a picture (analytics/figures/raster.py) under an invisible layer that picks: software
+# WebGL spent seconds tessellating and stroking their polygons, and every city or county was 0.5-2 MB of GeoJSON
+RASTER_LEVELS = ("province", "city", "county")
+# ... of these few regions the click and the tooltip take the region's own shape, coarsely (about 6 px a step) and
+# invisible: a click anywhere in a province picks it, as on a vector map; thousands of counties take a point each
+SHAPE_PICKED_LEVELS = ("province",)
 PICTURE_LAYER_ID = "regions-picture"
 
 
@@ -295,9 +301,9 @@ def _picture_choropleth(level: str, feats: list[dict], by_code: Mapping, fill: C
                         labels: Mapping[str, str], no_data_text: str, no_data: tuple, *, with_rank: bool,
                         rank_label: str | None, width: int, height: int, inset: bool, grid: float | None,
                         thin: int, lang: str, legend: dict) -> MapSpec:
-    """The national map of every city or county: the regions as one PNG (raster.picture) under a layer of
-    invisible points, one per region, sized to the region, that carry the tooltip and take the click (deck.gl
-    cannot pick a pixel of a picture). The points' properties are short ("t" name, "v" value, "k" count, "o"
+    """A national map: the regions as one PNG (raster.picture) under an invisible layer that carries the tooltip
+    and takes the click (deck.gl cannot pick a pixel of a picture): the provinces' coarse shapes
+    (SHAPE_PICKED_LEVELS), or, for every city or county, one point per region sized to it. Their properties are short ("t" name, "v" value, "k" count, "o"
     rank), their positions rounded to 0.1° (about a pixel at national zoom) and they carry no region code: a
     click's index in the layer is its place in `MapSpec.region_codes` (`selected_code`). 2,845 counties fit in
     under 300 KB."""
@@ -327,25 +333,77 @@ def _picture_choropleth(level: str, feats: list[dict], by_code: Mapping, fill: C
                "t": str(f["properties"]["name"]), "v": fmt(v) if _has(v) else no_data_text,
                "k": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}"}
         if with_rank:
-            row["o"] = "—" if r is None else f"{int(r)}"
+            row["o"] = "—" if r is None else f"{int(r)} / {n_ranked}"
         rows.append((code, row))
-    rows.sort(key=lambda code_row: -code_row[1]["r"])  # the small on top, so that each can be picked
-    rank_line = f"\n{_tpl(rank_label)}: {{o}} / {n_ranked}" if with_rank else ""
+    if level in SHAPE_PICKED_LEVELS:
+        rows = _pick_shapes(level, rows, inset, width)
+    else:
+        rows.sort(key=lambda code_row: -code_row[1]["r"])  # the small on top, so that each can be picked
+    rank_line = f"\n{_tpl(rank_label)}: {{o}}" if with_rank else ""
     tooltip = {"text": f"{{t}}\n{_tpl(labels['value'])}: {{v}}\n{_tpl(labels['n'])}: {{k}}{rank_line}",
                "style": TOOLTIP_STYLE}
     w, s, e, n = raster.view_bounds(view, width, height)
     layers = [pdk.Layer("BitmapLayer", id=PICTURE_LAYER_ID, image=f"'{image}'",  # quoted: a literal
                         bounds=[w, s, e, n], pickable=False),
-              pdk.Layer("ScatterplotLayer", id=REGION_LAYER_ID, data=[row for _, row in rows], pickable=True,
-                        stroked=False,
-                        filled=True, get_position="p", get_radius="r", radius_units="'pixels'",
-                        get_fill_color=[0, 0, 0, 0], auto_highlight=True, highlight_color=[255, 255, 255, 110])]
+              _pick_layer(rows, level in SHAPE_PICKED_LEVELS)]
     deck = _CompactDeck(layers=layers + (inset_layers(lang) if inset else []), initial_view_state=view_state,
                         map_provider=None, tooltip=tooltip)
     return MapSpec(deck=deck, no_data_color=no_data, no_data_label=no_data_text,
                    region_codes=tuple(code for code, _ in rows), tooltip=tooltip, base_layers=2,
                    values={c: v if _has(v) else None for c, (v, _, _) in zip(codes, values)},
                    fills={c: f or no_data for c, f in zip(codes, fills)}, **legend)
+
+
+def _pick_shapes(level: str, rows: list[tuple[str, dict]], inset: bool, width: int) -> list[tuple[str, dict]]:
+    """The rows as GeoJSON features of the regions' coarse shapes (their properties the row's text)."""
+    per_px = _span(level, None) / max(width, 200)
+    grid = max([g for g in GRID_LADDER if g <= 6 * per_px] or [GRID_LADDER[0]])
+    geoms = (inset_geometries if inset else geometries)(level, None, grid, 2)
+    return [(code, {"type": "Feature", "geometry": _pickable_parts(geoms[code], 4 * grid),
+                    "properties": {k: v for k, v in row.items() if k not in ("p", "r")}})
+            for code, row in rows]
+
+
+def _pickable_parts(g: dict, least: float) -> dict:
+    """The polygons of `g` at least `least` degrees across (islets are too small to point at; the picture still
+    draws them), with their holes (河北 around 北京 and 天津); the largest is always kept."""
+    def across(poly: list) -> float:
+        xs, ys = [p[0] for p in poly[0]], [p[1] for p in poly[0]]
+        return max(max(xs) - min(xs), max(ys) - min(ys))
+
+    polys = polygons(g)
+    kept = [poly for poly in polys if across(poly) >= least] or [max(polys, key=across)]
+    return {"type": "MultiPolygon", "coordinates": kept}
+
+
+def _pick_layer(rows: list[tuple[str, dict]], shapes: bool) -> pdk.Layer:
+    """The invisible layer over a picture that carries its tooltips and takes its clicks (lit up on hover)."""
+    common = dict(id=REGION_LAYER_ID, pickable=True, stroked=False, filled=True, get_fill_color=[0, 0, 0, 0],
+                  auto_highlight=True, highlight_color=[255, 255, 255, 110])
+    if shapes:
+        return pdk.Layer("GeoJsonLayer", data={"type": "FeatureCollection", "features": [r for _, r in rows]},
+                         **common)
+    return pdk.Layer("ScatterplotLayer", data=[row for _, row in rows], get_position="p", get_radius="r",
+                     radius_units="'pixels'", **common)
+
+
+def pick_properties(spec: MapSpec) -> list[dict]:
+    """The properties of the regions' pickable objects, in the order of `spec.region_codes`."""
+    layer = next(layer for layer in spec.deck.layers if layer.id == REGION_LAYER_ID)
+    data = layer.data["features"] if isinstance(layer.data, dict) else layer.data
+    return [d.get("properties", d) if "type" in d else d for d in data]
+
+
+def shown(spec: MapSpec) -> dict[str, dict]:
+    """What the map shows of each region, by code, for either kind of map: its value and fill, and its tooltip's
+    name, value_str, n_str (and rank_str)."""
+    short = {"t": "name", "v": "value_str", "k": "n_str", "o": "rank_str"}
+    out = {}
+    for code, p in zip(spec.region_codes, pick_properties(spec)):
+        row = {short.get(k, k): v for k, v in p.items()}
+        row["value"], row["fill"] = spec.values.get(code), list(spec.fills.get(code, ()))
+        out[code] = row
+    return out
 
 
 def _tpl(label: str) -> str:

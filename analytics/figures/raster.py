@@ -1,9 +1,10 @@
-"""A choropleth drawn as one picture: the national maps of every city or county (issue 17, point 14).
+"""A choropleth drawn as one picture: the national maps of provinces, of every city and of every county (issue 17,
+point 14).
 
-Thousands of polygons are too many bytes as GeoJSON (0.5–1.8 MB at any useful precision) and too much work for
-deck.gl to tessellate in software WebGL, so these maps go to the browser as a paletted PNG covering exactly the
-deck's view (a BitmapLayer) and a small layer of points, one per region, that carries the tooltips and the clicks
-(`maps.choropleth`). The picture is drawn here in Web Mercator, the projection of deck.gl's map view and of a
+Thousands of polygons are too many bytes as GeoJSON (0.5–1.8 MB at any useful precision), and outlines, the
+maritime line and the inset's frame are seconds of tessellation for deck.gl in software WebGL (office PCs and VDI
+desktops without a GPU), so these maps go to the browser as a paletted PNG covering exactly the deck's view (a
+BitmapLayer) under an invisible layer that carries the tooltips and the clicks (`maps._picture_choropleth`). The picture is drawn here in Web Mercator, the projection of deck.gl's map view and of a
 BitmapLayer's image, pixel for pixel at the size the map is shown.
 
 What the picture holds, in the colours of analytics/figures/palette.py (docs/colours.md): each region's class
@@ -182,3 +183,22 @@ def picture(labels: np.ndarray, fills: Sequence[Sequence[int] | None], group: Se
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True, transparency=0)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def decode(image_uri: str) -> np.ndarray:
+    """The picture of a data URI as an RGBA array (for tests and checks: what the reader sees)."""
+    data = base64.b64decode(image_uri.split(",", 1)[1].strip("'"))
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+
+
+def colour_at(image_uri: str, bounds: Sequence[float], lon: float, lat: float) -> tuple[int, int, int, int]:
+    """The picture's colour at (lon, lat), its image covering `bounds` [west, south, east, north] in Web Mercator."""
+    rgba = decode(image_uri)
+    h, w = rgba.shape[:2]
+    west, south, east, north = bounds
+    x0, y0 = _world(np.array([west]), np.array([north]), 0)
+    x1, y1 = _world(np.array([east]), np.array([south]), 0)
+    x, y = _world(np.array([lon]), np.array([lat]), 0)
+    col = int((x[0] - x0[0]) / (x1[0] - x0[0]) * w)
+    row = int((y[0] - y0[0]) / (y1[0] - y0[0]) * h)
+    return tuple(int(v) for v in rgba[min(max(row, 0), h - 1), min(max(col, 0), w - 1)])

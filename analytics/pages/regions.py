@@ -190,13 +190,10 @@ def _map_deck(data: RegionsPage, parent_code: str | None, national: bool, *, lan
         extra = [maps.points_layer(rows)]
     tooltip = {"text": "{name}\n{tip}", "style": maps.TOOLTIP_STYLE}
     # the base regions carry a tip too, so one template serves regions and points
-    regions = next(layer for layer in base.deck.layers if layer.id == maps.REGION_LAYER_ID)
-    if base.base_layers == 1:
-        for f in regions.data["features"]:
-            p = f["properties"]
+    for p in maps.pick_properties(base):
+        if base.base_layers == 1:
             p["tip"] = f"{labels['items']}: {p['n_str']}"
-    else:  # a picture's points: short names (maps._picture_choropleth)
-        for p in regions.data:
+        else:  # a picture's regions: short names (maps._picture_choropleth)
             p["name"], p["tip"] = p.pop("t"), f"{labels['items']}: {p.pop('k')}"
             p.pop("v", None)
     deck = maps.with_layers(base, extra, tooltip)
