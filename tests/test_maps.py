@@ -36,10 +36,12 @@ def test_deck_json_has_no_external_url_and_no_basemap(beijing):
         # the sentinel Streamlit drops without falling back to Carto; no mapProvider at all
         assert doc["mapStyle"] == "__MAP_STYLE__" and "mapProvider" not in doc
         assert "\n" not in text  # compact, not pydeck's indent=2
-    doc = json.loads(beijing.deck.to_json())  # a province's or a city's map: vector
-    assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
+    doc = json.loads(beijing.deck.to_json())  # a province's or a city's map: vector (the maritime line is not in view)
+    assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID]
     assert doc["layers"][0]["getFillColor"] == "@@=properties.fill"
-    assert doc["layers"][1]["lineWidthUnits"] == "pixels"
+    hainan = json.loads(maps.choropleth("city", _frame([]), parent_code="460000").deck.to_json())
+    assert [layer["id"] for layer in hainan["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
+    assert hainan["layers"][1]["lineWidthUnits"] == "pixels"
     # the national map: a picture (a data URI, nothing fetched) under the provinces' invisible shapes
     doc = json.loads(spec.deck.to_json())
     assert [layer["id"] for layer in doc["layers"]][:2] == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID]
@@ -136,8 +138,9 @@ def test_children_filtering():
     assert len(anhui_counties) > 100 and all(c.startswith("34") for c in anhui_counties)
     assert len(maps.choropleth("province", _frame([])).region_codes) == 34
 
-    # the maritime line is always there, on top
-    assert anhui.deck.layers[-1].id == maps.MARITIME_LAYER_ID
+    # the maritime line is drawn, on top, wherever it is in view: on Hainan's map (三沙), not on Anhui's
+    assert [layer.id for layer in anhui.deck.layers] == [maps.REGION_LAYER_ID]
+    assert maps.choropleth("city", _frame([]), parent_code="460000").deck.layers[-1].id == maps.MARITIME_LAYER_ID
     # the shared cached boundaries are not touched
     assert set(geo.load_boundaries("city")["features"][0]["properties"]) == {
         "region_code", "name", "level", "parent_code"}

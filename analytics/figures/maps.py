@@ -37,7 +37,7 @@ from pydeck.bindings.json_tools import default_serialize
 from analytics import geo, i18n
 from analytics.figures import raster
 from analytics.figures.classes import DEFAULT_CLASSES, class_of, nice_ticks, quantile_breaks
-from analytics.figures.geometry import (COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, polygons,
+from analytics.figures.geometry import (COUNTRY_CODE, bounds, fit_view, geometries, polygons,
                                         region_features)
 from analytics.figures.inset import SCS_TARGET, in_inset_only, inset_geometries, inset_maritime, to_inset
 from analytics.figures.palette import (NO_DATA_COLOR, NO_DATA_OUTLINE, density_colours, hex_colour, light_rgba,
@@ -239,8 +239,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
                                    inset=inset, grid=grid, thin=thin, lang=lang,
                                    legend=dict(breaks=tuple(breaks), colors=tuple(colors), scale=scale, vmin=vmin,
                                                vmax=vmax, higher_is_better=higher_is_better))
-    geoms = (inset_geometries(level, precision, grid, thin) if inset
-             else geometries(level, precision, grid, thin))
+    geoms = geometries(level, precision, grid, thin)
     no_data = rgba(no_data_color)
     n_ranked = sum(1 for _, _, r in by_code.values() if r is not None)
     out_features = []
@@ -253,17 +252,19 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
             props["rank_str"] = "—" if r is None else f"{int(r)} / {n_ranked}"
         out_features.append({"type": "Feature", "geometry": geoms[code], "properties": props})
 
-    maritime = [{"type": "Feature", "properties": {}, "geometry": g}
-                for g in (inset_maritime() if inset else
-                          [copy_geometry(f["geometry"], None) for f in geo.maritime_line()["features"]])]
-    fit_geoms = [f["geometry"] for f in out_features] + ([f["geometry"] for f in maritime] if national else [])
+    # a province's or a city's map (national maps are pictures): the view fits its regions, and the maritime
+    # line is drawn where it is in view (Hainan's, Guangdong's …): off screen it is only work for software WebGL
+    view = fit_view(bounds([f["geometry"] for f in out_features]), width, height)
+    w, s, e, n = raster.view_bounds((view.longitude, view.latitude, view.zoom), width, height)
+    dashes = [[list(p[:2]) for p in line] for f in geo.maritime_line()["features"]
+              for line in f["geometry"]["coordinates"] if any(w <= p[0] <= e and s <= p[1] <= n for p in line)]
+    maritime = [{"type": "Feature", "properties": {}, "geometry": {"type": "MultiLineString", "coordinates": dashes}}]
     # the labels go in the template once, not in every region's properties (bytes sent per region, issue 17)
     tooltip = {"text": f"{{name}}\n{_tpl(labels['value'])}: {{value_str}}\n{_tpl(labels['n'])}: {{n_str}}"
                + (f"\n{_tpl(rank_label)}: {{rank_str}}" if with_rank else ""), "style": TOOLTIP_STYLE}
     deck = _CompactDeck(
-        layers=[_region_layer(out_features, stroked, 0.4 if level == "county" and national else 0.8),
-                _maritime_layer(maritime)] + (inset_layers(lang) if inset else []),
-        initial_view_state=fit_view(bounds(fit_geoms), width, height),
+        layers=[_region_layer(out_features, stroked, 0.8)] + ([_maritime_layer(maritime)] if dashes else []),
+        initial_view_state=view,
         map_provider=None,  # keep map_style's default sentinel: no basemap, no request
         tooltip=tooltip,
     )
