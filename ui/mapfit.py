@@ -8,8 +8,8 @@ of a page in a browser does not know it yet: it draws an empty deck in the map's
 geometry, so the browser loads deck.gl and opens its canvas meanwhile), and the width the component reports asks
 for one rerun that draws the map into that same chart (same key). The map is sent once, not once at a guess and
 again at the measured width (issue 17, point 14: the refit rerun sent the 182 KB national map twice per first
-visit). Without a browser (AppTest: no User-Agent, nothing will report a width) the map is drawn at once at a
-guess. A later change of width by more than `TOLERANCE_PX` redraws it; the width is kept per map in the session,
+visit). Without a browser (AppTest, or scripts/page_bytes.py and load_test.py over the websocket: no browser's
+User-Agent, nothing will report a width) the map is drawn at once at a guess. A later change of width by more than `TOLERANCE_PX` redraws it; the width is kept per map in the session,
 so later runs of the page fit at once. Resizing the window is followed too (debounced).
 """
 from __future__ import annotations
@@ -81,7 +81,7 @@ def waiting(key: str) -> bool:
     """Whether the map named `key` should wait for its width (call after `map_width`): a browser's first run of the
     page, before the container has reported it. The caller then draws `empty` in the map's place, with the map's
     chart key, and nothing else of the map (its legend comes with it)."""
-    return not st.session_state.get(f"_mapfit_{key}") and bool(_agent())
+    return not st.session_state.get(f"_mapfit_{key}") and "mozilla" in _agent()  # every browser says Mozilla/5.0
 
 
 def empty(chart_key: str, height: int, selectable: bool = True) -> None:
