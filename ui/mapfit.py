@@ -77,6 +77,21 @@ def map_width(key: str) -> int:
     return known
 
 
+def known_width(key: str) -> int:
+    """The width the map named `key` was last measured at (`measure_early`), else a guess."""
+    return st.session_state.get(f"_mapfit_{key}") or _guess()
+
+
+def measure_early(key: str, spec: list[int]) -> None:
+    """Measure the map named `key` at the top of the page, in a row of empty columns laid out as the map's own
+    (`spec`: the same proportions and gap, stacked alike on a phone), so that its first column is as wide as the
+    map's. Deep in a page the measuring component renders late: on the cockpit, after the cards and charts above
+    the map, 5-14 s into a first visit in software rendering, and the map waited for it. Here it reports with the
+    page's first output. The page then fits the map with `known_width(key)`."""
+    with st.columns(spec)[0]:
+        map_width(key)
+
+
 def waiting(key: str) -> bool:
     """Whether the map named `key` should wait for its width (call after `map_width`): a browser's first run of the
     page, before the container has reported it. The caller then draws `empty` in the map's place, with the map's
@@ -92,8 +107,9 @@ def empty(chart_key: str, height: int, selectable: bool = True) -> None:
     st.pydeck_chart(maps.empty_deck(), height=height, key=chart_key, **select)
 
 
-def fit(key: str, level: str, parent_code: str | None, tallest: int) -> dict:
-    """maps.choropleth's keyword arguments for the map named `key`: the width its container reported, a height
-    for it (at most `tallest`) and the detail to send at that width."""
-    width = map_width(key)
+def fit(key: str, level: str, parent_code: str | None, tallest: int, measured_early: bool = False) -> dict:
+    """maps.choropleth's keyword arguments for the map named `key`: the width its container reported (here, or
+    at the top of the page: `measure_early`), a height for it (at most `tallest`) and the detail to send at that
+    width."""
+    width = known_width(key) if measured_early else map_width(key)
     return {"width": width, "height": map_height(width, tallest), **maps.detail(level, parent_code, width)}

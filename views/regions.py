@@ -14,6 +14,7 @@ ctx = context.current()
 tree = st.session_state["_tree"]
 page.header(ctx, "nav.regions")
 region = ctx.filters.region_code
+MAP_COLUMNS = [11, 9]  # the map and the ranking beside it
 
 
 def _param(name: str, allowed, default):
@@ -56,6 +57,8 @@ wanted_level = _param("level", metrics.LEVELS[1:], None)
 data = freshness_ui.for_regions(ctx, ctx.block("regions", metric=metric_key, level=wanted_level or "",
                                                with_lights=layer != "choropleth"))
 m = data.metric
+if data.total and data.level is not None and data.has_boundaries:  # there will be a map
+    mapfit.measure_early("regions", MAP_COLUMNS)  # its width, known with the page's first output
 
 # --- path (breadcrumb): 全国 › 安徽省 › 合肥市 ------------------------------------------------
 with st.container(horizontal=True, vertical_alignment="center", gap="small", key="regions_path"):
@@ -165,7 +168,7 @@ def silent_legend() -> str:
         "freshness.map_legend", n=i18n.fmt_int(data.silent.height, ctx.lang), days=data.cycle_days)) + "</div>")
 
 
-map_col, table_col = st.columns([11, 9])
+map_col, table_col = st.columns(MAP_COLUMNS)
 with map_col:
     if not data.has_boundaries:
         st.info(ctx.t("regions.no_boundaries"), icon=":material/map:")
@@ -173,7 +176,7 @@ with map_col:
         labels = {"value": _label(m), "n": ctx.t("regions.n"), "rank": ctx.t("regions.rank"),
                   "items": ctx.t("regions.items"), "unit": ctx.t("regions.unit_items"),
                   **{k: ctx.t(f"lights.{k}") for k in rg.LIGHTS}}
-        width = mapfit.map_width("regions")
+        width = mapfit.known_width("regions")
         height = mapfit.map_height(width, 560)
         chart_key = f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}"
         if mapfit.waiting("regions"):  # a first visit: the map comes once the browser has reported its width

@@ -345,6 +345,7 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
 
 
 MAP_METRICS = ("index", "red_share")
+MAP_COLUMNS = [3, 2]  # the map and the league beside it (views/cockpit.py; mapfit.measure_early lays out the same)
 MAP_HEIGHT = 480
 
 
@@ -358,7 +359,7 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     is_share = metric == "red_share"
     values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
     fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
-    fitted = mapfit.fit("cockpit", level, ctx.filters.region_code, MAP_HEIGHT)
+    fitted = mapfit.fit("cockpit", level, ctx.filters.region_code, MAP_HEIGHT, measured_early=True)
     chart_key = f"map_{ctx.filters.region_code}_{metric}"
     if mapfit.waiting("cockpit"):  # a first visit: the map comes once the browser has reported its width
         mapfit.empty(chart_key, fitted["height"])
