@@ -304,10 +304,14 @@ def _picture_choropleth(level: str, feats: list[dict], by_code: Mapping, fill: C
                         thin: int, lang: str, legend: dict) -> MapSpec:
     """A national map: the regions as one PNG (raster.picture) under an invisible layer that carries the tooltip
     and takes the click (deck.gl cannot pick a pixel of a picture): the provinces' coarse shapes
-    (SHAPE_PICKED_LEVELS), or, for every city or county, one point per region sized to it. Their properties are short ("t" name, "v" value, "k" count, "o"
-    rank), their positions rounded to 0.1° (about a pixel at national zoom) and they carry no region code: a
-    click's index in the layer is its place in `MapSpec.region_codes` (`selected_code`). 2,845 counties fit in
-    under 300 KB."""
+    (SHAPE_PICKED_LEVELS), or, for every city or county, one point per region sized to it. Their properties
+    are short ("t" name, "v" value, "k" count, "o" rank), the points' positions rounded to 0.1° (about a pixel at
+    national zoom), and they carry no region code: a click's index in the layer is its place in
+    `MapSpec.region_codes` (`selected_code`). 2,845 counties fit in under 300 KB.
+
+    The picture is drawn for the size rounded down to 16 px (a hair smaller than the chart, centred in it), so
+    that the readers' many window widths share a few drawings (raster._labels is cached per size)."""
+    width, height = max(width // 16 * 16, 192), max(height // 16 * 16, 192)
     codes = tuple(f["properties"]["region_code"] for f in feats)
     view_state = fit_view(_fit_bounds(level, inset, grid, thin), width, height)
     view = (view_state.longitude, view_state.latitude, view_state.zoom)
