@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from analytics import geo
-from analytics.figures import classes, geometry, inset, maps, palette
+from analytics.figures import classes, geometry, inset, maps, palette, raster
 
 
 def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
@@ -17,8 +17,7 @@ def _frame(rows: list[tuple[str, float | None, int | None]]) -> pl.DataFrame:
 
 
 def _features(spec: maps.MapSpec) -> dict[str, dict]:
-    layer = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID)
-    return {f["properties"]["region_code"]: f["properties"] for f in layer.data["features"]}
+    return maps.shown(spec)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +36,36 @@ def test_deck_json_has_no_external_url_and_no_basemap(beijing):
         # the sentinel Streamlit drops without falling back to Carto; no mapProvider at all
         assert doc["mapStyle"] == "__MAP_STYLE__" and "mapProvider" not in doc
         assert "\n" not in text  # compact, not pydeck's indent=2
-        assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
-        assert doc["layers"][0]["getFillColor"] == "@@=properties.fill"
-        assert doc["layers"][1]["lineWidthUnits"] == "pixels"
+    doc = json.loads(beijing.deck.to_json())  # a province's or a city's map: vector (the maritime line is not in view)
+    assert [layer["id"] for layer in doc["layers"]] == [maps.REGION_LAYER_ID]
+    assert doc["layers"][0]["getFillColor"] == "@@=properties.fill"
+    hainan = json.loads(maps.choropleth("city", _frame([]), parent_code="460000").deck.to_json())
+    assert [layer["id"] for layer in hainan["layers"]] == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID]
+    assert hainan["layers"][1]["lineWidthUnits"] == "pixels"
+    # the national map: a picture (a data URI, nothing fetched) under the provinces' invisible shapes
+    doc = json.loads(spec.deck.to_json())
+    assert [layer["id"] for layer in doc["layers"]][:2] == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID]
+    assert doc["layers"][0]["image"].startswith("data:image/png;base64,")
+    assert doc["layers"][1]["getFillColor"] == [0, 0, 0, 0] and doc["layers"][1]["pickable"] is True
+
+
+def test_the_picture_shows_each_region_in_its_class_colour_and_no_data_hatched():
+    """What the reader sees of the national map: a province's pixel at its own point has its class colour; a
+    no-data province is white with grey hatching; the maritime line and the inset are drawn."""
+    from analytics.db.store import read_regions_csv
+
+    spec = maps.choropleth("province", _frame([("650000", 1.0, 5), ("530000", 9.0, 5), ("620000", 5.0, 5)]),
+                           inset=True, width=868, height=560, **maps.detail("province", None, 868))
+    picture = spec.deck.layers[0]
+    image, bounds = picture.image, picture.bounds
+    at = read_regions_csv().select("region_code", "lon", "lat").rows_by_key("region_code", unique=True)
+    for code in ("650000", "530000", "620000"):
+        assert raster.colour_at(image, bounds, *at[code]) == spec.fills[code], code
+    assert spec.fills["650000"] == palette.rgba(palette.QUALITY[0])  # the lowest value: the bad end
+    pixels = raster.decode(image)
+    colours = {tuple(c) for c in pixels.reshape(-1, 4)}
+    assert (150, 150, 150, 255) in colours and maps.NO_DATA_COLOR in colours  # no data: white, hatched
+    assert maps.MARITIME_COLOR in colours and (255, 255, 255, 0) in colours  # the line; clear outside China
 
 
 def test_quantile_breaks_hand_computed():
@@ -112,8 +138,9 @@ def test_children_filtering():
     assert len(anhui_counties) > 100 and all(c.startswith("34") for c in anhui_counties)
     assert len(maps.choropleth("province", _frame([])).region_codes) == 34
 
-    # the maritime line is always there, on top
-    assert anhui.deck.layers[-1].id == maps.MARITIME_LAYER_ID
+    # the maritime line is drawn, on top, wherever it is in view: on Hainan's map (三沙), not on Anhui's
+    assert [layer.id for layer in anhui.deck.layers] == [maps.REGION_LAYER_ID]
+    assert maps.choropleth("city", _frame([]), parent_code="460000").deck.layers[-1].id == maps.MARITIME_LAYER_ID
     # the shared cached boundaries are not touched
     assert set(geo.load_boundaries("city")["features"][0]["properties"]) == {
         "region_code", "name", "level", "parent_code"}
@@ -194,17 +221,23 @@ def test_thinning_keeps_shared_borders_identical():
     assert sum(len(vertices(g)) for g in thin.values()) < 0.5 * sum(len(vertices(g)) for g in full.values())
 
 
-@pytest.mark.parametrize("level,parent,width", [("province", None, 358), ("province", None, 868),
-                                                ("province", None, 1400), ("county", "510000", 868),
-                                                ("county", "510000", 358), ("county", "650000", 868),
-                                                ("city", "340000", 868)])
+@pytest.mark.parametrize("level,parent,width", [
+    ("province", None, 358), ("province", None, 868), ("province", None, 1400),  # the cockpit's and regions' map
+    ("city", None, 358), ("city", None, 868), ("city", None, 1400),  # regions: every city, nationally
+    ("county", None, 358), ("county", None, 868), ("county", None, 1400),  # regions: every county, nationally
+    ("county", "510000", 868), ("county", "510000", 358), ("county", "650000", 868), ("city", "340000", 868),
+    ("city", "440000", 1400), ("county", "340100", 868)])  # a province's cities, a city's counties
 def test_a_map_message_stays_under_300_kb(level, parent, width):
-    """Issue 17, point 14: the cockpit's national map was 1.5 MB (full-precision coordinates, thousands of
-    sub-pixel islands). Sichuan's counties are the heaviest provincial map. (National maps of every city or
-    county are not under it yet: docs/performance.md.)"""
+    """Issue 17, point 14: the map message (the deck's JSON, which is what Streamlit sends) is at most 300 KB at
+    every level and width. The cockpit's national map was 1.5 MB (full-precision coordinates, thousands of
+    sub-pixel islands), the national maps of every city and county 0.5–1.8 MB (now a picture and a point per
+    region). Sichuan's counties are the heaviest provincial map. With ranks and names, as the regions page sends."""
     feats = geometry.region_features(level, parent)
-    values = _frame([(f["properties"]["region_code"], float(i % 7), 10) for i, f in enumerate(feats)])
-    spec = maps.choropleth(level, values, parent_code=parent, inset=parent is None, width=width, height=480,
+    values = pl.DataFrame({"region_code": [f["properties"]["region_code"] for f in feats],
+                           "value": [None if i % 23 == 0 else 1000.0 * (i % 7) + 0.123 for i in range(len(feats))],
+                           "n": [12345.0] * len(feats), "rank": [i + 1 for i in range(len(feats))]})
+    spec = maps.choropleth(level, values, parent_code=parent, inset=parent is None, width=width,
+                           height=max(300, min(560, round(width * 0.8))), rank_label="排名", value_format="{:,.1f}",
                            **maps.detail(level, parent, width))
     assert len(spec.deck.to_json().encode()) < 300_000
     assert len(spec.region_codes) == len(feats)  # generalising drops islands, never a region

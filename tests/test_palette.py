@@ -80,8 +80,7 @@ def test_every_metric_puts_its_worst_value_at_the_bad_end_of_map_and_heatmap(key
                           "n": [50, 50, 50]})
     for scale in ("quantile", "continuous"):
         spec = maps.choropleth("province", frame, higher_is_better=better_high, scale=scale)
-        fills = {f["properties"]["value"]: tuple(f["properties"]["fill"]) for f in spec.deck.layers[0].data["features"]
-                 if f["properties"]["value"] is not None}
+        fills = {spec.values[c]: tuple(f) for c, f in spec.fills.items() if spec.values[c] is not None}
         assert fills[worst] == palette.rgba(palette.QUALITY[0]), (key, scale)
         assert fills[best] == palette.rgba(palette.QUALITY[-1]), (key, scale)
     rows, cols = Axis.of(("a",), str), Axis.of(("x", "y"), str)
@@ -102,10 +101,20 @@ def test_the_ranked_share_bars_put_a_larger_share_at_the_bad_end():
 def _fills(at) -> dict[str, tuple]:
     """region_code → fill of the regions with a value, from the page's (one) map."""
     import json
+    from analytics.db.store import read_regions_csv
+    from analytics.figures import raster
+
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     layer = next(layer for layer in deck["layers"] if layer["id"] == maps.REGION_LAYER_ID)
-    return {f["properties"]["region_code"]: tuple(f["properties"]["fill"]) for f in layer["data"]["features"]
-            if f["properties"]["value"] is not None}
+    if layer["@@type"] == "GeoJsonLayer" and "fill" in layer["data"]["features"][0]["properties"]:  # vector
+        return {f["properties"]["region_code"]: tuple(f["properties"]["fill"]) for f in layer["data"]["features"]
+                if f["properties"]["value"] is not None}
+    # the national map is a picture: the colour the reader sees at each region's own point
+    picture = next(layer for layer in deck["layers"] if layer["id"] == maps.PICTURE_LAYER_ID)
+    where = read_regions_csv().select("region_code", "lon", "lat").rows_by_key("region_code", unique=True)
+    colours = {code: raster.colour_at(picture["image"], picture["bounds"], *where[code])
+               for code in ("110000", "340000")}
+    return {code: c for code, c in colours.items() if c != maps.NO_DATA_COLOR}
 
 
 def test_the_cockpit_map_colours_the_worse_region_dark_red_for_either_metric(app_env):

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import freshness, i18n, metrics
-from analytics.figures import inset, maps, palette
+from analytics import freshness, geo, i18n, metrics
+from analytics.figures import inset, maps, palette, raster
 from analytics.db import queries
 from analytics.pages import regions as rg
 from analytics.filters import Filters
@@ -32,8 +32,8 @@ def sel(region: str | None = None, **kw) -> Selection:
 
 
 def features(spec: maps.MapSpec) -> dict[str, dict]:
-    layer = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID)
-    return {f["properties"]["region_code"]: f for f in layer.data["features"]}
+    """Each region as the map shows it (maps.shown: vector maps and pictures alike), as {"properties": …}."""
+    return {code: {"properties": props} for code, props in maps.shown(spec).items()}
 
 
 @pytest.mark.parametrize("region,level", [(None, "province"), (None, "city"), (None, "county"),
@@ -51,8 +51,14 @@ def test_map_values_equal_the_metrics_table(fixture_con, region, level, metric):
         zip(table["region_code"], table[n_col].cast(pl.Float64)))
     spec = rg.map_deck(data, region, lang="zh", labels=LABELS)
     expected = dict(zip(table["region_code"], table[metric]))
-    for code, f in features(spec).items():
-        assert f["properties"]["value"] == expected.get(code), code
+    assert spec.values and set(spec.values) == set(spec.region_codes)
+    for code, value in spec.values.items():
+        assert value == expected.get(code), code
+    if region is None and level != "province":  # a picture: each region's point says its value in words
+        points = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID).data
+        assert len(points) == len(spec.region_codes)
+        for code, p in zip(spec.region_codes, points):
+            assert (p["v"] == "无数据") == (expected.get(code) is None), code
 
 
 def test_hand_counted_red_share_by_province(fixture_con):
@@ -62,8 +68,9 @@ def test_hand_counted_red_share_by_province(fixture_con):
     assert got == {"340000": (0.0, 1.0, None), "110000": (1.0, 1.0, None)}
     spec = rg.map_deck(data, None, lang="zh", labels=LABELS, value_format=lambda v: i18n.fmt_pct(v, "zh"))
     props = {c: f["properties"] for c, f in features(spec).items()}
-    # the tooltip as deck.gl fills its template from the region's properties
-    tip = spec.deck._tooltip["text"].format_map(props["110000"])
+    # the tooltip as deck.gl fills its template from the region's own (short) properties
+    beijing = maps.pick_properties(spec)[spec.region_codes.index("110000")]
+    tip = spec.deck._tooltip["text"].format_map(beijing)
     assert tip == "北京市\n红灯占比: 100.0%\n样本数: 1\n排名: —"  # too few items: not ranked
     assert props["440000"]["value_str"] == "无数据" and props["440000"]["fill"] == list(maps.NO_DATA_COLOR)
     assert "tip" not in props["110000"]  # the labels are in the template once, not in every region
@@ -128,9 +135,9 @@ def test_inset_at_national_level_only(fixture_con):
     data, fresh = rg.page(fixture_con, sel()), freshness.regions(fixture_con, sel())
     data = rg.with_freshness(data, fresh, queries.run(fixture_con, "region_ancestor_at", level=data.level,
                                                       codes=freshness.ancestor_codes(fresh)), fixture_db.AS_OF)
-    spec = rg.map_deck(data, None, lang="zh", labels=LABELS)
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS, width=868, height=560)
     ids = [layer.id for layer in spec.deck.layers]
-    assert ids == [maps.REGION_LAYER_ID, maps.MARITIME_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
+    assert ids == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID, maps.INSET_FRAME_LAYER_ID,
                    maps.INSET_LABEL_LAYER_ID, maps.SILENT_LAYER_ID]  # the fixture's 安徽省 itself is silent: a ring
     w, s, e, n = inset.SCS_TARGET
     label = spec.deck.layers[-2]
@@ -139,15 +146,21 @@ def test_inset_at_national_level_only(fixture_con):
     def inside(p):
         return w <= p[0] <= e and s <= p[1] <= n
 
-    hainan = features(spec)["460000"]["geometry"]["coordinates"]
-    in_box = [poly for poly in hainan if all(inside(p) for p in poly[0])]
-    # the islands (西沙, 南沙 …) and Hainan island are drawn again in the inset, and nothing of the
-    # main map lies south of Hainan any more
-    assert len(in_box) > 10
-    assert all(min(p[1] for p in poly[0]) > inset.MAIN_SOUTH - 0.5 for poly in hainan if poly not in in_box)
-    line = spec.deck.layers[1].data["features"][0]["geometry"]["coordinates"]
-    assert sum(all(inside(p) for p in dash) for dash in line) == 10  # all ten dashes in the inset
-    assert sum(not any(inside(p) for p in dash) for dash in line) == 3  # three north of 17.6°N on the main map
+    # Hainan island is drawn again in the inset, and its shape there takes a click too; nothing of the main map
+    # lies south of Hainan any more
+    hainan = next(layer for layer in spec.deck.layers if layer.id == maps.REGION_LAYER_ID).data["features"][
+        spec.region_codes.index("460000")]["geometry"]["coordinates"]
+    assert any(all(inside(p) for p in poly[0]) for poly in hainan)
+    assert all(min(p[1] for p in poly[0]) > inset.MAIN_SOUTH - 0.5 for poly in hainan
+               if not all(inside(p) for p in poly[0]))
+    # the maritime line: dashes in the inset and three north of 17.6°N on the main map, in the picture
+    picture = spec.deck.layers[0]
+    lines = [line for f in geo.maritime_line()["features"] for line in f["geometry"]["coordinates"]]
+    north = [line for line in lines if min(p[1] for p in line) >= inset.MAIN_SOUTH]
+    assert len(north) == 3
+    for line in north[:1] + [[list(inset.to_inset(*lines[-1][0][:2]))]]:
+        x, y = line[0][:2]
+        assert raster.colour_at(picture.image, picture.bounds, x, y) == maps.MARITIME_COLOR
     # the map stops around Hainan: the view's south edge is above the Spratlys
     assert 100 < spec.deck.initial_view_state.longitude < 110
     text = spec.deck.to_json()
@@ -181,15 +194,29 @@ def test_points_count_the_items_of_item_lights_per_region_and_light(fixture_con)
     assert [p["n"] for p in hex_layer.data] == [1]  # only the red item
 
 
-def test_national_county_deck_stays_small(fixture_con):
-    data = rg.page(fixture_con, sel(), level="county")
-    text = rg.map_deck(data, None, lang="zh", labels=LABELS).deck.to_json()
-    assert len(features(rg.map_deck(data, None, lang="zh", labels=LABELS))) > 2800
-    assert len(text.encode()) < 3_500_000  # vertices thinned alike on both sides of a border
-    # thousands of outlines are slow to stroke in software WebGL: the province borders go on top instead
+@pytest.mark.parametrize("layer", ["choropleth", "points"])
+def test_national_county_map_is_a_picture_with_a_point_per_county(fixture_con, layer):
+    """Issue 17, point 14: 2,845 county polygons were 1.4–2 MB of GeoJSON and seconds of software WebGL; now one
+    PNG and an invisible point per county that carries its tooltip and its click, under 300 KB."""
+    data = rg.page(fixture_con, sel(), level="county", with_lights=layer == "points")
+    spec = rg.map_deck(data, None, lang="zh", labels=LABELS, layer=layer, width=868, height=560)
+    text = spec.deck.to_json()
+    assert len(text.encode()) < 300_000
     doc = json.loads(text)
-    assert [layer["id"] for layer in doc["layers"]][:2] == [maps.REGION_LAYER_ID, maps.BORDER_LAYER_ID]
-    assert doc["layers"][0]["stroked"] is False and len(doc["layers"][1]["data"]) > 34
+    ids = [layer["id"] for layer in doc["layers"]]
+    assert ids[:2] == [maps.PICTURE_LAYER_ID, maps.REGION_LAYER_ID]
+    picture, points = doc["layers"][0], doc["layers"][1]
+    assert picture["image"].startswith("data:image/png;base64,") and "http" not in text
+    assert len(points["data"]) == len(spec.region_codes) > 2800 and "region_code" not in points["data"][0]
+    # a click on the n-th point is the n-th region code
+    chaoyang = spec.region_codes.index("110105")
+
+    class Event:
+        selection = {"indices": {maps.REGION_LAYER_ID: [chaoyang]},
+                     "objects": {maps.REGION_LAYER_ID: [points["data"][chaoyang]]}}
+
+    assert maps.selected_code(Event(), spec=spec) == "110105"
+    assert points["data"][chaoyang]["t" if layer == "choropleth" else "name"] == "朝阳区"
 
 
 # --- the page under AppTest ---------------------------------------------------------------------

@@ -4,9 +4,13 @@ inset included) fits its container at every screen width (issue 17, point 11).
 deck.gl places a map by centre and zoom, in pixels: a view fitted for 700 px is cut in a 440 px column (a 1280 px
 screen) or on a phone. The server cannot know the column's width, so a tiny component placed just above the map
 measures its own width (the same container's) and reports it; the page then fits the view to it. The first run
-of a page uses a guess (phone or desktop, from the browser's user agent); when the measured width differs from
-what the map was fitted for by more than `TOLERANCE_PX`, one rerun redraws it. The width is kept per map in the
-session, so later runs of the page fit at once. Resizing the window is followed too (debounced).
+of a page in a browser does not know it yet: it draws an empty deck in the map's place (`waiting`, `empty`: no
+geometry, so the browser loads deck.gl and opens its canvas meanwhile), and the width the component reports asks
+for one rerun that draws the map into that same chart (same key). The map is sent once, not once at a guess and
+again at the measured width (issue 17, point 14: the refit rerun sent the 182 KB national map twice per first
+visit). Without a browser (AppTest, or scripts/page_bytes.py and load_test.py over the websocket: no browser's
+User-Agent, nothing will report a width) the map is drawn at once at a guess. A later change of width by more than `TOLERANCE_PX` redraws it; the width is kept per map in the session,
+so later runs of the page fit at once. Resizing the window is followed too (debounced).
 """
 from __future__ import annotations
 
@@ -39,11 +43,15 @@ _CSS = ":host { display: block; height: 0; overflow: hidden; }"
 _measure = st.components.v2.component("cockpit_map_width", js=_JS, css=_CSS)
 
 
-def _guess() -> int:
+def _agent() -> str:
     try:
-        agent = (st.context.headers.get("User-Agent") or "").lower()
-    except Exception:  # noqa: BLE001 - no request (AppTest): a desktop
-        agent = ""
+        return (st.context.headers.get("User-Agent") or "").lower()
+    except Exception:  # noqa: BLE001 - no request (AppTest)
+        return ""
+
+
+def _guess() -> int:
+    agent = _agent()
     return PHONE_GUESS if ("mobile" in agent or "android" in agent or "iphone" in agent) else DESKTOP_GUESS
 
 
@@ -54,11 +62,13 @@ def map_height(width: int, tallest: int) -> int:
 
 
 def map_width(key: str) -> int:
-    """The pixel width to fit the map named `key` for: the width its container reported, else a guess. Call it
-    just before drawing the map, in the same container."""
+    """The pixel width to fit the map named `key` for: the width its container reported, else a guess (then
+    `waiting(key)` says whether a browser is about to report it). Call it just before drawing the map, in the same
+    container."""
     state_key = f"_mapfit_{key}"
     known = st.session_state.get(state_key) or _guess()
-    result = _measure(key=f"mapfit_{key}", data={"known": known, "tolerance": TOLERANCE_PX},
+    reported = st.session_state.get(state_key) or 0  # 0: any width the browser measures is news
+    result = _measure(key=f"mapfit_{key}", data={"known": reported, "tolerance": TOLERANCE_PX},
                       default={"width": None}, on_width_change=lambda: None, height="content")
     width = getattr(result, "width", None)
     if isinstance(width, (int, float)) and 200 <= width <= 4000:
@@ -67,8 +77,39 @@ def map_width(key: str) -> int:
     return known
 
 
-def fit(key: str, level: str, parent_code: str | None, tallest: int) -> dict:
-    """maps.choropleth's keyword arguments for the map named `key`: the width its container reported, a height
-    for it (at most `tallest`) and the detail to send at that width."""
-    width = map_width(key)
+def known_width(key: str) -> int:
+    """The width the map named `key` was last measured at (`measure_early`), else a guess."""
+    return st.session_state.get(f"_mapfit_{key}") or _guess()
+
+
+def measure_early(key: str, spec: list[int]) -> None:
+    """Measure the map named `key` at the top of the page, in a row of empty columns laid out as the map's own
+    (`spec`: the same proportions and gap, stacked alike on a phone), so that its first column is as wide as the
+    map's. Deep in a page the measuring component renders late: on the cockpit, after the cards and charts above
+    the map, 5-14 s into a first visit in software rendering, and the map waited for it. Here it reports with the
+    page's first output. The page then fits the map with `known_width(key)`."""
+    with st.columns(spec)[0]:
+        map_width(key)
+
+
+def waiting(key: str) -> bool:
+    """Whether the map named `key` should wait for its width (call after `map_width`): a browser's first run of the
+    page, before the container has reported it. The caller then draws `empty` in the map's place, with the map's
+    chart key, and nothing else of the map (its legend comes with it)."""
+    return not st.session_state.get(f"_mapfit_{key}") and "mozilla" in _agent()  # every browser says Mozilla/5.0
+
+
+def empty(chart_key: str, height: int, selectable: bool = True) -> None:
+    """An empty deck where the map will be: no bytes of geometry, but deck.gl's code loads and its canvas opens
+    while the rerun that brings the map is on its way (the same `chart_key` and selection, hence the same chart
+    element, so the map is drawn into it)."""
+    select = {"on_select": "rerun", "selection_mode": "single-object"} if selectable else {}
+    st.pydeck_chart(maps.empty_deck(), height=height, key=chart_key, **select)
+
+
+def fit(key: str, level: str, parent_code: str | None, tallest: int, measured_early: bool = False) -> dict:
+    """maps.choropleth's keyword arguments for the map named `key`: the width its container reported (here, or
+    at the top of the page: `measure_early`), a height for it (at most `tallest`) and the detail to send at that
+    width."""
+    width = known_width(key) if measured_early else map_width(key)
     return {"width": width, "height": map_height(width, tallest), **maps.detail(level, parent_code, width)}

@@ -6,7 +6,7 @@ from analytics import i18n
 from ui.blocks import cockpit as blocks
 from ui.blocks import freshness as freshness_blocks
 from ui.blocks import notify as notify_blocks
-from ui import context, metric_settings, page
+from ui import context, mapfit, metric_settings, page
 from ui import tables
 
 ctx = context.current()
@@ -17,6 +17,8 @@ summary = data.summary
 if not summary.kpis:
     page.empty_state(ctx, "cockpit.empty")
     st.stop()
+if summary.level is not None:  # there will be a map (below a county there is none)
+    mapfit.measure_early("cockpit", blocks.MAP_COLUMNS)  # its width, known with the page's first output
 
 why = ctx.block("why_red_share")
 blocks.kpi_cards(ctx, summary.kpis, why=why)
@@ -25,7 +27,7 @@ freshness_blocks.cockpit_line(ctx)
 notify_blocks.inbox(ctx)
 blocks.attention(ctx, data.attention)
 blocks.model_flags(ctx)
-map_col, league_col = st.columns([3, 2])
+map_col, league_col = st.columns(blocks.MAP_COLUMNS)
 with map_col:
     blocks.region_map(ctx, summary.league, summary.level)
 with league_col:

@@ -14,6 +14,7 @@ ctx = context.current()
 tree = st.session_state["_tree"]
 page.header(ctx, "nav.regions")
 region = ctx.filters.region_code
+MAP_COLUMNS = [11, 9]  # the map and the ranking beside it
 
 
 def _param(name: str, allowed, default):
@@ -56,6 +57,8 @@ wanted_level = _param("level", metrics.LEVELS[1:], None)
 data = freshness_ui.for_regions(ctx, ctx.block("regions", metric=metric_key, level=wanted_level or "",
                                                with_lights=layer != "choropleth"))
 m = data.metric
+if data.total and data.level is not None and data.has_boundaries:  # there will be a map
+    mapfit.measure_early("regions", MAP_COLUMNS)  # its width, known with the page's first output
 
 # --- path (breadcrumb): 全国 › 安徽省 › 合肥市 ------------------------------------------------
 with st.container(horizontal=True, vertical_alignment="center", gap="small", key="regions_path"):
@@ -165,7 +168,7 @@ def silent_legend() -> str:
         "freshness.map_legend", n=i18n.fmt_int(data.silent.height, ctx.lang), days=data.cycle_days)) + "</div>")
 
 
-map_col, table_col = st.columns([11, 9])
+map_col, table_col = st.columns(MAP_COLUMNS)
 with map_col:
     if not data.has_boundaries:
         st.info(ctx.t("regions.no_boundaries"), icon=":material/map:")
@@ -173,36 +176,42 @@ with map_col:
         labels = {"value": _label(m), "n": ctx.t("regions.n"), "rank": ctx.t("regions.rank"),
                   "items": ctx.t("regions.items"), "unit": ctx.t("regions.unit_items"),
                   **{k: ctx.t(f"lights.{k}") for k in rg.LIGHTS}}
-        width = mapfit.map_width("regions")
+        width = mapfit.known_width("regions")
         height = mapfit.map_height(width, 560)
-        spec = rg.map_deck(data, region, lang=ctx.lang, layer=layer, scale=scale, value_format=fmt,
-                           labels=labels, light=light, width=width, height=height)
-        event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=height,
-                                key=f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}")
-        st.markdown(legend_html(spec) + silent_legend(), unsafe_allow_html=True)
-        drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())
-        with_data = drawn.height if layer == "choropleth" else data.values.filter(pl.col("value").is_not_null()).height
-        notes = [ctx.t("regions.caption", metric=_label(m), level=ctx.t(f"regions.level_{data.level}"),
-                       regions=i18n.fmt_int(len(spec.region_codes), ctx.lang),
-                       with_data=i18n.fmt_int(with_data, ctx.lang), unit=_unit(m),
-                       date=i18n.fmt_date(ctx.as_of, ctx.lang))] if layer == "choropleth" else [
-            ctx.t("regions.caption_items", level=ctx.t(f"regions.level_{data.level}"),
-                  date=i18n.fmt_date(ctx.as_of, ctx.lang))]
-        if layer == "points":
-            notes.append(ctx.t("regions.hint_points"))
-        elif layer == "hexagon":
-            shown = data.lights if light is None else data.lights.filter(pl.col("light") == light)
-            n_items = shown["n_items"].sum() if shown.height else 0
-            notes.append(ctx.t("regions.hint_hexagon", n=i18n.fmt_int(n_items, ctx.lang)))
+        chart_key = f"regions_map_{region}_{data.level}_{layer}_{metric_key}_{scale}_{light}"
+        if mapfit.waiting("regions"):  # a first visit: the map comes once the browser has reported its width
+            mapfit.empty(chart_key, height)
         else:
-            notes.append(ctx.t("regions.hint"))
-        if region is None:
-            notes.append(ctx.t("regions.inset"))
-        st.caption(" ".join(notes))
-        code = maps.selected_code(event)
-        if code and code != region and code in tree and tree.level[code] != "country":
-            _go(code)
-            st.rerun()
+            spec = rg.map_deck(data, region, lang=ctx.lang, layer=layer, scale=scale, value_format=fmt,
+                               labels=labels, light=light, width=width, height=height)
+            event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=height,
+                                    key=chart_key)
+            st.markdown(legend_html(spec) + silent_legend(), unsafe_allow_html=True)
+            drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())
+            with_data = drawn.height if layer == "choropleth" else data.values.filter(pl.col("value").is_not_null()).height
+            notes = [ctx.t("regions.caption", metric=_label(m), level=ctx.t(f"regions.level_{data.level}"),
+                           regions=i18n.fmt_int(len(spec.region_codes), ctx.lang),
+                           with_data=i18n.fmt_int(with_data, ctx.lang), unit=_unit(m),
+                           date=i18n.fmt_date(ctx.as_of, ctx.lang))] if layer == "choropleth" else [
+                ctx.t("regions.caption_items", level=ctx.t(f"regions.level_{data.level}"),
+                      date=i18n.fmt_date(ctx.as_of, ctx.lang))]
+            if layer == "points":
+                notes.append(ctx.t("regions.hint_points"))
+            elif layer == "hexagon":
+                shown = data.lights if light is None else data.lights.filter(pl.col("light") == light)
+                n_items = shown["n_items"].sum() if shown.height else 0
+                notes.append(ctx.t("regions.hint_hexagon", n=i18n.fmt_int(n_items, ctx.lang)))
+            else:
+                notes.append(ctx.t("regions.hint"))
+            if region is None and data.level not in maps.SHAPE_PICKED_LEVELS:  # a picture picked by points
+                notes.append(ctx.t("regions.hint_picture"))
+            if region is None:
+                notes.append(ctx.t("regions.inset"))
+            st.caption(" ".join(notes))
+            code = maps.selected_code(event, spec=spec)
+            if code and code != region and code in tree and tree.level[code] != "country":
+                _go(code)
+                st.rerun()
 
 # --- ranking -----------------------------------------------------------------------------------
 with table_col:

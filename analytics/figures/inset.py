@@ -113,12 +113,3 @@ def inset_maritime() -> tuple[dict, ...]:
     main = [[list(p[:2]) for p in line] for line in lines if min(p[1] for p in line) >= MAIN_SOUTH]
     moved = [[list(to_inset(x, y)) for x, y, *_ in line] for line in lines]
     return ({"type": "MultiLineString", "coordinates": main + moved},)
-
-
-@lru_cache(maxsize=4)
-def border_paths(level: str, precision: int | None, thin: int, inset: bool, min_vertices: int,
-                 grid: float | None = None) -> tuple:
-    geoms = (inset_geometries if inset else geometries)(level, precision, grid, thin)
-    codes = {f["properties"]["region_code"] for f in geo.load_boundaries(level)["features"]}
-    return tuple({"path": ring} for code, g in geoms.items() if code in codes
-                 for poly in polygons(g) for ring in poly[:1] if len(ring) >= min_vertices)

@@ -14,8 +14,9 @@ values there would show as ``&lt;…``.
 
 Selection (drill-down): ``st.pydeck_chart(spec.deck, on_select="rerun",
 selection_mode="single-object", key=...)`` returns
-``event.selection["objects"][REGION_LAYER_ID][0]["properties"]["region_code"]``
-(see `selected_region_code`).
+``event.selection["objects"][REGION_LAYER_ID][0]["properties"]["region_code"]`` on a vector map; a national
+map is a picture whose pickable regions carry no code, and the click's index in the layer is its place in
+``spec.region_codes`` (see `selected_code`).
 
 No streamlit import here: the module is tested without a running app.
 """
@@ -34,9 +35,11 @@ import pydeck.bindings.deck as _pydeck_deck
 from pydeck.bindings.json_tools import default_serialize
 
 from analytics import geo, i18n
+from analytics.figures import raster
 from analytics.figures.classes import DEFAULT_CLASSES, class_of, nice_ticks, quantile_breaks
-from analytics.figures.geometry import COUNTRY_CODE, bounds, copy_geometry, fit_view, geometries, region_features
-from analytics.figures.inset import SCS_TARGET, border_paths, inset_geometries, inset_maritime
+from analytics.figures.geometry import (COUNTRY_CODE, bounds, fit_view, geometries, polygons,
+                                        region_features)
+from analytics.figures.inset import SCS_TARGET, in_inset_only, inset_geometries, inset_maritime, to_inset
 from analytics.figures.palette import (NO_DATA_COLOR, NO_DATA_OUTLINE, density_colours, hex_colour, light_rgba,
                                        quality_at, quality_colours, rgba)
 
@@ -89,6 +92,9 @@ class MapSpec:
     vmax: float | None = None
     higher_is_better: bool = True  # which end of the bad → good scale the high values take
     tooltip: Mapping | None = None  # the deck's tooltip ({"text": template, "style": TOOLTIP_STYLE})
+    base_layers: int = 1  # the regions' own layers at the bottom of the deck (2 for a picture: it and its points)
+    values: Mapping[str, float | None] = field(default_factory=dict)  # each drawn region's value (None: no data)
+    fills: Mapping[str, tuple[int, int, int, int]] = field(default_factory=dict)  # and its colour on the map
 
     def gradient(self, steps: int = 9) -> list[str]:
         """The continuous ramp from vmin to vmax as "#rrggbb" stops (for a CSS linear-gradient)."""
@@ -169,6 +175,13 @@ class _CompactDeck(pdk.Deck):
 # --- the map -------------------------------------------------------------------------------
 
 
+def empty_deck() -> pdk.Deck:
+    """A deck with nothing in it, over China: the placeholder a page draws until it knows the map's width
+    (ui/mapfit.py), so that deck.gl loads and opens its canvas meanwhile."""
+    return _CompactDeck(layers=[], initial_view_state=pdk.ViewState(longitude=104.0, latitude=36.0, zoom=2.5),
+                        map_provider=None)
+
+
 def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = None,
                lang: str = "zh", legend_breaks: Sequence[float] | None = None,
                classes: int = DEFAULT_CLASSES,
@@ -195,8 +208,8 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     inset: at national view, draw the South China Sea in a framed inset (see `SCS_SOURCE`).
     rank_label: with a `rank` column in values (null = unranked), the tooltip gains a rank line;
     the tooltip text then comes from each feature's `tip` property (name on the first line).
-    stroked: draw each region's outline (software WebGL spends seconds stroking thousands of rings:
-    national city/county maps go without, with `border_layer` on top instead).
+    stroked: draw each region's outline.
+    National maps (RASTER_LEVELS) are drawn as a picture: `_picture_choropleth`.
     """
     text = _TEXT.get(lang, _TEXT["zh"])
     labels = {"value": text["value"], "n": text["n"], **(tooltip_labels or {})}
@@ -219,9 +232,14 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
 
     national = parent_code in (None, COUNTRY_CODE)
     inset = inset and national
-    geoms = (inset_geometries(level, precision, grid, thin) if inset
-             else geometries(level, precision, grid, thin))
     fmt = value_format.format if isinstance(value_format, str) else value_format
+    if national and level in RASTER_LEVELS:
+        return _picture_choropleth(level, feats, by_code, fill, fmt, labels, text["no_data"], rgba(no_data_color),
+                                   with_rank=with_rank, rank_label=rank_label, width=width, height=height,
+                                   inset=inset, grid=grid, thin=thin, lang=lang,
+                                   legend=dict(breaks=tuple(breaks), colors=tuple(colors), scale=scale, vmin=vmin,
+                                               vmax=vmax, higher_is_better=higher_is_better))
+    geoms = geometries(level, precision, grid, thin)
     no_data = rgba(no_data_color)
     n_ranked = sum(1 for _, _, r in by_code.values() if r is not None)
     out_features = []
@@ -234,24 +252,163 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
             props["rank_str"] = "—" if r is None else f"{int(r)} / {n_ranked}"
         out_features.append({"type": "Feature", "geometry": geoms[code], "properties": props})
 
-    maritime = [{"type": "Feature", "properties": {}, "geometry": g}
-                for g in (inset_maritime() if inset else
-                          [copy_geometry(f["geometry"], None) for f in geo.maritime_line()["features"]])]
-    fit_geoms = [f["geometry"] for f in out_features] + ([f["geometry"] for f in maritime] if national else [])
+    # a province's or a city's map (national maps are pictures): the view fits its regions, and the maritime
+    # line is drawn where it is in view (Hainan's, Guangdong's …): off screen it is only work for software WebGL
+    view = fit_view(bounds([f["geometry"] for f in out_features]), width, height)
+    w, s, e, n = raster.view_bounds((view.longitude, view.latitude, view.zoom), width, height)
+    dashes = [[list(p[:2]) for p in line] for f in geo.maritime_line()["features"]
+              for line in f["geometry"]["coordinates"] if any(w <= p[0] <= e and s <= p[1] <= n for p in line)]
+    maritime = [{"type": "Feature", "properties": {}, "geometry": {"type": "MultiLineString", "coordinates": dashes}}]
     # the labels go in the template once, not in every region's properties (bytes sent per region, issue 17)
     tooltip = {"text": f"{{name}}\n{_tpl(labels['value'])}: {{value_str}}\n{_tpl(labels['n'])}: {{n_str}}"
                + (f"\n{_tpl(rank_label)}: {{rank_str}}" if with_rank else ""), "style": TOOLTIP_STYLE}
     deck = _CompactDeck(
-        layers=[_region_layer(out_features, stroked, 0.4 if level == "county" and national else 0.8),
-                _maritime_layer(maritime)] + (inset_layers(lang) if inset else []),
-        initial_view_state=fit_view(bounds(fit_geoms), width, height),
+        layers=[_region_layer(out_features, stroked, 0.8)] + ([_maritime_layer(maritime)] if dashes else []),
+        initial_view_state=view,
         map_provider=None,  # keep map_style's default sentinel: no basemap, no request
         tooltip=tooltip,
     )
     return MapSpec(deck=deck, breaks=tuple(breaks), colors=tuple(colors),
                    no_data_color=no_data, no_data_label=text["no_data"],
                    region_codes=tuple(f["properties"]["region_code"] for f in out_features),
-                   scale=scale, vmin=vmin, vmax=vmax, higher_is_better=higher_is_better, tooltip=tooltip)
+                   scale=scale, vmin=vmin, vmax=vmax, higher_is_better=higher_is_better, tooltip=tooltip,
+                   values={f["properties"]["region_code"]: f["properties"]["value"] for f in out_features},
+                   fills={f["properties"]["region_code"]: tuple(f["properties"]["fill"]) for f in out_features})
+
+
+# National maps are drawn as a picture (analytics/figures/raster.py) under an invisible layer that picks: software
+# WebGL spent seconds tessellating and stroking their polygons, and every city or county was 0.5-2 MB of GeoJSON
+RASTER_LEVELS = ("province", "city", "county")
+# ... of these few regions the click and the tooltip take the region's own shape, coarsely (about 6 px a step) and
+# invisible: a click anywhere in a province picks it, as on a vector map; thousands of counties take a point each
+SHAPE_PICKED_LEVELS = ("province",)
+PICTURE_LAYER_ID = "regions-picture"
+
+
+@lru_cache(maxsize=16)
+def _fit_bounds(level: str, inset: bool, grid: float | None, thin: int) -> tuple[float, float, float, float]:
+    geoms = (inset_geometries if inset else geometries)(level, None, grid, thin)
+    lines = inset_maritime() if inset else tuple(f["geometry"] for f in geo.maritime_line()["features"])
+    return bounds([*geoms.values(), *lines])
+
+
+@lru_cache(maxsize=1)
+def _region_points() -> dict[str, tuple[float, float]]:
+    r = geo.regions_frame().drop_nulls(["lon", "lat"])
+    return {c: (x, y) for c, x, y in zip(r["region_code"].to_list(), r["lon"].to_list(), r["lat"].to_list())}
+
+
+def _picture_choropleth(level: str, feats: list[dict], by_code: Mapping, fill: Callable, fmt: Callable,
+                        labels: Mapping[str, str], no_data_text: str, no_data: tuple, *, with_rank: bool,
+                        rank_label: str | None, width: int, height: int, inset: bool, grid: float | None,
+                        thin: int, lang: str, legend: dict) -> MapSpec:
+    """A national map: the regions as one PNG (raster.picture) under an invisible layer that carries the tooltip
+    and takes the click (deck.gl cannot pick a pixel of a picture): the provinces' coarse shapes
+    (SHAPE_PICKED_LEVELS), or, for every city or county, one point per region sized to it. Their properties
+    are short ("t" name, "v" value, "k" count, "o" rank), the points' positions rounded to 0.1° (about a pixel at
+    national zoom), and they carry no region code: a click's index in the layer is its place in
+    `MapSpec.region_codes` (`selected_code`). 2,845 counties fit in under 300 KB.
+
+    The picture is drawn for the size rounded down to 16 px (a hair smaller than the chart, centred in it), so
+    that the readers' many window widths share a few drawings (raster._labels is cached per size)."""
+    width, height = max(width // 16 * 16, 192), max(height // 16 * 16, 192)
+    codes = tuple(f["properties"]["region_code"] for f in feats)
+    view_state = fit_view(_fit_bounds(level, inset, grid, thin), width, height)
+    view = (view_state.longitude, view_state.latitude, view_state.zoom)
+    scale = 2 if len(codes) < 1000 else 1  # sharp on a phone's or a laptop's 2x screen, where the bytes allow it
+    lab = raster.labels_for(level, codes, view, width, height, scale, inset, grid, thin)
+    values = [by_code.get(c, (None, None, None)) for c in codes]
+    fills = [tuple(fill(v)) if _has(v) else None for v, _, _ in values]
+    group = [int(c[:2]) for c in codes]
+    image = raster.picture(lab, fills, group, view=view, width=width, height=height, scale=scale, inset=inset,
+                           border=LINE_COLOR, no_data=no_data, maritime=MARITIME_COLOR)
+    count = raster.region_pixels(lab, len(codes)) / scale ** 2
+    cx, cy = raster.region_centres(lab, len(codes))
+    points, n_ranked = _region_points(), sum(1 for _, _, r in by_code.values() if r is not None)
+    rows = []
+    for i, (f, (v, n, r)) in enumerate(zip(feats, values)):
+        code = codes[i]
+        if code in points:
+            lon, lat = points[code]
+            if inset and in_inset_only(lon, lat):
+                lon, lat = to_inset(lon, lat)
+        else:  # no point of its own: the middle of its pixels
+            lon, lat = raster.pixel_lonlat(view, width, height, cx[i] / scale, cy[i] / scale)
+        row = {"p": [round(lon, 1), round(lat, 1)], "r": int(min(max(0.6 * math.sqrt(count[i] / math.pi), 3), 40)),
+               "t": str(f["properties"]["name"]), "v": fmt(v) if _has(v) else no_data_text,
+               "k": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}"}
+        if with_rank:
+            row["o"] = "—" if r is None else f"{int(r)} / {n_ranked}"
+        rows.append((code, row))
+    if level in SHAPE_PICKED_LEVELS:
+        rows = _pick_shapes(level, rows, inset, width)
+    else:
+        rows.sort(key=lambda code_row: -code_row[1]["r"])  # the small on top, so that each can be picked
+    rank_line = f"\n{_tpl(rank_label)}: {{o}}" if with_rank else ""
+    tooltip = {"text": f"{{t}}\n{_tpl(labels['value'])}: {{v}}\n{_tpl(labels['n'])}: {{k}}{rank_line}",
+               "style": TOOLTIP_STYLE}
+    w, s, e, n = raster.view_bounds(view, width, height)
+    layers = [pdk.Layer("BitmapLayer", id=PICTURE_LAYER_ID, image=f"'{image}'",  # quoted: a literal
+                        bounds=[w, s, e, n], pickable=False),
+              _pick_layer(rows, level in SHAPE_PICKED_LEVELS)]
+    deck = _CompactDeck(layers=layers + (inset_layers(lang) if inset else []), initial_view_state=view_state,
+                        map_provider=None, tooltip=tooltip)
+    return MapSpec(deck=deck, no_data_color=no_data, no_data_label=no_data_text,
+                   region_codes=tuple(code for code, _ in rows), tooltip=tooltip, base_layers=2,
+                   values={c: v if _has(v) else None for c, (v, _, _) in zip(codes, values)},
+                   fills={c: f or no_data for c, f in zip(codes, fills)}, **legend)
+
+
+def _pick_shapes(level: str, rows: list[tuple[str, dict]], inset: bool, width: int) -> list[tuple[str, dict]]:
+    """The rows as GeoJSON features of the regions' coarse shapes (their properties the row's text)."""
+    per_px = _span(level, None) / max(width, 200)
+    grid = max([g for g in GRID_LADDER if g <= 6 * per_px] or [GRID_LADDER[0]])
+    geoms = (inset_geometries if inset else geometries)(level, None, grid, 2)
+    return [(code, {"type": "Feature", "geometry": _pickable_parts(geoms[code], 4 * grid),
+                    "properties": {k: v for k, v in row.items() if k not in ("p", "r")}})
+            for code, row in rows]
+
+
+def _pickable_parts(g: dict, least: float) -> dict:
+    """The polygons of `g` at least `least` degrees across (islets are too small to point at; the picture still
+    draws them), with their holes (河北 around 北京 and 天津); the largest is always kept."""
+    def across(poly: list) -> float:
+        xs, ys = [p[0] for p in poly[0]], [p[1] for p in poly[0]]
+        return max(max(xs) - min(xs), max(ys) - min(ys))
+
+    polys = polygons(g)
+    kept = [poly for poly in polys if across(poly) >= least] or [max(polys, key=across)]
+    return {"type": "MultiPolygon", "coordinates": kept}
+
+
+def _pick_layer(rows: list[tuple[str, dict]], shapes: bool) -> pdk.Layer:
+    """The invisible layer over a picture that carries its tooltips and takes its clicks (lit up on hover)."""
+    common = dict(id=REGION_LAYER_ID, pickable=True, stroked=False, filled=True, get_fill_color=[0, 0, 0, 0],
+                  auto_highlight=True, highlight_color=[255, 255, 255, 110])
+    if shapes:
+        return pdk.Layer("GeoJsonLayer", data={"type": "FeatureCollection", "features": [r for _, r in rows]},
+                         **common)
+    return pdk.Layer("ScatterplotLayer", data=[row for _, row in rows], get_position="p", get_radius="r",
+                     radius_units="'pixels'", **common)
+
+
+def pick_properties(spec: MapSpec) -> list[dict]:
+    """The properties of the regions' pickable objects, in the order of `spec.region_codes`."""
+    layer = next(layer for layer in spec.deck.layers if layer.id == REGION_LAYER_ID)
+    data = layer.data["features"] if isinstance(layer.data, dict) else layer.data
+    return [d.get("properties", d) if "type" in d else d for d in data]
+
+
+def shown(spec: MapSpec) -> dict[str, dict]:
+    """What the map shows of each region, by code, for either kind of map: its value and fill, and its tooltip's
+    name, value_str, n_str (and rank_str)."""
+    short = {"t": "name", "v": "value_str", "k": "n_str", "o": "rank_str"}
+    out = {}
+    for code, p in zip(spec.region_codes, pick_properties(spec)):
+        row = {short.get(k, k): v for k, v in p.items()}
+        row["value"], row["fill"] = spec.values.get(code), list(spec.fills.get(code, ()))
+        out[code] = row
+    return out
 
 
 def _tpl(label: str) -> str:
@@ -351,17 +508,9 @@ def _maritime_layer(features: list[dict]) -> pdk.Layer:
     )
 
 
-def selected_region_code(event) -> str | None:
+def selected_region_code(event, spec: MapSpec | None = None) -> str | None:
     """region_code of the clicked region from st.pydeck_chart(..., on_select="rerun")."""
-    try:
-        objects = event.selection["objects"].get(REGION_LAYER_ID) or []
-    except (AttributeError, KeyError, TypeError):
-        return None
-    if not objects:
-        return None
-    obj = objects[0]
-    props = obj.get("properties", obj) if isinstance(obj, dict) else {}
-    return props.get("region_code")
+    return selected_code(event, (REGION_LAYER_ID,), spec)
 
 
 INSET_FRAME_LAYER_ID = "scs-inset-frame"
@@ -423,24 +572,11 @@ def hexagon_layer(rows: Sequence[Mapping], radius_m: float) -> pdk.Layer:
                      color_range=[list(c[:3]) for c in density_colours(6)])
 
 
-BORDER_LAYER_ID = "borders"
-
-
-def border_layer(level: str = "province", *, precision: int | None = 2, thin: int = 4, inset: bool = True,
-                 min_vertices: int = 12, width_px: float = 0.8, grid: float | None = None) -> pdk.Layer:
-    """The outlines of one level's regions as one PathLayer (outer rings of min_vertices or more: the
-    small islands, which a border would only blot, are left to their fill)."""
-    paths = border_paths(level, precision, thin, inset, min_vertices, grid)
-    return pdk.Layer("PathLayer", id=BORDER_LAYER_ID, data=list(paths),
-                     pickable=False, get_path="path", get_color=list(LINE_COLOR), width_units="'pixels'",
-                     get_width=width_px, width_min_pixels=width_px)
-
-
 def with_layers(spec: MapSpec, extra: Sequence[pdk.Layer], tooltip: Mapping | None = None,
                 top: Sequence[pdk.Layer] = ()) -> pdk.Deck:
     """The spec's deck with `extra` layers drawn between the regions and the maritime line, and `top` over all."""
-    first, rest = spec.deck.layers[0], list(spec.deck.layers[1:])
-    return _CompactDeck(layers=[first, *extra, *rest, *top], initial_view_state=spec.deck.initial_view_state,
+    first, rest = list(spec.deck.layers[:spec.base_layers]), list(spec.deck.layers[spec.base_layers:])
+    return _CompactDeck(layers=[*first, *extra, *rest, *top], initial_view_state=spec.deck.initial_view_state,
                         map_provider=None, tooltip=tooltip or spec.tooltip)
 
 
@@ -463,10 +599,12 @@ def silent_swatch(label: str) -> str:
             f"vertical-align:-0.1em;margin-right:0.3em'></span>{html.escape(label)}")
 
 
-def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAYER_ID)) -> str | None:
-    """region_code of the clicked region or point (the first of `layer_ids` with a selection)."""
+def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAYER_ID),
+                  spec: MapSpec | None = None) -> str | None:
+    """region_code of the clicked region or point (the first of `layer_ids` with a selection). A region of a
+    picture map carries no code: its index in the layer is its place in `spec.region_codes`."""
     try:
-        chosen = event.selection["objects"]
+        chosen, indices = event.selection["objects"], event.selection.get("indices") or {}
     except (AttributeError, KeyError, TypeError):
         return None
     for layer_id in layer_ids:
@@ -475,4 +613,7 @@ def selected_code(event, layer_ids: Sequence[str] = (REGION_LAYER_ID, POINTS_LAY
             props = objects[0].get("properties", objects[0])
             if props.get("region_code"):
                 return props["region_code"]
+            where = indices.get(layer_id) or []
+            if layer_id == REGION_LAYER_ID and spec is not None and where and 0 <= where[0] < len(spec.region_codes):
+                return spec.region_codes[where[0]]
     return None

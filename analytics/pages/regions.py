@@ -27,10 +27,8 @@ LAYERS = ("choropleth", "points", "hexagon")
 SCALES = ("quantile", "continuous")
 LIGHTS = ("red", "yellow", "green", "none")
 
-# coordinates sent to the browser: maps.detail (a grid of about 1.5 px at the map's width, one vertex in two)
-# national maps of thousands of regions: no outline per region (slow to stroke in software WebGL),
-# the province borders drawn over them instead
-_UNSTROKED = {(True, "city"), (True, "county")}
+# coordinates sent to the browser: maps.detail (a grid of about 1.5 px at the map's width, one vertex in two);
+# national maps of every city or county are a picture with the province borders in it (maps.RASTER_LEVELS)
 
 
 def metric_of(key: str | None) -> Metric:
@@ -174,18 +172,12 @@ def silent_rows(silent: pl.DataFrame, inset: bool) -> list[dict]:
 
 def _map_deck(data: RegionsPage, parent_code: str | None, national: bool, *, lang: str, layer: str, scale: str,
               value_format, labels: Mapping[str, str], light: str | None, width: int, height: int) -> maps.MapSpec:
-    unstroked = (national, data.level) in _UNSTROKED
     fine = maps.detail(data.level, parent_code, width)
-    common = dict(parent_code=parent_code, lang=lang, inset=national, width=width, height=height,
-                  stroked=not unstroked, **fine)
-    borders = [maps.border_layer("province", grid=fine["grid"], thin=fine["thin"])] if unstroked else []
+    common = dict(parent_code=parent_code, lang=lang, inset=national, width=width, height=height, **fine)
     if layer == "choropleth":
-        spec = maps.choropleth(data.level, data.values, value_format=value_format, scale=scale,
+        return maps.choropleth(data.level, data.values, value_format=value_format, scale=scale,
                                higher_is_better=data.metric.direction == "higher_is_better", rank_label=labels["rank"],
                                tooltip_labels={"value": labels["value"], "n": labels["n"]}, **common)
-        if not borders:
-            return spec
-        return dataclasses.replace(spec, deck=maps.with_layers(spec, borders))
     base = maps.choropleth(data.level, data.table.select("region_code", pl.col("n_in_flight").alias("n"),
                                                          pl.lit(None, pl.Float64).alias("value")),
                            no_data_color=(244, 245, 247), **common)
@@ -196,12 +188,15 @@ def _map_deck(data: RegionsPage, parent_code: str | None, national: bool, *, lan
         extra = [maps.hexagon_layer(chosen, hex_radius_m(view.zoom, view.latitude))]
     else:
         extra = [maps.points_layer(rows)]
-    extra = borders + extra
     tooltip = {"text": "{name}\n{tip}", "style": maps.TOOLTIP_STYLE}
     # the base regions carry a tip too, so one template serves regions and points
-    for f in base.deck.layers[0].data["features"]:
-        p = f["properties"]
-        p["tip"] = f"{labels['items']}: {p['n_str']}"
+    for p in maps.pick_properties(base):
+        if base.base_layers == 1:
+            p["tip"] = f"{labels['items']}: {p['n_str']}"
+        else:  # a picture's regions: short names (maps._picture_choropleth)
+            p["name"], p["tip"] = p.pop("t"), f"{labels['items']}: {p.pop('k')}"
+            p.pop("v", None)
     deck = maps.with_layers(base, extra, tooltip)
     return maps.MapSpec(deck=deck, breaks=(), colors=(), no_data_color=base.no_data_color,
-                        no_data_label=base.no_data_label, region_codes=base.region_codes, tooltip=tooltip)
+                        no_data_label=base.no_data_label, region_codes=base.region_codes, tooltip=tooltip,
+                        base_layers=base.base_layers)

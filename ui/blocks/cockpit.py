@@ -345,6 +345,7 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
 
 
 MAP_METRICS = ("index", "red_share")
+MAP_COLUMNS = [3, 2]  # the map and the league beside it (views/cockpit.py; mapfit.measure_early lays out the same)
 MAP_HEIGHT = 480
 
 
@@ -358,7 +359,11 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
     is_share = metric == "red_share"
     values = table.select("region_code", pl.col(metric).alias("value"), pl.col("n_in_flight").alias("n"))
     fmt = (lambda v: i18n.fmt_pct(v, ctx.lang)) if is_share else (lambda v: f"{v:.1f}")
-    fitted = mapfit.fit("cockpit", level, ctx.filters.region_code, MAP_HEIGHT)
+    fitted = mapfit.fit("cockpit", level, ctx.filters.region_code, MAP_HEIGHT, measured_early=True)
+    chart_key = f"map_{ctx.filters.region_code}_{metric}"
+    if mapfit.waiting("cockpit"):  # a first visit: the map comes once the browser has reported its width
+        mapfit.empty(chart_key, fitted["height"])
+        return
     try:
         spec = maps.choropleth(level, values, parent_code=ctx.filters.region_code, lang=ctx.lang, value_format=fmt, inset=True,
                                higher_is_better=not is_share, **fitted, tooltip_labels={"value": ctx.t(f"map.{metric}"), "n": ctx.t("league.n_items")})
@@ -366,11 +371,11 @@ def region_map(ctx: Context, table: pl.DataFrame, level: str | None) -> None:
         st.info(ctx.t("map.no_boundaries"))
         return
     event = st.pydeck_chart(spec.deck, on_select="rerun", selection_mode="single-object", height=fitted["height"],
-                            key=f"map_{ctx.filters.region_code}_{metric}")
+                            key=chart_key)
     st.markdown(maps.legend_html(spec, fmt, title=ctx.t(f"map.{metric}"), note=maps.scale_note(not is_share, ctx.lang)),
                 unsafe_allow_html=True)
     st.caption(ctx.t("map.hint"))
-    code = maps.selected_region_code(event)
+    code = maps.selected_region_code(event, spec)
     if code and code != ctx.filters.region_code and code in table["region_code"].to_list():
         filterbar.set_region(code)
         st.rerun()

@@ -227,6 +227,11 @@ def region_map(ctx: Context, f: mt.Frozen) -> None:
         return
     values = facts.league.select("region_code", pl.col("index").alias("value"), pl.col("n_in_flight").alias("n"))
     fitted = mapfit.fit("meeting", facts.level, f.filters.region_code, 460)
+    chart_key = f"meeting_map_{f.filters.region_code}"
+    if mapfit.waiting("meeting"):  # a first visit: the map comes once the browser has reported its width
+        st.html(f'<div class="mt-table-title">{_e(ctx.t("meeting.map_title"))}</div>')
+        mapfit.empty(chart_key, fitted["height"], selectable=False)
+        return
     try:
         spec = maps.choropleth(facts.level, values, parent_code=f.filters.region_code, lang=ctx.lang, **fitted,
                                value_format=lambda v: f"{v:.1f}", higher_is_better=True,
@@ -235,7 +240,7 @@ def region_map(ctx: Context, f: mt.Frozen) -> None:
         st.caption(ctx.t("map.no_boundaries"))
         return
     st.html(f'<div class="mt-table-title">{_e(ctx.t("meeting.map_title"))}</div>')
-    st.pydeck_chart(spec.deck, height=fitted["height"], key=f"meeting_map_{f.filters.region_code}")
+    st.pydeck_chart(spec.deck, height=fitted["height"], key=chart_key)
     legend = maps.legend_html(spec, lambda v: f"{v:.1f}", title=ctx.t("league.index"),
                               note=f'{maps.scale_note(True, ctx.lang)} {ctx.t("meeting.map_note")}')
     st.html(f'<div class="mt-small">{legend}</div>')
