@@ -131,3 +131,12 @@ def test_the_cockpit_map_colours_the_worse_region_dark_red_for_either_metric(app
     assert _fills(at) == {"110000": worst, "340000": best}
     text = " ".join(m.value for m in at.markdown)
     assert "数值越低越好" in text and "颜色越深、越红越差" in text
+
+
+def test_an_open_rectifications_age_runs_from_cool_to_dark_warm_red():
+    """The age buckets (≤15 days … over 60) were yellow for the best and navy for the worst: yellow means the
+    worst on the quality pages' bars. They take the quality scale, its bad end for the oldest."""
+    from ui.blocks import rectifications
+
+    assert rectifications.AGE_COLOURS[-1] == palette.QUALITY[0] and rectifications.AGE_COLOURS[0] in palette.QUALITY[3:]
+    assert set(rectifications.FLOW_COLOURS) <= set(palette.DENSITY)  # the steps of the flow: neither good nor bad

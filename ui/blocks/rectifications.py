@@ -9,12 +9,16 @@ from analytics import i18n, metrics
 from analytics.pages import rectifications
 
 from ui import filterbar, tables
+from analytics.figures import palette
 from ui.context import Context
 from ui.page import md_escape
 
-# cividis, dark to light, one shade per step of the flow (colour repeats what the words say)
-FLOW_COLOURS = ("#00224e", "#575d6d", "#a59c74", "#fee838")
-AGE_COLOURS = ("#fee838", "#c3b369", "#707173", "#00224e")
+# the colour language of docs/colours.md (analytics/figures/palette.py), colour repeating what the words say: the
+# steps of the flow are neither good nor bad (the neutral ramp, one shade per step); an open rectification's age
+# is, so its buckets run on the quality scale from cool (≤15 days) to dark warm red (over 60 days). Yellow here
+# meant the best bucket, while it means the worst on the quality pages' bars.
+FLOW_COLOURS = palette.DENSITY[1:]
+AGE_COLOURS = tuple(reversed(palette.QUALITY[:4]))
 SHOWN = 500  # rows on screen; the downloads have them all
 URL_SEP = ","  # department names hold no comma
 
