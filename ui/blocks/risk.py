@@ -148,16 +148,31 @@ def retrain_button(ctx: Context, *, primary: bool = False, key: str = "risk_retr
 
 # ---- what the model says --------------------------------------------------------------------------
 
+def _trained_when(ctx: Context, meta: dict) -> str:
+    """When the model was trained, as the reader writes a date and time ("2026年12月4日 12:44" / "4 Dec 2026 12:44")."""
+    stamp = meta["trained_at"].replace("T", " ")
+    try:
+        return f"{i18n.fmt_date(date.fromisoformat(stamp[:10]), ctx.lang)} {stamp[11:16]}".strip()
+    except ValueError:
+        return stamp[:16]
+
+
 def model_line(ctx: Context, meta: dict) -> None:
-    snapshots = ctx.t(f"risk_model.snapshots_{meta.get('snapshots') or 'grid'}")
-    # the model's file name is for analysts (the model card tab and the command line), not on the leader's screen
-    st.caption(ctx.t("risk_model.model_line", when=meta["trained_at"].replace("T", " ")[:16], version=meta["data_version"],
+    """The leader's line: when the model was trained, on data as of when, how many items it scored, the bands. How
+    it was trained (rows, snapshots, seconds, the data version) is for analysts: the model card tab."""
+    st.caption(ctx.t("risk_model.model_line", when=_trained_when(ctx, meta),
                      as_of=i18n.fmt_date(_date(meta["data_as_of"]), ctx.lang),
-                     rows=i18n.fmt_int(meta["n_rows"], ctx.lang), snapshots=snapshots,
-                     seconds=meta.get("train_seconds", meta.get("fit_seconds", "—")),
-                     n=i18n.fmt_int(meta.get("n_scored"), ctx.lang), score_seconds=meta.get("score_seconds", "—"))
+                     n=i18n.fmt_int(meta.get("n_scored"), ctx.lang))
                + _sample_note(ctx, meta)
                + "  \n" + ctx.t("risk_model.bands", high=_share(meta, "high"), medium=_share(meta, "medium")))
+
+
+def training_line(ctx: Context, meta: dict) -> str:
+    snapshots = ctx.t(f"risk_model.snapshots_{meta.get('snapshots') or 'grid'}")
+    return ctx.t("risk_model.training_line", version=meta["data_version"],
+                 rows=i18n.fmt_int(meta["n_rows"], ctx.lang), snapshots=snapshots,
+                 seconds=meta.get("train_seconds", meta.get("fit_seconds", "—")),
+                 n=i18n.fmt_int(meta.get("n_scored"), ctx.lang), score_seconds=meta.get("score_seconds", "—"))
 
 
 def _sample_note(ctx: Context, meta: dict) -> str:
@@ -295,7 +310,8 @@ def model_card(ctx: Context, meta: dict) -> None:
         st.info(ctx.t("risk_model.card_none"))
         return
     lang = ctx.lang
-    st.caption(ctx.t("risk_model.card_file", file=meta.get("model_file") or "—", version=meta["data_version"]))
+    st.caption(ctx.t("risk_model.card_file", file=meta.get("model_file") or "—", version=meta["data_version"])
+               + "  \n" + training_line(ctx, meta))
     st.markdown(ctx.t("risk_model.card_intro", h=e["horizon_days"], cutoff=i18n.fmt_date(_date(e["cutoff"]), lang),
                       n_test=i18n.fmt_int(e["n_test"], lang), test_to=i18n.fmt_date(_date(e["test_dates"][1]), lang),
                       rate=i18n.fmt_pct(e["test_slip_rate"], lang), share=i18n.fmt_pct(e["alert_share"], lang, 0),
