@@ -129,6 +129,11 @@ def fmt_date(d: date | datetime | None, lang: str) -> str:
     return d.strftime("%d %b %Y").lstrip("0")
 
 
+def _month(year: str, month: str, lang: str, name: str):
+    """A month in a period label: its number in Chinese (2026年3月), its name in English (March 2026, not 2026-03)."""
+    return int(month) if lang == "zh" else date(int(year), int(month), 1).strftime(name)
+
+
 def fmt_period_short(period: str, lang: str) -> str:
     """A chart's category label: "第47周" / "wk 47", "2026年11月" / "2026-11", "2026年第3季度" / "Q3 2026" (the year is
     in the chart's title or its neighbours; eight full "2026年第47周" labels crowd a slide's axis)."""
@@ -136,7 +141,7 @@ def fmt_period_short(period: str, lang: str) -> str:
         return t("period.week_short", lang, week=int(period.split("-W")[1]))
     if "-" in period and "-Q" not in period:
         y, m = period.split("-")
-        return t("period.month_short", lang, year=y, month=int(m))
+        return t("period.month_short", lang, year=y, month=_month(y, m, lang, "%b"))
     return fmt_period(period, lang)
 
 
@@ -182,8 +187,21 @@ def fmt_period(period: str, lang: str) -> str:
         return t("period.week", lang, year=y, week=int(w))
     if "-" in period:
         y, m = period.split("-")
-        return t("period.month", lang, year=y, month=int(m))
+        return t("period.month", lang, year=y, month=_month(y, m, lang, "%B"))
     return t("period.year", lang, year=period)
+
+
+def period_note(period: str, as_of: date, lang: str) -> str:
+    """What a figure under `period` covers, for a card's note: the as-of date for all time ("2026年12月4日"), else
+    the period, with the date it stops at while it is still running ("2026年第3季度"; "2026年12月（截至2026年12月4日）")."""
+    from analytics.filters import ALL, period_bounds
+
+    if period == ALL:
+        return fmt_date(as_of, lang)
+    _, end = period_bounds(period, as_of)
+    _, full_end = period_bounds(period, date.max)
+    name = fmt_period(period, lang)
+    return t("period.so_far", lang, period=name, date=fmt_date(end, lang)) if end < full_end else name
 
 
 def fmt_metric(unit: str, value: float | None, lang: str, signed: bool = False) -> str:

@@ -43,7 +43,7 @@ def test_dates_periods_and_labels():
     assert i18n.fmt_date(date(2026, 11, 2), "zh") == "2026年11月2日"
     assert i18n.fmt_date(date(2026, 11, 2), "en") == "2 Nov 2026"
     assert i18n.fmt_period("2026-Q3", "zh") == "2026年第3季度" and i18n.fmt_period("2026-Q3", "en") == "Q3 2026"
-    assert i18n.fmt_period("2026-03", "en") == "2026-03" and i18n.fmt_period("all", "zh") == "全部时间"
+    assert i18n.fmt_period("2026-03", "en") == "March 2026" and i18n.fmt_period("all", "zh") == "全部时间"
     assert i18n.choice_label("projects", "priority", "key", "zh") == "重点"
     assert i18n.glossary("province", "安徽省", "en") == "Anhui" and i18n.glossary("province", "安徽省", "zh") == "安徽省"
     assert i18n.normalise_lang("fr") == "zh"
@@ -100,3 +100,14 @@ def test_an_items_fixed_values_read_in_english():
     assert i18n.milestone_name("全面实施（第2批）", "en") == "Full implementation (batch 2)"
     assert i18n.milestone_name("全面实施（第2批）", "zh") == "全面实施（第2批）"
     assert i18n.glossary("item_source", "某个新来源", "en") == "某个新来源"  # unknown: as it is
+
+
+def test_a_cards_note_names_the_period_it_covers():
+    """The feedback page's cards under 2026-Q3 said 2026年12月4日 (the as-of day) beside a chart ending 30 Sep."""
+    from datetime import date
+
+    d = date(2026, 12, 4)
+    assert i18n.period_note("all", d, "zh") == "2026年12月4日"
+    assert i18n.period_note("2026-Q3", d, "zh") == "2026年第3季度" and i18n.period_note("2026-Q3", d, "en") == "Q3 2026"
+    assert i18n.period_note("2026-12", d, "zh") == "2026年12月（截至2026年12月4日）"  # still running: to when
+    assert i18n.period_note("2026-12", d, "en") == "December 2026 (to 4 Dec 2026)"

@@ -58,7 +58,7 @@ def controls(ctx: Context) -> tuple[str, str, str]:
 
 
 def kpis(ctx: Context, totals: dict) -> None:
-    date = i18n.fmt_date(ctx.as_of, ctx.lang)
+    date = i18n.period_note(ctx.filters.period, ctx.as_of, ctx.lang)  # what the cards cover: the period, not the as-of day
     for col, key in zip(st.columns(len(pf.METRIC_KEYS)), pf.METRIC_KEYS):
         m = metrics.BY_KEY[key]
         value, n = totals.get(key), totals.get(m.n_col)

@@ -62,7 +62,7 @@ def _verdict(ctx: Context, key: str, value: float | None) -> str:
 def kpis(ctx: Context, data: rectifications.Page) -> None:
     """The loop's numbers, each with its n, target and verdict; the same values the cockpit shows."""
     t = data.totals
-    date = i18n.fmt_date(ctx.as_of, ctx.lang)
+    date = i18n.period_note(ctx.filters.period, ctx.as_of, ctx.lang)  # what the cards cover: the period, not the as-of day
     cards = [(metric_name(ctx, k), k, t[k], t[metrics.BY_KEY[k].n_col]) for k in rectifications.METRIC_KEYS]
     cards.append((ctx.t("rectifications.relapse_12m"), "relapse_rate", t["relapse_rate_12m"], t["n_rect_found_12m"]))
     cards.append((ctx.t("rectifications.open"), "rect_overdue", t["n_open"], t["n_open"]))
