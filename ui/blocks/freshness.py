@@ -15,7 +15,7 @@ from ui.page import md_escape
 
 def _table(ctx: Context, frame: pl.DataFrame) -> pl.DataFrame:
     rows = list(frame.iter_rows(named=True))
-    kind = lambda level: "province" if level == "province" else "region"  # noqa: E731
+    kind = lambda level: "province" if level in ("province", "country") else "region"  # noqa: E731 (全国 → China)
     return pl.DataFrame({
         ctx.t("freshness.region"): [i18n.glossary(kind(r["level"]), r["name"], ctx.lang) for r in rows],
         ctx.t("freshness.level"): [ctx.t(f"freshness.level_{r['level']}") for r in rows],
@@ -127,7 +127,7 @@ def _tables_table(ctx: Context, frame: pl.DataFrame) -> pl.DataFrame:
         row = regions.setdefault(r["region_code"], {"name": r["name"], "level": r["level"]})
         row[r["table"]] = ctx.t("freshness.date_ago", date=i18n.fmt_date(r["latest"], ctx.lang),
                                 days=i18n.fmt_int(r["days_since"], ctx.lang))
-    kind = lambda level: "province" if level == "province" else "region"  # noqa: E731
+    kind = lambda level: "province" if level in ("province", "country") else "region"  # noqa: E731 (全国 → China)
     rows = list(regions.items())
     return pl.DataFrame({
         ctx.t("freshness.region"): [i18n.glossary(kind(r["level"]), r["name"], ctx.lang) for _, r in rows],
