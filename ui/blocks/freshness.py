@@ -13,11 +13,15 @@ from ui.context import Context
 from ui.page import md_escape
 
 
+def _kind(level: str) -> str:
+    """The glossary a region's name is translated with: provinces and the nation (全国 → China) have one."""
+    return "province" if level in ("province", "country") else "region"
+
+
 def _table(ctx: Context, frame: pl.DataFrame) -> pl.DataFrame:
     rows = list(frame.iter_rows(named=True))
-    kind = lambda level: "province" if level in ("province", "country") else "region"  # noqa: E731 (全国 → China)
     return pl.DataFrame({
-        ctx.t("freshness.region"): [i18n.glossary(kind(r["level"]), r["name"], ctx.lang) for r in rows],
+        ctx.t("freshness.region"): [i18n.glossary(_kind(r["level"]), r["name"], ctx.lang) for r in rows],
         ctx.t("freshness.level"): [ctx.t(f"freshness.level_{r['level']}") for r in rows],
         ctx.t("freshness.in_flight"): [r["n_in_flight"] for r in rows],
         ctx.t("freshness.last_report"): [i18n.fmt_date(r["last_report"], ctx.lang) if r["last_report"]
@@ -127,10 +131,9 @@ def _tables_table(ctx: Context, frame: pl.DataFrame) -> pl.DataFrame:
         row = regions.setdefault(r["region_code"], {"name": r["name"], "level": r["level"]})
         row[r["table"]] = ctx.t("freshness.date_ago", date=i18n.fmt_date(r["latest"], ctx.lang),
                                 days=i18n.fmt_int(r["days_since"], ctx.lang))
-    kind = lambda level: "province" if level in ("province", "country") else "region"  # noqa: E731 (全国 → China)
     rows = list(regions.items())
     return pl.DataFrame({
-        ctx.t("freshness.region"): [i18n.glossary(kind(r["level"]), r["name"], ctx.lang) for _, r in rows],
+        ctx.t("freshness.region"): [i18n.glossary(_kind(r["level"]), r["name"], ctx.lang) for _, r in rows],
         ctx.t("freshness.level"): [ctx.t(f"freshness.level_{r['level']}") for _, r in rows],
         **{col: [r.get(t, "") for _, r in rows] for col, t in zip(cols, freshness.TABLES)},
         ctx.t("freshness.code"): [code for code, _ in rows],
