@@ -264,3 +264,13 @@ def progress_gap(lag_pp: float, lang: str) -> str:
 def fmt_day(d, lang: str) -> str:
     """A date without its year: "12月4日" / "4 Dec"."""
     return f"{d.month}月{d.day}日" if lang == "zh" else f"{d.day} {d.strftime('%b')}"
+
+
+def fmt_day_axis(days, lang: str) -> list[str]:
+    """Category labels of dates along an axis: the year on the first label and where it changes ("2026年7月5日",
+    "7月12日", …, "2027年1月3日" / "5 Jul 2026", "12 Jul", …). Weekly series read "07-05" before (issue 17)."""
+    out, year = [], None
+    for d in days:
+        out.append(fmt_day(d, lang) if d.year == year else (fmt_date(d, lang)))
+        year = d.year
+    return out

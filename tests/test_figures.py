@@ -18,4 +18,9 @@ def test_each_light_has_its_own_pattern_and_symbol_not_colour_alone():
     names = [t.name for t in fig.data]
     assert len(set(shapes)) == 4 and shapes[0] == "x"  # red: crossed
     assert len({n.split()[0] for n in names}) == 4  # a distinct symbol before each word
-    assert fig.layout.xaxis.tickformat == "%Y-%m-%d"  # dates as numbers in either language
+    # dates in the reader's words, never the code "2026-11-15" (issue 17)
+    assert [s.value for s in fig.layout.xaxis.tickformatstops] == ["%-m月%-d日", "%Y年%-m月", "%Y年"]
+    assert "%Y年%-m月%-d日" in fig.data[0].hovertemplate
+    fig = lights.lights_over_time(weekly, labels, "t", "y", "en")
+    assert [s.value for s in fig.layout.xaxis.tickformatstops] == ["%-d %b", "%b %Y", "%Y"]
+    assert fig.layout.xaxis.hoverformat == "%-d %b %Y"

@@ -53,6 +53,10 @@ def test_the_figure_draws_the_series_values(fixture_con):
     assert main.marker.symbol[-1] == "circle-open" and "few items" in main.customdata[-1][3]
     assert fig.layout.yaxis.tickformat == ".0%" and "(%)" in fig.layout.yaxis.title.text
     assert len({t.line.dash for t in fig.data}) == 3  # not told apart by colour alone
+    # the axis names each period in words, the year on the first label only, the last period always labelled
+    # twelve months, every other one labelled counting back from the last (at most MAX_TICKS labels)
+    assert list(fig.layout.xaxis.ticktext) == ["Jan 2026", "Mar", "May", "Jul", "Sep", "Nov"]
+    assert [d.month for d in fig.layout.xaxis.tickvals] == [1, 3, 5, 7, 9, 11]
 
 
 def test_the_progress_curve_ends_on_the_hand_computed_mean(fixture_con):

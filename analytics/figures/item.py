@@ -11,15 +11,20 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics.figures.axes import date_axis
 from analytics.figures.palette import BLUE, GREEN, GREY, ORANGE, VERMILLION
 
-# dates as numbers, in either language (plotly's own month names are English only)
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified", xaxis=dict(tickformat="%Y-%m-%d"),
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified",
               legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
 
 
+def _layout(lang: str, **extra) -> dict:
+    """The item charts' layout, dates in the reader's words ("2026年7月" / "Jul 2026", `axes.date_axis`)."""
+    return LAYOUT | {"xaxis": date_axis(lang)} | extra
+
+
 def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | None,
-             forecast: dict | None = None) -> go.Figure:
+             forecast: dict | None = None, lang: str = "zh") -> go.Figure:
     """Planned and actual progress, and spending as a share of budget, over report dates (all in %). With
     `forecast` (the item's saved P50 / P80 dates, `scores.item_forecast`), a fan from the last actual progress to
     100 % between the P50 and P80 dates, each date marked and labelled (`labels` p50 / p80, already naming the
@@ -40,7 +45,7 @@ def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | 
         fig.add_vline(x=planned_end, line=dict(color=VERMILLION, dash="dot"))
         fig.add_annotation(x=planned_end, y=1, yref="paper", text=labels["planned_end"], showarrow=False,
                            xanchor="right", font=dict(color=VERMILLION))
-    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 105], ticksuffix="%"), **LAYOUT)
+    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 105], ticksuffix="%"), **_layout(lang))
     return fig
 
 
@@ -62,7 +67,7 @@ def _fan(fig: go.Figure, reports: pl.DataFrame, fc: dict, labels: dict[str, str]
                                  hovertemplate=text + "<extra></extra>"))
 
 
-def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date) -> go.Figure:
+def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date, lang: str = "zh") -> go.Figure:
     """The forecast end date as reported over time, against the planned end date."""
     rows = reports.filter(pl.col("forecast_end_date").is_not_null())
     fig = go.Figure(go.Scatter(x=rows["report_date"].to_list(), y=rows["forecast_end_date"].to_list(),
@@ -72,12 +77,12 @@ def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date) -
         span = [rows["report_date"][0], rows["report_date"][-1]]
         fig.add_trace(go.Scatter(x=span, y=[planned_end, planned_end], name=labels["planned_end"], mode="lines",
                                  line=dict(color=BLUE, dash="dash"), hoverinfo="skip"))
-    # dates on the value axis too as numbers: plotly's own month names are English on the Chinese page
-    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], tickformat="%Y-%m-%d"), **LAYOUT)
+    # dates on the value axis too, in words
+    fig.update_layout(title=labels["title"], **_layout(lang, yaxis=dict(title=labels["y"], **date_axis(lang))))
     return fig
 
 
-def milestones(ms: pl.DataFrame, labels: dict[str, str], as_of: date) -> go.Figure:
+def milestones(ms: pl.DataFrame, labels: dict[str, str], as_of: date, lang: str = "zh") -> go.Figure:
     """Each milestone on its own row: planned date (open circle) joined to the actual one (filled)."""
     fig = go.Figure()
     names = [f"{i + 1}. {n}" for i, n in enumerate(ms["name"].to_list())]
@@ -94,11 +99,12 @@ def milestones(ms: pl.DataFrame, labels: dict[str, str], as_of: date) -> go.Figu
                                  marker=dict(symbol="diamond", size=11, color=ORANGE)))
     fig.add_vline(x=as_of, line=dict(color=GREY, dash="dot"))
     fig.update_layout(title=labels["title"], yaxis=dict(autorange="reversed"),
-                      **(LAYOUT | {"height": max(220, 60 + 36 * len(names)), "hovermode": "closest"}))
+                      **_layout(lang, height=max(220, 60 + 36 * len(names)), hovermode="closest"))
     return fig
 
 
-def risk_history(history: pl.DataFrame, labels: dict[str, str], bands: tuple[tuple[str, float], ...]) -> go.Figure:
+def risk_history(history: pl.DataFrame, labels: dict[str, str], bands: tuple[tuple[str, float], ...],
+                 lang: str = "zh") -> go.Figure:
     """The slip probability at each past snapshot, with the band thresholds."""
     fig = go.Figure(go.Scatter(x=history["snapshot_date"].to_list(), y=(history["probability"] * 100).round(1).to_list(),
                                name=labels["probability"], mode="lines+markers", line=dict(color=VERMILLION, width=2),
@@ -106,5 +112,5 @@ def risk_history(history: pl.DataFrame, labels: dict[str, str], bands: tuple[tup
     for name, threshold in bands:
         fig.add_hline(y=threshold * 100, line=dict(color=GREY, dash="dot"), annotation_text=labels[name],
                       annotation_position="top left")
-    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 100], ticksuffix="%"), **LAYOUT)
+    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 100], ticksuffix="%"), **_layout(lang))
     return fig

@@ -9,13 +9,15 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics.figures.axes import date_axis, hover_day
 from analytics.figures.palette import LIGHT_COLOURS, LIGHT_SYMBOLS
 
 PATTERNS = {"red": "x", "yellow": "/", "green": "", "none": "."}  # red crossed, yellow hatched, green plain
 
 
 
-def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y_title: str) -> go.Figure:
+def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y_title: str,
+                     lang: str = "zh") -> go.Figure:
     """Stacked weekly counts of items by light; `labels` maps red/yellow/green/none to legend text."""
     fig = go.Figure()
     for light in ("red", "yellow", "green", "none"):
@@ -24,10 +26,10 @@ def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y
                     # a pattern per light as well as a colour: in greyscale or to a colour-blind reader, red and
                     # green segments are otherwise the same grey (issue 17)
                     marker_pattern=dict(shape=PATTERNS[light], fgcolor="rgba(0,0,0,0.45)", size=7, solidity=0.25),
-                    hovertemplate="%{x|%Y-%m-%d}: %{y:,}<extra>" + labels[light] + "</extra>")
+                    hovertemplate=hover_day(lang) + ": %{y:,}<extra>" + labels[light] + "</extra>")
     fig.update_layout(barmode="stack", title=title, yaxis_title=y_title, height=360, margin=dict(l=10, r=10, t=50, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
                       plot_bgcolor="white", bargap=0.15)
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
-    fig.update_xaxes(tickformat="%Y-%m-%d")  # numbers in either language (plotly's month names are English only)
+    fig.update_xaxes(**date_axis(lang))  # "7月5日" / "5 Jul", never "2026-07-05"
     return fig

@@ -4,6 +4,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics.figures.axes import date_axis
+
 MODEL_COLOUR = "#0072B2"  # Okabe–Ito blue; the diagonal is grey and dashed, so colour is never the only cue
 
 
@@ -33,7 +35,7 @@ PLAN_COLOUR = "#0072B2"      # Okabe–Ito blue, dashed: the plan
 FORECAST_COLOUR = "#E69F00"  # Okabe–Ito orange, solid: the forecast; its band a pale fill of the same hue
 
 
-def s_curve(frame: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
+def s_curve(frame: pl.DataFrame, labels: dict[str, str], lang: str = "zh") -> go.Figure:
     """The portfolio S-curve (`analytics.pages.risk.s_curve`): items finished by each date under the plan (dashed),
     expected (solid), and the band from the items 80 % sure to the items 50 % sure to be finished (filled), against
     the population (dotted). `labels`: title, y, planned, expected, sure50, sure80, total (with {n})."""
@@ -56,7 +58,6 @@ def s_curve(frame: pl.DataFrame, labels: dict[str, str]) -> go.Figure:
                     line=dict(color="#757575", width=1, dash="dot"), hoverinfo="skip")
     fig.update_layout(title=labels["title"], height=420, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
                       hovermode="x unified", legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
-    # dates as numbers in either language (plotly's month names are English only)
-    fig.update_xaxes(tickformat="%Y-%m-%d", gridcolor="#e5e8ec")
+    fig.update_xaxes(gridcolor="#e5e8ec", **date_axis(lang))  # dates in words
     fig.update_yaxes(title=labels["y"], rangemode="tozero", gridcolor="#e5e8ec", tickformat=",")
     return fig

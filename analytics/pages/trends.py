@@ -285,7 +285,25 @@ def _layout(fig: go.Figure, data: Trends, y_title: str, lang: str) -> None:
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
                       yaxis_title=y_title, xaxis_title=i18n.t("trends.x_axis", lang))
     fig.update_yaxes(gridcolor="#e5e8ec", zerolinecolor="#ccc")
-    fig.update_xaxes(gridcolor="#f0f2f4", tickformat="%Y-%m" if data.grain != "week" else "%m-%d")
+    fig.update_xaxes(gridcolor="#f0f2f4", **_period_ticks(data, lang))
+
+
+MAX_TICKS = 8  # labels on the period axis: eight "2026年7月5日" fit a phone's chart when the year is on the first only
+
+
+def _period_ticks(data: Trends, lang: str) -> dict:
+    """The period axis labelled by period, in words: weeks by their last day ("2026年7月5日", "7月12日"), months
+    ("2026年7月", "8月"), quarters ("2026年第3季度"), at most `MAX_TICKS` of them, always the last (issue 17: the
+    axis read "07-05" and "2026-06" for a quarter)."""
+    periods = data.lines.select("period", "period_end").unique().sort("period_end")
+    if periods.is_empty():
+        return {}
+    ends, names = periods["period_end"].to_list(), periods["period"].to_list()
+    step = -(-len(ends) // MAX_TICKS)
+    keep = list(range(len(ends) - 1, -1, -step))[::-1]
+    ends, names = [ends[i] for i in keep], [names[i] for i in keep]
+    text = i18n.fmt_day_axis(ends, lang) if data.grain == "week" else i18n.fmt_period_axis(names, lang)
+    return dict(tickmode="array", tickvals=ends, ticktext=text)
 
 
 # ---- tables (headers in the reader's language) -------------------------------------------------------

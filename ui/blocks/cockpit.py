@@ -338,7 +338,7 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
     labels = {k: ctx.t(f"lights.{k}") for k in ("red", "yellow", "green", "none")}
     lo, hi = weekly["week_end"].min() - timedelta(days=6), weekly["week_end"].max()  # the first bar's whole week
     events = annotation_blocks.for_chart(ctx, lo, hi)
-    fig = figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y"))
+    fig = figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y"), ctx.lang)
     st.plotly_chart(annotation_blocks.mark(fig, ctx, events, lo, hi), width="stretch", config={"displaylogo": False})
     st.caption(ctx.t("lights.note"))
     annotation_blocks.listing(ctx, events)

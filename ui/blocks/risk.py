@@ -260,7 +260,7 @@ def portfolio(ctx: Context, data: risk_page.RiskPage) -> None:
     labels = {"title": "", "y": ctx.t("risk.s_y"), "planned": ctx.t("risk.s_planned"),
               "expected": ctx.t("risk.s_expected"), "sure50": ctx.t("risk.s_sure50"), "sure80": ctx.t("risk.s_sure80"),
               "total": ctx.t("risk.s_total")}
-    st.plotly_chart(risk_figures.s_curve(frame, labels), width="stretch", key="risk_s_curve",
+    st.plotly_chart(risk_figures.s_curve(frame, labels, ctx.lang), width="stretch", key="risk_s_curve",
                     config={"displaylogo": False})
     step = (frame["date"][1] - frame["date"][0]).days if frame.height > 1 else 14
     picks = sorted({min(frame.height - 1, round(d / step)) for d in QUARTERS})
