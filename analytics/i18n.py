@@ -72,7 +72,12 @@ def glossary(kind: str, value: str | None, lang: str) -> str:
         return "—"
     if lang == "zh":
         return value
-    return catalog(lang).get(f"{kind}.{value}", value)
+    known = catalog(lang).get(f"{kind}.{value}")
+    if known is None and kind in ("province", "region"):  # any region: cities and counties in pinyin (analytics.placenames)
+        from analytics import placenames
+
+        return placenames.romanize(value)
+    return value if known is None else known
 
 
 _BATCH = re.compile(r"^(.*?)（第(\d+)批）$")

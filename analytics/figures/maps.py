@@ -246,7 +246,7 @@ def choropleth(level: str, values: pl.DataFrame, *, parent_code: str | None = No
     for f in feats:
         code = f["properties"]["region_code"]
         props = _properties(f["properties"], by_code.get(code, (None, None, None)), fmt, text["no_data"],
-                            fill, no_data)
+                            fill, no_data, lang)
         if with_rank:
             r = by_code.get(code, (None, None, None))[2]
             props["rank_str"] = "—" if r is None else f"{int(r)} / {n_ranked}"
@@ -335,7 +335,7 @@ def _picture_choropleth(level: str, feats: list[dict], by_code: Mapping, fill: C
         else:  # no point of its own: the middle of its pixels
             lon, lat = raster.pixel_lonlat(view, width, height, cx[i] / scale, cy[i] / scale)
         row = {"p": [round(lon, 1), round(lat, 1)], "r": int(min(max(0.6 * math.sqrt(count[i] / math.pi), 3), 40)),
-               "t": str(f["properties"]["name"]), "v": fmt(v) if _has(v) else no_data_text,
+               "t": i18n.glossary("province", str(f["properties"]["name"]), lang), "v": fmt(v) if _has(v) else no_data_text,
                "k": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}"}
         if with_rank:
             row["o"] = "—" if r is None else f"{int(r)} / {n_ranked}"
@@ -473,11 +473,12 @@ def _classes(drawn: list[float], legend_breaks: Sequence[float] | None, classes:
 
 
 def _properties(p: Mapping, value_n_rank: tuple, fmt: Callable[[float], str], no_data_text: str,
-                fill: Callable[[float], tuple], no_data: tuple) -> dict:
-    """What a region's feature carries to the browser: its code, name, value as a number and as text, n, fill."""
+                fill: Callable[[float], tuple], no_data: tuple, lang: str = "zh") -> dict:
+    """What a region's feature carries to the browser: its code, name (in the reader's language), value as a
+    number and as text, n, fill."""
     v, n, _ = value_n_rank
     has = _has(v)
-    return {"region_code": p["region_code"], "name": str(p["name"]), "value": v if has else None,
+    return {"region_code": p["region_code"], "name": i18n.glossary("province", str(p["name"]), lang), "value": v if has else None,
             "value_str": fmt(v) if has else no_data_text,
             "n_str": "—" if n is None or math.isnan(n) else f"{int(round(n)):,}",
             "fill": list(fill(v) if has else no_data)}

@@ -1,0 +1,35 @@
+"""English pages name cities and counties in English (issue 17: 合肥市 and 蜀山区 beside "Anhui")."""
+from __future__ import annotations
+
+import pytest
+
+from analytics import i18n
+from analytics.placenames import romanize
+
+
+@pytest.mark.parametrize("name, english", [
+    ("合肥市", "Hefei"),  # a city drops 市
+    ("蜀山区", "Shushan District"),
+    ("肥西县", "Feixi County"),
+    ("六安市", "Lu'an"),  # an apostrophe before a vowel-initial syllable
+    ("西安市", "Xi'an"),
+    ("番禺区", "Panyu District"),  # the place name's own reading, not the character's usual one
+    ("长治市", "Changzhi"),
+    ("长子县", "Zhangzi County"),
+    ("延边朝鲜族自治州", "Yanbian Chaoxianzu Autonomous Prefecture"),
+    ("恩施土家族苗族自治州", "Enshi Tujiazu Miaozu Autonomous Prefecture"),
+    ("鄂伦春自治旗", "Elunchun Autonomous Banner"),
+    ("锡林郭勒盟", "Xilinguole League"),
+    ("浦东新区", "Pudong New Area"),
+    ("吕梁市", "Lüliang"),
+    ("Hefei", "Hefei"),
+])
+def test_place_names_read_as_on_chinese_english_maps(name, english):
+    assert romanize(name) == english
+
+
+def test_every_region_name_reads_in_english_and_chinese_stays_chinese():
+    assert i18n.glossary("province", "蜀山区", "en") == "Shushan District"
+    assert i18n.glossary("province", "安徽省", "en") == "Anhui"  # the glossary's own name first
+    assert i18n.glossary("province", "蜀山区", "zh") == "蜀山区"
+    assert i18n.glossary("dept", "某某局", "en") == "某某局"  # only regions are romanised
