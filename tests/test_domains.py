@@ -12,7 +12,7 @@ from analytics import metrics, series
 from analytics.db import queries
 from analytics.pages import domains
 from analytics.figures import palette
-from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix
+from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix, wash
 from analytics.filters import Filters
 from tests.fixture_db import AS_OF
 from tests.app_pages import open_page
@@ -308,6 +308,11 @@ def test_a_small_cell_does_not_set_the_colour_range():
     fig = heatmap(frame, rows, cols, metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
     heat = fig.data[0]
     assert (heat.zmin, heat.zmax) == (0.10, 0.20) and heat.text[1][1] == "90%*"
+    # drawn over in the same scale washed out: the small cell alone, never the full darkest colour
+    over = fig.data[2]
+    assert [list(r) for r in over.z] == [[None, None], [None, 0.90]] and over.showscale is False
+    assert over.colorscale[-1][1] == wash(palette.QUALITY[0]) != palette.QUALITY[0]
+    assert wash("#000000") == "#aaaaaa" and wash("#ffffff") == "#ffffff"
     alone = heatmap(frame.filter(pl.col("n") < 10), Axis.of(["b"], str), Axis.of(["y"], str),
                     metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
     assert alone.data[0].zmin is not None  # every cell small: they set the range themselves

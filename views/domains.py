@@ -50,9 +50,10 @@ regions = Axis.of(data.regions["region_code"],
 
 
 def months_axis(frame: pl.DataFrame) -> Axis:
-    """The twelve months as a reader names them ("2025年12月", "1月", … / "Dec 2025", "Jan", …), not as codes."""
+    """The twelve months as a reader names them ("2025年12月", "1月", … / "Dec 2025", "Jan", …), not as codes; the
+    month the as-of date cuts short says so ("12月（截至12月3日）"), so a few days are not read as a month."""
     keys = tuple(frame["col"].unique().sort())
-    return Axis(keys, tuple(i18n.fmt_period_axis(keys, ctx.lang)))
+    return Axis(keys, tuple(domains.month_labels(keys, ctx.as_of, ctx.lang)))
 
 
 def cells_table(frame: pl.DataFrame, rows: Axis, cols: Axis, row_title: str, col_title: str) -> pl.DataFrame:

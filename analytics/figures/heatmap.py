@@ -4,8 +4,9 @@ Colour reads the same way for every metric, on the app's one quality scale (pale
 worse, pale blue better, so a lower-is-better metric runs the scale the other way; a metric with a seed
 target is split at it (the warm half below the target's side, the cool half beyond it). Lightness rises from
 bad to good, so the scale reads with every common colour vision deficiency and in greyscale. Colour is never alone: each cell prints its value, "*" marks a
-value resting on fewer than min_n cases (such cells do not set the colour range: a value beyond it takes the
-scale's end colour), and a cell without data is white with "—".
+value resting on fewer than min_n cases (such cells do not set the colour range, and are drawn washed out, at a
+third of their colour's strength, so a cell of three items never reads as the grid's worst), and a cell without
+data is white with "—".
 
 Plotly does not report clicks on heatmap cells to Streamlit (heatmaps have no point selection), so
 an invisible scatter layer with one point per cell centre carries the hover text and the cell's
@@ -86,11 +87,13 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     # stretched the range for every other cell, issue 17): the range comes from the cells with enough cases,
     # unless every cell is small
     sized = [[None if s else v for v, s in zip(zr, sr)] for zr, sr in zip(z, small_cell)]
-    colour = _colours(sized if any(v is not None for r in sized for v in r) else z, metric)
+    any_sized = any(v is not None for r in sized for v in r)
+    colour = _colours(sized if any_sized else z, metric)
+    font = dict(size=11 if len(cols.keys) <= 20 else 9)
     fig = go.Figure()
     fig.add_heatmap(
-        z=z, x=col_labels, y=row_labels, text=text, texttemplate="%{text}",
-        textfont=dict(size=11 if len(cols.keys) <= 20 else 9), hoverinfo="skip", xgap=1, ygap=1, **colour,
+        z=z, x=col_labels, y=row_labels, text=text, texttemplate="%{text}", textfont=font,
+        hoverinfo="skip", xgap=1, ygap=1, **colour,
         colorbar=dict(title=dict(text=_colour_title(metric, lang), side="right"),
                       thickness=14, tickformat=".0%" if metric.unit == "share" else None))
     hover, keys_r, keys_c, xs, ys, blank = [], [], [], [], [], []
@@ -113,6 +116,14 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
                     marker=dict(size=18, color="rgba(0,0,0,0)", symbol="square"), showlegend=False,
                     customdata=[[r, c, h] for r, c, h in zip(keys_r, keys_c, hover)],
                     hovertemplate="%{customdata[2]}<extra></extra>", name="")
+    if any_sized and any(any(r) for r in small_cell):
+        # over the small-n cells (after the click layer, which stays trace 1) the same scale washed out to a third
+        # of its strength: a cell of 3 items never reads as the grid's darkest, worst cell; its "*" and the hover
+        # say why, its text stays at full strength
+        small = [[v if s else None for v, s in zip(zr, sr)] for zr, sr in zip(z, small_cell)]
+        washed = colour | dict(colorscale=[(p, wash(c)) for p, c in colour["colorscale"]])
+        fig.add_heatmap(z=small, x=col_labels, y=row_labels, text=text, texttemplate="%{text}", textfont=font,
+                        hoverinfo="skip", xgap=1, ygap=1, showscale=False, name="small", **washed)
     height = max(280, 130 + 30 * len(rows.keys) + max(len(c) for c in cols.labels) * (9 if len(cols.keys) > 12 else 0))
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
                       hovermode="closest", hoverdistance=-1, dragmode=False, clickmode="event+select")
@@ -121,6 +132,12 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     fig.update_yaxes(type="category", title=row_title, autorange="reversed", fixedrange=True, showgrid=False,
                      categoryorder="array", categoryarray=row_labels)
     return fig
+
+
+def wash(colour: str, strength: float = 1 / 3) -> str:
+    """`colour` ("#rrggbb") mixed with white, keeping `strength` of it."""
+    rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - (255 - v) * strength):02x}" for v in rgb)
 
 
 def _colours(z: list[list], metric: Metric) -> dict:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import polars as pl
 
-from analytics import metrics, series
+from analytics import i18n, metrics, series
 from analytics.db import queries
 from analytics.levels import child_level, level_of
 from analytics.metrics import Selection
@@ -170,3 +171,18 @@ def cell_filters(kind: str, event: Mapping | None, rows: tuple[str, ...], cols: 
     if kind == "region_month":
         return {"region_code": row, "period": col}
     return {"lead_depts": (row,), "period": col}
+
+
+def month_labels(keys, as_of: date, lang: str) -> list[str]:
+    """The month columns' labels (`i18n.fmt_period_axis`), the last marked when `as_of` cuts it short:
+    "12月（截至12月3日）" / "Dec (to 3 Dec)" (issue 17: a month of three days read as a whole one)."""
+    from analytics.filters import period_bounds
+
+    labels = i18n.fmt_period_axis(keys, lang)
+    if keys:
+        _, end = period_bounds(keys[-1], as_of)
+        _, full = period_bounds(keys[-1], date.max)
+        if end < full:
+            cut = i18n.t("trends.partial", lang, date=i18n.fmt_day(end, lang))
+            labels[-1] += f"（{cut}）" if lang == "zh" else f" ({cut})"
+    return labels
