@@ -49,7 +49,8 @@ def share_by_region(ctx: Context, table: pl.DataFrame, count_col: str, *, prefix
         # a larger share is worse: the quality scale's bad end (dark red) at the top of the range
         marker={"color": [round(100 * s, 1) for s in top["share"]], "colorscale": palette.plotly_scale(False),
                 "cmin": 0, "line": {"color": "#555555", "width": 0.5}},
-        text=[f"{100 * s:.1f}% (n={n})" for s, n in zip(top["share"], top["n_items"])], textposition="auto",
+        text=[f"{i18n.fmt_pct(s, ctx.lang)} (n = {i18n.fmt_int(n, ctx.lang)})" for s, n in zip(top["share"], top["n_items"])],
+        textposition="auto",
         hovertemplate="%{y}: %{x:.1f}%<extra></extra>"))
     fig.update_layout(height=max(240, 26 * top.height + 90), margin={"l": 10, "r": 10, "t": 10, "b": 40},
                       yaxis={"autorange": "reversed", "automargin": True},
@@ -57,6 +58,8 @@ def share_by_region(ctx: Context, table: pl.DataFrame, count_col: str, *, prefix
     st.plotly_chart(fig, width="stretch", key=f"{key}_fig", config={"displaylogo": False})
     share_key = "duplicates.by_region_caption" if prefix == "duplicates" else "authenticity.share_caption"
     st.caption(t(share_key, date=i18n.fmt_date(ctx.as_of, ctx.lang), cut=authenticity.FLAGGED_BELOW))
+    if table.height > MAX_BARS:  # never drop regions from the chart silently (issue 17)
+        st.caption(t("duplicates.bars_top", shown=MAX_BARS, n=table.height))
     shown = pl.DataFrame({
         t(f"{prefix}.col_region"): names,
         t(f"{prefix}.col_items"): table["n_items"],

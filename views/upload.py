@@ -15,8 +15,11 @@ db = context.database(ctx.db_path)
 if not blocks.may_upload(ctx):
     st.info(ctx.t("upload.not_allowed"), icon=":material/lock:")
 elif not db.writable and not context.reading_snapshots(ctx.db_path):  # served with a worker: commits are its jobs
-    st.warning(page.md_escape(ctx.t("upload.err_read_only", reason=db.read_only_reason or "COCKPIT_DB_WRITABLE=0")),
-               icon=":material/lock:")
+    # the reason in a steward's words; the setting or the database's own message only for the administrator
+    why = "upload.read_only_locked" if db.read_only_reason else "upload.read_only_configured"
+    st.warning(page.md_escape(ctx.t("upload.err_read_only", reason=ctx.t(why))), icon=":material/lock:")
+    with st.expander(ctx.t("upload.read_only_details")):
+        st.code(db.read_only_reason or "COCKPIT_DB_WRITABLE=0 (docs/deployment.md)", language=None)
 else:
     if not any(context.table_rows(ctx.db_path, ctx.version).values()):  # an empty database: how to start
         blocks.start_guide(ctx)

@@ -25,7 +25,7 @@ def rule_text(ctx: Context, p: str) -> str:
               "ahead_of_spending": {"pp": r.ahead_pp, "pct": r.ahead_min_pct},
               "done_milestones_unmet": {"pct": r.done_pct, "margin": f"{r.unmet_margin:.0%}"},
               "unusual_pattern": {"share": f"{r.model_share:.0%}"},
-              "smoother_than_peers": {"z": r.smooth_z, "n": r.smooth_min_items}}[p]
+              "smoother_than_peers": {"z": abs(r.smooth_z), "n": r.smooth_min_items}}[p]
     return ctx.t(f"authenticity.rule_{p}", **values)
 
 

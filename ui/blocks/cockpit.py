@@ -159,7 +159,7 @@ def why_red_share(ctx: Context, e, unusual: pl.DataFrame, late, rates: dict, ind
         sep = "；" if ctx.lang == "zh" else "; "
         listed = sep.join(ctx.t("explain.unusual_item", name=i18n.glossary("province", r["name"], ctx.lang),
                                 change=f"{100 * r['change']:+.1f}", typical=f"{100 * r['typical']:+.1f}",
-                                z=f"{r['z']:+.1f}", n=i18n.fmt_int(r["n"], ctx.lang))
+                                z=f"{abs(r['z']):.1f}", n=i18n.fmt_int(r["n"], ctx.lang))
                           for r in odd.iter_rows(named=True))
         st.markdown("⚠ " + md_escape(ctx.t("explain.unusual", list=listed)))
     if e.items.filter(pl.col("contribution") != 0).is_empty():
