@@ -196,7 +196,7 @@ with map_col:
                 ctx.t("regions.caption_items", level=ctx.t(f"regions.level_{data.level}"),
                       date=i18n.fmt_date(ctx.as_of, ctx.lang))]
             if layer == "points":
-                notes.append(ctx.t("regions.hint_points"))
+                notes.append(ctx.t("regions.hint_points_national" if region is None else "regions.hint_points"))
             elif layer == "hexagon":
                 shown = data.lights if light is None else data.lights.filter(pl.col("light") == light)
                 n_items = shown["n_items"].sum() if shown.height else 0

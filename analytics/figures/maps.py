@@ -553,11 +553,12 @@ HEXAGON_LAYER_ID = "item-hexagons"
 def points_layer(rows: Sequence[Mapping], max_radius_px: float = 16.0) -> pdk.Layer:
     """One circle per (region, light): area ∝ items, biggest drawn first so smaller ones stay visible.
 
-    rows: position [lon, lat], light, n, name, tip (the tooltip's text below the name), region_code.
+    rows: position [lon, lat], light, n, name, tip (the tooltip's text below the name), region_code. The light and
+    n go to the browser as the circle's colour and radius only (the tooltip says them in words).
     """
     top = max((r["n"] for r in rows), default=1) or 1
-    data = [{**r, "radius": round(max(2.0, max_radius_px * math.sqrt(r["n"] / top)), 2),
-             "color": list(light_rgba(r["light"]))}
+    data = [{"position": r["position"], "name": r["name"], "tip": r["tip"], "region_code": r["region_code"],
+             "radius": round(max(2.0, max_radius_px * math.sqrt(r["n"] / top)), 1), "color": list(light_rgba(r["light"]))}
             for r in sorted(rows, key=lambda r: -r["n"])]
     return pdk.Layer("ScatterplotLayer", id=POINTS_LAYER_ID, data=data, pickable=True, stroked=True,
                      filled=True, get_position="position", get_radius="radius", radius_units="'pixels'",
