@@ -77,6 +77,16 @@ def map_width(key: str) -> int:
     return known
 
 
+NARROW_PX = 640  # below this a page lays its wide charts out for a phone
+
+
+def is_narrow(key: str) -> bool:
+    """Whether the column measured as `key` (`map_width`) is a phone's: its measured width below `NARROW_PX`, or,
+    before it is measured, a phone's browser."""
+    measured = st.session_state.get(f"_mapfit_{key}")
+    return measured < NARROW_PX if measured else _guess() == PHONE_GUESS
+
+
 def known_width(key: str) -> int:
     """The width the map named `key` was last measured at (`measure_early`), else a guess."""
     return st.session_state.get(f"_mapfit_{key}") or _guess()

@@ -9,10 +9,11 @@ import streamlit as st
 from analytics import i18n, metrics, series
 from analytics.pages import domains
 from analytics.figures.heatmap import Axis, heatmap
-from ui import context, filterbar, page, tables
+from ui import context, filterbar, mapfit, page, tables
 from ui.blocks import freshness as freshness_ui
 
 ctx = context.current()
+mapfit.map_width("domains")  # the page's width, measured in the browser: a phone gets the heatmaps laid out for it
 page.header(ctx, "nav.domains")
 st.caption(ctx.t("domains.intro"))
 freshness_ui.line(ctx)  # how fresh the numbers below are
@@ -79,8 +80,14 @@ def draw(kind: str, frame: pl.DataFrame, rows: Axis, cols: Axis, title: str, row
     if frame.is_empty() or not rows.keys or not cols.keys:
         st.info(ctx.t("domains.no_cells"))
         return
+    narrow = mapfit.is_narrow("domains")
+    if narrow:  # the chart's own title would be cut on a phone: a heading above it instead
+        st.markdown(f"**{page.md_escape(title)}**")
+        if kind == "domain_region":  # regions down the page, the few domains across
+            frame = frame.rename({"row": "col", "col": "row"})
+            rows, cols, row_title, col_title, kind = cols, rows, col_title, row_title, "region_domain"
     fig = heatmap(frame, rows, cols, m, ctx.lang, ctx.thresholds.min_n, title=title, row_title=row_title,
-                  col_title=col_title)
+                  col_title=col_title, narrow=narrow)
     event = st.plotly_chart(fig, key=f"domains_{kind}_{metric}_{filters_key}", on_select="rerun",
                             selection_mode="points", config={"displaylogo": False}, width="stretch")
     st.caption(ctx.t("domains.legend", min_n=ctx.thresholds.min_n, date=i18n.fmt_date(ctx.as_of, ctx.lang)))

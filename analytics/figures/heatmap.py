@@ -70,9 +70,14 @@ def _short(metric: Metric, value: float, lang: str) -> str:
     return f"{value:.1f}"
 
 
+NARROW_TEXT_COLS = 8  # on a narrow screen, cells print their value only up to this many columns
+
+
 def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: str, min_n: int, *,
-            title: str, row_title: str, col_title: str) -> go.Figure:
-    """Cells of `frame` (row, col, value, n) on a rows × cols grid, coloured by `metric`'s value."""
+            title: str, row_title: str, col_title: str, narrow: bool = False) -> go.Figure:
+    """Cells of `frame` (row, col, value, n) on a rows × cols grid, coloured by `metric`'s value. `narrow` (a
+    phone's column): smaller type, column labels upright, the colour bar across the top, and values in the cells
+    only when there are few columns (the hover and the table below carry them)."""
     z = matrix(frame, rows, cols)
     n = matrix(frame, rows, cols, "n")
     # names come from data and plotly reads a little HTML in labels (links even): shown as plain text
@@ -89,13 +94,18 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     sized = [[None if s else v for v, s in zip(zr, sr)] for zr, sr in zip(z, small_cell)]
     any_sized = any(v is not None for r in sized for v in r)
     colour = _colours(sized if any_sized else z, metric)
-    font = dict(size=11 if len(cols.keys) <= 20 else 9)
+    font = dict(size=11 if len(cols.keys) <= 20 and not narrow else 9)
+    if narrow and len(cols.keys) > NARROW_TEXT_COLS:
+        text = [["" for _ in r] for r in text]
     fig = go.Figure()
     fig.add_heatmap(
         z=z, x=col_labels, y=row_labels, text=text, texttemplate="%{text}", textfont=font,
         hoverinfo="skip", xgap=1, ygap=1, **colour,
-        colorbar=dict(title=dict(text=_colour_title(metric, lang), side="right"),
-                      thickness=14, tickformat=".0%" if metric.unit == "share" else None))
+        colorbar=dict(title=dict(text=_colour_title(metric, lang).replace("<br>", " · ") if narrow
+                                 else _colour_title(metric, lang), side="top" if narrow else "right"),
+                      thickness=10 if narrow else 14, tickformat=".0%" if metric.unit == "share" else None,
+                      **(dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", len=1.0,
+                              title_font_size=10) if narrow else {})))
     hover, keys_r, keys_c, xs, ys, blank = [], [], [], [], [], []
     for i, (rk, rl) in enumerate(zip(rows.keys, row_labels)):
         for j, (ck, cl) in enumerate(zip(cols.keys, col_labels)):
@@ -124,12 +134,20 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
         washed = colour | dict(colorscale=[(p, wash(c)) for p, c in colour["colorscale"]])
         fig.add_heatmap(z=small, x=col_labels, y=row_labels, text=text, texttemplate="%{text}", textfont=font,
                         hoverinfo="skip", xgap=1, ygap=1, showscale=False, name="small", **washed)
-    height = max(280, 130 + 30 * len(rows.keys) + max(len(c) for c in cols.labels) * (9 if len(cols.keys) > 12 else 0))
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
-                      hovermode="closest", hoverdistance=-1, dragmode=False, clickmode="event+select")
-    fig.update_xaxes(type="category", title=col_title, tickangle=-45 if len(cols.keys) > 12 else 0,
+    upright = len(cols.keys) > (4 if narrow else 12)
+    height = max(280, 130 + (24 if narrow else 30) * len(rows.keys)
+                 + max(len(c) for c in cols.labels) * ((8 if narrow else 9) if upright else 0))
+    fig.update_layout(title=None if narrow else title, height=height + (40 if narrow else 0),
+                      margin=dict(l=4, r=4, t=70, b=10) if narrow else dict(l=10, r=10, t=50, b=10),
+                      plot_bgcolor="white", hovermode="closest", hoverdistance=-1, dragmode=False,
+                      clickmode="event+select")
+    if narrow:
+        fig.update_yaxes(tickfont_size=10)
+        fig.update_xaxes(tickfont_size=10)
+    fig.update_xaxes(type="category", title=None if narrow else col_title,
+                     tickangle=(-90 if narrow else -45) if upright else 0,
                      fixedrange=True, showgrid=False, categoryorder="array", categoryarray=col_labels)
-    fig.update_yaxes(type="category", title=row_title, autorange="reversed", fixedrange=True, showgrid=False,
+    fig.update_yaxes(type="category", title=None if narrow else row_title, autorange="reversed", fixedrange=True, showgrid=False,
                      categoryorder="array", categoryarray=row_labels)
     return fig
 

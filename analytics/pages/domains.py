@@ -22,7 +22,8 @@ from analytics.metrics import Selection
 
 DEFAULT_METRIC = "red_share"
 N_MONTHS = 12
-KINDS = ("domain_region", "region_month", "dept_month")  # the three heatmaps: rows × columns
+KINDS = ("domain_region", "region_month", "dept_month", "region_domain")  # the heatmaps: rows × columns
+# (region_domain: domain × region turned on its side for a phone, regions down the page)
 
 
 def compared_level(cur: duckdb.DuckDBPyConnection, region_code: str | None) -> tuple[str, bool]:
@@ -168,6 +169,8 @@ def cell_filters(kind: str, event: Mapping | None, rows: tuple[str, ...], cols: 
         return None
     if kind == "domain_region":
         return {"domains": (row,), "region_code": col}
+    if kind == "region_domain":
+        return {"domains": (col,), "region_code": row}
     if kind == "region_month":
         return {"region_code": row, "period": col}
     return {"lead_depts": (row,), "period": col}
