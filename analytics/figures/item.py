@@ -14,12 +14,14 @@ import polars as pl
 from analytics.figures.axes import date_axis
 from analytics.figures.palette import BLUE, GREEN, GREY, ORANGE, VERMILLION
 
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=360, hovermode="x unified",
+LAYOUT = dict(margin=dict(l=10, r=10, t=20, b=10), height=360, hovermode="x unified",
               legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
 
 
 def _layout(lang: str, **extra) -> dict:
-    """The item charts' layout, dates in the reader's words ("2026年7月" / "Jul 2026", `axes.date_axis`)."""
+    """The item charts' layout, dates in the reader's words ("2026年7月" / "Jul 2026", `axes.date_axis`). The
+    charts carry no title of their own (`labels["title"]` is ignored): the page writes it above the chart, where
+    it wraps on a phone instead of being cut (issue 17)."""
     return LAYOUT | {"xaxis": date_axis(lang)} | extra
 
 
@@ -43,9 +45,11 @@ def progress(reports: pl.DataFrame, labels: dict[str, str], planned_end: date | 
                                      marker=dict(symbol=symbol, size=5), hovertemplate="%{y:.1f}%"))
     if planned_end is not None:
         fig.add_vline(x=planned_end, line=dict(color=VERMILLION, dash="dot"))
-        fig.add_annotation(x=planned_end, y=1, yref="paper", text=labels["planned_end"], showarrow=False,
-                           xanchor="right", font=dict(color=VERMILLION))
-    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 105], ticksuffix="%"), **_layout(lang))
+        # at the foot of the line: at its head it sat on the forecast markers at 100 %
+        fig.add_annotation(x=planned_end, y=0, yref="paper", yanchor="bottom", text=labels["planned_end"],
+                           showarrow=False, xanchor="right", font=dict(color=VERMILLION),
+                           bgcolor="rgba(255,255,255,0.85)")
+    fig.update_layout(yaxis=dict(title=labels["y"], range=[0, 105], ticksuffix="%"), **_layout(lang))
     return fig
 
 
@@ -78,7 +82,7 @@ def forecast(reports: pl.DataFrame, labels: dict[str, str], planned_end: date, l
         fig.add_trace(go.Scatter(x=span, y=[planned_end, planned_end], name=labels["planned_end"], mode="lines",
                                  line=dict(color=BLUE, dash="dash"), hoverinfo="skip"))
     # dates on the value axis too, in words
-    fig.update_layout(title=labels["title"], **_layout(lang, yaxis=dict(title=labels["y"], **date_axis(lang))))
+    fig.update_layout(**_layout(lang, yaxis=dict(title=labels["y"], **date_axis(lang))))
     return fig
 
 
@@ -98,7 +102,7 @@ def milestones(ms: pl.DataFrame, labels: dict[str, str], as_of: date, lang: str 
         fig.add_trace(go.Scatter(x=[a for a, _ in done], y=[y for _, y in done], mode="markers", name=labels["actual"],
                                  marker=dict(symbol="diamond", size=11, color=ORANGE)))
     fig.add_vline(x=as_of, line=dict(color=GREY, dash="dot"))
-    fig.update_layout(title=labels["title"], yaxis=dict(autorange="reversed"),
+    fig.update_layout(yaxis=dict(autorange="reversed"),
                       **_layout(lang, height=max(220, 60 + 36 * len(names)), hovermode="closest"))
     return fig
 
@@ -112,5 +116,5 @@ def risk_history(history: pl.DataFrame, labels: dict[str, str], bands: tuple[tup
     for name, threshold in bands:
         fig.add_hline(y=threshold * 100, line=dict(color=GREY, dash="dot"), annotation_text=labels[name],
                       annotation_position="top left")
-    fig.update_layout(title=labels["title"], yaxis=dict(title=labels["y"], range=[0, 100], ticksuffix="%"), **_layout(lang))
+    fig.update_layout(yaxis=dict(title=labels["y"], range=[0, 100], ticksuffix="%"), **_layout(lang))
     return fig

@@ -207,7 +207,9 @@ def metric_figure(data: Trends, names: dict[str | None, str], lang: str, min_n: 
         rows, cut = _split_partial(rows)
         small = rows["is_small"].to_list()
         text = [i18n.fmt_metric(m.unit, v, lang) for v in rows["value"]]
-        _partial_tail(fig, rows, cut, colour, lang, [i18n.fmt_metric(m.unit, v, lang) for v in cut["value"]])
+        # only the selection's tail is written out: the comparisons' labels sat on top of each other
+        _partial_tail(fig, rows, cut, colour, lang, [i18n.fmt_metric(m.unit, v, lang) for v in cut["value"]]
+                      if group is None else None)
         fig.add_scatter(
             x=rows["period_end"].to_list(), y=rows["value"].to_list(), name=names.get(group, str(group)),
             mode="lines+markers", line=dict(color=colour, dash=dash, width=3 if group is None else 2),
@@ -258,22 +260,23 @@ def _split_partial(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return rows.filter(~pl.col("is_partial")), rows.filter(pl.col("is_partial"))
 
 
-def _partial_tail(fig: go.Figure, done: pl.DataFrame, cut: pl.DataFrame, colour: str, lang: str, shown: list[str],
-                  col: str = "value") -> None:
+def _partial_tail(fig: go.Figure, done: pl.DataFrame, cut: pl.DataFrame, colour: str, lang: str,
+                  shown: list[str] | None, col: str = "value") -> None:
     """The period cut short by the as-of date: a dotted segment from the last complete point to a hollow point
-    labelled "截至12月3日" / "to 3 Dec", so a few days are never read as a whole period (issue 17)."""
+    labelled "截至12月3日" / "to 3 Dec" (`shown`: the values written beside it; None: the hollow point alone), so a few days are never read as a whole period (issue 17). The label runs leftwards from the
+    point, which sits at the chart's right edge, where a centred label was cut."""
     if cut.is_empty():
         return
     last = done.tail(1)
     xs = last["period_end"].to_list() + cut["period_end"].to_list()
     ys = last[col].to_list() + cut[col].to_list()
     label = i18n.t("trends.partial", lang, date=i18n.fmt_day(cut["period_end"][0], lang))
+    text = [""] * len(last) + ([f"{v} ({label})" for v in shown] if shown is not None else [""] * len(cut))
     fig.add_scatter(x=xs, y=ys, mode="lines+markers+text", showlegend=False, hoverinfo="skip",
                     line=dict(color=colour, dash="dot", width=2),
                     marker=dict(symbol=["circle"] * len(last) + ["circle-open"] * len(cut), size=[0] * len(last)
                                 + [11] * len(cut), color=colour, line=dict(width=2, color=colour)),
-                    text=[""] * len(last) + [f"{v} ({label})" for v in shown], textposition="top center",
-                    textfont=dict(size=11, color="#444"), cliponaxis=False)
+                    text=text, textposition="top left", textfont=dict(size=11, color="#444"), cliponaxis=False)
 
 
 def _layout(fig: go.Figure, data: Trends, y_title: str, lang: str) -> None:

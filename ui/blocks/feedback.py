@@ -104,19 +104,21 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
     scale = 100.0 if m.unit == "share" else 1.0
     unit = "%" if m.unit == "share" else ctx.t(f"feedback.unit_{m.unit}")
     fig = go.Figure()
+    # the period cut short is named on the axis itself, "12月<br>截至12月4日": a note inside the plot sat on the
+    # last points (issue 17)
+    cut = _x(ctx, data, [data.partial[0]])[0] if data.partial is not None else None
+    axis = lambda periods: [f"{x}<br>{_partial_note(ctx, data)}" if x == cut else x  # noqa: E731
+                            for x in _x(ctx, data, periods)]
     for i, g in enumerate(groups):
         part = data.trend.filter(pl.col("group") == g).sort("period_end")
         label = group_label(ctx, by, g, names)
         small = [n < ctx.thresholds.min_n or (data.partial is not None and p == data.partial[0])
                  for n, p in zip(part["n"], part["period"])]
-        fig.add_scatter(x=_x(ctx, data, part["period"]), y=[None if v is None else v * scale for v in part["value"]],
+        fig.add_scatter(x=axis(part["period"]), y=[None if v is None else v * scale for v in part["value"]],
                         mode="lines+markers", name=label, line=dict(color=CATEGORICAL[i % len(CATEGORICAL)], width=2),
                         marker=dict(symbol=["circle-open" if s else "circle" for s in small], size=8),
                         customdata=part["n"].to_list(),
                         hovertemplate="%{x}: %{y:.1f} " + unit + " (n = %{customdata:,})<extra>" + label + "</extra>")
-    if data.partial is not None:  # the last period covers a few days: its points are hollow and labelled
-        fig.add_annotation(x=_x(ctx, data, [data.partial[0]])[0], y=0, yref="paper", text=_partial_note(ctx, data), showarrow=False,
-                           yanchor="bottom", yshift=2, font=dict(size=11, color="#444"))  # clear of the legend
     if m.target is not None:
         fig.add_hline(y=m.target * scale, line_dash="dash", line_color="#555",
                       annotation_text=ctx.t("feedback.target_line", target=i18n.fmt_metric(m.unit, m.target, ctx.lang)))

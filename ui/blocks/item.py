@@ -153,6 +153,7 @@ def progress(ctx: Context, d: ItemDetail) -> None:
         lo, hi = reports["report_date"].min(), max(reports["report_date"].max(), ctx.as_of)
         events = annotation_blocks.for_chart(ctx, lo, hi, region_code=d.head["region_code"])
         fig = figures_item.progress(reports, labels, d.head["planned_end_date"], fc, ctx.lang)
+        _chart_title(labels["title"])
         st.plotly_chart(annotation_blocks.mark(fig, ctx, events, lo, hi), width="stretch", key="item_progress")
         annotation_blocks.listing(ctx, events)
         if fc is not None:
@@ -165,6 +166,7 @@ def progress(ctx: Context, d: ItemDetail) -> None:
     if reports["forecast_end_date"].is_not_null().any():
         labels = {"forecast": ctx.t("item.fig_forecast"), "planned_end": ctx.t("item.fig_planned_end"),
                   "title": ctx.t("item.fig_forecast_title"), "y": ctx.t("item.fig_forecast_y")}
+        _chart_title(labels["title"])
         st.plotly_chart(figures_item.forecast(reports, labels, d.head["planned_end_date"], ctx.lang), width="stretch",
                         key="item_forecast")
         st.caption(ctx.t("item.forecast_changes", n=i18n.fmt_int(d.forecast_history.height - 1, ctx.lang)))
@@ -184,6 +186,12 @@ def progress(ctx: Context, d: ItemDetail) -> None:
                     stem=f"reports-{d.head['project_id']}")
 
 
+def _chart_title(title: str) -> None:
+    """A chart's title above it, as text that wraps (a Plotly title was cut at 390 px, issue 17)."""
+    if title:
+        st.markdown(f"**{md_escape(title)}**")
+
+
 def milestones(ctx: Context, d: ItemDetail) -> None:
     ms = d.milestones
     if ms.is_empty():
@@ -193,6 +201,7 @@ def milestones(ctx: Context, d: ItemDetail) -> None:
     counts = dict(ms["state"].value_counts().iter_rows())
     st.caption(" · ".join(f"{ctx.t(f'item.ms_{s}')} {counts.get(s, 0)}" for s in ("on_time", "late", "missed", "upcoming")))
     labels = {"planned": ctx.t("item.ms_planned"), "actual": ctx.t("item.ms_actual"), "title": ctx.t("item.fig_ms")}
+    _chart_title(labels["title"])
     st.plotly_chart(figures_item.milestones(ms, labels, ctx.as_of, ctx.lang), width="stretch", key="item_ms")
     table = pl.DataFrame({
         ctx.t("item.ms_name"): ms["name"],
@@ -295,7 +304,9 @@ def risk(ctx: Context, d: ItemDetail) -> None:
     if history.height > 1:
         labels = {"probability": ctx.t("risk.probability"), "title": ctx.t("item.risk_history"),
                   "y": ctx.t("risk.probability"), "high": ctx.t("risk.high"), "medium": ctx.t("risk.medium")}
-        st.plotly_chart(figures_item.risk_history(history, labels, risk_model.BANDS, ctx.lang), width="stretch", key="item_risk_h")
+        _chart_title(labels["title"])
+        st.plotly_chart(figures_item.risk_history(history, labels, risk_model.BANDS, ctx.lang), width="stretch",
+                        key="item_risk_h")
         st.caption(ctx.t("item.risk_history_note"))
     st.markdown(f"**{ctx.t('item.whatif')}**")
     wi = found["what_if"]
