@@ -449,6 +449,41 @@ def allowed_text(c: Column) -> str:
     return "; ".join(bits)
 
 
+# what a steward reads on the data page: the types and checks in words, not `text` and regular expressions
+TYPE_WORDS = {
+    "text": ("文本", "text"), "int": ("整数", "whole number"), "float": ("数值", "number"),
+    "date": ("日期（如 2026-11-22、2026/11/22、2026年11月22日）", "date (e.g. 2026-11-22)"),
+    "timestamp": ("日期和时间", "date and time"), "bool": ("是 / 否", "yes / no"),
+    "text_list": ("多个文本（用顿号、逗号或分号分隔）", "several texts (separated by commas or semicolons)"),
+}
+PATTERN_WORDS = {
+    REGION_CODE_PATTERN: ("6 位区划代码，如 340102", "a 6-digit region code, e.g. 340102"),
+    PERIOD_PATTERN: ("月、季度或年，如 2026-11、2026-Q3、2026", "a month, quarter or year, e.g. 2026-11, 2026-Q3, 2026"),
+}
+
+
+def type_words(c: Column, lang: str) -> str:
+    zh, en = TYPE_WORDS.get(c.dtype, (c.dtype, c.dtype))
+    return zh if lang == "zh" else en
+
+
+def allowed_words(c: Column, lang: str) -> str:
+    """`allowed_text` in a steward's words: the choices with their labels, a range, a pattern described."""
+    bits = []
+    if c.choices:
+        sep = "、" if lang == "zh" else ", "
+        bits.append(sep.join(f"{ch.value}（{ch.zh}）" if lang == "zh" else f"{ch.value} ({ch.en})"
+                             for ch in c.choices))
+    if c.min_value is not None or c.max_value is not None:
+        lo = "" if c.min_value is None else f"{c.min_value:g}"
+        hi = "" if c.max_value is None else f"{c.max_value:g}"
+        bits.append(f"{lo}–{hi}")
+    if c.pattern:
+        zh, en = PATTERN_WORDS.get(c.pattern, (c.pattern, c.pattern))
+        bits.append(zh if lang == "zh" else en)
+    return ("；" if lang == "zh" else "; ").join(bits)
+
+
 def markdown() -> str:
     """docs/data-contract.md, generated (`python -m analytics contract > docs/data-contract.md`)."""
     out = [

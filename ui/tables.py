@@ -45,6 +45,9 @@ def grid(data, **kw):
     return st.dataframe(data, **kw)
 
 
+SCROLL_HINT_COLUMNS = 6  # from this many columns, the caption says the grid scrolls sideways
+
+
 def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
          item_column: str | None = None, column_config: dict | None = None, height: int | str = "auto",
          shown: int | None = None, searchable: bool = True, wrap: str | None = None) -> None:
@@ -75,6 +78,8 @@ def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
     notes = [ctx.t("tables.rows", n=i18n.fmt_int(rows.height, ctx.lang))]
     if shown is not None and rows.height > shown:
         notes.append(ctx.t("tables.shown", n=i18n.fmt_int(shown, ctx.lang)))
+    if frame.width >= SCROLL_HINT_COLUMNS:  # a projector or a phone cuts a wide grid with no sign of more
+        notes.append(ctx.t("tables.scroll_hint", n=frame.width))
     if item_column:
         notes.append(ctx.t("tables.select_hint"))
     st.caption(" · ".join(notes))

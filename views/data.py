@@ -50,9 +50,9 @@ tables.grid(
     pl.DataFrame({
         ctx.t("data.column"): [c.name for c in tb.columns],
         ctx.t("data.label"): [c.zh if ctx.lang == "zh" else c.en for c in tb.columns],
-        ctx.t("data.type"): [c.dtype for c in tb.columns],
+        ctx.t("data.type"): [contract.type_words(c, ctx.lang) for c in tb.columns],
         ctx.t("data.required"): [yes if c.required else no for c in tb.columns],
-        ctx.t("data.allowed"): [contract.allowed_text(c).replace("\\|", "|").replace("`", "") for c in tb.columns],
+        ctx.t("data.allowed"): [contract.allowed_words(c, ctx.lang) for c in tb.columns],
         ctx.t("data.description"): [c.description_in(ctx.lang) for c in tb.columns],
     }),
     hide_index=True, width="stretch",
