@@ -16,7 +16,7 @@ from functools import lru_cache
 GENERIC = (  # longest first: 自治县 before 县
     ("经济技术开发区", "Economic and Technological Development Zone"),
     ("高新技术产业开发区", "High-tech Industrial Development Zone"), ("经济开发区", "Economic Development Zone"),
-    ("开发区", "Development Zone"), ("风景名胜区", "Scenic Area"), ("示范区", "Demonstration Zone"), ("园区", "Park"),
+    ("开发区", "Development Zone"), ("风景名胜区", "Scenic Area"), ("示范区", "Demonstration Zone"),
     ("管理区管委会", "Administrative Zone"), ("管理区", "Administrative Zone"), ("行政委员会", "Administrative Committee"),
     ("自治县", "Autonomous County"), ("自治州", "Autonomous Prefecture"), ("自治旗", "Autonomous Banner"),
     ("林区", "Forestry District"), ("特区", "Special District"), ("新区", "New Area"), ("新城", "New Town"),

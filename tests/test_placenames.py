@@ -13,6 +13,7 @@ from analytics.placenames import romanize
     ("肥西县", "Feixi County"),
     ("六安市", "Lu'an"),  # an apostrophe before a vowel-initial syllable
     ("西安市", "Xi'an"),
+    ("梁园区", "Liangyuan District"),  # 园 is part of the name, not a park
     ("番禺区", "Panyu District"),  # the place name's own reading, not the character's usual one
     ("长治市", "Changzhi"),
     ("长子县", "Zhangzi County"),
