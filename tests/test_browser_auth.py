@@ -46,7 +46,7 @@ def test_a_county_user_signs_in_and_sees_only_the_county(auth_server, browser):
     v.page.get_by_role("button", name="Sign in").click()
     v.idle()
     # the view opens on the user's county
-    expect(main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+    expect(main).to_contain_text("Filters: Anhui / Hefei / Yaohai District", timeout=WAIT)
     text = main.inner_text()
     counts = set(re.findall(r"n = (\d+)", text))
     assert counts == {"0", "1"}, counts  # every KPI counts A1 alone (nationally: up to 5 items)
@@ -100,14 +100,14 @@ def test_a_sign_in_survives_a_reload_and_a_new_tab_until_signed_out_anywhere(aut
         v.page.wait_for_timeout(200)
     assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/", cookie
     v.idle()
-    expect(v.main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+    expect(v.main).to_contain_text("Filters: Anhui / Hefei / Yaohai District", timeout=WAIT)
 
     v.open("/regions?lang=en")  # a reload: a new Streamlit session, the same sign-in
-    expect(v.main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+    expect(v.main).to_contain_text("Filters: Anhui / Hefei / Yaohai District", timeout=WAIT)
     assert "瑶海区领导" in v.page.locator('[data-testid="stSidebar"]').inner_text()
     tab = Visit(browser, base)  # a second tab of the same browser
     tab.open("/?lang=en")
-    expect(tab.main).to_contain_text("Filters: Anhui / 合肥市 / 瑶海区", timeout=WAIT)
+    expect(tab.main).to_contain_text("Filters: Anhui / Hefei / Yaohai District", timeout=WAIT)
     tab.page.get_by_role("button", name="Sign out").click()
     tab.idle()
     expect(tab.main).to_contain_text("You are signed out", timeout=WAIT)
