@@ -441,12 +441,17 @@ def allowed_text(c: Column) -> str:
     if c.choices:
         bits.append(" \\| ".join(f"`{ch.value}` ({ch.zh})" for ch in c.choices))
     if c.min_value is not None or c.max_value is not None:
-        lo = "" if c.min_value is None else f"{c.min_value:g}"
-        hi = "" if c.max_value is None else f"{c.max_value:g}"
-        bits.append(f"{lo}–{hi}")
+        bits.append(_range_text(c))
     if c.pattern:
         bits.append(f"matches `{c.pattern}`")
     return "; ".join(bits)
+
+
+def _range_text(c: Column) -> str:
+    """"0–100", "0–" or "–5": the column's bounds, either may be open."""
+    lo = "" if c.min_value is None else f"{c.min_value:g}"
+    hi = "" if c.max_value is None else f"{c.max_value:g}"
+    return f"{lo}–{hi}"
 
 
 # what a steward reads on the data page: the types and checks in words, not `text` and regular expressions
@@ -475,9 +480,7 @@ def allowed_words(c: Column, lang: str) -> str:
         bits.append(sep.join(f"{ch.value}（{ch.zh}）" if lang == "zh" else f"{ch.value} ({ch.en})"
                              for ch in c.choices))
     if c.min_value is not None or c.max_value is not None:
-        lo = "" if c.min_value is None else f"{c.min_value:g}"
-        hi = "" if c.max_value is None else f"{c.max_value:g}"
-        bits.append(f"{lo}–{hi}")
+        bits.append(_range_text(c))
     if c.pattern:
         zh, en = PATTERN_WORDS.get(c.pattern, (c.pattern, c.pattern))
         bits.append(zh if lang == "zh" else en)

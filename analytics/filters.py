@@ -52,6 +52,15 @@ class Options:
     periods: tuple[str, ...] = field(default=())
 
 
+def cut_short(period: str, as_of: date) -> date | None:
+    """The day `as_of` stops `period` at while the period is still running, else None (a whole period, or all
+    time)."""
+    if period == ALL:
+        return None
+    _, end = period_bounds(period, as_of)
+    return end if end < period_bounds(period, date.max)[1] else None
+
+
 def period_bounds(period: str, as_of: date) -> tuple[date | None, date]:
     """First and last day of `period`, the last clipped to `as_of`; (None, as_of) for all time."""
     if period == ALL:

@@ -199,14 +199,12 @@ def fmt_period(period: str, lang: str) -> str:
 def period_note(period: str, as_of: date, lang: str) -> str:
     """What a figure under `period` covers, for a card's note: the as-of date for all time ("2026年12月4日"), else
     the period, with the date it stops at while it is still running ("2026年第3季度"; "2026年12月（截至2026年12月4日）")."""
-    from analytics.filters import ALL, period_bounds
+    from analytics.filters import ALL, cut_short
 
     if period == ALL:
         return fmt_date(as_of, lang)
-    _, end = period_bounds(period, as_of)
-    _, full_end = period_bounds(period, date.max)
-    name = fmt_period(period, lang)
-    return t("period.so_far", lang, period=name, date=fmt_date(end, lang)) if end < full_end else name
+    end, name = cut_short(period, as_of), fmt_period(period, lang)
+    return name if end is None else t("period.so_far", lang, period=name, date=fmt_date(end, lang))
 
 
 def fmt_metric(unit: str, value: float | None, lang: str, signed: bool = False) -> str:

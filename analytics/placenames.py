@@ -38,22 +38,15 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text))
 
 
+_READING = re.compile("(" + "|".join(READINGS) + ")")  # in READINGS' order: 长子 before 长
+
+
 def _syllables(han: str) -> list[str]:
     from pypinyin import Style, lazy_pinyin
 
-    out, i = [], 0
-    while i < len(han):
-        for known, reading in READINGS.items():
-            if han.startswith(known, i):
-                out += reading.split()
-                i += len(known)
-                break
-        else:
-            j = i
-            while j < len(han) and not any(han.startswith(k, j) for k in READINGS):
-                j += 1
-            out += lazy_pinyin(han[i:j], style=Style.NORMAL, v_to_u=True)
-            i = j
+    out = []
+    for part in _READING.split(han):  # the fixed readings as their own parts, pypinyin for the rest
+        out += READINGS[part].split() if part in READINGS else lazy_pinyin(part, style=Style.NORMAL, v_to_u=True)
     return out
 
 

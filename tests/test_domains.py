@@ -316,3 +316,11 @@ def test_a_small_cell_does_not_set_the_colour_range():
     alone = heatmap(frame.filter(pl.col("n") < 10), Axis.of(["b"], str), Axis.of(["y"], str),
                     metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
     assert alone.data[0].zmin is not None  # every cell small: they set the range themselves
+
+
+def test_the_month_the_as_of_date_cuts_short_says_so():
+    from datetime import date
+
+    assert domains.month_labels(("2026-11", "2026-12"), date(2026, 12, 3), "zh") == ["2026年11月", "12月（截至12月3日）"]
+    assert domains.month_labels(("2026-11", "2026-12"), date(2026, 12, 3), "en") == ["Nov 2026", "Dec (to 3 Dec)"]
+    assert domains.month_labels(("2026-11", "2026-12"), date(2026, 12, 31), "en") == ["Nov 2026", "Dec"]  # whole

@@ -101,8 +101,8 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     fig.add_heatmap(
         z=z, x=col_labels, y=row_labels, text=text, texttemplate="%{text}", textfont=font,
         hoverinfo="skip", xgap=1, ygap=1, **colour,
-        colorbar=dict(title=dict(text=_colour_title(metric, lang).replace("<br>", " · ") if narrow
-                                 else _colour_title(metric, lang), side="top" if narrow else "right"),
+        colorbar=dict(title=dict(text=_colour_title(metric, lang, " · " if narrow else "<br>"),
+                                 side="top" if narrow else "right"),
                       thickness=10 if narrow else 14, tickformat=".0%" if metric.unit == "share" else None,
                       **(dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", len=1.0,
                               title_font_size=10) if narrow else {})))
@@ -191,11 +191,11 @@ def _colours(z: list[list], metric: Metric) -> dict:
     return dict(colorscale=stops, zmin=lo, zmax=hi)
 
 
-def _colour_title(metric: Metric, lang: str) -> str:
+def _colour_title(metric: Metric, lang: str, sep: str = "<br>") -> str:
     better_high = metric.direction == "higher_is_better"
     lines = [i18n.t(f"domains.unit_{metric.unit}", lang),
              i18n.t("domains.better_high" if better_high else "domains.better_low", lang)]
     if metric.target is not None:
         lines.append(i18n.t("domains.target", lang, op="≥" if better_high else "≤",
                             target=i18n.fmt_metric(metric.unit, metric.target, lang)))
-    return "<br>".join(lines)
+    return sep.join(lines)

@@ -179,13 +179,11 @@ def cell_filters(kind: str, event: Mapping | None, rows: tuple[str, ...], cols: 
 def month_labels(keys, as_of: date, lang: str) -> list[str]:
     """The month columns' labels (`i18n.fmt_period_axis`), the last marked when `as_of` cuts it short:
     "12月（截至12月3日）" / "Dec (to 3 Dec)" (issue 17: a month of three days read as a whole one)."""
-    from analytics.filters import period_bounds
+    from analytics.filters import cut_short
 
     labels = i18n.fmt_period_axis(keys, lang)
-    if keys:
-        _, end = period_bounds(keys[-1], as_of)
-        _, full = period_bounds(keys[-1], date.max)
-        if end < full:
-            cut = i18n.t("trends.partial", lang, date=i18n.fmt_day(end, lang))
-            labels[-1] += f"（{cut}）" if lang == "zh" else f" ({cut})"
+    end = cut_short(keys[-1], as_of) if keys else None
+    if end is not None:
+        cut = i18n.t("trends.partial", lang, date=i18n.fmt_day(end, lang))
+        labels[-1] += f"（{cut}）" if lang == "zh" else f" ({cut})"
     return labels

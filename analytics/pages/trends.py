@@ -263,8 +263,9 @@ def _split_partial(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _partial_tail(fig: go.Figure, done: pl.DataFrame, cut: pl.DataFrame, colour: str, lang: str,
                   shown: list[str] | None, col: str = "value") -> None:
     """The period cut short by the as-of date: a dotted segment from the last complete point to a hollow point
-    labelled "截至12月3日" / "to 3 Dec" (`shown`: the values written beside it; None: the hollow point alone), so a few days are never read as a whole period (issue 17). The label runs leftwards from the
-    point, which sits at the chart's right edge, where a centred label was cut."""
+    labelled "截至12月3日" / "to 3 Dec" (`shown`: the values written beside it; None: the hollow point alone), so
+    a few days are never read as a whole period (issue 17). The label runs leftwards from the point, which sits at
+    the chart's right edge, where a centred label was cut."""
     if cut.is_empty():
         return
     last = done.tail(1)
