@@ -75,6 +75,42 @@ def test_round_trip(tmp_path, trained):
     assert second != path and persist.load_latest(db_path).extra["path"] == str(second)
 
 
+def test_one_skops_load_at_a_time_and_one_check_per_file(tmp_path, trained, monkeypatch):
+    """Sessions that meet a new model at once: skops loads never overlap (two at once can fail in CPython 3.11's
+    AST constructor, python/cpython#106905), and the file is checked once, the other sessions reusing the answer."""
+    import threading
+    import time
+
+    db_path, path = _fresh(tmp_path, trained)
+    real_load, inside, most, loads = sio.load, [0], [0], []
+    guard = threading.Lock()
+
+    def slow_load(*args, **kwargs):
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            loads.append(args[0])
+        time.sleep(0.05)  # long enough that two unguarded loads would overlap
+        try:
+            return real_load(*args, **kwargs)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(sio, "load", slow_load)
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append(persist.refusal(db_path, path.name))) for _ in range(6)]
+    threads += [threading.Thread(target=lambda: answers.append(persist.load_latest(db_path).data_version))
+                for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
+    assert answers.count(None) == 6 and answers.count(trained[0].data_version) == 3
+    assert len(loads) == 4  # one check for the six sessions, one load per load_latest
+
+
 def test_tampered_file_is_refused(tmp_path, trained):
     db_path, path = _fresh(tmp_path, trained)
     data = bytearray(path.read_bytes())

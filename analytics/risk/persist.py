@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -117,7 +118,20 @@ def list_models(db_path, data_version: int | None = None) -> list[dict]:
     return out
 
 
+# One skops load at a time in a process. skops reads every array's header with ast.literal_eval (a model holds
+# about two thousand), and CPython 3.11 keeps the AST constructor's recursion depth in state shared by all
+# threads: two loads in two page threads at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905; seen once in 1,440 runs of the 1 x 90 load test, right after a commit made
+# every session check the new model). Loads are rare (once per model file and process), so the wait is short.
+_LOAD_LOCK = threading.Lock()
+
+
 def _load_pipeline(path: Path, expected_sha: str) -> CalibratedClassifierCV:
+    with _LOAD_LOCK:
+        return _load_pipeline_locked(path, expected_sha)
+
+
+def _load_pipeline_locked(path: Path, expected_sha: str) -> CalibratedClassifierCV:
     if not path.is_file():
         raise ModelFileError(f"{path}: model file missing")
     if _sha256(path) != expected_sha:
@@ -147,14 +161,17 @@ def refusal(db_path, model_file: str | None) -> str | None:
         key = (str(path), path.stat().st_size, path.stat().st_mtime_ns, side.stat().st_mtime_ns)
     except OSError:
         return f"{path}: model file or its sidecar missing"
-    if key not in _CHECKED:
-        try:
-            meta = json.loads(side.read_text(encoding="utf-8"))
-            _load_pipeline(path, meta["sha256"])
-            _CHECKED[key] = None
-        except (ModelFileError, OSError, ValueError, KeyError) as e:
-            _CHECKED[key] = str(e)
-    return _CHECKED[key]
+    if key in _CHECKED:
+        return _CHECKED[key]
+    with _LOAD_LOCK:  # the sessions that see a new model at once: one checks it, the others wait for its answer
+        if key not in _CHECKED:
+            try:
+                meta = json.loads(side.read_text(encoding="utf-8"))
+                _load_pipeline_locked(path, meta["sha256"])
+                _CHECKED[key] = None
+            except (ModelFileError, OSError, ValueError, KeyError) as e:
+                _CHECKED[key] = str(e)
+        return _CHECKED[key]
 
 
 def load_latest(db_path, data_version: int | None = None) -> TrainedModel | None:
