@@ -96,6 +96,8 @@ def main(run: dict) -> None:
 # how it ended (a sign-in form or an empty database stops the run; a click reruns it)
 _run = {"page": "", "user": "", "role": "", "version": None}
 _started, _outcome = time.perf_counter(), "ok"
+_gate = ops.admission()  # a few runs at a time per process, first come first served (COCKPIT_MAX_RUNS)
+_gate.enter()
 try:
     main(_run)
 except StopException:
@@ -117,7 +119,9 @@ except Exception as error:
     raise
 else:
     st.session_state.pop("_state_retries", None)
+    ops.SHOWN.saw(_run["version"])
 finally:
+    _gate.leave(rerun=_outcome == "rerun")
     ops.record_run(_run["page"] or "none", time.perf_counter() - _started, _outcome, user=_run["user"],
                    role=_run["role"], data_version=_run["version"],
                    session=getattr(get_script_run_ctx(), "session_id", "")[:8])

@@ -101,6 +101,13 @@ def _gauges() -> dict:
     if runtime is not None:
         gauges["cockpit_sessions"] = ("Browser sessions connected to this process.",
                                       [({}, runtime._session_mgr.num_active_sessions())])
+    gate = ops.admission()
+    gauges["cockpit_page_runs_running"] = ("Page runs this process works on now (at most COCKPIT_MAX_RUNS).",
+                                           [({}, gate.running)])
+    gauges["cockpit_page_runs_waiting"] = ("Page runs waiting for their turn in this process.", [({}, gate.waiting)])
+    if ops.SHOWN.version is not None:
+        gauges["cockpit_shown_version"] = ("The newest data version a finished page run of this process showed.",
+                                           [({}, ops.SHOWN.version)])
     if Path(db_path).is_file():
         try:
             newest = _data_version(db_path)

@@ -58,6 +58,88 @@ class Registry:
 REGISTRY = Registry()
 
 
+class Admission:
+    """At most `limit` page runs of this process at once; the others wait their turn, first come first served.
+
+    One Python process has one interpreter lock. With 90 sessions' script threads all runnable, each gets it for a
+    few milliseconds in turn and every page is slow together (p50 12 s, p95 95 s at 1 process x 90 sessions), some
+    threads starve, and the event loop that carries the websockets and `/readyz` waits behind all of them. Admitted
+    a few at a time, runs finish in the order asked, and a run pins its data snapshot when admitted, so a commit
+    shows on the next page finished, not after every thread already running. A rerun that follows a run ended by
+    a click (RerunException) on the same thread within `rerun_grace` s goes straight in: it was admitted already.
+    `limit` 0: no limit."""
+
+    def __init__(self, limit: int, rerun_grace: float = 2.0) -> None:
+        self.limit, self.rerun_grace = limit, rerun_grace
+        self._cond = threading.Condition()
+        self._queue: list[object] = []  # tickets of the waiting runs, oldest first
+        self.running = 0
+        self._thread = threading.local()
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def enter(self) -> float:
+        """Wait for a turn; returns the seconds waited."""
+        if self.limit <= 0:
+            return 0.0
+        ended = getattr(self._thread, "rerun_at", None)
+        self._thread.rerun_at = None
+        started = time.perf_counter()
+        with self._cond:
+            if ended is not None and started - ended <= self.rerun_grace:
+                self.running += 1
+                return 0.0
+            ticket = object()
+            self._queue.append(ticket)
+            try:
+                self._cond.wait_for(lambda: self._queue[0] is ticket and self.running < self.limit)
+            finally:
+                self._queue.remove(ticket)
+                self._cond.notify_all()
+            self.running += 1
+        return time.perf_counter() - started
+
+    def leave(self, rerun: bool = False) -> None:
+        if self.limit <= 0:
+            return
+        with self._cond:
+            self.running -= 1
+            self._cond.notify_all()
+        self._thread.rerun_at = time.perf_counter() if rerun else None
+
+
+class Shown:
+    """The newest data version a finished run of this process has shown (runs pin a snapshot at their start, so a
+    run that started before a commit may finish after one that started after it: the newest is kept)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.version: int | None = None
+
+    def saw(self, version: int | None) -> None:
+        if version is not None:
+            with self._lock:
+                self.version = version if self.version is None else max(self.version, version)
+
+
+SHOWN = Shown()
+_ADMISSION: list[Admission] = []
+_ADMISSION_LOCK = threading.Lock()
+
+
+def admission() -> Admission:
+    """This process's gate for page runs (COCKPIT_MAX_RUNS, read once)."""
+    if not _ADMISSION:
+        from analytics import settings
+
+        with _ADMISSION_LOCK:
+            _ADMISSION[:] = _ADMISSION or [Admission(max(0, settings.get("COCKPIT_MAX_RUNS")))]
+    return _ADMISSION[0]
+
+
 def record_run(page: str, seconds: float, outcome: str, *, user: str, role: str, data_version: int | None,
                session: str = "") -> None:
     """Count one run of the app script (a page view or a rerun after a click) and write its log line."""

@@ -108,6 +108,9 @@ SETTINGS = (
             "processes take the ports after it, on 127.0.0.1 only.", int),
     Setting("COCKPIT_WORKER_NOTIFY_SECONDS", "60", "How often the worker (`python -m analytics worker`) queues and "
             "sends the notification digests that are due, in seconds; 0: never (run `notify serve` instead).", int),
+    Setting("COCKPIT_MAX_RUNS", "4", "Page runs one app process works on at once; more wait their turn, first come "
+            "first served (one process has one Python interpreter lock: 90 runs at once are all slow together, and a "
+            "new data version shows only after every one of them). `0`: no limit.", int),
     Setting("COCKPIT_SNAPSHOTS", "auto", "How the app reads the database: `auto` reads the snapshots a worker publishes "
             "(`<db>.snapshots/`) when there are any, else opens the file itself as one process; `0` always opens the "
             "file itself (a worker's snapshots are then ignored)."),

@@ -16,7 +16,7 @@ there must be none), the server's peak memory, and the upload's commit time.
 With `--replicas N` the app is served as `python -m analytics serve` serves it (issue 18; docs/deployment.md): Caddy in
 front of N app processes reading the worker's published snapshots, and the worker, which commits the steward's upload
 as a job and retrains the model; every user connects through the proxy. It then also reports each process's memory
-and how long after the commit every app process served the new version. `--kill-at S` kills one app process
+and how long after the commit every app process showed the new version (a page run finished on it). `--kill-at S` kills one app process
 (SIGKILL) S seconds in: its users' connections drop and reconnect through the proxy to the others, as a browser does
 (reported as reconnections; a page run lost that way is not an error, one that fails after reconnecting is).
 """
@@ -214,14 +214,15 @@ def _table(results: list, started: float, upload: dict) -> None:
 
 
 def _version_of(port: int) -> int | None:
-    import json
+    """The newest data version a finished page run of the app process on `port` showed (its /metrics)."""
     import urllib.request
 
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as r:
-            text = json.loads(r.read())["checks"]["database"]
-        return int(text.split("version ")[1].split()[0])
-    except Exception:  # noqa: BLE001 (down, or restarting)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as r:
+            text = r.read().decode()
+        line = next(x for x in text.splitlines() if x.startswith("cockpit_shown_version "))
+        return int(float(line.split()[1]))
+    except Exception:  # noqa: BLE001 (down, restarting, or no page finished yet)
         return None
 
 
@@ -252,7 +253,9 @@ def served(a) -> int:
               flush=True)
         base = f"http://127.0.0.1:{d.port}"
         stop = threading.Event()
-        before = _version_of(d.app_ports[0])
+        from analytics.db import snapshots
+
+        before = snapshots.current(db).version  # published at the start; a page showing a newer one shows the commit
 
         def sample() -> None:
             while not stop.is_set():
@@ -262,7 +265,7 @@ def served(a) -> int:
                 if "clicked_at" in upload:
                     for port in d.app_ports:
                         if port not in propagation and (_version_of(port) or 0) > (before or 0):
-                            propagation[port] = time.time()  # first seen serving the new version
+                            propagation[port] = time.time()  # a finished page run showed the new version
                 stop.wait(0.5)
 
         steward = _background(sample, a, base, csv_path, upload)
@@ -289,8 +292,6 @@ def served(a) -> int:
             steward.join(timeout=600)
         stop.set()
         peaks = {p.name: rss_mb(p.proc.pid)[1] for p in d.processes if p.alive()}
-        from analytics.db import snapshots
-
         snap = snapshots.current(db)
         published_at = snap.published_at if snap and snap.version > (before or 0) else None
     finally:

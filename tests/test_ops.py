@@ -3,6 +3,8 @@ histogram and the structured log line of each run (analytics/ops.py)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -50,6 +52,49 @@ def test_exposition_escapes_label_values_and_rejects_unknown_outcomes():
         reg.record("cockpit", 0.1, "done")
 
 
+def test_admission_lets_a_few_runs_in_at_a_time_first_come_first_served():
+    """COCKPIT_MAX_RUNS: with two places, five runs asked one after the other start in the order asked, never more
+    than two at once; a rerun right after a click's rerun on the same thread goes straight in."""
+    gate = ops.Admission(2)
+    order, most, release = [], [0], threading.Event()
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        gate.enter()
+        with lock:
+            order.append(i)
+            most[0] = max(most[0], gate.running)
+        release.wait(5)
+        gate.leave()
+
+    threads = []
+    for i in range(5):
+        threads.append(threading.Thread(target=run, args=(i,)))
+        threads[-1].start()
+        deadline = time.time() + 5
+        while len(order) + gate.waiting < i + 1 and time.time() < deadline:  # the next one asks after this one
+            time.sleep(0.01)
+    assert order == [0, 1] and gate.waiting == 3 and gate.running == 2
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1, 2, 3, 4] and most[0] == 2 and gate.running == 0 and gate.waiting == 0
+
+    # a click's rerun (leave(rerun=True)) is followed at once by the next run on that thread: no second wait
+    gate = ops.Admission(1)
+    gate.enter()
+    other = threading.Thread(target=lambda: (gate.enter(), gate.leave()))
+    other.start()
+    time.sleep(0.1)
+    assert gate.waiting == 1
+    gate.leave(rerun=True)
+    assert gate.enter() == 0.0  # straight in, even with a run waiting (which then goes next)
+    gate.leave()
+    other.join(5)
+    assert not other.is_alive() and gate.running == 0
+    assert ops.Admission(0).enter() == 0.0  # no limit
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
@@ -80,6 +125,8 @@ def test_endpoints_beside_the_running_app(server, browser):
     assert after.get(key, 0) >= before.get(key, 0) + 1
     assert after["cockpit_sessions"] >= 1
     assert after["cockpit_data_version"] >= 1
+    assert after["cockpit_shown_version"] == after["cockpit_data_version"]  # the page just finished showed it
+    assert after["cockpit_page_runs_waiting"] == 0 and after["cockpit_page_runs_running"] >= 0
     assert after['cockpit_outbox_messages{state="failed"}'] == 0
     assert after["cockpit_process_resident_memory_bytes"] > 0
     v.close()
