@@ -24,6 +24,25 @@ from analytics.placenames import romanize
     ("浦东新区", "Pudong New Area"),
     ("吕梁市", "Lüliang"),
     ("Hefei", "Hefei"),
+    ("漯河市", "Luohe"),
+    ("辽宁省", "Liaoning"),
+    ("内蒙古自治区", "Inner Mongolia"),
+    # a banner's place in its league in words, not one long pinyin word
+    ("科尔沁左翼中旗", "Ke'erqin Left Middle Banner"),
+    ("察哈尔右翼后旗", "Chaha'er Right Rear Banner"),
+    ("新巴尔虎右旗", "Xinba'erhu Right Banner"),
+    ("乌拉特前旗", "Wulate Front Banner"),
+    ("达尔罕茂明安联合旗", "Da'erhanmaoming'an United Banner"),
+    ("右玉县", "Youyu County"),  # 右 starting a county's name is part of it
+    # zones: the province and city they are named after, each a word
+    ("河北唐山芦台经济开发区", "Hebei Tangshan Lutai Economic Development Zone"),
+    ("岳阳市屈原管理区", "Yueyang Quyuan Administrative Zone"),
+    ("长春净月高新技术产业开发区", "Changchun Jingyue High-tech Industrial Development Zone"),
+    ("石家庄循环化工园区", "Shijiazhuang Xunhuan Chemical Industry Park"),
+    ("平顶山市城乡一体化示范区", "Pingdingshan Urban-Rural Integration Demonstration Zone"),
+    ("内蒙古阿拉善高新技术产业开发区", "Inner Mongolia Alashan High-tech Industrial Development Zone"),
+    ("苏州工业园区", "Suzhou Industrial Park"),
+    ("博尔塔拉蒙古自治州", "Bo'ertala Menggu Autonomous Prefecture"),  # the people named without 族
 ])
 def test_place_names_read_as_on_chinese_english_maps(name, english):
     assert romanize(name) == english
