@@ -108,11 +108,17 @@ def natural_end(start: date, grain: str) -> date:
     return _add_months(start, 1 if grain == "month" else 3) - timedelta(days=1)
 
 
+def cut_short(start: date, end: date, grain: str) -> bool:
+    """Whether the as-of date cut the period from `start` to `end` short (December on 3 December): its value covers
+    a few days, not the period, and every chart that ends with it marks it as such (issue 17). The same rule as
+    filters.cut_short, for a window of a series rather than a period chosen in the filters."""
+    return end < natural_end(start, grain)
+
+
 def with_partial(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
-    """`is_partial`: the period is cut short by the as-of date (December on 3 December): its value covers a few
-    days, not the period, and every chart that ends with it marks it as such (issue 17)."""
-    ends = [natural_end(s, grain) for s in frame["period_start"].to_list()]
-    return frame.with_columns((pl.col("period_end") < pl.Series(ends, dtype=pl.Date)).alias("is_partial"))
+    """`is_partial`: `cut_short` for each period of `frame`."""
+    flags = [cut_short(s, e, grain) for s, e in zip(frame["period_start"].to_list(), frame["period_end"].to_list())]
+    return frame.with_columns(pl.Series("is_partial", flags, dtype=pl.Boolean))
 
 
 def _validate(cur, sel: metrics.Selection, metric: str, grain: str, n_periods: int, by: str | None,

@@ -366,6 +366,6 @@ def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict | None = 
         trend_frame, complaints = trend.result()
         terms = terms.result()
     last, start, end = wins[-1]
-    partial = (last, end) if end < series.natural_end(start, grain) else None
+    partial = (last, end) if series.cut_short(start, end, grain) else None
     return Page(level, totals if totals.get("n_feedback") else {}, by_channel, by_region, by_domain, trend_frame,
                 complaints, categories, terms, regions, items, asdict(rule) | {"by": by}, partial)
