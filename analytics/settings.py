@@ -108,6 +108,9 @@ SETTINGS = (
             "processes take the ports after it, on 127.0.0.1 only.", int),
     Setting("COCKPIT_WORKER_NOTIFY_SECONDS", "60", "How often the worker (`python -m analytics worker`) queues and "
             "sends the notification digests that are due, in seconds; 0: never (run `notify serve` instead).", int),
+    Setting("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS", "20", "Served with a worker: how long it may spend computing the "
+            "most asked-for results of a new version before pointing the app processes at it, so their first pages on "
+            "it are quick (the rest is computed after publishing). `0`: publish at once.", float),
     Setting("COCKPIT_MAX_RUNS", "4", "Page runs one app process works on at once; more wait their turn, first come "
             "first served (one process has one Python interpreter lock: 90 runs at once are all slow together, and a "
             "new data version shows only after every one of them). `0`: no limit.", int),

@@ -150,6 +150,22 @@ def test_the_worker_warms_what_the_cockpit_asked_for_and_an_app_process_then_com
     _, damaged = page()
     assert "cockpit" in computed and damaged == before
 
+    # the next version's snapshot is warmed before readers are pointed at it, so their first runs on it are quick
+    old = snapshots.current(db)
+    during: list[Path] = []
+    real = warming.warm_snapshot
+    monkeypatch.setattr(warming, "warm_snapshot",
+                        lambda *a, **k: during.append(snapshots.current(db).path) or real(*a, **k))
+    w = worker.Worker(db, log=logs.append)
+    try:
+        fresh = w.publish(old.version)
+    finally:
+        w.close()
+    assert during == [old.path]  # while it warmed, readers still read the previous snapshot
+    assert fresh.path != old.path and snapshots.current(db).path == fresh.path
+    assert list(warming.results_dir(fresh.path).glob("*.json"))
+    assert any("before publishing" in line for line in logs), logs
+
 
 def test_the_results_go_with_their_snapshot(db):
     con = store.connect(db)

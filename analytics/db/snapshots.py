@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,17 +57,21 @@ def published(db_path: str | Path) -> bool:
     return pointer(db_path).is_file()
 
 
-def publish(con: duckdb.DuckDBPyConnection, db_path: str | Path, version: int) -> Snapshot:
+def publish(con: duckdb.DuckDBPyConnection, db_path: str | Path, version: int,
+            before_pointing: Callable[[Path], None] | None = None) -> Snapshot:
     """Copy the committed state of the database (`con` is its writer; nothing else writes during the copy) to a new
-    snapshot and point readers at it; delete the snapshots beyond the newest KEEP."""
+    snapshot and point readers at it; delete the snapshots beyond the newest KEEP. `before_pointing(path)` runs
+    between the copy and the pointer (the worker warms the new snapshot there, so readers switch to a warm one)."""
     con.execute("CHECKPOINT")  # the file alone then holds every committed change
     out = folder(db_path)
     out.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    name = f"v{version}-{time.strftime('%Y%m%d%H%M%S', time.gmtime(now))}-{os.getpid()}.duckdb"
+    name = f"v{version}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}.duckdb"
     tmp = out / (name + ".part")
     shutil.copyfile(db_path, tmp)
     os.replace(tmp, out / name)
+    if before_pointing is not None:
+        before_pointing(out / name)
+    now = time.time()
     ptr_tmp = out / "CURRENT.part"
     ptr_tmp.write_text(json.dumps({"file": name, "version": version, "published_at": now}))
     os.replace(ptr_tmp, pointer(db_path))
