@@ -37,10 +37,11 @@ BANNER_SIDE = (("左翼", "Left"), ("右翼", "Right"), ("左", "Left"), ("右",
 # Zones and parks are named after their province and city (河北唐山芦台经济开发区): each a word of its own.
 PROVINCES = sorted("""北京 天津 河北 山西 内蒙古 辽宁 吉林 黑龙江 上海 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 广西
 海南 重庆 四川 贵州 云南 西藏 陕西 甘肃 青海 宁夏 新疆""".split(), key=len, reverse=True)
-# prefecture-level cities of three or four characters (the rest have two), so a zone named after one splits right
-LONG_CITIES = sorted("""石家庄 秦皇岛 张家口 呼和浩特 包头 乌兰察布 鄂尔多斯 呼伦贝尔 巴彦淖尔 葫芦岛 齐齐哈尔 哈尔滨 牡丹江 佳木斯 七台河
-双鸭山 连云港 马鞍山 景德镇 平顶山 三门峡 驻马店 张家界 防城港 攀枝花 六盘水 乌鲁木齐 克拉玛依 吐鲁番 石嘴山 嘉峪关 齐齐哈尔
-日喀则 西双版纳 德宏 大兴安岭 白银 中新苏滁""".split(), key=len, reverse=True)
+# prefecture-level cities of three or four characters (the rest have two), so a zone named after one splits right;
+# 中新苏滁 (a China-Singapore zone named after two places) is kept whole the same way
+LONG_CITIES = sorted("""石家庄 秦皇岛 张家口 呼和浩特 乌兰察布 鄂尔多斯 呼伦贝尔 巴彦淖尔 葫芦岛 齐齐哈尔 哈尔滨 牡丹江 佳木斯 七台河
+双鸭山 连云港 马鞍山 景德镇 平顶山 三门峡 驻马店 张家界 防城港 攀枝花 六盘水 乌鲁木齐 克拉玛依 吐鲁番 石嘴山 嘉峪关 日喀则
+西双版纳 大兴安岭 中新苏滁""".split(), key=len, reverse=True)
 ZONES = ("Zone", "Park", "New Area", "New Town")  # generics of zones named after their province and city
 WORDS = {"内蒙古": "Inner Mongolia"}  # a part with an English name of its own
 EXACT = {"中沙群岛的岛礁及其海域": "Zhongsha Islands, Reefs and Waters", "香港特别行政区": "Hong Kong",
