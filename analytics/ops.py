@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,27 @@ STARTED_AT = time.time()
 BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
 OUTCOMES = ("ok", "stopped", "rerun", "error")
 ACCESS_LOG = logging.getLogger("cockpit.access")  # one JSON object per page run; server.py gives it a handler
+
+
+def lower_this_thread(increment: int | None = None) -> int | None:
+    """Lower the scheduling priority of the calling thread only (Linux keeps a nice value per thread), by
+    COCKPIT_BACKGROUND_NICE unless `increment` is given: for work nobody waits on at that moment, such as
+    retraining the risk model or warming a published version, so that page runs and commits on a busy machine come
+    first. Threads the calling thread starts later inherit it. Once lowered a thread cannot raise it again, so call
+    it only at the start of a background thread of its own. Returns the thread's new nice value, or None where the
+    system does not allow it (nothing changes then)."""
+    from analytics import settings
+
+    step = settings.get("COCKPIT_BACKGROUND_NICE") if increment is None else increment
+    if step <= 0 or not hasattr(os, "setpriority"):
+        return None
+    tid = threading.get_native_id()
+    try:
+        nice = min(19, os.getpriority(os.PRIO_PROCESS, tid) + step)
+        os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except OSError:
+        return None
+    return nice
 
 
 @dataclass

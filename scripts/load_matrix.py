@@ -44,9 +44,10 @@ def row(replicas: int, sessions: int, kill: bool, report: str, seconds: float) -
     reconnected = _find(r"reconnections after a dropped connection: (\d+)", report)
     published = _find(r"the worker published it ([\d.]+ s) after the click", report)
     everywhere = _find(r"every app process ([\d.]+ s) after the worker published", report)
+    trained = _find(r"risk model was saved ([\d.]+ s) after the click", report, "not by the end")
     most = max(apps) if apps else "—"
     return (f"| {replicas}{', one killed at 120 s' if kill else ''} | {sessions} | {runs} | {rate} | {p50} | {p95} | "
-            f"{errors} ({reconnected} reconnections) | {published} | {everywhere} | {most} | {worker} |")
+            f"{errors} ({reconnected} reconnections) | {published} | {everywhere} | {trained} | {most} | {worker} |")
 
 
 def main() -> int:
@@ -76,8 +77,8 @@ def main() -> int:
         rows.append(row(replicas, sessions, kill, report, a.seconds))
         print(f"  done in {time.time() - t0:.0f} s (exit {proc.returncode}): {rows[-1]}", flush=True)
     print("\n| app processes | sessions | page runs | runs/s | p50 s | p95 s | errors | upload: click → published | "
-          "published → every process serves it | MB per app process (max) | worker peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "published → every process serves it | click → retrained | MB per app process (max) | worker peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     if failed:
         print(f"\nruns that reported errors or a failed upload: {', '.join(failed)} (see their logs in {out})")

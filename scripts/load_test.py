@@ -294,6 +294,10 @@ def served(a) -> int:
         peaks = {p.name: rss_mb(p.proc.pid)[1] for p in d.processes if p.alive()}
         snap = snapshots.current(db)
         published_at = snap.published_at if snap and snap.version > (before or 0) else None
+        from analytics.risk import persist
+
+        trained = sorted(p.stat().st_mtime for p in persist.models_dir(db).glob(f"risk-v{snap.version}-*.skops")) \
+            if published_at else []
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -312,6 +316,9 @@ def served(a) -> int:
                             f"{published_at - upload['clicked_at']:.1f} s after the click"
                             if "commit_s" in upload and published_at else
                             f"FAILED {upload.get('error', 'did not finish')}"))
+        if "clicked_at" in upload:  # retraining is background work (COCKPIT_BACKGROUND_NICE): people come first
+            print("retraining: " + (f"the new version's risk model was saved {trained[0] - upload['clicked_at']:.1f} s"
+                                    " after the click" if trained else "not finished when the run ended"))
         alive_ports = [p for p, app in zip(d.app_ports, d.apps) if app.name not in " ".join(killed)]
         if published_at and all(p in propagation for p in alive_ports):
             print(f"new version served by every app process {max(propagation[p] for p in alive_ports) - published_at:.1f}"

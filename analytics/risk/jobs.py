@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import settings
+from analytics import ops, settings
 from analytics.risk import forecast as FC
 from analytics.risk import model as M
 from analytics.risk import persist, scores
@@ -116,6 +116,7 @@ def start(db_path, connect: Callable[[], duckdb.DuckDBPyConnection], **train_arg
         _JOBS[_key(db_path)] = job
 
     def run() -> None:
+        ops.lower_this_thread()  # readers' page runs come first; training takes minutes either way
         t0 = time.perf_counter()
         try:
             job.meta = publish(connect(), db_path, job._progress, **train_args)
