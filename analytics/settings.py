@@ -114,7 +114,7 @@ SETTINGS = (
     Setting("COCKPIT_BACKGROUND_NICE", "10", "How much lower the priority of background work is than page runs and "
             "commits, as a Linux nice increment (0–19): retraining the risk model, and in the worker the warming and "
             "quality marts after publishing, so that on a busy machine people's pages come first. `0`: the same.", int),
-    Setting("COCKPIT_MAX_RUNS", "4", "Page runs one app process works on at once; more wait their turn, first come "
+    Setting("COCKPIT_MAX_RUNS", "6", "Page runs one app process works on at once; more wait their turn, first come "
             "first served (one process has one Python interpreter lock: 90 runs at once are all slow together, and a "
             "new data version shows only after every one of them). `0`: no limit.", int),
     Setting("COCKPIT_SNAPSHOTS", "auto", "How the app reads the database: `auto` reads the snapshots a worker publishes "
