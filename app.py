@@ -97,7 +97,7 @@ def main(run: dict) -> None:
 _run = {"page": "", "user": "", "role": "", "version": None}
 _started, _outcome = time.perf_counter(), "ok"
 _gate = ops.admission()  # a few runs at a time per process, first come first served (COCKPIT_MAX_RUNS)
-_gate.enter()
+ops.REGISTRY.waited(_gate.enter())
 try:
     main(_run)
 except StopException:

@@ -64,6 +64,7 @@ class Registry:
         self._lock = threading.Lock()
         self.runs: dict[tuple[str, str], int] = {}
         self.seconds: dict[str, _Histogram] = {}
+        self.waits = _Histogram()  # how long runs waited for their turn (Admission), whatever the page
 
     def record(self, page: str, seconds: float, outcome: str) -> None:
         if outcome not in OUTCOMES:
@@ -72,9 +73,17 @@ class Registry:
             self.runs[(page, outcome)] = self.runs.get((page, outcome), 0) + 1
             self.seconds.setdefault(page, _Histogram()).observe(seconds)
 
-    def snapshot(self) -> tuple[dict[tuple[str, str], int], dict[str, _Histogram]]:
+    def waited(self, seconds: float) -> None:
         with self._lock:
-            return dict(self.runs), {k: _Histogram(list(h.counts), h.total, h.n) for k, h in self.seconds.items()}
+            self.waits.observe(seconds)
+
+    def snapshot(self) -> tuple[dict[tuple[str, str], int], dict[str, _Histogram], _Histogram]:
+        """Copies of the run counts, the page-time histograms and the waits' histogram."""
+        def copy(h: _Histogram) -> _Histogram:
+            return _Histogram(list(h.counts), h.total, h.n)
+
+        with self._lock:
+            return dict(self.runs), {k: copy(h) for k, h in self.seconds.items()}, copy(self.waits)
 
 
 REGISTRY = Registry()
@@ -190,7 +199,7 @@ def exposition(gauges: dict[str, tuple[str, list[tuple[dict, float]]]] | None = 
                registry: Registry = REGISTRY) -> str:
     """The Prometheus text format (version 0.0.4) of this process: its counters and histogram, its memory, and
     `gauges` (name → (help, [(labels, value)])) the caller measured now (sessions, data version, outbox …)."""
-    runs, seconds = registry.snapshot()
+    runs, seconds, waits = registry.snapshot()
     rss, peak = _memory()
     out: list[str] = []
 
@@ -217,7 +226,14 @@ def exposition(gauges: dict[str, tuple[str, list[tuple[dict, float]]]] | None = 
         samples += [("cockpit_page_run_seconds_bucket", {"page": page, "le": "+Inf"}, h.n),
                     ("cockpit_page_run_seconds_sum", {"page": page}, h.total),
                     ("cockpit_page_run_seconds_count", {"page": page}, h.n)]
-    family("cockpit_page_run_seconds", "histogram", "Time of one run of the app script, by page, seconds.", samples)
+    family("cockpit_page_run_seconds", "histogram", "Time of one run of the app script, by page, seconds "
+           "(its wait for a turn included).", samples)
+    family("cockpit_page_run_wait_seconds", "histogram", "Time a run of the app script waited for its turn "
+           "(COCKPIT_MAX_RUNS), seconds.",
+           [*(("cockpit_page_run_wait_seconds_bucket", {"le": repr(bound)}, n) for bound, n in zip(BUCKETS, waits.counts)),
+            ("cockpit_page_run_wait_seconds_bucket", {"le": "+Inf"}, waits.n),
+            ("cockpit_page_run_wait_seconds_sum", {}, waits.total),
+            ("cockpit_page_run_wait_seconds_count", {}, waits.n)])
     for name, (help_, values) in sorted((gauges or {}).items()):
         family(name, "gauge", help_, [(name, labels, value) for labels, value in values])
     return "\n".join(out) + "\n"

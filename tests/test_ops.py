@@ -39,6 +39,14 @@ def test_histogram_counts_each_run_in_every_bucket_at_or_above_its_time():
     assert s['cockpit_page_runs_total{page="regions",outcome="error"}'] == 1
     assert s['cockpit_page_run_seconds_bucket{page="regions",le="0.5"}'] == 0
     assert s['cockpit_page_run_seconds_bucket{page="regions",le="1.0"}'] == 1
+    assert s["cockpit_page_run_wait_seconds_count"] == 0  # nobody waited yet
+    for waited in (0.0, 0.0, 0.7, 4.0):  # what Admission.enter returned for four runs
+        reg.waited(waited)
+    s = _samples(ops.exposition(registry=reg))
+    assert s['cockpit_page_run_wait_seconds_bucket{le="0.1"}'] == 2
+    assert s['cockpit_page_run_wait_seconds_bucket{le="1.0"}'] == 3
+    assert s['cockpit_page_run_wait_seconds_bucket{le="5.0"}'] == s['cockpit_page_run_wait_seconds_bucket{le="+Inf"}'] == 4
+    assert s["cockpit_page_run_wait_seconds_sum"] == pytest.approx(4.7)
 
 
 def test_exposition_escapes_label_values_and_rejects_unknown_outcomes():
