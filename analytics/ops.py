@@ -157,18 +157,19 @@ class Shown:
 
 
 SHOWN = Shown()
-_ADMISSION: list[Admission] = []
+_ADMISSION: Admission | None = None
 _ADMISSION_LOCK = threading.Lock()
 
 
 def admission() -> Admission:
     """This process's gate for page runs (COCKPIT_MAX_RUNS, read once)."""
-    if not _ADMISSION:
-        from analytics import settings
+    global _ADMISSION
+    with _ADMISSION_LOCK:
+        if _ADMISSION is None:
+            from analytics import settings
 
-        with _ADMISSION_LOCK:
-            _ADMISSION[:] = _ADMISSION or [Admission(max(0, settings.get("COCKPIT_MAX_RUNS")))]
-    return _ADMISSION[0]
+            _ADMISSION = Admission(max(0, settings.get("COCKPIT_MAX_RUNS")))
+        return _ADMISSION
 
 
 def record_run(page: str, seconds: float, outcome: str, *, user: str, role: str, data_version: int | None,
