@@ -8,7 +8,9 @@ after the first run, as for the second viewer of a meeting) and measures:
 - drawn: from navigation until Streamlit is idle (no running indicator, no skeleton) and every chart
   is present (plotly SVGs, deck.gl canvases with something painted);
 - redraw: after choosing 安徽省 in the sidebar's province box, until idle and drawn again (a filter
-  change the server has not seen in that run's context, though an earlier run may have cached it).
+  change the server has not seen in that run's context, though an earlier run may have cached it);
+- returning: the same page opened again in a new tab of that context (a reader coming back: the browser's
+  cache, and the map's width it measured, ui/mapfit.py), until drawn.
 Prints Markdown: median, min, max of each, any request that left the machine (there must be none), and the
 app server's peak memory.
 Needs Debian's chromium and the playwright package (no browser download).
@@ -78,19 +80,20 @@ def main() -> None:
     try:
         with app_server(db) as (base, _proc):
             print(f"{a.db}; {os.cpu_count()} cores; medians of {a.runs} runs, each in a fresh browser context")
-            print("| page | drawn median s | min | max | redraw after filter median s | min | max |")
-            print("|---|---|---|---|---|---|---|")
+            print("| page | drawn median s | min | max | redraw after filter median s | min | max | "
+                  "returning median s | min | max |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             external: list[str] = []
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
                                             args=CHROMIUM_ARGS)
                 for path in a.pages.split(","):
-                    drawn, redrawn = [], []
+                    drawn, redrawn, returning = [], [], []
                     for _ in range(a.runs):
                         ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+                        ctx.on("request", lambda r: external.append(r.url) if r.url.startswith(("http", "ws"))
+                               and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
                         page = ctx.new_page()
-                        page.on("request", lambda r: external.append(r.url) if r.url.startswith(("http", "ws"))
-                                and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
                         started = time.perf_counter()
                         page.goto(base + path)
                         _wait_drawn(page)
@@ -99,9 +102,15 @@ def main() -> None:
                         _choose_province(page)
                         _wait_drawn(page)
                         redrawn.append(time.perf_counter() - started)
+                        page.close()
+                        page = ctx.new_page()
+                        started = time.perf_counter()
+                        page.goto(base + path)
+                        _wait_drawn(page)
+                        returning.append(time.perf_counter() - started)
                         ctx.close()
-                    print(f"| `{path}` | {statistics.median(drawn):.1f} | {min(drawn):.1f} | {max(drawn):.1f} | "
-                          f"{statistics.median(redrawn):.1f} | {min(redrawn):.1f} | {max(redrawn):.1f} |", flush=True)
+                    print(f"| `{path}` | " + " | ".join(f"{statistics.median(xs):.1f} | {min(xs):.1f} | {max(xs):.1f}"
+                                                      for xs in (drawn, redrawn, returning)) + " |", flush=True)
                 browser.close()
             print(f"\nrequests that left the machine: {len(external)}" + (f" ({external[:3]})" if external else ""))
             print(f"app server peak memory (VmHWM): {rss_mb(_proc.pid)[1]:.0f} MB")

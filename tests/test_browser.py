@@ -53,6 +53,7 @@ class Visit:
         self.failed: list[str] = []
         self._socket = None
         self._requested = self._running = False
+        self.reruns = 0  # runs the page asked for (a load, a click, a reported width), not the page's own auto reruns
         self.page.on("request", self._on_request)
         self.page.on("response", self._on_response)
         self.page.on("websocket", self._on_websocket)
@@ -78,6 +79,7 @@ class Visit:
         msg = _parse(BackMsg, payload) if socket is self._socket else None
         if msg is not None and msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.is_auto_rerun:
             self._requested = True  # auto reruns (a fragment's run_every) are the page's own business
+            self.reruns += 1
 
     def _on_received(self, socket, payload) -> None:
         msg = _parse(ForwardMsg, payload) if socket is self._socket else None
@@ -194,6 +196,31 @@ def test_phone_width_renders_without_exception(server, browser):
     assert v.exceptions() == []
     assert v.page.get_by_text("Red share").first.is_visible()
     assert v.page.get_by_text("Needs attention").first.is_visible()
+    v.close()
+
+
+def test_a_returning_reader_gets_the_map_in_the_first_run(server, browser):
+    """ui/mapfit.py: a first visit draws an empty deck and waits for the column's width (one more run); the
+    browser keeps that width in a cookie, so a returning reader's first run draws the map at once, with no run
+    asked for by the measurement (a reload: a new session on the server)."""
+    v = Visit(browser, server, width=1366, height=800)
+    v.page.context.clear_cookies()
+    v.open("/?lang=en")
+    chart = settled_chart(v)
+    width = round(chart.bounding_box()["width"])
+    cookies = {c["name"]: c["value"] for c in v.page.context.cookies()}
+    assert abs(int(cookies["cockpit_w_cockpit"]) - width) <= 2, (cookies, width)
+    v.reruns = 0
+    v.page.reload()
+    v.idle()
+    assert v.reruns == 1, v.reruns  # the load only: the width was known
+    assert v.exceptions() == [] and v.external == []
+    # an edited cookie is ignored, not trusted: the page measures again
+    v.page.context.add_cookies([{"name": "cockpit_w_cockpit", "value": "99999", "url": server}])
+    v.reruns = 0
+    v.page.reload()
+    settled_chart(v)
+    assert v.reruns == 2 and v.exceptions() == []
     v.close()
 
 

@@ -11,6 +11,11 @@ again at the measured width (issue 17, point 14: the refit rerun sent the 182 KB
 visit). Without a browser (AppTest, or scripts/page_bytes.py and load_test.py over the websocket: no browser's
 User-Agent, nothing will report a width) the map is drawn at once at a guess. A later change of width by more than `TOLERANCE_PX` redraws it; the width is kept per map in the session,
 so later runs of the page fit at once. Resizing the window is followed too (debounced).
+
+The browser also keeps the width it measured in a cookie (`cockpit_w_<map>`, a number, a year), so a returning
+reader's first run draws the map at once at that width, without waiting for the measurement (about 2 s of a
+first visit in software rendering); if the column is now wider or narrower (another screen, the sidebar closed),
+the measurement redraws it as on a first visit.
 """
 from __future__ import annotations
 
@@ -27,9 +32,11 @@ export default function (component) {
   const host = parentElement.host || parentElement;
   const known = (data && data.known) || 0;
   const tolerance = (data && data.tolerance) || 24;
+  const cookie = data && data.cookie;
   let timer = null, sent = known;
   const measure = () => {
     const w = Math.round(host.getBoundingClientRect().width);
+    if (w > 0 && cookie) { document.cookie = `${cookie}=${w}; path=/; max-age=31536000; SameSite=Lax`; }
     if (w > 0 && Math.abs(w - sent) > tolerance) { sent = w; setStateValue("width", w); }
   };
   const observer = new ResizeObserver(() => { clearTimeout(timer); timer = setTimeout(measure, 250); });
@@ -50,6 +57,22 @@ def _agent() -> str:
         return ""
 
 
+COOKIE = "cockpit_w_"  # + the map's key: the width this browser measured last time, px
+
+
+def remembered(key: str) -> int | None:
+    """The width the reader's browser measured the map named `key` at on an earlier visit (its cookie), if any
+    and plausible; None otherwise (a first visit, AppTest, a cookie someone edited)."""
+    try:
+        raw = st.context.cookies.get(COOKIE + key)
+    except Exception:  # noqa: BLE001 - no request (AppTest)
+        return None
+    if not raw or not str(raw).isdigit() or len(str(raw)) > 4:
+        return None
+    width = int(raw)
+    return width if 200 <= width <= 4000 else None
+
+
 def _guess() -> int:
     agent = _agent()
     return PHONE_GUESS if ("mobile" in agent or "android" in agent or "iphone" in agent) else DESKTOP_GUESS
@@ -66,9 +89,11 @@ def map_width(key: str) -> int:
     `waiting(key)` says whether a browser is about to report it). Call it just before drawing the map, in the same
     container."""
     state_key = f"_mapfit_{key}"
+    if state_key not in st.session_state and (last_time := remembered(key)):
+        st.session_state[state_key] = last_time  # drawn at once; the measurement redraws it if the column changed
     known = st.session_state.get(state_key) or _guess()
     reported = st.session_state.get(state_key) or 0  # 0: any width the browser measures is news
-    result = _measure(key=f"mapfit_{key}", data={"known": reported, "tolerance": TOLERANCE_PX},
+    result = _measure(key=f"mapfit_{key}", data={"known": reported, "tolerance": TOLERANCE_PX, "cookie": COOKIE + key},
                       default={"width": None}, on_width_change=lambda: None, height="content")
     width = getattr(result, "width", None)
     if isinstance(width, (int, float)) and 200 <= width <= 4000:
