@@ -70,6 +70,9 @@ def test_demo_mode_says_so_on_every_page(app_env, lang, words):
         assert banner and words in banner[0] and "python -m" not in banner[0], page  # words, not a command
         assert ("账号与审计" if lang == "zh" else "Accounts &amp; audit") in banner[0]  # where the command is
     assert "users add admin --role admin" in at.code[0].value  # the admin page says how to turn sign-in on
+    # an empty audit log says so, without an "intact chain" of nothing or a newest hash of zeros to keep
+    assert ("审计日志还没有记录" if lang == "zh" else "no entries yet") in " ".join(i.value for i in at.info)
+    assert not at.success and "0000000000000000" not in texts(at)
 
 
 def test_with_accounts_nothing_shows_before_sign_in(signed_env):

@@ -253,7 +253,7 @@ def audit_log(ctx: Context, path, limit: int = 2000) -> None:
     if problems:
         st.error(ctx.t("admin.chain_broken", n=len(problems)) + "\n\n"
                  + "\n".join(f"- {md_escape(p.message)}" for p in problems[:20]), icon=":material/gpp_bad:")
-    else:
+    elif n:  # an empty log has no chain to vouch for, nor a newest hash worth keeping: its notice says so below
         st.success(ctx.t("admin.chain_ok", n=i18n.fmt_int(n, ctx.lang), head=head[:16]), icon=":material/verified:")
         first, last = audit.unanchored(n, anchors)
         st.caption(ctx.t("admin.chain_limits", head=head, n_anchors=i18n.fmt_int(len(anchors), ctx.lang),
