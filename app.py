@@ -20,10 +20,15 @@ from ui import page as page_ui
 from ui.blocks import notify as notify_blocks
 
 st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit", page_icon="📊", layout="wide")
+# a card's label wraps instead of being cut short ("On-time completion r…" on a 1280 px projector): Streamlit
+# truncates metric labels to one line
+LOOK = ("<style>[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] * { white-space: normal !important; "
+        "overflow: visible !important; text-overflow: clip !important; height: auto !important; }</style>")
 
 
 def main(run: dict) -> None:
     """One run of the app; `run` collects what its log line and metrics say (page, user, role, data version)."""
+    st.html(LOOK)  # (style only: takes no room on the page)
     lang = filterbar.resolve_language()
     db_path = Path(settings.get("COCKPIT_DB"))
     run["page"] = "sign_in"

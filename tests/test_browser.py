@@ -199,6 +199,17 @@ def test_phone_width_renders_without_exception(server, browser):
     v.close()
 
 
+def test_card_labels_are_whole_on_a_projector(server, browser):
+    """At 1280 px Streamlit cut "On-time completion rate" to "On-time completion r…": labels wrap instead."""
+    v = Visit(browser, server, width=1280, height=720)
+    v.open("/?lang=en")
+    cut = v.page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"] *')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0).map(e => e.textContent)""")
+    assert cut == [], cut
+    assert v.page.get_by_text("On-time completion rate", exact=True).first.is_visible()
+    v.close()
+
+
 def test_a_returning_reader_gets_the_map_in_the_first_run(server, browser):
     """ui/mapfit.py: a first visit draws an empty deck and waits for the column's width (one more run); the
     browser keeps that width in a cookie, so a returning reader's first run draws the map at once, with no run
