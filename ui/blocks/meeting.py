@@ -31,7 +31,7 @@ CSS = """<style>
   border: 1px solid #d0d7de; background: #ffffff; color: #1a1a1a; }
 .st-key-meeting_slide h2.mt-title { font-size: 2.6rem; margin: 0 0 0.4rem 0; color: #1f4e79; padding: 0; }
 .st-key-meeting_slide p.mt-narrative { font-size: 1.55rem; line-height: 1.5; margin: 0 0 1rem 0; }
-.st-key-meeting_slide .mt-cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr));
+.st-key-meeting_slide .mt-cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(12.5rem, 1fr));
   gap: 0.8rem; margin-bottom: 1rem; }
 .st-key-meeting_slide .mt-card { border: 1px solid #d0d7de; border-radius: 0.5rem; padding: 0.6rem 0.8rem;
   background: #f4f6f8; }
