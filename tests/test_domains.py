@@ -12,7 +12,7 @@ from analytics import metrics, series
 from analytics.db import queries
 from analytics.pages import domains
 from analytics.figures import palette
-from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix, wash
+from analytics.figures.heatmap import NO_DATA, Axis, heatmap, matrix, shows_values, wash
 from analytics.filters import Filters
 from tests.fixture_db import AS_OF
 from tests.app_pages import open_page
@@ -297,6 +297,38 @@ def test_names_from_data_are_plain_text_in_the_figure():
     fig = heatmap(frame, rows, cols, metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r", col_title="c")
     assert fig.data[0].y[0] == "&lt;a href='http://x'&gt;d&lt;/a&gt;"
     assert "<a" not in fig.data[1].customdata[0][2] and fig.data[1].customdata[0][0] == rows.keys[0]
+
+
+def test_cells_print_their_values_only_where_they_fit():
+    """31 provinces at a 1280 px projector: "11%*" ran into its neighbours, so the cells go without text there
+    (the hover and the table keep the values); at 1920 px, or with a few columns, they print them."""
+    provinces = [f"p{i:02d}" for i in range(31)]
+    rows, cols = Axis.of(("d",), str), Axis.of(provinces, str)
+    frame = pl.DataFrame({"row": ["d"] * 31, "col": provinces, "value": [0.11] * 31, "n": [40] * 31})
+
+    def texts(**kw):
+        fig = heatmap(frame, rows, cols, metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r",
+                      col_title="c", **kw)
+        return {v for row in fig.data[0].text for v in row}
+
+    assert texts() == {"11%"}  # width unknown (no browser): as before
+    assert texts(width=1450) == {"11%"}  # (1450 - 230) / 31 = 39 px a column
+    assert texts(width=820) == {""}  # 19 px: no room
+    assert texts(narrow=True) == {""}  # a phone, more than 8 columns
+    assert shows_values(5, width=820) and shows_values(8, narrow=True) and not shows_values(31, width=820)
+
+
+def test_the_grid_fills_its_plot_with_no_band_above_or_below():
+    """Autorange padded the axes for the click layer's markers: on a phone a white band of about 40 px lay between
+    the colour bar and the first row. The axes now span exactly the cells, first row on top."""
+    rows, cols = Axis.of([f"r{i}" for i in range(31)], str), Axis.of([f"c{j}" for j in range(12)], str)
+    frame = pl.DataFrame({"row": [r for r in rows.keys for _ in cols.keys], "col": [c for _ in rows.keys for c in cols.keys],
+                          "value": [0.1] * 372, "n": [40] * 372})
+    for narrow in (False, True):
+        fig = heatmap(frame, rows, cols, metrics.BY_KEY["red_share"], "en", 10, title="t", row_title="r",
+                      col_title="c", narrow=narrow)
+        assert list(fig.layout.yaxis.range) == [30.5, -0.5] and fig.layout.yaxis.autorange is False
+        assert list(fig.layout.xaxis.range) == [-0.5, 11.5]
 
 
 def test_a_small_cell_does_not_set_the_colour_range():

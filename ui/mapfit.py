@@ -112,6 +112,11 @@ def is_narrow(key: str) -> bool:
     return measured < NARROW_PX if measured else _guess() == PHONE_GUESS
 
 
+def measured(key: str) -> int | None:
+    """The width the browser measured for `key` (this session, or an earlier visit's cookie), None before."""
+    return st.session_state.get(f"_mapfit_{key}") or None
+
+
 def known_width(key: str) -> int:
     """The width the map named `key` was last measured at (`measure_early`), else a guess."""
     return st.session_state.get(f"_mapfit_{key}") or _guess()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import i18n, metrics, series
 from analytics.pages import domains
-from analytics.figures.heatmap import Axis, heatmap
+from analytics.figures.heatmap import Axis, heatmap, shows_values
 from ui import context, filterbar, mapfit, page, tables
 from ui.blocks import freshness as freshness_ui
 
@@ -86,11 +86,13 @@ def draw(kind: str, frame: pl.DataFrame, rows: Axis, cols: Axis, title: str, row
         if kind == "domain_region":  # regions down the page, the few domains across
             frame = frame.rename({"row": "col", "col": "row"})
             rows, cols, row_title, col_title, kind = cols, rows, col_title, row_title, "region_domain"
+    width = mapfit.measured("domains")  # None without a browser (AppTest): values printed, as before
     fig = heatmap(frame, rows, cols, m, ctx.lang, ctx.thresholds.min_n, title=title, row_title=row_title,
-                  col_title=col_title, narrow=narrow)
+                  col_title=col_title, narrow=narrow, width=width)
     event = st.plotly_chart(fig, key=f"domains_{kind}_{metric}_{filters_key}", on_select="rerun",
                             selection_mode="points", config={"displaylogo": False}, width="stretch")
-    st.caption(ctx.t("domains.legend", min_n=ctx.thresholds.min_n, date=i18n.fmt_date(ctx.as_of, ctx.lang)))
+    legend = "domains.legend" if shows_values(len(cols.keys), narrow, width) else "domains.legend_no_values"
+    st.caption(ctx.t(legend, min_n=ctx.thresholds.min_n, date=i18n.fmt_date(ctx.as_of, ctx.lang)))
     with st.expander(ctx.t("domains.as_table")):  # the same cells, readable on a phone, searchable, exported
         tables.show(ctx, cells_table(frame, rows, cols, row_title, col_title), key=f"domains_{kind}_cells",
                     title=title, stem=f"domains-{kind.replace('_', '-')}")

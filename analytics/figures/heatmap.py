@@ -71,10 +71,21 @@ def _short(metric: Metric, value: float, lang: str) -> str:
 
 
 NARROW_TEXT_COLS = 8  # on a narrow screen, cells print their value only up to this many columns
+MIN_TEXT_CELL_PX = 26  # a cell narrower than this cannot hold "11%*" without running into its neighbours
+LABELS_PX = 230  # of a chart's width, what the row labels, the colour bar and the margins take
+
+
+def shows_values(n_cols: int, narrow: bool = False, width: int | None = None) -> bool:
+    """Whether the cells print their values: not on a phone's grid of more than NARROW_TEXT_COLS columns, nor
+    when the chart, `width` px wide, leaves each column fewer than MIN_TEXT_CELL_PX (31 provinces at 1280 px).
+    The hover and the table under the chart give the values then."""
+    if narrow:
+        return n_cols <= NARROW_TEXT_COLS
+    return width is None or (width - LABELS_PX) / max(1, n_cols) >= MIN_TEXT_CELL_PX
 
 
 def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: str, min_n: int, *,
-            title: str, row_title: str, col_title: str, narrow: bool = False) -> go.Figure:
+            title: str, row_title: str, col_title: str, narrow: bool = False, width: int | None = None) -> go.Figure:
     """Cells of `frame` (row, col, value, n) on a rows × cols grid, coloured by `metric`'s value. `narrow` (a
     phone's column): smaller type, column labels upright, the colour bar across the top, and values in the cells
     only when there are few columns (the hover and the table below carry them)."""
@@ -95,7 +106,7 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     any_sized = any(v is not None for r in sized for v in r)
     colour = _colours(sized if any_sized else z, metric)
     font = dict(size=11 if len(cols.keys) <= 20 and not narrow else 9)
-    if narrow and len(cols.keys) > NARROW_TEXT_COLS:
+    if not shows_values(len(cols.keys), narrow, width):
         text = [["" for _ in r] for r in text]
     fig = go.Figure()
     fig.add_heatmap(
@@ -104,7 +115,7 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
         colorbar=dict(title=dict(text=_colour_title(metric, lang, " · " if narrow else "<br>"),
                                  side="top" if narrow else "right"),
                       thickness=10 if narrow else 14, tickformat=".0%" if metric.unit == "share" else None,
-                      **(dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", len=1.0,
+                      **(dict(orientation="h", x=0, xanchor="left", y=1.01, yanchor="bottom", len=1.0,
                               title_font_size=10) if narrow else {})))
     hover, keys_r, keys_c, xs, ys, blank = [], [], [], [], [], []
     for i, (rk, rl) in enumerate(zip(rows.keys, row_labels)):
@@ -147,8 +158,11 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     fig.update_xaxes(type="category", title=None if narrow else col_title,
                      tickangle=(-90 if narrow else -45) if upright else 0,
                      fixedrange=True, showgrid=False, categoryorder="array", categoryarray=col_labels)
-    fig.update_yaxes(type="category", title=None if narrow else row_title, autorange="reversed", fixedrange=True, showgrid=False,
-                     categoryorder="array", categoryarray=row_labels)
+    # the grid's own extent, first row on top: autorange padded it for the click layer's markers and text, which
+    # left a white band between the colour bar and the first row (and under the last)
+    fig.update_yaxes(type="category", title=None if narrow else row_title, range=[len(rows.keys) - 0.5, -0.5],
+                     autorange=False, fixedrange=True, showgrid=False, categoryorder="array", categoryarray=row_labels)
+    fig.update_xaxes(range=[-0.5, len(cols.keys) - 0.5], autorange=False)
     return fig
 
 
