@@ -274,6 +274,7 @@ def test_page_renders_in_both_languages(app_env, lang, title):
     assert set(table[region_col]) >= ({"安徽省", "北京市"} if lang == "zh" else {"Anhui", "Beijing"})
     captions = " ".join(c.value for c in at.caption)
     assert ("南海诸岛" in captions) == (lang == "zh") and ("South China Sea" in captions) == (lang == "en")
+    assert ("按省级着色" if lang == "zh" else "by provinces:") in captions  # a level mid-sentence, not "by Provinces"
 
 
 def test_a_filter_change_changes_the_numbers_and_the_map_level(app_env):
