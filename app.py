@@ -21,9 +21,11 @@ from ui.blocks import notify as notify_blocks
 
 st.set_page_config(page_title="政策执行驾驶舱 · Policy Execution Cockpit", page_icon="📊", layout="wide")
 # a card's label wraps instead of being cut short ("On-time completion r…" on a 1280 px projector): Streamlit
-# truncates metric labels to one line
+# truncates metric labels to one line; a segmented control's options wrap instead of running off a phone's
+# screen ("Quarterly eval…" on the meeting page at 390 px)
 LOOK = ("<style>[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] * { white-space: normal !important; "
-        "overflow: visible !important; text-overflow: clip !important; height: auto !important; }</style>")
+        "overflow: visible !important; text-overflow: clip !important; height: auto !important; } "
+        "[data-testid='stButtonGroup'] > div:last-child { flex-wrap: wrap; row-gap: 0.25rem; }</style>")
 
 
 def main(run: dict) -> None:

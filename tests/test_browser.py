@@ -210,6 +210,19 @@ def test_card_labels_are_whole_on_a_projector(server, browser):
     v.close()
 
 
+def test_choices_stay_on_a_phone_screen(server, browser):
+    """A segmented control's options wrap on a phone instead of running off its edge (the meeting's
+    "Quarterly evaluation" was cut at 390 px)."""
+    v = Visit(browser, server, width=390, height=844)
+    v.open("/meeting?lang=en")
+    over = v.page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stButtonGroup"] > div:last-child')]
+        .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)""")
+    assert over == [], over
+    box = v.main.get_by_text("Quarterly evaluation", exact=True).first.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    v.close()
+
+
 def test_a_returning_reader_gets_the_map_in_the_first_run(server, browser):
     """ui/mapfit.py: a first visit draws an empty deck and waits for the column's width (one more run); the
     browser keeps that width in a cookie, so a returning reader's first run draws the map at once, with no run
