@@ -24,3 +24,20 @@ def test_each_light_has_its_own_pattern_and_symbol_not_colour_alone():
     fig = lights.lights_over_time(weekly, labels, "t", "y", "en")
     assert [s.value for s in fig.layout.xaxis.tickformatstops] == ["%-d %b", "%b %Y", "%Y"]
     assert fig.layout.xaxis.hoverformat == "%-d %b %Y"
+
+
+def test_legends_under_a_chart_sit_at_the_foot_of_the_figure_not_over_the_date_labels():
+    """On a phone the item page's date labels tilt and grow; a legend hung under the plot area (y=-0.12) then
+    covered them ("2023年1…"). Legends under a chart are placed at the figure's foot, below the labels."""
+    from analytics.figures import item, risk
+    from analytics.figures.axes import LEGEND_BELOW
+
+    weekly = pl.DataFrame({"week_end": [date(2026, 11, 15)], "red": [3], "yellow": [2], "green": [10], "none": [1]})
+    fig = lights.lights_over_time(weekly, {k: k for k in ("red", "yellow", "green", "none")}, "t", "y")
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0
+    assert item.LAYOUT["legend"] == LEGEND_BELOW
+    frame = pl.DataFrame({"date": [date(2026, 12, 1), date(2027, 1, 1)], "n": [10, 10], "sure80": [1, 5],
+                          "sure50": [2, 6], "expected": [1.5, 5.5], "planned": [3, 8]})
+    curve = risk.s_curve(frame, {k: k for k in ("title", "y", "planned", "expected", "sure50", "sure80")}
+                         | {"total": "all {n}"})
+    assert curve.layout.legend.yref == "container" and curve.layout.legend.yanchor == "bottom"

@@ -8,6 +8,9 @@ apart, months while they are months apart, years beyond.
 from __future__ import annotations
 
 DAY_MS = 86_400_000
+# a legend under a chart, from the left, at the foot of the whole figure (not of the plot area): placed at the
+# plot's foot, it sat over the date labels once a phone's narrow chart tilted them (the item page, issue 17)
+LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", xanchor="left", x=0)
 
 _FORMATS = {  # (ticks under a month apart, ticks a month to a year apart, a year or more apart, hover)
     "zh": ("%-m月%-d日", "%Y年%-m月", "%Y年", "%Y年%-m月%-d日"),

@@ -149,7 +149,7 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
     height = max(280, 130 + (24 if narrow else 30) * len(rows.keys)
                  + max(len(c) for c in cols.labels) * ((8 if narrow else 9) if upright else 0))
     fig.update_layout(title=None if narrow else title, height=height + (40 if narrow else 0),
-                      margin=dict(l=4, r=4, t=70, b=10) if narrow else dict(l=10, r=10, t=50, b=10),
+                      margin=dict(l=4, r=4, t=52, b=10) if narrow else dict(l=10, r=10, t=50, b=10),
                       plot_bgcolor="white", hovermode="closest", hoverdistance=-1, dragmode=False,
                       clickmode="event+select")
     if narrow:

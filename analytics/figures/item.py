@@ -11,11 +11,11 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
-from analytics.figures.axes import date_axis
+from analytics.figures.axes import LEGEND_BELOW, date_axis
 from analytics.figures.palette import BLUE, GREEN, GREY, ORANGE, VERMILLION
 
 LAYOUT = dict(margin=dict(l=10, r=10, t=20, b=10), height=360, hovermode="x unified",
-              legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
+              legend=LEGEND_BELOW)
 
 
 def _layout(lang: str, **extra) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from analytics.figures.axes import date_axis, hover_day
+from analytics.figures.axes import LEGEND_BELOW, date_axis, hover_day
 from analytics.figures.palette import LIGHT_COLOURS, LIGHT_SYMBOLS
 
 PATTERNS = {"red": "x", "yellow": "/", "green": "", "none": "."}  # red crossed, yellow hatched, green plain
@@ -27,9 +27,9 @@ def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y
                     # green segments are otherwise the same grey (issue 17)
                     marker_pattern=dict(shape=PATTERNS[light], fgcolor="rgba(0,0,0,0.45)", size=7, solidity=0.25),
                     hovertemplate=hover_day(lang) + ": %{y:,}<extra>" + labels[light] + "</extra>")
-    # the legend under the weeks, from the left: beside the title it wrapped onto the title on a phone
+    # the legend under the weeks (beside the title it wrapped onto the title on a phone)
     fig.update_layout(barmode="stack", title=title, yaxis_title=y_title, height=380, margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
+                      legend=LEGEND_BELOW,
                       plot_bgcolor="white", bargap=0.15)
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
     fig.update_xaxes(**date_axis(lang))  # "7月5日" / "5 Jul", never "2026-07-05"

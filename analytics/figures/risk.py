@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from analytics.figures.axes import date_axis
+from analytics.figures.axes import LEGEND_BELOW, date_axis
 
 MODEL_COLOUR = "#0072B2"  # Okabe–Ito blue; the diagonal is grey and dashed, so colour is never the only cue
 
@@ -57,7 +57,7 @@ def s_curve(frame: pl.DataFrame, labels: dict[str, str], lang: str = "zh") -> go
     fig.add_scatter(x=[x[0], x[-1]], y=[n, n], mode="lines", name=labels["total"].format(n=f"{n:,}"),
                     line=dict(color="#757575", width=1, dash="dot"), hoverinfo="skip")
     fig.update_layout(title=labels["title"], height=420, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
-                      hovermode="x unified", legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
+                      hovermode="x unified", legend=LEGEND_BELOW)
     fig.update_xaxes(gridcolor="#e5e8ec", **date_axis(lang))  # dates in words
     fig.update_yaxes(title=labels["y"], rangemode="tozero", gridcolor="#e5e8ec", tickformat=",")
     return fig
