@@ -220,21 +220,17 @@ def exposition(gauges: dict[str, tuple[str, list[tuple[dict, float]]]] | None = 
            [("cockpit_process_peak_resident_memory_bytes", {}, peak)])
     family("cockpit_page_runs_total", "counter", "Runs of the app script, by page and outcome.",
            [("cockpit_page_runs_total", {"page": p, "outcome": o}, n) for (p, o), n in sorted(runs.items())])
-    samples: list[tuple[str, dict, float]] = []
-    for page, h in sorted(seconds.items()):
-        samples += [("cockpit_page_run_seconds_bucket", {"page": page, "le": repr(bound)}, n)
-                    for bound, n in zip(BUCKETS, h.counts)]
-        samples += [("cockpit_page_run_seconds_bucket", {"page": page, "le": "+Inf"}, h.n),
-                    ("cockpit_page_run_seconds_sum", {"page": page}, h.total),
-                    ("cockpit_page_run_seconds_count", {"page": page}, h.n)]
+    def histogram(name: str, labels: dict, h: _Histogram) -> list[tuple[str, dict, float]]:
+        """One histogram's samples: a bucket per bound, +Inf, sum and count."""
+        return [*((f"{name}_bucket", labels | {"le": repr(bound)}, n) for bound, n in zip(BUCKETS, h.counts)),
+                (f"{name}_bucket", labels | {"le": "+Inf"}, h.n), (f"{name}_sum", labels, h.total),
+                (f"{name}_count", labels, h.n)]
+
     family("cockpit_page_run_seconds", "histogram", "Time of one run of the app script, by page, seconds "
-           "(its wait for a turn included).", samples)
+           "(its wait for a turn included).",
+           [s for page, h in sorted(seconds.items()) for s in histogram("cockpit_page_run_seconds", {"page": page}, h)])
     family("cockpit_page_run_wait_seconds", "histogram", "Time a run of the app script waited for its turn "
-           "(COCKPIT_MAX_RUNS), seconds.",
-           [*(("cockpit_page_run_wait_seconds_bucket", {"le": repr(bound)}, n) for bound, n in zip(BUCKETS, waits.counts)),
-            ("cockpit_page_run_wait_seconds_bucket", {"le": "+Inf"}, waits.n),
-            ("cockpit_page_run_wait_seconds_sum", {}, waits.total),
-            ("cockpit_page_run_wait_seconds_count", {}, waits.n)])
+           "(COCKPIT_MAX_RUNS), seconds.", histogram("cockpit_page_run_wait_seconds", {}, waits))
     for name, (help_, values) in sorted((gauges or {}).items()):
         family(name, "gauge", help_, [(name, labels, value) for labels, value in values])
     return "\n".join(out) + "\n"
