@@ -25,6 +25,7 @@ import streamlit as st
 from analytics.figures import maps
 
 TOLERANCE_PX = 24
+PLAUSIBLE_PX = range(200, 4001)  # a width reported or remembered outside this is not believed
 DESKTOP_GUESS, PHONE_GUESS = 480, 350
 
 _JS = """
@@ -68,10 +69,7 @@ def remembered(key: str) -> int | None:
         raw = st.context.cookies.get(COOKIE + key)
     except Exception:  # noqa: BLE001 - no request (AppTest)
         return None
-    if not raw or not str(raw).isdigit() or len(str(raw)) > 4:
-        return None
-    width = int(raw)
-    return width if 200 <= width <= 4000 else None
+    return int(raw) if raw and len(raw) <= 4 and raw.isdigit() and int(raw) in PLAUSIBLE_PX else None
 
 
 def _guess() -> int:
@@ -97,7 +95,7 @@ def map_width(key: str) -> int:
     result = _measure(key=f"mapfit_{key}", data={"known": reported, "tolerance": TOLERANCE_PX, "cookie": COOKIE + key},
                       default={"width": None}, on_width_change=lambda: None, height="content")
     width = getattr(result, "width", None)
-    if isinstance(width, (int, float)) and 200 <= width <= 4000:
+    if isinstance(width, (int, float)) and int(width) in PLAUSIBLE_PX:
         known = int(width)
         st.session_state[state_key] = known
     return known
@@ -109,8 +107,8 @@ NARROW_PX = 640  # below this a page lays its wide charts out for a phone
 def is_narrow(key: str) -> bool:
     """Whether the column measured as `key` (`map_width`) is a phone's: its measured width below `NARROW_PX`, or,
     before it is measured, a phone's browser."""
-    measured = st.session_state.get(f"_mapfit_{key}")
-    return measured < NARROW_PX if measured else _guess() == PHONE_GUESS
+    width = measured(key)
+    return width < NARROW_PX if width else _guess() == PHONE_GUESS
 
 
 def measured(key: str) -> int | None:
@@ -120,7 +118,7 @@ def measured(key: str) -> int | None:
 
 def known_width(key: str) -> int:
     """The width the map named `key` was last measured at (`measure_early`), else a guess."""
-    return st.session_state.get(f"_mapfit_{key}") or _guess()
+    return measured(key) or _guess()
 
 
 def measure_early(key: str, spec: list[int]) -> None:
@@ -137,7 +135,7 @@ def waiting(key: str) -> bool:
     """Whether the map named `key` should wait for its width (call after `map_width`): a browser's first run of the
     page, before the container has reported it. The caller then draws `empty` in the map's place, with the map's
     chart key, and nothing else of the map (its legend comes with it)."""
-    return not st.session_state.get(f"_mapfit_{key}") and "mozilla" in _agent()  # every browser says Mozilla/5.0
+    return not measured(key) and "mozilla" in _agent()  # every browser says Mozilla/5.0
 
 
 def empty(chart_key: str, height: int, selectable: bool = True) -> None:
