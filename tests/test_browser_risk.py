@@ -33,7 +33,8 @@ def test_training_runs_in_the_background_and_the_card_appears(demo_server, brows
     v.page.get_by_role("button", name="Train the model").click()
     v.page.get_by_text("Training the slip-risk model in the background").first.wait_for(timeout=90_000)
     v.page.locator('[data-testid="stProgress"], [role="progressbar"]').first.wait_for(timeout=90_000)
-    assert v.page.get_by_role("button", name="Train the model").is_disabled()  # one training at a time
+    # one training at a time; waits, since the rerun draws the progress before it reaches the button
+    expect(v.page.get_by_role("button", name="Train the model")).to_be_disabled(timeout=30_000)
     # the page stays usable meanwhile: switching the language reruns it, and the progress is still shown
     v.page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
     v.page.get_by_text("正在后台训练延误风险模型").first.wait_for(timeout=90_000)
