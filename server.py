@@ -6,6 +6,8 @@ routes beside it. `streamlit run server.py` (make run) or any ASGI server: `uvic
               (a proxy sends no new sessions to a process that is not ready); JSON, 200 or 503;
 - `/metrics`  the process's counters in the Prometheus text format (analytics/ops.py): page runs and times by page
               and outcome, sessions, the data version, the notification outbox by state, memory;
+- every HTML page carries one line of script that keeps the window's width in a cookie (ui/mapfit.py: a first
+  visit's maps are drawn at their column's width at once);
 - `/auth/adopt` (POST, from the app's own page) swaps the one-time ticket a password sign-in issued for the sign-in
               cookie, so the sign-in survives a reload, a new tab and another process (analytics/auth/sessions.py).
 
@@ -22,11 +24,13 @@ from pathlib import Path
 
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from analytics import ops, settings
 from analytics.auth import sessions
+from ui import mapfit
 
 _handler = logging.StreamHandler(sys.stderr)
 _handler.setFormatter(logging.Formatter("%(message)s"))
@@ -177,7 +181,9 @@ async def adopt(request) -> PlainTextResponse:
     return response
 
 
-app = st.App("app.py", routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]),
+# every HTML page keeps the window's width in a cookie before Streamlit connects: a first visit's maps are drawn
+# at once at their column's width (ui/mapfit.py)
+app = st.App("app.py", middleware=[Middleware(mapfit.ViewportCookie)], routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]),
                                Route("/readyz", readyz, methods=["GET", "HEAD"]),
                                Route("/metrics", metrics, methods=["GET"]),
                                Route("/auth/adopt", adopt, methods=["POST"])])

@@ -5,10 +5,14 @@ Run: python scripts/bench_browser.py --db data/cockpit.duckdb [--runs 5] [--page
 Starts the app on a free loopback port (its own process, reading --db), then for every page and run
 opens a fresh browser context (no cache shared with the previous run; the server's caches are warm
 after the first run, as for the second viewer of a meeting) and measures:
-- drawn: from navigation until Streamlit is idle (no running indicator, no skeleton) and every chart
-  is present (plotly SVGs, deck.gl canvases with something painted);
-- redraw: after choosing 安徽省 in the sidebar's province box, until idle and drawn again (a filter
-  change the server has not seen in that run's context, though an earlier run may have cached it);
+- drawn: from navigation until the page is ready — Streamlit idle (a rerun included), the page's title and
+  filters shown, every chart present (plotly SVGs, deck.gl canvases) — and stays so for 1 s; the time is when it
+  became ready, on the page's own clock, checked every 25 ms inside the page (MONITOR_JS). Before 2026-12-05 the
+  times were read from outside and included the 0.5 s of checking that it stayed ready, and were read late when
+  the page was busy;
+- redraw: after choosing 安徽省 in the sidebar's province box (the typing included), until a rerun has run and
+  the page is ready again (a filter change the server has not seen in that run's context, though an earlier run
+  may have cached it);
 - returning: the same page opened again in a new tab of that context (a reader coming back: the browser's
   cache, and the map's width it measured, ui/mapfit.py), until drawn.
 Prints Markdown: median, min, max of each, any request that left the machine (there must be none), and the
@@ -37,25 +41,47 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 PAGES = ("/", "/risk", "/regions", "/regions?level=county", "/domains", "/trends", "/data")
 
 
-def _wait_drawn(page, timeout: float = 120.0) -> None:
-    """Idle for 0.5 s with every chart on the page drawn."""
-    deadline, quiet = time.time() + timeout, None
+# Watches the page from inside (added to every page of a context before the page's own code): `__readySince` is
+# the page-clock time (ms from navigation) since which it has been ready, or null; `__lastRun` the last time a
+# script run was under way. Ready: Streamlit idle (its script state "notRunning": a rerun, e.g. the map's width
+# reported, ui/mapfit.py, counts as running; no running indicator, no skeleton), the page's script has run (its
+# title, the sidebar's filters), and every chart present (plotly SVGs, deck.gl canvases). Checked every 25 ms in
+# the page, so a main thread busy drawing delays the check only as long as the page is not ready anyway; polling
+# from outside with several calls per check, as before, read the page late by up to a second when it was busy.
+MONITOR_JS = """(() => {
+  const ready = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app && app.getAttribute('data-test-script-state');
+    if (state && state !== 'notRunning' && state !== 'initial') window.__lastRun = performance.now();
+    if (!app || state !== 'notRunning') return false;
+    if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]')) return false;
+    if (!document.querySelector('[data-testid="stMain"] h1')) return false;
+    if (document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"]').length < 2) return false;
+    const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const decks = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')];
+    return plots.every(p => p.querySelector('svg.main-svg')) && decks.every(d => d.querySelector('canvas'));
+  };
+  window.__readySince = null; window.__lastRun = 0;
+  setInterval(() => {
+    if (!ready()) window.__readySince = null;
+    else if (window.__readySince === null) window.__readySince = performance.now();
+  }, 25);
+})();"""
+
+
+def _wait_drawn(page, since_ms: float | None = None, timeout: float = 120.0) -> float:
+    """Wait until the page is ready (MONITOR_JS, which the page's context must have as an init script) and has
+    stayed so for 1 s; return the seconds from `since_ms` (page clock; None: from the navigation) to when it
+    became so. With `since_ms`, a script run must have started after it (a filter change's rerun)."""
+    deadline = time.time() + timeout
+    state = None
     while time.time() < deadline:
-        busy = page.query_selector('[data-testid="stStatusWidget"]') or page.query_selector('[data-testid="stSkeleton"]')
-        charts_ready = page.evaluate("""() => {
-            const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-            const decks = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')];
-            return plots.every(p => p.querySelector('svg.main-svg')) && decks.every(d => d.querySelector('canvas'));
-        }""")
-        drawn_at_all = page.query_selector('[data-testid="stMain"] h1') and page.locator(
-            '[data-testid="stSidebar"] [data-testid="stSelectbox"]').count() >= 2  # the script has run
-        ready = not busy and charts_ready and drawn_at_all
-        quiet = (quiet or time.time()) if ready else None
-        if quiet and time.time() - quiet > 0.5:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{page.url}: did not finish drawing in {timeout:.0f} s (busy={bool(busy)}, "
-                       f"charts ready={charts_ready}, script ran={bool(drawn_at_all)})")
+        state = page.evaluate("() => [window.__readySince, performance.now(), window.__lastRun]")
+        since, now, last_run = state
+        if since is not None and now - since >= 1000 and (since_ms is None or last_run > since_ms):
+            return (since - (since_ms or 0)) / 1000
+        time.sleep(0.2)
+    raise TimeoutError(f"{page.url}: did not finish drawing in {timeout:.0f} s (ready since, now, last run: {state})")
 
 
 def _choose_province(page, name: str = "安徽省") -> None:
@@ -91,23 +117,19 @@ def main() -> None:
                     drawn, redrawn, returning = [], [], []
                     for _ in range(a.runs):
                         ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+                        ctx.add_init_script(MONITOR_JS)
                         ctx.on("request", lambda r: external.append(r.url) if r.url.startswith(("http", "ws"))
                                and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
                         page = ctx.new_page()
-                        started = time.perf_counter()
                         page.goto(base + path)
-                        _wait_drawn(page)
-                        drawn.append(time.perf_counter() - started)
-                        started = time.perf_counter()
+                        drawn.append(_wait_drawn(page))
+                        started = page.evaluate("() => performance.now()")
                         _choose_province(page)
-                        _wait_drawn(page)
-                        redrawn.append(time.perf_counter() - started)
+                        redrawn.append(_wait_drawn(page, since_ms=started))
                         page.close()
                         page = ctx.new_page()
-                        started = time.perf_counter()
                         page.goto(base + path)
-                        _wait_drawn(page)
-                        returning.append(time.perf_counter() - started)
+                        returning.append(_wait_drawn(page))
                         ctx.close()
                     print(f"| `{path}` | " + " | ".join(f"{statistics.median(xs):.1f} | {min(xs):.1f} | {max(xs):.1f}"
                                                       for xs in (drawn, redrawn, returning)) + " |", flush=True)

@@ -6,7 +6,7 @@ Prints, in seconds from navigation, one line per run: `load` (Streamlit's fronte
 websocket opened), `h1` (the page's first output shown), `tx_times` (each message the browser sent: the first
 asks for the page's run, any later one is a rerun, e.g. ui/mapfit.py's refit), `big` (each message over 50 KB
 received: time and bytes, i.e. a map), `canvas` (the first deck.gl canvas present), `drawn` (idle with every
-chart drawn, as scripts/bench_browser.py counts it, less its 0.5 s of quiet).
+chart drawn, as scripts/bench_browser.py counts it).
 Same browser and app server as scripts/bench_browser.py (a private copy of --db).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from analytics.bench.server import app_server  # noqa: E402
-from bench_browser import CHROMIUM_ARGS, _wait_drawn  # noqa: E402
+from bench_browser import CHROMIUM_ARGS, MONITOR_JS, _wait_drawn  # noqa: E402
 
 
 def main() -> None:
@@ -45,6 +45,7 @@ def main() -> None:
             for path in a.pages.split(","):
                 for run in range(a.runs):
                     ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+                    ctx.add_init_script(MONITOR_JS)
                     page = ctx.new_page()
                     ev: dict = {"tx_times": [], "big": []}
                     t0 = time.perf_counter()
@@ -66,8 +67,7 @@ def main() -> None:
                     page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', state="attached",
                                            timeout=120_000)
                     ev["canvas"] = now()
-                    _wait_drawn(page)
-                    ev["drawn"] = round(now() - 0.5, 2)
+                    ev["drawn"] = round(_wait_drawn(page), 2)  # from navigation, on the page's clock
                     print(path, run, ev, flush=True)
                     ctx.close()
             browser.close()

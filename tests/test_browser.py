@@ -223,14 +223,47 @@ def test_choices_stay_on_a_phone_screen(server, browser):
     v.close()
 
 
+def test_a_first_visit_draws_each_map_at_once_at_its_column_width(server, browser):
+    """ui/mapfit.py: the page keeps the window's width in a cookie before Streamlit connects, and the first run
+    estimates each map's column from it: at a projector's 1,280 px and a phone's 390 px every map page is drawn in
+    the load's one run (no run asked for by the measurement), and the width measured afterwards is the estimate's,
+    within the tolerance that would have asked for a redraw."""
+    from ui import mapfit
+    from ui.blocks.cockpit import MAP_COLUMNS as COCKPIT
+    REGIONS = [11, 9]  # views/regions.py MAP_COLUMNS (a page: importing it would run it)
+
+    for width, pages in ((1280, (("/", "cockpit", COCKPIT), ("/regions", "regions", REGIONS),
+                                  ("/domains", "domains", None))),
+                         (390, (("/", "cockpit", COCKPIT),))):
+        v = Visit(browser, server, width=width, height=720 if width > 400 else 844)
+        v.page.context.clear_cookies()
+        for path, key, spec in pages:
+            v.reruns = 0
+            v.open(path + "?lang=en")
+            settled_chart(v, '[data-testid="stPlotlyChart"]' if key == "domains" else
+                          '[data-testid="stDeckGlJsonChart"]')
+            cookies = {c["name"]: c["value"] for c in v.page.context.cookies()}
+            assert cookies[mapfit.VIEWPORT_COOKIE] == str(width), cookies
+            estimate = mapfit.estimate(width, spec)
+            assert abs(int(cookies[f"cockpit_w_{key}"]) - estimate) <= mapfit.TOLERANCE_PX, (width, key, cookies)
+            assert v.reruns == 1, (width, path, v.reruns)  # the load only
+        assert v.exceptions() == [] and v.external == []
+        v.close()
+
+
 def test_a_returning_reader_gets_the_map_in_the_first_run(server, browser):
-    """ui/mapfit.py: a first visit draws an empty deck and waits for the column's width (one more run); the
-    browser keeps that width in a cookie, so a returning reader's first run draws the map at once, with no run
-    asked for by the measurement (a reload: a new session on the server)."""
-    v = Visit(browser, server, width=1366, height=800)
+    """ui/mapfit.py: where the window's width gives no estimate (900 px: between a phone's layout and a desktop's),
+    a first visit draws an empty deck and waits for the column's width (one more run); the browser keeps that
+    width in a cookie, so a returning reader's first run draws the map at once, with no run asked for by the
+    measurement (a reload: a new session on the server)."""
+    from ui import mapfit
+
+    assert mapfit.estimate(900, [3, 2]) is None
+    v = Visit(browser, server, width=900, height=800)
     v.page.context.clear_cookies()
     v.open("/?lang=en")
     chart = settled_chart(v)
+    assert v.reruns == 2, v.reruns  # the load and the width
     width = round(chart.bounding_box()["width"])
     cookies = {c["name"]: c["value"] for c in v.page.context.cookies()}
     assert abs(int(cookies["cockpit_w_cockpit"]) - width) <= 2, (cookies, width)

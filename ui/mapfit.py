@@ -17,6 +17,15 @@ reader's first run draws the map at once at that width, without the run the meas
 is now wider or narrower (another screen, the sidebar closed), the measurement redraws it as on a first visit.
 Measured (docs/performance.md): it spares the server a run per visit but the reader little time, 0–0.3 s: what
 is left of a visit is mostly the browser drawing deck.gl and the charts in software.
+
+A first visit knows the window's width: every HTML page the server sends carries one line of script, run before
+Streamlit's own code opens its connection, that keeps `window.innerWidth` in the cookie `cockpit_vw`
+(`ViewportCookie`, the ASGI middleware server.py adds). From it and Streamlit's layout (`estimate`: the sidebar,
+the paddings, the columns' gap, measured in Chromium) the first run draws the map at once at the width its column
+will have, so a first visit no longer waits for the component, which mounts only once the page's chart code is
+loaded (about 2 s in software rendering), and its rerun (about 1.2 s more). The measurement still follows: a
+column that turns out wider or narrower than estimated by more than `TOLERANCE_PX` (a sidebar the reader
+resized, a window between a phone's and a desktop's, where the estimate does not guess) is redrawn as before.
 """
 from __future__ import annotations
 
@@ -77,21 +86,100 @@ def _guess() -> int:
     return PHONE_GUESS if ("mobile" in agent or "android" in agent or "iphone" in agent) else DESKTOP_GUESS
 
 
+VIEWPORT_COOKIE = "cockpit_vw"  # the window's width in CSS px, written by the page before Streamlit connects
+_VIEWPORT_JS = (f'<script>document.cookie="{VIEWPORT_COOKIE}="+Math.round(window.innerWidth)'
+                '+"; path=/; max-age=31536000; SameSite=Lax"</script>')
+
+# Streamlit 1.67's layout (layout="wide"), measured in Chromium at 390-2,560 px (tests/test_browser.py holds the
+# estimate to the measured width): at most 768 px wide no sidebar is shown and the page's content is inset 16 px
+# on each side; wider, the sidebar takes 300 px and, from a main area of about 568 px, the content is inset 80 px
+# on each side; below 640 px columns are stacked; n columns share the content less n-1 gaps of 16 px.
+PHONE_MAX_PX, STACK_BELOW_PX, SIDEBAR_PX, GAP_PX = 768, 640, 300, 16
+
+
+def viewport() -> int | None:
+    """The width of the reader's window (the `cockpit_vw` cookie), if plausible; None otherwise."""
+    try:
+        raw = st.context.cookies.get(VIEWPORT_COOKIE)
+    except Exception:  # noqa: BLE001 - no request (AppTest)
+        return None
+    return int(raw) if raw and len(raw) <= 4 and raw.isdigit() and int(raw) in PLAUSIBLE_PX else None
+
+
+def estimate(window: int | None, spec: list[int] | None = None) -> int | None:
+    """The width of the first of the columns `spec` (None: the whole content) in a window `window` px wide, as
+    Streamlit lays it out with its sidebar open; None for widths where the layout changes within a few pixels
+    (a main area of 470-700 px: the paddings' breakpoint) or no window."""
+    if not window:
+        return None
+    if window <= PHONE_MAX_PX:
+        content = window - 2 * 16
+    elif window - SIDEBAR_PX >= 700:
+        content = window - SIDEBAR_PX - 2 * 80
+    else:
+        return None
+    if not spec or window < STACK_BELOW_PX:
+        return content
+    return round(spec[0] / sum(spec) * content - GAP_PX * (len(spec) - 1) / len(spec))
+
+
+class ViewportCookie:
+    """ASGI middleware: into each HTML page (the app's one page, served for every path) write the script that keeps
+    the window's width in `VIEWPORT_COOKIE`, first thing in <head>. The page is asked for uncompressed (it is 2 KB;
+    a proxy in front compresses it again) so the line can be written in; nothing else is touched."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        headers = dict(scope.get("headers") or [])
+        if scope["type"] != "http" or scope["method"] != "GET" or b"text/html" not in headers.get(b"accept", b""):
+            await self.app(scope, receive, send)
+            return
+        scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k != b"accept-encoding"])
+        start: dict = {}
+
+        async def send_html(message) -> None:
+            if message["type"] == "http.response.start":
+                kinds = dict(message.get("headers") or [])
+                if b"text/html" in kinds.get(b"content-type", b"") and b"content-encoding" not in kinds:
+                    start.update(message)  # held until the body is in
+                    return
+            elif message["type"] == "http.response.body" and start:
+                body = message.get("body", b"")
+                if message.get("more_body"):
+                    start.setdefault("parts", []).append(body)
+                    return
+                body = b"".join(start.pop("parts", [])) + body
+                body = body.replace(b"<head>", b"<head>" + _VIEWPORT_JS.encode(), 1)
+                headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
+                await send({"type": "http.response.start", "status": start["status"],
+                            "headers": headers + [(b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_html)
+
+
 def map_height(width: int, tallest: int) -> int:
     """A height for a map `width` px wide: China and most provinces are wider than tall, so a narrow column (a
     phone) does not need the full height, which would leave empty bands above and below the map."""
     return max(300, min(tallest, round(width * 0.8)))
 
 
-def map_width(key: str) -> int:
-    """The pixel width to fit the map named `key` for: the width its container reported, else a guess (then
-    `waiting(key)` says whether a browser is about to report it). Call it just before drawing the map, in the same
-    container."""
+def map_width(key: str, spec: list[int] | None = None) -> int:
+    """The pixel width to fit the map named `key` for: the width its container reported, else the width estimated
+    from the window's (`spec`: the columns it is the first of, None for the whole content; the measurement then
+    reports only a width off by more than the tolerance), else a guess (then `waiting(key)` says whether a browser
+    is about to report it). Call it just before drawing the map, in the same container."""
     state_key = f"_mapfit_{key}"
     if state_key not in st.session_state and (last_time := remembered(key)):
         st.session_state[state_key] = last_time  # drawn at once; the measurement redraws it if the column changed
-    known = st.session_state.get(state_key) or _guess()
-    reported = st.session_state.get(state_key) or 0  # 0: any width the browser measures is news
+    if (guessed := estimate(viewport(), spec)) and guessed in PLAUSIBLE_PX:
+        st.session_state[f"_mapfit_estimate_{key}"] = guessed
+    known = st.session_state.get(state_key) or estimated(key) or _guess()
+    reported = st.session_state.get(state_key) or estimated(key) or 0  # 0: any width the browser measures is news
     result = _measure(key=f"mapfit_{key}", data={"known": reported, "tolerance": TOLERANCE_PX, "cookie": COOKIE + key},
                       default={"width": None}, on_width_change=lambda: None, height="content")
     width = getattr(result, "width", None)
@@ -107,7 +195,7 @@ NARROW_PX = 640  # below this a page lays its wide charts out for a phone
 def is_narrow(key: str) -> bool:
     """Whether the column measured as `key` (`map_width`) is a phone's: its measured width below `NARROW_PX`, or,
     before it is measured, a phone's browser."""
-    width = measured(key)
+    width = measured(key) or estimated(key)
     return width < NARROW_PX if width else _guess() == PHONE_GUESS
 
 
@@ -116,9 +204,14 @@ def measured(key: str) -> int | None:
     return st.session_state.get(f"_mapfit_{key}") or None
 
 
+def estimated(key: str) -> int | None:
+    """The width `map_width` estimated for `key` from the window's width (`estimate`), None without one."""
+    return st.session_state.get(f"_mapfit_estimate_{key}") or None
+
+
 def known_width(key: str) -> int:
-    """The width the map named `key` was last measured at (`measure_early`), else a guess."""
-    return measured(key) or _guess()
+    """The width the map named `key` was last measured at (`measure_early`), else estimated at, else a guess."""
+    return measured(key) or estimated(key) or _guess()
 
 
 def measure_early(key: str, spec: list[int]) -> None:
@@ -128,14 +221,14 @@ def measure_early(key: str, spec: list[int]) -> None:
     the map, 5-14 s into a first visit in software rendering, and the map waited for it. Here it reports with the
     page's first output. The page then fits the map with `known_width(key)`."""
     with st.columns(spec)[0]:
-        map_width(key)
+        map_width(key, spec)
 
 
 def waiting(key: str) -> bool:
     """Whether the map named `key` should wait for its width (call after `map_width`): a browser's first run of the
     page, before the container has reported it. The caller then draws `empty` in the map's place, with the map's
     chart key, and nothing else of the map (its legend comes with it)."""
-    return not measured(key) and "mozilla" in _agent()  # every browser says Mozilla/5.0
+    return not measured(key) and not estimated(key) and "mozilla" in _agent()  # every browser says Mozilla/5.0
 
 
 def empty(chart_key: str, height: int, selectable: bool = True) -> None:

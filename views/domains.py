@@ -86,7 +86,7 @@ def draw(kind: str, frame: pl.DataFrame, rows: Axis, cols: Axis, title: str, row
         if kind == "domain_region":  # regions down the page, the few domains across
             frame = frame.rename({"row": "col", "col": "row"})
             rows, cols, row_title, col_title, kind = cols, rows, col_title, row_title, "region_domain"
-    width = mapfit.measured("domains")  # None without a browser (AppTest): values printed, as before
+    width = mapfit.measured("domains") or mapfit.estimated("domains")  # None without a browser (AppTest): values printed
     fig = heatmap(frame, rows, cols, m, ctx.lang, ctx.thresholds.min_n, title=title, row_title=row_title,
                   col_title=col_title, narrow=narrow, width=width)
     event = st.plotly_chart(fig, key=f"domains_{kind}_{metric}_{filters_key}", on_select="rerun",
