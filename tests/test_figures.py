@@ -17,6 +17,9 @@ def test_each_light_has_its_own_pattern_and_symbol_not_colour_alone():
     shapes = [t.marker.pattern.shape for t in fig.data]
     names = [t.name for t in fig.data]
     assert len(set(shapes)) == 4 and shapes[0] == "x"  # red: crossed
+    # over the light's own colour, not on a transparent ground (red and yellow segments showed no colour)
+    assert all(t.marker.pattern.fillmode == "overlay" for t in fig.data)
+    assert [t.marker.color for t in fig.data] == [lights.LIGHT_COLOURS[k] for k in ("red", "yellow", "green", "none")]
     assert len({n.split()[0] for n in names}) == 4  # a distinct symbol before each word
     # dates in the reader's words, never the code "2026-11-15" (issue 17)
     assert [s.value for s in fig.layout.xaxis.tickformatstops] == ["%-m月%-d日", "%Y年%-m月", "%Y年"]

@@ -24,8 +24,11 @@ def lights_over_time(weekly: pl.DataFrame, labels: dict[str, str], title: str, y
         fig.add_bar(x=weekly["week_end"].to_list(), y=weekly[light].to_list(),
                     name=f"{LIGHT_SYMBOLS[light]} {labels[light]}", marker_color=LIGHT_COLOURS[light],
                     # a pattern per light as well as a colour: in greyscale or to a colour-blind reader, red and
-                    # green segments are otherwise the same grey (issue 17)
-                    marker_pattern=dict(shape=PATTERNS[light], fgcolor="rgba(0,0,0,0.45)", size=7, solidity=0.25),
+                    # green segments are otherwise the same grey (issue 17); "overlay": the pattern is drawn over
+                    # the light's colour (Plotly's default, "replace", drew it on a transparent ground: red and
+                    # yellow segments showed no colour at all)
+                    marker_pattern=dict(shape=PATTERNS[light], fgcolor="rgba(0,0,0,0.45)", size=7, solidity=0.25,
+                                        fillmode="overlay"),
                     hovertemplate=hover_day(lang) + ": %{y:,}<extra>" + labels[light] + "</extra>")
     # the legend under the weeks (beside the title it wrapped onto the title on a phone)
     fig.update_layout(barmode="stack", title=title, yaxis_title=y_title, height=380, margin=dict(l=10, r=10, t=50, b=10),
