@@ -230,7 +230,9 @@ def test_the_cockpit_lights_and_the_item_progress_chart_list_their_notes(app_cop
     _add(app_copy, tree, start=date(2026, 10, 12), text="省里出台新规")
     _add(app_copy, tree, start=date(2026, 10, 12), region_code=BEIJING_CHAOYANG, text="北京的事")
     flat = lambda at: " ".join(m.value for m in at.markdown).replace("\\", "")  # noqa: E731
-    assert "① 2026年10月12日 · 安徽省 · 政策出台：省里出台新规" in flat(open_page("cockpit", "zh"))
+    cockpit = open_page("cockpit", "zh")
+    cockpit.session_state["cockpit_lights"] = True  # the weekly lights chart runs when its expander is opened
+    assert "① 2026年10月12日 · 安徽省 · 政策出台：省里出台新规" in flat(cockpit.run())
     item = flat(open_page("item", "en", item="A1"))  # A1 is 瑶海区's: 安徽's note applies, 朝阳区's does not
     assert "① 12 Oct 2026 · Anhui · policy issued: 省里出台新规" in item and "北京的事" not in item
 

@@ -185,3 +185,22 @@ def test_the_cockpits_changes_say_what_they_compare_with(app_env, lang, period, 
     assert not at.exception
     said = [c.value for c in at.caption if words in c.value]
     assert len(said) >= 2 and any(("趋势" if lang == "zh" else "Trend") in c for c in said)  # cards and league
+
+
+def test_the_cockpit_draws_its_weekly_lights_chart_on_demand_and_its_label_says_the_last_week(app_env):
+    """The cockpit's one Plotly chart is drawn when its expander is opened (a first visit in software rendering:
+    docs/performance.md); the closed expander's label gives the last week's red and yellow counts, the same as
+    the chart's last bars."""
+    at = start("en")
+    assert not at.exception and at.get("plotly_chart") == []
+    label = next(e.label for e in at.expander if e.label.startswith("Items by traffic light, weekly"))
+    at.session_state["cockpit_lights"] = True
+    at.run()
+    assert not at.exception
+    [chart] = at.get("plotly_chart")
+    import json
+
+    bars = {t["name"]: t["y"][-1] for t in json.loads(chart.proto.spec)["data"] if t.get("type") == "bar"}
+    red = next(v for k, v in bars.items() if "red" in k)
+    yellow = next(v for k, v in bars.items() if "yellow" in k)
+    assert f": {red:,} red and {yellow:,} yellow in the week to " in label, (label, bars)

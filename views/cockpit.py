@@ -32,7 +32,7 @@ with map_col:
     blocks.region_map(ctx, summary.league, summary.level)
 with league_col:
     blocks.league(ctx, summary.league)
-blocks.lights(ctx, data.weekly)
+blocks.lights_on_demand(ctx, data.weekly)
 metric_settings.render(ctx)
 
 with st.expander(ctx.t("thresholds.coverage")):

@@ -344,6 +344,23 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
     annotation_blocks.listing(ctx, events)
 
 
+def lights_on_demand(ctx: Context, weekly: pl.DataFrame) -> None:
+    """The weekly lights chart in an expander that runs only when opened, its label saying the last week's counts.
+    Drawn at once it was the cockpit's only Plotly chart, and Plotly's code and drawing took a first visit from
+    2.4 to 3.7 s in software rendering (docs/performance.md, issue 17 point 14); below the map it is out of view
+    anyway."""
+    if weekly.is_empty():
+        st.caption(ctx.t("lights.no_weeks"))
+        return
+    last = weekly.sort("week_end").row(-1, named=True)
+    label = ctx.t("lights.box", date=i18n.fmt_date(last["week_end"], ctx.lang),
+                  red=i18n.fmt_int(last["red"], ctx.lang), yellow=i18n.fmt_int(last["yellow"], ctx.lang))
+    box = st.expander(label, key="cockpit_lights", on_change="rerun")
+    if box.open:
+        with box:
+            lights(ctx, weekly)
+
+
 MAP_METRICS = ("index", "red_share")
 MAP_COLUMNS = [3, 2]  # the map and the league beside it (views/cockpit.py; mapfit.measure_early lays out the same)
 MAP_HEIGHT = 480
