@@ -242,7 +242,7 @@ def test_page_renders_in_both_languages(app_env, lang, title, dept, overdue):
     at = start(lang)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == title
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.tabs) == 3 and len(at.get("plotly_chart")) == 1  # only the chosen tab's heatmap is drawn
     table = league_table(at)
     assert table.iloc[0, 0] == dept and table[overdue].iloc[0] == 1
     assert ("数据截至" in at.caption[0].value) == (lang == "zh")
@@ -253,11 +253,16 @@ def test_choosing_a_metric_goes_into_the_url_and_explains_what_cannot_be_split(a
     at.selectbox(key="domains_metric").select("on_time_rate").run()
     assert not at.exception
     assert at.query_params["metric"] == "on_time_rate"
-    assert len(at.get("plotly_chart")) == 3
+    assert [t.label for t in at.tabs] == ["Domain × region", "Region × month", "Lead department × month"]
+    for label, kind in (("Lead department × month", "dept_month"), ("Region × month", "region_month")):
+        at.session_state["domains_cut"] = label  # another tab: its heatmap runs and is the one drawn
+        at.run()
+        [chart] = at.get("plotly_chart")
+        assert not at.exception and f"-domains_{kind}_on_time_rate_" in chart.proto.id, label
     at.selectbox(key="domains_metric").select("rect_completion_rate").run()
     infos = " ".join(i.value for i in at.info)
     assert "not split by domain" in infos and "not tied to a lead department" in infos
-    assert len(at.get("plotly_chart")) == 1  # region × month only
+    assert [t.label for t in at.tabs] == ["Region × month"] and len(at.get("plotly_chart")) == 1
 
 
 def test_a_bad_metric_in_the_link_is_reported_and_the_default_used(app_env):

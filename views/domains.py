@@ -102,31 +102,37 @@ def draw(kind: str, frame: pl.DataFrame, rows: Axis, cols: Axis, title: str, row
         st.rerun()
 
 
-# (b) domain × region, the current period
-if series.splits(metric, "domain"):
+# three cuts of the metric, one tab each; only the chosen tab's heatmap runs and is drawn (Streamlit's lazy tabs):
+# drawn together, three Plotly heatmaps kept a first visit over 4 s in software rendering (issue 17, point 14)
+cuts = []  # (tab label, draw it)
+if series.splits(metric, "domain"):  # (b) domain × region, the current period
     domain_axis = Axis.of(data.domains, lambda d: i18n.glossary("domain", d, ctx.lang))
-    draw("domain_region", data.domain_region, domain_axis, regions,
-         ctx.t("domains.dr_title", metric=name, period=i18n.fmt_period(ctx.filters.period, ctx.lang)),
-         ctx.t("domains.axis_domain"), ctx.t("domains.axis_region"))
+    cuts.append((ctx.t("domains.tab_dr"), lambda: draw(
+        "domain_region", data.domain_region, domain_axis, regions,
+        ctx.t("domains.dr_title", metric=name, period=i18n.fmt_period(ctx.filters.period, ctx.lang)),
+        ctx.t("domains.axis_domain"), ctx.t("domains.axis_region"))))
 else:
     st.info(ctx.t("domains.not_split_domain"))
-
-# (a) region × month
-if data.has_children:
-    draw("region_month", data.region_month, regions, months_axis(data.region_month),
-         ctx.t("domains.rm_title", metric=name, months=domains.N_MONTHS), ctx.t("domains.axis_region"),
-         ctx.t("domains.axis_month"))
+if data.has_children:  # (a) region × month
+    cuts.append((ctx.t("domains.tab_rm"), lambda: draw(
+        "region_month", data.region_month, regions, months_axis(data.region_month),
+        ctx.t("domains.rm_title", metric=name, months=domains.N_MONTHS), ctx.t("domains.axis_region"),
+        ctx.t("domains.axis_month"))))
 else:
     st.info(ctx.t("domains.no_children"))
-
-# (c) lead department × month, departments in league order (worst first)
-if series.splits(metric, "dept"):
+if series.splits(metric, "dept"):  # (c) lead department × month, departments in league order (worst first)
     lead = tuple(data.league.filter("is_lead")["dept"])
-    draw("dept_month", data.dept_month, Axis.of(lead, lambda d: i18n.glossary("dept", d, ctx.lang)),
-         months_axis(data.dept_month), ctx.t("domains.dm_title", metric=name, months=domains.N_MONTHS),
-         ctx.t("domains.axis_dept"), ctx.t("domains.axis_month"))
+    cuts.append((ctx.t("domains.tab_dm"), lambda: draw(
+        "dept_month", data.dept_month, Axis.of(lead, lambda d: i18n.glossary("dept", d, ctx.lang)),
+        months_axis(data.dept_month), ctx.t("domains.dm_title", metric=name, months=domains.N_MONTHS),
+        ctx.t("domains.axis_dept"), ctx.t("domains.axis_month"))))
 else:
     st.info(ctx.t("domains.not_split_dept"))
+if cuts:
+    for tab, (_, draw_cut) in zip(st.tabs([label for label, _ in cuts], key="domains_cut", on_change="rerun"), cuts):
+        if tab.open:
+            with tab:
+                draw_cut()
 
 # the department league
 st.subheader(ctx.t("domains.league_title"))
