@@ -204,3 +204,18 @@ def test_the_cockpit_draws_its_weekly_lights_chart_on_demand_and_its_label_says_
     red = next(v for k, v in bars.items() if "red" in k)
     yellow = next(v for k, v in bars.items() if "yellow" in k)
     assert f": {red:,} red and {yellow:,} yellow in the week to " in label, (label, bars)
+
+
+def test_a_charts_table_is_built_when_its_expander_is_opened(app_env):
+    """ui/tables.on_demand: the table under a chart runs only when its expander is opened (each drawn with the page
+    cost every first visit); opened, it is there with the chart's numbers."""
+    at = start("en")
+    at.switch_page("views/feedback.py").run()
+    assert not at.exception
+    closed = [tuple(d.value.columns) for d in at.dataframe]
+    at.session_state["fb_trend_as_table"] = True
+    at.run()
+    assert not at.exception
+    opened = [tuple(d.value.columns) for d in at.dataframe]
+    [added] = [cols for cols in opened if cols not in closed]
+    assert "n" in added and len(opened) == len(closed) + 1, added

@@ -135,7 +135,9 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
         notes.append(ctx.t("feedback.trend_cut", shown=len(groups), n=n_groups))
     st.caption(" ".join(notes))
     complaints_chart(ctx, data, groups, by, names)
-    with st.expander(ctx.t("feedback.as_table")):
+    if (table_box := tables.on_demand(ctx.t("feedback.as_table"), key="fb_trend_as_table")) is None:
+        return
+    with table_box:
         rows = data.trend.join(data.complaints.rename({"n": "n_complaints"}), on=["period", "group"], how="left")
         table = pl.DataFrame({
             ctx.t("feedback.col_period"): rows["period"],
@@ -270,7 +272,9 @@ def categories(ctx: Context, data: pf.Page) -> None:
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_categories")
     st.caption(ctx.t("feedback.categories_note", top=pf.TOP_CATEGORIES,
                      other=i18n.fmt_int(n_other, ctx.lang), total=i18n.fmt_int(cats["n_complaints"].sum(), ctx.lang)))
-    with st.expander(ctx.t("feedback.as_table")):
+    if (table_box := tables.on_demand(ctx.t("feedback.as_table"), key="fb_categories_as_table")) is None:
+        return
+    with table_box:
         table = pl.DataFrame({ctx.t("feedback.col_period"): cats["period"],
                               ctx.t("feedback.col_category"): [label(c) for c in cats["category"]],
                               ctx.t("feedback.col_complaints"): cats["n_complaints"]})
