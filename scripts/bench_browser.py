@@ -62,6 +62,16 @@ MONITOR_JS = """(() => {
     return plots.every(p => p.querySelector('svg.main-svg')) && decks.every(d => d.querySelector('canvas'));
   };
   window.__readySince = null; window.__lastRun = 0;
+  // a run too quick for the 25 ms check (a light page's rerun) is still seen: every change of the script state
+  new MutationObserver(() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app && app.getAttribute('data-test-script-state');
+    if (state && state !== 'notRunning' && state !== 'initial') {
+      window.__lastRun = performance.now();
+      window.__readySince = null;
+    }
+  }).observe(document, {subtree: true, attributes: true,
+                    attributeFilter: ['data-test-script-state']});
   setInterval(() => {
     if (!ready()) window.__readySince = null;
     else if (window.__readySince === null) window.__readySince = performance.now();
