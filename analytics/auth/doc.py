@@ -201,6 +201,11 @@ in Markdown), and line breaks, tabs and direction overrides are refused.
   cannot set one): with scripts blocked, the sign-in holds in its tab only. A sign-in by single sign-on relies on
   Streamlit's own cookie instead. The cookie route sits at the site's root: a `server.baseUrlPath` other than
   `/` is not supported by it yet.
+- Besides the sign-in, the browser keeps two kinds of cookie, numbers only and read only to fit maps
+  (ui/mapfit.py): `cockpit_vw`, the window's width, written by one line of script the server puts first in every
+  HTML page, and `cockpit_w_<map>`, the width a map's column was measured at. A Content-Security-Policy added in
+  front must allow that inline script by its hash (the sha256 of the text between `<script>` and `</script>` in
+  `mapfit._VIEWPORT_JS`), or the first visit of a map page falls back to measuring (one run more).
 - The address recorded is what Streamlit reports: none for a browser on the same machine (`localhost`), and
   behind a proxy the proxy's unless it sets `X-Forwarded-For` (recorded beside it, as the client claims it).
 - The command line acts as the national administrator (it runs on the server): `ingest` and `rollback` there
