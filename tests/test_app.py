@@ -207,7 +207,7 @@ def test_the_cockpit_draws_its_weekly_lights_chart_on_demand_and_its_label_says_
 
 
 def test_a_charts_table_is_built_when_its_expander_is_opened(app_env):
-    """ui/tables.on_demand: the table under a chart runs only when its expander is opened (each drawn with the page
+    """ui/page.on_demand: the table under a chart runs only when its expander is opened (each drawn with the page
     cost every first visit); opened, it is there with the chart's numbers."""
     at = start("en")
     at.switch_page("views/feedback.py").run()

@@ -27,6 +27,15 @@ def md_escape(text: str) -> str:
     return _LINKIFIED.sub(lambda m: m.group(0) + _JOIN, _MD_SPECIAL.sub(r"\\\1", text))
 
 
+def on_demand(label: str, key: str):
+    """An expander whose content runs only when it is opened (Streamlit 1.67's lazy expander): the expander to
+    write into, or None while it is closed. For what is out of view and read by few — a chart's "as a table", the
+    cockpit's weekly lights: built and drawn with every page, each cost every first visit its drawing (issue 17,
+    point 14)."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def header(ctx: Context, title_key: str) -> None:
     """Page title, then when the numbers were true and which filters produced them."""
     st.title(ctx.t(title_key))

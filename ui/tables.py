@@ -48,14 +48,6 @@ def grid(data, **kw):
 SCROLL_HINT_COLUMNS = 6  # from this many columns, the caption says the grid scrolls sideways
 
 
-def on_demand(label: str, key: str):
-    """An expander ("as a table") whose content runs only when it is opened: the expander to write into, or None
-    while it is closed. A chart's table beside it is for the few who open it; built and drawn with every page it
-    cost every first visit its grid's drawing (issue 17, point 14)."""
-    box = st.expander(label, key=key, on_change="rerun")
-    return box if box.open else None
-
-
 def show(ctx: Context, frame: pl.DataFrame, *, key: str, title: str, stem: str,
          item_column: str | None = None, column_config: dict | None = None, height: int | str = "auto",
          shown: int | None = None, searchable: bool = True, wrap: str | None = None) -> None:

@@ -93,7 +93,7 @@ def draw(kind: str, frame: pl.DataFrame, rows: Axis, cols: Axis, title: str, row
                             selection_mode="points", config={"displaylogo": False}, width="stretch")
     legend = "domains.legend" if shows_values(len(cols.keys), narrow, width) else "domains.legend_no_values"
     st.caption(ctx.t(legend, min_n=ctx.thresholds.min_n, date=i18n.fmt_date(ctx.as_of, ctx.lang)))
-    if table_box := tables.on_demand(ctx.t("domains.as_table"), key=f"domains_{kind}_as_table"):
+    if table_box := page.on_demand(ctx.t("domains.as_table"), key=f"domains_{kind}_as_table"):
         with table_box:  # the same cells, readable on a phone, searchable, exported
             tables.show(ctx, cells_table(frame, rows, cols, row_title, col_title), key=f"domains_{kind}_cells",
                         title=title, stem=f"domains-{kind.replace('_', '-')}")

@@ -15,7 +15,7 @@ from analytics.metrics import KPI_TABLES, Kpi
 from ui import context, filterbar, mapfit, tables
 from ui.blocks import annotations as annotation_blocks
 from ui.context import Context
-from ui.page import md_escape
+from ui.page import md_escape, on_demand
 
 
 def kpi_cards(ctx: Context, kpis: list[Kpi], per_row: int = 4, why: tuple | None = None) -> None:
@@ -355,8 +355,7 @@ def lights_on_demand(ctx: Context, weekly: pl.DataFrame) -> None:
     last = weekly.sort("week_end").row(-1, named=True)
     label = ctx.t("lights.box", date=i18n.fmt_date(last["week_end"], ctx.lang),
                   red=i18n.fmt_int(last["red"], ctx.lang), yellow=i18n.fmt_int(last["yellow"], ctx.lang))
-    box = st.expander(label, key="cockpit_lights", on_change="rerun")
-    if box.open:
+    if box := on_demand(label, key="cockpit_lights"):
         with box:
             lights(ctx, weekly)
 

@@ -14,7 +14,7 @@ from analytics.pages import feedback as pf
 from ui import auth as auth_ui
 from ui import filterbar, tables
 from ui.context import Context
-from ui.page import md_escape
+from ui.page import md_escape, on_demand
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies; every line is also named in the legend
 MAX_LINES = 8  # groups drawn in a trend; every group is in the table
@@ -135,7 +135,7 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
         notes.append(ctx.t("feedback.trend_cut", shown=len(groups), n=n_groups))
     st.caption(" ".join(notes))
     complaints_chart(ctx, data, groups, by, names)
-    if (table_box := tables.on_demand(ctx.t("feedback.as_table"), key="fb_trend_as_table")) is None:
+    if (table_box := on_demand(ctx.t("feedback.as_table"), key="fb_trend_as_table")) is None:
         return
     with table_box:
         rows = data.trend.join(data.complaints.rename({"n": "n_complaints"}), on=["period", "group"], how="left")
@@ -272,7 +272,7 @@ def categories(ctx: Context, data: pf.Page) -> None:
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_categories")
     st.caption(ctx.t("feedback.categories_note", top=pf.TOP_CATEGORIES,
                      other=i18n.fmt_int(n_other, ctx.lang), total=i18n.fmt_int(cats["n_complaints"].sum(), ctx.lang)))
-    if (table_box := tables.on_demand(ctx.t("feedback.as_table"), key="fb_categories_as_table")) is None:
+    if (table_box := on_demand(ctx.t("feedback.as_table"), key="fb_categories_as_table")) is None:
         return
     with table_box:
         table = pl.DataFrame({ctx.t("feedback.col_period"): cats["period"],
