@@ -95,6 +95,7 @@ _VIEWPORT_JS = (f'<script>document.cookie="{VIEWPORT_COOKIE}="+Math.round(window
 # on each side; wider, the sidebar takes 300 px and, from a main area of about 568 px, the content is inset 80 px
 # on each side; below 640 px columns are stacked; n columns share the content less n-1 gaps of 16 px.
 PHONE_MAX_PX, STACK_BELOW_PX, SIDEBAR_PX, GAP_PX = 768, 640, 300, 16
+PHONE_INSET_PX, DESKTOP_INSET_PX, DESKTOP_MAIN_MIN_PX = 16, 80, 700  # below that main area: no estimate
 
 
 def viewport() -> int | None:
@@ -113,9 +114,9 @@ def estimate(window: int | None, spec: list[int] | None = None) -> int | None:
     if not window:
         return None
     if window <= PHONE_MAX_PX:
-        content = window - 2 * 16
-    elif window - SIDEBAR_PX >= 700:
-        content = window - SIDEBAR_PX - 2 * 80
+        content = window - 2 * PHONE_INSET_PX
+    elif window - SIDEBAR_PX >= DESKTOP_MAIN_MIN_PX:
+        content = window - SIDEBAR_PX - 2 * DESKTOP_INSET_PX
     else:
         return None
     if not spec or window < STACK_BELOW_PX:
