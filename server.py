@@ -8,6 +8,8 @@ routes beside it. `streamlit run server.py` (make run) or any ASGI server: `uvic
               and outcome, sessions, the data version, the notification outbox by state, memory;
 - every HTML page carries one line of script that keeps the window's width in a cookie (ui/mapfit.py: a first
   visit's maps are drawn at their column's width at once);
+- `/cockpit-static/<file>` the app's own scripts: the cartesian build of plotly.js every chart is drawn with
+              (ui/charts.py), cached for a year under its versioned name, gzipped when the browser takes it;
 - `/auth/adopt` (POST, from the app's own page) swaps the one-time ticket a password sign-in issued for the sign-in
               cookie, so the sign-in survives a reload, a new tab and another process (analytics/auth/sessions.py).
 
@@ -16,6 +18,7 @@ seconds, data version. docs/deployment.md says how to use them.
 """
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import sys
@@ -25,12 +28,12 @@ from pathlib import Path
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from analytics import ops, settings
 from analytics.auth import sessions
-from ui import mapfit
+from ui import charts, mapfit
 
 _handler = logging.StreamHandler(sys.stderr)
 _handler.setFormatter(logging.Formatter("%(message)s"))
@@ -38,6 +41,7 @@ ops.ACCESS_LOG.addHandler(_handler)
 ops.ACCESS_LOG.setLevel(logging.INFO)
 ops.ACCESS_LOG.propagate = False
 sessions.ADOPT_ROUTE = True  # the sign-in form may now hand its ticket to /auth/adopt
+charts.SERVED = True  # charts are drawn with the plotly.js build served at /cockpit-static
 
 
 def _runtime():
@@ -181,9 +185,35 @@ async def adopt(request) -> PlainTextResponse:
     return response
 
 
+_STATIC = {charts.PLOTLY_JS: "text/javascript; charset=utf-8"}  # what /cockpit-static serves, nothing else
+_static_bodies: dict[tuple[str, bool], bytes] = {}
+
+
+def _static_body(name: str, gzipped: bool) -> bytes:
+    if (name, gzipped) not in _static_bodies:
+        raw = (charts.STATIC_DIR / name).read_bytes()
+        _static_bodies[(name, gzipped)] = gzip.compress(raw, 6) if gzipped else raw
+    return _static_bodies[(name, gzipped)]
+
+
+async def static(request) -> Response:
+    """One of the app's own scripts (`_STATIC`): immutable under its versioned name, so cached for a year."""
+    name = request.path_params["name"]
+    if name not in _STATIC:
+        return PlainTextResponse("not found\n", status_code=404)
+    gzipped = "gzip" in request.headers.get("accept-encoding", "")
+    headers = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding",
+               "X-Content-Type-Options": "nosniff"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    body = await run_in_threadpool(_static_body, name, gzipped)
+    return Response(body if request.method == "GET" else b"", media_type=_STATIC[name], headers=headers)
+
+
 # every HTML page keeps the window's width in a cookie before Streamlit connects: a first visit's maps are drawn
 # at once at their column's width (ui/mapfit.py)
 app = st.App("app.py", middleware=[Middleware(mapfit.ViewportCookie)], routes=[Route("/healthz", healthz, methods=["GET", "HEAD"]),
                                Route("/readyz", readyz, methods=["GET", "HEAD"]),
                                Route("/metrics", metrics, methods=["GET"]),
-                               Route("/auth/adopt", adopt, methods=["POST"])])
+                               Route("/auth/adopt", adopt, methods=["POST"]),
+                               Route(charts.STATIC_ROUTE + "/{name}", static, methods=["GET", "HEAD"])])

@@ -42,11 +42,13 @@ def caddy_binary() -> str:
 def caddyfile(port: int, upstreams: list[int], address: str = "", static: Path | None = None) -> str:
     """The proxy's configuration: one site on `port`, the app processes behind it. Streamlit's frontend files
     (`static`, its bundled JavaScript and fonts, a few MB per first visit) are served by the proxy itself: under load
-    an app process's event loop is slow to answer, and a newcomer could not even load the page."""
+    an app process's event loop is slow to answer, and a newcomer could not even load the page. So is the app's own
+    plotly.js build (`ui/static/`, the /cockpit-static route of server.py), cached for good under its versioned name."""
     import importlib.util
 
     # Streamlit's package folder, found without importing it (analytics/ stays free of Streamlit)
     static = static or Path(importlib.util.find_spec("streamlit").origin).parent / "static"
+    charts = ROOT / "ui" / "static"  # ui/charts.py's STATIC_DIR
     ups = " ".join(f"127.0.0.1:{p}" for p in upstreams)
     return f"""{{
 	admin off
@@ -60,6 +62,11 @@ def caddyfile(port: int, upstreams: list[int], address: str = "", static: Path |
 	handle @frontend {{
 		root * {static}
 		header Cache-Control "public, max-age=86400"
+		file_server
+	}}
+	handle_path /cockpit-static/* {{
+		root * {charts}
+		header Cache-Control "public, max-age=31536000, immutable"
 		file_server
 	}}
 	handle {{

@@ -45,7 +45,7 @@ PAGES = ("/", "/risk", "/regions", "/regions?level=county", "/domains", "/trends
 # the page-clock time (ms from navigation) since which it has been ready, or null; `__lastRun` the last time a
 # script run was under way. Ready: Streamlit idle (its script state "notRunning": a rerun, e.g. the map's width
 # reported, ui/mapfit.py, counts as running; no running indicator, no skeleton), the page's script has run (its
-# title, the sidebar's filters), and every chart present (plotly SVGs, deck.gl canvases). Checked every 25 ms in
+# title, the sidebar's filters), and every chart present (plotly SVGs, ui/charts.py's included; deck.gl canvases). Checked every 25 ms in
 # the page, so a main thread busy drawing delays the check only as long as the page is not ready anyway; polling
 # from outside with several calls per check, as before, read the page late by up to a second when it was busy.
 MONITOR_JS = """(() => {
@@ -57,7 +57,7 @@ MONITOR_JS = """(() => {
     if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]')) return false;
     if (!document.querySelector('[data-testid="stMain"] h1')) return false;
     if (document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stSelectbox"]').length < 2) return false;
-    const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"], .cockpit-chart')];
     const decks = [...document.querySelectorAll('[data-testid="stDeckGlJsonChart"]')];
     return plots.every(p => p.querySelector('svg.main-svg')) && decks.every(d => d.querySelector('canvas'));
   };

@@ -240,7 +240,7 @@ def test_a_first_visit_draws_each_map_at_once_at_its_column_width(server, browse
         for path, key, spec in pages:
             v.reruns = 0
             v.open(path + "?lang=en")
-            settled_chart(v, '[data-testid="stPlotlyChart"]' if key == "domains" else
+            settled_chart(v, '.cockpit-chart' if key == "domains" else
                           '[data-testid="stDeckGlJsonChart"]')
             cookies = {c["name"]: c["value"] for c in v.page.context.cookies()}
             assert cookies[mapfit.VIEWPORT_COOKIE] == str(width), cookies

@@ -20,7 +20,7 @@ _DRAWN = """(chart) => {
 
 def _click_cell(v: Visit, chart: int, row: str, col: str, param: str, value: str) -> None:
     """Click the cell, then wait until the run it asks for has set `param` to `value` in the URL."""
-    v.page.locator('[data-testid="stPlotlyChart"]').nth(chart).scroll_into_view_if_needed()
+    v.page.locator('.cockpit-chart').nth(chart).scroll_into_view_if_needed()
     v.page.wait_for_function(_DRAWN, arg=chart, timeout=WAIT)
     x, y = v.page.evaluate(_CELL_CENTRE, [chart, row, col])
     v.page.mouse.move(x - 3, y - 3)
@@ -46,7 +46,7 @@ def test_clicking_a_region_month_cell_sets_region_and_period(server, browser):
     v = Visit(browser, server)
     v.open("/domains?lang=en")
     v.page.get_by_role("tab", name="Region × month").click()  # its heatmap runs when its tab is chosen
-    v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=WAIT)
+    v.page.locator('.cockpit-chart').first.wait_for(timeout=WAIT)
     v.idle()
     _click_cell(v, 0, "Beijing", "Oct", "period", "2026-10")  # months read as words: "Dec 2025", "Jan 2026", …, "Oct"
     assert v.query().get("region") == ["110000"] and v.query().get("period") == ["2026-10"]

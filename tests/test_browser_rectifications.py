@@ -27,5 +27,13 @@ def test_the_feedback_page_draws_offline(server, browser):
     assert v.page.locator("h1").first.inner_text() == "Public feedback"
     main = v.page.locator('[data-testid="stMain"]').inner_text()
     assert "Feedback disagreeing with reported progress" in main and "Most frequent phrases" in main
+    # its three charts, drawn by ui/charts.py with the cartesian build of plotly.js from the app's own server
+    v.page.wait_for_function("() => document.querySelectorAll('.cockpit-chart').length === 3 && [...document"
+                             ".querySelectorAll('.cockpit-chart')].every(c => c.querySelector('svg.main-svg'))",
+                             timeout=WAIT)
+    assert v.page.evaluate("() => window.Plotly.version") == "4.1.1"
+    loaded = v.page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
+    assert [u for u in loaded if "/cockpit-static/plotly-cartesian-4.1.1.min.js" in u], loaded
+    assert v.page.locator('[data-testid="stPlotlyChart"]').count() == 0  # Streamlit's full plotly.js not loaded
     assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
     v.close()

@@ -50,7 +50,7 @@ def test_training_runs_in_the_background_and_the_card_appears(demo_server, brows
     # metrics, the rule comparison, and the finish dates' holdout check overall and by domain (issue 21)
     assert panel.locator('[data-testid="stDataFrame"]').count() == 4
     assert "完成日期预测的检验" in text and "八成把握日期之前完成的占" in text
-    chart = panel.locator('[data-testid="stPlotlyChart"]')  # the card's reliability curve (the S-curve is another tab)
+    chart = panel.locator('.cockpit-chart')  # ui/charts.py: the card's reliability curve (the S-curve is another tab)
     chart.first.scroll_into_view_if_needed()
     assert chart.count() == 1 and chart.first.is_visible()
     assert v.exceptions() == []

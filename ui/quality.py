@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import i18n, quality
 from analytics.figures import palette
 from analytics.pages import authenticity
-from ui import tables
+from ui import charts, tables
 from ui.context import Context
 from ui.page import md_escape
 
@@ -55,7 +55,7 @@ def share_by_region(ctx: Context, table: pl.DataFrame, count_col: str, *, prefix
     fig.update_layout(height=max(240, 26 * top.height + 90), margin={"l": 10, "r": 10, "t": 10, "b": 40},
                       yaxis={"autorange": "reversed", "automargin": True},
                       xaxis={"title": t(f"{prefix}.fig_x"), "rangemode": "tozero"})
-    st.plotly_chart(fig, width="stretch", key=f"{key}_fig", config={"displaylogo": False})
+    charts.show(fig, key=f"{key}_fig", lang=ctx.lang)
     share_key = "duplicates.by_region_caption" if prefix == "duplicates" else "authenticity.share_caption"
     st.caption(t(share_key, date=i18n.fmt_date(ctx.as_of, ctx.lang), cut=authenticity.FLAGGED_BELOW))
     if table.height > MAX_BARS:  # never drop regions from the chart silently (issue 17)

@@ -9,7 +9,7 @@ import streamlit as st
 from analytics import i18n, metrics, series
 from analytics.pages import domains
 from analytics.figures.heatmap import Axis, heatmap, shows_values
-from ui import context, filterbar, mapfit, page, tables
+from ui import charts, context, filterbar, mapfit, page, tables
 from ui.blocks import freshness as freshness_ui
 
 ctx = context.current()
@@ -89,8 +89,7 @@ def draw(kind: str, frame: pl.DataFrame, rows: Axis, cols: Axis, title: str, row
     width = mapfit.measured("domains") or mapfit.estimated("domains")  # None without a browser (AppTest): values printed
     fig = heatmap(frame, rows, cols, m, ctx.lang, ctx.thresholds.min_n, title=title, row_title=row_title,
                   col_title=col_title, narrow=narrow, width=width)
-    event = st.plotly_chart(fig, key=f"domains_{kind}_{metric}_{filters_key}", on_select="rerun",
-                            selection_mode="points", config={"displaylogo": False}, width="stretch")
+    event = charts.show(fig, key=f"domains_{kind}_{metric}_{filters_key}", select=True, lang=ctx.lang)
     legend = "domains.legend" if shows_values(len(cols.keys), narrow, width) else "domains.legend_no_values"
     st.caption(ctx.t(legend, min_n=ctx.thresholds.min_n, date=i18n.fmt_date(ctx.as_of, ctx.lang)))
     if table_box := page.on_demand(ctx.t("domains.as_table"), key=f"domains_{kind}_as_table"):

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import i18n, metrics
 from analytics.pages import trends
-from ui import context, filterbar, page, tables
+from ui import charts, context, filterbar, page, tables
 from ui.blocks import annotations as notes_block
 from ui.blocks import freshness as freshness_ui
 
@@ -78,8 +78,8 @@ st.subheader(ctx.t("trends.chart_title", metric=metric_label(state.metric), grai
 if not data.has_values:
     st.info(ctx.t("trends.no_values"), icon=":material/info:")
 else:
-    st.plotly_chart(notes_block.mark(trends.metric_figure(data, names, ctx.lang, ctx.thresholds.min_n), ctx, events,
-                                     lo, hi), width="stretch", config={"displaylogo": False}, key="trends_chart")
+    charts.show(notes_block.mark(trends.metric_figure(data, names, ctx.lang, ctx.thresholds.min_n), ctx, events,
+                                 lo, hi), key="trends_chart", lang=ctx.lang)
     notes_block.listing(ctx, events)
 notes = [ctx.t("trends.points_note", periods=data.lines["period"].n_unique(), date=i18n.fmt_date(
     data.lines["period_end"].max(), ctx.lang))]
@@ -105,8 +105,8 @@ st.caption(ctx.t("trends.progress_note"))
 if data.progress["planned_pct"].is_null().all():
     st.info(ctx.t("trends.progress_empty"))
 else:
-    st.plotly_chart(notes_block.mark(trends.progress_figure(data, ctx.lang), ctx, events, lo, hi), width="stretch",
-                    config={"displaylogo": False}, key="trends_progress_chart")
+    charts.show(notes_block.mark(trends.progress_figure(data, ctx.lang), ctx, events, lo, hi),
+                key="trends_progress_chart", lang=ctx.lang)
     notes_block.listing(ctx, events)
     with st.expander(ctx.t("trends.progress_table")):
         tables.show(ctx, trends.progress_table(data, ctx.lang), key="trends_progress",

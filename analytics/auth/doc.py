@@ -205,7 +205,9 @@ in Markdown), and line breaks, tabs and direction overrides are refused.
   (ui/mapfit.py): `cockpit_vw`, the window's width, written by one line of script the server puts first in every
   HTML page, and `cockpit_w_<map>`, the width a map's column was measured at. A Content-Security-Policy added in
   front must allow that inline script by its hash (the sha256 of the text between `<script>` and `</script>` in
-  `mapfit._VIEWPORT_JS`), or the first visit of a map page falls back to measuring (one run more).
+  `mapfit._VIEWPORT_JS`), or the first visit of a map page falls back to measuring (one run more). The charts'
+  script (plotly.js's cartesian build, ui/charts.py) comes from the site itself, `/cockpit-static/`: `script-src
+  'self'` allows it; nothing is loaded from elsewhere.
 - The address recorded is what Streamlit reports: none for a browser on the same machine (`localhost`), and
   behind a proxy the proxy's unless it sets `X-Forwarded-For` (recorded beside it, as the client claims it).
 - The command line acts as the national administrator (it runs on the server): `ingest` and `rollback` there

@@ -12,7 +12,7 @@ from analytics.figures import maps
 from analytics import contract
 from analytics.metrics import KPI_TABLES, Kpi
 
-from ui import context, filterbar, mapfit, tables
+from ui import charts, context, filterbar, mapfit, tables
 from ui.blocks import annotations as annotation_blocks
 from ui.context import Context
 from ui.page import md_escape, on_demand
@@ -339,7 +339,7 @@ def lights(ctx: Context, weekly: pl.DataFrame) -> None:
     lo, hi = weekly["week_end"].min() - timedelta(days=6), weekly["week_end"].max()  # the first bar's whole week
     events = annotation_blocks.for_chart(ctx, lo, hi)
     fig = figures.lights_over_time(weekly, labels, ctx.t("lights.title"), ctx.t("lights.y"), ctx.lang)
-    st.plotly_chart(annotation_blocks.mark(fig, ctx, events, lo, hi), width="stretch", config={"displaylogo": False})
+    charts.show(annotation_blocks.mark(fig, ctx, events, lo, hi), key="cockpit_lights_chart", lang=ctx.lang)
     st.caption(ctx.t("lights.note"))
     annotation_blocks.listing(ctx, events)
 

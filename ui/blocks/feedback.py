@@ -12,7 +12,7 @@ from analytics.figures.palette import CATEGORICAL
 from analytics.pages import feedback as pf
 
 from ui import auth as auth_ui
-from ui import filterbar, tables
+from ui import charts, filterbar, tables
 from ui.context import Context
 from ui.page import md_escape, on_demand
 
@@ -127,7 +127,7 @@ def trend(ctx: Context, data: pf.Page, metric: str, grain: str, names: dict[str,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_yaxes(gridcolor="#e5e8ec")
     fig.update_xaxes(type="category")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_trend")
+    charts.show(fig, key="fb_trend", lang=ctx.lang)
     notes = [ctx.t("feedback.trend_note", date=i18n.fmt_date(data.trend["period_end"].max(), ctx.lang),
                    min_n=ctx.thresholds.min_n)]
     n_groups = data.trend.filter(pl.col("group").is_not_null())["group"].n_unique()
@@ -193,7 +193,7 @@ def complaints_chart(ctx: Context, data: pf.Page, groups: list[str], by: str, na
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
     fig.update_xaxes(type="category")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_complaints")
+    charts.show(fig, key="fb_complaints", lang=ctx.lang)
 
 
 def _pct(x: float | None) -> float | None:
@@ -269,7 +269,7 @@ def categories(ctx: Context, data: pf.Page) -> None:
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     fig.update_yaxes(gridcolor="#e5e8ec", rangemode="tozero")
     fig.update_xaxes(type="category")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key="fb_categories")
+    charts.show(fig, key="fb_categories", lang=ctx.lang)
     st.caption(ctx.t("feedback.categories_note", top=pf.TOP_CATEGORIES,
                      other=i18n.fmt_int(n_other, ctx.lang), total=i18n.fmt_int(cats["n_complaints"].sum(), ctx.lang)))
     if (table_box := on_demand(ctx.t("feedback.as_table"), key="fb_categories_as_table")) is None:

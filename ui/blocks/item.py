@@ -13,7 +13,7 @@ from analytics.risk import model as risk_model
 from analytics.risk import scores
 
 from ui import auth as auth_ui
-from ui import context, filterbar, tables
+from ui import charts, context, filterbar, tables
 from ui.blocks import annotations as annotation_blocks
 from ui.blocks import freshness as freshness_ui
 from ui.blocks.cockpit import light_reason
@@ -154,7 +154,7 @@ def progress(ctx: Context, d: ItemDetail) -> None:
         events = annotation_blocks.for_chart(ctx, lo, hi, region_code=d.head["region_code"])
         fig = figures_item.progress(reports, labels, d.head["planned_end_date"], fc, ctx.lang)
         _chart_title(labels["title"])
-        st.plotly_chart(annotation_blocks.mark(fig, ctx, events, lo, hi), width="stretch", key="item_progress")
+        charts.show(annotation_blocks.mark(fig, ctx, events, lo, hi), key="item_progress", lang=ctx.lang)
         annotation_blocks.listing(ctx, events)
         if fc is not None:
             st.caption(ctx.t("item.forecast_caption", p50=_finish_date(ctx, fc["p50_date"], fc["p50_beyond"]),
@@ -167,8 +167,8 @@ def progress(ctx: Context, d: ItemDetail) -> None:
         labels = {"forecast": ctx.t("item.fig_forecast"), "planned_end": ctx.t("item.fig_planned_end"),
                   "title": ctx.t("item.fig_forecast_title"), "y": ctx.t("item.fig_forecast_y")}
         _chart_title(labels["title"])
-        st.plotly_chart(figures_item.forecast(reports, labels, d.head["planned_end_date"], ctx.lang), width="stretch",
-                        key="item_forecast")
+        charts.show(figures_item.forecast(reports, labels, d.head["planned_end_date"], ctx.lang), key="item_forecast",
+                    lang=ctx.lang)
         st.caption(ctx.t("item.forecast_changes", n=i18n.fmt_int(d.forecast_history.height - 1, ctx.lang)))
     table = pl.DataFrame({
         ctx.t("item.report_date"): reports["report_date"],
@@ -202,7 +202,7 @@ def milestones(ctx: Context, d: ItemDetail) -> None:
     st.caption(" · ".join(f"{ctx.t(f'item.ms_{s}')} {counts.get(s, 0)}" for s in ("on_time", "late", "missed", "upcoming")))
     labels = {"planned": ctx.t("item.ms_planned"), "actual": ctx.t("item.ms_actual"), "title": ctx.t("item.fig_ms")}
     _chart_title(labels["title"])
-    st.plotly_chart(figures_item.milestones(ms, labels, ctx.as_of, ctx.lang), width="stretch", key="item_ms")
+    charts.show(figures_item.milestones(ms, labels, ctx.as_of, ctx.lang), key="item_ms", lang=ctx.lang)
     table = pl.DataFrame({
         ctx.t("item.ms_name"): ms["name"],
         ctx.t("item.ms_planned"): ms["planned_date"],
@@ -305,8 +305,8 @@ def risk(ctx: Context, d: ItemDetail) -> None:
         labels = {"probability": ctx.t("risk.probability"), "title": ctx.t("item.risk_history"),
                   "y": ctx.t("risk.probability"), "high": ctx.t("risk.high"), "medium": ctx.t("risk.medium")}
         _chart_title(labels["title"])
-        st.plotly_chart(figures_item.risk_history(history, labels, risk_model.BANDS, ctx.lang), width="stretch",
-                        key="item_risk_h")
+        charts.show(figures_item.risk_history(history, labels, risk_model.BANDS, ctx.lang), key="item_risk_h",
+                    lang=ctx.lang)
         st.caption(ctx.t("item.risk_history_note"))
     st.markdown(f"**{ctx.t('item.whatif')}**")
     wi = found["what_if"]

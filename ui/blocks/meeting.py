@@ -19,7 +19,7 @@ from analytics.figures import meeting as figures
 from analytics.meeting.model import Card, Deck, Slide, Table
 
 from ui import auth as auth_ui
-from ui import filterbar, mapfit, tables
+from ui import charts, filterbar, mapfit, tables
 from ui.context import Context
 from ui.page import md_escape
 
@@ -195,8 +195,8 @@ def slide(ctx: Context, deck: Deck, s: Slide, frozen_value: mt.Frozen, high_cont
                 else:
                     marks = mark_lines(ctx, s.charts[0].marks, present)
                     height = chart_height(present, beside) - (PRESENT_MARK_PX * len(marks) if present else 0)
-                    st.plotly_chart(figures.figure(s.charts[0], high_contrast, height=height),
-                                    width="stretch", config={"displaylogo": False}, key=f"meeting_chart_{s.key}")
+                    charts.show(figures.figure(s.charts[0], high_contrast, height=height), key=f"meeting_chart_{s.key}",
+                                lang=ctx.lang)
                     if s.charts[0].note:
                         st.html(f'<div class="mt-small">{_e(s.charts[0].note)}</div>')
                     if s.charts[0].marks:  # the event notes, readable without hover

@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import i18n, metrics
 from analytics.pages import rectifications
 
-from ui import filterbar, tables
+from ui import charts, filterbar, tables
 from analytics.figures import palette
 from ui.context import Context
 from ui.page import md_escape
@@ -100,9 +100,8 @@ def status_flow(ctx: Context, status: pl.DataFrame) -> None:
     """Rectifications by recorded status, in the order of the flow open → … → closed."""
     labels = [f"{i + 1}. {i18n.choice_label('rectifications', 'status', s, ctx.lang)}"
               for i, s in enumerate(status["status"])]
-    st.plotly_chart(_bars(labels, status["n"].to_list(), FLOW_COLOURS, ctx.t("rectifications.flow_title"),
-                          ctx.t("rectifications.axis_n")), width="stretch", config={"displaylogo": False},
-                    key="ledger_flow")
+    charts.show(_bars(labels, status["n"].to_list(), FLOW_COLOURS, ctx.t("rectifications.flow_title"),
+                      ctx.t("rectifications.axis_n")), key="ledger_flow", lang=ctx.lang)
     st.caption(ctx.t("rectifications.flow_note", n=i18n.fmt_int(status["n"].sum(), ctx.lang),
                      date=i18n.fmt_date(ctx.as_of, ctx.lang)))
 
@@ -114,9 +113,8 @@ def bucket_label(ctx: Context, key: str) -> str:
 def ageing(ctx: Context, totals: dict) -> None:
     """Open rectifications by days open at the period end."""
     keys = [k for k, _ in rectifications.BUCKETS]
-    st.plotly_chart(_bars([bucket_label(ctx, k) for k in keys], [totals[f"n_{k}"] for k in keys], AGE_COLOURS,
-                          ctx.t("rectifications.age_title"), ctx.t("rectifications.axis_n")),
-                    width="stretch", config={"displaylogo": False}, key="ledger_age")
+    charts.show(_bars([bucket_label(ctx, k) for k in keys], [totals[f"n_{k}"] for k in keys], AGE_COLOURS,
+                      ctx.t("rectifications.age_title"), ctx.t("rectifications.axis_n")), key="ledger_age", lang=ctx.lang)
     st.caption(ctx.t("rectifications.age_note", n=i18n.fmt_int(totals["n_open"], ctx.lang),
                      date=i18n.fmt_date(ctx.as_of, ctx.lang)))
 

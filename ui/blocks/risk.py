@@ -16,7 +16,7 @@ from analytics.risk import model as risk_model
 from analytics.pages import risk as risk_page
 
 from ui import auth as auth_ui
-from ui import context, tables
+from ui import charts, context, tables
 from ui.context import Context
 from ui.page import md_escape
 
@@ -260,8 +260,7 @@ def portfolio(ctx: Context, data: risk_page.RiskPage) -> None:
     labels = {"title": "", "y": ctx.t("risk.s_y"), "planned": ctx.t("risk.s_planned"),
               "expected": ctx.t("risk.s_expected"), "sure50": ctx.t("risk.s_sure50"), "sure80": ctx.t("risk.s_sure80"),
               "total": ctx.t("risk.s_total")}
-    st.plotly_chart(risk_figures.s_curve(frame, labels, ctx.lang), width="stretch", key="risk_s_curve",
-                    config={"displaylogo": False})
+    charts.show(risk_figures.s_curve(frame, labels, ctx.lang), key="risk_s_curve", lang=ctx.lang)
     step = (frame["date"][1] - frame["date"][0]).days if frame.height > 1 else 14
     picks = sorted({min(frame.height - 1, round(d / step)) for d in QUARTERS})
     rows = frame[picks]
@@ -341,7 +340,7 @@ def model_card(ctx: Context, meta: dict) -> None:
             "title": ctx.t("risk_model.reliability_title"), "x": ctx.t("risk_model.reliability_x"),
             "y": ctx.t("risk_model.reliability_y"), "ideal": ctx.t("risk_model.reliability_ideal"),
             "model": ctx.t("risk_model.reliability_model"), "rows": ctx.t("risk_model.reliability_rows")})
-        st.plotly_chart(fig, width="stretch", key="risk_reliability", config={"displaylogo": False})
+        charts.show(fig, key="risk_reliability", lang=ctx.lang)
         bins = risk_page.reliability_frame(e)["n"]
         st.caption(ctx.t("risk_model.reliability_caption", n=i18n.fmt_int(e["n_test"], lang), bins=bins.len(),
                          low=i18n.fmt_int(bins.min(), lang), high=i18n.fmt_int(bins.max(), lang)))
