@@ -37,17 +37,21 @@ CARTESIAN = frozenset({"scatter", "scattergl", "bar", "heatmap", "box", "histogr
                        "histogram2dcontour", "contour", "pie", "image"})
 DEFAULT_HEIGHT = 450  # px, as st.plotly_chart draws a figure without its own height
 
-_TEXT, _MUTED, _GRID, _LINE = "#31333F", "#808495", "#e6eaf1", "#d5dae5"  # Streamlit's light theme
-_FONT = '"Source Sans", "Source Sans Pro", "Noto Sans CJK SC", sans-serif'
+# Streamlit's light theme as its renderer applies it to a figure (read from a drawn chart's _fullLayout)
+_TEXT, _TITLE, _LEGEND, _MUTED, _GRID, _LINE = "#31333F", "#1b1f24", "#262730", "#808495", "#e6eaf1", "#d5dae5"
+_FONT = '"Source Sans", sans-serif'
 _AXIS = dict(gridcolor=_GRID, linecolor=_LINE, zerolinecolor=_LINE, tickcolor=_LINE, automargin=True,
              title=dict(font=dict(size=14, color=_MUTED)), tickfont=dict(size=12, color=_MUTED))
+_X_AXIS = _AXIS | {"title": _AXIS["title"] | {"standoff": 20}, "showgrid": False}
+_Y_AXIS = _AXIS | {"title": _AXIS["title"] | {"standoff": 24}}
 TEMPLATE = go.layout.Template(layout=go.Layout(
     font=dict(family=_FONT, size=12, color=_MUTED),
-    title=dict(font=dict(size=16, color=_TEXT, weight="bold"), x=0, xanchor="left"),
+    title=dict(font=dict(size=16, color=_TITLE, weight=600), x=0, xanchor="left"),
+    margin=dict(pad=8),
     paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="white",
     colorway=list(palette.CATEGORICAL),
-    xaxis=_AXIS, yaxis=_AXIS,
-    legend=dict(font=dict(size=12, color=_TEXT), bgcolor="rgba(0,0,0,0)"),
+    xaxis=_X_AXIS, yaxis=_Y_AXIS,
+    legend=dict(font=dict(size=12, color=_LEGEND), bgcolor="rgba(0,0,0,0)"),
     hoverlabel=dict(bgcolor="white", bordercolor=_LINE, font=dict(family=_FONT, size=13, color=_TEXT)),
     coloraxis=dict(colorbar=dict(outlinewidth=0, tickfont=dict(size=12, color=_MUTED))),
 ))
