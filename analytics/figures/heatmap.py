@@ -115,7 +115,7 @@ def heatmap(frame: pl.DataFrame, rows: Axis, cols: Axis, metric: Metric, lang: s
         colorbar=dict(title=dict(text=_colour_title(metric, lang, " · " if narrow else "<br>"),
                                  side="top" if narrow else "right"),
                       thickness=10 if narrow else 14, tickformat=".0%" if metric.unit == "share" else None,
-                      **(dict(orientation="h", x=0, xanchor="left", y=1.01, yanchor="bottom", len=1.0,
+                      **(dict(orientation="h", x=0, xanchor="left", y=1.01, yanchor="bottom", len=1.0, ypad=0,
                               title_font_size=10) if narrow else {})))
     hover, keys_r, keys_c, xs, ys, blank = [], [], [], [], [], []
     for i, (rk, rl) in enumerate(zip(rows.keys, row_labels)):
