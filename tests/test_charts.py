@@ -46,7 +46,8 @@ def test_the_component_gets_the_figure_as_built_with_the_apps_template_and_the_s
     # Streamlit's template names its colours by placeholders (#000001 …) that only its own renderer replaces
     assert "#000001" not in json.dumps(spec)
     assert template["colorway"][0] == "#0072B2" and template["plot_bgcolor"] == "white"
-    assert data["config"] == {"displaylogo": False} and data["select"] is False
+    assert data["config"] == charts.CONFIG and data["select"] is False
+    assert "lasso2d" in data["config"]["modeBarButtonsToRemove"]
     assert data["failed"] == "The chart could not be loaded. Reload the page."
 
 

@@ -54,7 +54,13 @@ TEMPLATE = go.layout.Template(layout=go.Layout(
     legend=dict(font=dict(size=12, color=_LEGEND), bgcolor="rgba(0,0,0,0)"),
     hoverlabel=dict(bgcolor="white", bordercolor=_LINE, font=dict(family=_FONT, size=13, color=_TEXT)),
     coloraxis=dict(colorbar=dict(outlinewidth=0, tickfont=dict(size=12, color=_MUTED))),
+    # Plotly derives the toolbar's ground from the paper's colour, which is transparent here: a grey box otherwise
+    modebar=dict(bgcolor="rgba(255,255,255,0.85)", color="#a3a8b8", activecolor=_TEXT),
 ))
+# the toolbar keeps what a reader uses (save as PNG, zoom, pan, reset); box and lasso selection, zoom in/out
+# buttons and autoscale crowded a phone's chart title
+CONFIG = {"displaylogo": False,
+          "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
 
 _JS = """
 const SELECT = "select";
@@ -145,7 +151,7 @@ def show(fig: go.Figure, *, key: str | None = None, config: dict | None = None,
     """Draw `fig` across its column. With `select`, return what a click on a point reported, in the shape of
     st.plotly_chart's selection event ({"selection": {"points": [{"customdata", "x", "y", …}]}}), on the run the
     click asks for; None otherwise."""
-    config = {"displaylogo": False, **(config or {})}
+    config = {**CONFIG, **(config or {})}
     if not SERVED or not drawable(fig):
         options: dict[str, Any] = {"on_select": "rerun", "selection_mode": "points"} if select else {}
         event = st.plotly_chart(fig, key=key, width="stretch", config=config, **options)
