@@ -6,7 +6,8 @@ the key its parameters without the data version. It lives in a state store (`<db
 with COCKPIT_STATE_URL; analytics/db/state.py), so every app process adds to one list and it survives restarts.
 Processes count in memory and add their counts every FLUSH_SECONDS, never on a page's run.
 
-**Who warms.** One process (make run): the app itself, in a background thread after each commit (ui/context.py).
+**Who warms.** One process (make run): the app itself, in a background thread after each commit and as the process
+starts (ui/context.py; server.py), so the first reader after a restart finds the cockpit ready too.
 Served (a worker publishes snapshots, analytics/db/snapshots.py): the worker, never an app process. After it
 publishes a version it computes the most asked-for results on the published snapshot and writes each beside it
 (`<snapshot>.results/<hash>.json`, analytics/codec.py: no pickle). An app process that has not computed a result

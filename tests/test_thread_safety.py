@@ -72,9 +72,21 @@ def test_after_a_commit_the_results_sessions_asked_for_are_ready_before_anyone_a
     run_pages()
     assert computed == []  # every block the pages needed was warm
 
+    # a restart: nothing cached, the warming list kept; server.py warms it as the process starts
+    context._cached_block.clear()
+    context._cached_query.clear()
+    computed.clear()
+    thread = context.warm_at_start(str(app_env))
+    thread.join(timeout=120)
+    assert {"cockpit", "regions"} <= set(computed)
+    computed.clear()
+    run_pages()
+    assert computed == []
+
 
 def test_only_a_commit_to_the_app_database_warms_it(tmp_path):
     from ui import context
 
     assert context.warm_after_commit(str(tmp_path / "a.duckdb"), str(tmp_path / "b.duckdb")) is False
     assert context.warm_after_commit(str(tmp_path / "a.duckdb"), "") is False
+    assert context.warm_at_start(str(tmp_path / "not-yet-created.duckdb")) is None  # the demo, made on a first visit

@@ -179,6 +179,21 @@ def warm(db_path: str, n: int = WARM_TOP) -> int:
     return done
 
 
+def warm_at_start(db_path: str) -> threading.Thread | None:
+    """Warm `db_path`'s most asked-for results (the warming list outlives restarts) in the background as the process
+    starts (server.py), so the first reader after a restart does not compute them: measured, the first visit of /
+    after a start took 5.1 s against 2.1 s for the next reader, 1.1 s of its run computing the cockpit's block. A
+    session asking meanwhile waits for the key being computed, never computes it twice. Nothing to do for a database
+    not created yet (the demo, made on the first visit)."""
+    from pathlib import Path
+
+    if not db_path or not Path(db_path).is_file():
+        return None
+    thread = threading.Thread(target=warm, args=(db_path,), name="cockpit-warm-start", daemon=True)
+    thread.start()
+    return thread
+
+
 def warm_after_commit(own_path: str, committed_path: str) -> bool:
     """Start warming `own_path`'s caches in the background after a commit to it (see `warm`)."""
     from pathlib import Path
