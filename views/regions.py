@@ -189,8 +189,7 @@ with map_col:
             st.markdown(legend_html(spec) + silent_legend(), unsafe_allow_html=True)
             drawn = data.values.filter(pl.col("region_code").is_in(spec.region_codes) & pl.col("value").is_not_null())
             with_data = drawn.height if layer == "choropleth" else data.values.filter(pl.col("value").is_not_null()).height
-            level_words = ctx.t(f"regions.level_{data.level}")  # a button's label; mid-sentence in English, lower case
-            level_words = level_words.lower() if ctx.lang == "en" else level_words
+            level_words = ctx.t(f"regions.level_in_text_{data.level}")  # mid-sentence ("of 31 provinces")
             notes = [ctx.t("regions.caption", metric=_label(m), level=level_words,
                            regions=i18n.fmt_int(len(spec.region_codes), ctx.lang),
                            with_data=i18n.fmt_int(with_data, ctx.lang), unit=_unit(m),
