@@ -94,3 +94,22 @@ def test_a_click_comes_back_as_the_selection_the_domains_page_reads(monkeypatch,
     assert callable(calls["on_select_change"]) and calls["data"]["select"] is True
     assert domains.cell_filters("domain_region", event, ("营商环境",), ("340000",)) == expected
     assert charts.show(go.Figure(go.Bar(y=[1])), key="b") is None
+
+
+def test_the_served_build_is_the_plotly_js_version_the_plotly_package_writes_for():
+    """An upgrade of the plotly package without the matching build (ui/static/README.md) fails here."""
+    import hashlib
+    import re
+    from pathlib import Path
+
+    import plotly
+
+    def version(path: Path) -> str:
+        head = path.read_text(encoding="utf-8", errors="replace")[:300]
+        return re.search(r"plotly\.js(?: \(cartesian - minified\))? v(\d+\.\d+\.\d+)", head).group(1)
+
+    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    ours = charts.STATIC_DIR / charts.PLOTLY_JS
+    assert version(ours) == version(bundled) and charts.PLOTLY_JS == f"plotly-cartesian-{version(ours)}.min.js"
+    readme = (charts.STATIC_DIR / "README.md").read_text(encoding="utf-8")
+    assert hashlib.sha256(ours.read_bytes()).hexdigest() in readme
