@@ -118,3 +118,19 @@ def test_kill_9_of_a_browsers_process_moves_it_to_another_still_signed_in(deploy
         pytest.fail("the restarted process did not become ready")
     assert v.exceptions() == [] and v.external == []
     v.close()
+
+
+def test_the_proxy_serves_the_charts_script_itself(deployment):
+    """ui/charts.py's plotly.js build comes from the proxy (analytics/serve.py), like Streamlit's own files: cached
+    for good, compressed, and no app process spends its event loop on 1.5 MB."""
+    from ui import charts
+
+    request = urllib.request.Request(f"http://127.0.0.1:{deployment.port}/cockpit-static/{charts.PLOTLY_JS}",
+                                     headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        headers = {k.lower(): v for k, v in r.headers.items()}
+        body = r.read()
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert headers["content-encoding"] == "gzip" and "javascript" in headers["content-type"]
+    assert "etag" in headers and "x-content-type-options" not in headers  # Caddy's file server, not server.py
+    assert len(body) < 600_000
