@@ -32,6 +32,9 @@ def test_the_feedback_page_draws_offline(server, browser):
                              ".querySelectorAll('.cockpit-chart')].every(c => c.querySelector('svg.main-svg'))",
                              timeout=WAIT)
     assert v.page.evaluate("() => window.Plotly.version") == "4.1.1"
+    names = v.page.evaluate("() => [...document.querySelectorAll('.cockpit-chart')].map(c => c.getAttribute('role') "
+                            "+ ':' + c.getAttribute('aria-label'))")
+    assert names[1:] == ["figure:Complaints (count)", "figure:Complaints by category"], names
     loaded = v.page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
     assert [u for u in loaded if "/cockpit-static/plotly-cartesian-4.1.1.min.js" in u], loaded
     assert v.page.locator('[data-testid="stPlotlyChart"]').count() == 0  # Streamlit's full plotly.js not loaded

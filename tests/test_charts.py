@@ -49,6 +49,8 @@ def test_the_component_gets_the_figure_as_built_with_the_apps_template_and_the_s
     assert data["config"] == charts.CONFIG and data["select"] is False
     assert "lasso2d" in data["config"]["modeBarButtonsToRemove"]
     assert data["failed"] == "The chart could not be loaded. Reload the page."
+    assert data["label"] == "Counts"  # the chart's name for a screen reader
+    assert charts.label(go.Figure(layout=dict(yaxis_title="Share<br>(%)"))) == "Share (%)"
 
 
 def test_without_the_route_the_same_figure_goes_through_st_plotly_chart():

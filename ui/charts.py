@@ -18,6 +18,7 @@ Without server.py's route (`streamlit run app.py`, AppTest) `SERVED` is False an
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,8 @@ export default function (component) {
   const layout = Object.assign({}, spec.layout || {});
   const height = layout.height || data.height;
   host.style.height = height + "px";
+  host.setAttribute("role", "figure");  // named for screen readers; its data is in the table beside or below it
+  if (data.label) host.setAttribute("aria-label", data.label); else host.removeAttribute("aria-label");
   if (host.__cockpitStop) host.__cockpitStop();
   let alive = true, observer = null, frame = 0;
   const stop = () => {
@@ -146,6 +149,12 @@ def spec(fig: go.Figure) -> str:
     return pio.to_json(figure, validate=False)
 
 
+def label(fig: go.Figure) -> str:
+    """What a screen reader announces for the chart: its title, else its value axis's title; markup removed."""
+    text = fig.layout.title.text or fig.layout.yaxis.title.text or ""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", text)).strip()
+
+
 def show(fig: go.Figure, *, key: str | None = None, config: dict | None = None,
          select: bool = False, lang: str = "zh") -> dict[str, Any] | None:
     """Draw `fig` across its column. With `select`, return what a click on a point reported, in the shape of
@@ -158,7 +167,7 @@ def show(fig: go.Figure, *, key: str | None = None, config: dict | None = None,
         return dict(event) if select and event else None
     failed = i18n.t("error.chart", lang)
     callbacks = {"on_select_change": lambda: None} if select else {}
-    result = _draw(key=key, data={"spec": spec(fig), "config": config, "select": select,
+    result = _draw(key=key, data={"spec": spec(fig), "config": config, "select": select, "label": label(fig),
                                   "height": DEFAULT_HEIGHT, "src": f"{STATIC_ROUTE}/{PLOTLY_JS}", "failed": failed},
                    width="stretch", height="content", **callbacks)
     if not select:
