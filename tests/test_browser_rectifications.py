@@ -40,3 +40,17 @@ def test_the_feedback_page_draws_offline(server, browser):
     assert v.page.locator('[data-testid="stPlotlyChart"]').count() == 0  # Streamlit's full plotly.js not loaded
     assert v.exceptions() == [] and v.external == [] and v.failed == [], (v.external, v.failed)
     v.close()
+
+
+def test_a_chart_whose_script_cannot_load_says_so(server, browser):
+    """ui/charts.py: when the charts' plotly.js cannot be fetched (a proxy that drops /cockpit-static, a network
+    cut mid-load), each chart's place says what happened and what to do, in the reader's language, instead of
+    staying blank."""
+    v = Visit(browser, server)
+    v.page.route("**/cockpit-static/**", lambda route: route.abort())
+    v.open("/feedback?lang=zh")
+    failed = v.page.locator(".cockpit-chart-failed")
+    expect(failed).to_have_count(3, timeout=WAIT)
+    assert failed.first.inner_text() == "图表未能加载，请刷新页面。"
+    assert v.exceptions() == [] and v.external == []
+    v.close()
