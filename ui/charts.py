@@ -99,7 +99,7 @@ export default function (component) {
   host.__cockpitStop = stop;
   plotly(data.src).then((Plotly) => {
     if (!alive) return;
-    const config = Object.assign({displaylogo: false, responsive: false}, data.config || {});
+    const config = Object.assign({responsive: false}, data.config);  // CONFIG and the caller's, from show()
     layout.height = height;
     layout.autosize = true;
     return Plotly.react(host, spec.data || [], layout, config).then(() => {
@@ -172,5 +172,5 @@ def show(fig: go.Figure, *, key: str | None = None, config: dict | None = None,
                    width="stretch", height="content", **callbacks)
     if not select:
         return None
-    clicked = result.get("select") if hasattr(result, "get") else getattr(result, "select", None)
-    return {"selection": {"points": list((clicked or {}).get("points") or [])}}
+    clicked = result.get("select") or {}  # a trigger: the click's points on the run it asked for, else None
+    return {"selection": {"points": list(clicked.get("points") or [])}}
