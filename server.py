@@ -21,6 +21,7 @@ seconds, data version. docs/deployment.md says how to use them.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import os
@@ -206,14 +207,12 @@ async def adopt(request) -> PlainTextResponse:
 
 
 _STATIC = {charts.PLOTLY_JS: "text/javascript; charset=utf-8"}  # what /cockpit-static serves, nothing else
-_static_bodies: dict[tuple[str, bool], bytes] = {}
 
 
+@functools.cache  # read, and compressed, once per process
 def _static_body(name: str, gzipped: bool) -> bytes:
-    if (name, gzipped) not in _static_bodies:
-        raw = (charts.STATIC_DIR / name).read_bytes()
-        _static_bodies[(name, gzipped)] = gzip.compress(raw, 6) if gzipped else raw
-    return _static_bodies[(name, gzipped)]
+    raw = (charts.STATIC_DIR / name).read_bytes()
+    return gzip.compress(raw, 6) if gzipped else raw
 
 
 async def static(request) -> Response:

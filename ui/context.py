@@ -189,7 +189,11 @@ def warm_at_start(db_path: str) -> threading.Thread | None:
 
     if not db_path or not Path(db_path).is_file():
         return None
-    thread = threading.Thread(target=warm, args=(db_path,), name="cockpit-warm-start", daemon=True)
+    return _warm_in_background(db_path, "cockpit-warm-start")
+
+
+def _warm_in_background(db_path: str, name: str) -> threading.Thread:
+    thread = threading.Thread(target=warm, args=(db_path,), name=name, daemon=True)
     thread.start()
     return thread
 
@@ -200,7 +204,7 @@ def warm_after_commit(own_path: str, committed_path: str) -> bool:
 
     if not committed_path or Path(committed_path).resolve() != Path(own_path).resolve():
         return False
-    threading.Thread(target=warm, args=(own_path,), name="cockpit-warm", daemon=True).start()
+    _warm_in_background(own_path, "cockpit-warm")
     return True
 
 
