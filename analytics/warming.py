@@ -177,6 +177,11 @@ def save(snapshot: str | Path, kind: str, key: tuple, value) -> Path:
 _MISSING = object()
 
 
+def stored(snapshot: str | Path, kind: str, key: tuple) -> bool:
+    """Whether the worker wrote a result for (kind, key) beside `snapshot` (`load` still checks it)."""
+    return _file(snapshot, kind, key).is_file()
+
+
 def load(snapshot: str | Path, kind: str, key: tuple):
     """The result the worker computed for (kind, key) on `snapshot`, or `MISSING` when it has none."""
     path = _file(snapshot, kind, key)

@@ -142,6 +142,23 @@ def test_the_worker_warms_what_the_cockpit_asked_for_and_an_app_process_then_com
     assert "cockpit" not in computed and "why_red_share" not in computed, computed
     assert after == before  # the same page from the stored results
 
+    # a restart: server.py warms at start, and a reader only loads what the worker stored (it computes nothing)
+    context._cached_block.clear()
+    context._cached_query.clear()
+    context.warm_at_start(str(db)).join(timeout=120)
+    assert computed == []
+    _, restarted = page()
+    assert computed == [] and restarted == before
+    kept = {p: p.read_bytes() for p in stored}
+    for p in stored:
+        p.unlink()
+    context._cached_block.clear()
+    context._cached_query.clear()
+    context.warm_at_start(str(db)).join(timeout=120)
+    assert computed == []  # nothing stored: left to the page that asks, never warmed in a reader
+    for p, data in kept.items():
+        p.write_bytes(data)
+
     # a result file someone damaged is computed again, never trusted
     for p in stored:
         p.write_bytes(b'{"$dc": "os:system", "v": {}}')

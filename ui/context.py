@@ -157,15 +157,20 @@ def most_asked(db_path: str, n: int = WARM_TOP) -> list[tuple[str, tuple]]:
 
 def warm(db_path: str, n: int = WARM_TOP) -> int:
     """Compute the `n` most asked-for results of `db_path` for its newest data version; return how many were
-    computed (those already cached cost nothing). Errors are left to the page that asks again."""
+    computed (those already cached cost nothing). Reading a worker's snapshots, only load those the worker stored
+    beside it: warming runs in the worker, never in a reader. Errors are left to the page that asks again."""
     newest = data_version(db_path)
     if newest is None:
         return 0
     version, as_of = newest
+    # served, the worker computes (analytics/worker.py): a reader only loads what it stored beside the snapshot
+    snapshot = database(db_path).path if reading_snapshots(db_path) else None
     done = 0
     for kind, key in most_asked(db_path, n):
         if data_version(db_path) != newest:
             return done  # another commit came: its own warming takes over
+        if snapshot is not None and not (warming.warmable(kind, key) and warming.stored(snapshot, kind, key)):
+            continue
         try:
             if kind == "query":
                 name, filters, scope, extra = key
