@@ -164,12 +164,33 @@ class Worker:
         t0 = time.perf_counter()
         cur = self.db.writer()
         try:
-            snap = snapshots.publish(cur, self.db_path, version, before_pointing=self.warm_first)
+            snap = snapshots.publish(cur, self.db_path, version, before_pointing=self.before_pointing)
         finally:
             cur.close()
         jobs.heartbeat(self.db_path, self.id, version=version)
         self.log(f"published v{version} as {snap.path.name} in {time.perf_counter() - t0:.1f} s")
         return snap
+
+    def before_pointing(self, snapshot: Path) -> None:
+        """A new snapshot, before readers are pointed at it: its risk scores, then its most asked-for results."""
+        self.score_first()
+        self.warm_first(snapshot)
+
+    def score_first(self) -> None:
+        """The newest version's slip-risk scores with the newest earlier model (`risk.jobs.score_with_latest`:
+        seconds), so readers never see a published version without them; the retraining the commit started replaces
+        them when it is done. A retraining thread already scoring it is waited for, not repeated."""
+        from analytics.risk import jobs as risk_jobs
+
+        t0 = time.perf_counter()
+        try:
+            meta = risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
+        except Exception as e:  # the risk page says no model scored this version: never a reason not to publish
+            self.log(f"scoring before publishing failed: {type(e).__name__}: {e}")
+            return
+        if meta is not None:
+            self.log(f"scored v{meta['scored_version']} with the model of v{meta['data_version']} before publishing "
+                     f"it, in {time.perf_counter() - t0:.1f} s")
 
     def warm_first(self, snapshot: Path) -> None:
         """Before readers are pointed at a new snapshot: its most asked-for results, for at most

@@ -306,10 +306,15 @@ def current() -> Context:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def risk_model(db_path: str, version: int, stamp: str = ""):
-    """The newest slip-risk model trained on this data version (None when there is none); shared by sessions.
-    `stamp` (when its scores were written) keys the cache, so a model trained since is picked up at once."""
-    from analytics.risk import persist
+    """The slip-risk model that scored this data version, as its scores' sidecar names it (the one trained on it, or
+    right after a commit the earlier one that scored it at once: `risk.jobs.score_with_latest`), else the newest
+    trained on it (None when there is none); shared by sessions. `stamp` (when its scores were written) keys the
+    cache, so a model trained since is picked up at once."""
+    from analytics.risk import persist, scores
 
+    meta = scores.load_meta(db_path, version)
+    if meta and meta.get("model_file"):
+        return persist.load_file(db_path, meta["model_file"])
     return persist.load_latest(db_path, version)
 
 

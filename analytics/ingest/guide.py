@@ -112,8 +112,10 @@ version are run one after the other; the second is refused with the reason (look
 header mappings live beside the database (`<db>.mappings.sqlite`), so any app process can save one.
 
 A new version has no slip-risk model yet: every commit and rollback, from the page or the command line, retrains
-it on the new data. The page goes on at once (the risk page shows the training's progress); the command line
-waits for it and says how long it took, or why it could not train (the data is committed either way).
+it on the new data. First, in seconds, the newest earlier model scores the new version's items (the risk page
+says so), so the risk page, the meeting and the item pages never go without scores meanwhile; the retrained
+model's scores replace them. The page goes on at once (the risk page shows the training's progress); the command
+line waits for it and says how long it took, or why it could not train (the data is committed either way).
 `--no-retrain` skips it for one command, and `COCKPIT_RETRAIN_AFTER_COMMIT=0` for every commit.
 """
 

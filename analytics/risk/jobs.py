@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import ops, settings
+from analytics.db import store
 from analytics.risk import forecast as FC
 from analytics.risk import model as M
 from analytics.risk import persist, scores
@@ -68,12 +69,45 @@ def publish(con: duckdb.DuckDBPyConnection, db_path, progress: Callable[[float, 
                 except ValueError:  # e.g. no item has finished yet: the scores come without forecasts
                     fc = None
             say(0.9, "score")
-            scores.refresh(con, db_path, model, model_path=path, forecast=fc,
+            fc_path = persist.save_forecast(fc, db_path, model.data_version) if fc is not None else None
+            scores.refresh(con, db_path, model, model_path=path, forecast=fc, forecast_path=fc_path,
                            timings={"train_seconds": round(t0 - started, 1)})
         say(1.0, "done")
         return scores.load_meta(db_path, model.data_version)
     finally:
         handle.close()
+
+
+_SCORING = threading.Lock()
+
+
+def score_with_latest(con: duckdb.DuckDBPyConnection, db_path) -> dict | None:
+    """Score the newest data version with the newest sound model of an earlier one, when the newest has no scores
+    yet: seconds, where a training takes minutes. A commit's new version so has its risk scores (and finish-date
+    forecasts, when that model has them) before the worker points readers at it, and in one process before the
+    retraining it starts; the retraining's scores replace these when it finishes (never the other way round:
+    `scores.refresh(replace=False)`). Returns the new sidecar, or None (nothing to do, or no earlier sound model).
+    One at a time per process: a second caller waits, then finds the scores there."""
+    with _SCORING:
+        newest = store.current_version(con)
+        if newest is None or scores.path_for(db_path, newest[0]).exists():
+            return None
+        version, as_of = newest
+        for earlier in range(version - 1, 0, -1):
+            meta = scores.load_meta(db_path, earlier)
+            if meta is None or not meta.get("model_file") or scores.refusal(db_path, earlier):
+                continue
+            try:
+                model = persist.load_file(db_path, meta["model_file"])
+                fc = persist.load_forecast(db_path, meta["forecast_file"]) if meta.get("forecast_file") else None
+            except persist.ModelFileError:
+                continue
+            with M.limited_threads():
+                out = scores.refresh(con, db_path, model, model_path=meta["model_file"], forecast=fc,
+                                     forecast_path=meta.get("forecast_file"), version=version, as_of=as_of,
+                                     replace=False, timings={"train_seconds": meta.get("train_seconds")})
+            return scores.load_meta(db_path, version) if out is not None else None
+        return None
 
 
 @dataclass
@@ -116,10 +150,14 @@ def start(db_path, connect: Callable[[], duckdb.DuckDBPyConnection], **train_arg
         _JOBS[_key(db_path)] = job
 
     def run() -> None:
-        ops.lower_this_thread()  # readers' page runs come first; training takes minutes either way
         t0 = time.perf_counter()
         try:
-            job.meta = publish(connect(), db_path, job._progress, **train_args)
+            con = connect()
+            if train_args.get("as_of") is None:  # the new version's scores at once, with the model before
+                job._progress(0.0, "score")
+                score_with_latest(con, db_path)
+            ops.lower_this_thread()  # readers' page runs come first; training takes minutes either way
+            job.meta = publish(con, db_path, job._progress, **train_args)
         except Exception as exc:  # reported on the page, never lost in the thread
             job.error = str(exc) or type(exc).__name__
         finally:

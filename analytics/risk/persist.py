@@ -126,12 +126,12 @@ def list_models(db_path, data_version: int | None = None) -> list[dict]:
 _LOAD_LOCK = threading.Lock()
 
 
-def _load_pipeline(path: Path, expected_sha: str) -> CalibratedClassifierCV:
+def _load_pipeline(path: Path, expected_sha: str, kind: type = CalibratedClassifierCV):
     with _LOAD_LOCK:
-        return _load_pipeline_locked(path, expected_sha)
+        return _load_pipeline_locked(path, expected_sha, kind)
 
 
-def _load_pipeline_locked(path: Path, expected_sha: str) -> CalibratedClassifierCV:
+def _load_pipeline_locked(path: Path, expected_sha: str, kind: type = CalibratedClassifierCV):
     if not path.is_file():
         raise ModelFileError(f"{path}: model file missing")
     if _sha256(path) != expected_sha:
@@ -141,8 +141,8 @@ def _load_pipeline_locked(path: Path, expected_sha: str) -> CalibratedClassifier
     if foreign:
         raise ModelFileError(f"{path}: holds types outside the allow-list, refusing to load: {', '.join(foreign)}")
     pipeline = sio.load(path, trusted=list(untrusted))
-    if not isinstance(pipeline, CalibratedClassifierCV):
-        raise ModelFileError(f"{path}: holds a {type(pipeline).__name__}, not a calibrated classifier")
+    if not isinstance(pipeline, kind):
+        raise ModelFileError(f"{path}: holds a {type(pipeline).__name__}, not a {kind.__name__}")
     return pipeline
 
 
@@ -178,9 +178,22 @@ def load_latest(db_path, data_version: int | None = None) -> TrainedModel | None
     """The newest stored model (for `data_version` if given), or None when there is none.
     Raises ModelFileError when the newest file fails the sha256 or the type allow-list."""
     found = list_models(db_path, data_version)
-    if not found:
-        return None
-    m = found[0]
+    return _model(found[0]) if found else None
+
+
+def load_file(db_path, model_file: str) -> TrainedModel:
+    """The stored model `model_file` (a name in the models folder, as a scores sidecar names it), with the same
+    checks as `load_latest`; ModelFileError when it is missing or fails them."""
+    side = (models_dir(db_path) / Path(model_file).name).with_suffix(".json")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{side}: unreadable sidecar ({e})") from None
+    meta["path"] = side.with_suffix(".skops")
+    return _model(meta)
+
+
+def _model(m: dict) -> TrainedModel:
     pipeline = _load_pipeline(m["path"], m["sha256"])
     return TrainedModel(
         pipeline=pipeline, numeric=list(m["numeric"]), categorical=list(m["categorical"]),
@@ -190,3 +203,52 @@ def load_latest(db_path, data_version: int | None = None) -> TrainedModel | None
         data_as_of=date.fromisoformat(m["data_as_of"]), n_rows=int(m["n_rows"]),
         base_rate=float(m["base_rate"]), fit_seconds=float(m["fit_seconds"]),
         extra={**m.get("extra", {}), "path": str(m["path"]), "saved_at": m.get("saved_at")})
+
+
+# ---- the finish-date forecast model, saved beside the slip model it was trained with ---------------------------
+FORECAST_PREFIX = "forecast-v"
+
+
+def save_forecast(model, db_path, data_version: int) -> Path:
+    """Write a `forecast.ForecastModel` to `<db_path>.models/forecast-v{N}-….skops` (its pipeline) and a sidecar
+    with everything else, so a new data version can be forecast at once, before the next training
+    (`risk.jobs.score_with_latest`)."""
+    folder = models_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now()
+    stem = f"{FORECAST_PREFIX}{data_version}-{now:%Y%m%d%H%M%S}"
+    path, n = folder / f"{stem}.skops", 1
+    while path.exists() or path.with_suffix(".json").exists():
+        n += 1
+        path = folder / f"{stem}-{n}.skops"
+    tmp = path.with_name(path.name + ".tmp")
+    sio.dump(model.classifier, tmp)
+    os.replace(tmp, path)
+    extra = {k: v for k, v in model.extra.items() if k in ("levels", "train_seconds")}
+    meta = {"file": path.name, "sha256": _sha256(path), "saved_at": now.isoformat(timespec="microseconds"),
+            "data_version": data_version, "numeric": model.numeric, "categorical": model.categorical,
+            "max_days": model.max_days, "trained_to": model.trained_to.isoformat(), "n_rows": model.n_rows,
+            "fit_seconds": model.fit_seconds, "extra": extra}
+    side = path.with_suffix(".json")
+    tmp = side.with_name(side.name + ".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, side)
+    return path
+
+
+def load_forecast(db_path, forecast_file: str):
+    """The forecast model `forecast_file` (a name in the models folder), checked like a slip model (sha256, the
+    type allow-list, a scikit-learn Pipeline); ModelFileError when it is missing or fails them."""
+    from sklearn.pipeline import Pipeline
+
+    from analytics.risk.forecast import ForecastModel
+
+    path = models_dir(db_path) / Path(forecast_file).name
+    try:
+        m = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{path.with_suffix('.json')}: unreadable sidecar ({e})") from None
+    pipeline = _load_pipeline(path, m["sha256"], Pipeline)
+    return ForecastModel(pipeline, list(m["numeric"]), list(m["categorical"]), int(m["max_days"]),
+                         date.fromisoformat(m["trained_to"]), int(m["n_rows"]), float(m["fit_seconds"]),
+                         dict(m.get("extra") or {}))

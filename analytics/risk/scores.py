@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -32,22 +34,29 @@ FORECAST_COLUMNS = {"p50_date": pl.Date, "p50_beyond": pl.Boolean, "p80_date": p
 
 
 def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedModel,
-            model_path: str | Path | None = None, timings: dict | None = None, forecast=None) -> Path:
+            model_path: str | Path | None = None, timings: dict | None = None, forecast=None,
+            forecast_path: str | Path | None = None, version: int | None = None, as_of: date | None = None,
+            replace: bool = True) -> Path | None:
     """Score every item in flight at the model's data as-of date and save the frame (atomically), with a
     sidecar naming the model file and carrying its evaluation (the page's model card) and timings. With
     `forecast` (a `forecast.ForecastModel`), each row also carries its P50 / P80 finish dates and the chance of
     finishing by the deadline (FORECAST_COLUMNS; null without a forecast model), and the sidecar the
-    forecasts' holdout coverage."""
+    forecasts' holdout coverage.
+
+    With `version` and `as_of`, a newer data version is scored with this (earlier) model at its own date: the
+    sidecar's `scored_version` / `scored_as_of` say so (`risk.jobs.score_with_latest`). `replace=False` writes
+    nothing (and returns None) when the version has scores already: a training that finished first wins."""
     from analytics.risk import features as F
     from analytics.risk import forecast as FC
 
+    version = model.data_version if version is None else version
+    as_of = model.data_as_of if as_of is None else as_of
     t0 = time.perf_counter()
-    frame = score(con, model, model.data_as_of).with_columns(
-        pl.lit(model.data_version).alias("data_version"), pl.lit(model.data_as_of).alias("as_of"))
+    frame = score(con, model, as_of).with_columns(pl.lit(version).alias("data_version"), pl.lit(as_of).alias("as_of"))
     score_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     if forecast is not None:
-        feats = F.features(con, model.data_as_of)
+        feats = F.features(con, as_of)
         curve = FC.curves(forecast, feats).astype(np.float32)
         predicted = FC.predict(forecast, feats).with_columns(
             pl.Series(CURVE, list(curve), dtype=pl.List(pl.Float32)))
@@ -55,16 +64,20 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
     else:
         frame = frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in FORECAST_COLUMNS.items())
     forecast_seconds = time.perf_counter() - t0
-    out = path_for(db_path, model.data_version)
+    out = path_for(db_path, version)
+    if not replace and out.exists():
+        return None
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".{threading.get_ident()}.tmp")
     frame.write_parquet(tmp)
     meta = {
         "trained_at": datetime.now().isoformat(timespec="seconds"), "data_version": model.data_version,
         "data_as_of": model.data_as_of.isoformat(), "n_rows": model.n_rows, "fit_seconds": round(model.fit_seconds, 1),
         "horizon_days": model.horizon_days, "tolerance_days": model.tolerance_days,
         "train_from": model.train_from.isoformat(), "train_to": model.train_to.isoformat(),
-        "model_file": Path(model_path).name if model_path else None, "snapshots": model.extra.get("snapshots"),
+        "model_file": Path(model_path).name if model_path else None,
+        "forecast_file": Path(forecast_path).name if forecast_path else None,
+        "scored_version": version, "scored_as_of": as_of.isoformat(), "snapshots": model.extra.get("snapshots"),
         "rows_before_sampling": model.extra.get("rows_before_sampling"),
         "bands": {name: threshold for name, threshold in BANDS}, "alert_share": ALERT_SHARE,
         "n_scored": frame.height, **(timings or {}), "score_seconds": round(score_seconds, 2),
@@ -75,10 +88,24 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
             "curve_step_days": FC.CURVE_STEP, "levels": forecast.extra.get("levels"),
             "train_seconds": forecast.extra.get("train_seconds"),
             "evaluation": _jsonable(forecast.extra.get("evaluation"))}}
-    side_tmp = out.with_name(out.name + ".json.tmp")
+    side_tmp = out.with_name(f"{out.name}.{threading.get_ident()}.json.tmp")
     side_tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    tmp.replace(out)
-    side_tmp.replace(out.with_suffix(".json"))
+    if replace:
+        tmp.replace(out)
+        side_tmp.replace(out.with_suffix(".json"))
+        return out
+    try:  # never over a training's scores that landed meanwhile: a link fails when the name exists
+        os.link(tmp, out)
+    except FileExistsError:
+        return None
+    finally:
+        tmp.unlink()
+    try:
+        os.link(side_tmp, out.with_suffix(".json"))
+    except FileExistsError:
+        pass
+    finally:
+        side_tmp.unlink()
     return out
 
 

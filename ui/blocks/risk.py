@@ -163,8 +163,19 @@ def model_line(ctx: Context, meta: dict) -> None:
     st.caption(ctx.t("risk_model.model_line", when=_trained_when(ctx, meta),
                      as_of=i18n.fmt_date(_date(meta["data_as_of"]), ctx.lang),
                      n=i18n.fmt_int(meta.get("n_scored"), ctx.lang))
-               + _sample_note(ctx, meta)
+               + _sample_note(ctx, meta) + _scored_earlier(ctx, meta)
                + "  \n" + ctx.t("risk_model.bands", high=_share(meta, "high"), medium=_share(meta, "medium")))
+
+
+def _scored_earlier(ctx: Context, meta: dict) -> str:
+    """The `risk_model.scored_earlier` sentence when an earlier version's model scored this version right after a
+    commit (`risk.jobs.score_with_latest`), else ''."""
+    scored = meta.get("scored_version")
+    if scored is None or scored == meta.get("data_version"):
+        return ""
+    return (" " if ctx.lang == "en" else "") + ctx.t("risk_model.scored_earlier", version=scored,
+                                                     trained=meta.get("data_version"),
+                                                     as_of=i18n.fmt_date(_date(meta["scored_as_of"]), ctx.lang))
 
 
 def training_line(ctx: Context, meta: dict) -> str:
