@@ -45,9 +45,10 @@ def row(replicas: int, sessions: int, kill: bool, report: str, seconds: float) -
     published = _find(r"the worker published it ([\d.]+ s) after the click", report)
     everywhere = _find(r"every app process ([\d.]+ s) after the worker published", report)
     trained = _find(r"risk model was saved ([\d.]+ s) after the click", report, "not by the end")
+    scored = _find(r"scored the new version with the model of v\d+ in ([\d.]+ s), before publishing", report, "none")
     most = max(apps) if apps else "—"
     return (f"| {replicas}{', one killed at 120 s' if kill else ''} | {sessions} | {runs} | {rate} | {p50} | {p95} | "
-            f"{errors} ({reconnected} reconnections) | {published} | {everywhere} | {trained} | {most} | {worker} |")
+            f"{errors} ({reconnected} reconnections) | {published} | {scored} | {everywhere} | {trained} | {most} | {worker} |")
 
 
 def main() -> int:
@@ -77,8 +78,9 @@ def main() -> int:
         rows.append(row(replicas, sessions, kill, report, a.seconds))
         print(f"  done in {time.time() - t0:.0f} s (exit {proc.returncode}): {rows[-1]}", flush=True)
     print("\n| app processes | sessions | page runs | runs/s | p50 s | p95 s | errors | upload: click → published | "
-          "published → every process serves it | click → retrained | MB per app process (max) | worker peak MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "scored before publishing | published → every process serves it | click → retrained | "
+          "MB per app process (max) | worker peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     if failed:
         print(f"\nruns that reported errors or a failed upload: {', '.join(failed)} (see their logs in {out})")

@@ -27,6 +27,7 @@ import asyncio
 import io
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -298,6 +299,9 @@ def served(a) -> int:
 
         trained = sorted(p.stat().st_mtime for p in persist.models_dir(db).glob(f"risk-v{snap.version}-*.skops")) \
             if published_at else []
+        # the worker scores the new version with the earlier model before pointing readers at it (risk.jobs)
+        scored = re.findall(rf"scored v{snap.version} with the model of v(\d+) before publishing it, in ([\d.]+) s",
+                            d.worker.log.read_text(encoding="utf-8", errors="replace")) if published_at else []
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -316,6 +320,10 @@ def served(a) -> int:
                             f"{published_at - upload['clicked_at']:.1f} s after the click"
                             if "commit_s" in upload and published_at else
                             f"FAILED {upload.get('error', 'did not finish')}"))
+        if published_at:
+            print("risk scores: " + (f"the worker scored the new version with the model of v{scored[0][0]} in "
+                                     f"{scored[0][1]} s, before publishing it" if scored else
+                                     "the new version was published without risk scores"))
         if "clicked_at" in upload:  # retraining is background work (COCKPIT_BACKGROUND_NICE): people come first
             print("retraining: " + (f"the new version's risk model was saved {trained[0] - upload['clicked_at']:.1f} s"
                                     " after the click" if trained else "not finished when the run ended"))

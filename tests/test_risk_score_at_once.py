@@ -158,7 +158,7 @@ def test_in_one_process_the_commit_scores_at_once_and_then_retrains(scored, monk
 
 
 @pytest.mark.parametrize("lang, said", [("en", "rated with this model (trained on v1) right after the upload"),
-                                        ("zh", "是上传后立即用该模型（训练于 v1）评估的结果")])
+                                        ("zh", "是上传后立即用该模型（基于数据版本 v1）评估的结果")])
 def test_the_risk_page_says_which_model_scored_the_new_version(scored, monkeypatch, lang, said):
     from streamlit.testing.v1 import AppTest
 
