@@ -57,6 +57,7 @@ class Worker:
         self._started = False
         self._marts_due: int | None = None
         self._marts: threading.Thread | None = None
+        self._job: int | None = None  # the job being run, whose progress the publishing steps report
         versions.ON_NEW_VERSION.append(self._on_new_version)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
@@ -164,33 +165,41 @@ class Worker:
         t0 = time.perf_counter()
         cur = self.db.writer()
         try:
-            snap = snapshots.publish(cur, self.db_path, version, before_pointing=self.before_pointing)
+            snap = snapshots.publish(cur, self.db_path, version,
+                                     before_pointing=lambda snapshot: self.before_pointing(snapshot, version))
         finally:
             cur.close()
         jobs.heartbeat(self.db_path, self.id, version=version)
         self.log(f"published v{version} as {snap.path.name} in {time.perf_counter() - t0:.1f} s")
         return snap
 
-    def before_pointing(self, snapshot: Path) -> None:
+    def before_pointing(self, snapshot: Path, version: int) -> None:
         """A new snapshot, before readers are pointed at it: its risk scores, then its most asked-for results."""
-        self.score_first()
+        if self._job is not None:
+            jobs.progress(self.db_path, self._job, "scoring")
+        self.score_first(version)
+        if self._job is not None:
+            jobs.progress(self.db_path, self._job, "publishing")
         self.warm_first(snapshot)
 
-    def score_first(self) -> None:
-        """The newest version's slip-risk scores with the newest earlier model (`risk.jobs.score_with_latest`:
-        seconds), so readers never see a published version without them; the retraining the commit started replaces
-        them when it is done. A retraining thread already scoring it is waited for, not repeated."""
+    def score_first(self, version: int) -> None:
+        """The version's slip-risk scores with the newest earlier model (`risk.jobs.score_with_latest`: seconds to a
+        minute, where a training takes minutes), so readers never see a published version without them; the
+        retraining the commit started replaces them when it is done. A retraining thread already scoring it is
+        waited for, not repeated."""
         from analytics.risk import jobs as risk_jobs
+        from analytics.risk import scores
 
         t0 = time.perf_counter()
         try:
-            meta = risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
+            risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
         except Exception as e:  # the risk page says no model scored this version: never a reason not to publish
             self.log(f"scoring before publishing failed: {type(e).__name__}: {e}")
             return
-        if meta is not None:
-            self.log(f"scored v{meta['scored_version']} with the model of v{meta['data_version']} before publishing "
-                     f"it, in {time.perf_counter() - t0:.1f} s")
+        meta = scores.load_meta(self.db_path, version)
+        if meta is not None and meta.get("scored_version", meta.get("data_version")) == version:
+            self.log(f"scored v{version} with the model of v{meta['data_version']} before publishing it, in "
+                     f"{time.perf_counter() - t0:.1f} s")
 
     def warm_first(self, snapshot: Path) -> None:
         """Before readers are pointed at a new snapshot: its most asked-for results, for at most
@@ -278,13 +287,16 @@ class Worker:
     def run_job(self, job: jobs.Job) -> None:
         self.log(f"job {job.id} ({job.kind}, {job.title}) by {job.submitted_by}: started")
         t0 = time.perf_counter()
+        self._job = job.id  # its page follows the publishing steps too
         try:
             result = getattr(self, f"_{job.kind}")(job)
         except Exception as e:  # the job fails with its reason; the worker goes on
+            self._job = None
             error, both = _message(e)
             jobs.finish(self.db_path, job.id, error=error, result={"error": both} if both else None)
             self.log(f"job {job.id}: failed: {error}")
             return
+        self._job = None
         result["seconds"] = round(time.perf_counter() - t0, 2)
         jobs.finish(self.db_path, job.id, result=result)
         self.log(f"job {job.id}: {result.get('status')} v{result.get('version')} in {result['seconds']} s")

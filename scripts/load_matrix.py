@@ -34,7 +34,8 @@ def _find(pattern: str, text: str, default: str = "—") -> str:
 
 def row(replicas: int, sessions: int, kill: bool, report: str, seconds: float) -> str:
     runs = _find(r"; ([\d,]+) page runs;", report)
-    rate = f"{int(runs.replace(',', '')) / seconds:.1f}" if runs != "—" else "—"
+    elapsed = float(_find(r"\((\d+) s with the last runs\)", report, str(seconds)))  # runs go on past a late publish
+    rate = f"{int(runs.replace(',', '')) / elapsed:.1f}" if runs != "—" else "—"
     warm = re.search(r"\| all pages, asked after the first 30 s \| [\d,]+ \| ([\d.]+) \| ([\d.]+) \|", report)
     p50, p95 = warm.groups() if warm else ("—", "—")
     memory = _find(r"memory MB \(at most while sampled / peak\): (.*)", report)

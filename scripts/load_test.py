@@ -47,14 +47,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-async def _session(port: int, until: float, results: list, errors: list, rng: random.Random,
+async def _session(port: int, until: float | list, results: list, errors: list, rng: random.Random,
                    think: tuple[float, float], reconnects: list | None = None) -> None:
-    """One user clicking until `until`. With `reconnects` (a list), a dropped connection is counted there and the
-    user reconnects, as Streamlit's page does; without it, a dropped connection is an error."""
-    while time.time() < until:
+    """One user clicking until `until` (a time, or a one-element list holding one that may move later). With
+    `reconnects` (a list), a dropped connection is counted there and the user reconnects, as Streamlit's page does;
+    without it, a dropped connection is an error."""
+    end = until if isinstance(until, list) else [until]
+    while time.time() < end[0]:
         try:
             async with session(f"http://127.0.0.1:{port}") as ws:
-                while time.time() < until:
+                while time.time() < end[0]:
                     page, state = rng.choice(PAGES), rng.choice(STATES)
                     query = "&".join(q for q in (state, "lang=" + rng.choice(("zh", "en"))) if q)
                     seconds, size, failed = await page_run(ws, page, query)
@@ -257,12 +259,20 @@ def served(a) -> int:
         from analytics.db import snapshots
 
         before = snapshots.current(db).version  # published at the start; a page showing a newer one shows the commit
+        planned_end = [time.time() + a.seconds]  # set again when the sessions start
+        until = [planned_end[0]]
 
         def sample() -> None:
             while not stop.is_set():
                 for proc in d.processes:
                     if proc.alive():
                         memory.setdefault(proc.name, []).append(rss_mb(proc.proc.pid)[0])
+                if "clicked_at" in upload and "published_seen" not in upload and \
+                        (snapshots.current(db).version or 0) > (before or 0):
+                    # the sessions go on 30 s past the publishing (at most 5 minutes past the planned end), so every
+                    # process is seen serving the new version under the same load however long the commit took
+                    upload["published_seen"] = time.time()
+                    until[0] = max(planned_end[0], min(time.time() + 30, planned_end[0] + 300))
                 if "clicked_at" in upload:
                     for port in d.app_ports:
                         if port not in propagation and (_version_of(port) or 0) > (before or 0):
@@ -279,7 +289,7 @@ def served(a) -> int:
 
         if a.kill_at is not None:
             threading.Thread(target=kill, daemon=True).start()
-        until = time.time() + a.seconds
+        planned_end[0] = until[0] = time.time() + a.seconds
 
         async def everyone() -> None:
             rng = random.Random(20261201)
@@ -305,7 +315,10 @@ def served(a) -> int:
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{a.sessions} sessions through the proxy for {a.seconds:.0f} s ({elapsed:.0f} s with the last runs), "
+    longer = until[0] - planned_end[0]
+    print(f"{a.sessions} sessions through the proxy for {a.seconds:.0f} s"
+          + (f" and {longer:.0f} s more, to 30 s after the publishing" if longer > 0 else "")
+          + f" ({elapsed:.0f} s with the last runs), "
           f"{a.replicas} app process(es), reading {a.think} s between clicks, {os.cpu_count()} cores; "
           f"{len(results)} page runs; load average {os.getloadavg()[0]:.1f}")
     _table(results, started, upload)

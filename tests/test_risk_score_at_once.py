@@ -188,6 +188,9 @@ def test_the_worker_scores_a_new_version_before_readers_are_pointed_at_it(scored
         return real(cur, db_path, version, before_pointing=check)
 
     monkeypatch.setattr(snapshots, "publish", publish)
+    steps: list[str] = []
+    real_progress = queue.progress
+    monkeypatch.setattr(queue, "progress", lambda db, job, text: steps.append(text) or real_progress(db, job, text))
     assert _commit(scored, retrain=False) == 2  # committed while no worker ran: v2 has no scores yet
     w = worker.Worker(scored, log=logs.append)
     try:
@@ -199,6 +202,7 @@ def test_the_worker_scores_a_new_version_before_readers_are_pointed_at_it(scored
         w.close()
     assert queue.get(scored, job_id).state == "done" and snapshots.current(scored).version == 3
     assert pointed == [(2, True), (3, True)]  # each had its scores before readers were pointed at it
+    assert steps == ["restoring v1", "scoring", "publishing"]  # what the steward's page follows
     for v in (2, 3):
         said = [i for i, line in enumerate(logs) if f"scored v{v} with the model of v1 before publishing" in line]
         published = [i for i, line in enumerate(logs) if line.startswith(f"published v{v}")]
@@ -207,3 +211,18 @@ def test_the_worker_scores_a_new_version_before_readers_are_pointed_at_it(scored
     # v3 holds v1's data: the same model gives it v1's probabilities
     assert scores.load(scored, 3).select("project_id", "probability").sort("project_id").equals(
         scores.load(scored, 1).select("project_id", "probability").sort("project_id"))
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", ["writing the data", "restoring v3", "rating the new version's slip risk with the current model",
+            "publishing the new version to readers", "features 40%"]),
+    ("zh", ["写入数据", "恢复 v3", "用现有模型评估新版本的延误风险", "向读者发布新版本", "features 40%"])])
+def test_the_upload_page_says_the_workers_step_in_the_readers_language(lang, expected):
+    from types import SimpleNamespace
+
+    from analytics import i18n
+    from ui.blocks import jobs as job_blocks
+
+    ctx = SimpleNamespace(lang=lang, t=lambda key, **v: i18n.t(key, lang, **v))
+    steps = ["committing", "restoring v3", "scoring", "publishing", "features 40%"]
+    assert [job_blocks._step(ctx, s) for s in steps] == expected

@@ -18,6 +18,17 @@ def _esc(text: str) -> str:
     return page.md_escape(text)
 
 
+def _step(ctx: Context, progress: str | None) -> str:
+    """The worker's step ("committing", "restoring v3", "scoring", "publishing": analytics/worker.py) in the reader's
+    language; anything else as the worker wrote it."""
+    import re
+
+    m = re.fullmatch(r"([a-z]+)(?: v(\d+))?", progress or "")
+    if m and i18n.has(f"upload.job_step_{m.group(1)}", ctx.lang):
+        return ctx.t(f"upload.job_step_{m.group(1)}", version=m.group(2))
+    return progress or "…"
+
+
 def _job_line(ctx: Context, job) -> tuple[str, str]:
     """(kind of message, text) for one job's state, in the reader's language."""
     from analytics import jobs
@@ -25,7 +36,7 @@ def _job_line(ctx: Context, job) -> tuple[str, str]:
     if job.state == "queued":
         return "info", ctx.t("upload.job_waiting", job=job.id, ahead=jobs.ahead_of(ctx.db_path, job.id))
     if job.state == "running":
-        return "info", ctx.t("upload.job_running", job=job.id, progress=job.progress or "…")
+        return "info", ctx.t("upload.job_running", job=job.id, progress=_step(ctx, job.progress))
     if job.state == "failed":
         reason = ((job.result or {}).get("error") or {}).get(ctx.lang) or job.error or ""
         return "error", ctx.t("upload.job_failed", job=job.id, reason=reason)
