@@ -267,12 +267,14 @@ def served(a) -> int:
                 for proc in d.processes:
                     if proc.alive():
                         memory.setdefault(proc.name, []).append(rss_mb(proc.proc.pid)[0])
-                if "clicked_at" in upload and "published_seen" not in upload and \
-                        (snapshots.current(db).version or 0) > (before or 0):
-                    # the sessions go on 30 s past the publishing (at most 5 minutes past the planned end), so every
-                    # process is seen serving the new version under the same load however long the commit took
-                    upload["published_seen"] = time.time()
-                    until[0] = max(planned_end[0], min(time.time() + 30, planned_end[0] + 300))
+                # the sessions go on until 30 s past the publishing (at most 5 minutes past the planned end), so every
+                # process is seen serving the new version under the same load however long the commit took
+                if "clicked_at" in upload and "published_seen" not in upload:
+                    if (snapshots.current(db).version or 0) > (before or 0):
+                        upload["published_seen"] = time.time()
+                        until[0] = max(planned_end[0], min(time.time() + 30, planned_end[0] + 300))
+                    else:
+                        until[0] = planned_end[0] + 300  # held while the commit is on its way
                 if "clicked_at" in upload:
                     for port in d.app_ports:
                         if port not in propagation and (_version_of(port) or 0) > (before or 0):
