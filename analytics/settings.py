@@ -111,6 +111,10 @@ SETTINGS = (
     Setting("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS", "20", "Served with a worker: how long it may spend computing the "
             "most asked-for results of a new version before pointing the app processes at it, so their first pages on "
             "it are quick (the rest is computed after publishing). `0`: publish at once.", float),
+    Setting("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS", "120", "Served with a worker: how long it may wait for a new "
+            "version's slip-risk scores (the newest earlier model scoring it: seconds on a province's data, about a "
+            "minute on 200,000 items) before pointing the app processes at it anyway; the scores then follow when "
+            "done, and the risk page says none are there meanwhile. `0`: publish at once.", float),
     Setting("COCKPIT_BACKGROUND_NICE", "10", "How much lower the priority of background work is than page runs and "
             "commits, as a Linux nice increment (0–19): retraining the risk model, and in the worker the warming and "
             "quality marts after publishing, so that on a busy machine people's pages come first. `0`: the same.", int),

@@ -183,19 +183,33 @@ class Worker:
         self.warm_first(snapshot)
 
     def score_first(self, version: int) -> None:
-        """The version's slip-risk scores with the newest earlier model (`risk.jobs.score_with_latest`: seconds to a
-        minute, where a training takes minutes), so readers never see a published version without them; the
-        retraining the commit started replaces them when it is done. A retraining thread already scoring it is
-        waited for, not repeated."""
-        from analytics.risk import jobs as risk_jobs
+        """The version's slip-risk scores with the newest earlier model (`risk.jobs.score_with_latest`: seconds on a
+        province's data, about a minute on 200,000 items), so readers do not see a published version without them;
+        the retraining the commit started replaces them when it is done. A retraining thread already scoring it is
+        waited for, not repeated. At most COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS: on a saturated machine (3 app
+        processes on 2 cores, 60 sessions) scoring took over 3 minutes and the steward's commit over 5, so past the
+        budget the version is published and its scores follow when done."""
+        budget = settings.get("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS")
+        t0 = time.perf_counter()
+        done = threading.Event()
+
+        def score() -> None:
+            from analytics.risk import jobs as risk_jobs
+
+            try:
+                risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
+            except Exception as e:  # the risk page says no model scored this version: never a reason not to publish
+                self.log(f"scoring v{version} failed: {type(e).__name__}: {e}")
+            finally:
+                done.set()
+
+        threading.Thread(target=score, name="worker-score", daemon=True).start()
+        if not done.wait(max(budget, 0)):
+            self.log(f"publishing v{version} before its risk scores, after {time.perf_counter() - t0:.1f} s; they "
+                     "follow when done")
+            return
         from analytics.risk import scores
 
-        t0 = time.perf_counter()
-        try:
-            risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
-        except Exception as e:  # the risk page says no model scored this version: never a reason not to publish
-            self.log(f"scoring before publishing failed: {type(e).__name__}: {e}")
-            return
         meta = scores.load_meta(self.db_path, version)
         if meta is not None and meta.get("scored_version", meta.get("data_version")) == version:
             self.log(f"scored v{version} with the model of v{meta['data_version']} before publishing it, in "

@@ -24,21 +24,30 @@ from analytics.risk import model as M
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def scored(demo_small_path, demo_small_model, tmp_path) -> Path:
-    """A copy of the small demo whose v1 has a saved model, a saved forecast model and the scores they made (what
-    `risk.jobs.publish` leaves, without training the slip model again)."""
-    path = tmp_path / "demo.duckdb"
+@pytest.fixture(scope="module")
+def scored_v1(demo_small_path, demo_small_model, tmp_path_factory) -> tuple[Path, FC.ForecastModel]:
+    """The small demo whose v1 has a saved model, a saved forecast model (with its holdout check, as the risk page
+    reads it) and the scores they made: what `risk.jobs.publish` leaves, without training the slip model again."""
+    path = tmp_path_factory.mktemp("score_at_once") / "demo.duckdb"
     shutil.copy(demo_small_path, path)
     con = store.connect(path, read_only=True)
     try:
-        as_of, _ = F.data_as_of(con)
-        fc = FC.train(con, as_of)
+        fc = FC.train_with_card(con)
         model_path = persist.save(demo_small_model, path)
         fc_path = persist.save_forecast(fc, path, 1)
         scores.refresh(con, path, demo_small_model, model_path=model_path, forecast=fc, forecast_path=fc_path)
     finally:
         con.close()
+    return path, fc
+
+
+@pytest.fixture
+def scored(scored_v1, tmp_path) -> Path:
+    """A copy of `scored_v1` of this test's own."""
+    source, fc = scored_v1
+    path = tmp_path / "demo.duckdb"
+    shutil.copy(source, path)
+    shutil.copytree(persist.models_dir(source), persist.models_dir(path))
     FORECASTS[str(path)] = fc
     return path
 
@@ -88,6 +97,10 @@ def test_the_new_version_gets_the_earlier_models_scores_and_forecasts_and_a_trai
     assert (meta["scored_version"], meta["data_version"]) == (2, 1)  # v2, with the model trained on v1
     assert (meta["model_file"], meta["forecast_file"]) == (first["model_file"], first["forecast_file"])
     assert meta["forecast_file"].startswith("forecast-v1-")
+    assert meta["trained_at"] == first["trained_at"] and meta["scored_at"] >= first["scored_at"]  # when each was done
+    assert meta["evaluation"] == first["evaluation"]  # the same model card, the finish dates' check included
+    assert meta["forecast"] == first["forecast"] | {"forecast_seconds": meta["forecast"]["forecast_seconds"]}
+    assert meta["forecast"]["evaluation"]["coverage"]["p80"]["n"] > 0
     two = scores.load(scored, 2).sort("project_id")
     # by hand: the models as trained (the forecast one before it went to its file) on v2's data at v2's date
     con = store.connect(scored, read_only=True)
@@ -226,3 +239,30 @@ def test_the_upload_page_says_the_workers_step_in_the_readers_language(lang, exp
     ctx = SimpleNamespace(lang=lang, t=lambda key, **v: i18n.t(key, lang, **v))
     steps = ["committing", "restoring v3", "scoring", "publishing", "features 40%"]
     assert [job_blocks._step(ctx, s) for s in steps] == expected
+
+
+def test_past_its_budget_the_worker_publishes_and_the_scores_follow(scored, monkeypatch):
+    monkeypatch.setenv("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS", "0.5")
+    release = threading.Event()
+    real = jobs.score_with_latest
+
+    def slow(con, db_path):  # scoring on a saturated machine: minutes
+        release.wait(60)
+        return real(con, db_path)
+
+    monkeypatch.setattr(jobs, "score_with_latest", slow)
+    assert _commit(scored, retrain=False) == 2
+    logs: list[str] = []
+    w = worker.Worker(scored, log=logs.append)
+    try:
+        w.start()  # publishes v2 after half a second, without its scores
+        assert snapshots.current(scored).version == 2 and not scores.path_for(scored, 2).exists()
+        assert any("publishing v2 before its risk scores" in line for line in logs), logs
+        release.set()
+        deadline = time.time() + 120
+        while not scores.path_for(scored, 2).with_suffix(".json").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert scores.load_meta(scored, 2)["scored_version"] == 2  # they follow
+    finally:
+        release.set()
+        w.close()

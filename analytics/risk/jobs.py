@@ -105,7 +105,8 @@ def score_with_latest(con: duckdb.DuckDBPyConnection, db_path) -> dict | None:
             with M.limited_threads():
                 out = scores.refresh(con, db_path, model, model_path=meta["model_file"], forecast=fc,
                                      forecast_path=meta.get("forecast_file"), version=version, as_of=as_of,
-                                     replace=False, timings={"train_seconds": meta.get("train_seconds")})
+                                     replace=False, timings={"train_seconds": meta.get("train_seconds"),
+                                                             "trained_at": meta.get("trained_at")})
             return scores.load_meta(db_path, version) if out is not None else None
         return None
 

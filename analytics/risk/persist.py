@@ -224,7 +224,9 @@ def save_forecast(model, db_path, data_version: int) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     sio.dump(model.classifier, tmp)
     os.replace(tmp, path)
-    extra = {k: v for k, v in model.extra.items() if k in ("levels", "train_seconds")}
+    from analytics.risk.model import _jsonable
+
+    extra = _jsonable(model.extra)  # the calibrated levels, the training's seconds and its holdout check (the card)
     meta = {"file": path.name, "sha256": _sha256(path), "saved_at": now.isoformat(timespec="microseconds"),
             "data_version": data_version, "numeric": model.numeric, "categorical": model.categorical,
             "max_days": model.max_days, "trained_to": model.trained_to.isoformat(), "n_rows": model.n_rows,

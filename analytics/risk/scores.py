@@ -44,7 +44,8 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
     forecasts' holdout coverage.
 
     With `version` and `as_of`, a newer data version is scored with this (earlier) model at its own date: the
-    sidecar's `scored_version` / `scored_as_of` say so (`risk.jobs.score_with_latest`). `replace=False` writes
+    sidecar's `scored_version` / `scored_as_of` say so (`risk.jobs.score_with_latest`, which passes the model's own
+    `trained_at` in `timings`). `replace=False` writes
     nothing (and returns None) when the version has scores already: a training that finished first wins."""
     from analytics.risk import features as F
     from analytics.risk import forecast as FC
@@ -70,8 +71,9 @@ def refresh(con: duckdb.DuckDBPyConnection, db_path: str | Path, model: TrainedM
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{threading.get_ident()}.tmp")
     frame.write_parquet(tmp)
+    now = datetime.now().isoformat(timespec="seconds")
     meta = {
-        "trained_at": datetime.now().isoformat(timespec="seconds"), "data_version": model.data_version,
+        "trained_at": now, "scored_at": now, "data_version": model.data_version,
         "data_as_of": model.data_as_of.isoformat(), "n_rows": model.n_rows, "fit_seconds": round(model.fit_seconds, 1),
         "horizon_days": model.horizon_days, "tolerance_days": model.tolerance_days,
         "train_from": model.train_from.isoformat(), "train_to": model.train_to.isoformat(),
