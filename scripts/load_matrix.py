@@ -46,7 +46,9 @@ def row(replicas: int, sessions: int, kill: bool, report: str, seconds: float) -
     published = _find(r"the worker published it ([\d.]+ s) after the click", report)
     everywhere = _find(r"every app process ([\d.]+ s) after the worker published", report)
     trained = _find(r"risk model was saved ([\d.]+ s) after the click", report, "not by the end")
-    scored = _find(r"scored the new version with the model of v\d+ in ([\d.]+ s), before publishing", report, "none")
+    scored = _find(r"scored the new version with the model of v\d+ in ([\d.]+ s), before publishing", report, "")
+    scored = scored or ("not within " + _find(r"after waiting ([\d.]+ s) for them", report) + ", followed"
+                        if "after waiting" in report else "none")
     most = max(apps) if apps else "—"
     return (f"| {replicas}{', one killed at 120 s' if kill else ''} | {sessions} | {runs} | {rate} | {p50} | {p95} | "
             f"{errors} ({reconnected} reconnections) | {published} | {scored} | {everywhere} | {trained} | {most} | {worker} |")

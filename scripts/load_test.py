@@ -312,8 +312,10 @@ def served(a) -> int:
         trained = sorted(p.stat().st_mtime for p in persist.models_dir(db).glob(f"risk-v{snap.version}-*.skops")) \
             if published_at else []
         # the worker scores the new version with the earlier model before pointing readers at it (risk.jobs)
+        worker_log = d.worker.log.read_text(encoding="utf-8", errors="replace") if published_at else ""
         scored = re.findall(rf"scored v{snap.version} with the model of v(\d+) before publishing it, in ([\d.]+) s",
-                            d.worker.log.read_text(encoding="utf-8", errors="replace")) if published_at else []
+                            worker_log)
+        waited = re.findall(rf"publishing v{snap.version} before its risk scores, after ([\d.]+) s", worker_log)
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -338,6 +340,8 @@ def served(a) -> int:
         if published_at:
             print("risk scores: " + (f"the worker scored the new version with the model of v{scored[0][0]} in "
                                      f"{scored[0][1]} s, before publishing it" if scored else
+                                     f"the worker published the new version after waiting {waited[0]} s for them "
+                                     "(its budget); they followed" if waited else
                                      "the new version was published without risk scores"))
         if "clicked_at" in upload:  # retraining is background work (COCKPIT_BACKGROUND_NICE): people come first
             print("retraining: " + (f"the new version's risk model was saved {trained[0] - upload['clicked_at']:.1f} s"
