@@ -196,6 +196,7 @@ class Worker:
         def score() -> None:
             from analytics.risk import jobs as risk_jobs
 
+            ops.lower_this_thread()  # past the budget it is background work: people's first runs come first
             try:
                 risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
             except Exception as e:  # the risk page says no model scored this version: never a reason not to publish
