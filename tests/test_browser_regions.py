@@ -29,7 +29,7 @@ def _view(con, region: str, box):
     return rg.map_deck(data, region, lang="zh", labels=labels, **fitted(box)).deck.initial_view_state
 
 
-def _click_region(v: Visit, code: str, con, parent: str, tries: int = 3) -> None:
+def _click_region(v: Visit, code: str, con, parent: str, tries: int = 5) -> None:
     """Hover until deck.gl shows the region's tooltip (the map is drawn and picking works), then click, and
     wait for the run the click asks for; a click that the slow software picking lost is tried again."""
     point = read_regions_csv().filter(pl.col("region_code") == code).row(0, named=True)
@@ -41,7 +41,7 @@ def _click_region(v: Visit, code: str, con, parent: str, tries: int = 3) -> None
         hover_until_tooltip(v, x, y)
         click_map(v)
         try:
-            v.wait_for_query_change("region", start, timeout=10_000)
+            v.wait_for_query_change("region", start, timeout=20_000)
         except sync_api.TimeoutError:
             continue
         v.idle()
