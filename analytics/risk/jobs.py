@@ -151,8 +151,7 @@ def start(db_path, connect: Callable[[], duckdb.DuckDBPyConnection], **train_arg
         _JOBS[_key(db_path)] = job
 
     def run() -> None:
-        ops.lower_this_thread()  # readers' page runs come first: on a saturated machine, scoring at normal priority
-        # delayed every process's first run on the new version (11.6 s to reach the last of 3 at 60 sessions)
+        ops.lower_this_thread()  # readers' page runs come first: the scoring and the training are background work
         t0 = time.perf_counter()
         try:
             con = connect()
