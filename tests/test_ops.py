@@ -214,3 +214,36 @@ def test_each_run_writes_one_json_log_line(caplog):
     assert line | {"at": None} == {"at": None, "event": "page_run", "page": "meeting", "user": "王五",
                                    "role": "presenter", "outcome": "stopped", "seconds": 0.42, "data_version": 7,
                                    "session": "abc"}
+
+
+def test_served_processes_share_the_session_so_background_priority_reaches_across_them(tmp_path):
+    """`serve` starts each process in a process group of its own (stopped as one) but in its own session: with a
+    session each, Linux's autogroup scheduling gave the worker's nice-19 scoring and retraining a whole process's
+    share of the CPU against the app processes' page runs, and the lowered priority did nothing."""
+    import os
+    import sys
+
+    from analytics import serve
+
+    p = serve.Proc("sleeper", [sys.executable, "-c", "import subprocess, sys, time; "
+                               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"],
+                   dict(os.environ), tmp_path / "sleeper.log")
+    p.start()
+    try:
+        assert os.getpgid(p.proc.pid) == p.proc.pid != os.getpgid(0)
+        assert os.getsid(p.proc.pid) == os.getsid(0)
+    finally:
+        p.stop(timeout=5)
+    assert not p.alive()
+    time.sleep(0.2)
+    leftover = [d for d in os.listdir("/proc") if d.isdigit() and _pgid(int(d)) == p.proc.pid]
+    assert leftover == []  # the grandchild went with it
+
+
+def _pgid(pid: int) -> int | None:
+    import os
+
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
