@@ -78,22 +78,22 @@ def _meta(model: TrainedModel) -> dict:
     }
 
 
-def save(model: TrainedModel, db_path) -> Path:
-    """Write `model` to `<db_path>.models/` and return the path of the `.skops` file."""
+def _dump(db_path, stem: str, obj, meta: dict) -> Path:
+    """Write `obj` with skops to `<models>/<stem>.skops` (`<stem>-2.skops`… when two saves fall in one second) and
+    `meta` to its `.json` sidecar with the file's name, sha256, types and library versions, each atomically; returns
+    the `.skops` path."""
     folder = models_dir(db_path)
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.now()
-    stem = f"{PREFIX}{model.data_version if model.data_version is not None else 0}-{now:%Y%m%d%H%M%S}"
     path, n = folder / f"{stem}.skops", 1
     while path.exists() or path.with_suffix(".json").exists():  # two saves within one second
         n += 1
         path = folder / f"{stem}-{n}.skops"
     tmp = path.with_name(path.name + ".tmp")
-    sio.dump(model.pipeline, tmp)
+    sio.dump(obj, tmp)
     os.replace(tmp, path)
-    meta = {"file": path.name, "sha256": _sha256(path), "saved_at": now.isoformat(timespec="microseconds"),
-            "skops_version": skops.__version__, "sklearn_version": sklearn.__version__,
-            "untrusted_types": sorted(sio.get_untrusted_types(file=path)), **_meta(model)}
+    meta = {"file": path.name, "sha256": _sha256(path), "skops_version": skops.__version__,
+            "sklearn_version": sklearn.__version__, "untrusted_types": sorted(sio.get_untrusted_types(file=path)),
+            **meta}
     side = path.with_suffix(".json")
     tmp = side.with_name(side.name + ".tmp")
     tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
@@ -101,19 +101,32 @@ def save(model: TrainedModel, db_path) -> Path:
     return path
 
 
+def _sidecar(path: Path) -> dict:
+    """The sidecar of the model file `path`, with its `path`; ModelFileError when it cannot be read."""
+    side = path.with_suffix(".json")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{side}: unreadable sidecar ({e})") from None
+    meta["path"] = side.with_suffix(".skops")
+    return meta
+
+
+def save(model: TrainedModel, db_path) -> Path:
+    """Write `model` to `<db_path>.models/` and return the path of the `.skops` file."""
+    now = datetime.now()
+    stem = f"{PREFIX}{model.data_version if model.data_version is not None else 0}-{now:%Y%m%d%H%M%S}"
+    return _dump(db_path, stem, model.pipeline, {"saved_at": now.isoformat(timespec="microseconds"), **_meta(model)})
+
+
 def list_models(db_path, data_version: int | None = None) -> list[dict]:
     """Sidecars of stored models (newest first), each with its `path`; for `data_version` if given."""
     folder = models_dir(db_path)
     out = []
     for side in folder.glob(f"{PREFIX}*.json") if folder.is_dir() else ():
-        try:
-            meta = json.loads(side.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ModelFileError(f"{side}: unreadable sidecar ({e})") from None
-        if data_version is not None and meta.get("data_version") != data_version:
-            continue
-        meta["path"] = side.with_suffix(".skops")
-        out.append(meta)
+        meta = _sidecar(side)
+        if data_version is None or meta.get("data_version") == data_version:
+            out.append(meta)
     out.sort(key=lambda m: (m.get("saved_at", ""), m["path"].name), reverse=True)
     return out
 
@@ -184,13 +197,7 @@ def load_latest(db_path, data_version: int | None = None) -> TrainedModel | None
 def load_file(db_path, model_file: str) -> TrainedModel:
     """The stored model `model_file` (a name in the models folder, as a scores sidecar names it), with the same
     checks as `load_latest`; ModelFileError when it is missing or fails them."""
-    side = (models_dir(db_path) / Path(model_file).name).with_suffix(".json")
-    try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{side}: unreadable sidecar ({e})") from None
-    meta["path"] = side.with_suffix(".skops")
-    return _model(meta)
+    return _model(_sidecar(models_dir(db_path) / Path(model_file).name))
 
 
 def _model(m: dict) -> TrainedModel:
@@ -213,29 +220,15 @@ def save_forecast(model, db_path, data_version: int) -> Path:
     """Write a `forecast.ForecastModel` to `<db_path>.models/forecast-v{N}-….skops` (its pipeline) and a sidecar
     with everything else, so a new data version can be forecast at once, before the next training
     (`risk.jobs.score_with_latest`)."""
-    folder = models_dir(db_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.now()
-    stem = f"{FORECAST_PREFIX}{data_version}-{now:%Y%m%d%H%M%S}"
-    path, n = folder / f"{stem}.skops", 1
-    while path.exists() or path.with_suffix(".json").exists():
-        n += 1
-        path = folder / f"{stem}-{n}.skops"
-    tmp = path.with_name(path.name + ".tmp")
-    sio.dump(model.classifier, tmp)
-    os.replace(tmp, path)
     from analytics.risk.model import _jsonable
 
+    now = datetime.now()
     extra = _jsonable(model.extra)  # the calibrated levels, the training's seconds and its holdout check (the card)
-    meta = {"file": path.name, "sha256": _sha256(path), "saved_at": now.isoformat(timespec="microseconds"),
-            "data_version": data_version, "numeric": model.numeric, "categorical": model.categorical,
-            "max_days": model.max_days, "trained_to": model.trained_to.isoformat(), "n_rows": model.n_rows,
-            "fit_seconds": model.fit_seconds, "extra": extra}
-    side = path.with_suffix(".json")
-    tmp = side.with_name(side.name + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, side)
-    return path
+    return _dump(db_path, f"{FORECAST_PREFIX}{data_version}-{now:%Y%m%d%H%M%S}", model.classifier, {
+        "saved_at": now.isoformat(timespec="microseconds"), "data_version": data_version,
+        "numeric": model.numeric, "categorical": model.categorical, "max_days": model.max_days,
+        "trained_to": model.trained_to.isoformat(), "n_rows": model.n_rows, "fit_seconds": model.fit_seconds,
+        "extra": extra})
 
 
 def load_forecast(db_path, forecast_file: str):
@@ -245,12 +238,8 @@ def load_forecast(db_path, forecast_file: str):
 
     from analytics.risk.forecast import ForecastModel
 
-    path = models_dir(db_path) / Path(forecast_file).name
-    try:
-        m = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{path.with_suffix('.json')}: unreadable sidecar ({e})") from None
-    pipeline = _load_pipeline(path, m["sha256"], Pipeline)
+    m = _sidecar(models_dir(db_path) / Path(forecast_file).name)
+    pipeline = _load_pipeline(m["path"], m["sha256"], Pipeline)
     return ForecastModel(pipeline, list(m["numeric"]), list(m["categorical"]), int(m["max_days"]),
                          date.fromisoformat(m["trained_to"]), int(m["n_rows"]), float(m["fit_seconds"]),
                          dict(m.get("extra") or {}))
