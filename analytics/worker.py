@@ -306,12 +306,12 @@ class Worker:
         try:
             result = getattr(self, f"_{job.kind}")(job)
         except Exception as e:  # the job fails with its reason; the worker goes on
-            self._job = None
             error, both = _message(e)
             jobs.finish(self.db_path, job.id, error=error, result={"error": both} if both else None)
             self.log(f"job {job.id}: failed: {error}")
             return
-        self._job = None
+        finally:
+            self._job = None
         result["seconds"] = round(time.perf_counter() - t0, 2)
         jobs.finish(self.db_path, job.id, result=result)
         self.log(f"job {job.id}: {result.get('status')} v{result.get('version')} in {result['seconds']} s")
