@@ -266,3 +266,27 @@ def test_past_its_budget_the_worker_publishes_and_the_scores_follow(scored, monk
     finally:
         release.set()
         w.close()
+
+
+def test_the_meeting_shows_scores_that_arrived_after_someone_opened_it(scored, monkeypatch):
+    """The meeting's numbers are cached per data version for every session of the process. Scores that land after
+    the version was published (past the worker's budget, or the retraining's) key that cache too: the next
+    presenter's risk slide has them, rather than "No risk scores." until the cache's TTL."""
+    from streamlit.testing.v1 import AppTest
+
+    _commit(scored, retrain=False)
+    monkeypatch.setenv("COCKPIT_DB", str(scored))
+
+    def risk_slide() -> str:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params["lang"] = "en"
+        at.query_params["slide"] = "risk"
+        at.run()
+        at.switch_page("views/meeting.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return " ".join(h.body for h in at.get("html")) + " ".join(m.value for m in at.markdown)
+
+    assert "No risk scores." in risk_slide()
+    _score(scored)
+    shown = risk_slide()  # a new session, as the next presenter
+    assert "No risk scores." not in shown and "High-risk items" in shown

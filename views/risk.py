@@ -16,7 +16,8 @@ if why := scores.refusal(ctx.db_path, ctx.version):  # scores of a model file th
     risk_blocks.retrain_button(ctx, primary=True, key="risk_train")
     st.stop()
 
-data = ctx.block("risk", db_path=ctx.db_path, version=ctx.version, stamp=(meta or {}).get("trained_at", ""))
+data = ctx.block("risk", db_path=ctx.db_path, version=ctx.version,
+                 stamp=scores.stamp(ctx.db_path, ctx.version, meta))  # scores replaced on the same version show at once
 if data is None:
     if not risk_blocks.history_short(ctx):  # a new office: how many more ledgers before the model can learn
         st.info(ctx.t("risk.no_model"))

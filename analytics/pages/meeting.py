@@ -64,8 +64,9 @@ def describe_filters(cur: duckdb.DuckDBPyConnection, filters: Filters, lang: str
 
 
 def page(cur: duckdb.DuckDBPyConnection, sel: Selection, weights: dict, preset: str = "week", db_path: str = "",
-         version: int = 0) -> Frozen:
-    """The meeting's numbers for one selection and preset (the block cached on the data version)."""
+         version: int = 0, stamp: str = "") -> Frozen:
+    """The meeting's numbers for one selection and preset (the block cached on the data version and `stamp`, the
+    version's scores' `risk.scores.stamp`, which only keys the cache: scores arriving late show on the risk slide)."""
     facts = build_facts(cur, sel, preset, weights, db_path, version)
     return Frozen(facts, sel.filters, version, {lang: describe_filters(cur, sel.filters, lang) for lang in i18n.LANGS},
                   (tuple(sel.scope.region_codes), tuple(sel.scope.domains)))

@@ -131,6 +131,14 @@ def load_meta(db_path: str | Path, data_version: int) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+def stamp(db_path: str | Path, data_version: int, meta: dict | None = None) -> str:
+    """What keys a page's cached result on the version's scores ("" without any): they can arrive after the version
+    is published (`risk.jobs.score_with_latest` past the worker's budget) and be replaced by the retraining's, so a
+    block cached on the data version alone kept saying "no scores" until its TTL."""
+    meta = load_meta(db_path, data_version) if meta is None else meta
+    return f"{meta.get('trained_at', '')}|{meta.get('scored_at', '')}" if meta else ""
+
+
 def load(db_path: str | Path, data_version: int) -> pl.DataFrame | None:
     """Every saved score of a data version (the command line's `risk score`); pages read `scoped` instead."""
     path = path_for(db_path, data_version)

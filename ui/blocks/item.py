@@ -115,7 +115,7 @@ def _forecast(ctx: Context, d: ItemDetail) -> dict | None:
     """The item's saved finish-date forecast, while it is in flight (None without one)."""
     if d.head.get("actual_end_date") is not None:
         return None
-    stamp = (scores.load_meta(ctx.db_path, ctx.version) or {}).get("trained_at", "")
+    stamp = scores.stamp(ctx.db_path, ctx.version)
     return ctx.block("item_forecast", project_id=d.head["project_id"], db_path=ctx.db_path, version=ctx.version,
                      stamp=stamp)
 
@@ -273,7 +273,7 @@ def risk(ctx: Context, d: ItemDetail) -> None:
     """Probability of slipping now, its reasons, the last year of it, and what would move it."""
     with st.spinner(ctx.t("item.risk_computing")):
         try:
-            stamp = (scores.load_meta(ctx.db_path, ctx.version) or {}).get("trained_at", "")
+            stamp = scores.stamp(ctx.db_path, ctx.version)
             found = context.item_risk(ctx.db_path, ctx.version, d.head["project_id"], ctx.as_of, stamp)
         except Exception as exc:  # a model file that fails its checks: said, not hidden
             st.error(ctx.t("item.risk_error", error=md_escape(str(exc))))

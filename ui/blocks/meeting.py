@@ -17,6 +17,7 @@ from analytics.pages import meeting as mt
 from analytics.meeting import fonts, notes, pdf_writer, pptx_writer
 from analytics.figures import meeting as figures
 from analytics.meeting.model import Card, Deck, Slide, Table
+from analytics.risk import scores
 
 from ui import auth as auth_ui
 from ui import charts, filterbar, mapfit, tables
@@ -113,7 +114,8 @@ def frozen(ctx: Context, preset: str, as_of, rebuild: bool = False) -> mt.Frozen
     held = st.session_state.get(FROZEN)
     if held and held[0] == key and not rebuild:
         return held[1]
-    value = replace(ctx, as_of=as_of).block("meeting", preset=preset, db_path=ctx.db_path, version=ctx.version)
+    value = replace(ctx, as_of=as_of).block("meeting", preset=preset, db_path=ctx.db_path, version=ctx.version,
+                                            stamp=scores.stamp(ctx.db_path, ctx.version))  # the risk slide's scores
     st.session_state[FROZEN] = (key, value)
     return value
 
