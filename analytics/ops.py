@@ -29,12 +29,17 @@ def lower_this_thread(increment: int | None = None) -> int | None:
     first. Threads the calling thread starts later inherit it. Once lowered a thread cannot raise it again, so call
     it only at the start of a background thread of its own. Returns the thread's new nice value, or None where the
     system does not allow it (nothing changes then)."""
+    return lower_thread(threading.get_native_id(), increment)
+
+
+def lower_thread(tid: int, increment: int | None = None) -> int | None:
+    """`lower_this_thread` for the thread of native id `tid` of this process (`threading.get_native_id()`), from
+    another thread: work that was waited on and from now on is not (the worker's scoring past its budget)."""
     from analytics import settings
 
     step = settings.get("COCKPIT_BACKGROUND_NICE") if increment is None else increment
     if step <= 0 or not hasattr(os, "setpriority"):
         return None
-    tid = threading.get_native_id()
     try:
         nice = min(19, os.getpriority(os.PRIO_PROCESS, tid) + step)
         os.setpriority(os.PRIO_PROCESS, tid, nice)

@@ -118,7 +118,8 @@ def _nice_of(tid: int) -> int:
 
 
 def test_background_work_runs_at_a_lower_priority_than_page_runs(monkeypatch, tmp_path):
-    """Retraining and the worker's warming after a publish lower only their own thread, so on a busy machine the
+    """Retraining and the worker's warming after a publish lower only their own thread (the scoring of a new version
+    that comes first is waited for, and lowered only past the worker's budget), so on a busy machine the
     app processes' page runs come first (at 3 processes × 90 sessions on 2 cores, this work at the same priority kept
     the new version 10.6 s from the last process)."""
     from analytics import worker
@@ -153,7 +154,8 @@ def test_background_work_runs_at_a_lower_priority_than_page_runs(monkeypatch, tm
             break
         time.sleep(0.05)
     assert started and job.done and job.error is None, job.error
-    assert seen["scoring"] == seen["training"] == min(19, base + 7)
+    assert seen["training"] == min(19, base + 7)
+    assert seen["scoring"] == base  # the new version's scores at the commit's priority: the worker's publishing waits
 
     monkeypatch.setenv("COCKPIT_BACKGROUND_NICE", "0")  # off: nothing changes
     t = threading.Thread(target=lambda: seen.__setitem__("off", (ops.lower_this_thread(),

@@ -242,15 +242,24 @@ def test_the_upload_page_says_the_workers_step_in_the_readers_language(lang, exp
 
 
 def test_past_its_budget_the_worker_publishes_and_the_scores_follow(scored, monkeypatch):
+    """...and from then on the scoring is background work: its thread, at the commit's priority while the worker
+    waited for it, is lowered so the readers' first runs on the published version come first."""
+    import os
+
     monkeypatch.setenv("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS", "0.5")
+    monkeypatch.setenv("COCKPIT_BACKGROUND_NICE", "5")
     release = threading.Event()
-    real = jobs.score_with_latest
+    real = jobs._score_with_latest
+    nice: dict[str, int] = {}
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     def slow(con, db_path):  # scoring on a saturated machine: minutes
+        nice["waited for"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         release.wait(60)
+        nice["after the publish"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         return real(con, db_path)
 
-    monkeypatch.setattr(jobs, "score_with_latest", slow)
+    monkeypatch.setattr(jobs, "_score_with_latest", slow)
     assert _commit(scored, retrain=False) == 2
     logs: list[str] = []
     w = worker.Worker(scored, log=logs.append)
@@ -263,6 +272,7 @@ def test_past_its_budget_the_worker_publishes_and_the_scores_follow(scored, monk
         while not scores.path_for(scored, 2).with_suffix(".json").exists() and time.time() < deadline:
             time.sleep(0.2)
         assert scores.load_meta(scored, 2)["scored_version"] == 2  # they follow
+        assert nice == {"waited for": base, "after the publish": min(19, base + 5)}
     finally:
         release.set()
         w.close()

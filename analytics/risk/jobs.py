@@ -79,6 +79,14 @@ def publish(con: duckdb.DuckDBPyConnection, db_path, progress: Callable[[float, 
 
 
 _SCORING = threading.Lock()
+_SCORER: list[int] = []  # the native id of the thread in score_with_latest now, if any
+
+
+def lower_scoring() -> int | None:
+    """Lower the priority of the thread scoring a new version now (`ops.lower_thread`), if one is: the worker waited
+    for the scores before publishing and, past its budget, publishes without them; from then on they are background
+    work, and the readers' first runs on the new version come first. Returns the thread's new nice value, or None."""
+    return ops.lower_thread(_SCORER[0]) if _SCORER else None
 
 
 def score_with_latest(con: duckdb.DuckDBPyConnection, db_path) -> dict | None:
@@ -89,26 +97,34 @@ def score_with_latest(con: duckdb.DuckDBPyConnection, db_path) -> dict | None:
     `scores.refresh(replace=False)`). Returns the new sidecar, or None (nothing to do, or no earlier sound model).
     One at a time per process: a second caller waits, then finds the scores there."""
     with _SCORING:
-        newest = store.current_version(con)
-        if newest is None or scores.path_for(db_path, newest[0]).exists():
-            return None
-        version, as_of = newest
-        for earlier in range(version - 1, 0, -1):
-            meta = scores.load_meta(db_path, earlier)
-            if meta is None or not meta.get("model_file") or scores.refusal(db_path, earlier):
-                continue
-            try:
-                model = persist.load_file(db_path, meta["model_file"])
-                fc = persist.load_forecast(db_path, meta["forecast_file"]) if meta.get("forecast_file") else None
-            except persist.ModelFileError:
-                continue
-            with M.limited_threads():
-                out = scores.refresh(con, db_path, model, model_path=meta["model_file"], forecast=fc,
-                                     forecast_path=meta.get("forecast_file"), version=version, as_of=as_of,
-                                     replace=False, timings={"train_seconds": meta.get("train_seconds"),
-                                                             "trained_at": meta.get("trained_at")})
-            return scores.load_meta(db_path, version) if out is not None else None
+        _SCORER[:] = [threading.get_native_id()]
+        try:
+            return _score_with_latest(con, db_path)
+        finally:
+            _SCORER.clear()
+
+
+def _score_with_latest(con: duckdb.DuckDBPyConnection, db_path) -> dict | None:
+    newest = store.current_version(con)
+    if newest is None or scores.path_for(db_path, newest[0]).exists():
         return None
+    version, as_of = newest
+    for earlier in range(version - 1, 0, -1):
+        meta = scores.load_meta(db_path, earlier)
+        if meta is None or not meta.get("model_file") or scores.refusal(db_path, earlier):
+            continue
+        try:
+            model = persist.load_file(db_path, meta["model_file"])
+            fc = persist.load_forecast(db_path, meta["forecast_file"]) if meta.get("forecast_file") else None
+        except persist.ModelFileError:
+            continue
+        with M.limited_threads():
+            out = scores.refresh(con, db_path, model, model_path=meta["model_file"], forecast=fc,
+                                 forecast_path=meta.get("forecast_file"), version=version, as_of=as_of,
+                                 replace=False, timings={"train_seconds": meta.get("train_seconds"),
+                                                         "trained_at": meta.get("trained_at")})
+        return scores.load_meta(db_path, version) if out is not None else None
+    return None
 
 
 @dataclass
@@ -151,13 +167,13 @@ def start(db_path, connect: Callable[[], duckdb.DuckDBPyConnection], **train_arg
         _JOBS[_key(db_path)] = job
 
     def run() -> None:
-        ops.lower_this_thread()  # readers' page runs come first: the scoring and the training are background work
         t0 = time.perf_counter()
         try:
             con = connect()
-            if train_args.get("as_of") is None:  # the new version's scores at once, with the model before
-                job._progress(0.0, "score")
+            if train_args.get("as_of") is None:  # the new version's scores at once, with the model before: at the
+                job._progress(0.0, "score")      # priority of the commit, which the worker's publishing waits on
                 score_with_latest(con, db_path)
+            ops.lower_this_thread()  # readers' page runs come first: the training is background work
             job.meta = publish(con, db_path, job._progress, **train_args)
         except Exception as exc:  # reported on the page, never lost in the thread
             job.error = str(exc) or type(exc).__name__
