@@ -114,10 +114,12 @@ SETTINGS = (
     Setting("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS", "120", "Served with a worker: how long it may wait for a new "
             "version's slip-risk scores (the newest earlier model scoring it: seconds on a province's data, about a "
             "minute on 200,000 items) before pointing the app processes at it anyway; the scores then follow when "
-            "done, and the risk page says none are there meanwhile. `0`: publish at once.", float),
+            "done, at the background priority, and the risk page says none are there meanwhile. `0`: publish at "
+            "once.", float),
     Setting("COCKPIT_BACKGROUND_NICE", "10", "How much lower the priority of background work is than page runs and "
             "commits, as a Linux nice increment (0–19): retraining the risk model, and in the worker the warming and "
-            "quality marts after publishing, so that on a busy machine people's pages come first. `0`: the same.", int),
+            "quality marts after publishing, so that on a busy machine people's pages come first (nice orders threads "
+            "of one session or cgroup only: docs/deployment.md). `0`: the same.", int),
     Setting("COCKPIT_MAX_RUNS", "6", "Page runs one app process works on at once; more wait their turn, first come "
             "first served (one process has one Python interpreter lock: 90 runs at once are all slow together, and a "
             "new data version shows only after every one of them). `0`: no limit.", int),
