@@ -261,17 +261,11 @@ def served(a) -> int:
         d.start(timeout=600)
         print(f"started the proxy, {a.replicas} app process(es) and the worker in {time.time() - t0:.0f} s",
               flush=True)
-        # The simulated people are Python on the same two cores; real browsers run elsewhere. So the users' thread
-        # (the event loop: every session) goes first whenever it has work, and the served processes have the rest.
-        # At the same priority it was one thread among every DuckDB thread of the apps (serve keeps its processes
-        # in this session): 1 x 90 measured 4.3 runs/s and a 26.9 s p95, against 6.2 and 17.5 s. In a session of
-        # its own, Linux's autogroup gave it and the steward's browser half the machine: 1 x 30 fell to 4.0 runs/s.
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)  # this thread and those it starts
-            print("the simulated users' thread runs at nice -10, ahead of the served processes", flush=True)
-        except OSError as e:  # needs CAP_SYS_NICE
-            print(f"the simulated users run at the served processes' priority ({e}): page times include their "
-                  "wait for a core", flush=True)
+        # The simulated users run at the served processes' priority and in their session (serve keeps its processes
+        # in the caller's): one thread among theirs. Tried and dropped, on 1 x 30: in a session of their own, Linux's
+        # autogroup gave them and the steward's browser half the machine whenever they were busy (4.0 runs/s, 5.9 as
+        # here); at nice -10 their many wake-ups preempted the app processes, often while holding the interpreter
+        # lock (2.8 runs/s).
         base = f"http://127.0.0.1:{d.port}"
         stop = threading.Event()
         from analytics.db import snapshots
