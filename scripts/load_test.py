@@ -92,13 +92,6 @@ def _progress_csv(db: Path, rows: int = 2000) -> bytes:
 def _steward(base: str, csv_path: Path, delay: float, outcome: dict) -> None:
     from playwright.sync_api import sync_playwright
 
-    # A steward's browser runs elsewhere too. Here Chromium and playwright's driver took about a core while the
-    # upload page followed the job; at the users' priority (below) they came before the served processes, and 1 x 30
-    # fell to 2.9 runs/s. So they run at nice 10: the commit and the publishing are timed by the worker, not by them.
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread and the processes it starts
-    except OSError:
-        pass
     time.sleep(delay)
     try:
         with sync_playwright() as p:
@@ -261,11 +254,6 @@ def served(a) -> int:
         d.start(timeout=600)
         print(f"started the proxy, {a.replicas} app process(es) and the worker in {time.time() - t0:.0f} s",
               flush=True)
-        # The simulated users run at the served processes' priority and in their session (serve keeps its processes
-        # in the caller's): one thread among theirs. Tried and dropped, on 1 x 30: in a session of their own, Linux's
-        # autogroup gave them and the steward's browser half the machine whenever they were busy (4.0 runs/s, 5.9 as
-        # here); at nice -10 their many wake-ups preempted the app processes, often while holding the interpreter
-        # lock (2.8 runs/s).
         base = f"http://127.0.0.1:{d.port}"
         stop = threading.Event()
         from analytics.db import snapshots
