@@ -47,6 +47,8 @@ CSS = """<style>
 .st-key-meeting_slide table.mt-table td { border-bottom: 1px solid #d0d7de; padding: 0.3rem; vertical-align: top; }
 .st-key-meeting_slide td.mt-nowrap { white-space: nowrap; }
 .st-key-meeting_slide .mt-table-title { font-size: 1.25rem; font-weight: 700; color: #1f4e79; margin: 0.2rem 0; }
+.st-key-meeting_slide .mt-scroll { overflow-x: auto; }  /* a wide table scrolls in its column, never under a chart */
+@media (max-width: 1500px) { .st-key-meeting_slide table.mt-table { font-size: 0.95rem; } }
 .st-key-meeting_slide .mt-small { font-size: 0.95rem; color: #555; }
 .st-key-meeting_slide .mt-empty { font-size: 1.5rem; color: #555; padding: 1rem 0; }
 .st-key-meeting_slide .mt-footer { font-size: 0.9rem; color: #555; border-top: 1px solid #d0d7de;
@@ -57,7 +59,6 @@ CSS = """<style>
   .st-key-meeting_slide h2.mt-title { font-size: 1.7rem; }
   .st-key-meeting_slide p.mt-narrative { font-size: 1.1rem; }
   .st-key-meeting_slide .mt-value { font-size: 1.6rem; }
-  .st-key-meeting_slide .mt-scroll { overflow-x: auto; }
   .st-key-meeting_slide table.mt-table { font-size: 0.9rem; min-width: 40rem; }
 }
 </style>"""
