@@ -48,7 +48,7 @@ CSS = """<style>
 .st-key-meeting_slide td.mt-nowrap { white-space: nowrap; }
 .st-key-meeting_slide .mt-table-title { font-size: 1.25rem; font-weight: 700; color: #1f4e79; margin: 0.2rem 0; }
 .st-key-meeting_slide .mt-scroll { overflow-x: auto; }  /* a wide table scrolls in its column, never under a chart */
-@media (max-width: 1500px) { .st-key-meeting_slide table.mt-table { font-size: 0.95rem; } }
+@media (max-width: 1500px) { .st-key-meeting_slide table.mt-table { font-size: 0.95rem; min-width: 42rem; } }
 .st-key-meeting_slide .mt-small { font-size: 0.95rem; color: #555; }
 .st-key-meeting_slide .mt-empty { font-size: 1.5rem; color: #555; padding: 1rem 0; }
 .st-key-meeting_slide .mt-footer { font-size: 0.9rem; color: #555; border-top: 1px solid #d0d7de;
@@ -79,7 +79,7 @@ PRESENT_CSS = """<style>
 .st-key-meeting_slide .mt-label, .st-key-meeting_slide .mt-change { font-size: clamp(0.8rem, 1.7vh, 1.3rem); }
 .st-key-meeting_slide .mt-value { font-size: clamp(1.2rem, 3.6vh, 2.8rem); }
 .st-key-meeting_slide .mt-note { font-size: clamp(0.7rem, 1.35vh, 1rem); }
-.st-key-meeting_slide table.mt-table { font-size: clamp(0.8rem, 1.8vh, 1.35rem); }
+.st-key-meeting_slide table.mt-table { font-size: clamp(0.8rem, 1.8vh, 1.35rem); min-width: 0; }
 .st-key-meeting_slide table.mt-table td, .st-key-meeting_slide table.mt-table th { padding: 0.15rem 0.3rem; }
 .st-key-meeting_slide .mt-footer { margin-top: 0.3rem; padding-top: 0.2rem; }
 </style>"""
