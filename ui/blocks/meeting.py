@@ -79,7 +79,8 @@ PRESENT_CSS = """<style>
 .st-key-meeting_slide .mt-label, .st-key-meeting_slide .mt-change { font-size: clamp(0.8rem, 1.7vh, 1.3rem); }
 .st-key-meeting_slide .mt-value { font-size: clamp(1.2rem, 3.6vh, 2.8rem); }
 .st-key-meeting_slide .mt-note { font-size: clamp(0.7rem, 1.35vh, 1rem); }
-.st-key-meeting_slide table.mt-table { font-size: clamp(0.8rem, 1.8vh, 1.35rem); min-width: 0; }
+.st-key-meeting_slide table.mt-table { font-size: clamp(0.8rem, 1.8vh, 1.35rem); }
+@media (min-width: 641px) { .st-key-meeting_slide table.mt-table { min-width: 0; } }
 .st-key-meeting_slide table.mt-table td, .st-key-meeting_slide table.mt-table th { padding: 0.15rem 0.3rem; }
 .st-key-meeting_slide .mt-footer { margin-top: 0.3rem; padding-top: 0.2rem; }
 </style>"""
