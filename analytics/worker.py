@@ -189,13 +189,13 @@ class Worker:
         waited for, not repeated. At most COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS: on a saturated machine (3 app
         processes on 2 cores, 60 sessions) scoring took over 3 minutes and the steward's commit over 5, so past the
         budget the version is published and its scores follow when done, at the background priority."""
+        from analytics.risk import jobs as risk_jobs
+
         budget = settings.get("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS")
         t0 = time.perf_counter()
         done = threading.Event()
 
         def score() -> None:
-            from analytics.risk import jobs as risk_jobs
-
             try:  # at the commit's priority: the steward waits for it (the retraining thread's scoring, likewise)
                 risk_jobs.score_with_latest(self.db.cursor(), self.db_path)
             except Exception as e:  # the risk page says no model scored this version: never a reason not to publish
@@ -205,8 +205,6 @@ class Worker:
 
         threading.Thread(target=score, name="worker-score", daemon=True).start()
         if not done.wait(max(budget, 0)):
-            from analytics.risk import jobs as risk_jobs
-
             risk_jobs.lower_scoring()  # from now on background work: the readers' first runs on the version come first
             self.log(f"publishing v{version} before its risk scores, after {time.perf_counter() - t0:.1f} s; they "
                      "follow when done")

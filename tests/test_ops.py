@@ -219,7 +219,7 @@ def test_each_run_writes_one_json_log_line(caplog):
 
 
 def test_served_processes_share_the_session_so_background_priority_reaches_across_them(tmp_path):
-    """`serve` starts each process in a process group of its own (stopped as one) but in its own session: with a
+    """`serve` starts each process in a process group of its own (stopped as one) but in serve's session: with a
     session each, Linux's autogroup scheduling gave the worker's nice-19 scoring and retraining a whole process's
     share of the CPU against the app processes' page runs, and the lowered priority did nothing."""
     import os
