@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from datetime import date, datetime
 from pathlib import Path
 
@@ -308,7 +309,8 @@ class Worker:
         except Exception as e:  # the job fails with its reason; the worker goes on
             error, both = _message(e)
             jobs.finish(self.db_path, job.id, error=error, result={"error": both} if both else None)
-            self.log(f"job {job.id}: failed: {error}")
+            where = traceback.extract_tb(e.__traceback__)[-1]  # the log says where, for whoever reads it afterwards
+            self.log(f"job {job.id}: failed: {error} (at {Path(where.filename).name}:{where.lineno} in {where.name})")
             return
         finally:
             self._job = None

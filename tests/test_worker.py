@@ -98,6 +98,37 @@ def test_snapshots_beyond_the_newest_three_are_deleted_never_the_current(db):
     assert kept == ["v3", "v4", "v5"] and snapshots.current(db).version == 5
 
 
+def test_publishing_waits_for_another_cursors_open_write_and_keeps_it(db):
+    """The load test's 2 × 60 run: the steward's commit failed at publishing with "Cannot CHECKPOINT: there are other
+    write transactions active", another cursor of the worker's writer being mid-write. Publishing waits for it."""
+    con = store.connect(db)
+    other = con.cursor()
+    try:
+        other.execute("BEGIN TRANSACTION")
+        other.execute("CREATE TABLE scratch AS SELECT 1 AS x")  # a catalog change: a plain CHECKPOINT refuses
+        with pytest.raises(Exception, match="other write transactions"):
+            con.cursor().execute("CHECKPOINT")  # what publishing did
+
+        def finish() -> None:
+            time.sleep(0.5)
+            other.execute("COMMIT")
+
+        threading.Thread(target=finish).start()
+        t0 = time.perf_counter()
+        snap = snapshots.publish(con, db, 7)
+        assert time.perf_counter() - t0 >= 0.4  # it waited for the other transaction to end
+        assert snapshots.current(db).version == 7
+        assert con.execute("SELECT x FROM scratch").fetchall() == [(1,)]  # whose work was kept, not aborted
+    finally:
+        other.close()
+        con.close()
+    reader = store.connect(snap.path, read_only=True)
+    try:  # the snapshot opens read-only and holds the data committed before it
+        assert reader.execute("SELECT count(*) FROM data_versions").fetchone()[0] >= 1
+    finally:
+        reader.close()
+
+
 KILLED = """
 import sys, time
 sys.path.insert(0, {root!r})

@@ -62,7 +62,11 @@ def publish(con: duckdb.DuckDBPyConnection, db_path: str | Path, version: int,
     """Copy the committed state of the database (`con` is its writer; nothing else writes during the copy) to a new
     snapshot and point readers at it; delete the snapshots beyond the newest KEEP. `before_pointing(path)` runs
     between the copy and the pointer (the worker warms the new snapshot there, so readers switch to a warm one)."""
-    con.execute("CHECKPOINT")  # the file alone then holds every committed change
+    # the file alone then holds every committed change. FORCE: a plain CHECKPOINT fails while any other cursor of the
+    # writer has a transaction open that changed a table or the catalog ("Cannot CHECKPOINT: there are other write
+    # transactions active"), which failed a steward's commit in the load test (2 processes × 60 sessions); since
+    # DuckDB 1.4 FORCE waits for that transaction to end (its work kept) and holds new ones back meanwhile
+    con.execute("FORCE CHECKPOINT")
     out = folder(db_path)
     out.mkdir(parents=True, exist_ok=True)
     name = f"v{version}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{os.getpid()}.duckdb"
