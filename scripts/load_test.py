@@ -97,18 +97,26 @@ def _steward(base: str, csv_path: Path, delay: float, outcome: dict) -> None:
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS)
             page = b.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(base + "/upload?lang=en")
-            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_path), timeout=120000)
-            page.get_by_role("button", name="Commit", exact=True).click(timeout=180000)
-            started = time.perf_counter()
-            outcome["clicked_at"] = time.time()
-            page.get_by_text("Committed as data version").first.wait_for(timeout=300000)
-            outcome["commit_s"] = time.perf_counter() - started
-            outcome["committed_at"] = time.time()
-            outcome["message"] = page.get_by_text("Committed as data version").first.inner_text()[:120]
-            b.close()
+            try:
+                page.goto(base + "/upload?lang=en")
+                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv_path),
+                                                                                             timeout=120000)
+                page.get_by_role("button", name="Commit", exact=True).click(timeout=180000)
+                started = time.perf_counter()
+                outcome["clicked_at"] = time.time()
+                page.get_by_text("Committed as data version").first.wait_for(timeout=300000)
+                outcome["commit_s"] = time.perf_counter() - started
+                outcome["committed_at"] = time.time()
+                outcome["message"] = page.get_by_text("Committed as data version").first.inner_text()[:120]
+            except Exception:  # what the steward's page said when it gave up (the job's status, a refusal)
+                said = " ".join(page.locator('[data-testid="stMain"]').inner_text(timeout=10000).split())
+                outcome["page"] = said[-600:]
+                raise
+            finally:
+                b.close()
     except Exception as exc:
-        outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        outcome["error"] = f"{type(exc).__name__}: {exc}"[:300] + (f"\nthe page said: {outcome['page']}"
+                                                                   if "page" in outcome else "")
 
 
 def _background(sample, a, base: str, csv_path: Path, upload: dict) -> threading.Thread | None:
@@ -312,7 +320,7 @@ def served(a) -> int:
         trained = sorted(p.stat().st_mtime for p in persist.models_dir(db).glob(f"risk-v{snap.version}-*.skops")) \
             if published_at else []
         # the worker scores the new version with the earlier model before pointing readers at it (risk.jobs)
-        worker_log = d.worker.log.read_text(encoding="utf-8", errors="replace") if published_at else ""
+        worker_log = d.worker.log.read_text(encoding="utf-8", errors="replace")
         scored = re.findall(rf"scored v{snap.version} with the model of v(\d+) before publishing it, in ([\d.]+) s",
                             worker_log)
         waited = re.findall(rf"publishing v{snap.version} before its risk scores, after ([\d.]+) s", worker_log)
@@ -337,6 +345,8 @@ def served(a) -> int:
                             f"{published_at - upload['clicked_at']:.1f} s after the click"
                             if "commit_s" in upload and published_at else
                             f"FAILED {upload.get('error', 'did not finish')}"))
+        if "commit_s" not in upload or not published_at:  # what the worker was doing, or it cannot be told afterwards
+            print("the worker's log, last lines:\n" + "\n".join(worker_log.splitlines()[-15:]))
         if published_at:
             print("risk scores: " + (f"the worker scored the new version with the model of v{scored[0][0]} in "
                                      f"{scored[0][1]} s, before publishing it" if scored else
