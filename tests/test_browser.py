@@ -334,6 +334,20 @@ def click_map(v: Visit) -> None:
     v.page.mouse.up()
 
 
+def click_map_until(v: Visit, x: float, y: float, arrived, tries: int = 5) -> None:
+    """Hover (x, y) until deck.gl shows its tooltip, click, and call `arrived()` (which waits for the run the click
+    asks for); a click the slow software picking lost (under CI's parallel load) is tried again."""
+    for _ in range(tries):
+        hover_until_tooltip(v, x, y)  # deck.gl draws after the page is idle
+        click_map(v)
+        try:
+            arrived()
+            break
+        except sync_api.TimeoutError:
+            continue
+    v.idle()
+
+
 def test_clicking_a_district_on_the_map_drills_into_it(server, browser):
     # Beijing's districts: on the national map, software-rendered picking takes ~1.9 s in headless
     # Chromium, past deck.gl's 250 ms click window, so the click is lost there (not on real GPUs)
@@ -351,15 +365,7 @@ def test_clicking_a_district_on_the_map_drills_into_it(server, browser):
                            parent_code="110000", **fitted(chart.bounding_box())).deck.initial_view_state
     chaoyang = read_regions_csv().filter(pl.col("region_code") == "110105").row(0, named=True)
     x, y = _pixel(chaoyang["lon"], chaoyang["lat"], view, chart.bounding_box())
-    for _ in range(5):  # a click the slow software picking lost (under CI's parallel load) is tried again
-        hover_until_tooltip(v, x, y)  # deck.gl draws after the page is idle
-        click_map(v)
-        try:
-            v.wait_for_query("region", "110105", timeout=20_000)
-            break
-        except sync_api.TimeoutError:
-            continue
-    v.idle()
+    click_map_until(v, x, y, lambda: v.wait_for_query("region", "110105", timeout=20_000))
     assert v.query().get("region") == ["110105"]
     assert "北京市 / 朝阳区" in v.page.locator(f'{MAIN} [data-testid="stCaptionContainer"]').first.inner_text()
     assert v.exceptions() == [] and v.external == []

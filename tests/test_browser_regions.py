@@ -10,8 +10,7 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from tests.test_browser import (WAIT, Visit, _pixel, click_map, expect, fitted, hover_until_tooltip,  # noqa: E402
-                                settled_chart)
+from tests.test_browser import (WAIT, Visit, _pixel, click_map_until, expect, fitted, settled_chart)  # noqa: E402
 
 from analytics import metrics
 from analytics.pages import regions as rg
@@ -36,16 +35,8 @@ def _click_region(v: Visit, code: str, con, parent: str, tries: int = 5) -> None
     chart = settled_chart(v, CHART)
     view = _view(con, parent, chart.bounding_box())
     start = (v.query().get("region") or [None])[0]
-    for _ in range(tries):
-        x, y = _pixel(point["lon"], point["lat"], view, chart.bounding_box())
-        hover_until_tooltip(v, x, y)
-        click_map(v)
-        try:
-            v.wait_for_query_change("region", start, timeout=20_000)
-        except sync_api.TimeoutError:
-            continue
-        v.idle()
-        return
+    x, y = _pixel(point["lon"], point["lat"], view, chart.bounding_box())
+    click_map_until(v, x, y, lambda: v.wait_for_query_change("region", start, timeout=20_000), tries)
 
 
 def _path(v: Visit) -> list[str]:
