@@ -137,6 +137,9 @@ def _gauges() -> dict:
     if ops.SHOWN.version is not None:
         gauges["cockpit_shown_version"] = ("The newest data version a finished page run of this process showed.",
                                            [({}, ops.SHOWN.version)])
+        gauges["cockpit_shown_version_since_seconds"] = (
+            "When a finished page run of this process first showed that version, seconds since the epoch.",
+            [({}, ops.SHOWN.since)])
     if Path(db_path).is_file():
         try:
             newest = _data_version(db_path)

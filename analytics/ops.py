@@ -149,16 +149,20 @@ class Admission:
 
 class Shown:
     """The newest data version a finished run of this process has shown (runs pin a snapshot at their start, so a
-    run that started before a commit may finish after one that started after it: the newest is kept)."""
+    run that started before a commit may finish after one that started after it: the newest is kept), and when
+    (seconds since the epoch) a finished run first showed it: `/metrics` says both, so "published → shown on every
+    process" is read off each process's own clock, not off how soon someone polling asked."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.version: int | None = None
+        self.since: float | None = None
 
     def saw(self, version: int | None) -> None:
         if version is not None:
             with self._lock:
-                self.version = version if self.version is None else max(self.version, version)
+                if self.version is None or version > self.version:
+                    self.version, self.since = version, time.time()
 
 
 SHOWN = Shown()

@@ -103,6 +103,20 @@ def test_admission_lets_a_few_runs_in_at_a_time_first_come_first_served():
     assert ops.Admission(0).enter() == 0.0  # no limit
 
 
+def test_metrics_say_when_a_process_first_showed_its_newest_version():
+    shown = ops.Shown()
+    before = time.time()
+    shown.saw(2)
+    first = shown.since
+    assert shown.version == 2 and before <= first <= time.time()
+    time.sleep(0.01)
+    shown.saw(2)  # a later run on the same version does not move it
+    shown.saw(1)  # nor one that started before the commit and finished after
+    assert (shown.version, shown.since) == (2, first)
+    shown.saw(3)
+    assert shown.version == 3 and shown.since > first
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as r:
@@ -188,6 +202,7 @@ def test_endpoints_beside_the_running_app(server, browser):
     assert after["cockpit_sessions"] >= 1
     assert after["cockpit_data_version"] >= 1
     assert after["cockpit_shown_version"] == after["cockpit_data_version"]  # the page just finished showed it
+    assert after["cockpit_process_start_time_seconds"] <= after["cockpit_shown_version_since_seconds"] <= time.time()
     assert after["cockpit_page_runs_waiting"] == 0 and after["cockpit_page_runs_running"] >= 0
     assert after['cockpit_outbox_messages{state="failed"}'] == 0
     assert after["cockpit_process_resident_memory_bytes"] > 0
