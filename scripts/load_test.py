@@ -369,7 +369,7 @@ def served(a) -> int:
             print(f"new version served by every app process {max(propagation[p] for p in alive_ports) - published_at:.1f}"
                   " s after the worker published it (when each process's first run on it finished, by its own clock; "
                   f"polling /metrics every 0.5 s saw it {max(polled[p] for p in alive_ports) - published_at:.1f} s "
-                  "after)")
+                  "after); each process: " + ", ".join(f"{propagation[p] - published_at:.1f} s" for p in alive_ports))
         else:
             print(f"new version not seen served by every app process: {propagation}")
     return 1 if errors or (not a.no_upload and "commit_s" not in upload) else 0
