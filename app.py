@@ -106,7 +106,8 @@ def main(run: dict) -> None:
 _run = {"page": "", "user": "", "role": "", "version": None}
 _started, _outcome = time.perf_counter(), "ok"
 _gate = ops.admission()  # a few runs at a time per process, first come first served (COCKPIT_MAX_RUNS)
-ops.REGISTRY.waited(_gate.enter())
+_waited = _gate.enter()
+ops.REGISTRY.waited(_waited)
 try:
     main(_run)
 except StopException:
@@ -133,4 +134,4 @@ finally:
     _gate.leave(rerun=_outcome == "rerun")
     ops.record_run(_run["page"] or "none", time.perf_counter() - _started, _outcome, user=_run["user"],
                    role=_run["role"], data_version=_run["version"],
-                   session=getattr(get_script_run_ctx(), "session_id", "")[:8])
+                   session=getattr(get_script_run_ctx(), "session_id", "")[:8], waited=_waited)

@@ -17,7 +17,7 @@ As it starts, the process imports every module the pages run on and warms the re
 (analytics/warming.py), in the background, so the first reader after a restart does not pay for either.
 
 Every run of app.py writes one JSON log line to stderr (logger `cockpit.access`): time, page, user, role, outcome,
-seconds, data version. docs/deployment.md says how to use them.
+seconds (and of them waited for a turn), data version. docs/deployment.md says how to use them.
 """
 from __future__ import annotations
 

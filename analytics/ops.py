@@ -229,14 +229,15 @@ def admission() -> Admission:
 
 
 def record_run(page: str, seconds: float, outcome: str, *, user: str, role: str, data_version: int | None,
-               session: str = "") -> None:
-    """Count one run of the app script (a page view or a rerun after a click) and write its log line."""
+               session: str = "", waited: float = 0.0) -> None:
+    """Count one run of the app script (a page view or a rerun after a click) and write its log line. `seconds`
+    includes the `waited` for a turn (COCKPIT_MAX_RUNS)."""
     REGISTRY.record(page, seconds, outcome)
     if ACCESS_LOG.isEnabledFor(logging.INFO):
         ACCESS_LOG.info(json.dumps({
             "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": "page_run", "page": page, "user": user,
-            "role": role, "outcome": outcome, "seconds": round(seconds, 3), "data_version": data_version,
-            "session": session}, ensure_ascii=False))
+            "role": role, "outcome": outcome, "seconds": round(seconds, 3), "waited": round(waited, 3),
+            "data_version": data_version, "session": session}, ensure_ascii=False))
 
 
 def _label(value: object) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import os
 import random
 import re
@@ -240,6 +241,37 @@ def _version_of(port: int) -> tuple[int | None, float | None]:
     return (int(version) if version is not None else None), values.get("cockpit_shown_version_since_seconds")
 
 
+def _first_runs(log: Path, before: int | None, n: int = 6) -> list[dict]:
+    """The first `n` page runs an app process's log records on a data version newer than `before` (its access log
+    lines, in the order they ended)."""
+    runs = []
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return runs
+    for line in lines:
+        if '"event": "page_run"' not in line:
+            continue
+        try:
+            run = json.loads(line[line.index("{"):])
+        except ValueError:
+            continue
+        if (run.get("data_version") or 0) > (before or 0):
+            runs.append(run)
+            if len(runs) == n:
+                break
+    return runs
+
+
+def _ended(run: dict, published_at: float | None) -> str:
+    from datetime import datetime
+
+    try:
+        return f"+{datetime.strptime(run['at'], '%Y-%m-%dT%H:%M:%S%z').timestamp() - published_at:.0f} s"
+    except (KeyError, TypeError, ValueError):
+        return "?"
+
+
 def served(a) -> int:
     """The run through `python -m analytics serve`'s proxy (issue 18)."""
     from analytics import serve
@@ -332,6 +364,7 @@ def served(a) -> int:
         scored = re.findall(rf"scored v{snap.version} with the model of v(\d+) before publishing it, in ([\d.]+) s",
                             worker_log)
         waited = re.findall(rf"publishing v{snap.version} before its risk scores, after ([\d.]+) s", worker_log)
+        first_runs = {app.name: _first_runs(app.log, before) for app in d.apps}
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -372,6 +405,12 @@ def served(a) -> int:
                   "after); each process: " + ", ".join(f"{propagation[p] - published_at:.1f} s" for p in alive_ports))
         else:
             print(f"new version not seen served by every app process: {propagation}")
+        for name, runs in first_runs.items():  # where a process's time to show the new version went
+            if runs:
+                print(f"first runs on the new version, {name} (page: seconds in all / of them waiting for a turn, "
+                      "ended how long after the publishing): "
+                      + "; ".join(f"{r['page']} {r['seconds']:.1f}/{r.get('waited', 0):.1f} s ({r['outcome']}, "
+                                  f"{_ended(r, published_at)})" for r in runs))
     return 1 if errors or (not a.no_upload and "commit_s" not in upload) else 0
 
 

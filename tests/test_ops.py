@@ -259,11 +259,12 @@ def test_readiness_says_which_dependency_failed(tmp_path):
 
 def test_each_run_writes_one_json_log_line(caplog):
     with caplog.at_level("INFO", logger="cockpit.access"):
-        ops.record_run("meeting", 0.42, "stopped", user="王五", role="presenter", data_version=7, session="abc")
+        ops.record_run("meeting", 0.42, "stopped", user="王五", role="presenter", data_version=7, session="abc",
+                       waited=0.1)
     line = json.loads(caplog.records[-1].getMessage())
     assert line | {"at": None} == {"at": None, "event": "page_run", "page": "meeting", "user": "王五",
-                                   "role": "presenter", "outcome": "stopped", "seconds": 0.42, "data_version": 7,
-                                   "session": "abc"}
+                                   "role": "presenter", "outcome": "stopped", "seconds": 0.42, "waited": 0.1,
+                                   "data_version": 7, "session": "abc"}
 
 
 def test_served_processes_share_the_session_so_background_priority_reaches_across_them(tmp_path):
