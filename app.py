@@ -112,6 +112,9 @@ try:
     main(_run)
 except StopException:
     _outcome = "stopped"
+    # a page that ends by saying why it shows no more (st.stop: the risk page before the new version's scores, an
+    # empty selection) has shown its version; before a version is chosen (the sign-in form) there is none
+    ops.SHOWN.saw(_run["version"])
     raise
 except RerunException:
     _outcome = "rerun"

@@ -181,7 +181,9 @@ class Shown:
     """The newest data version a finished run of this process has shown (runs pin a snapshot at their start, so a
     run that started before a commit may finish after one that started after it: the newest is kept), and when
     (seconds since the epoch) a finished run first showed it: `/metrics` says both, so "published → shown on every
-    process" is read off each process's own clock, not off how soon someone polling asked."""
+    process" is read off each process's own clock, not off how soon someone polling asked. A run the page ended
+    with st.stop() counts (the risk page saying the new version has no scores yet shows that version); Streamlit
+    raises the same exception when a tab closes mid-run, which these first seconds of a version rarely see."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -364,6 +364,8 @@ def served(a) -> int:
         scored = re.findall(rf"scored v{snap.version} with the model of v(\d+) before publishing it, in ([\d.]+) s",
                             worker_log)
         waited = re.findall(rf"publishing v{snap.version} before its risk scores, after ([\d.]+) s", worker_log)
+        warmed = re.findall(r"warmed (\d+) results of v" + str(snap.version) + r"-\S+ before publishing it, in ([\d.]+) s",
+                            worker_log)
         first_runs = {app.name: _first_runs(app.log, before) for app in d.apps}
     finally:
         d.stop()
@@ -394,6 +396,9 @@ def served(a) -> int:
                                      f"the worker published the new version after waiting {waited[0]} s for them "
                                      "(its budget); they followed" if waited else
                                      "the new version was published without risk scores"))
+        if published_at:  # the results readers asked for most, computed by the worker before it pointed them at it
+            print("warming: " + (f"the worker computed {warmed[0][0]} results of the new version in {warmed[0][1]} s "
+                                 "before publishing it" if warmed else "none before publishing"))
         if "clicked_at" in upload:  # retraining is background work (COCKPIT_BACKGROUND_NICE): people come first
             print("retraining: " + (f"the new version's risk model was saved {trained[0] - upload['clicked_at']:.1f} s"
                                     " after the click" if trained else "not finished when the run ended"))

@@ -298,3 +298,19 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except OSError:
         return None
+
+
+def test_a_page_that_ends_by_saying_why_has_shown_its_version(monkeypatch):
+    """The item page without an item shows its finder and stops (st.stop), as the risk page does before a new
+    version's scores: that run showed the version, so /metrics counts it (issue 18's "published → shown")."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_pages import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["lang"] = "en"
+    at.run()  # the cockpit
+    monkeypatch.setattr(ops, "SHOWN", ops.Shown())
+    at.switch_page("views/item.py").run()
+    assert not at.exception and at.session_state["_context"].version >= 1
+    assert ops.SHOWN.version == at.session_state["_context"].version and ops.SHOWN.since is not None
