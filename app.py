@@ -48,8 +48,6 @@ def main(run: dict) -> None:
         st.stop()
     version, as_of = newest
     run["version"] = version
-    if ops.PINNED.first(version):
-        ops.admission().lead()  # the first run on a new version: the others wait until it has shown it (ops.py)
 
     # applied in SQL to every query, the filters below can only narrow it; a deployment for one city or province
     # (python -m analytics init --home-region) opens on it and offers nothing outside it

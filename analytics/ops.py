@@ -103,38 +103,14 @@ class Admission:
     a few at a time, runs finish in the order asked, and a run pins its data snapshot when admitted, so a commit
     shows on the next page finished, not after every thread already running. A rerun that follows a run ended by
     a click (RerunException) on the same thread within `rerun_grace` s goes straight in: it was admitted already.
-    `limit` 0: no limit.
+    `limit` 0: no limit."""
 
-    The first run on a newly published data version leads (`lead`): until it ends (at most `lead_for` s) no other
-    run is let in, so the runs already going drain and it gets the interpreter to itself sooner. It computes what
-    every run on that version needs first (the region tree, the options, the worker's stored results), and a
-    commit shows on this process a page later instead of behind five others sharing the interpreter lock."""
-
-    def __init__(self, limit: int, rerun_grace: float = 2.0, lead_for: float = 10.0) -> None:
-        self.limit, self.rerun_grace, self.lead_for = limit, rerun_grace, lead_for
+    def __init__(self, limit: int, rerun_grace: float = 2.0) -> None:
+        self.limit, self.rerun_grace = limit, rerun_grace
         self._cond = threading.Condition()
         self._queue: list[object] = []  # tickets of the waiting runs, oldest first
         self.running = 0
         self._thread = threading.local()
-        self._leader: int | None = None  # the thread leading a new version, and until when at most
-        self._lead_until = 0.0
-
-    def _held_for(self) -> float | None:
-        """Seconds a leader still holds the others back (None: nobody leads). Called with the lock held."""
-        if self._leader is None:
-            return None
-        left = self._lead_until - time.perf_counter()
-        if left <= 0:
-            self._leader = None
-            return None
-        return left
-
-    def lead(self) -> None:
-        """The calling run (admitted) is the first on a new data version: hold the next runs until it leaves."""
-        if self.limit <= 0:
-            return
-        with self._cond:
-            self._leader, self._lead_until = threading.get_ident(), time.perf_counter() + self.lead_for
 
     @property
     def waiting(self) -> int:
@@ -155,11 +131,7 @@ class Admission:
             ticket = object()
             self._queue.append(ticket)
             try:
-                while True:
-                    held = self._held_for()
-                    if held is None and self._queue[0] is ticket and self.running < self.limit:
-                        break
-                    self._cond.wait(held)  # woken when a run leaves, or when the leader's time is up
+                self._cond.wait_for(lambda: self._queue[0] is ticket and self.running < self.limit)
             finally:
                 self._queue.remove(ticket)
                 self._cond.notify_all()
@@ -171,8 +143,6 @@ class Admission:
             return
         with self._cond:
             self.running -= 1
-            if self._leader == threading.get_ident():
-                self._leader = None
             self._cond.notify_all()
         self._thread.rerun_at = time.perf_counter() if rerun else None
 
@@ -197,24 +167,7 @@ class Shown:
                     self.version, self.since = version, time.time()
 
 
-class Pinned:
-    """The newest data version a run of this process has started on: `first(v)` is true for the one run that
-    starts on a version newer than every earlier one (it leads, `Admission.lead`)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.version: int | None = None
-
-    def first(self, version: int | None) -> bool:
-        with self._lock:
-            if version is None or (self.version is not None and version <= self.version):
-                return False
-            self.version = version
-            return True
-
-
 SHOWN = Shown()
-PINNED = Pinned()
 _ADMISSION: Admission | None = None
 _ADMISSION_LOCK = threading.Lock()
 

@@ -103,39 +103,6 @@ def test_admission_lets_a_few_runs_in_at_a_time_first_come_first_served():
     assert ops.Admission(0).enter() == 0.0  # no limit
 
 
-def test_the_first_run_on_a_new_version_holds_the_next_runs_until_it_has_shown_it():
-    """Issue 18: a commit shows on a busy process at the next page finished. The first run on a new version leads:
-    places are free, yet no run is let in until it leaves (the runs already going drain meanwhile); then the next
-    goes in. A leader that never leaves holds the others at most `lead_for` seconds."""
-    pinned = ops.Pinned()
-    assert pinned.first(3) and not pinned.first(3) and not pinned.first(2) and pinned.first(4)
-    assert not pinned.first(None)
-
-    gate = ops.Admission(3, lead_for=30)
-    gate.enter()  # a run on the old version, going on
-    gate.enter()  # the first run on the new version
-    gate.lead()
-    let_in = threading.Event()
-    other = threading.Thread(target=lambda: (gate.enter(), let_in.set(), gate.leave()))
-    other.start()
-    time.sleep(0.3)
-    assert not let_in.is_set() and gate.waiting == 1 and gate.running == 2  # a place is free; it waits
-    gate.leave()  # the leader has shown the new version
-    assert let_in.wait(5) and gate.waiting == 0
-    other.join(5)
-    gate.leave()
-    assert gate.running == 0
-
-    gate = ops.Admission(3, lead_for=0.3)
-    gate.enter()
-    gate.lead()  # and never leaves
-    started = time.perf_counter()
-    assert gate.enter() >= 0.2 and time.perf_counter() - started < 5
-    gate.leave()
-    gate.leave()
-    assert gate.running == 0
-
-
 def test_metrics_say_when_a_process_first_showed_its_newest_version():
     shown = ops.Shown()
     before = time.time()
