@@ -110,7 +110,8 @@ SETTINGS = (
             "sends the notification digests that are due, in seconds; 0: never (run `notify serve` instead).", int),
     Setting("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS", "20", "Served with a worker: how long it may spend computing the "
             "most asked-for results of a new version before pointing the app processes at it, so their first pages on "
-            "it are quick (the rest is computed after publishing). `0`: publish at once.", float),
+            "it are quick; it computes them while it waits for the version's risk scores, so a longer scoring gives it "
+            "longer (the rest is computed after publishing). `0`: none before publishing.", float),
     Setting("COCKPIT_SCORE_BEFORE_PUBLISH_SECONDS", "120", "Served with a worker: how long it may wait for a new "
             "version's slip-risk scores (the newest earlier model scoring it: seconds on a province's data, about a "
             "minute on 200,000 items) before pointing the app processes at it anyway; the scores then follow when "

@@ -175,13 +175,28 @@ class Worker:
         return snap
 
     def before_pointing(self, snapshot: Path, version: int) -> None:
-        """A new snapshot, before readers are pointed at it: its risk scores, then its most asked-for results."""
+        """A new snapshot, before readers are pointed at it: its risk scores and, meanwhile, its most asked-for
+        results. The warming goes on while the scoring is waited for (at least COCKPIT_WARM_BEFORE_PUBLISH_SECONDS
+        in all): at 3 app processes on 2 cores, warmed after the scoring within its own 20 s, it computed 16 of 48
+        results, the national cockpit's not among them, and a process's first cockpit on the new version then
+        computed it itself (14 s); the scoring's wait, 120 s there, is time enough for all of them."""
         if self._job is not None:
             jobs.progress(self.db_path, self._job, "scoring")
+        t0 = time.perf_counter()
+        stop, warmed = threading.Event(), threading.Event()
+
+        def warm() -> None:
+            try:
+                self.warm_first(snapshot, still=lambda: not stop.is_set())
+            finally:
+                warmed.set()
+
+        threading.Thread(target=warm, name="worker-warm-first", daemon=True).start()
         self.score_first(version)
         if self._job is not None:
             jobs.progress(self.db_path, self._job, "publishing")
-        self.warm_first(snapshot)
+        warmed.wait(max(settings.get("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS") - (time.perf_counter() - t0), 0))
+        stop.set()  # it ends after the result it is computing; saved beside the snapshot, readers find it then
 
     def score_first(self, version: int) -> None:
         """The version's slip-risk scores with the newest earlier model (`risk.jobs.score_with_latest`: seconds on a
@@ -217,27 +232,25 @@ class Worker:
             self.log(f"scored v{version} with the model of v{meta['data_version']} before publishing it, in "
                      f"{time.perf_counter() - t0:.1f} s")
 
-    def warm_first(self, snapshot: Path) -> None:
-        """Before readers are pointed at a new snapshot: its most asked-for results, for at most
-        COCKPIT_WARM_BEFORE_PUBLISH_SECONDS, so the first runs on the new version find them (a cold national cockpit
-        is 7.7 s of a process's time, and under load every process's first runs after a commit were slow together:
-        the new version reached the last of 3 processes at 90 sessions 15 s after it was published). The rest is
-        warmed after publishing, as before."""
-        budget = settings.get("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS")
-        if budget <= 0:
+    def warm_first(self, snapshot: Path, still=lambda: True) -> None:
+        """Before readers are pointed at a new snapshot: its most asked-for results, while `still()` (see
+        `before_pointing`), so the first runs on the new version find them (a cold national cockpit is 7.7 s of a
+        process's time, and under load every process's first runs after a commit were slow together: the new
+        version reached the last of 3 processes at 90 sessions 15 s after it was published). The rest is warmed
+        after publishing, as before. COCKPIT_WARM_BEFORE_PUBLISH_SECONDS 0: none."""
+        if settings.get("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS") <= 0:
             return
-        deadline = time.perf_counter() + budget
         try:
             as_of = store.current_version(self.db.cursor())[1]
             out = warming.warm_snapshot(snapshot, self.db_path, as_of, skip=warming.QUALITY, log=self.log,
-                                        still_current=lambda: not self._stop.is_set()
-                                        and time.perf_counter() < deadline)
+                                        still_current=lambda: not self._stop.is_set() and still())
         except Exception as e:  # readers compute what is not warm: never a reason not to publish
             self.log(f"warming {snapshot.name} before publishing failed: {type(e).__name__}: {e}")
             return
         if out["warmed"] or out["failed"]:
             self.log(f"warmed {out['warmed']} results of {snapshot.name} before publishing it, in "
-                     f"{out['seconds']:.1f} s" + (f" ({out['failed']} failed)" if out["failed"] else ""))
+                     f"{out['seconds']:.1f} s" + (f" ({out['failed']} failed)" if out["failed"] else "")
+                     + ("" if still() else "; the publishing stopped it (the last result may have come just after)"))
 
     def _on_new_version(self, db_path: str, version: int) -> None:
         if db_path != self.db_path:

@@ -184,6 +184,54 @@ def test_the_worker_warms_what_the_cockpit_asked_for_and_an_app_process_then_com
     assert any("before publishing" in line for line in logs), logs
 
 
+def test_the_worker_warms_while_it_waits_for_the_scores_and_stops_at_publishing(db, monkeypatch):
+    """Issue 18: warmed after the scoring within its own 20 s, a loaded worker computed 16 of 48 results before
+    publishing, and a process's first cockpit on the new version computed the rest itself (14 s). The warming now
+    goes on while the scoring is waited for: a slow scoring (3 s here) leaves it time for both of its results (1 s
+    each) past COCKPIT_WARM_BEFORE_PUBLISH_SECONDS (0.3 s here); a quick one publishes at that budget and stops it."""
+    import time
+
+    from analytics.risk import jobs as risk_jobs
+
+    first = worker.Worker(db, log=lambda s: None)
+    first.start()
+    first.close()
+    from analytics.db.queries import Scope
+    from analytics.filters import Filters
+
+    asked = [("query", warming.query_key(name, Filters(), Scope(), {})) for name in ("data_version", "region_options")]
+    monkeypatch.setattr(warming, "most_asked", lambda *a, **k: asked)
+    real = warming.compute
+    monkeypatch.setattr(warming, "compute", lambda *a, **k: time.sleep(1.0) or real(*a, **k))  # each result: 1 s
+    monkeypatch.setenv("COCKPIT_WARM_BEFORE_PUBLISH_SECONDS", "0.3")
+    seen: dict[str, bool] = {}
+
+    def publish_once(scoring_s: float) -> list[str]:
+        monkeypatch.setattr(risk_jobs, "score_with_latest", lambda *a, **k: time.sleep(scoring_s))
+        logs: list[str] = []
+        w = worker.Worker(db, log=logs.append)
+        real_point = w.before_pointing
+
+        def point(snapshot, version):
+            real_point(snapshot, version)
+            seen[f"{scoring_s}"] = len(list(warming.results_dir(snapshot).glob("*.json")))  # as readers are pointed
+        w.before_pointing = point
+        try:
+            w.publish(snapshots.current(db).version)
+            time.sleep(2.5)  # the stopped warming ends after the result it was computing
+        finally:
+            w.close()
+        return logs
+
+    slow = publish_once(3.0)
+    assert seen["3.0"] == 2  # both warmed while the scores were waited for, past its own 0.3 s
+    assert any("warmed 2 results" in line and "before publishing it" in line and "stopped" not in line
+               for line in slow), slow
+    quick = publish_once(0.0)
+    assert seen["0.0"] == 0  # published at the warming's budget: the first result came just after
+    assert any("the publishing stopped it" in line for line in quick), quick
+
+
 def test_the_results_go_with_their_snapshot(db):
     con = store.connect(db)
     try:
