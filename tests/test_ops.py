@@ -267,7 +267,7 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
-def test_a_page_that_ends_by_saying_why_has_shown_its_version(monkeypatch):
+def test_a_page_that_ends_by_saying_why_has_shown_its_version(app_env, monkeypatch):
     """The item page without an item shows its finder and stops (st.stop), as the risk page does before a new
     version's scores: that run showed the version, so /metrics counts it (issue 18's "published → shown")."""
     from streamlit.testing.v1 import AppTest
